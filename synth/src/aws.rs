@@ -1,0 +1,157 @@
+//! Facts about AWS that the checks and the plan rely on: regions, partitions and service limits.
+//!
+//! Each limit names the documentation page it comes from (see also
+//! `shared/reference/cloudformation-notes.md`). Quotas that an account can raise are kept apart
+//! from hard limits: exceeding a default quota is a warning, exceeding a hard limit an error.
+
+/// AWS regions by partition, as of 2026.
+pub const REGIONS: &[(&str, Partition)] = &[
+    ("us-east-1", Partition::Aws),
+    ("us-east-2", Partition::Aws),
+    ("us-west-1", Partition::Aws),
+    ("us-west-2", Partition::Aws),
+    ("af-south-1", Partition::Aws),
+    ("ap-east-1", Partition::Aws),
+    ("ap-east-2", Partition::Aws),
+    ("ap-south-1", Partition::Aws),
+    ("ap-south-2", Partition::Aws),
+    ("ap-southeast-1", Partition::Aws),
+    ("ap-southeast-2", Partition::Aws),
+    ("ap-southeast-3", Partition::Aws),
+    ("ap-southeast-4", Partition::Aws),
+    ("ap-southeast-5", Partition::Aws),
+    ("ap-southeast-6", Partition::Aws),
+    ("ap-southeast-7", Partition::Aws),
+    ("ap-northeast-1", Partition::Aws),
+    ("ap-northeast-2", Partition::Aws),
+    ("ap-northeast-3", Partition::Aws),
+    ("ca-central-1", Partition::Aws),
+    ("ca-west-1", Partition::Aws),
+    ("eu-central-1", Partition::Aws),
+    ("eu-central-2", Partition::Aws),
+    ("eu-west-1", Partition::Aws),
+    ("eu-west-2", Partition::Aws),
+    ("eu-west-3", Partition::Aws),
+    ("eu-south-1", Partition::Aws),
+    ("eu-south-2", Partition::Aws),
+    ("eu-north-1", Partition::Aws),
+    ("il-central-1", Partition::Aws),
+    ("me-south-1", Partition::Aws),
+    ("me-central-1", Partition::Aws),
+    ("mx-central-1", Partition::Aws),
+    ("sa-east-1", Partition::Aws),
+    ("cn-north-1", Partition::AwsCn),
+    ("cn-northwest-1", Partition::AwsCn),
+    ("us-gov-east-1", Partition::AwsUsGov),
+    ("us-gov-west-1", Partition::AwsUsGov),
+];
+
+/// An AWS partition: regions of different partitions cannot call each other with one identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partition {
+    /// The commercial partition.
+    Aws,
+    /// China.
+    AwsCn,
+    /// GovCloud (US).
+    AwsUsGov,
+}
+
+impl Partition {
+    /// The partition's name as it appears in ARNs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Partition::Aws => "aws",
+            Partition::AwsCn => "aws-cn",
+            Partition::AwsUsGov => "aws-us-gov",
+        }
+    }
+}
+
+/// The partition of a region, if the region exists.
+pub fn partition_of(region: &str) -> Option<Partition> {
+    REGIONS
+        .iter()
+        .find(|(name, _)| *name == region)
+        .map(|(_, partition)| *partition)
+}
+
+/// Default account quota of Kinesis shards in a region (raisable). US East (N. Virginia),
+/// US West (Oregon) and Europe (Ireland) have 500; every other region 200.
+/// <https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html>
+pub fn default_shard_quota(region: &str) -> u64 {
+    match region {
+        "us-east-1" | "us-west-2" | "eu-west-1" => 500,
+        _ => 200,
+    }
+}
+
+/// Bytes per second one shard accepts (1 MiB/s).
+pub const SHARD_BYTES_PER_SECOND: u64 = 1024 * 1024;
+/// Records per second one shard accepts.
+pub const SHARD_RECORDS_PER_SECOND: u64 = 1000;
+/// Write capacity of a new on-demand stream before it has seen traffic (4 MiB/s, 4,000
+/// records/s); it then scales to twice its recent peak.
+pub const ON_DEMAND_INITIAL_BYTES_PER_SECOND: u64 = 4 * 1024 * 1024;
+/// See [`ON_DEMAND_INITIAL_BYTES_PER_SECOND`].
+pub const ON_DEMAND_INITIAL_RECORDS_PER_SECOND: u64 = 4000;
+/// Largest data blob of one Kinesis record (1 MiB).
+pub const KINESIS_MAX_RECORD_BYTES: u64 = 1024 * 1024;
+/// Kinesis retention bounds in hours.
+pub const KINESIS_RETENTION_HOURS: (u64, u64) = (24, 8760);
+
+/// Lambda memory bounds in MB.
+pub const LAMBDA_MEMORY_MB: (u64, u64) = (128, 10240);
+/// Lambda timeout bounds in seconds.
+pub const LAMBDA_TIMEOUT_SECONDS: (u64, u64) = (1, 900);
+/// Kinesis event source mapping batch size bounds.
+pub const KINESIS_BATCH_SIZE: (u64, u64) = (1, 10000);
+/// Kinesis event source mapping `MaximumRetryAttempts` bounds (-1, infinite, is refused: G11).
+pub const KINESIS_MAX_RETRIES: (u64, u64) = (0, 10000);
+/// Kinesis event source mapping `MaximumRecordAgeInSeconds` bounds (-1 is refused: G11).
+pub const KINESIS_MAX_RECORD_AGE_SECONDS: (u64, u64) = (60, 604_800);
+/// `MaximumBatchingWindowInSeconds` bounds.
+pub const BATCHING_WINDOW_SECONDS: (u64, u64) = (0, 300);
+/// `ParallelizationFactor` bounds.
+pub const PARALLELIZATION_FACTOR: (u64, u64) = (1, 10);
+/// SQS event source mapping batch size bounds without a batching window.
+pub const SQS_BATCH_SIZE: (u64, u64) = (1, 10);
+/// Synchronous Invoke payload limit (6 MB).
+pub const LAMBDA_SYNC_PAYLOAD_BYTES: u64 = 6 * 1024 * 1024;
+/// How much of a spool object the bridge sends per Invoke: under the 6 MB limit with room for
+/// the JSON envelope around the records.
+pub const BRIDGE_CHUNK_BYTES: u64 = 5 * 1024 * 1024;
+
+/// SQS `MessageRetentionPeriod` maximum (14 days).
+pub const SQS_MAX_RETENTION_SECONDS: u64 = 14 * 24 * 3600;
+/// SQS `VisibilityTimeout` maximum (12 hours).
+pub const SQS_MAX_VISIBILITY_SECONDS: u64 = 12 * 3600;
+/// SQS redrive `maxReceiveCount` bounds.
+pub const SQS_MAX_RECEIVE_COUNT: (u64, u64) = (1, 1000);
+
+/// Firehose buffering bounds.
+pub const FIREHOSE_BUFFER_SECONDS: (u64, u64) = (0, 900);
+/// Firehose buffering bounds in MB.
+pub const FIREHOSE_BUFFER_MB: (u64, u64) = (1, 128);
+
+/// Route 53 weight bounds.
+pub const ROUTE53_WEIGHT: (u64, u64) = (0, 255);
+/// Route 53 health check intervals.
+pub const HEALTH_CHECK_INTERVALS: [u64; 2] = [10, 30];
+/// Route 53 health check failure threshold bounds.
+pub const HEALTH_CHECK_FAILURE_THRESHOLD: (u64, u64) = (1, 10);
+
+/// API Gateway's request payload limit (10 MB).
+pub const API_GATEWAY_MAX_PAYLOAD_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Values CloudWatch Logs accepts for `RetentionInDays`.
+pub const LOG_RETENTION_DAYS: &[u64] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// Longest S3 bucket name.
+pub const BUCKET_NAME_MAX: usize = 63;
+
+/// Tags per resource, less the ones `ingest` adds itself.
+pub const MAX_USER_TAGS: usize = 45;

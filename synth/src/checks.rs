@@ -1,0 +1,992 @@
+//! The semantic checks: the traps of multi-region ingest, caught before anything is written.
+//!
+//! Structure (keys and types) is checked by [`crate::spec`]; this module judges values. Most
+//! checks look at the resolved [`Plan`], so derived numbers (shares, capacity, the bridge's retry
+//! budget) are computed once, in the plan, and judged here; each diagnostic points at the key
+//! the value came from, or at the section whose default produced it. Every check runs, whatever
+//! the others found, so one run reports every problem.
+//!
+//! The rules encode DESIGN section 4 and the traps in `shared/reference/cloudformation-notes.md`
+//! (the G numbers in the messages refer to it).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::LazyLock;
+
+use ingest_codegen::schema::{self, InstanceType, PathSegment, Schema, Target, closest};
+use miette::Severity;
+use regex::Regex;
+
+use crate::aws;
+use crate::diagnostic::{Diagnostic, SourceFile, resolve_beside};
+use crate::plan::{self, EventPlan, Plan, RegionPlan, Role, StreamCapacity};
+use crate::spec::raw::{RawRegion, RawSpec, StreamMode};
+use crate::spec::{Document, structure::display_path};
+
+/// Checks a structurally valid spec and resolves it. Returns the plan (only meaningful when no
+/// diagnostic is an error) and every diagnostic.
+pub fn run(document: &Document, spec_path: &Path, raw: &RawSpec) -> (Plan, Vec<Diagnostic>) {
+    let mut checker = Checker {
+        document,
+        diagnostics: Vec::new(),
+    };
+    let events = checker.load_events(spec_path, raw);
+    let plan = Plan::resolve(raw, events);
+    checker.name(&plan);
+    checker.domain(&plan);
+    checker.regions(raw, &plan);
+    checker.capacity(&plan);
+    checker.failover(&plan);
+    checker.functions(&plan);
+    checker.bridge(&plan);
+    checker.storage(&plan);
+    checker.athena_alarms_api(&plan);
+    checker.tags(&plan);
+    checker.event_names(raw);
+    (plan, checker.diagnostics)
+}
+
+struct Checker<'a> {
+    document: &'a Document,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Builds a path of keys.
+fn path(keys: &[&str]) -> Vec<PathSegment> {
+    keys.iter().map(|k| PathSegment::Key((*k).to_owned())).collect()
+}
+
+fn region_path(role: Role, key: &[&str]) -> Vec<PathSegment> {
+    let mut keys = vec!["regions", role.as_str()];
+    keys.extend_from_slice(key);
+    path(&keys)
+}
+
+static NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9-]{1,30}$").unwrap());
+static DNS_LABEL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$").unwrap());
+static ZONE_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^Z[A-Z0-9]{1,31}$").unwrap());
+static CERTIFICATE_ARN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^arn:(aws|aws-cn|aws-us-gov):acm:([a-z0-9-]+):([0-9]{12}):certificate/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$").unwrap()
+});
+static EVENT_TYPE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9]*([._-][a-z0-9]+)*$").unwrap());
+static GLUE_DATABASE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_]{0,254}$").unwrap());
+static EMAIL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[^@\s]+@[^@\s]+\.[^@\s]+$").unwrap());
+static STAGE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_]{1,128}$").unwrap());
+static TAG_TEXT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$").unwrap());
+
+impl Checker<'_> {
+    fn push(
+        &mut self,
+        severity: Severity,
+        at: &[PathSegment],
+        code: &'static str,
+        message: String,
+        label: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        let diagnostic = self
+            .document
+            .diagnostic(severity, at, false, code, message)
+            .with_label(label)
+            .with_help(help);
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn error(
+        &mut self,
+        at: &[PathSegment],
+        code: &'static str,
+        message: String,
+        label: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.push(Severity::Error, at, code, message, label, help);
+    }
+
+    fn warning(
+        &mut self,
+        at: &[PathSegment],
+        code: &'static str,
+        message: String,
+        label: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.push(Severity::Warning, at, code, message, label, help);
+    }
+
+    /// `value` must be within `bounds` (inclusive).
+    fn range(&mut self, at: &[PathSegment], value: u64, bounds: (u64, u64), what: &str) {
+        let (low, high) = bounds;
+        if value < low || value > high {
+            let side = if value < low { "below" } else { "above" };
+            self.error(
+                at,
+                "out-of-range",
+                format!(
+                    "`{}` is {value}, {side} the {} of {} for {what}",
+                    display_path(at),
+                    if value < low { "minimum" } else { "maximum" },
+                    if value < low { low } else { high }
+                ),
+                format!("must be {low} to {high}"),
+                format!("set a value from {low} to {high}"),
+            );
+        }
+    }
+
+    fn name(&mut self, plan: &Plan) {
+        let at = path(&["name"]);
+        let name = &plan.name;
+        if !NAME.is_match(name) || name.ends_with('-') || name.contains("--") {
+            let suggestion: String = name
+                .to_ascii_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect::<String>()
+                .split('-')
+                .filter(|part| !part.is_empty())
+                .collect::<Vec<_>>()
+                .join("-");
+            let help = if suggestion != *name && NAME.is_match(&suggestion) {
+                format!("for example `name: {suggestion}`")
+            } else {
+                "use 2 to 31 lowercase letters, digits and single hyphens, starting with a letter"
+                    .to_owned()
+            };
+            self.error(
+                &at,
+                "name-format",
+                format!("`name` is {name:?}, but it prefixes S3 buckets, streams and functions, so it must be 2 to 31 lowercase letters, digits and hyphens, start with a letter, and not end with or double a hyphen"),
+                "invalid name",
+                help,
+            );
+            return;
+        }
+        let purpose = plan::BUCKET_PURPOSES[0];
+        for region in plan.regions() {
+            let length = plan::bucket_name_length(name, purpose, &region.region);
+            if length > aws::BUCKET_NAME_MAX {
+                let room = name.len() - (length - aws::BUCKET_NAME_MAX);
+                self.error(
+                    &at,
+                    "bucket-name-too-long",
+                    format!(
+                        "`name` is too long for the S3 bucket names in {}: `{}` has {length} characters, S3 allows {}",
+                        region.region,
+                        plan::bucket_name(name, purpose, &region.region).replace("${AWS::AccountId}", "123456789012"),
+                        aws::BUCKET_NAME_MAX
+                    ),
+                    format!("at most {room} characters with these regions"),
+                    format!("shorten `name` to {room} characters or fewer"),
+                );
+                break;
+            }
+        }
+    }
+
+    fn domain(&mut self, plan: &Plan) {
+        let name = &plan.domain.name;
+        let labels: Vec<&str> = name.split('.').collect();
+        let bad_label = labels.iter().find(|label| !DNS_LABEL.is_match(label));
+        if labels.len() < 2 || name.len() > 253 || bad_label.is_some() {
+            let why = match bad_label {
+                Some(label) if label.is_empty() => "it has an empty label".to_owned(),
+                Some(label) => format!("`{label}` is not a valid DNS label"),
+                None if labels.len() < 2 => "it needs at least two labels".to_owned(),
+                None => "it is longer than 253 characters".to_owned(),
+            };
+            self.error(
+                &path(&["domain", "name"]),
+                "domain-name",
+                format!("`domain.name` {name:?} is not a DNS name: {why}"),
+                "invalid DNS name",
+                "use a name like `ingest.example.com`: labels of letters, digits and inner hyphens, joined by dots",
+            );
+        }
+        let zone = &plan.domain.hosted_zone_id;
+        if !ZONE_ID.is_match(zone) {
+            let stripped = zone.trim_start_matches("/hostedzone/");
+            let help = if stripped != zone && ZONE_ID.is_match(stripped) {
+                format!("write the id alone: `{stripped}`")
+            } else {
+                "copy the id from the Route 53 console or `aws route53 list-hosted-zones`; it looks like `Z0123456789ABCDEFGHIJ`".to_owned()
+            };
+            self.error(
+                &path(&["domain", "hosted_zone_id"]),
+                "hosted-zone-id",
+                format!("`domain.hosted_zone_id` {zone:?} is not a Route 53 hosted zone id"),
+                "expected Z followed by capital letters and digits",
+                help,
+            );
+        }
+    }
+
+    fn regions(&mut self, raw: &RawSpec, plan: &Plan) {
+        let pairs = [
+            (&raw.regions.primary, &plan.primary),
+            (&raw.regions.secondary, &plan.secondary),
+        ];
+        let mut known = [true, true];
+        for (index, (raw_region, region)) in pairs.iter().enumerate() {
+            known[index] = self.region_name(region);
+            self.certificate(region, known[index]);
+            self.stream(raw_region, region);
+            self.range(
+                &region_path(region.role, &["weight"]),
+                region.weight,
+                aws::ROUTE53_WEIGHT,
+                "a Route 53 weight",
+            );
+        }
+        if plan.primary.region == plan.secondary.region {
+            self.error(
+                &region_path(Role::Secondary, &["region"]),
+                "regions-not-distinct",
+                format!("both regions are {}: a second region is the point of the standby", plan.primary.region),
+                "same region as the primary",
+                "put the secondary in another region, ideally in another part of the world from the primary",
+            );
+        } else if known == [true, true] && plan.primary.partition != plan.secondary.partition {
+            self.error(
+                &region_path(Role::Secondary, &["region"]),
+                "regions-partition",
+                format!(
+                    "the primary is in partition `{}` and the secondary in `{}`: the bridge cannot invoke a function across partitions",
+                    plan.primary.partition, plan.secondary.partition
+                ),
+                "another partition",
+                "choose two regions of the same partition",
+            );
+        }
+        if plan.primary.endpoint == plan::Endpoint::Edge
+            && plan.secondary.endpoint == plan::Endpoint::Edge
+        {
+            self.error(
+                &region_path(Role::Secondary, &["endpoint"]),
+                "edge-twice",
+                "both regions use an `edge` endpoint, but an edge custom domain belongs to exactly one CloudFront distribution (G4)".to_owned(),
+                "second edge endpoint",
+                "make this region `endpoint: regional` (regional in both regions is also fine)",
+            );
+        }
+        if plan.primary.weight == 0 && plan.secondary.weight == 0 {
+            self.error(
+                &region_path(Role::Primary, &["weight"]),
+                "weights-all-zero",
+                "both weights are 0: Route 53 then spreads traffic evenly and the lever has nothing to pull (G6)".to_owned(),
+                "weight 0",
+                "give the primary its steady share, for example `weight: 95` with `weight: 5` on the secondary",
+            );
+        }
+    }
+
+    fn region_name(&mut self, region: &RegionPlan) -> bool {
+        if aws::partition_of(&region.region).is_some() {
+            return true;
+        }
+        let names: Vec<&str> = aws::REGIONS.iter().map(|(name, _)| *name).collect();
+        let help = match closest(&region.region, names.iter().copied()) {
+            Some(suggestion) => format!("did you mean `{suggestion}`?"),
+            None => "use a region code such as `us-east-1` or `eu-west-1`".to_owned(),
+        };
+        self.error(
+            &region_path(region.role, &["region"]),
+            "region-unknown",
+            format!("`{}` is not an AWS region", region.region),
+            "unknown region",
+            help,
+        );
+        false
+    }
+
+    fn certificate(&mut self, region: &RegionPlan, region_known: bool) {
+        let at = region_path(region.role, &["certificate_arn"]);
+        let Some(captures) = CERTIFICATE_ARN.captures(&region.certificate_arn) else {
+            self.error(
+                &at,
+                "certificate-arn",
+                format!("`{}` is not an ACM certificate ARN", display_path(&at)),
+                "expected arn:aws:acm:<region>:<account>:certificate/<uuid>",
+                "copy the ARN from the ACM console or `aws acm list-certificates --region <region>`",
+            );
+            return;
+        };
+        let arn_partition = &captures[1];
+        let arn_region = &captures[2];
+        let (required_region, why) = match region.endpoint {
+            plan::Endpoint::Edge => (
+                "us-east-1",
+                "an edge endpoint is served by CloudFront, which only uses certificates from us-east-1 (G3)".to_owned(),
+            ),
+            plan::Endpoint::Regional => (
+                region.region.as_str(),
+                format!("a regional endpoint uses a certificate from its own region, {} (G3)", region.region),
+            ),
+        };
+        if region_known && arn_region != required_region {
+            self.error(
+                &at,
+                "certificate-region",
+                format!(
+                    "the {} certificate is in {arn_region}, but {why}",
+                    region.role.as_str()
+                ),
+                format!("must be in {required_region}"),
+                format!("request or import the certificate in {required_region} and use its ARN"),
+            );
+        } else if region_known && arn_partition != region.partition {
+            self.error(
+                &at,
+                "certificate-partition",
+                format!("the certificate ARN is in partition `{arn_partition}`, the region in `{}`", region.partition),
+                "wrong partition",
+                format!("use a certificate ARN that starts with `arn:{}:acm:`", region.partition),
+            );
+        }
+    }
+
+    fn stream(&mut self, raw: &RawRegion, region: &RegionPlan) {
+        let stream = raw.stream.as_ref();
+        let shards = stream.and_then(|s| s.shards);
+        match (stream.and_then(|s| s.mode), shards) {
+            (Some(StreamMode::OnDemand), Some(_)) => self.error(
+                &region_path(region.role, &["stream", "shards"]),
+                "stream-mode-conflict",
+                format!("the {} stream is `mode: on_demand` and also sets `shards`; an on-demand stream has no shard count", region.role.as_str()),
+                "not allowed with on_demand",
+                "remove `shards`, or remove `mode: on_demand` to provision this many shards",
+            ),
+            (Some(StreamMode::Provisioned), None) => self.error(
+                &region_path(region.role, &["stream", "mode"]),
+                "stream-shards-missing",
+                format!("the {} stream is `mode: provisioned` but has no `shards`", region.role.as_str()),
+                "needs `shards`",
+                "add `shards: N` (each shard takes 1 MiB/s and 1,000 records/s), or use `mode: on_demand`",
+            ),
+            _ => {}
+        }
+        if let StreamCapacity::Provisioned { shards } = region.stream.mode
+            && shards > 0
+        {
+            let quota = aws::default_shard_quota(&region.region);
+            if shards > quota {
+                self.warning(
+                    &region_path(region.role, &["stream", "shards"]),
+                    "shard-quota",
+                    format!("{shards} shards is above the default quota of {quota} shards per account in {}", region.region),
+                    "above the default quota",
+                    "request a quota increase for Kinesis shards in this region before deploying",
+                );
+            }
+        }
+        if let StreamCapacity::Provisioned { shards: 0 } = region.stream.mode
+            && shards.is_some()
+        {
+            self.error(
+                &region_path(region.role, &["stream", "shards"]),
+                "out-of-range",
+                format!("the {} stream has 0 shards", region.role.as_str()),
+                "must be at least 1",
+                "give it at least one shard, or use `mode: on_demand`",
+            );
+        }
+        self.range(
+            &region_path(region.role, &["stream", "retention_hours"]),
+            region.stream.retention_hours,
+            aws::KINESIS_RETENTION_HOURS,
+            "Kinesis retention in hours",
+        );
+    }
+
+    fn capacity(&mut self, plan: &Plan) {
+        let capacity = &plan.capacity;
+        for (key, value) in [
+            ("peak_events_per_second", capacity.peak_events_per_second),
+            ("average_event_bytes", capacity.average_event_bytes),
+        ] {
+            if value == 0 {
+                self.error(
+                    &path(&["capacity", key]),
+                    "out-of-range",
+                    format!("`capacity.{key}` is 0, so nothing can be sized from it"),
+                    "must be at least 1",
+                    "declare the real peak: the standby is sized to carry all of it",
+                );
+            }
+        }
+        if capacity.peak_events_per_second == 0 || capacity.average_event_bytes == 0 {
+            return;
+        }
+        let needed_shards = capacity
+            .peak_bytes_per_second
+            .div_ceil(aws::SHARD_BYTES_PER_SECOND)
+            .max(capacity.peak_events_per_second.div_ceil(aws::SHARD_RECORDS_PER_SECOND));
+        for region in plan.regions() {
+            match region.stream.mode {
+                StreamCapacity::Provisioned { shards } if shards > 0 && region.stream.peak_multiple < 1.0 => {
+                    let standby = if region.role == Role::Secondary {
+                        " The standby must carry 100% when the lever moves, not its usual share (G10)."
+                    } else {
+                        ""
+                    };
+                    self.error(
+                        &region_path(region.role, &["stream", "shards"]),
+                        "capacity-short",
+                        format!(
+                            "the {} stream's {shards} shards carry {:.0}% of the declared peak ({} events/s of {} bytes).{standby}",
+                            region.role.as_str(),
+                            region.stream.peak_multiple * 100.0,
+                            capacity.peak_events_per_second,
+                            capacity.average_event_bytes
+                        ),
+                        format!("needs at least {needed_shards} shards"),
+                        format!("set `shards: {needed_shards}` or more (1 MiB/s and 1,000 records/s per shard), or `mode: on_demand`"),
+                    );
+                }
+                StreamCapacity::OnDemand if region.stream.peak_multiple < 1.0 => {
+                    self.warning(
+                        &region_path(region.role, &["stream"]),
+                        "on-demand-warmup",
+                        format!(
+                            "the {} stream is on-demand: it starts at 4 MiB/s and 4,000 records/s and grows with traffic, so a sudden step to the declared peak may be throttled until it scales (G10)",
+                            region.role.as_str()
+                        ),
+                        "may throttle at first",
+                        format!("provision `shards: {needed_shards}` if this region must take the full peak at once"),
+                    );
+                }
+                _ => {}
+            }
+        }
+        if capacity.average_event_bytes > plan.api.max_event_bytes {
+            self.error(
+                &path(&["capacity", "average_event_bytes"]),
+                "capacity-event-size",
+                format!(
+                    "the average event ({} bytes) is larger than `api.max_event_bytes` ({}), so most events would be refused with 413",
+                    capacity.average_event_bytes, plan.api.max_event_bytes
+                ),
+                "larger than the API accepts",
+                "raise `api.max_event_bytes` or check this number",
+            );
+        }
+    }
+
+    fn failover(&mut self, plan: &Plan) {
+        let failover = &plan.failover;
+        if !aws::HEALTH_CHECK_INTERVALS.contains(&failover.interval_seconds) {
+            self.error(
+                &path(&["failover", "health_check", "interval_seconds"]),
+                "health-check-interval",
+                format!("Route 53 checks every 10 or 30 seconds, not every {}", failover.interval_seconds),
+                "must be 10 or 30",
+                "use 30 (standard) or 10 (fast, billed extra)",
+            );
+        }
+        self.range(
+            &path(&["failover", "health_check", "failure_threshold"]),
+            failover.failure_threshold,
+            aws::HEALTH_CHECK_FAILURE_THRESHOLD,
+            "a Route 53 failure threshold",
+        );
+        let path_ok = failover.path.starts_with('/')
+            && failover.path.len() <= 255
+            && failover.path.chars().all(|c| c.is_ascii_graphic());
+        if !path_ok {
+            self.error(
+                &path(&["failover", "health_check", "path"]),
+                "health-check-path",
+                format!("the health check path {:?} must start with `/` and hold no spaces", failover.path),
+                "invalid path",
+                "use for example `/health`",
+            );
+        }
+    }
+
+    fn functions(&mut self, plan: &Plan) {
+        let sizes = [
+            ("validator", &plan.validator.function, aws::KINESIS_BATCH_SIZE),
+            ("receiver", &plan.receiver, aws::KINESIS_BATCH_SIZE),
+            ("bridge", &plan.bridge.function, aws::SQS_BATCH_SIZE),
+        ];
+        for (section, function, batch_bounds) in sizes {
+            self.range(&path(&[section, "memory_mb"]), function.memory_mb, aws::LAMBDA_MEMORY_MB, "Lambda memory in MB");
+            self.range(&path(&[section, "timeout_seconds"]), function.timeout_seconds, aws::LAMBDA_TIMEOUT_SECONDS, "a Lambda timeout in seconds");
+            self.range(&path(&[section, "batch_size"]), function.batch_size, batch_bounds, "this event source mapping's batch size");
+        }
+        let validator = &plan.validator;
+        self.range(&path(&["validator", "max_retries"]), validator.max_retries, aws::KINESIS_MAX_RETRIES, "retries of a failing batch");
+        self.range(&path(&["validator", "batching_window_seconds"]), validator.batching_window_seconds, aws::BATCHING_WINDOW_SECONDS, "a batching window in seconds");
+        self.range(&path(&["validator", "parallelization_factor"]), validator.parallelization_factor, aws::PARALLELIZATION_FACTOR, "a parallelization factor");
+        let age_path = path(&["validator", "max_record_age_seconds"]);
+        self.range(&age_path, validator.max_record_age_seconds, aws::KINESIS_MAX_RECORD_AGE_SECONDS, "the oldest record a mapping retries");
+        let retention_seconds = plan.primary.stream.retention_hours.saturating_mul(3600);
+        if validator.max_record_age_seconds > retention_seconds {
+            self.error(
+                &age_path,
+                "record-age-over-retention",
+                format!(
+                    "`validator.max_record_age_seconds` is {}, longer than the primary stream keeps records ({} hours = {retention_seconds} s)",
+                    validator.max_record_age_seconds, plan.primary.stream.retention_hours
+                ),
+                "records expire before this",
+                format!("lower it to {retention_seconds} or raise `regions.primary.stream.retention_hours`"),
+            );
+        }
+        let log_days = plan.functions.log_retention_days;
+        if !aws::LOG_RETENTION_DAYS.contains(&log_days) {
+            let nearest = aws::LOG_RETENTION_DAYS
+                .iter()
+                .min_by_key(|allowed| allowed.abs_diff(log_days))
+                .copied()
+                .unwrap_or(30);
+            self.error(
+                &path(&["functions", "log_retention_days"]),
+                "log-retention",
+                format!("CloudWatch Logs cannot keep logs for {log_days} days; it accepts only certain values"),
+                "not an allowed value",
+                format!(
+                    "use {nearest}, the nearest allowed value (allowed: {})",
+                    aws::LOG_RETENTION_DAYS.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+                ),
+            );
+        }
+    }
+
+    fn bridge(&mut self, plan: &Plan) {
+        let bridge = &plan.bridge;
+        let outage_path = path(&["bridge", "outage_hours"]);
+        if bridge.outage_hours == 0 {
+            self.error(
+                &outage_path,
+                "outage-hours",
+                "`bridge.outage_hours` is 0: the bridge would give up on the first failed delivery while the primary is down".to_owned(),
+                "must be at least 1",
+                "set the longest primary outage to ride out, for example 24 (the seed's outage lasted 8 hours)",
+            );
+        }
+        let timeout = bridge.function.timeout_seconds;
+        let visibility_path = path(&["bridge", "visibility_timeout_seconds"]);
+        if bridge.visibility_timeout_seconds < timeout.saturating_mul(plan::defaults::VISIBILITY_FACTOR) {
+            self.error(
+                &visibility_path,
+                "visibility-timeout",
+                format!(
+                    "the queue's visibility timeout ({} s) is less than 6 times the bridge timeout ({timeout} s); Lambda needs at least 6x, or messages reappear while still being processed (G14)",
+                    bridge.visibility_timeout_seconds
+                ),
+                format!("at least {}", timeout.saturating_mul(6)),
+                format!("set it to {} or more, or leave it out to derive it", timeout.saturating_mul(6)),
+            );
+        } else if bridge.visibility_timeout_seconds > aws::SQS_MAX_VISIBILITY_SECONDS {
+            self.error(
+                &visibility_path,
+                "visibility-timeout",
+                format!(
+                    "the queue's visibility timeout would be {} s, above SQS's maximum of 12 hours ({} s)",
+                    bridge.visibility_timeout_seconds,
+                    aws::SQS_MAX_VISIBILITY_SECONDS
+                ),
+                "above 43200",
+                "lower `bridge.timeout_seconds` or set `bridge.visibility_timeout_seconds` to at most 43200",
+            );
+        }
+        if bridge.outage_hours > 0 {
+            let budget_hours = bridge.retry_budget_seconds as f64 / 3600.0;
+            if bridge.max_receive_count > aws::SQS_MAX_RECEIVE_COUNT.1 {
+                self.error(
+                    &outage_path,
+                    "retry-budget",
+                    format!(
+                        "riding out {} hours with a {} s visibility timeout needs {} receives per message, above SQS's maximum of {}",
+                        bridge.outage_hours,
+                        bridge.visibility_timeout_seconds,
+                        bridge.max_receive_count,
+                        aws::SQS_MAX_RECEIVE_COUNT.1
+                    ),
+                    "needs more receives than SQS allows",
+                    "raise `bridge.visibility_timeout_seconds` (or `bridge.timeout_seconds`) so fewer, longer attempts cover the outage",
+                );
+            } else if bridge
+                .retry_budget_seconds
+                .saturating_add(plan::defaults::RETENTION_MARGIN_SECONDS)
+                > aws::SQS_MAX_RETENTION_SECONDS
+            {
+                self.error(
+                    &outage_path,
+                    "retry-budget",
+                    format!(
+                        "the bridge's retry budget ({budget_hours:.1} hours) plus an hour of margin does not fit SQS's 14-day message retention: messages would expire while still being retried (G17)"
+                    ),
+                    "longer than SQS keeps messages",
+                    "lower `bridge.outage_hours` (at most about 330) or the visibility timeout",
+                );
+            }
+        }
+        let needed = bridge
+            .chunks_per_object
+            .saturating_mul(plan.validator.function.timeout_seconds);
+        if timeout < needed {
+            self.error(
+                &path(&["bridge", "timeout_seconds"]),
+                "bridge-timeout",
+                format!(
+                    "a spool object of up to {} MB takes {} synchronous invokes of the validator (under 6 MB each, G23), each of up to {} s, but the bridge times out after {timeout} s",
+                    plan.storage.spool_buffer_mb,
+                    bridge.chunks_per_object,
+                    plan.validator.function.timeout_seconds
+                ),
+                format!("at least {needed}"),
+                format!("set `bridge.timeout_seconds` to {needed} or more, or lower `storage.spool.buffer_mb`"),
+            );
+        }
+        let spool_seconds = plan.storage.spool_retention_days.saturating_mul(86_400);
+        if spool_seconds < bridge.retry_budget_seconds {
+            self.error(
+                &path(&["storage", "spool", "retention_days"]),
+                "spool-retention",
+                format!(
+                    "spool objects expire after {} days, before the bridge stops retrying them ({:.1} hours): events buffered during an outage would be lost",
+                    plan.storage.spool_retention_days,
+                    bridge.retry_budget_seconds as f64 / 3600.0
+                ),
+                "shorter than the retry budget",
+                format!("set it to at least {} days", bridge.retry_budget_seconds.div_ceil(86_400)),
+            );
+        }
+    }
+
+    fn storage(&mut self, plan: &Plan) {
+        let storage = &plan.storage;
+        self.range(&path(&["storage", "spool", "buffer_seconds"]), storage.spool_buffer_seconds, aws::FIREHOSE_BUFFER_SECONDS, "a Firehose buffer interval");
+        self.range(&path(&["storage", "spool", "buffer_mb"]), storage.spool_buffer_mb, aws::FIREHOSE_BUFFER_MB, "a Firehose buffer size in MB");
+        if storage.spool_retention_days == 0 {
+            self.error(
+                &path(&["storage", "spool", "retention_days"]),
+                "spool-retention",
+                "`storage.spool.retention_days` is 0, but the spool must keep objects until the bridge has delivered them".to_owned(),
+                "must be at least 1",
+                "leave it out (14 days) or give a number of days",
+            );
+        }
+    }
+
+    fn athena_alarms_api(&mut self, plan: &Plan) {
+        if !GLUE_DATABASE.is_match(&plan.athena.database) {
+            self.error(
+                &path(&["athena", "database"]),
+                "athena-database",
+                format!("`athena.database` {:?} is not a usable Glue database name", plan.athena.database),
+                "lowercase letters, digits and underscores",
+                format!("for example `database: {}`", plan.athena.database.to_ascii_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_")),
+            );
+        }
+        if let Some(email) = &plan.alarms.email
+            && !EMAIL.is_match(email)
+        {
+            self.error(
+                &path(&["alarms", "email"]),
+                "alarm-email",
+                format!("`alarms.email` {email:?} is not an email address"),
+                "not an address",
+                "write an address such as `data-oncall@example.com`, or remove `email`",
+            );
+        }
+        let api = &plan.api;
+        let max_path = path(&["api", "max_event_bytes"]);
+        if api.max_event_bytes > aws::KINESIS_MAX_RECORD_BYTES {
+            self.error(
+                &max_path,
+                "max-event-bytes",
+                format!(
+                    "`api.max_event_bytes` is {}, but one request becomes one Kinesis record, which holds at most 1 MiB ({} bytes)",
+                    api.max_event_bytes,
+                    aws::KINESIS_MAX_RECORD_BYTES
+                ),
+                "larger than a Kinesis record",
+                format!("set it to {} or less", aws::KINESIS_MAX_RECORD_BYTES),
+            );
+        } else if api.max_event_bytes < 256 {
+            self.error(
+                &max_path,
+                "max-event-bytes",
+                format!("`api.max_event_bytes` is {}, too small for even a CloudEvents envelope", api.max_event_bytes),
+                "too small",
+                "allow at least a few KiB; the default is 262144",
+            );
+        }
+        for (key, value) in [("rate", api.throttle_rate), ("burst", api.throttle_burst)] {
+            if value == 0 {
+                self.error(
+                    &path(&["api", "throttle", key]),
+                    "throttle",
+                    format!("`api.throttle.{key}` is 0, which refuses every request"),
+                    "must be at least 1",
+                    "set the requests per second the API may take",
+                );
+            }
+        }
+        if api.throttle_rate > 0 && api.throttle_rate < plan.capacity.peak_events_per_second {
+            self.warning(
+                &path(&["api", "throttle", "rate"]),
+                "throttle-below-peak",
+                format!(
+                    "the API accepts {} requests/s but the declared peak is {} events/s; that only fits if clients send several events per request",
+                    api.throttle_rate, plan.capacity.peak_events_per_second
+                ),
+                "below the peak",
+                "raise `api.throttle.rate`, or make sure clients batch events (a request may carry an array)",
+            );
+        }
+        if !STAGE.is_match(&api.stage) {
+            self.error(
+                &path(&["api", "stage"]),
+                "stage-name",
+                format!("`api.stage` {:?} is not a valid API Gateway stage name", api.stage),
+                "letters, digits and underscores",
+                "use for example `v1`",
+            );
+        }
+    }
+
+    fn tags(&mut self, plan: &Plan) {
+        if plan.tags.len() > aws::MAX_USER_TAGS {
+            self.error(
+                &path(&["tags"]),
+                "tags-count",
+                format!("{} tags is more than the {} left after the tags ingest adds (AWS allows 50 per resource)", plan.tags.len(), aws::MAX_USER_TAGS),
+                "too many tags",
+                "remove some tags",
+            );
+        }
+        for (key, value) in &plan.tags {
+            let at = path(&["tags", key]);
+            let problem = if key.is_empty() || key.chars().count() > 128 {
+                Some("a tag key must have 1 to 128 characters".to_owned())
+            } else if key.to_ascii_lowercase().starts_with("aws:") {
+                Some("tag keys starting with `aws:` are reserved for AWS".to_owned())
+            } else if value.chars().count() > 256 {
+                Some(format!("the value of tag `{key}` is longer than 256 characters"))
+            } else if !TAG_TEXT.is_match(key) || !TAG_TEXT.is_match(value) {
+                Some(format!("tag `{key}` uses characters AWS does not allow in tags"))
+            } else {
+                None
+            };
+            if let Some(message) = problem {
+                self.error(
+                    &at,
+                    "tag",
+                    message,
+                    "invalid tag",
+                    "tags may use letters, digits, spaces and _ . : / = + - @",
+                );
+            }
+        }
+    }
+
+    fn event_names(&mut self, raw: &RawSpec) {
+        if raw.events.is_empty() {
+            self.error(
+                &path(&["events"]),
+                "events-empty",
+                "`events` is empty: every event would be quarantined as `unknown_type`".to_owned(),
+                "no event types",
+                "declare at least one event type with its schema",
+            );
+        }
+        let mut tables: BTreeMap<String, &str> = BTreeMap::new();
+        for type_name in raw.events.keys() {
+            let at = path(&["events", type_name]);
+            if !EVENT_TYPE.is_match(type_name) || type_name.len() > 128 {
+                let lowered = type_name.to_ascii_lowercase();
+                let help = if lowered != *type_name && EVENT_TYPE.is_match(&lowered) {
+                    format!("write it in lowercase: `{lowered}`")
+                } else {
+                    "use lowercase words of letters and digits joined by `.`, `_` or `-`, for example `shift.created.v2`".to_owned()
+                };
+                self.push_key(
+                    &at,
+                    "event-type-name",
+                    format!("event type {type_name:?} cannot name an S3 prefix and a Glue table: it must be lowercase words joined by `.`, `_` or `-`, at most 128 characters"),
+                    "invalid event type",
+                    help,
+                );
+                continue;
+            }
+            let table = plan::table_name(type_name);
+            if let Some(other) = tables.insert(table.clone(), type_name) {
+                self.push_key(
+                    &at,
+                    "event-table-collision",
+                    format!("event types `{other}` and `{type_name}` both become the Athena table `{table}`"),
+                    "same table name",
+                    "rename one of them; `.`, `_` and `-` all map to `_` in table names",
+                );
+            }
+        }
+    }
+
+    fn push_key(
+        &mut self,
+        at: &[PathSegment],
+        code: &'static str,
+        message: String,
+        label: &str,
+        help: impl Into<String>,
+    ) {
+        let diagnostic = self
+            .document
+            .diagnostic(Severity::Error, at, true, code, message)
+            .with_label(label)
+            .with_help(help);
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// Loads every event's schema (inline or from its file) and checks it.
+    fn load_events(&mut self, spec_path: &Path, raw: &RawSpec) -> Vec<EventPlan> {
+        let mut events = Vec::new();
+        for (type_name, event) in &raw.events {
+            let at = path(&["events", type_name]);
+            let loaded = match (&event.schema, &event.schema_file) {
+                (Some(_), Some(_)) => {
+                    self.push_key(
+                        &path(&["events", type_name, "schema_file"]),
+                        "schema-twice",
+                        format!("event `{type_name}` has both `schema` and `schema_file`"),
+                        "only one may be given",
+                        "keep the inline `schema` or the `schema_file`, not both".to_owned(),
+                    );
+                    None
+                }
+                (None, None) => {
+                    self.push_key(
+                        &at,
+                        "schema-missing",
+                        format!("event `{type_name}` has no schema"),
+                        "needs `schema` or `schema_file`",
+                        "add `schema:` with the JSON Schema of the event's data, or `schema_file: schemas/<type>.json`".to_owned(),
+                    );
+                    None
+                }
+                (Some(value), None) => {
+                    let mut prefix = at.clone();
+                    prefix.push(PathSegment::Key("schema".into()));
+                    Some((self.document.clone(), prefix, value.clone()))
+                }
+                (None, Some(file)) => self.read_schema_file(spec_path, type_name, file),
+            };
+            let Some((document, prefix, value)) = loaded else {
+                continue;
+            };
+            match schema::parse(&value) {
+                Ok(parsed) => {
+                    if self.check_event_root(&document, &prefix, type_name, &parsed) {
+                        events.push(EventPlan {
+                            type_name: type_name.clone(),
+                            table_name: plan::table_name(type_name),
+                            description: event.description.clone(),
+                            schema: parsed,
+                            schema_json: value,
+                        });
+                    }
+                }
+                Err(errors) => {
+                    for error in errors {
+                        let mut full = prefix.clone();
+                        full.extend(error.path.iter().cloned());
+                        // The message names the keyword; the prefix names the schema it is in.
+                        let owner = match full.last() {
+                            Some(PathSegment::Key(_)) => &full[..full.len() - 1],
+                            _ => &full[..],
+                        };
+                        let pointer = display_path(owner);
+                        let diagnostic = document
+                            .diagnostic(
+                                Severity::Error,
+                                &full,
+                                error.target == Target::Key,
+                                error.code,
+                                format!("{pointer}: {}", error.message),
+                            )
+                            .with_label(match error.target {
+                                Target::Key => "this keyword",
+                                Target::Value => "this value",
+                            })
+                            .with_help(error.help);
+                        self.diagnostics.push(diagnostic);
+                    }
+                }
+            }
+        }
+        events
+    }
+
+    fn read_schema_file(
+        &mut self,
+        spec_path: &Path,
+        type_name: &str,
+        file: &str,
+    ) -> Option<(Document, Vec<PathSegment>, serde_json::Value)> {
+        let file_path = resolve_beside(spec_path, file);
+        let at = path(&["events", type_name, "schema_file"]);
+        let source = match SourceFile::read(&file_path) {
+            Ok(source) => source,
+            Err(error) => {
+                self.error(
+                    &at,
+                    "schema-file",
+                    format!("cannot read the schema of `{type_name}` from {}: {error}", file_path.display()),
+                    "file not readable",
+                    "the path is relative to the spec file; check the name and that the file exists",
+                );
+                return None;
+            }
+        };
+        match Document::parse(source) {
+            Ok((document, value)) => Some((document, Vec::new(), value)),
+            Err(diagnostics) => {
+                self.diagnostics.extend(diagnostics);
+                None
+            }
+        }
+    }
+
+    /// The schema of an event's `data` must describe an object: its properties become the
+    /// columns of the event's Athena table.
+    fn check_event_root(
+        &mut self,
+        document: &Document,
+        prefix: &[PathSegment],
+        type_name: &str,
+        parsed: &Schema,
+    ) -> bool {
+        let object_only = parsed.as_object().and_then(|o| o.types.as_ref()).is_some_and(|types| {
+            types.len() == 1 && types.contains(&InstanceType::Object)
+        });
+        if object_only {
+            return true;
+        }
+        let mut at = prefix.to_vec();
+        let has_type = parsed.as_object().is_some_and(|o| o.types.is_some());
+        if has_type {
+            at.push(PathSegment::Key("type".into()));
+        }
+        let diagnostic = document
+            .diagnostic(
+                Severity::Error,
+                &at,
+                false,
+                "event-schema-root",
+                format!("the schema of `{type_name}` must be `type: object`: an event's data is an object, whose properties become the columns of its Athena table"),
+            )
+            .with_label(if has_type { "must be `object`" } else { "no `type: object` here" })
+            .with_help("describe the data as `type: object` with `properties`; wrap a single value in a property");
+        self.diagnostics.push(diagnostic);
+        false
+    }
+}

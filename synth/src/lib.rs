@@ -1,0 +1,49 @@
+//! `ingest`: one `ingest.yaml` becomes a two-region, fail-gracefully event-ingest system on AWS.
+//!
+//! Data flows one way (DESIGN section 6): [`spec::read`] reads the file into a located tree and
+//! checks its structure; [`checks::run`] judges the values and resolves the [`plan::Plan`], in
+//! which every default, name and derived number is settled; later stages render from the plan
+//! only. Every problem on the way is a located [`diagnostic::Diagnostic`], and all of them are
+//! reported in one run. The binary (`src/main.rs`) is a thin shell over [`cli`].
+
+pub mod aws;
+pub mod checks;
+pub mod cli;
+pub mod diagnostic;
+pub mod plan;
+pub mod spec;
+pub mod summary;
+pub mod yaml;
+
+use std::path::Path;
+
+use diagnostic::Diagnostic;
+use plan::Plan;
+use spec::SpecError;
+
+/// A spec that passed every check.
+#[derive(Debug)]
+pub struct CheckedSpec {
+    /// The resolved plan.
+    pub plan: Plan,
+    /// Warnings (never errors), sorted by position.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Reads and checks a spec: the plan, or every diagnostic (sorted) when any is an error.
+pub fn check_spec(path: &Path) -> Result<CheckedSpec, SpecError> {
+    let (read, mut diagnostics) = spec::read(path)?;
+    let plan = read.raw.as_ref().map(|raw| {
+        let (plan, found) = checks::run(&read.document, &read.path, raw);
+        diagnostics.extend(found);
+        plan
+    });
+    diagnostic::sort(&mut diagnostics);
+    match plan {
+        Some(plan) if !diagnostics.iter().any(Diagnostic::is_error) => Ok(CheckedSpec {
+            plan,
+            warnings: diagnostics,
+        }),
+        _ => Err(SpecError::Invalid(diagnostics)),
+    }
+}

@@ -1,0 +1,712 @@
+//! The resolved plan: every default filled in, every physical name and derived number computed.
+//!
+//! [`Plan::resolve`] is the one place where defaults live and where numbers are derived (shares,
+//! capacity, the bridge's retry budget). It is total: it never fails, using saturating arithmetic,
+//! so [`crate::checks`] can judge the resolved values and point back at the keys they came from.
+//! A plan is only handed to callers (the summary, the renderers) once the checks found no error.
+//! Maps are ordered, so the same spec always yields the same plan.
+
+use std::collections::BTreeMap;
+
+use ingest_codegen::schema::Schema;
+use serde::Serialize;
+
+use crate::aws::{self, Partition};
+use crate::spec::raw::{Architecture, EndpointKind, RawRegion, RawSpec, StreamMode};
+
+/// Defaults, in one place.
+pub mod defaults {
+    /// Primary Route 53 weight.
+    pub const PRIMARY_WEIGHT: u64 = 95;
+    /// Secondary Route 53 weight: a small share, so the standby path is always exercised.
+    pub const SECONDARY_WEIGHT: u64 = 5;
+    /// Kinesis retention in hours.
+    pub const RETENTION_HOURS: u64 = 24;
+    /// Health check path.
+    pub const HEALTH_PATH: &str = "/health";
+    /// Health check interval.
+    pub const HEALTH_INTERVAL_SECONDS: u64 = 30;
+    /// Health check failures before unhealthy.
+    pub const HEALTH_FAILURE_THRESHOLD: u64 = 3;
+    /// Validator memory.
+    pub const VALIDATOR_MEMORY_MB: u64 = 512;
+    /// Validator timeout.
+    pub const VALIDATOR_TIMEOUT_SECONDS: u64 = 60;
+    /// Validator batch size.
+    pub const VALIDATOR_BATCH_SIZE: u64 = 500;
+    /// Validator retries.
+    pub const VALIDATOR_MAX_RETRIES: u64 = 10;
+    /// Batching window.
+    pub const BATCHING_WINDOW_SECONDS: u64 = 1;
+    /// Parallelization factor.
+    pub const PARALLELIZATION_FACTOR: u64 = 1;
+    /// Receiver memory.
+    pub const RECEIVER_MEMORY_MB: u64 = 256;
+    /// Receiver timeout.
+    pub const RECEIVER_TIMEOUT_SECONDS: u64 = 60;
+    /// Receiver batch size.
+    pub const RECEIVER_BATCH_SIZE: u64 = 500;
+    /// Outage the bridge rides out.
+    pub const OUTAGE_HOURS: u64 = 24;
+    /// Bridge memory.
+    pub const BRIDGE_MEMORY_MB: u64 = 512;
+    /// Bridge timeout.
+    pub const BRIDGE_TIMEOUT_SECONDS: u64 = 300;
+    /// Bridge batch size.
+    pub const BRIDGE_BATCH_SIZE: u64 = 10;
+    /// Visibility timeout as a multiple of the bridge timeout (G14).
+    pub const VISIBILITY_FACTOR: u64 = 6;
+    /// Log retention.
+    pub const LOG_RETENTION_DAYS: u64 = 30;
+    /// Good events are kept forever.
+    pub const GOOD_RETENTION_DAYS: u64 = 0;
+    /// Quarantined records are kept 90 days.
+    pub const QUARANTINE_RETENTION_DAYS: u64 = 90;
+    /// Firehose buffer interval.
+    pub const SPOOL_BUFFER_SECONDS: u64 = 60;
+    /// Firehose buffer size.
+    pub const SPOOL_BUFFER_MB: u64 = 5;
+    /// Spool objects are kept as long as SQS can keep their notifications.
+    pub const SPOOL_RETENTION_DAYS: u64 = 14;
+    /// Stage throttling rate.
+    pub const THROTTLE_RATE: u64 = 2000;
+    /// Stage throttling burst.
+    pub const THROTTLE_BURST: u64 = 5000;
+    /// Largest request body.
+    pub const MAX_EVENT_BYTES: u64 = 256 * 1024;
+    /// API stage name.
+    pub const STAGE: &str = "v1";
+    /// Margin of queue retention over the retry budget, in seconds.
+    pub const RETENTION_MARGIN_SECONDS: u64 = 3600;
+}
+
+/// Which of the two regions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Validates and stores.
+    Primary,
+    /// Buffers and bridges.
+    Secondary,
+}
+
+impl Role {
+    /// `primary` or `secondary`, as in the spec.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Primary => "primary",
+            Role::Secondary => "secondary",
+        }
+    }
+}
+
+/// The complete, resolved system.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// Prefix of every physical name.
+    pub name: String,
+    /// Public DNS name and zone.
+    pub domain: DomainPlan,
+    /// The primary region.
+    pub primary: RegionPlan,
+    /// The secondary region.
+    pub secondary: RegionPlan,
+    /// Route 53 failover.
+    pub failover: FailoverPlan,
+    /// Declared peak load.
+    pub capacity: CapacityPlan,
+    /// The validator function (primary).
+    pub validator: ValidatorPlan,
+    /// The receiver function (secondary).
+    pub receiver: FunctionPlan,
+    /// The bridge function and its queue (secondary).
+    pub bridge: BridgePlan,
+    /// Function settings shared by all.
+    pub functions: FunctionsPlan,
+    /// Buckets.
+    pub storage: StoragePlan,
+    /// Athena.
+    pub athena: AthenaPlan,
+    /// Alarm delivery.
+    pub alarms: AlarmsPlan,
+    /// The API.
+    pub api: ApiPlan,
+    /// User tags (ordered).
+    pub tags: BTreeMap<String, String>,
+    /// Event types, ordered by type name.
+    pub events: Vec<EventPlan>,
+    /// Stack names.
+    pub stacks: StacksPlan,
+}
+
+/// Stack names.
+#[derive(Debug, Clone, Serialize)]
+pub struct StacksPlan {
+    /// `<name>-primary`
+    pub primary: String,
+    /// `<name>-secondary`
+    pub secondary: String,
+    /// `<name>-dns`
+    pub dns: String,
+}
+
+/// DNS.
+#[derive(Debug, Clone, Serialize)]
+pub struct DomainPlan {
+    /// The public name.
+    pub name: String,
+    /// Its hosted zone.
+    pub hosted_zone_id: String,
+}
+
+/// One region, resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionPlan {
+    /// Primary or secondary.
+    pub role: Role,
+    /// AWS region name.
+    pub region: String,
+    /// `aws`, `aws-cn` or `aws-us-gov` (`aws` when the region is unknown; the checks refuse that).
+    pub partition: &'static str,
+    /// Edge or regional.
+    pub endpoint: Endpoint,
+    /// ACM certificate.
+    pub certificate_arn: String,
+    /// The Kinesis stream.
+    pub stream: StreamPlan,
+    /// Route 53 weight.
+    pub weight: u64,
+    /// Share of traffic in percent (weight / sum; 0 when all weights are 0).
+    pub weight_percent: f64,
+    /// Bucket names in this region (`${AWS::AccountId}` stands for the account).
+    pub buckets: BucketNames,
+}
+
+/// Endpoint kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    /// CloudFront-backed.
+    Edge,
+    /// Regional.
+    Regional,
+}
+
+impl Endpoint {
+    /// `edge` or `regional`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Edge => "edge",
+            Endpoint::Regional => "regional",
+        }
+    }
+}
+
+/// Physical bucket names of one region; which exist depends on the role.
+#[derive(Debug, Clone, Serialize)]
+pub struct BucketNames {
+    /// Validated events (primary).
+    pub good: String,
+    /// Rejected records (primary).
+    pub quarantine: String,
+    /// Firehose spool (secondary).
+    pub spool: String,
+    /// Access logs of the other buckets.
+    pub logs: String,
+    /// Athena query results (primary).
+    pub athena_results: String,
+}
+
+/// A stream, resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamPlan {
+    /// Physical name.
+    pub name: String,
+    /// Capacity mode.
+    pub mode: StreamCapacity,
+    /// Retention in hours.
+    pub retention_hours: u64,
+    /// Bytes per second the stream accepts (for on-demand: before it has scaled).
+    pub bytes_per_second: u64,
+    /// Records per second the stream accepts (for on-demand: before it has scaled).
+    pub records_per_second: u64,
+    /// How many times the declared peak the stream carries (for on-demand: at first).
+    pub peak_multiple: f64,
+}
+
+/// Stream capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "mode")]
+pub enum StreamCapacity {
+    /// Fixed shards.
+    Provisioned {
+        /// Shard count.
+        shards: u64,
+    },
+    /// On-demand.
+    OnDemand,
+}
+
+/// Route 53 failover.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailoverPlan {
+    /// Whether health checks gate the records.
+    pub automatic: bool,
+    /// Health route path.
+    pub path: String,
+    /// Seconds between checks.
+    pub interval_seconds: u64,
+    /// Failures before unhealthy.
+    pub failure_threshold: u64,
+}
+
+/// Declared load.
+#[derive(Debug, Clone, Serialize)]
+pub struct CapacityPlan {
+    /// Events per second at peak.
+    pub peak_events_per_second: u64,
+    /// Average event size.
+    pub average_event_bytes: u64,
+    /// Peak bytes per second.
+    pub peak_bytes_per_second: u64,
+}
+
+/// A function's size.
+#[derive(Debug, Clone, Serialize)]
+pub struct FunctionPlan {
+    /// Physical name.
+    pub name: String,
+    /// Memory in MB.
+    pub memory_mb: u64,
+    /// Timeout in seconds.
+    pub timeout_seconds: u64,
+    /// Records or messages per invocation.
+    pub batch_size: u64,
+}
+
+/// The validator and its Kinesis mapping.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidatorPlan {
+    /// The function.
+    pub function: FunctionPlan,
+    /// Retries after bisecting.
+    pub max_retries: u64,
+    /// Oldest record retried.
+    pub max_record_age_seconds: u64,
+    /// Batching window.
+    pub batching_window_seconds: u64,
+    /// Concurrent batches per shard.
+    pub parallelization_factor: u64,
+}
+
+/// The bridge and its queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct BridgePlan {
+    /// The function.
+    pub function: FunctionPlan,
+    /// The outage it must ride out, in hours.
+    pub outage_hours: u64,
+    /// Queue visibility timeout.
+    pub visibility_timeout_seconds: u64,
+    /// Receives before a message goes to the DLQ.
+    pub max_receive_count: u64,
+    /// `visibility_timeout_seconds * max_receive_count`: how long a message is retried.
+    pub retry_budget_seconds: u64,
+    /// Queue retention: the retry budget plus a margin (at most 14 days).
+    pub queue_retention_seconds: u64,
+    /// Invokes per spool object (chunks under the 6 MB limit).
+    pub chunks_per_object: u64,
+    /// Queue name.
+    pub queue_name: String,
+    /// Dead-letter queue name.
+    pub dead_letter_queue_name: String,
+}
+
+/// Shared function settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct FunctionsPlan {
+    /// `arm64` or `x86_64`.
+    pub architecture: &'static str,
+    /// Log retention in days.
+    pub log_retention_days: u64,
+}
+
+/// Buckets' retention and the spool.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoragePlan {
+    /// Days good events are kept (0: forever).
+    pub good_retention_days: u64,
+    /// Days quarantined records are kept (0: forever).
+    pub quarantine_retention_days: u64,
+    /// Firehose buffer interval.
+    pub spool_buffer_seconds: u64,
+    /// Firehose buffer size.
+    pub spool_buffer_mb: u64,
+    /// Days spool objects are kept.
+    pub spool_retention_days: u64,
+    /// Firehose delivery stream name.
+    pub spool_delivery_stream: String,
+}
+
+/// Athena.
+#[derive(Debug, Clone, Serialize)]
+pub struct AthenaPlan {
+    /// Glue database.
+    pub database: String,
+    /// Athena workgroup.
+    pub workgroup: String,
+}
+
+/// Alarm delivery.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlarmsPlan {
+    /// Subscribed address, if any.
+    pub email: Option<String>,
+    /// SNS topic name.
+    pub topic_name: String,
+}
+
+/// The API.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiPlan {
+    /// Requests per second.
+    pub throttle_rate: u64,
+    /// Burst.
+    pub throttle_burst: u64,
+    /// Largest body.
+    pub max_event_bytes: u64,
+    /// Stage name.
+    pub stage: String,
+}
+
+/// One event type.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventPlan {
+    /// CloudEvents `type`.
+    pub type_name: String,
+    /// Glue table name (`shift_created`).
+    pub table_name: String,
+    /// What the event means.
+    pub description: Option<String>,
+    /// The schema of `data`, checked.
+    #[serde(skip)]
+    pub schema: Schema,
+    /// The schema as JSON, as written.
+    pub schema_json: serde_json::Value,
+}
+
+/// The Glue table name of an event type: `.` and `-` become `_`.
+pub fn table_name(type_name: &str) -> String {
+    type_name.replace(['.', '-'], "_")
+}
+
+/// The physical name of a bucket.
+pub fn bucket_name(name: &str, purpose: &str, region: &str) -> String {
+    format!("{name}-{purpose}-${{AWS::AccountId}}-{region}")
+}
+
+/// Length of a bucket name once the 12-digit account id is filled in.
+pub fn bucket_name_length(name: &str, purpose: &str, region: &str) -> usize {
+    name.len() + 1 + purpose.len() + 1 + 12 + 1 + region.len()
+}
+
+/// Bucket purposes, longest first: the check of name lengths uses the first.
+pub const BUCKET_PURPOSES: [&str; 5] = ["athena-results", "quarantine", "spool", "good", "logs"];
+
+impl Plan {
+    /// Resolves every default and derived value. `events` are the event types whose schemas
+    /// loaded (see [`crate::checks`]).
+    pub fn resolve(raw: &RawSpec, events: Vec<EventPlan>) -> Plan {
+        let name = raw.name.clone();
+        let capacity = CapacityPlan {
+            peak_events_per_second: raw.capacity.peak_events_per_second,
+            average_event_bytes: raw.capacity.average_event_bytes,
+            peak_bytes_per_second: raw
+                .capacity
+                .peak_events_per_second
+                .saturating_mul(raw.capacity.average_event_bytes),
+        };
+        let primary_weight = raw.regions.primary.weight.unwrap_or(defaults::PRIMARY_WEIGHT);
+        let secondary_weight = raw
+            .regions
+            .secondary
+            .weight
+            .unwrap_or(defaults::SECONDARY_WEIGHT);
+        let total_weight = primary_weight.saturating_add(secondary_weight);
+        let region = |role: Role, raw_region: &RawRegion, weight: u64| {
+            resolve_region(&name, role, raw_region, weight, total_weight, &capacity)
+        };
+        let primary = region(Role::Primary, &raw.regions.primary, primary_weight);
+        let secondary = region(Role::Secondary, &raw.regions.secondary, secondary_weight);
+
+        let failover = raw.failover.as_ref();
+        let health = failover.and_then(|f| f.health_check.as_ref());
+        let failover = FailoverPlan {
+            automatic: failover.and_then(|f| f.automatic).unwrap_or(true),
+            path: health
+                .and_then(|h| h.path.clone())
+                .unwrap_or_else(|| defaults::HEALTH_PATH.to_owned()),
+            interval_seconds: health
+                .and_then(|h| h.interval_seconds)
+                .unwrap_or(defaults::HEALTH_INTERVAL_SECONDS),
+            failure_threshold: health
+                .and_then(|h| h.failure_threshold)
+                .unwrap_or(defaults::HEALTH_FAILURE_THRESHOLD),
+        };
+
+        let validator = raw.validator.as_ref();
+        let validator = ValidatorPlan {
+            function: FunctionPlan {
+                name: format!("{name}-validator"),
+                memory_mb: validator
+                    .and_then(|v| v.memory_mb)
+                    .unwrap_or(defaults::VALIDATOR_MEMORY_MB),
+                timeout_seconds: validator
+                    .and_then(|v| v.timeout_seconds)
+                    .unwrap_or(defaults::VALIDATOR_TIMEOUT_SECONDS),
+                batch_size: validator
+                    .and_then(|v| v.batch_size)
+                    .unwrap_or(defaults::VALIDATOR_BATCH_SIZE),
+            },
+            max_retries: validator
+                .and_then(|v| v.max_retries)
+                .unwrap_or(defaults::VALIDATOR_MAX_RETRIES),
+            max_record_age_seconds: validator
+                .and_then(|v| v.max_record_age_seconds)
+                .unwrap_or_else(|| {
+                    primary
+                        .stream
+                        .retention_hours
+                        .saturating_mul(3600)
+                        .min(aws::KINESIS_MAX_RECORD_AGE_SECONDS.1)
+                }),
+            batching_window_seconds: validator
+                .and_then(|v| v.batching_window_seconds)
+                .unwrap_or(defaults::BATCHING_WINDOW_SECONDS),
+            parallelization_factor: validator
+                .and_then(|v| v.parallelization_factor)
+                .unwrap_or(defaults::PARALLELIZATION_FACTOR),
+        };
+
+        let receiver = raw.receiver.as_ref();
+        let receiver = FunctionPlan {
+            name: format!("{name}-receiver"),
+            memory_mb: receiver
+                .and_then(|r| r.memory_mb)
+                .unwrap_or(defaults::RECEIVER_MEMORY_MB),
+            timeout_seconds: receiver
+                .and_then(|r| r.timeout_seconds)
+                .unwrap_or(defaults::RECEIVER_TIMEOUT_SECONDS),
+            batch_size: receiver
+                .and_then(|r| r.batch_size)
+                .unwrap_or(defaults::RECEIVER_BATCH_SIZE),
+        };
+
+        let storage = raw.storage.as_ref();
+        let spool = storage.and_then(|s| s.spool.as_ref());
+        let storage = StoragePlan {
+            good_retention_days: storage
+                .and_then(|s| s.good.as_ref())
+                .and_then(|g| g.retention_days)
+                .unwrap_or(defaults::GOOD_RETENTION_DAYS),
+            quarantine_retention_days: storage
+                .and_then(|s| s.quarantine.as_ref())
+                .and_then(|q| q.retention_days)
+                .unwrap_or(defaults::QUARANTINE_RETENTION_DAYS),
+            spool_buffer_seconds: spool
+                .and_then(|s| s.buffer_seconds)
+                .unwrap_or(defaults::SPOOL_BUFFER_SECONDS),
+            spool_buffer_mb: spool
+                .and_then(|s| s.buffer_mb)
+                .unwrap_or(defaults::SPOOL_BUFFER_MB),
+            spool_retention_days: spool
+                .and_then(|s| s.retention_days)
+                .unwrap_or(defaults::SPOOL_RETENTION_DAYS),
+            spool_delivery_stream: format!("{name}-spool"),
+        };
+
+        let bridge = raw.bridge.as_ref();
+        let bridge_timeout = bridge
+            .and_then(|b| b.timeout_seconds)
+            .unwrap_or(defaults::BRIDGE_TIMEOUT_SECONDS);
+        let visibility = bridge
+            .and_then(|b| b.visibility_timeout_seconds)
+            .unwrap_or(bridge_timeout.saturating_mul(defaults::VISIBILITY_FACTOR));
+        let outage_hours = bridge
+            .and_then(|b| b.outage_hours)
+            .unwrap_or(defaults::OUTAGE_HOURS);
+        let outage_seconds = outage_hours.saturating_mul(3600);
+        // One more receive than the outage needs: the first attempt may come right before it.
+        let max_receive_count = outage_seconds.div_ceil(visibility.max(1)).saturating_add(1);
+        let retry_budget_seconds = max_receive_count.saturating_mul(visibility);
+        let bridge = BridgePlan {
+            function: FunctionPlan {
+                name: format!("{name}-bridge"),
+                memory_mb: bridge
+                    .and_then(|b| b.memory_mb)
+                    .unwrap_or(defaults::BRIDGE_MEMORY_MB),
+                timeout_seconds: bridge_timeout,
+                batch_size: bridge
+                    .and_then(|b| b.batch_size)
+                    .unwrap_or(defaults::BRIDGE_BATCH_SIZE),
+            },
+            outage_hours,
+            visibility_timeout_seconds: visibility,
+            max_receive_count,
+            retry_budget_seconds,
+            queue_retention_seconds: retry_budget_seconds
+                .saturating_add(defaults::RETENTION_MARGIN_SECONDS)
+                .min(aws::SQS_MAX_RETENTION_SECONDS),
+            chunks_per_object: (storage.spool_buffer_mb.saturating_mul(1024 * 1024))
+                .div_ceil(aws::BRIDGE_CHUNK_BYTES)
+                .max(1),
+            queue_name: format!("{name}-spool-objects"),
+            dead_letter_queue_name: format!("{name}-spool-objects-dlq"),
+        };
+
+        let functions = raw.functions.as_ref();
+        let functions = FunctionsPlan {
+            architecture: match functions.and_then(|f| f.architecture) {
+                Some(Architecture::X86_64) => "x86_64",
+                Some(Architecture::Arm64) | None => "arm64",
+            },
+            log_retention_days: functions
+                .and_then(|f| f.log_retention_days)
+                .unwrap_or(defaults::LOG_RETENTION_DAYS),
+        };
+
+        let athena = AthenaPlan {
+            database: raw
+                .athena
+                .as_ref()
+                .and_then(|a| a.database.clone())
+                .unwrap_or_else(|| name.replace('-', "_")),
+            workgroup: name.clone(),
+        };
+
+        let api = raw.api.as_ref();
+        let throttle = api.and_then(|a| a.throttle.as_ref());
+        let api = ApiPlan {
+            throttle_rate: throttle
+                .and_then(|t| t.rate)
+                .unwrap_or(defaults::THROTTLE_RATE),
+            throttle_burst: throttle
+                .and_then(|t| t.burst)
+                .unwrap_or(defaults::THROTTLE_BURST),
+            max_event_bytes: api
+                .and_then(|a| a.max_event_bytes)
+                .unwrap_or(defaults::MAX_EVENT_BYTES),
+            stage: api
+                .and_then(|a| a.stage.clone())
+                .unwrap_or_else(|| defaults::STAGE.to_owned()),
+        };
+
+        Plan {
+            domain: DomainPlan {
+                name: raw.domain.name.trim_end_matches('.').to_ascii_lowercase(),
+                hosted_zone_id: raw.domain.hosted_zone_id.clone(),
+            },
+            primary,
+            secondary,
+            failover,
+            capacity,
+            validator,
+            receiver,
+            bridge,
+            functions,
+            storage,
+            athena,
+            alarms: AlarmsPlan {
+                email: raw.alarms.as_ref().and_then(|a| a.email.clone()),
+                topic_name: format!("{name}-alarms"),
+            },
+            api,
+            tags: raw.tags.clone().unwrap_or_default(),
+            events,
+            stacks: StacksPlan {
+                primary: format!("{name}-primary"),
+                secondary: format!("{name}-secondary"),
+                dns: format!("{name}-dns"),
+            },
+            name,
+        }
+    }
+
+    /// Both regions, primary first.
+    pub fn regions(&self) -> [&RegionPlan; 2] {
+        [&self.primary, &self.secondary]
+    }
+}
+
+fn resolve_region(
+    name: &str,
+    role: Role,
+    raw: &RawRegion,
+    weight: u64,
+    total_weight: u64,
+    capacity: &CapacityPlan,
+) -> RegionPlan {
+    let stream = raw.stream.as_ref();
+    let mode = match (
+        stream.and_then(|s| s.mode),
+        stream.and_then(|s| s.shards),
+    ) {
+        (Some(StreamMode::OnDemand), _) | (None, None) => StreamCapacity::OnDemand,
+        (_, shards) => StreamCapacity::Provisioned {
+            shards: shards.unwrap_or(0),
+        },
+    };
+    let (bytes_per_second, records_per_second) = match mode {
+        StreamCapacity::Provisioned { shards } => (
+            shards.saturating_mul(aws::SHARD_BYTES_PER_SECOND),
+            shards.saturating_mul(aws::SHARD_RECORDS_PER_SECOND),
+        ),
+        StreamCapacity::OnDemand => (
+            aws::ON_DEMAND_INITIAL_BYTES_PER_SECOND,
+            aws::ON_DEMAND_INITIAL_RECORDS_PER_SECOND,
+        ),
+    };
+    let ratio = |have: u64, need: u64| {
+        if need == 0 {
+            f64::INFINITY
+        } else {
+            have as f64 / need as f64
+        }
+    };
+    let peak_multiple = ratio(bytes_per_second, capacity.peak_bytes_per_second)
+        .min(ratio(records_per_second, capacity.peak_events_per_second));
+    let region = raw.region.clone();
+    RegionPlan {
+        role,
+        partition: aws::partition_of(&region).unwrap_or(Partition::Aws).as_str(),
+        endpoint: match raw.endpoint {
+            Some(EndpointKind::Edge) => Endpoint::Edge,
+            Some(EndpointKind::Regional) | None => Endpoint::Regional,
+        },
+        certificate_arn: raw.certificate_arn.clone(),
+        stream: StreamPlan {
+            name: format!("{name}-stream"),
+            mode,
+            retention_hours: stream
+                .and_then(|s| s.retention_hours)
+                .unwrap_or(defaults::RETENTION_HOURS),
+            bytes_per_second,
+            records_per_second,
+            peak_multiple,
+        },
+        weight,
+        weight_percent: if total_weight == 0 {
+            0.0
+        } else {
+            weight as f64 * 100.0 / total_weight as f64
+        },
+        buckets: BucketNames {
+            good: bucket_name(name, "good", &region),
+            quarantine: bucket_name(name, "quarantine", &region),
+            spool: bucket_name(name, "spool", &region),
+            logs: bucket_name(name, "logs", &region),
+            athena_results: bucket_name(name, "athena-results", &region),
+        },
+        region,
+    }
+}

@@ -1,0 +1,145 @@
+//! Reading `ingest.yaml`: text -> located tree -> structural check -> raw types.
+//!
+//! [`read`] does the part that is about the file rather than its meaning: YAML syntax, duplicate
+//! keys, unknown keys, missing keys and wrong types, each located in the file. What it returns
+//! ([`ReadSpec`]) still has to pass the semantic checks in [`crate::checks`] before a plan can
+//! be made from it.
+
+pub mod raw;
+pub mod structure;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ingest_codegen::schema::PathSegment;
+use miette::Severity;
+use serde_json::Value;
+
+use crate::diagnostic::{Diagnostic, SourceFile};
+use crate::yaml::{self, Node};
+pub use raw::RawSpec;
+
+/// A parsed YAML file with its source, for locating paths.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// The file.
+    pub source: Arc<SourceFile>,
+    /// Its tree with spans.
+    pub tree: Node,
+}
+
+impl Document {
+    /// Reads and parses a YAML or JSON file; syntax problems are diagnostics.
+    pub fn parse(source: SourceFile) -> Result<(Self, Value), Vec<Diagnostic>> {
+        let source = Arc::new(source);
+        let tree = yaml::parse(&source)?;
+        let mut diagnostics = Vec::new();
+        let value = tree.to_json(&source, &mut diagnostics);
+        if diagnostics.is_empty() {
+            Ok((Self { source, tree }, value))
+        } else {
+            Err(diagnostics)
+        }
+    }
+
+    /// A diagnostic about the key (`at_key`) or value at `path`.
+    pub fn diagnostic(
+        &self,
+        severity: Severity,
+        path: &[PathSegment],
+        at_key: bool,
+        code: &'static str,
+        message: String,
+    ) -> Diagnostic {
+        let span = self.tree.span_of(path, at_key);
+        let diagnostic = Diagnostic::error(code, message, &self.source, span);
+        Diagnostic {
+            severity,
+            ..diagnostic
+        }
+    }
+}
+
+/// Why a spec could not be read or is not valid.
+#[derive(Debug)]
+pub enum SpecError {
+    /// The file could not be read at all.
+    Io {
+        /// The path as given.
+        path: PathBuf,
+        /// What the OS said.
+        error: std::io::Error,
+    },
+    /// The file was read and has problems (errors, maybe with warnings).
+    Invalid(Vec<Diagnostic>),
+}
+
+/// A spec whose structure is right, so its raw types could be read.
+#[derive(Debug, Clone)]
+pub struct ReadSpec {
+    /// Where the spec was read from.
+    pub path: PathBuf,
+    /// The spec file.
+    pub document: Document,
+    /// The JSON value of the whole spec.
+    pub value: Value,
+    /// The raw types, when deserialization succeeded (possibly after removing values blamed by
+    /// structural problems, so the semantic checks can still run on the rest).
+    pub raw: Option<RawSpec>,
+}
+
+/// The JSON Schema of `ingest.yaml`, derived from the raw types.
+pub fn json_schema() -> Value {
+    let schema = schemars::schema_for!(RawSpec);
+    serde_json::to_value(schema).expect("a schemars schema is plain JSON")
+}
+
+/// Reads a spec and checks its structure. Structural problems come back as diagnostics next to
+/// whatever could still be read.
+pub fn read(path: &Path) -> Result<(ReadSpec, Vec<Diagnostic>), SpecError> {
+    let source = SourceFile::read(path).map_err(|error| SpecError::Io {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    let (document, value) = Document::parse(source).map_err(SpecError::Invalid)?;
+    let problems = structure::check(&json_schema(), &value);
+    let mut diagnostics: Vec<Diagnostic> = problems
+        .iter()
+        .map(|problem| {
+            document
+                .diagnostic(
+                    Severity::Error,
+                    &problem.path,
+                    problem.at_key,
+                    problem.code,
+                    problem.message.clone(),
+                )
+                .with_label(problem.label.clone())
+                .with_help(problem.help.clone())
+        })
+        .collect();
+    let mut pruned = value.clone();
+    structure::prune(&mut pruned, &problems);
+    let raw = match serde_json::from_value::<RawSpec>(pruned) {
+        Ok(raw) => Some(raw),
+        Err(error) if problems.is_empty() => {
+            // The structural check mirrors serde; if they ever disagree, still say where.
+            diagnostics.push(
+                document
+                    .diagnostic(Severity::Error, &[], false, "unreadable", format!("the spec could not be read: {error}"))
+                    .with_help("compare the file with `ingest schema`"),
+            );
+            None
+        }
+        Err(_) => None,
+    };
+    Ok((
+        ReadSpec {
+            path: path.to_path_buf(),
+            document,
+            value,
+            raw,
+        },
+        diagnostics,
+    ))
+}

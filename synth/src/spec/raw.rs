@@ -1,0 +1,308 @@
+//! The spec exactly as written: one type per mapping of `ingest.yaml`.
+//!
+//! These types mirror the YAML and nothing more: optional keys are `Option`, numbers are wide
+//! enough to hold what a user may type, and every struct rejects unknown keys. Defaults, limits
+//! and derived names are not here; [`crate::plan`] resolves them after [`crate::checks`] has
+//! judged the values. The JSON Schema of `ingest.yaml` (`ingest schema`) is derived from these
+//! types, so the doc comments below are what editors show as hover help.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// An `ingest.yaml`: one event-ingest system in two AWS regions.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "ingest.yaml")]
+pub struct RawSpec {
+    /// Prefix of every physical name: lowercase letters, digits and hyphens, 2 to 31 characters,
+    /// starting with a letter.
+    pub name: String,
+    /// The public name clients post events to.
+    pub domain: RawDomain,
+    /// The primary and the secondary (standby) region.
+    pub regions: RawRegions,
+    /// How Route 53 decides that a region is unhealthy.
+    pub failover: Option<RawFailover>,
+    /// The peak load each region must be able to carry on its own.
+    pub capacity: RawCapacity,
+    /// The validator function in the primary region.
+    pub validator: Option<RawValidator>,
+    /// The receiver function in the secondary region (Kinesis to Firehose).
+    pub receiver: Option<RawReceiver>,
+    /// The bridge function in the secondary region (spool to the primary's validator).
+    pub bridge: Option<RawBridge>,
+    /// Settings shared by every function.
+    pub functions: Option<RawFunctions>,
+    /// Retention of the buckets and buffering of the spool.
+    pub storage: Option<RawStorage>,
+    /// The Glue database that Athena queries.
+    pub athena: Option<RawAthena>,
+    /// Where alarms are sent.
+    pub alarms: Option<RawAlarms>,
+    /// The ingest API.
+    pub api: Option<RawApi>,
+    /// Tags put on every resource that takes tags.
+    pub tags: Option<BTreeMap<String, String>>,
+    /// The event types, keyed by their CloudEvents `type` (for example `shift.created`).
+    pub events: BTreeMap<String, RawEvent>,
+}
+
+/// The public DNS name and the Route 53 zone that holds it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDomain {
+    /// The name clients post to, for example `ingest.example.com`.
+    pub name: String,
+    /// The Route 53 hosted zone of that name, for example `Z0123456789ABCDEFGHIJ`.
+    pub hosted_zone_id: String,
+}
+
+/// Both regions.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegions {
+    /// Where events are validated and stored.
+    pub primary: RawRegion,
+    /// The standby: it always carries a small share, and buffers what it receives until the
+    /// primary can take it.
+    pub secondary: RawRegion,
+}
+
+/// One region's API, stream and weight.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegion {
+    /// The AWS region, for example `us-east-1`.
+    pub region: String,
+    /// `edge` (CloudFront-backed, at most one region) or `regional`. Default: `regional`.
+    pub endpoint: Option<EndpointKind>,
+    /// ACM certificate for the domain: in us-east-1 for `edge`, in this region for `regional`.
+    pub certificate_arn: String,
+    /// The Kinesis stream: `{ shards: N }` or `{ mode: on_demand }`. Default: on-demand.
+    pub stream: Option<RawStream>,
+    /// Route 53 weight, 0 to 255; the share is weight / sum of weights. Default: 95 for the
+    /// primary, 5 for the secondary.
+    pub weight: Option<u64>,
+}
+
+/// API Gateway endpoint types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointKind {
+    /// Edge-optimized: served through an API Gateway-owned CloudFront distribution.
+    Edge,
+    /// Regional: served from the region itself.
+    Regional,
+}
+
+/// Kinesis capacity modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamMode {
+    /// A fixed number of shards (`shards`).
+    Provisioned,
+    /// Kinesis scales the stream with traffic.
+    OnDemand,
+}
+
+/// A region's Kinesis stream.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStream {
+    /// Number of shards; each takes 1 MiB/s and 1,000 records/s. Implies `mode: provisioned`.
+    pub shards: Option<u64>,
+    /// `provisioned` (with `shards`) or `on_demand`.
+    pub mode: Option<StreamMode>,
+    /// How long records stay in the stream, 24 to 8760 hours. Default: 24.
+    pub retention_hours: Option<u64>,
+}
+
+/// Automatic failover through Route 53 health checks.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFailover {
+    /// Whether a region whose health check fails stops getting traffic. Default: true.
+    pub automatic: Option<bool>,
+    /// The endpoint health check.
+    pub health_check: Option<RawHealthCheck>,
+}
+
+/// The Route 53 check of each region's `GET /health`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealthCheck {
+    /// Path of the health route. Default: `/health`.
+    pub path: Option<String>,
+    /// 10 or 30 seconds between checks. Default: 30.
+    pub interval_seconds: Option<u64>,
+    /// Consecutive failures before a region counts as unhealthy, 1 to 10. Default: 3.
+    pub failure_threshold: Option<u64>,
+}
+
+/// The declared peak load.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCapacity {
+    /// Events per second at peak, across all clients.
+    pub peak_events_per_second: u64,
+    /// Average size of one event in bytes.
+    pub average_event_bytes: u64,
+}
+
+/// The validator function and its Kinesis mapping.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawValidator {
+    /// Memory in MB, 128 to 10240. Default: 512.
+    pub memory_mb: Option<u64>,
+    /// Timeout in seconds, 1 to 900. Default: 60.
+    pub timeout_seconds: Option<u64>,
+    /// Records per invocation, 1 to 10000. Default: 500.
+    pub batch_size: Option<u64>,
+    /// Retries of a failing batch (after bisecting), 0 to 10000. Default: 10.
+    pub max_retries: Option<u64>,
+    /// Oldest record the mapping still retries, 60 to 604800 seconds and at most the stream's
+    /// retention. Default: the primary stream's retention.
+    pub max_record_age_seconds: Option<u64>,
+    /// Seconds the mapping may wait to fill a batch, 0 to 300. Default: 1.
+    pub batching_window_seconds: Option<u64>,
+    /// Concurrent batches per shard, 1 to 10. Default: 1.
+    pub parallelization_factor: Option<u64>,
+}
+
+/// The receiver function in the secondary region.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawReceiver {
+    /// Memory in MB, 128 to 10240. Default: 256.
+    pub memory_mb: Option<u64>,
+    /// Timeout in seconds, 1 to 900. Default: 60.
+    pub timeout_seconds: Option<u64>,
+    /// Records per invocation, 1 to 10000. Default: 500.
+    pub batch_size: Option<u64>,
+}
+
+/// The bridge function and its queue.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBridge {
+    /// Longest primary outage the bridge must ride out without losing a message, in hours.
+    /// Sets the queue's retry budget and retention. Default: 24.
+    pub outage_hours: Option<u64>,
+    /// Memory in MB, 128 to 10240. Default: 512.
+    pub memory_mb: Option<u64>,
+    /// Timeout in seconds, 1 to 900; must cover invoking the validator once per chunk of a spool
+    /// object. Default: 300.
+    pub timeout_seconds: Option<u64>,
+    /// SQS messages per invocation, 1 to 10. Default: 10.
+    pub batch_size: Option<u64>,
+    /// Queue visibility timeout, at least 6 times `timeout_seconds`. Default: 6 times it.
+    pub visibility_timeout_seconds: Option<u64>,
+}
+
+/// Settings every function shares.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFunctions {
+    /// `arm64` or `x86_64`. Default: `arm64`.
+    pub architecture: Option<Architecture>,
+    /// Days the functions' logs are kept; one of CloudWatch's allowed values. Default: 30.
+    pub log_retention_days: Option<u64>,
+}
+
+/// Lambda architectures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    /// Graviton.
+    Arm64,
+    /// Intel and AMD.
+    X86_64,
+}
+
+/// Buckets.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStorage {
+    /// Validated events (primary).
+    pub good: Option<RawRetention>,
+    /// Rejected records with their reasons (primary).
+    pub quarantine: Option<RawRetention>,
+    /// The secondary's buffer of received records.
+    pub spool: Option<RawSpool>,
+}
+
+/// How long a bucket keeps objects.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetention {
+    /// Days before objects expire; 0 keeps them forever. Defaults: good 0, quarantine 90.
+    pub retention_days: Option<u64>,
+}
+
+/// The Firehose spool in the secondary region.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpool {
+    /// Seconds Firehose buffers before writing an object, 0 to 900. Default: 60.
+    pub buffer_seconds: Option<u64>,
+    /// MB Firehose buffers before writing an object, 1 to 128. Default: 5.
+    pub buffer_mb: Option<u64>,
+    /// Days spool objects are kept; must outlast the bridge's retry budget. Default: 14.
+    pub retention_days: Option<u64>,
+}
+
+/// Athena.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAthena {
+    /// Glue database name: lowercase letters, digits and underscores. Default: `name` with
+    /// hyphens as underscores.
+    pub database: Option<String>,
+}
+
+/// Alarm delivery.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlarms {
+    /// Address subscribed to the alarm topic. Without it the topic has no subscriber.
+    pub email: Option<String>,
+}
+
+/// The ingest API.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    /// Stage throttling.
+    pub throttle: Option<RawThrottle>,
+    /// Largest request body accepted, at most 1 MiB (one Kinesis record); larger bodies get 413.
+    /// Default: 262144.
+    pub max_event_bytes: Option<u64>,
+    /// Stage name, also the first path segment of the execute-api URL. Default: `v1`.
+    pub stage: Option<String>,
+}
+
+/// API Gateway stage throttling.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawThrottle {
+    /// Steady requests per second. Default: 2000.
+    pub rate: Option<u64>,
+    /// Burst of requests. Default: 5000.
+    pub burst: Option<u64>,
+}
+
+/// One event type.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvent {
+    /// What the event means; becomes the documentation of its generated type.
+    pub description: Option<String>,
+    /// The JSON Schema (draft 2020-12 subset) of the event's `data`. Give this or `schema_file`.
+    pub schema: Option<Value>,
+    /// A JSON or YAML file holding the schema, relative to this spec. Give this or `schema`.
+    pub schema_file: Option<String>,
+}
