@@ -815,11 +815,7 @@ impl Parser {
             Ok(_) => Some(pattern),
             Err(error) => {
                 let detail = error.to_string();
-                let last = detail
-                    .lines()
-                    .filter(|l| !l.trim().is_empty())
-                    .next_back()
-                    .unwrap_or("");
+                let last = detail.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
                 self.error(
                     Some(key),
                     Target::Value,
@@ -863,7 +859,9 @@ impl Parser {
     /// that cannot apply to the declared type, required properties that cannot exist.
     fn check_coherence(&mut self, object: &SchemaObject, map: &Map<String, Value>) {
         self.check_numeric_range(object);
-        let pairs: [(&str, Option<u64>, &str, Option<u64>, &str); 3] = [
+        // (lower keyword, its value, upper keyword, its value, what is counted)
+        type CountPair<'k> = (&'k str, Option<u64>, &'k str, Option<u64>, &'k str);
+        let pairs: [CountPair; 3] = [
             (
                 "minLength",
                 object.min_length,
@@ -1142,8 +1140,8 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in rows.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        rows[0][j] = j;
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {

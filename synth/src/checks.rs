@@ -40,7 +40,10 @@ pub fn run(document: &Document, spec_path: &Path, raw: &RawSpec) -> (Plan, Vec<D
     checker.functions(&plan);
     checker.bridge(&plan);
     checker.storage(&plan);
-    checker.athena_alarms_api(&plan);
+    checker.athena_alarms_api(
+        &plan,
+        raw.athena.as_ref().is_some_and(|a| a.database.is_some()),
+    );
     checker.tags(&plan);
     checker.event_names(raw);
     (plan, checker.diagnostics)
@@ -53,7 +56,19 @@ struct Checker<'a> {
 
 /// Builds a path of keys.
 fn path(keys: &[&str]) -> Vec<PathSegment> {
-    keys.iter().map(|k| PathSegment::Key((*k).to_owned())).collect()
+    keys.iter()
+        .map(|k| PathSegment::Key((*k).to_owned()))
+        .collect()
+}
+
+/// Prefixes a message with the key path it is about, unless it already names it.
+fn with_path(at: &[PathSegment], message: String) -> String {
+    let shown = display_path(at);
+    if shown.is_empty() || message.contains(&format!("`{shown}`")) {
+        message
+    } else {
+        format!("{shown}: {message}")
+    }
 }
 
 fn region_path(role: Role, key: &[&str]) -> Vec<PathSegment> {
@@ -91,7 +106,7 @@ impl Checker<'_> {
     ) {
         let diagnostic = self
             .document
-            .diagnostic(severity, at, false, code, message)
+            .diagnostic(severity, at, false, code, with_path(at, message))
             .with_label(label)
             .with_help(help);
         self.diagnostics.push(diagnostic);
@@ -117,6 +132,16 @@ impl Checker<'_> {
         help: impl Into<String>,
     ) {
         self.push(Severity::Warning, at, code, message, label, help);
+    }
+
+    /// The first of `candidates` that the user wrote, else the last: a problem that comes from a
+    /// default is shown where the user can change it.
+    fn first_written(&self, candidates: &[&[&str]]) -> Vec<PathSegment> {
+        candidates
+            .iter()
+            .map(|keys| path(keys))
+            .find(|at| self.document.tree.lookup(at).is_some())
+            .unwrap_or_else(|| path(candidates.last().copied().unwrap_or(&[])))
     }
 
     /// `value` must be within `bounds` (inclusive).
@@ -195,7 +220,7 @@ impl Checker<'_> {
         let bad_label = labels.iter().find(|label| !DNS_LABEL.is_match(label));
         if labels.len() < 2 || name.len() > 253 || bad_label.is_some() {
             let why = match bad_label {
-                Some(label) if label.is_empty() => "it has an empty label".to_owned(),
+                Some(&"") => "it has an empty label".to_owned(),
                 Some(label) => format!("`{label}` is not a valid DNS label"),
                 None if labels.len() < 2 => "it needs at least two labels".to_owned(),
                 None => "it is longer than 253 characters".to_owned(),
@@ -343,9 +368,15 @@ impl Checker<'_> {
             self.error(
                 &at,
                 "certificate-partition",
-                format!("the certificate ARN is in partition `{arn_partition}`, the region in `{}`", region.partition),
+                format!(
+                    "the certificate ARN is in partition `{arn_partition}`, the region in `{}`",
+                    region.partition
+                ),
                 "wrong partition",
-                format!("use a certificate ARN that starts with `arn:{}:acm:`", region.partition),
+                format!(
+                    "use a certificate ARN that starts with `arn:{}:acm:`",
+                    region.partition
+                ),
             );
         }
     }
@@ -425,10 +456,16 @@ impl Checker<'_> {
         let needed_shards = capacity
             .peak_bytes_per_second
             .div_ceil(aws::SHARD_BYTES_PER_SECOND)
-            .max(capacity.peak_events_per_second.div_ceil(aws::SHARD_RECORDS_PER_SECOND));
+            .max(
+                capacity
+                    .peak_events_per_second
+                    .div_ceil(aws::SHARD_RECORDS_PER_SECOND),
+            );
         for region in plan.regions() {
             match region.stream.mode {
-                StreamCapacity::Provisioned { shards } if shards > 0 && region.stream.peak_multiple < 1.0 => {
+                StreamCapacity::Provisioned { shards }
+                    if shards > 0 && region.stream.peak_multiple < 1.0 =>
+                {
                     let standby = if region.role == Role::Secondary {
                         " The standby must carry 100% when the lever moves, not its usual share (G10)."
                     } else {
@@ -438,8 +475,10 @@ impl Checker<'_> {
                         &region_path(region.role, &["stream", "shards"]),
                         "capacity-short",
                         format!(
-                            "the {} stream's {shards} shards carry {:.0}% of the declared peak ({} events/s of {} bytes).{standby}",
+                            "the {} stream's {shards} shard{} carr{} {:.0}% of the declared peak ({} events/s of {} bytes).{standby}",
                             region.role.as_str(),
+                            if shards == 1 { "" } else { "s" },
+                            if shards == 1 { "ies" } else { "y" },
                             region.stream.peak_multiple * 100.0,
                             capacity.peak_events_per_second,
                             capacity.average_event_bytes
@@ -483,7 +522,10 @@ impl Checker<'_> {
             self.error(
                 &path(&["failover", "health_check", "interval_seconds"]),
                 "health-check-interval",
-                format!("Route 53 checks every 10 or 30 seconds, not every {}", failover.interval_seconds),
+                format!(
+                    "Route 53 checks every 10 or 30 seconds, not every {}",
+                    failover.interval_seconds
+                ),
                 "must be 10 or 30",
                 "use 30 (standard) or 10 (fast, billed extra)",
             );
@@ -501,7 +543,10 @@ impl Checker<'_> {
             self.error(
                 &path(&["failover", "health_check", "path"]),
                 "health-check-path",
-                format!("the health check path {:?} must start with `/` and hold no spaces", failover.path),
+                format!(
+                    "the health check path {:?} must start with `/` and hold no spaces",
+                    failover.path
+                ),
                 "invalid path",
                 "use for example `/health`",
             );
@@ -510,21 +555,64 @@ impl Checker<'_> {
 
     fn functions(&mut self, plan: &Plan) {
         let sizes = [
-            ("validator", &plan.validator.function, aws::KINESIS_BATCH_SIZE),
+            (
+                "validator",
+                &plan.validator.function,
+                aws::KINESIS_BATCH_SIZE,
+            ),
             ("receiver", &plan.receiver, aws::KINESIS_BATCH_SIZE),
             ("bridge", &plan.bridge.function, aws::SQS_BATCH_SIZE),
         ];
         for (section, function, batch_bounds) in sizes {
-            self.range(&path(&[section, "memory_mb"]), function.memory_mb, aws::LAMBDA_MEMORY_MB, "Lambda memory in MB");
-            self.range(&path(&[section, "timeout_seconds"]), function.timeout_seconds, aws::LAMBDA_TIMEOUT_SECONDS, "a Lambda timeout in seconds");
-            self.range(&path(&[section, "batch_size"]), function.batch_size, batch_bounds, "this event source mapping's batch size");
+            self.range(
+                &path(&[section, "memory_mb"]),
+                function.memory_mb,
+                aws::LAMBDA_MEMORY_MB,
+                "Lambda memory in MB",
+            );
+            self.range(
+                &path(&[section, "timeout_seconds"]),
+                function.timeout_seconds,
+                aws::LAMBDA_TIMEOUT_SECONDS,
+                "a Lambda timeout in seconds",
+            );
+            self.range(
+                &path(&[section, "batch_size"]),
+                function.batch_size,
+                batch_bounds,
+                "this event source mapping's batch size",
+            );
         }
         let validator = &plan.validator;
-        self.range(&path(&["validator", "max_retries"]), validator.max_retries, aws::KINESIS_MAX_RETRIES, "retries of a failing batch");
-        self.range(&path(&["validator", "batching_window_seconds"]), validator.batching_window_seconds, aws::BATCHING_WINDOW_SECONDS, "a batching window in seconds");
-        self.range(&path(&["validator", "parallelization_factor"]), validator.parallelization_factor, aws::PARALLELIZATION_FACTOR, "a parallelization factor");
-        let age_path = path(&["validator", "max_record_age_seconds"]);
-        self.range(&age_path, validator.max_record_age_seconds, aws::KINESIS_MAX_RECORD_AGE_SECONDS, "the oldest record a mapping retries");
+        self.range(
+            &path(&["validator", "max_retries"]),
+            validator.max_retries,
+            aws::KINESIS_MAX_RETRIES,
+            "retries of a failing batch",
+        );
+        self.range(
+            &path(&["validator", "batching_window_seconds"]),
+            validator.batching_window_seconds,
+            aws::BATCHING_WINDOW_SECONDS,
+            "a batching window in seconds",
+        );
+        self.range(
+            &path(&["validator", "parallelization_factor"]),
+            validator.parallelization_factor,
+            aws::PARALLELIZATION_FACTOR,
+            "a parallelization factor",
+        );
+        let age_path = self.first_written(&[
+            &["validator", "max_record_age_seconds"],
+            &["regions", "primary", "stream", "retention_hours"],
+            &["validator"],
+        ]);
+        self.range(
+            &age_path,
+            validator.max_record_age_seconds,
+            aws::KINESIS_MAX_RECORD_AGE_SECONDS,
+            "the oldest record a mapping retries",
+        );
         let retention_seconds = plan.primary.stream.retention_hours.saturating_mul(3600);
         if validator.max_record_age_seconds > retention_seconds {
             self.error(
@@ -560,7 +648,7 @@ impl Checker<'_> {
 
     fn bridge(&mut self, plan: &Plan) {
         let bridge = &plan.bridge;
-        let outage_path = path(&["bridge", "outage_hours"]);
+        let outage_path = self.first_written(&[&["bridge", "outage_hours"], &["bridge"]]);
         if bridge.outage_hours == 0 {
             self.error(
                 &outage_path,
@@ -571,8 +659,14 @@ impl Checker<'_> {
             );
         }
         let timeout = bridge.function.timeout_seconds;
-        let visibility_path = path(&["bridge", "visibility_timeout_seconds"]);
-        if bridge.visibility_timeout_seconds < timeout.saturating_mul(plan::defaults::VISIBILITY_FACTOR) {
+        let visibility_path = self.first_written(&[
+            &["bridge", "visibility_timeout_seconds"],
+            &["bridge", "timeout_seconds"],
+            &["bridge"],
+        ]);
+        if bridge.visibility_timeout_seconds
+            < timeout.saturating_mul(plan::defaults::VISIBILITY_FACTOR)
+        {
             self.error(
                 &visibility_path,
                 "visibility-timeout",
@@ -632,8 +726,14 @@ impl Checker<'_> {
             .chunks_per_object
             .saturating_mul(plan.validator.function.timeout_seconds);
         if timeout < needed {
+            let at = self.first_written(&[
+                &["bridge", "timeout_seconds"],
+                &["storage", "spool", "buffer_mb"],
+                &["validator", "timeout_seconds"],
+                &["bridge"],
+            ]);
             self.error(
-                &path(&["bridge", "timeout_seconds"]),
+                &at,
                 "bridge-timeout",
                 format!(
                     "a spool object of up to {} MB takes {} synchronous invokes of the validator (under 6 MB each, G23), each of up to {} s, but the bridge times out after {timeout} s",
@@ -647,8 +747,13 @@ impl Checker<'_> {
         }
         let spool_seconds = plan.storage.spool_retention_days.saturating_mul(86_400);
         if spool_seconds < bridge.retry_budget_seconds {
+            let at = self.first_written(&[
+                &["storage", "spool", "retention_days"],
+                &["bridge", "outage_hours"],
+                &["bridge"],
+            ]);
             self.error(
-                &path(&["storage", "spool", "retention_days"]),
+                &at,
                 "spool-retention",
                 format!(
                     "spool objects expire after {} days, before the bridge stops retrying them ({:.1} hours): events buffered during an outage would be lost",
@@ -656,15 +761,28 @@ impl Checker<'_> {
                     bridge.retry_budget_seconds as f64 / 3600.0
                 ),
                 "shorter than the retry budget",
-                format!("set it to at least {} days", bridge.retry_budget_seconds.div_ceil(86_400)),
+                format!(
+                    "set `storage.spool.retention_days` to at least {} days, or lower `bridge.outage_hours`",
+                    bridge.retry_budget_seconds.div_ceil(86_400)
+                ),
             );
         }
     }
 
     fn storage(&mut self, plan: &Plan) {
         let storage = &plan.storage;
-        self.range(&path(&["storage", "spool", "buffer_seconds"]), storage.spool_buffer_seconds, aws::FIREHOSE_BUFFER_SECONDS, "a Firehose buffer interval");
-        self.range(&path(&["storage", "spool", "buffer_mb"]), storage.spool_buffer_mb, aws::FIREHOSE_BUFFER_MB, "a Firehose buffer size in MB");
+        self.range(
+            &path(&["storage", "spool", "buffer_seconds"]),
+            storage.spool_buffer_seconds,
+            aws::FIREHOSE_BUFFER_SECONDS,
+            "a Firehose buffer interval",
+        );
+        self.range(
+            &path(&["storage", "spool", "buffer_mb"]),
+            storage.spool_buffer_mb,
+            aws::FIREHOSE_BUFFER_MB,
+            "a Firehose buffer size in MB",
+        );
         if storage.spool_retention_days == 0 {
             self.error(
                 &path(&["storage", "spool", "retention_days"]),
@@ -676,14 +794,25 @@ impl Checker<'_> {
         }
     }
 
-    fn athena_alarms_api(&mut self, plan: &Plan) {
-        if !GLUE_DATABASE.is_match(&plan.athena.database) {
+    /// The database name is only judged when written: the default derives from `name`, which
+    /// has its own check.
+    fn athena_alarms_api(&mut self, plan: &Plan, explicit_database: bool) {
+        if explicit_database && !GLUE_DATABASE.is_match(&plan.athena.database) {
             self.error(
                 &path(&["athena", "database"]),
                 "athena-database",
-                format!("`athena.database` {:?} is not a usable Glue database name", plan.athena.database),
+                format!(
+                    "`athena.database` {:?} is not a usable Glue database name",
+                    plan.athena.database
+                ),
                 "lowercase letters, digits and underscores",
-                format!("for example `database: {}`", plan.athena.database.to_ascii_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_")),
+                format!(
+                    "for example `database: {}`",
+                    plan.athena
+                        .database
+                        .to_ascii_lowercase()
+                        .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+                ),
             );
         }
         if let Some(email) = &plan.alarms.email
@@ -715,7 +844,10 @@ impl Checker<'_> {
             self.error(
                 &max_path,
                 "max-event-bytes",
-                format!("`api.max_event_bytes` is {}, too small for even a CloudEvents envelope", api.max_event_bytes),
+                format!(
+                    "`api.max_event_bytes` is {}, too small for even a CloudEvents envelope",
+                    api.max_event_bytes
+                ),
                 "too small",
                 "allow at least a few KiB; the default is 262144",
             );
@@ -732,8 +864,12 @@ impl Checker<'_> {
             }
         }
         if api.throttle_rate > 0 && api.throttle_rate < plan.capacity.peak_events_per_second {
+            let at = self.first_written(&[
+                &["api", "throttle", "rate"],
+                &["capacity", "peak_events_per_second"],
+            ]);
             self.warning(
-                &path(&["api", "throttle", "rate"]),
+                &at,
                 "throttle-below-peak",
                 format!(
                     "the API accepts {} requests/s but the declared peak is {} events/s; that only fits if clients send several events per request",
@@ -747,7 +883,10 @@ impl Checker<'_> {
             self.error(
                 &path(&["api", "stage"]),
                 "stage-name",
-                format!("`api.stage` {:?} is not a valid API Gateway stage name", api.stage),
+                format!(
+                    "`api.stage` {:?} is not a valid API Gateway stage name",
+                    api.stage
+                ),
                 "letters, digits and underscores",
                 "use for example `v1`",
             );
@@ -771,9 +910,13 @@ impl Checker<'_> {
             } else if key.to_ascii_lowercase().starts_with("aws:") {
                 Some("tag keys starting with `aws:` are reserved for AWS".to_owned())
             } else if value.chars().count() > 256 {
-                Some(format!("the value of tag `{key}` is longer than 256 characters"))
+                Some(format!(
+                    "the value of tag `{key}` is longer than 256 characters"
+                ))
             } else if !TAG_TEXT.is_match(key) || !TAG_TEXT.is_match(value) {
-                Some(format!("tag `{key}` uses characters AWS does not allow in tags"))
+                Some(format!(
+                    "tag `{key}` uses characters AWS does not allow in tags"
+                ))
             } else {
                 None
             };
@@ -841,7 +984,7 @@ impl Checker<'_> {
     ) {
         let diagnostic = self
             .document
-            .diagnostic(Severity::Error, at, true, code, message)
+            .diagnostic(Severity::Error, at, true, code, with_path(at, message))
             .with_label(label)
             .with_help(help);
         self.diagnostics.push(diagnostic);
@@ -965,9 +1108,10 @@ impl Checker<'_> {
         type_name: &str,
         parsed: &Schema,
     ) -> bool {
-        let object_only = parsed.as_object().and_then(|o| o.types.as_ref()).is_some_and(|types| {
-            types.len() == 1 && types.contains(&InstanceType::Object)
-        });
+        let object_only = parsed
+            .as_object()
+            .and_then(|o| o.types.as_ref())
+            .is_some_and(|types| types.len() == 1 && types.contains(&InstanceType::Object));
         if object_only {
             return true;
         }

@@ -14,7 +14,7 @@ use crate::spec::{self, SpecError};
 
 /// Turn one ingest.yaml into a two-region, fail-gracefully event-ingest system on AWS.
 #[derive(Debug, Parser)]
-#[command(name = "ingest", version, about, long_about = None)]
+#[command(name = "ingest", version)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

@@ -32,7 +32,18 @@ pub struct CheckedSpec {
 
 /// Reads and checks a spec: the plan, or every diagnostic (sorted) when any is an error.
 pub fn check_spec(path: &Path) -> Result<CheckedSpec, SpecError> {
-    let (read, mut diagnostics) = spec::read(path)?;
+    finish_check(spec::read(path)?)
+}
+
+/// Checks a spec held in memory; `path` is where it would live (schema files are found beside
+/// it).
+pub fn check_source(source: diagnostic::SourceFile, path: &Path) -> Result<CheckedSpec, SpecError> {
+    finish_check(spec::read_source(source, path)?)
+}
+
+fn finish_check(
+    (read, mut diagnostics): (spec::ReadSpec, Vec<Diagnostic>),
+) -> Result<CheckedSpec, SpecError> {
     let plan = read.raw.as_ref().map(|raw| {
         let (plan, found) = checks::run(&read.document, &read.path, raw);
         diagnostics.extend(found);

@@ -426,7 +426,11 @@ impl Plan {
                 .peak_events_per_second
                 .saturating_mul(raw.capacity.average_event_bytes),
         };
-        let primary_weight = raw.regions.primary.weight.unwrap_or(defaults::PRIMARY_WEIGHT);
+        let primary_weight = raw
+            .regions
+            .primary
+            .weight
+            .unwrap_or(defaults::PRIMARY_WEIGHT);
         let secondary_weight = raw
             .regions
             .secondary
@@ -647,10 +651,7 @@ fn resolve_region(
     capacity: &CapacityPlan,
 ) -> RegionPlan {
     let stream = raw.stream.as_ref();
-    let mode = match (
-        stream.and_then(|s| s.mode),
-        stream.and_then(|s| s.shards),
-    ) {
+    let mode = match (stream.and_then(|s| s.mode), stream.and_then(|s| s.shards)) {
         (Some(StreamMode::OnDemand), _) | (None, None) => StreamCapacity::OnDemand,
         (_, shards) => StreamCapacity::Provisioned {
             shards: shards.unwrap_or(0),
@@ -678,7 +679,9 @@ fn resolve_region(
     let region = raw.region.clone();
     RegionPlan {
         role,
-        partition: aws::partition_of(&region).unwrap_or(Partition::Aws).as_str(),
+        partition: aws::partition_of(&region)
+            .unwrap_or(Partition::Aws)
+            .as_str(),
         endpoint: match raw.endpoint {
             Some(EndpointKind::Edge) => Endpoint::Edge,
             Some(EndpointKind::Regional) | None => Endpoint::Regional,

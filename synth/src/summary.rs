@@ -38,7 +38,11 @@ pub fn render(spec_name: &str, plan: &Plan) -> String {
     let _ = writeln!(
         out,
         "  failover   {}: GET {} every {} s, unhealthy after {} failures; drain switches in {}",
-        if failover.automatic { "automatic" } else { "manual" },
+        if failover.automatic {
+            "automatic"
+        } else {
+            "manual"
+        },
         failover.path,
         failover.interval_seconds,
         failover.failure_threshold,
@@ -87,7 +91,7 @@ fn region_line(region: &RegionPlan) -> String {
             format!("carries {} the peak", multiple(region.stream.peak_multiple))
         }
         StreamCapacity::OnDemand => format!(
-            "starts at {} of the peak, then scales",
+            "starts at {} the peak, then scales",
             multiple(region.stream.peak_multiple)
         ),
     };

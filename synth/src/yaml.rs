@@ -79,17 +79,33 @@ impl Node {
     }
 
     /// The span that best shows the thing at `path`: its key when `want_key`, else its value;
-    /// falls back to the deepest ancestor that exists.
+    /// falls back to the deepest ancestor that exists. A mapping or list is shown by its key (or,
+    /// at the top level, its first key), never as a whole block of lines.
     pub fn span_of(&self, path: &[PathSegment], want_key: bool) -> Range<usize> {
         for depth in (0..=path.len()).rev() {
             if let Some((node, key_span)) = self.lookup(&path[..depth]) {
+                let is_block = matches!(node.kind, NodeKind::Mapping(_) | NodeKind::Sequence(_));
                 return match key_span {
-                    Some(key) if want_key || depth < path.len() => key,
+                    Some(key) if want_key || depth < path.len() || is_block => key,
+                    _ if is_block => node.head_span(),
                     _ => node.span.clone(),
                 };
             }
         }
         self.span.clone()
+    }
+
+    /// A short span that stands for the node: a mapping's first key, a list's first item.
+    fn head_span(&self) -> Range<usize> {
+        match &self.kind {
+            NodeKind::Mapping(entries) => entries
+                .first()
+                .map_or(self.span.start..self.span.start, |e| e.key_span.clone()),
+            NodeKind::Sequence(items) => items
+                .first()
+                .map_or(self.span.start..self.span.start, Node::head_span),
+            NodeKind::Scalar { .. } => self.span.clone(),
+        }
     }
 
     /// Converts to JSON, resolving plain scalars with the YAML 1.2 core schema. Values JSON cannot
@@ -103,7 +119,9 @@ impl Node {
                     diagnostics.push(
                         Diagnostic::error("not-json", message, source, self.span.clone())
                             .with_label("not a JSON value")
-                            .with_help("write a finite number, or quote the text to make it a string"),
+                            .with_help(
+                                "write a finite number, or quote the text to make it a string",
+                            ),
                     );
                     Value::Null
                 }
@@ -126,9 +144,8 @@ impl Node {
 }
 
 static DECIMAL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[-+]?[0-9]+$").unwrap());
-static FLOAT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$").unwrap()
-});
+static FLOAT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$").unwrap());
 
 /// YAML 1.2 core schema resolution of a plain scalar.
 fn resolve_plain(text: &str) -> Result<Value, String> {
@@ -152,15 +169,15 @@ fn resolve_plain(text: &str) -> Result<Value, String> {
         // Too big for 64 bits: keep the magnitude as a float, as JSON parsers do.
         return Ok(float_value(text));
     }
-    if let Some(digits) = text.strip_prefix("0x") {
-        if let Ok(int) = u64::from_str_radix(digits, 16) {
-            return Ok(Value::Number(int.into()));
-        }
+    if let Some(digits) = text.strip_prefix("0x")
+        && let Ok(int) = u64::from_str_radix(digits, 16)
+    {
+        return Ok(Value::Number(int.into()));
     }
-    if let Some(digits) = text.strip_prefix("0o") {
-        if let Ok(int) = u64::from_str_radix(digits, 8) {
-            return Ok(Value::Number(int.into()));
-        }
+    if let Some(digits) = text.strip_prefix("0o")
+        && let Ok(int) = u64::from_str_radix(digits, 8)
+    {
+        return Ok(Value::Number(int.into()));
     }
     if FLOAT.is_match(text) {
         return Ok(float_value(text));
@@ -437,7 +454,9 @@ mod tests {
     #[test]
     fn resolves_scalars_with_the_core_schema() {
         assert_eq!(
-            json_of("a: 1\nb: -2.5\nc: on\nd: 'true'\ne: true\nf: ~\ng: 0x1F\nh: 1e3\ni: 18446744073709551616\nj: !!str 12\n"),
+            json_of(
+                "a: 1\nb: -2.5\nc: on\nd: 'true'\ne: true\nf: ~\ng: 0x1F\nh: 1e3\ni: 18446744073709551616\nj: !!str 12\n"
+            ),
             json!({"a": 1, "b": -2.5, "c": "on", "d": "true", "e": true, "f": null, "g": 31, "h": 1000.0, "i": 18446744073709551616.0, "j": "12"})
         );
     }
@@ -469,7 +488,10 @@ mod tests {
         ];
         assert_eq!(&text[node.span_of(&path, false)], "300");
         assert_eq!(&text[node.span_of(&path, true)], "weight");
-        let missing = [PathSegment::Key("regions".into()), PathSegment::Key("nope".into())];
+        let missing = [
+            PathSegment::Key("regions".into()),
+            PathSegment::Key("nope".into()),
+        ];
         assert_eq!(&text[node.span_of(&missing, false)], "regions");
     }
 

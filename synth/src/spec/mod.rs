@@ -101,8 +101,17 @@ pub fn read(path: &Path) -> Result<(ReadSpec, Vec<Diagnostic>), SpecError> {
         path: path.to_path_buf(),
         error,
     })?;
+    read_source(source, path)
+}
+
+/// Like [`read`], for a source already in memory; `path` locates files the spec refers to.
+pub fn read_source(
+    source: SourceFile,
+    path: &Path,
+) -> Result<(ReadSpec, Vec<Diagnostic>), SpecError> {
     let (document, value) = Document::parse(source).map_err(SpecError::Invalid)?;
-    let problems = structure::check(&json_schema(), &value);
+    static SCHEMA: std::sync::LazyLock<Value> = std::sync::LazyLock::new(json_schema);
+    let problems = structure::check(&SCHEMA, &value);
     let mut diagnostics: Vec<Diagnostic> = problems
         .iter()
         .map(|problem| {
@@ -126,7 +135,13 @@ pub fn read(path: &Path) -> Result<(ReadSpec, Vec<Diagnostic>), SpecError> {
             // The structural check mirrors serde; if they ever disagree, still say where.
             diagnostics.push(
                 document
-                    .diagnostic(Severity::Error, &[], false, "unreadable", format!("the spec could not be read: {error}"))
+                    .diagnostic(
+                        Severity::Error,
+                        &[],
+                        false,
+                        "unreadable",
+                        format!("the spec could not be read: {error}"),
+                    )
                     .with_help("compare the file with `ingest schema`"),
             );
             None

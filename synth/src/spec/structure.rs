@@ -169,12 +169,11 @@ impl<'s> Walker<'s> {
             .iter()
             .map(|variant| {
                 let variant = self.resolve(variant);
-                variant.get("const").cloned().map(|c| vec![c]).or_else(|| {
-                    variant
-                        .get("enum")
-                        .and_then(Value::as_array)
-                        .cloned()
-                })
+                variant
+                    .get("const")
+                    .cloned()
+                    .map(|c| vec![c])
+                    .or_else(|| variant.get("enum").and_then(Value::as_array).cloned())
             })
             .collect::<Option<Vec<_>>>()
             .map(|lists| lists.into_iter().flatten().collect());
@@ -226,7 +225,9 @@ impl<'s> Walker<'s> {
             .iter()
             .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_owned))
             .collect();
-        let shown = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+        let shown = value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned);
         let help = match value.as_str().and_then(|s| closest(s, names.iter())) {
             Some(suggestion) => format!("did you mean `{suggestion}`?"),
             None => format!("use one of: {}", names.join(", ")),
@@ -239,7 +240,11 @@ impl<'s> Walker<'s> {
         self.problem("invalid-choice", message, "not an allowed value", help);
     }
 
-    fn check_integer_format(&mut self, schema: &Map<String, Value>, number: &serde_json::Number) -> bool {
+    fn check_integer_format(
+        &mut self,
+        schema: &Map<String, Value>,
+        number: &serde_json::Number,
+    ) -> bool {
         let unsigned = matches!(
             schema.get("format").and_then(Value::as_str),
             Some("uint" | "uint8" | "uint16" | "uint32" | "uint64")
@@ -278,7 +283,11 @@ impl<'s> Walker<'s> {
                             Some(suggestion) => format!("did you mean `{suggestion}`?"),
                             None => format!(
                                 "allowed keys here: {}",
-                                known.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                                known
+                                    .iter()
+                                    .map(|k| k.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             ),
                         };
                         let message = format!("unknown key `{}`", self.key_path());

@@ -1,0 +1,216 @@
+//! `ingest check` on fixtures: every invalid spec fails with exactly the diagnostics its header
+//! promises (`# expect: code, code`), rendered output is snapshot-tested, valid specs pass, and
+//! no input makes the checker panic.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ingest_synth::diagnostic::{self, Diagnostic, SourceFile};
+use ingest_synth::spec::SpecError;
+use ingest_synth::{check_source, check_spec};
+use ingest_tests::workspace_root;
+
+/// The codes a fixture's second line promises, sorted.
+fn expected_codes(path: &Path) -> Vec<String> {
+    let text = fs::read_to_string(path).unwrap();
+    let line = text
+        .lines()
+        .find_map(|line| line.strip_prefix("# expect:"))
+        .unwrap_or_else(|| panic!("{} has no `# expect:` line", path.display()));
+    let mut codes: Vec<String> = line
+        .split(',')
+        .map(|code| code.trim().to_owned())
+        .filter(|code| !code.is_empty())
+        .collect();
+    codes.sort();
+    codes
+}
+
+fn codes(diagnostics: &[Diagnostic]) -> Vec<String> {
+    let mut codes: Vec<String> = diagnostics.iter().map(|d| d.code.to_owned()).collect();
+    codes.sort();
+    codes
+}
+
+fn fixtures(folder: &str) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = fs::read_dir(Path::new("fixtures").join(folder))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "no fixtures in fixtures/{folder}");
+    paths
+}
+
+#[test]
+fn every_invalid_fixture_reports_exactly_its_problems() {
+    let mut failures = Vec::new();
+    for path in fixtures("invalid") {
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let diagnostics = match check_spec(&path) {
+            Ok(_) => {
+                failures.push(format!("{name}: accepted"));
+                continue;
+            }
+            Err(SpecError::Io { error, .. }) => panic!("{name}: {error}"),
+            Err(SpecError::Invalid(diagnostics)) => diagnostics,
+        };
+        let expected = expected_codes(&path);
+        if codes(&diagnostics) != expected {
+            failures.push(format!(
+                "{name}: expected {expected:?}, got {:?}",
+                codes(&diagnostics)
+            ));
+        }
+        for diagnostic in &diagnostics {
+            assert!(
+                diagnostic.help.as_deref().is_some_and(|h| !h.is_empty()),
+                "{name}: `{}` has no help",
+                diagnostic.code
+            );
+            assert!(
+                diagnostic.span.end <= diagnostic.source.text().len(),
+                "{name}: span outside the file"
+            );
+        }
+        let rendered = diagnostic::render(&diagnostics, false);
+        insta::assert_snapshot!(format!("invalid__{name}"), rendered);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn valid_fixtures_pass_with_exactly_their_warnings() {
+    for path in fixtures("valid") {
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let checked = check_spec(&path).unwrap_or_else(|error| match error {
+            SpecError::Invalid(d) => panic!("{name}:\n{}", diagnostic::render(&d, false)),
+            SpecError::Io { error, .. } => panic!("{name}: {error}"),
+        });
+        assert_eq!(codes(&checked.warnings), expected_codes(&path), "{name}");
+        assert!(checked.warnings.iter().all(|w| !w.is_error()));
+        if !checked.warnings.is_empty() {
+            insta::assert_snapshot!(
+                format!("valid__{name}"),
+                diagnostic::render(&checked.warnings, false)
+            );
+        }
+    }
+}
+
+#[test]
+fn bundled_specs_are_valid_without_warnings_and_summarised() {
+    let specs = workspace_root().join("specs");
+    let mut names = Vec::new();
+    for entry in fs::read_dir(&specs).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=../generated/ingest.schema.json\n"),
+            "{name} must start with the yaml-language-server modeline"
+        );
+        let checked = match check_spec(&path) {
+            Ok(checked) => checked,
+            Err(SpecError::Invalid(d)) => panic!("{name}:\n{}", diagnostic::render(&d, false)),
+            Err(SpecError::Io { error, .. }) => panic!("{name}: {error}"),
+        };
+        assert!(checked.warnings.is_empty(), "{name} has warnings");
+        let summary = ingest_synth::summary::render(&format!("specs/{name}.yaml"), &checked.plan);
+        insta::assert_snapshot!(format!("summary__{name}"), summary);
+        names.push(name);
+    }
+    names.sort();
+    assert_eq!(names, ["eu-orders", "ingest", "minimal"]);
+}
+
+#[test]
+fn the_seed_spec_uses_every_supported_schema_keyword() {
+    let checked = check_spec(&workspace_root().join("specs/ingest.yaml")).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    fn walk(value: &serde_json::Value, seen: &mut std::collections::BTreeSet<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, child) in map {
+                    seen.insert(key.clone());
+                    // Property names are not keywords; their schemas are.
+                    if key == "properties" {
+                        if let serde_json::Value::Object(props) = child {
+                            props.values().for_each(|schema| walk(schema, seen));
+                        }
+                    } else {
+                        walk(child, seen);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|item| walk(item, seen)),
+            _ => {}
+        }
+    }
+    for event in &checked.plan.events {
+        walk(&event.schema_json, &mut seen);
+    }
+    let formats: Vec<&str> = ["date-time", "date", "uuid", "email"].to_vec();
+    for keyword in ingest_codegen::schema::ASSERTION_KEYWORDS.iter().chain(&[
+        "title",
+        "description",
+        "default",
+        "examples",
+    ]) {
+        assert!(
+            seen.contains(*keyword),
+            "specs/ingest.yaml never uses `{keyword}`"
+        );
+    }
+    let text = fs::read_to_string(workspace_root().join("specs/ingest.yaml")).unwrap()
+        + &fs::read_to_string(workspace_root().join("specs/schemas/clock.out.json")).unwrap()
+        + &fs::read_to_string(workspace_root().join("specs/schemas/timeoff.requested.yaml"))
+            .unwrap();
+    for format in formats {
+        assert!(
+            text.contains(&format!("format\": \"{format}\""))
+                || text.contains(&format!("format: {format}")),
+            "format {format} unused"
+        );
+    }
+    assert!(checked.plan.events.len() >= 6);
+}
+
+/// Every prefix of a real spec, and every single-byte corruption of a sample of positions, is
+/// either accepted or rejected with diagnostics: never a panic, never a span outside the text.
+#[test]
+fn truncated_and_corrupted_specs_never_panic() {
+    let path = workspace_root().join("specs/ingest.yaml");
+    let text = fs::read_to_string(&path).unwrap();
+    let boundaries: Vec<usize> = (0..=text.len())
+        .filter(|i| text.is_char_boundary(*i))
+        .collect();
+    // Every third prefix keeps the run short in debug builds while still cutting each token.
+    let mut variants: Vec<String> = boundaries
+        .iter()
+        .step_by(3)
+        .map(|&i| text[..i].to_owned())
+        .collect();
+    for (n, &i) in boundaries.iter().enumerate().filter(|(n, _)| n % 11 == 0) {
+        for replacement in [":", "-", "[", "{", "\"", " ", "\t", "#", "&", "*", "!", "9"] {
+            let end = boundaries.get(n + 1).copied().unwrap_or(text.len());
+            variants.push(format!("{}{replacement}{}", &text[..i], &text[end..]));
+        }
+    }
+    for variant in variants {
+        let length = variant.len();
+        let source = SourceFile::new("mutated.yaml", variant);
+        if let Err(SpecError::Invalid(diagnostics)) = check_source(source, &path) {
+            assert!(!diagnostics.is_empty());
+            for diagnostic in &diagnostics {
+                assert!(
+                    diagnostic.span.start <= diagnostic.span.end && diagnostic.span.end <= length
+                );
+            }
+        }
+    }
+}
