@@ -5,9 +5,18 @@
 //! only parse their own input and call in here. It therefore knows nothing of source spans,
 //! command lines or templates.
 //!
-//! Today it holds [`schema`], the model of the JSON Schema subset that `ingest.yaml` accepts
-//! (DESIGN section 5): parsing a schema checks every keyword and value and reports each problem
-//! with its JSON pointer, so a front-end can place the error in its own source. The Rust type
-//! generation built on this model comes next.
+//! - [`schema`]: the model of the JSON Schema subset that `ingest.yaml` accepts (DESIGN
+//!   section 5). Parsing checks every keyword and value and reports each problem with its JSON
+//!   pointer, so a front-end can place the error in its own source.
+//! - [`types`]: schema -> Rust types annotated with `#[derive(Event)]` attributes.
+//! - [`validator`]: the validator model the derive builds from those attributes, and its
+//!   expansion into one-pass validating code.
+//! - [`events`]: a spec's whole events crate (`generated/<name>/events/`) and its JSON Schema
+//!   files, as deterministic text.
 
+pub mod events;
 pub mod schema;
+pub mod types;
+pub mod validator;
+
+pub use events::{EventInput, GeneratedFile, RuntimeDependency, events_crate};

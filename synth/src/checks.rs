@@ -203,7 +203,9 @@ impl Checker<'_> {
                     format!(
                         "`name` is too long for the S3 bucket names in {}: `{}` has {length} characters, S3 allows {}",
                         region.region,
-                        plan::bucket_name(name, purpose, &region.region).replace("${AWS::AccountId}", "123456789012"),
+                        plan::bucket_name(name, purpose)
+                            .replace("${AWS::AccountId}", "123456789012")
+                            .replace("${AWS::Region}", &region.region),
                         aws::BUCKET_NAME_MAX
                     ),
                     format!("at most {room} characters with these regions"),

@@ -10,6 +10,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::diagnostic;
+use crate::output;
+use crate::plan::Plan;
+use crate::render::{self, Templates};
 use crate::spec::{self, SpecError};
 
 /// Turn one ingest.yaml into a two-region, fail-gracefully event-ingest system on AWS.
@@ -29,6 +32,20 @@ pub enum Command {
         /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
         spec: Option<PathBuf>,
     },
+    /// Generate CloudFormation for both regions and DNS (and everything else) into generated/.
+    Synth {
+        /// Specs to synthesize [default: ./ingest.yaml, else specs/ingest.yaml]
+        specs: Vec<PathBuf>,
+        /// Folder to write into; each spec gets <OUT>/<name>/
+        #[arg(long, value_name = "DIR", default_value = "generated")]
+        out: PathBuf,
+        /// Write nothing; fail with a diff when <OUT> is not what synth would generate
+        #[arg(long)]
+        check: bool,
+        /// Render a fork of the templates instead of the built-in ones
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+    },
     /// Print the JSON Schema of ingest.yaml (for editors and yaml-language-server).
     Schema,
 }
@@ -42,6 +59,12 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check { spec } => check(spec.as_deref()),
+        Command::Synth {
+            specs,
+            out,
+            check,
+            templates,
+        } => synth(&specs, &out, check, templates.as_deref()),
         Command::Schema => {
             let schema = spec::json_schema();
             let text = serde_json::to_string_pretty(&schema).expect("schema serializes");
@@ -63,7 +86,7 @@ pub fn default_spec() -> PathBuf {
 
 fn check(spec: Option<&Path>) -> ExitCode {
     let path = spec.map_or_else(default_spec, Path::to_path_buf);
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let color = color();
     match crate::check_spec(&path) {
         Ok(checked) => {
             if !checked.warnings.is_empty() {
@@ -78,6 +101,129 @@ fn check(spec: Option<&Path>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn synth(specs: &[PathBuf], out: &Path, check_only: bool, templates: Option<&Path>) -> ExitCode {
+    let color = color();
+    let templates = match templates.map_or_else(Templates::embedded, Templates::from_dir) {
+        Ok(templates) => templates,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let paths = if specs.is_empty() {
+        vec![default_spec()]
+    } else {
+        specs.to_vec()
+    };
+    // Everything is checked and rendered before anything is written: one bad spec writes nothing.
+    let mut sets = Vec::new();
+    let mut failed = false;
+    for path in &paths {
+        let checked = match crate::check_spec(path) {
+            Ok(checked) => checked,
+            Err(error) => {
+                report(&error, color);
+                failed = true;
+                continue;
+            }
+        };
+        if !checked.warnings.is_empty() {
+            eprint!("{}", diagnostic::render(&checked.warnings, color));
+        }
+        if let Some((other, _, _)) = sets.iter().find(|(_, plan, _): &&(PathBuf, Plan, _)| plan.name == checked.plan.name) {
+            eprintln!(
+                "error: {} and {} both have `name: {}`, so they would write the same folder",
+                other.display(),
+                path.display(),
+                checked.plan.name
+            );
+            failed = true;
+            continue;
+        }
+        match output::assemble(&checked.plan, &templates) {
+            Ok((set, rendered)) => sets.push((path.clone(), checked.plan, (set, rendered))),
+            Err(error) => {
+                eprintln!("error: {}: {error}", path.display());
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        eprintln!("nothing was written");
+        return ExitCode::FAILURE;
+    }
+    if check_only {
+        let mut stale_specs = Vec::new();
+        for (path, _, (set, _)) in &sets {
+            match output::compare(out, set) {
+                Ok(stale) if stale.is_empty() => {}
+                Ok(stale) => {
+                    eprint!("{}", output::describe(&stale));
+                    stale_specs.push(path.display().to_string());
+                }
+                Err(error) => {
+                    eprintln!("error: cannot read {}: {error}", out.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        if stale_specs.is_empty() {
+            println!("{} is up to date ({} spec{})", out.display(), sets.len(), if sets.len() == 1 { "" } else { "s" });
+            return ExitCode::SUCCESS;
+        }
+        eprintln!(
+            "error: {} is stale; regenerate it with:\n  ingest synth {} --out {}",
+            out.display(),
+            stale_specs.join(" "),
+            out.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    for (path, plan, (set, rendered)) in &sets {
+        if let Err(error) = output::write(out, set) {
+            eprintln!("error: cannot write {}: {error}", out.display());
+            return ExitCode::FAILURE;
+        }
+        print!("{}", synth_summary(path, plan, out, set, rendered));
+    }
+    ExitCode::SUCCESS
+}
+
+fn synth_summary(
+    path: &Path,
+    plan: &Plan,
+    out: &Path,
+    set: &output::FileSet,
+    rendered: &render::Rendered,
+) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "{}: wrote {} files to {}",
+        path.display(),
+        set.files.len(),
+        out.join(&plan.name).display()
+    );
+    for stack in &rendered.stacks {
+        let note = if stack.text.len() > render::INLINE_TEMPLATE_LIMIT {
+            "  (over the 51,200-byte inline limit: deploy stages it in S3)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            text,
+            "  {:<28} {:<15} {:>3} resources {:>7} bytes{note}",
+            stack.name, stack.region, stack.resources, stack.text.len()
+        );
+    }
+    text
 }
 
 /// Prints why a spec could not be used.

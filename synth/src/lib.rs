@@ -10,9 +10,12 @@ pub mod aws;
 pub mod checks;
 pub mod cli;
 pub mod diagnostic;
+pub mod output;
 pub mod plan;
+pub mod render;
 pub mod spec;
 pub mod summary;
+pub mod template_checks;
 pub mod yaml;
 
 use std::path::Path;

@@ -178,8 +178,6 @@ pub struct RegionPlan {
     pub weight: u64,
     /// Share of traffic in percent (weight / sum; 0 when all weights are 0).
     pub weight_percent: f64,
-    /// Bucket names in this region (`${AWS::AccountId}` stands for the account).
-    pub buckets: BucketNames,
 }
 
 /// Endpoint kinds.
@@ -200,21 +198,6 @@ impl Endpoint {
             Endpoint::Regional => "regional",
         }
     }
-}
-
-/// Physical bucket names of one region; which exist depends on the role.
-#[derive(Debug, Clone, Serialize)]
-pub struct BucketNames {
-    /// Validated events (primary).
-    pub good: String,
-    /// Rejected records (primary).
-    pub quarantine: String,
-    /// Firehose spool (secondary).
-    pub spool: String,
-    /// Access logs of the other buckets.
-    pub logs: String,
-    /// Athena query results (primary).
-    pub athena_results: String,
 }
 
 /// A stream, resolved.
@@ -377,6 +360,8 @@ pub struct ApiPlan {
     pub max_event_bytes: u64,
     /// Stage name.
     pub stage: String,
+    /// Whether the stacks manage API Gateway's per-region account settings (its CloudWatch role).
+    pub manage_account_role: bool,
 }
 
 /// One event type.
@@ -400,9 +385,10 @@ pub fn table_name(type_name: &str) -> String {
     type_name.replace(['.', '-'], "_")
 }
 
-/// The physical name of a bucket.
-pub fn bucket_name(name: &str, purpose: &str, region: &str) -> String {
-    format!("{name}-{purpose}-${{AWS::AccountId}}-{region}")
+/// The physical name of a bucket, as CloudFormation `Fn::Sub` text: bucket names are global, so
+/// they carry the account and the region.
+pub fn bucket_name(name: &str, purpose: &str) -> String {
+    format!("{name}-{purpose}-${{AWS::AccountId}}-${{AWS::Region}}")
 }
 
 /// Length of a bucket name once the 12-digit account id is filled in.
@@ -411,7 +397,8 @@ pub fn bucket_name_length(name: &str, purpose: &str, region: &str) -> usize {
 }
 
 /// Bucket purposes, longest first: the check of name lengths uses the first.
-pub const BUCKET_PURPOSES: [&str; 5] = ["athena-results", "quarantine", "spool", "good", "logs"];
+pub const BUCKET_PURPOSES: [&str; 7] =
+    ["quarantine", "athena", "failed", "switch", "spool", "good", "logs"];
 
 impl Plan {
     /// Resolves every default and derived value. `events` are the event types whose schemas
@@ -603,6 +590,7 @@ impl Plan {
             stage: api
                 .and_then(|a| a.stage.clone())
                 .unwrap_or_else(|| defaults::STAGE.to_owned()),
+            manage_account_role: api.and_then(|a| a.manage_account_role).unwrap_or(true),
         };
 
         Plan {
@@ -702,13 +690,6 @@ fn resolve_region(
             0.0
         } else {
             weight as f64 * 100.0 / total_weight as f64
-        },
-        buckets: BucketNames {
-            good: bucket_name(name, "good", &region),
-            quarantine: bucket_name(name, "quarantine", &region),
-            spool: bucket_name(name, "spool", &region),
-            logs: bucket_name(name, "logs", &region),
-            athena_results: bucket_name(name, "athena-results", &region),
         },
         region,
     }

@@ -195,11 +195,23 @@ fn float_value(text: &str) -> Value {
 /// Parses one YAML document into a [`Node`] tree. Syntax errors, duplicate keys and other
 /// structure the model cannot hold come back as diagnostics.
 pub fn parse(source: &Arc<SourceFile>) -> Result<Node, Vec<Diagnostic>> {
+    parse_with(source, false)
+}
+
+/// Parses a CloudFormation template: the short forms of the intrinsic functions (`!Ref x`,
+/// `!GetAtt a.b`, `!Sub ...`) become their long forms (`{Ref: x}`, `{Fn::GetAtt: [a, b]}`,
+/// `{Fn::Sub: ...}`), as CloudFormation reads them.
+pub fn parse_cloudformation(source: &Arc<SourceFile>) -> Result<Node, Vec<Diagnostic>> {
+    parse_with(source, true)
+}
+
+fn parse_with(source: &Arc<SourceFile>, cloudformation: bool) -> Result<Node, Vec<Diagnostic>> {
     let mut builder = Builder {
         source,
         parser: Parser::new_from_str(source.text()),
         anchors: HashMap::new(),
         diagnostics: Vec::new(),
+        cloudformation,
     };
     let root = builder.document();
     match root {
@@ -208,11 +220,18 @@ pub fn parse(source: &Arc<SourceFile>) -> Result<Node, Vec<Diagnostic>> {
     }
 }
 
+/// The CloudFormation intrinsic functions that have a short YAML form.
+const INTRINSICS: &[&str] = &[
+    "Ref", "Condition", "GetAtt", "Sub", "Join", "Select", "Split", "If", "Equals", "Not", "And",
+    "Or", "FindInMap", "Base64", "Cidr", "GetAZs", "ImportValue", "Length", "ToJsonString",
+];
+
 struct Builder<'a> {
     source: &'a Arc<SourceFile>,
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
     anchors: HashMap<usize, Node>,
     diagnostics: Vec<Diagnostic>,
+    cloudformation: bool,
 }
 
 /// A syntax error ends the build: the parser cannot resynchronise after one.
@@ -289,11 +308,12 @@ impl<'a> Builder<'a> {
         let (node, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let mut plain = style == ScalarStyle::Plain;
+                let mut other_tag = None;
                 if let Some(tag) = tag {
                     if tag.is_yaml_core_schema() && tag.suffix == "str" {
                         plain = false;
                     } else {
-                        self.unsupported_tag(&tag.to_string(), start.clone());
+                        other_tag = Some(tag);
                     }
                 }
                 let node = Node {
@@ -303,12 +323,9 @@ impl<'a> Builder<'a> {
                         plain,
                     },
                 };
-                (node, anchor)
+                (self.apply_tag(other_tag.as_deref(), node), anchor)
             }
             Event::SequenceStart(anchor, tag) => {
-                if let Some(tag) = tag {
-                    self.unsupported_tag(&tag.to_string(), start.clone());
-                }
                 let mut items = Vec::new();
                 let mut end = start.end;
                 loop {
@@ -325,12 +342,9 @@ impl<'a> Builder<'a> {
                     span: start.start..end,
                     kind: NodeKind::Sequence(items),
                 };
-                (node, anchor)
+                (self.apply_tag(tag.as_deref(), node), anchor)
             }
             Event::MappingStart(anchor, tag) => {
-                if let Some(tag) = tag {
-                    self.unsupported_tag(&tag.to_string(), start.clone());
-                }
                 let mut entries: Vec<Entry> = Vec::new();
                 let mut end = start.end;
                 loop {
@@ -383,7 +397,7 @@ impl<'a> Builder<'a> {
                     span: start.start..end,
                     kind: NodeKind::Mapping(entries),
                 };
-                (node, anchor)
+                (self.apply_tag(tag.as_deref(), node), anchor)
             }
             Event::Alias(id) => {
                 let node = match self.anchors.get(&id) {
@@ -421,6 +435,52 @@ impl<'a> Builder<'a> {
             self.anchors.insert(anchor, node.clone());
         }
         Ok(node)
+    }
+
+    /// Applies a tag other than `!!str`: a CloudFormation intrinsic becomes its long form;
+    /// anything else is reported.
+    fn apply_tag(&mut self, tag: Option<&saphyr_parser::Tag>, node: Node) -> Node {
+        let Some(tag) = tag else {
+            return node;
+        };
+        let intrinsic = (self.cloudformation && tag.handle == "!")
+            .then(|| INTRINSICS.iter().find(|name| **name == tag.suffix))
+            .flatten();
+        let Some(name) = intrinsic else {
+            self.unsupported_tag(&tag.to_string(), node.span.clone());
+            return node;
+        };
+        let key = match *name {
+            "Ref" | "Condition" => (*name).to_owned(),
+            other => format!("Fn::{other}"),
+        };
+        let span = node.span.clone();
+        let value = match (&node.kind, *name) {
+            // `!GetAtt Resource.Attribute` is the short form of `[Resource, Attribute]`.
+            (NodeKind::Scalar { text, .. }, "GetAtt") if text.contains('.') => {
+                let (resource, attribute) = text.split_once('.').unwrap_or((text, ""));
+                let part = |text: &str| Node {
+                    span: span.clone(),
+                    kind: NodeKind::Scalar {
+                        text: text.to_owned(),
+                        plain: false,
+                    },
+                };
+                Node {
+                    span: span.clone(),
+                    kind: NodeKind::Sequence(vec![part(resource), part(attribute)]),
+                }
+            }
+            _ => node,
+        };
+        Node {
+            span: span.clone(),
+            kind: NodeKind::Mapping(vec![Entry {
+                key,
+                key_span: span,
+                value,
+            }]),
+        }
     }
 
     fn unsupported_tag(&mut self, tag: &str, span: Range<usize>) {
@@ -509,6 +569,21 @@ mod tests {
         let source = Arc::new(SourceFile::new("t.yaml", "a: [1, 2\nb: 3\n".to_owned()));
         let diagnostics = parse(&source).unwrap_err();
         assert_eq!(diagnostics[0].code, "yaml-syntax");
+    }
+
+    #[test]
+    fn cloudformation_short_forms_become_long_forms() {
+        let text = "A: !Ref B\nC: !GetAtt D.Arn\nE: !Sub [\"${X}\", {X: !Ref F}]\nG: !If [H, 1, 2]\n";
+        let source = Arc::new(SourceFile::new("t.yaml", text.to_owned()));
+        let node = parse_cloudformation(&source).unwrap();
+        let value = node.to_json(&source, &mut Vec::new());
+        assert_eq!(
+            value,
+            json!({"A": {"Ref": "B"}, "C": {"Fn::GetAtt": ["D", "Arn"]},
+                   "E": {"Fn::Sub": ["${X}", {"X": {"Ref": "F"}}]}, "G": {"Fn::If": ["H", 1, 2]}})
+        );
+        // Outside CloudFormation templates a tag is an error.
+        assert_eq!(parse(&source).unwrap_err()[0].code, "yaml-tag");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! diagnostics (insta snapshots), the bundled specs, and the `ingest` binary run as a process.
 //! This library only holds helpers those tests share.
 
+pub mod generated;
+
 use std::path::{Path, PathBuf};
 
 /// The workspace root, where `specs/` and `generated/` live.

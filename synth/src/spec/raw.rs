@@ -283,6 +283,9 @@ pub struct RawApi {
     pub max_event_bytes: Option<u64>,
     /// Stage name, also the first path segment of the execute-api URL. Default: `v1`.
     pub stage: Option<String>,
+    /// Whether the stacks set API Gateway's account-wide CloudWatch role in each region (one per
+    /// account and region; turn off when something else already manages it). Default: true.
+    pub manage_account_role: Option<bool>,
 }
 
 /// API Gateway stage throttling.

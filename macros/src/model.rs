@@ -1,0 +1,469 @@
+//! From a parsed item and its [`Keywords`] to the validator model of `ingest-codegen`.
+//!
+//! The Rust type of each position says which JSON type it holds (`String` is a string, `i64`
+//! an integer, `Vec<T>` an array of `T`, `Option<T>` may be absent or null, another type has
+//! its own `#[derive(Event)]`), and the keywords add what the type cannot say. This module
+//! checks that they fit together (a `minimum` on a `String` is an error, with its span) and
+//! builds the [`Node`]. Every problem is collected in [`Errors`].
+
+use std::collections::BTreeSet;
+
+use ingest_codegen::schema::InstanceType;
+use ingest_codegen::validator::{Additional, Child, Node, Property};
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields, GenericArgument, PathArguments, Type};
+
+use crate::attr::{self, ARRAY_KEYS, Errors, Keywords, NUMBER_KEYS, OBJECT_KEYS, Place, STRING_KEYS};
+
+/// What a Rust type says about the JSON at its position.
+enum Shape {
+    Scalar(InstanceType),
+    Value,
+    Vec(Box<Shape>),
+    Map(Box<Shape>),
+    Option(Box<Shape>),
+    Named(Type),
+}
+
+fn generic_args(segment: &syn::PathSegment) -> Vec<&Type> {
+    match &segment.arguments {
+        PathArguments::AngleBracketed(args) => args
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                GenericArgument::Type(t) => Some(t),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn shape_of(ty: &Type) -> Shape {
+    match ty {
+        Type::Tuple(tuple) if tuple.elems.is_empty() => Shape::Scalar(InstanceType::Null),
+        Type::Paren(inner) => shape_of(&inner.elem),
+        Type::Group(inner) => shape_of(&inner.elem),
+        Type::Path(path) if path.qself.is_none() => {
+            let Some(last) = path.path.segments.last() else {
+                return Shape::Named(ty.clone());
+            };
+            let args = generic_args(last);
+            match (last.ident.to_string().as_str(), args.as_slice()) {
+                ("String", []) => Shape::Scalar(InstanceType::String),
+                ("bool", []) => Shape::Scalar(InstanceType::Boolean),
+                ("i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64"
+                | "u128" | "usize", []) => Shape::Scalar(InstanceType::Integer),
+                ("f32" | "f64", []) => Shape::Scalar(InstanceType::Number),
+                ("Value", []) => Shape::Value,
+                ("Vec", [inner]) => Shape::Vec(Box::new(shape_of(inner))),
+                ("Option", [inner]) => Shape::Option(Box::new(shape_of(inner))),
+                ("Box", [inner]) => shape_of(inner),
+                ("BTreeMap" | "HashMap" | "IndexMap", [_, value]) => Shape::Map(Box::new(shape_of(value))),
+                _ => Shape::Named(ty.clone()),
+            }
+        }
+        _ => Shape::Named(ty.clone()),
+    }
+}
+
+fn family(key: &str) -> Option<InstanceType> {
+    if STRING_KEYS.contains(&key) {
+        Some(InstanceType::String)
+    } else if NUMBER_KEYS.contains(&key) {
+        Some(InstanceType::Number)
+    } else if ARRAY_KEYS.contains(&key) {
+        Some(InstanceType::Array)
+    } else if OBJECT_KEYS.contains(&key) {
+        Some(InstanceType::Object)
+    } else {
+        None
+    }
+}
+
+fn rust_for(t: InstanceType) -> &'static str {
+    match t {
+        InstanceType::String => "`String`",
+        InstanceType::Number => "`f64` (or `i64` for integers)",
+        InstanceType::Integer => "`i64`",
+        InstanceType::Array => "`Vec<_>`",
+        InstanceType::Object => "a struct",
+        InstanceType::Boolean => "`bool`",
+        InstanceType::Null => "`()`",
+    }
+}
+
+/// Checks the ranges that keywords set together (min <= max, a non-empty numeric range).
+fn check_ranges(k: &Keywords, errors: &mut Errors) {
+    for (min, max, unit) in [
+        (&k.min_length, &k.max_length, "characters"),
+        (&k.min_items, &k.max_items, "items"),
+        (&k.min_properties, &k.max_properties, "properties"),
+    ] {
+        if let (Some(min), Some(max)) = (min, max)
+            && min.value > max.value
+        {
+            errors.push(min.span, format!("the minimum of {} {unit} is above the maximum of {}, so no value can be valid", min.value, max.value));
+        }
+    }
+    let lower = [(&k.minimum, false), (&k.exclusive_minimum, true)];
+    let upper = [(&k.maximum, false), (&k.exclusive_maximum, true)];
+    for (low, low_exclusive) in lower {
+        for (high, high_exclusive) in upper {
+            if let (Some(low), Some(high)) = (low, high) {
+                let (l, h) = (low.value.as_f64().unwrap_or(0.0), high.value.as_f64().unwrap_or(0.0));
+                if l > h || (l == h && (low_exclusive || high_exclusive)) {
+                    errors.push(low.span, format!("no number is above {} and below {}: the range is empty", low.value, high.value));
+                }
+            }
+        }
+    }
+}
+
+struct Builder<'e> {
+    errors: &'e mut Errors,
+}
+
+impl Builder<'_> {
+    /// Keywords that apply to one JSON type only must fit the Rust type.
+    fn check_applies(&mut self, k: &Keywords, shape: InstanceType, ty_span: Span) {
+        for (key, span) in k.assertions() {
+            if key == "type" {
+                self.errors.push(span, format!("`type` is given by the Rust type ({}); use `serde_json::Value` for a value of several types", rust_for(shape)));
+                continue;
+            }
+            let Some(applies_to) = family(key) else { continue };
+            let fits = applies_to == shape || (applies_to == InstanceType::Number && shape == InstanceType::Integer);
+            if !fits {
+                self.errors.push(span, format!(
+                    "`{key}` applies to {}, but this value is {} ({})",
+                    match applies_to {
+                        InstanceType::String => "strings",
+                        InstanceType::Number => "numbers",
+                        InstanceType::Array => "arrays",
+                        _ => "objects",
+                    },
+                    shape_word(shape),
+                    rust_for(shape),
+                ));
+                let _ = ty_span;
+            }
+        }
+    }
+
+    /// Fills the keywords every position shares into a node.
+    fn fill(&mut self, node: &mut Node, k: &Keywords) {
+        check_ranges(k, self.errors);
+        node.min_length = k.min_length.as_ref().map(|s| s.value);
+        node.max_length = k.max_length.as_ref().map(|s| s.value);
+        node.pattern = k.pattern.as_ref().map(|s| s.value.clone());
+        node.format = k.format.as_ref().map(|s| s.value);
+        node.minimum = k.minimum.as_ref().map(|s| s.value.clone());
+        node.maximum = k.maximum.as_ref().map(|s| s.value.clone());
+        node.exclusive_minimum = k.exclusive_minimum.as_ref().map(|s| s.value.clone());
+        node.exclusive_maximum = k.exclusive_maximum.as_ref().map(|s| s.value.clone());
+        node.multiple_of = k.multiple_of.as_ref().map(|s| s.value.clone());
+        node.min_items = k.min_items.as_ref().map(|s| s.value);
+        node.max_items = k.max_items.as_ref().map(|s| s.value);
+        node.unique_items = k.unique_items.is_some();
+        node.min_properties = k.min_properties.as_ref().map(|s| s.value);
+        node.max_properties = k.max_properties.as_ref().map(|s| s.value);
+        node.enum_values = k.enum_values.as_ref().map(|s| s.value.clone());
+        node.const_value = k.const_value.as_ref().map(|s| s.value.clone());
+        node.never = k.never.is_some();
+        if node.never && k.assertions().len() > 1 {
+            self.errors.push(k.never.unwrap_or_else(Span::call_site), "`never` rejects every value; other keywords beside it would never be checked");
+        }
+    }
+
+    /// A position holding a value of Rust type `ty` with keywords `k`. `nullable` adds `null`.
+    fn child(&mut self, shape: &Shape, ty: &Type, k: &Keywords, nullable: bool) -> Child {
+        match shape {
+            Shape::Option(inner) => self.child(inner, ty, k, true),
+            Shape::Named(named) => {
+                for (key, span) in k.assertions() {
+                    self.errors.push(span, format!(
+                        "`{key}` cannot go on a value of type `{}`: its schema comes from that type's own `#[derive(Event)]`",
+                        named.to_token_stream().to_string().replace(' ', "")
+                    ));
+                }
+                Child::Type { path: named.to_token_stream(), nullable }
+            }
+            Shape::Map(_) => {
+                self.errors.push(ty.span(), "a map holds the properties that no field declares: mark it `#[event(additional)]` inside a struct");
+                Child::Inline(Box::default())
+            }
+            Shape::Scalar(t) => {
+                self.check_applies(k, *t, ty.span());
+                let mut node = Node::default();
+                self.fill(&mut node, k);
+                let mut types: BTreeSet<InstanceType> = [*t].into();
+                if nullable {
+                    types.insert(InstanceType::Null);
+                }
+                node.types = Some(types);
+                Child::Inline(Box::new(node))
+            }
+            Shape::Vec(element) => {
+                self.check_applies(k, InstanceType::Array, ty.span());
+                let mut node = Node::default();
+                self.fill(&mut node, k);
+                let element_ty = match ty_arg(ty) {
+                    Some(t) => t.clone(),
+                    None => ty.clone(),
+                };
+                let group = k.items.as_ref().map(|g| g.value.as_ref().clone()).unwrap_or_default();
+                if let Some(t) = &group.ty {
+                    self.errors.push(t.span, "`ty` is only for `items(...)` of a `serde_json::Value`; here the element type is the `Vec`'s");
+                }
+                self.check_group_nullable(&group, element);
+                node.items = Some(self.child(element, &element_ty, &group, false));
+                let mut types: BTreeSet<InstanceType> = [InstanceType::Array].into();
+                if nullable {
+                    types.insert(InstanceType::Null);
+                }
+                node.types = Some(types);
+                Child::Inline(Box::new(node))
+            }
+            Shape::Value => {
+                let mut node = Node::default();
+                self.fill(&mut node, k);
+                node.types = k.types.as_ref().map(|s| s.value.clone());
+                if nullable && let Some(types) = &mut node.types {
+                    types.insert(InstanceType::Null);
+                }
+                if let Some(group) = &k.items {
+                    node.items = Some(self.loose_group(&group.value));
+                }
+                if let Some(false_span) = k.additional_properties_false {
+                    self.errors.push(false_span, "`additional_properties` belongs on a struct");
+                }
+                Child::Inline(Box::new(node))
+            }
+        }
+    }
+
+    /// `items(...)` of a position whose elements have no Rust type of their own (a `Value` or a
+    /// struct that also accepts arrays): elements are `Value`s unless `ty` names a type.
+    fn loose_group(&mut self, group: &Keywords) -> Child {
+        match &group.ty {
+            Some(ty) => {
+                let shape = shape_of(&ty.value);
+                self.child(&shape, &ty.value, &Keywords { ty: None, nullable: None, ..group.clone() }, group.nullable.is_some())
+            }
+            None => self.child(&Shape::Value, &syn::parse_quote!(Value), group, group.nullable.is_some()),
+        }
+    }
+
+    fn check_group_nullable(&mut self, group: &Keywords, element: &Shape) {
+        if let Some(span) = group.nullable
+            && !matches!(element, Shape::Option(_) | Shape::Value)
+        {
+            self.errors.push(span, "`nullable` needs the element type to be an `Option<_>`");
+        }
+    }
+
+    fn structure(&mut self, input: &DeriveInput, fields: &syn::FieldsNamed, k: &Keywords) -> Node {
+        let mut node = Node::default();
+        self.fill(&mut node, k);
+        let types = k.types.as_ref().map(|s| s.value.clone()).unwrap_or_else(|| [InstanceType::Object].into());
+        if !types.contains(&InstanceType::Object)
+            && let Some(t) = &k.types
+        {
+            self.errors.push(t.span, "a struct with named fields is an object schema: `type` must include \"object\"");
+        }
+        for (key, span) in k.assertions() {
+            if let Some(applies) = family(key)
+                && !types.contains(&applies)
+                && !(applies == InstanceType::Number && types.contains(&InstanceType::Integer))
+            {
+                self.errors.push(span, format!("`{key}` never applies: the struct's `type` does not include {}s", applies.as_str()));
+            }
+        }
+        node.types = Some(types);
+        if let Some(group) = &k.items {
+            node.items = Some(self.loose_group(&group.value));
+        }
+        let mut names: Vec<(String, Span)> = Vec::new();
+        let mut additional: Option<(Child, Span)> = None;
+        for field in &fields.named {
+            let fk = attr::parse(&field.attrs, Place::Field, self.errors);
+            let ident = field.ident.as_ref().map(|i| i.to_string()).unwrap_or_default();
+            let ident = ident.strip_prefix("r#").unwrap_or(&ident).to_owned();
+            let shape = shape_of(&field.ty);
+            if let Some(span) = fk.additional {
+                for (key, kspan) in fk.assertions() {
+                    self.errors.push(kspan, format!("`{key}` cannot go on the `additional` field; keywords for its values go in `values(...)`"));
+                }
+                if let Some(r) = &fk.rename {
+                    self.errors.push(r.span, "the `additional` field has no name in JSON; remove `rename`");
+                }
+                let Shape::Map(value_shape) = &shape else {
+                    self.errors.push(field.ty.span(), "the `additional` field must be a map from `String` to the value type, such as `BTreeMap<String, serde_json::Value>`");
+                    continue;
+                };
+                if let Some(false_span) = k.additional_properties_false {
+                    self.errors.push(false_span, "`additional_properties = false` contradicts the `#[event(additional)]` field");
+                }
+                if additional.is_some() {
+                    self.errors.push(span, "only one field can hold the additional properties");
+                    continue;
+                }
+                let value_ty = map_value_ty(&field.ty).cloned().unwrap_or_else(|| field.ty.clone());
+                let group = fk.values.as_ref().map(|g| g.value.as_ref().clone()).unwrap_or_default();
+                self.check_group_nullable(&group, value_shape);
+                let child = match &group.ty {
+                    Some(_) if !matches!(value_shape.as_ref(), Shape::Value) => {
+                        self.errors.push(span, "`ty` in `values(...)` is only for maps of `serde_json::Value`");
+                        Child::Inline(Box::default())
+                    }
+                    Some(_) => self.loose_group(&group),
+                    None => self.child(value_shape, &value_ty, &group, false),
+                };
+                additional = Some((child, span));
+                continue;
+            }
+            if let Some(v) = &fk.values {
+                self.errors.push(v.span, "`values(...)` belongs on the `#[event(additional)]` field");
+            }
+            let name = fk.rename.as_ref().map_or(ident, |r| r.value.clone());
+            let name_span = fk.rename.as_ref().map_or_else(|| field.span(), |r| r.span);
+            if names.iter().any(|(n, _)| *n == name) {
+                self.errors.push(name_span, format!("two fields are named `{name}` in JSON"));
+            }
+            names.push((name.clone(), name_span));
+            let (required, nullable, inner) = match &shape {
+                Shape::Option(inner) => (fk.required.is_some(), fk.nullable.is_some(), inner.as_ref()),
+                other => {
+                    if let Some(span) = fk.nullable {
+                        self.errors.push(span, "a field that may be null must be an `Option<_>`");
+                    }
+                    if let Some(span) = fk.required {
+                        self.errors.push(span, "a field that is not an `Option<_>` is always required; remove `required`");
+                    }
+                    (true, false, other)
+                }
+            };
+            let inner_ty = match &shape {
+                Shape::Option(_) => ty_arg(&field.ty).cloned().unwrap_or_else(|| field.ty.clone()),
+                _ => field.ty.clone(),
+            };
+            if let Shape::Option(_) = inner {
+                self.errors.push(field.ty.span(), "`Option<Option<_>>` is not supported: use `Option<_>` with `nullable` (and `required` if the key must be present)");
+            }
+            let child = if fk.never.is_some() {
+                let mut never = Node::default();
+                self.fill(&mut never, &fk);
+                Child::Inline(Box::new(never))
+            } else {
+                self.child(inner, &inner_ty, &fk, nullable)
+            };
+            node.properties.push(Property { name, required, child });
+        }
+        node.additional = match (additional, k.additional_properties_false) {
+            (Some((child, _)), _) => Additional::Schema(Box::new(child)),
+            (None, Some(_)) => Additional::Denied,
+            (None, None) => Additional::Allowed,
+        };
+        let _ = input;
+        node
+    }
+}
+
+fn shape_word(t: InstanceType) -> &'static str {
+    match t {
+        InstanceType::String => "a string",
+        InstanceType::Number => "a number",
+        InstanceType::Integer => "an integer",
+        InstanceType::Array => "an array",
+        InstanceType::Object => "an object",
+        InstanceType::Boolean => "a boolean",
+        InstanceType::Null => "null",
+    }
+}
+
+/// The first type argument (`T` of `Vec<T>` or `Option<T>`).
+fn ty_arg(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::Path(path) => path.path.segments.last().and_then(|s| generic_args(s).into_iter().next()),
+        _ => None,
+    }
+}
+
+/// The value type of a map (`T` of `BTreeMap<String, T>`).
+fn map_value_ty(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::Path(path) => path.path.segments.last().and_then(|s| generic_args(s).into_iter().nth(1)),
+        _ => None,
+    }
+}
+
+/// Parses and checks a derive input into the validator model, or every error found.
+pub fn build(input: &DeriveInput) -> Result<Node, syn::Error> {
+    let mut errors = Errors::default();
+    if !input.generics.params.is_empty() {
+        errors.push(input.generics.span(), "`#[derive(Event)]` does not support generic types: an event's schema is fixed");
+    }
+    let node = match &input.data {
+        Data::Struct(data) => match &data.fields {
+            Fields::Named(fields) => {
+                let k = attr::parse(&input.attrs, Place::Struct, &mut errors);
+                Builder { errors: &mut errors }.structure(input, fields, &k)
+            }
+            Fields::Unnamed(fields) if fields.unnamed.len() == 1 => {
+                let k = attr::parse(&input.attrs, Place::Newtype, &mut errors);
+                let field = &fields.unnamed[0];
+                for attr in field.attrs.iter().filter(|a| a.path().is_ident("event")) {
+                    errors.push(attr.span(), "put the `event` attributes of a tuple struct on the struct itself");
+                }
+                let shape = shape_of(&field.ty);
+                let nullable = k.nullable.is_some();
+                if nullable && !matches!(shape, Shape::Option(_)) {
+                    errors.push(k.nullable.unwrap_or_else(Span::call_site), "`nullable` needs the inner type to be an `Option<_>`");
+                }
+                let mut builder = Builder { errors: &mut errors };
+                match builder.child(&shape, &field.ty, &k, false) {
+                    Child::Inline(node) => *node,
+                    Child::Type { .. } => {
+                        errors.push(field.ty.span(), "a tuple struct must wrap a JSON type (`String`, `f64`, `Vec<_>`, `serde_json::Value`...), not another event type");
+                        Node::default()
+                    }
+                }
+            }
+            _ => {
+                errors.push(input.ident.span(), "`#[derive(Event)]` needs a struct with named fields (an object), a tuple struct with one field, or an enum of unit variants (a string enum)");
+                Node::default()
+            }
+        },
+        Data::Enum(data) => {
+            let k = attr::parse(&input.attrs, Place::Enum, &mut errors);
+            let mut node = Node::default();
+            Builder { errors: &mut errors }.fill(&mut node, &k);
+            node.types = Some([InstanceType::String].into());
+            let mut values: Vec<serde_json::Value> = Vec::new();
+            if data.variants.is_empty() {
+                errors.push(input.ident.span(), "an enum with no variants matches no string; add a variant per allowed value");
+            }
+            for variant in &data.variants {
+                let vk = attr::parse(&variant.attrs, Place::Variant, &mut errors);
+                if !matches!(variant.fields, Fields::Unit) {
+                    errors.push(variant.fields.span(), "a string enum has unit variants only; use a struct for an object");
+                }
+                let name = vk.rename.as_ref().map_or_else(|| variant.ident.to_string(), |r| r.value.clone());
+                if values.iter().any(|v| v.as_str() == Some(&name)) {
+                    errors.push(vk.rename.as_ref().map_or_else(|| variant.span(), |r| r.span), format!("two variants are named \"{name}\" in JSON"));
+                }
+                values.push(serde_json::Value::String(name));
+            }
+            node.enum_values = Some(values);
+            node
+        }
+        Data::Union(data) => {
+            errors.push(data.union_token.span, "`#[derive(Event)]` does not support unions");
+            Node::default()
+        }
+    };
+    errors.finish().map(|()| node)
+}

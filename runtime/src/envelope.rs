@@ -1,0 +1,422 @@
+//! CloudEvents envelopes and the per-record verdict (DESIGN sections 5 and 7).
+//!
+//! A record (one Kinesis record, one API request body) is one event object or a JSON array of
+//! them. Each event is a CloudEvents 1.0 envelope in JSON structured mode: `specversion` must be
+//! `"1.0"`; `id`, `source` and `type` are required non-empty strings; `time` (an RFC 3339
+//! date-time), `subject`, `datacontenttype` and `dataschema` are optional strings; other
+//! attributes are extensions (lowercase letters and digits, scalar values); `data` is required
+//! and is validated by the schema that `type` selects in the [`Registry`].
+//!
+//! The envelope is read in one pass with the data: when `type` comes before `data` (as producers
+//! usually write it) the data is validated in place; otherwise its bytes are remembered and
+//! validated once the envelope is read. The verdict of a rejected event carries one [`Reason`]
+//! (the first that applies of `not_json`, `bad_envelope`, `unknown_type`, `schema_violation`;
+//! `too_large` is judged before reading) and every violation found.
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+
+use crate::check::{Checker, Violation, note_key};
+use crate::format::is_date_time;
+use crate::json::{Error, KeySet, Kind, Parser};
+
+/// Reads one value at the parser's position and checks it against a schema.
+pub type ValidateFn = for<'a> fn(&mut Parser<'a>, &mut Checker) -> Result<(), Error>;
+
+/// One event type of a registry: its CloudEvents `type` and the validator of its `data`.
+#[derive(Debug, Clone, Copy)]
+pub struct EventType {
+    /// The CloudEvents `type` (`shift.created`).
+    pub type_name: &'static str,
+    /// What the event means.
+    pub description: &'static str,
+    /// The validator of `data`.
+    pub validate: ValidateFn,
+}
+
+/// The event types of one spec, sorted by name: what a generated events crate exports.
+#[derive(Debug, Clone, Copy)]
+pub struct Registry {
+    types: &'static [EventType],
+}
+
+impl Registry {
+    /// A registry over event types sorted by `type_name` (generated code sorts them).
+    pub const fn new(types: &'static [EventType]) -> Self {
+        Registry { types }
+    }
+
+    /// The event type with this name.
+    pub fn get(&self, type_name: &str) -> Option<&EventType> {
+        self.types
+            .binary_search_by(|t| t.type_name.cmp(type_name))
+            .ok()
+            .map(|index| &self.types[index])
+    }
+
+    /// Every event type, sorted by name.
+    pub fn types(&self) -> &'static [EventType] {
+        self.types
+    }
+}
+
+/// Why a record or an event was rejected (the quarantine's reason kinds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// Not JSON (or JSON with duplicate keys, or nested too deeply).
+    NotJson,
+    /// Not a CloudEvents 1.0 envelope (or a batch that is not an array of them).
+    BadEnvelope,
+    /// The `type` is not in the registry.
+    UnknownType,
+    /// The `data` does not match the schema of its type.
+    SchemaViolation,
+    /// The record is larger than the limit.
+    TooLarge,
+}
+
+impl Reason {
+    /// The reason as written in quarantine records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::NotJson => "not_json",
+            Reason::BadEnvelope => "bad_envelope",
+            Reason::UnknownType => "unknown_type",
+            Reason::SchemaViolation => "schema_violation",
+            Reason::TooLarge => "too_large",
+        }
+    }
+}
+
+/// Why something was rejected, with every violation found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    /// The reason kind.
+    pub reason: Reason,
+    /// Every violation, each with its JSON pointer (relative to the event).
+    pub violations: Vec<Violation>,
+}
+
+impl Rejection {
+    fn single(reason: Reason, keyword: &'static str, pointer: &str, message: String) -> Self {
+        Rejection {
+            reason,
+            violations: vec![Violation {
+                pointer: pointer.to_owned(),
+                keyword,
+                message,
+            }],
+        }
+    }
+
+    fn not_json(error: &Error) -> Self {
+        Rejection::single(Reason::NotJson, "json", "", format!("not valid JSON: {error}"))
+    }
+}
+
+/// The verdict on one event of a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventVerdict<'a> {
+    /// The event's bytes as received.
+    pub raw: &'a [u8],
+    /// `Ok` when valid, else why not.
+    pub result: Result<(), Rejection>,
+}
+
+/// The verdict on a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordOutcome<'a> {
+    /// The record could not be split into events (too large, not JSON, not an event or a
+    /// non-empty array of values).
+    Rejected(Rejection),
+    /// One verdict per event: one for a single event, one per element for a batch.
+    Events {
+        /// Whether the record was a JSON array (a batch).
+        batch: bool,
+        /// The verdicts, in record order.
+        events: Vec<EventVerdict<'a>>,
+    },
+}
+
+impl RecordOutcome<'_> {
+    /// Whether every event of the record is valid.
+    pub fn is_valid(&self) -> bool {
+        match self {
+            RecordOutcome::Rejected(_) => false,
+            RecordOutcome::Events { events, .. } => events.iter().all(|e| e.result.is_ok()),
+        }
+    }
+}
+
+/// Validates records against a registry. See the module documentation.
+#[derive(Debug, Clone, Copy)]
+pub struct Validator<'r> {
+    registry: &'r Registry,
+    max_bytes: usize,
+}
+
+/// The default limit on a record's size: the API's `max_event_bytes` default (256 KiB).
+pub const DEFAULT_MAX_BYTES: usize = 262_144;
+
+#[derive(Default)]
+struct EventState<'a> {
+    bad_envelope: bool,
+    unknown_type: bool,
+    type_name: Option<Cow<'a, str>>,
+}
+
+fn envelope_problem(c: &mut Checker, state: &mut EventState<'_>, key: &str, message: impl FnOnce() -> String) -> Result<(), Error> {
+    state.bad_envelope = true;
+    if !key.is_empty() {
+        c.enter_key(key);
+    }
+    let result = c.fail("cloudevents", message);
+    if !key.is_empty() {
+        c.leave();
+    }
+    result
+}
+
+impl<'r> Validator<'r> {
+    /// A validator with the default size limit.
+    pub fn new(registry: &'r Registry) -> Self {
+        Validator {
+            registry,
+            max_bytes: DEFAULT_MAX_BYTES,
+        }
+    }
+
+    /// The same validator with another size limit for records.
+    pub fn with_max_bytes(self, max_bytes: usize) -> Self {
+        Validator { max_bytes, ..self }
+    }
+
+    /// The fast path: whether every event of the record is valid, stopping at the first problem.
+    pub fn is_valid(&self, record: &[u8]) -> bool {
+        if record.len() > self.max_bytes {
+            return false;
+        }
+        match split(record) {
+            Ok(Split::Single) => self.is_valid_event(record),
+            Ok(Split::Batch(spans)) => spans.iter().all(|(start, end)| self.is_valid_event(&record[*start..*end])),
+            Err(_) => false,
+        }
+    }
+
+    /// The report: a verdict for every event of the record, with every violation.
+    pub fn validate<'a>(&self, record: &'a [u8]) -> RecordOutcome<'a> {
+        if record.len() > self.max_bytes {
+            return RecordOutcome::Rejected(Rejection::single(
+                Reason::TooLarge,
+                "size",
+                "",
+                format!("the record has {} bytes, more than the limit of {}", record.len(), self.max_bytes),
+            ));
+        }
+        match split(record) {
+            Ok(Split::Single) => RecordOutcome::Events {
+                batch: false,
+                events: vec![EventVerdict {
+                    raw: record,
+                    result: self.validate_event(record),
+                }],
+            },
+            Ok(Split::Batch(spans)) => RecordOutcome::Events {
+                batch: true,
+                events: spans
+                    .iter()
+                    .map(|(start, end)| {
+                        let raw = &record[*start..*end];
+                        EventVerdict {
+                            raw,
+                            result: self.validate_event(raw),
+                        }
+                    })
+                    .collect(),
+            },
+            Err(rejection) => RecordOutcome::Rejected(rejection),
+        }
+    }
+
+    /// The fast path for one event (not a batch).
+    pub fn is_valid_event(&self, event: &[u8]) -> bool {
+        let mut c = Checker::fast();
+        let mut state = EventState::default();
+        let mut p = Parser::new(event);
+        self.read_event(&mut p, &mut c, &mut state).and_then(|()| p.finish()).is_ok()
+    }
+
+    /// The report for one event (not a batch).
+    pub fn validate_event(&self, event: &[u8]) -> Result<(), Rejection> {
+        let mut c = Checker::report();
+        let mut state = EventState::default();
+        let mut p = Parser::new(event);
+        if let Err(error) = self.read_event(&mut p, &mut c, &mut state).and_then(|()| p.finish()) {
+            return Err(Rejection::not_json(&error));
+        }
+        let violations = c.into_violations();
+        let reason = if state.bad_envelope {
+            Reason::BadEnvelope
+        } else if state.unknown_type {
+            Reason::UnknownType
+        } else if !violations.is_empty() {
+            Reason::SchemaViolation
+        } else {
+            return Ok(());
+        };
+        Err(Rejection { reason, violations })
+    }
+
+    fn read_data(&self, p: &mut Parser<'_>, c: &mut Checker, state: &mut EventState<'_>) -> Result<(), Error> {
+        let type_name = state.type_name.as_deref().unwrap_or_default();
+        match self.registry.get(type_name) {
+            Some(event_type) => {
+                c.enter_key("data");
+                (event_type.validate)(p, c)?;
+                c.leave();
+                Ok(())
+            }
+            None => {
+                state.unknown_type = true;
+                c.enter_key("type");
+                let known: Vec<&str> = self.registry.types().iter().map(|t| t.type_name).collect();
+                c.fail("cloudevents", || {
+                    format!("unknown event type {type_name:?}; the known types are: {}", known.join(", "))
+                })?;
+                c.leave();
+                p.skip_value()
+            }
+        }
+    }
+
+    fn read_event<'a>(&self, p: &mut Parser<'a>, c: &mut Checker, state: &mut EventState<'a>) -> Result<(), Error> {
+        let kind = p.peek()?;
+        if kind != Kind::Object {
+            envelope_problem(c, state, "", || format!("an event must be a JSON object, found {}", kind.described()))?;
+            return p.skip_value();
+        }
+        p.begin_object()?;
+        let mut first = true;
+        let mut keys = KeySet::default();
+        let mut deferred_data: Option<(usize, usize)> = None;
+        let mut has_data = false;
+        let mut seen = [false; 4];
+        while let Some(key) = p.next_key(&mut first)? {
+            note_key(p, &mut keys, &key)?;
+            let required_index = ["specversion", "id", "source", "type"].iter().position(|k| *k == key);
+            if let Some(index) = required_index {
+                seen[index] = true;
+            }
+            match key.as_ref() {
+                "data" => {
+                    has_data = true;
+                    if state.type_name.is_some() {
+                        self.read_data(p, c, state)?;
+                    } else {
+                        p.peek()?;
+                        let start = p.offset();
+                        p.skip_value()?;
+                        deferred_data = Some((start, p.offset()));
+                    }
+                    continue;
+                }
+                "data_base64" => {
+                    envelope_problem(c, state, "data_base64", || {
+                        "binary data (`data_base64`) is not accepted; send JSON in `data`".to_owned()
+                    })?;
+                    p.skip_value()?;
+                    continue;
+                }
+                _ => {}
+            }
+            let kind = p.peek()?;
+            let is_attribute = required_index.is_some()
+                || matches!(key.as_ref(), "time" | "subject" | "datacontenttype" | "dataschema");
+            if !is_attribute {
+                let name_ok = !key.is_empty()
+                    && key.len() <= 20
+                    && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+                if !name_ok {
+                    envelope_problem(c, state, &key, || {
+                        format!("{key:?} is not a CloudEvents attribute, and extension names are 1 to 20 lowercase letters or digits")
+                    })?;
+                } else if matches!(kind, Kind::Array | Kind::Object) {
+                    envelope_problem(c, state, &key, || {
+                        format!("the extension attribute `{key}` must be a string, number or boolean, not {}", kind.described())
+                    })?;
+                }
+                p.skip_value()?;
+                continue;
+            }
+            if kind != Kind::String {
+                envelope_problem(c, state, &key, || format!("`{key}` must be a string, not {}", kind.described()))?;
+                p.skip_value()?;
+                continue;
+            }
+            let value = p.parse_str()?;
+            match key.as_ref() {
+                "specversion" if value != "1.0" => {
+                    envelope_problem(c, state, &key, || format!("`specversion` must be \"1.0\", not {value:?}"))?;
+                }
+                "id" | "source" | "type" if value.is_empty() => {
+                    envelope_problem(c, state, &key, || format!("`{key}` must not be empty"))?;
+                }
+                "time" if !is_date_time(&value) => {
+                    envelope_problem(c, state, &key, || format!("`time` must be an RFC 3339 date-time, not {value:?}"))?;
+                }
+                "type" => state.type_name = Some(value),
+                _ => {}
+            }
+        }
+        for (index, name) in ["specversion", "id", "source", "type"].iter().enumerate() {
+            if !seen[index] {
+                envelope_problem(c, state, "", || format!("the required attribute `{name}` is missing"))?;
+            }
+        }
+        if !has_data {
+            envelope_problem(c, state, "", || "the event has no `data`".to_owned())?;
+        }
+        if let Some((start, end)) = deferred_data {
+            if state.type_name.is_some() {
+                let mut data = Parser::new(p.slice(start, end));
+                self.read_data(&mut data, c, state)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+enum Split {
+    Single,
+    Batch(Vec<(usize, usize)>),
+}
+
+/// Splits a record: a single event, or the byte ranges of a batch's elements.
+fn split(record: &[u8]) -> Result<Split, Rejection> {
+    let mut p = Parser::new(record);
+    let kind = p.peek().map_err(|e| Rejection::not_json(&e))?;
+    match kind {
+        Kind::Array => {
+            let mut spans = Vec::new();
+            let read = (|| {
+                p.begin_array()?;
+                let mut first = true;
+                while p.next_element(&mut first)? {
+                    p.peek()?;
+                    let start = p.offset();
+                    p.skip_value()?;
+                    spans.push((start, p.offset()));
+                }
+                p.finish()
+            })();
+            read.map_err(|e| Rejection::not_json(&e))?;
+            if spans.is_empty() {
+                return Err(Rejection::single(Reason::BadEnvelope, "cloudevents", "", "the batch is an empty array".to_owned()));
+            }
+            Ok(Split::Batch(spans))
+        }
+        _ => Ok(Split::Single),
+    }
+}

@@ -1,0 +1,628 @@
+//! A strict, pull-style JSON reader over a byte slice.
+//!
+//! Generated validators drive this reader directly: they ask what kind of value comes next, read
+//! it in the type they expect and check it on the spot, so a record is validated in one pass and
+//! never materialized as a tree. The reader follows RFC 8259 exactly and is stricter than most
+//! parsers where strictness protects the pipeline:
+//!
+//! - duplicate keys in an object are an error (a reader of the good bucket must never have to
+//!   guess which of two values was meant);
+//! - strings must be valid UTF-8 and escapes must not leave lone surrogates;
+//! - numbers that overflow `f64` are an error (as in `serde_json`);
+//! - nesting deeper than [`MAX_DEPTH`] is an error, so no input can exhaust the stack.
+//!
+//! Strings without escapes are borrowed from the input; only escaped strings allocate.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt;
+
+use crate::number::Num;
+
+/// How deeply arrays and objects may nest in one record (the same limit as `serde_json`).
+pub const MAX_DEPTH: usize = 128;
+
+/// The kind of the next JSON value, known from its first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `null`
+    Null,
+    /// `true` or `false`
+    Bool,
+    /// a number
+    Number,
+    /// a string
+    String,
+    /// an array
+    Array,
+    /// an object
+    Object,
+}
+
+impl Kind {
+    /// The kind with an article, for messages ("an object").
+    pub fn described(self) -> &'static str {
+        match self {
+            Kind::Null => "null",
+            Kind::Bool => "a boolean",
+            Kind::Number => "a number",
+            Kind::String => "a string",
+            Kind::Array => "an array",
+            Kind::Object => "an object",
+        }
+    }
+}
+
+/// Why reading stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The bytes are not JSON.
+    Syntax {
+        /// Byte offset of the problem in the parsed slice.
+        offset: usize,
+        /// What was wrong.
+        message: &'static str,
+    },
+    /// An object has the same key twice.
+    DuplicateKey {
+        /// Byte offset just after the repeated key.
+        offset: usize,
+        /// The repeated key.
+        key: String,
+    },
+    /// The fast path found a violation and stopped early; the verdict is "invalid".
+    Stop,
+}
+
+impl Error {
+    /// Whether the input itself is malformed (as opposed to an early stop of the fast path).
+    pub fn is_malformed(&self) -> bool {
+        !matches!(self, Error::Stop)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Syntax { offset, message } => write!(f, "{message} at byte {offset}"),
+            Error::DuplicateKey { offset, key } => {
+                write!(f, "duplicate key {key:?} at byte {offset}")
+            }
+            Error::Stop => f.write_str("validation stopped at the first violation"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The reader. See the module documentation.
+#[derive(Debug, Clone)]
+pub struct Parser<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    depth: usize,
+}
+
+impl<'a> Parser<'a> {
+    /// A reader at the start of `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Parser {
+            bytes,
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    /// The current byte offset.
+    #[inline]
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
+    /// The input between two offsets (used to re-read a value for `enum`, `const` and
+    /// `uniqueItems`).
+    #[inline]
+    pub fn slice(&self, start: usize, end: usize) -> &'a [u8] {
+        &self.bytes[start..end]
+    }
+
+    fn syntax<T>(&self, message: &'static str) -> Result<T, Error> {
+        Err(Error::Syntax {
+            offset: self.pos,
+            message,
+        })
+    }
+
+    #[inline]
+    fn skip_whitespace(&mut self) {
+        while let Some(&b) = self.bytes.get(self.pos) {
+            if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// The kind of the next value (after whitespace), without consuming it.
+    #[inline]
+    pub fn peek(&mut self) -> Result<Kind, Error> {
+        self.skip_whitespace();
+        match self.bytes.get(self.pos) {
+            Some(b'{') => Ok(Kind::Object),
+            Some(b'[') => Ok(Kind::Array),
+            Some(b'"') => Ok(Kind::String),
+            Some(b'-' | b'0'..=b'9') => Ok(Kind::Number),
+            Some(b't' | b'f') => Ok(Kind::Bool),
+            Some(b'n') => Ok(Kind::Null),
+            Some(_) => self.syntax("expected a JSON value"),
+            None => self.syntax("unexpected end of input"),
+        }
+    }
+
+    fn literal(&mut self, word: &'static [u8]) -> Result<(), Error> {
+        if self.bytes[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            self.syntax("invalid literal")
+        }
+    }
+
+    /// Reads `null` (call after [`Parser::peek`] returned [`Kind::Null`]).
+    #[inline]
+    pub fn parse_null(&mut self) -> Result<(), Error> {
+        self.skip_whitespace();
+        self.literal(b"null")
+    }
+
+    /// Reads `true` or `false`.
+    #[inline]
+    pub fn parse_bool(&mut self) -> Result<bool, Error> {
+        self.skip_whitespace();
+        if self.bytes.get(self.pos) == Some(&b't') {
+            self.literal(b"true").map(|()| true)
+        } else {
+            self.literal(b"false").map(|()| false)
+        }
+    }
+
+    /// Reads a number.
+    pub fn parse_number(&mut self) -> Result<Num, Error> {
+        self.skip_whitespace();
+        let start = self.pos;
+        let negative = self.bytes.get(self.pos) == Some(&b'-');
+        if negative {
+            self.pos += 1;
+        }
+        let mut integer: u64 = 0;
+        let mut overflow = false;
+        match self.bytes.get(self.pos) {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                while let Some(&b) = self.bytes.get(self.pos) {
+                    if !b.is_ascii_digit() {
+                        break;
+                    }
+                    match integer
+                        .checked_mul(10)
+                        .and_then(|v| v.checked_add(u64::from(b - b'0')))
+                    {
+                        Some(v) => integer = v,
+                        None => overflow = true,
+                    }
+                    self.pos += 1;
+                }
+            }
+            _ => return self.syntax("invalid number"),
+        }
+        let mut is_float = false;
+        if self.bytes.get(self.pos) == Some(&b'.') {
+            is_float = true;
+            self.pos += 1;
+            if !self.bytes.get(self.pos).is_some_and(u8::is_ascii_digit) {
+                return self.syntax("invalid number: a digit must follow the decimal point");
+            }
+            while self.bytes.get(self.pos).is_some_and(u8::is_ascii_digit) {
+                self.pos += 1;
+            }
+        }
+        if matches!(self.bytes.get(self.pos), Some(b'e' | b'E')) {
+            is_float = true;
+            self.pos += 1;
+            if matches!(self.bytes.get(self.pos), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            if !self.bytes.get(self.pos).is_some_and(u8::is_ascii_digit) {
+                return self.syntax("invalid number: a digit must follow the exponent");
+            }
+            while self.bytes.get(self.pos).is_some_and(u8::is_ascii_digit) {
+                self.pos += 1;
+            }
+        }
+        if !is_float && !overflow {
+            if !negative {
+                return Ok(Num::from_u64(integer));
+            }
+            if integer <= i64::MAX as u64 + 1 {
+                return Ok(Num::Int((integer as i128).wrapping_neg() as i64));
+            }
+        }
+        // The lexeme is ASCII by construction.
+        let text = std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or("x");
+        match text.parse::<f64>() {
+            Ok(value) if value.is_finite() => Ok(Num::Float(value)),
+            _ => Err(Error::Syntax {
+                offset: start,
+                message: "number out of range",
+            }),
+        }
+    }
+
+    /// Reads a string; borrowed from the input unless it has escapes.
+    #[inline]
+    pub fn parse_str(&mut self) -> Result<Cow<'a, str>, Error> {
+        self.skip_whitespace();
+        if self.bytes.get(self.pos) != Some(&b'"') {
+            return self.syntax("expected a string");
+        }
+        self.pos += 1;
+        let start = self.pos;
+        let bytes = self.bytes;
+        let mut i = start;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b == b'"' {
+                self.pos = i + 1;
+                return match std::str::from_utf8(&bytes[start..i]) {
+                    Ok(text) => Ok(Cow::Borrowed(text)),
+                    Err(_) => self.syntax("invalid UTF-8 in a string"),
+                };
+            }
+            if b == b'\\' {
+                self.pos = i;
+                return self.parse_escaped(start).map(Cow::Owned);
+            }
+            if b < 0x20 {
+                self.pos = i;
+                return self.syntax("control character in a string");
+            }
+            i += 1;
+        }
+        self.pos = bytes.len();
+        self.syntax("unterminated string")
+    }
+
+    fn parse_escaped(&mut self, start: usize) -> Result<String, Error> {
+        let mut out: Vec<u8> = Vec::with_capacity(self.pos - start + 16);
+        out.extend_from_slice(&self.bytes[start..self.pos]);
+        loop {
+            let Some(&b) = self.bytes.get(self.pos) else {
+                return self.syntax("unterminated string");
+            };
+            self.pos += 1;
+            match b {
+                b'"' => break,
+                b'\\' => {
+                    let Some(&e) = self.bytes.get(self.pos) else {
+                        return self.syntax("unterminated string");
+                    };
+                    self.pos += 1;
+                    match e {
+                        b'"' => out.push(b'"'),
+                        b'\\' => out.push(b'\\'),
+                        b'/' => out.push(b'/'),
+                        b'b' => out.push(0x08),
+                        b'f' => out.push(0x0c),
+                        b'n' => out.push(b'\n'),
+                        b'r' => out.push(b'\r'),
+                        b't' => out.push(b'\t'),
+                        b'u' => {
+                            let c = self.unicode_escape()?;
+                            let mut buf = [0u8; 4];
+                            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                        }
+                        _ => {
+                            self.pos -= 1;
+                            return self.syntax("invalid escape");
+                        }
+                    }
+                }
+                0..=0x1f => {
+                    self.pos -= 1;
+                    return self.syntax("control character in a string");
+                }
+                _ => out.push(b),
+            }
+        }
+        String::from_utf8(out).or_else(|_| self.syntax("invalid UTF-8 in a string"))
+    }
+
+    fn hex4(&mut self) -> Result<u32, Error> {
+        let Some(digits) = self.bytes.get(self.pos..self.pos + 4) else {
+            return self.syntax("invalid \\u escape");
+        };
+        let mut value = 0u32;
+        for &d in digits {
+            let nibble = match d {
+                b'0'..=b'9' => d - b'0',
+                b'a'..=b'f' => d - b'a' + 10,
+                b'A'..=b'F' => d - b'A' + 10,
+                _ => return self.syntax("invalid \\u escape"),
+            };
+            value = value * 16 + u32::from(nibble);
+        }
+        self.pos += 4;
+        Ok(value)
+    }
+
+    fn unicode_escape(&mut self) -> Result<char, Error> {
+        let first = self.hex4()?;
+        let code = match first {
+            0xD800..=0xDBFF => {
+                if self.bytes.get(self.pos..self.pos + 2) != Some(b"\\u") {
+                    return self.syntax("lone leading surrogate in a \\u escape");
+                }
+                self.pos += 2;
+                let second = self.hex4()?;
+                if !(0xDC00..=0xDFFF).contains(&second) {
+                    return self.syntax("invalid surrogate pair in a \\u escape");
+                }
+                0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+            }
+            0xDC00..=0xDFFF => return self.syntax("lone trailing surrogate in a \\u escape"),
+            other => other,
+        };
+        char::from_u32(code).map_or_else(|| self.syntax("invalid \\u escape"), Ok)
+    }
+
+    fn enter(&mut self) -> Result<(), Error> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return self.syntax("nesting too deep");
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// Consumes `{`. Then call [`Parser::next_key`] until it returns `None`.
+    #[inline]
+    pub fn begin_object(&mut self) -> Result<(), Error> {
+        self.skip_whitespace();
+        if self.bytes.get(self.pos) != Some(&b'{') {
+            return self.syntax("expected an object");
+        }
+        self.enter()
+    }
+
+    /// The next key of an object and the `:` after it, or `None` after the closing `}`.
+    /// `first` must start `true` for each object; the reader updates it.
+    #[inline]
+    pub fn next_key(&mut self, first: &mut bool) -> Result<Option<Cow<'a, str>>, Error> {
+        self.skip_whitespace();
+        match self.bytes.get(self.pos) {
+            Some(b'}') => {
+                self.pos += 1;
+                self.depth -= 1;
+                return Ok(None);
+            }
+            Some(b',') if !*first => {
+                self.pos += 1;
+                self.skip_whitespace();
+            }
+            Some(b'"') if *first => {}
+            _ => return self.syntax("expected `,` or `}` in an object"),
+        }
+        *first = false;
+        if self.bytes.get(self.pos) != Some(&b'"') {
+            return self.syntax("expected a key in an object");
+        }
+        let key = self.parse_str()?;
+        self.skip_whitespace();
+        if self.bytes.get(self.pos) != Some(&b':') {
+            return self.syntax("expected `:` after a key");
+        }
+        self.pos += 1;
+        Ok(Some(key))
+    }
+
+    /// Consumes `[`. Then call [`Parser::next_element`] until it returns `false`.
+    #[inline]
+    pub fn begin_array(&mut self) -> Result<(), Error> {
+        self.skip_whitespace();
+        if self.bytes.get(self.pos) != Some(&b'[') {
+            return self.syntax("expected an array");
+        }
+        self.enter()
+    }
+
+    /// Whether another element follows (then read it), or `false` after the closing `]`.
+    #[inline]
+    pub fn next_element(&mut self, first: &mut bool) -> Result<bool, Error> {
+        self.skip_whitespace();
+        match self.bytes.get(self.pos) {
+            Some(b']') => {
+                self.pos += 1;
+                self.depth -= 1;
+                Ok(false)
+            }
+            Some(b',') if !*first => {
+                self.pos += 1;
+                Ok(true)
+            }
+            Some(_) if *first => {
+                *first = false;
+                Ok(true)
+            }
+            _ => self.syntax("expected `,` or `]` in an array"),
+        }
+    }
+
+    /// An error for a key seen twice in one object.
+    pub fn duplicate_key(&self, key: &str) -> Error {
+        Error::DuplicateKey {
+            offset: self.pos,
+            key: key.to_owned(),
+        }
+    }
+
+    /// Reads and discards one value of any kind, still checking its syntax and rejecting
+    /// duplicate keys.
+    pub fn skip_value(&mut self) -> Result<(), Error> {
+        match self.peek()? {
+            Kind::Null => self.parse_null(),
+            Kind::Bool => self.parse_bool().map(drop),
+            Kind::Number => self.parse_number().map(drop),
+            Kind::String => self.parse_str().map(drop),
+            Kind::Array => {
+                self.begin_array()?;
+                let mut first = true;
+                while self.next_element(&mut first)? {
+                    self.skip_value()?;
+                }
+                Ok(())
+            }
+            Kind::Object => {
+                self.begin_object()?;
+                let mut first = true;
+                let mut keys = KeySet::default();
+                while let Some(key) = self.next_key(&mut first)? {
+                    if !keys.insert(key.clone()) {
+                        return Err(self.duplicate_key(&key));
+                    }
+                    self.skip_value()?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads one value into a `serde_json::Value` (for `enum`, `const` and `uniqueItems`).
+    pub fn parse_value(&mut self) -> Result<serde_json::Value, Error> {
+        use serde_json::Value;
+        Ok(match self.peek()? {
+            Kind::Null => {
+                self.parse_null()?;
+                Value::Null
+            }
+            Kind::Bool => Value::Bool(self.parse_bool()?),
+            Kind::Number => Value::Number(self.parse_number()?.to_json()),
+            Kind::String => Value::String(self.parse_str()?.into_owned()),
+            Kind::Array => {
+                self.begin_array()?;
+                let mut first = true;
+                let mut items = Vec::new();
+                while self.next_element(&mut first)? {
+                    items.push(self.parse_value()?);
+                }
+                Value::Array(items)
+            }
+            Kind::Object => {
+                self.begin_object()?;
+                let mut first = true;
+                let mut map = serde_json::Map::new();
+                while let Some(key) = self.next_key(&mut first)? {
+                    if map.contains_key(key.as_ref()) {
+                        return Err(self.duplicate_key(&key));
+                    }
+                    let value = self.parse_value()?;
+                    map.insert(key.into_owned(), value);
+                }
+                Value::Object(map)
+            }
+        })
+    }
+
+    /// Checks that only whitespace remains.
+    pub fn finish(&mut self) -> Result<(), Error> {
+        self.skip_whitespace();
+        if self.pos == self.bytes.len() {
+            Ok(())
+        } else {
+            self.syntax("trailing characters after the JSON value")
+        }
+    }
+}
+
+/// The keys seen so far in one object, to reject duplicates among keys that no property
+/// declares. Small objects use a vector; large ones switch to a hash set.
+#[derive(Debug, Default)]
+pub struct KeySet<'a> {
+    few: Vec<Cow<'a, str>>,
+    many: Option<HashSet<Cow<'a, str>>>,
+}
+
+impl<'a> KeySet<'a> {
+    /// Adds a key; `false` if it was already there.
+    pub fn insert(&mut self, key: Cow<'a, str>) -> bool {
+        if let Some(many) = &mut self.many {
+            return many.insert(key);
+        }
+        if self.few.iter().any(|k| *k == key) {
+            return false;
+        }
+        self.few.push(key);
+        if self.few.len() > 16 {
+            self.many = Some(self.few.drain(..).collect());
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(text: &str) -> Result<serde_json::Value, Error> {
+        let mut parser = Parser::new(text.as_bytes());
+        let value = parser.parse_value()?;
+        parser.finish()?;
+        Ok(value)
+    }
+
+    #[test]
+    fn reads_what_serde_json_reads() {
+        for text in [
+            r#"{"a":[1,-2,3.5e2,true,false,null,"x\u00e9\ud83d\ude00\n"],"b":{}}"#,
+            " [ ] ",
+            "-0",
+            "18446744073709551615",
+            "-9223372036854775808",
+            "1e300",
+            r#""\/\b\f\r\t\"\\""#,
+        ] {
+            let ours = value(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let theirs: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert!(crate::value::json_equal(&ours, &theirs), "{text}");
+        }
+    }
+
+    #[test]
+    fn rejects_what_is_not_json() {
+        for text in [
+            "", "01", "1.", ".5", "-", "1e", "+1", "[1,]", "{\"a\":1,}", "{a:1}", "[1 2]",
+            "\"\\ud800\"", "\"\\udc00\"", "\"\\x\"", "\"a\nb\"", "nul", "truex", "1e400",
+            "{\"a\":1,\"a\":2}", "[1]]", "\"unterminated",
+        ] {
+            assert!(value(text).is_err(), "{text:?} must be rejected");
+        }
+        assert!(value(&"[".repeat(MAX_DEPTH + 1)).is_err());
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(value(&deep).is_ok());
+        let mut parser = Parser::new(b"\"\xff\"");
+        assert!(parser.parse_str().is_err(), "invalid UTF-8 is rejected");
+    }
+
+    #[test]
+    fn big_integers_become_floats_like_serde_json() {
+        let mut parser = Parser::new(b"100000000000000000000");
+        assert_eq!(parser.parse_number().unwrap(), Num::Float(1e20));
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_in_large_objects() {
+        let keys: Vec<String> = (0..40).map(|i| format!("\"k{i}\":0")).collect();
+        let text = format!("{{{},\"k3\":1}}", keys.join(","));
+        assert!(matches!(value(&text), Err(Error::DuplicateKey { key, .. }) if key == "k3"));
+    }
+}

@@ -1,0 +1,140 @@
+//! Generates, into `OUT_DIR`, the validators that the conformance, differential and property
+//! tests (and the benchmark) exercise, through the real generator and derive:
+//!
+//! - `conformance.rs`: one module per group of the JSON Schema Test Suite
+//!   (`../shared/conformance/json-schema-test-suite`, next to the workspace), each the Rust
+//!   types `ingest_codegen::types` writes for the group's schema (so `#[derive(Event)]` expands
+//!   them when this crate compiles), and a table of every test case. Groups whose schema uses a
+//!   keyword outside the subset are listed as skipped, with the parser's reason.
+//! - `specs.rs`: one module per spec in `specs/`, the same events module that `ingest synth`
+//!   writes to `generated/<name>/events/`.
+//!
+//! A missing suite fails the build: conformance must never pass by running nothing.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use ingest_codegen::events::{EventInput, module_tokens};
+use ingest_codegen::schema::{Schema, parse};
+use ingest_codegen::types::{TypeOptions, rust_types};
+use serde_json::Value;
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let root = manifest.parent().expect("tests/ is inside the workspace").to_path_buf();
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it"));
+    conformance(&root, &out);
+    specs(&root, &out);
+}
+
+fn suite_dir(root: &Path) -> PathBuf {
+    root.join("../shared/conformance/json-schema-test-suite/tests/draft2020-12")
+}
+
+fn conformance(root: &Path, out: &Path) {
+    let dir = suite_dir(root);
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<PathBuf> = Vec::new();
+    for sub in ["", "optional/format"] {
+        let folder = dir.join(sub);
+        let entries = std::fs::read_dir(&folder).unwrap_or_else(|e| {
+            panic!(
+                "the JSON Schema Test Suite is missing at {}: {e}\n\
+                 it must sit next to the workspace, at ../shared/conformance/json-schema-test-suite",
+                folder.display()
+            )
+        });
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        found.sort();
+        files.extend(found);
+    }
+    assert!(files.len() >= 27, "the suite at {} has only {} files", dir.display(), files.len());
+
+    let mut modules = String::new();
+    let mut cases = String::new();
+    let mut skipped = String::new();
+    for file in &files {
+        println!("cargo:rerun-if-changed={}", file.display());
+        let name = file.strip_prefix(&dir).unwrap_or(file).display().to_string();
+        let text = std::fs::read_to_string(file).expect("suite file reads");
+        let groups: Vec<Value> = serde_json::from_str(&text).expect("suite file is JSON");
+        for (index, group) in groups.iter().enumerate() {
+            let description = group["description"].as_str().unwrap_or_default();
+            let schema = match parse(&group["schema"]) {
+                Ok(schema) => schema,
+                Err(errors) => {
+                    let reason = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                    let tests = group["tests"].as_array().map_or(0, Vec::len);
+                    writeln!(skipped, "    ({name:?}, {description:?}, {tests}, {reason:?}),").unwrap();
+                    continue;
+                }
+            };
+            let module = format!(
+                "g_{}_{index}",
+                name.trim_end_matches(".json").replace(['/', '-'], "_").to_lowercase()
+            );
+            let tokens = rust_types("Root", &schema, None, TypeOptions { serde: false });
+            writeln!(modules, "#[allow(dead_code, missing_docs, clippy::all)]\npub mod {module} {{\n{tokens}\n}}").unwrap();
+            for test in group["tests"].as_array().into_iter().flatten() {
+                let data = serde_json::to_string(&test["data"]).unwrap();
+                let valid = test["valid"].as_bool().expect("valid is a boolean");
+                let test_description = test["description"].as_str().unwrap_or_default();
+                writeln!(
+                    cases,
+                    "    Case {{ file: {name:?}, group: {description:?}, test: {test_description:?}, data: {data:?}, valid: {valid}, is_valid: <{module}::Root as ::ingest_runtime::Event>::is_valid, violations: <{module}::Root as ::ingest_runtime::Event>::violations }},"
+                )
+                .unwrap();
+            }
+        }
+    }
+    let code = format!(
+        "{modules}\n/// Every test case of the supported groups.\npub static CASES: &[Case] = &[\n{cases}];\n\n/// Groups skipped: (file, group, number of tests, why).\npub static SKIPPED: &[(&str, &str, usize, &str)] = &[\n{skipped}];\n"
+    );
+    std::fs::write(out.join("conformance.rs"), code).expect("OUT_DIR is writable");
+}
+
+fn specs(root: &Path, out: &Path) {
+    let specs_dir = root.join("specs");
+    println!("cargo:rerun-if-changed={}", specs_dir.display());
+    let mut code = String::new();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&specs_dir)
+        .expect("specs/ exists")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    paths.sort();
+    let mut index = String::new();
+    for path in paths {
+        println!("cargo:rerun-if-changed={}", path.display());
+        let checked = ingest_synth::check_spec(&path)
+            .unwrap_or_else(|_| panic!("{} must pass `ingest check`", path.display()));
+        let plan = checked.plan;
+        let mut events: Vec<(String, Option<String>, Schema, Value)> = plan
+            .events
+            .iter()
+            .map(|e| (e.type_name.clone(), e.description.clone(), e.schema.clone(), e.schema_json.clone()))
+            .collect();
+        events.sort_by(|a, b| a.0.cmp(&b.0));
+        let inputs: Vec<EventInput<'_>> = events
+            .iter()
+            .map(|(type_name, description, schema, schema_json)| EventInput {
+                type_name,
+                description: description.as_deref(),
+                schema,
+                schema_json,
+            })
+            .collect();
+        let module = plan.name.replace('-', "_");
+        let tokens = module_tokens(&inputs);
+        writeln!(code, "#[allow(dead_code, missing_docs, clippy::all)]\npub mod {module} {{\n{tokens}\n}}").unwrap();
+        let file = path.strip_prefix(root).unwrap_or(&path).display().to_string();
+        writeln!(index, "    ({file:?}, &{module}::REGISTRY),").unwrap();
+    }
+    writeln!(code, "/// Every spec of `specs/` with its registry.\npub static SPECS: &[(&str, &::ingest_runtime::Registry)] = &[\n{index}];").unwrap();
+    std::fs::write(out.join("specs.rs"), code).expect("OUT_DIR is writable");
+}
