@@ -16,6 +16,7 @@ pub mod render;
 pub mod spec;
 pub mod summary;
 pub mod template_checks;
+pub mod validate;
 pub mod yaml;
 
 use std::path::Path;

@@ -193,8 +193,8 @@ impl<'a> Template<'a> {
         let outputs = section("Outputs");
         let mappings = section("Mappings");
         let resource_map = section("Resources");
-        let declared = root.get("Resources").is_some_and(|r| !r.is_object());
-        if resource_map.is_empty() && !declared {
+        let not_a_mapping = root.get("Resources").is_some_and(|r| !r.is_object());
+        if resource_map.is_empty() && !not_a_mapping {
             problems.global(
                 "malformed-template",
                 "the template declares no resources; CloudFormation requires at least one",
