@@ -21,7 +21,10 @@ use serde_json::Value;
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-    let root = manifest.parent().expect("tests/ is inside the workspace").to_path_buf();
+    let root = manifest
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf();
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it"));
     conformance(&root, &out);
     specs(&root, &out);
@@ -52,14 +55,23 @@ fn conformance(root: &Path, out: &Path) {
         found.sort();
         files.extend(found);
     }
-    assert!(files.len() >= 27, "the suite at {} has only {} files", dir.display(), files.len());
+    assert!(
+        files.len() >= 27,
+        "the suite at {} has only {} files",
+        dir.display(),
+        files.len()
+    );
 
     let mut modules = String::new();
     let mut cases = String::new();
     let mut skipped = String::new();
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
-        let name = file.strip_prefix(&dir).unwrap_or(file).display().to_string();
+        let name = file
+            .strip_prefix(&dir)
+            .unwrap_or(file)
+            .display()
+            .to_string();
         let text = std::fs::read_to_string(file).expect("suite file reads");
         let groups: Vec<Value> = serde_json::from_str(&text).expect("suite file is JSON");
         for (index, group) in groups.iter().enumerate() {
@@ -67,18 +79,32 @@ fn conformance(root: &Path, out: &Path) {
             let schema = match parse(&group["schema"]) {
                 Ok(schema) => schema,
                 Err(errors) => {
-                    let reason = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                    let reason = errors
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ");
                     let tests = group["tests"].as_array().map_or(0, Vec::len);
-                    writeln!(skipped, "    ({name:?}, {description:?}, {tests}, {reason:?}),").unwrap();
+                    writeln!(
+                        skipped,
+                        "    ({name:?}, {description:?}, {tests}, {reason:?}),"
+                    )
+                    .unwrap();
                     continue;
                 }
             };
             let module = format!(
                 "g_{}_{index}",
-                name.trim_end_matches(".json").replace(['/', '-'], "_").to_lowercase()
+                name.trim_end_matches(".json")
+                    .replace(['/', '-'], "_")
+                    .to_lowercase()
             );
             let tokens = rust_types("Root", &schema, None, TypeOptions { serde: false });
-            writeln!(modules, "#[allow(dead_code, missing_docs, clippy::all)]\npub mod {module} {{\n{tokens}\n}}").unwrap();
+            writeln!(
+                modules,
+                "#[allow(dead_code, missing_docs, clippy::all)]\npub mod {module} {{\n{tokens}\n}}"
+            )
+            .unwrap();
             for test in group["tests"].as_array().into_iter().flatten() {
                 let data = serde_json::to_string(&test["data"]).unwrap();
                 let valid = test["valid"].as_bool().expect("valid is a boolean");
@@ -117,7 +143,14 @@ fn specs(root: &Path, out: &Path) {
         let mut events: Vec<(String, Option<String>, Schema, Value)> = plan
             .events
             .iter()
-            .map(|e| (e.type_name.clone(), e.description.clone(), e.schema.clone(), e.schema_json.clone()))
+            .map(|e| {
+                (
+                    e.type_name.clone(),
+                    e.description.clone(),
+                    e.schema.clone(),
+                    e.schema_json.clone(),
+                )
+            })
             .collect();
         events.sort_by(|a, b| a.0.cmp(&b.0));
         let inputs: Vec<EventInput<'_>> = events
@@ -131,8 +164,16 @@ fn specs(root: &Path, out: &Path) {
             .collect();
         let module = plan.name.replace('-', "_");
         let tokens = module_tokens(&inputs);
-        writeln!(code, "#[allow(dead_code, missing_docs, clippy::all)]\npub mod {module} {{\n{tokens}\n}}").unwrap();
-        let file = path.strip_prefix(root).unwrap_or(&path).display().to_string();
+        writeln!(
+            code,
+            "#[allow(dead_code, missing_docs, clippy::all)]\npub mod {module} {{\n{tokens}\n}}"
+        )
+        .unwrap();
+        let file = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
         writeln!(index, "    ({file:?}, &{module}::REGISTRY),").unwrap();
     }
     writeln!(code, "/// Every spec of `specs/` with its registry.\npub static SPECS: &[(&str, &::ingest_runtime::Registry)] = &[\n{index}];").unwrap();

@@ -95,7 +95,9 @@ fn cargo_toml(spec_name: &str, runtime: &RuntimeDependency) -> String {
     format!(
         "# {HEADER}\n[package]\nname = {name}\ndescription = {description}\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n[lib]\npath = \"src/lib.rs\"\n\n[dependencies]\ningest-runtime = {dependency}\n",
         name = toml_string(&package_name(spec_name)),
-        description = toml_string(&format!("Typed events of the {spec_name} ingest spec (generated).")),
+        description = toml_string(&format!(
+            "Typed events of the {spec_name} ingest spec (generated)."
+        )),
     )
 }
 
@@ -139,6 +141,7 @@ pub fn lib_tokens(spec_name: &str, events: &[EventInput<'_>]) -> TokenStream {
     let module = module_tokens(events);
     quote! {
         #(#![doc = #lines])*
+        #![cfg_attr(rustfmt, rustfmt::skip)]
         #![deny(warnings)]
         #![warn(missing_docs)]
 
@@ -154,8 +157,142 @@ fn lib_rs(spec_name: &str, events: &[EventInput<'_>]) -> String {
 /// Formats Rust tokens with prettyplease (falls back to the raw tokens if they do not parse,
 /// which would be a bug in the generator and shows up as a compile error of the crate).
 pub fn format_tokens(tokens: TokenStream) -> String {
-    match syn::parse2::<syn::File>(tokens.clone()) {
+    let text = match syn::parse2::<syn::File>(tokens.clone()) {
         Ok(file) => prettyplease::unparse(&file),
-        Err(_) => tokens.to_string(),
+        Err(_) => return tokens.to_string(),
+    };
+    // A blank line between top-level items, which prettyplease does not add.
+    let mut out = String::with_capacity(text.len() + 1024);
+    let mut previous = "";
+    for line in text.lines() {
+        let item_start =
+            line.starts_with("///") || line.starts_with("#[") || line.starts_with("pub ");
+        if item_start && (previous == "}" || previous == "};" || previous.starts_with("#![")) {
+            out.push('\n');
+        }
+        out.push_str(line);
+        out.push('\n');
+        previous = line;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::parse;
+    use serde_json::json;
+
+    #[test]
+    fn a_deterministic_documented_crate_with_a_registry() {
+        let created = json!({
+            "type": "object", "required": ["id"], "additionalProperties": false,
+            "properties": {
+                "id": {"type": "string", "format": "uuid", "description": "The shift."},
+                "role": {"enum": ["manager", "admin"]},
+                "by": {"type": ["object", "null"], "properties": {"user": {"type": "integer", "minimum": 1}}},
+                "tags": {"type": "array", "items": {"type": "string", "maxLength": 3}}
+            }
+        });
+        let deleted =
+            json!({"type": "object", "additionalProperties": {"type": ["string", "null"]}});
+        let (a, b) = (parse(&created).unwrap(), parse(&deleted).unwrap());
+        let events = [
+            EventInput {
+                type_name: "shift.deleted",
+                description: None,
+                schema: &b,
+                schema_json: &deleted,
+            },
+            EventInput {
+                type_name: "shift.created",
+                description: Some("A shift was created."),
+                schema: &a,
+                schema_json: &created,
+            },
+        ];
+        let files = events_crate("demo", &events, &RuntimeDependency::Workspace);
+        assert_eq!(
+            files,
+            events_crate("demo", &events, &RuntimeDependency::Workspace),
+            "same input, same bytes"
+        );
+        let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
+        assert_eq!(
+            paths,
+            [
+                "events/Cargo.toml",
+                "events/src/lib.rs",
+                "schemas/shift.created.json",
+                "schemas/shift.deleted.json"
+            ]
+        );
+        assert!(
+            files
+                .iter()
+                .filter(|f| f.path.extension().is_none_or(|e| e != "json"))
+                .all(|f| f.contents.starts_with(&format!("# {HEADER}"))
+                    || f.contents.starts_with(&format!("// {HEADER}")))
+        );
+        let manifest = &files[0].contents;
+        assert!(
+            manifest.contains("name = \"demo-events\"")
+                && manifest.contains("ingest-runtime = { workspace = true }")
+        );
+        let lib = &files[1].contents;
+        for expected in [
+            "#![deny(warnings)]",
+            "/// A shift was created.",
+            "pub struct ShiftCreated {",
+            "/// The shift.",
+            "#[event(format = \"uuid\")]",
+            "pub enum ShiftCreatedRole {",
+            "#[event(nullable)]",
+            "pub by: ::core::option::Option<ShiftCreatedBy>,",
+            "#[event(items(max_length = 3))]",
+            "#[event(additional)]",
+            "::core::option::Option<::std::string::String>,\n    >,",
+            "type_name: \"shift.created\"",
+        ] {
+            assert!(lib.contains(expected), "lib.rs lacks {expected:?}:\n{lib}");
+        }
+        assert!(
+            lib.find("type_name: \"shift.created\"") < lib.find("type_name: \"shift.deleted\""),
+            "the registry is sorted by type for its binary search"
+        );
+        assert!(
+            lib.find("pub struct ShiftCreated {") < lib.find("pub struct ShiftCreatedBy {"),
+            "a type comes before its parts"
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(&files[2].contents).unwrap(),
+            created
+        );
+    }
+
+    #[test]
+    fn a_path_dependency_for_crates_outside_the_workspace() {
+        let schema = json!(true);
+        let parsed = parse(&schema).unwrap();
+        let events = [EventInput {
+            type_name: "any",
+            description: None,
+            schema: &parsed,
+            schema_json: &schema,
+        }];
+        let files = events_crate(
+            "x",
+            &events,
+            &RuntimeDependency::Path("/src/ingest/runtime".into()),
+        );
+        assert!(
+            files[0]
+                .contents
+                .contains("ingest-runtime = { path = \"/src/ingest/runtime\" }")
+        );
+        assert!(
+            files[1].contents.contains("pub struct Any("),
+            "a non-object schema becomes a newtype"
+        );
     }
 }

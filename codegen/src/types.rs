@@ -66,7 +66,7 @@ pub fn type_name(text: &str) -> String {
         }
     }
     if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert_str(0, "T");
+        out.insert(0, 'T');
     }
     out
 }
@@ -74,9 +74,9 @@ pub fn type_name(text: &str) -> String {
 const KEYWORDS: &[&str] = &[
     "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
     "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
-    "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use",
-    "where", "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final",
-    "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+    "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
+    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
 ];
 
 /// A field name in snake_case from any property name.
@@ -98,7 +98,11 @@ fn field_name(text: &str) -> String {
         }
     }
     let trimmed = out.trim_matches('_').to_owned();
-    let mut name = if trimmed.is_empty() { "field".to_owned() } else { trimmed };
+    let mut name = if trimmed.is_empty() {
+        "field".to_owned()
+    } else {
+        trimmed
+    };
     if name.starts_with(|c: char| c.is_ascii_digit()) || KEYWORDS.contains(&name.as_str()) {
         name.insert(0, '_');
         if KEYWORDS.contains(&&name[1..]) {
@@ -228,13 +232,24 @@ impl Generator {
 
     fn root(&mut self, name: &str, schema: &Schema, description: Option<&str>) {
         let ident = self.fresh(name);
-        let doc = docs(description.or_else(|| schema.as_object().and_then(|o| o.description.as_deref())));
+        let fallback = format!("The data of `{name}` events.");
+        let doc = docs(Some(
+            description
+                .or_else(|| schema.as_object().and_then(|o| o.description.as_deref()))
+                .unwrap_or(&fallback),
+        ));
         match schema.as_object() {
             Some(object) if needs_struct(object) => self.structure(ident, object, doc),
             Some(object) if is_string_enum(object) => self.enumeration(ident, object, doc),
             _ => {
+                let slot = self.items.len();
+                self.items.push(TokenStream::new());
                 let shape = self.shape(schema, name);
-                let Shape { ty, mut keywords, nullable } = shape;
+                let Shape {
+                    ty,
+                    mut keywords,
+                    nullable,
+                } = shape;
                 let ty = if nullable {
                     keywords.push(quote!(nullable));
                     quote!(::core::option::Option<#ty>)
@@ -244,12 +259,12 @@ impl Generator {
                 let derives = self.derives();
                 let attribute = (!keywords.is_empty()).then(|| quote!(#[event(#(#keywords),*)]));
                 let inner_doc = docs(Some("The value."));
-                self.items.push(quote! {
+                self.items[slot] = quote! {
                     #doc
                     #derives
                     #attribute
                     pub struct #ident(#inner_doc pub #ty);
-                });
+                };
             }
         }
     }
@@ -259,9 +274,11 @@ impl Generator {
     fn keywords(&mut self, object: &SchemaObject, hint: &str) -> Vec<TokenStream> {
         let mut k = Vec::new();
         if let Some(v) = object.min_length {
+            let v = proc_macro2::Literal::u64_unsuffixed(v);
             k.push(quote!(min_length = #v));
         }
         if let Some(v) = object.max_length {
+            let v = proc_macro2::Literal::u64_unsuffixed(v);
             k.push(quote!(max_length = #v));
         }
         if let Some(v) = &object.pattern {
@@ -284,18 +301,22 @@ impl Generator {
             }
         }
         if let Some(v) = object.min_items {
+            let v = proc_macro2::Literal::u64_unsuffixed(v);
             k.push(quote!(min_items = #v));
         }
         if let Some(v) = object.max_items {
+            let v = proc_macro2::Literal::u64_unsuffixed(v);
             k.push(quote!(max_items = #v));
         }
         if object.unique_items {
             k.push(quote!(unique_items));
         }
         if let Some(v) = object.min_properties {
+            let v = proc_macro2::Literal::u64_unsuffixed(v);
             k.push(quote!(min_properties = #v));
         }
         if let Some(v) = object.max_properties {
+            let v = proc_macro2::Literal::u64_unsuffixed(v);
             k.push(quote!(max_properties = #v));
         }
         if let Some(values) = &object.enum_values {
@@ -336,7 +357,11 @@ impl Generator {
     /// element's Rust type goes in `ty` unless it is a `Value`.
     fn group(&mut self, name: &str, shape: Shape) -> TokenStream {
         let key = format_ident!("{}", name);
-        let Shape { ty, mut keywords, nullable } = shape;
+        let Shape {
+            ty,
+            mut keywords,
+            nullable,
+        } = shape;
         if nullable {
             keywords.push(quote!(nullable));
         }
@@ -350,37 +375,65 @@ impl Generator {
         let value = quote!(::ingest_runtime::__private::serde_json::Value);
         let object = match schema {
             Schema::Bool(true) => {
-                return Shape { ty: value, keywords: Vec::new(), nullable: false };
+                return Shape {
+                    ty: value,
+                    keywords: Vec::new(),
+                    nullable: false,
+                };
             }
             Schema::Bool(false) => {
-                return Shape { ty: value, keywords: vec![quote!(never)], nullable: false };
+                return Shape {
+                    ty: value,
+                    keywords: vec![quote!(never)],
+                    nullable: false,
+                };
             }
             Schema::Object(object) => object,
         };
-        let doc = docs(object.description.as_deref());
-        let non_null: Option<BTreeSet<InstanceType>> = object
+        let fallback = format!("The `{hint}` value.");
+        let doc = docs(Some(object.description.as_deref().unwrap_or(&fallback)));
+        let non_null: Option<BTreeSet<InstanceType>> = object.types.as_ref().map(|t| {
+            t.iter()
+                .copied()
+                .filter(|t| *t != InstanceType::Null)
+                .collect()
+        });
+        let has_null = object
             .types
             .as_ref()
-            .map(|t| t.iter().copied().filter(|t| *t != InstanceType::Null).collect());
-        let has_null = object.types.as_ref().is_some_and(|t| t.contains(&InstanceType::Null));
+            .is_some_and(|t| t.contains(&InstanceType::Null));
 
         if needs_struct(object) {
             let ident = self.fresh(hint);
-            let nullable = has_null && non_null.as_ref().is_some_and(|t| t.len() == 1 && t.contains(&InstanceType::Object));
+            let nullable = has_null
+                && non_null
+                    .as_ref()
+                    .is_some_and(|t| t.len() == 1 && t.contains(&InstanceType::Object));
             let mut container = object.clone();
             if nullable {
                 container.types = Some([InstanceType::Object].into());
             }
             self.structure(ident.clone(), &container, doc);
-            return Shape { ty: quote!(#ident), keywords: Vec::new(), nullable };
+            return Shape {
+                ty: quote!(#ident),
+                keywords: Vec::new(),
+                nullable,
+            };
         }
         if is_string_enum(object) {
             let ident = self.fresh(hint);
             self.enumeration(ident.clone(), object, doc);
-            return Shape { ty: quote!(#ident), keywords: Vec::new(), nullable: false };
+            return Shape {
+                ty: quote!(#ident),
+                keywords: Vec::new(),
+                nullable: false,
+            };
         }
         let mut keywords = self.keywords(object, hint);
-        let single = non_null.as_ref().filter(|t| t.len() == 1).and_then(|t| t.first().copied());
+        let single = non_null
+            .as_ref()
+            .filter(|t| t.len() == 1)
+            .and_then(|t| t.first().copied());
         let ty = match single {
             Some(InstanceType::String) => quote!(::std::string::String),
             Some(InstanceType::Integer) => quote!(i64),
@@ -389,7 +442,11 @@ impl Generator {
             Some(InstanceType::Array) => {
                 let item = match &object.items {
                     Some(items) => self.shape(items, &format!("{hint}Item")),
-                    None => Shape { ty: value.clone(), keywords: Vec::new(), nullable: false },
+                    None => Shape {
+                        ty: value.clone(),
+                        keywords: Vec::new(),
+                        nullable: false,
+                    },
                 };
                 let item_ty = &item.ty;
                 let element = if item.nullable {
@@ -406,19 +463,34 @@ impl Generator {
             _ => {
                 // Several types, or any: a JSON value; `null` stays in `type`.
                 if non_null.as_ref().is_some_and(BTreeSet::is_empty) {
-                    return Shape { ty: quote!(()), keywords, nullable: false };
+                    return Shape {
+                        ty: quote!(()),
+                        keywords,
+                        nullable: false,
+                    };
                 }
                 if let Some(types) = &object.types {
                     keywords.insert(0, type_names(types));
                 }
                 self.loose_items(object, hint, &mut keywords);
-                return Shape { ty: value, keywords, nullable: false };
+                return Shape {
+                    ty: value,
+                    keywords,
+                    nullable: false,
+                };
             }
         };
-        Shape { ty, keywords, nullable: has_null }
+        Shape {
+            ty,
+            keywords,
+            nullable: has_null,
+        }
     }
 
     fn structure(&mut self, ident: Ident, object: &SchemaObject, doc: TokenStream) {
+        // The type comes before the types of its fields.
+        let slot = self.items.len();
+        self.items.push(TokenStream::new());
         let hint = ident.to_string();
         let mut container = self.keywords(object, &hint);
         match &object.types {
@@ -432,8 +504,11 @@ impl Generator {
         }
         let mut taken = HashSet::new();
         let mut fields = Vec::new();
-        let mut declared: Vec<(&str, Option<&Schema>)> =
-            object.properties.iter().map(|(n, s)| (n.as_str(), Some(s))).collect();
+        let mut declared: Vec<(&str, Option<&Schema>)> = object
+            .properties
+            .iter()
+            .map(|(n, s)| (n.as_str(), Some(s)))
+            .collect();
         for name in &object.required {
             if object.property(name).is_none() {
                 declared.push((name.as_str(), None));
@@ -451,8 +526,12 @@ impl Generator {
                 .and_then(|o| o.description.clone())
                 .unwrap_or_else(|| format!("The `{name}` property."));
             let field_doc = docs(Some(&field_doc));
-            let Shape { ty, mut keywords, nullable, .. } =
-                self.shape(schema, &format!("{hint}{}", type_name(name)));
+            let Shape {
+                ty,
+                mut keywords,
+                nullable,
+                ..
+            } = self.shape(schema, &format!("{hint}{}", type_name(name)));
             let mut serde_attrs = Vec::new();
             if field != name {
                 keywords.insert(0, quote!(rename = #name));
@@ -471,7 +550,8 @@ impl Generator {
                 ty
             };
             let event_attr = (!keywords.is_empty()).then(|| quote!(#[event(#(#keywords),*)]));
-            let serde_attr = (serde && !serde_attrs.is_empty()).then(|| quote!(#[serde(#(#serde_attrs),*)]));
+            let serde_attr =
+                (serde && !serde_attrs.is_empty()).then(|| quote!(#[serde(#(#serde_attrs),*)]));
             fields.push(quote! {
                 #field_doc
                 #event_attr
@@ -485,8 +565,17 @@ impl Generator {
             let field = unique("additional_properties".to_owned(), &mut taken);
             let field_ident = Ident::new(&field, Span::call_site());
             let shape = self.shape(additional, &format!("{hint}Value"));
-            let Shape { ty, keywords, nullable, .. } = shape;
-            let value_ty = if nullable { quote!(::core::option::Option<#ty>) } else { ty };
+            let Shape {
+                ty,
+                keywords,
+                nullable,
+                ..
+            } = shape;
+            let value_ty = if nullable {
+                quote!(::core::option::Option<#ty>)
+            } else {
+                ty
+            };
             let values = (!keywords.is_empty()).then(|| quote!(, values(#(#keywords),*)));
             let serde_attr = serde.then(|| quote!(#[serde(flatten)]));
             fields.push(quote! {
@@ -498,37 +587,50 @@ impl Generator {
         }
         let derives = self.derives();
         let attribute = (!container.is_empty()).then(|| quote!(#[event(#(#container),*)]));
-        self.items.push(quote! {
+        self.items[slot] = quote! {
             #doc
             #derives
             #attribute
             pub struct #ident {
                 #(#fields),*
             }
-        });
+        };
     }
 
     fn enumeration(&mut self, ident: Ident, object: &SchemaObject, doc: TokenStream) {
         let hint = ident.to_string();
-        let container = self.keywords(&SchemaObject { enum_values: None, ..object.clone() }, &hint);
+        let container = self.keywords(
+            &SchemaObject {
+                enum_values: None,
+                ..object.clone()
+            },
+            &hint,
+        );
         let mut taken = HashSet::new();
         let serde = self.options.serde;
-        let variants = object.enum_values.iter().flatten().filter_map(Value::as_str).map(|value| {
-            let name = unique(type_name(value), &mut taken);
-            let variant = Ident::new(&name, Span::call_site());
-            let variant_doc = docs(Some(&format!("`{value}`")));
-            let serde_attr = serde.then(|| quote!(#[serde(rename = #value)]));
-            quote! {
-                #variant_doc
-                #[event(rename = #value)]
-                #serde_attr
-                #variant
-            }
-        });
+        let variants = object
+            .enum_values
+            .iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(|value| {
+                let name = unique(type_name(value), &mut taken);
+                let variant = Ident::new(&name, Span::call_site());
+                let variant_doc = docs(Some(&format!("`{value}`")));
+                let serde_attr = serde.then(|| quote!(#[serde(rename = #value)]));
+                quote! {
+                    #variant_doc
+                    #[event(rename = #value)]
+                    #serde_attr
+                    #variant
+                }
+            });
         let variants: Vec<TokenStream> = variants.collect();
         let derives = self.derives();
         let attribute = (!container.is_empty()).then(|| quote!(#[event(#(#container),*)]));
-        let extra = (!serde).then(TokenStream::new).unwrap_or_else(|| quote!(#[derive(Copy, Eq, Hash)]));
+        let extra = (!serde)
+            .then(TokenStream::new)
+            .unwrap_or_else(|| quote!(#[derive(Copy, Eq, Hash)]));
         self.items.push(quote! {
             #doc
             #derives

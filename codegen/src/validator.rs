@@ -110,7 +110,8 @@ impl Node {
         match &self.types {
             None => true,
             Some(types) => {
-                types.contains(&t) || (t == InstanceType::Integer && types.contains(&InstanceType::Number))
+                types.contains(&t)
+                    || (t == InstanceType::Integer && types.contains(&InstanceType::Number))
             }
         }
     }
@@ -206,10 +207,16 @@ impl Expander {
                 let name = self.node(node);
                 quote!(#name(p, c))
             }
-            Child::Type { path, nullable: false } => {
+            Child::Type {
+                path,
+                nullable: false,
+            } => {
                 quote!(<#path as ::ingest_runtime::Event>::validate_json(p, c))
             }
-            Child::Type { path, nullable: true } => quote!(
+            Child::Type {
+                path,
+                nullable: true,
+            } => quote!(
                 if p.peek()? == ::ingest_runtime::json::Kind::Null {
                     p.parse_null()
                 } else {
@@ -244,17 +251,17 @@ impl Expander {
             return quote!(p.skip_value());
         }
         let kind = quote!(::ingest_runtime::json::Kind);
-        let expected = node
-            .types
-            .as_ref()
-            .map(describe_types)
-            .unwrap_or_default();
+        let expected = node.types.as_ref().map(describe_types).unwrap_or_default();
 
         let string_enum: Option<Vec<String>> = node.enum_values.as_ref().and_then(|values| {
-            values.iter().map(|v| v.as_str().map(str::to_owned)).collect()
+            values
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect()
         });
         let inline_enum = node.string_only() && string_enum.is_some();
-        let inline_const = node.string_only() && node.const_value.as_ref().is_some_and(Value::is_string);
+        let inline_const =
+            node.string_only() && node.const_value.as_ref().is_some_and(Value::is_string);
         let general_enum = node.enum_values.is_some() && !inline_enum;
         let general_const = node.const_value.is_some() && !inline_const;
 
@@ -280,7 +287,11 @@ impl Expander {
             }
             arms.push(match t {
                 InstanceType::String => {
-                    let checks = self.string_checks(node, inline_enum.then_some(string_enum.as_deref()).flatten(), inline_const);
+                    let checks = self.string_checks(
+                        node,
+                        inline_enum.then_some(string_enum.as_deref()).flatten(),
+                        inline_const,
+                    );
                     quote!(#kind::String => { #checks })
                 }
                 InstanceType::Number => {
@@ -332,7 +343,12 @@ impl Expander {
         }
     }
 
-    fn string_checks(&mut self, node: &Node, inline_enum: Option<&[String]>, inline_const: bool) -> TokenStream {
+    fn string_checks(
+        &mut self,
+        node: &Node,
+        inline_enum: Option<&[String]>,
+        inline_const: bool,
+    ) -> TokenStream {
         let mut checks = vec![quote!(let s = p.parse_str()?;)];
         if let Some(min) = node.min_length {
             let min = count_tokens(min);
@@ -397,7 +413,9 @@ impl Expander {
             None => quote!(p.skip_value()),
         };
         let unique = node.unique_items;
-        let spans_decl = unique.then(|| quote!(let mut spans: ::std::vec::Vec<(usize, usize)> = ::std::vec::Vec::new();));
+        let spans_decl = unique.then(
+            || quote!(let mut spans: ::std::vec::Vec<(usize, usize)> = ::std::vec::Vec::new();),
+        );
         let span_start = unique.then(|| quote!(p.peek()?; let item_start = p.offset();));
         let span_push = unique.then(|| quote!(spans.push((item_start, p.offset()));));
         let unique_check = unique.then(|| quote!(c.unique_items(p, &spans)?;));

@@ -88,21 +88,56 @@ pub const ARRAY_KEYS: &[&str] = &["min_items", "max_items", "unique_items", "ite
 pub const OBJECT_KEYS: &[&str] = &["min_properties", "max_properties", "additional_properties"];
 
 const ALL_KEYS: &[&str] = &[
-    "type", "min_length", "max_length", "pattern", "format", "minimum", "maximum",
-    "exclusive_minimum", "exclusive_maximum", "multiple_of", "min_items", "max_items",
-    "unique_items", "items", "values", "min_properties", "max_properties",
-    "additional_properties", "enum", "const", "title", "default", "examples", "rename",
-    "required", "nullable", "additional", "never", "ty",
+    "type",
+    "min_length",
+    "max_length",
+    "pattern",
+    "format",
+    "minimum",
+    "maximum",
+    "exclusive_minimum",
+    "exclusive_maximum",
+    "multiple_of",
+    "min_items",
+    "max_items",
+    "unique_items",
+    "items",
+    "values",
+    "min_properties",
+    "max_properties",
+    "additional_properties",
+    "enum",
+    "const",
+    "title",
+    "default",
+    "examples",
+    "rename",
+    "required",
+    "nullable",
+    "additional",
+    "never",
+    "ty",
 ];
 
 fn allowed_in(key: &str, place: Place) -> bool {
     match place {
         Place::Variant => key == "rename",
-        Place::Enum => STRING_KEYS.contains(&key) || matches!(key, "title" | "default" | "examples"),
-        Place::Struct => !matches!(key, "rename" | "required" | "nullable" | "additional" | "never" | "values" | "ty"),
-        Place::Newtype => !matches!(key, "rename" | "required" | "additional" | "values" | "ty" | "additional_properties"),
+        Place::Enum => {
+            STRING_KEYS.contains(&key) || matches!(key, "title" | "default" | "examples")
+        }
+        Place::Struct => !matches!(
+            key,
+            "rename" | "required" | "nullable" | "additional" | "never" | "values" | "ty"
+        ),
+        Place::Newtype => !matches!(
+            key,
+            "rename" | "required" | "additional" | "values" | "ty" | "additional_properties"
+        ),
         Place::Field => !matches!(key, "ty" | "additional_properties"),
-        Place::Group => !matches!(key, "rename" | "required" | "additional" | "values" | "additional_properties"),
+        Place::Group => !matches!(
+            key,
+            "rename" | "required" | "additional" | "values" | "additional_properties"
+        ),
     }
 }
 
@@ -150,7 +185,9 @@ impl Errors {
 pub fn parse(attrs: &[syn::Attribute], place: Place, errors: &mut Errors) -> Keywords {
     let mut keywords = Keywords::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident("event")) {
-        if let Err(error) = attr.parse_nested_meta(|meta| parse_key(&mut keywords, place, meta, errors)) {
+        if let Err(error) =
+            attr.parse_nested_meta(|meta| parse_key(&mut keywords, place, meta, errors))
+        {
             errors.push_error(error);
         }
     }
@@ -186,19 +223,34 @@ fn set_flag(slot: &mut Option<Span>, key: &str, span: Span, errors: &mut Errors)
 
 fn parse_count(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<u64> {
     let lit: syn::LitInt = meta.value()?.parse().map_err(|e| {
-        syn::Error::new(e.span(), format!("`{key}` takes a non-negative integer, as in `{key} = 1`"))
+        syn::Error::new(
+            e.span(),
+            format!("`{key}` takes a non-negative integer, as in `{key} = 1`"),
+        )
     })?;
     lit.base10_parse::<u64>().map_err(|_| {
-        syn::Error::new(lit.span(), format!("`{key}` takes a non-negative integer, as in `{key} = 1`"))
+        syn::Error::new(
+            lit.span(),
+            format!("`{key}` takes a non-negative integer, as in `{key} = 1`"),
+        )
     })
 }
 
 fn parse_number(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Number> {
     let expr: Expr = meta.value()?.parse()?;
-    let bad = || syn::Error::new(expr.span(), format!("`{key}` takes a number, as in `{key} = 1` or `{key} = -0.5`"));
+    let bad = || {
+        syn::Error::new(
+            expr.span(),
+            format!("`{key}` takes a number, as in `{key} = 1` or `{key} = -0.5`"),
+        )
+    };
     let (negative, lit) = match &expr {
         Expr::Lit(ExprLit { lit, .. }) => (false, lit),
-        Expr::Unary(syn::ExprUnary { op: syn::UnOp::Neg(_), expr: inner, .. }) => match inner.as_ref() {
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr: inner,
+            ..
+        }) => match inner.as_ref() {
             Expr::Lit(ExprLit { lit, .. }) => (true, lit),
             _ => return Err(bad()),
         },
@@ -209,7 +261,11 @@ fn parse_number(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Number> {
         Lit::Float(f) if f.suffix().is_empty() => f.base10_digits().to_owned(),
         _ => return Err(bad()),
     };
-    let text = if negative { format!("-{digits}") } else { digits };
+    let text = if negative {
+        format!("-{digits}")
+    } else {
+        digits
+    };
     if let Ok(u) = text.parse::<u64>() {
         return Ok(u.into());
     }
@@ -223,9 +279,12 @@ fn parse_number(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Number> {
 }
 
 fn parse_str(meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> syn::Result<syn::LitStr> {
-    meta.value()?
-        .parse::<syn::LitStr>()
-        .map_err(|e| syn::Error::new(e.span(), format!("`{key}` takes a string, as in `{key} = {example}`")))
+    meta.value()?.parse::<syn::LitStr>().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("`{key}` takes a string, as in `{key} = {example}`"),
+        )
+    })
 }
 
 fn parse_json(meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> syn::Result<(Value, Span)> {
@@ -256,38 +315,60 @@ fn type_from_name(name: &str) -> Option<InstanceType> {
     })
 }
 
-const TYPE_NAMES: &[&str] = &["null", "boolean", "object", "array", "number", "string", "integer"];
+const TYPE_NAMES: &[&str] = &[
+    "null", "boolean", "object", "array", "number", "string", "integer",
+];
 
-fn parse_types(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<BTreeSet<InstanceType>> {
+fn parse_types(
+    meta: &ParseNestedMeta<'_>,
+    errors: &mut Errors,
+) -> syn::Result<BTreeSet<InstanceType>> {
     let expr: Expr = meta.value()?.parse()?;
     let names: Vec<&Expr> = match &expr {
         Expr::Array(array) => array.elems.iter().collect(),
         other => vec![other],
     };
     if names.is_empty() {
-        return Err(syn::Error::new(expr.span(), "`type` is an empty list, which no value can match"));
+        return Err(syn::Error::new(
+            expr.span(),
+            "`type` is an empty list, which no value can match",
+        ));
     }
     let mut types = BTreeSet::new();
     for name in names {
-        let Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) = name else {
+        let Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) = name
+        else {
             errors.push(name.span(), "`type` takes a type name or a list of them, as in `type = \"string\"` or `type = [\"string\", \"null\"]`");
             continue;
         };
         match type_from_name(&s.value()) {
             Some(t) if types.insert(t) => {}
-            Some(_) => errors.push(s.span(), format!("`{}` is listed twice in `type`", s.value())),
+            Some(_) => errors.push(
+                s.span(),
+                format!("`{}` is listed twice in `type`", s.value()),
+            ),
             None => {
                 let help = closest(&s.value(), TYPE_NAMES.iter().copied())
                     .map(|c| format!("; did you mean `{c}`?"))
                     .unwrap_or_else(|| format!("; the JSON types are {}", TYPE_NAMES.join(", ")));
-                errors.push(s.span(), format!("`{}` is not a JSON type{help}", s.value()));
+                errors.push(
+                    s.span(),
+                    format!("`{}` is not a JSON type{help}", s.value()),
+                );
             }
         }
     }
     Ok(types)
 }
 
-fn parse_key(k: &mut Keywords, place: Place, meta: ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<()> {
+fn parse_key(
+    k: &mut Keywords,
+    place: Place,
+    meta: ParseNestedMeta<'_>,
+    errors: &mut Errors,
+) -> syn::Result<()> {
     let Some(ident) = meta.path.get_ident() else {
         errors.push(meta.path.span(), "expected a key such as `minimum = 1`");
         return skip_value(&meta);
@@ -319,7 +400,10 @@ fn parse_key(k: &mut Keywords, place: Place, meta: ParseNestedMeta<'_>, errors: 
             (_, Place::Variant) => "a variant takes only `rename`".to_owned(),
             _ => "it does not apply there".to_owned(),
         };
-        errors.push(span, format!("`{key}` cannot be used on {}: {why}", place_name(place)));
+        errors.push(
+            span,
+            format!("`{key}` cannot be used on {}: {why}", place_name(place)),
+        );
         return skip_value(&meta);
     }
     match key.as_str() {
@@ -370,15 +454,27 @@ fn parse_key(k: &mut Keywords, place: Place, meta: ParseNestedMeta<'_>, errors: 
         "multiple_of" => {
             let v = parse_number(&meta, &key)?;
             if !v.as_f64().is_some_and(|f| f > 0.0) {
-                errors.push(span, format!("`multiple_of` must be greater than 0, but it is {v}"));
+                errors.push(
+                    span,
+                    format!("`multiple_of` must be greater than 0, but it is {v}"),
+                );
             }
             set(&mut k.multiple_of, &key, span, v, errors);
         }
         "pattern" => {
             let lit = parse_str(&meta, &key, "\"^[a-z]+$\"")?;
             if let Err(error) = regex::Regex::new(&lit.value()) {
-                let first = error.to_string().lines().last().unwrap_or_default().trim().to_owned();
-                errors.push(lit.span(), format!("`pattern` is not a valid regular expression: {first}"));
+                let first = error
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
+                errors.push(
+                    lit.span(),
+                    format!("`pattern` is not a valid regular expression: {first}"),
+                );
             }
             set(&mut k.pattern, &key, span, lit.value(), errors);
         }
@@ -393,8 +489,13 @@ fn parse_key(k: &mut Keywords, place: Place, meta: ParseNestedMeta<'_>, errors: 
                     let names = ["date-time", "date", "uuid", "email"];
                     let help = closest(other, names.iter().copied())
                         .map(|c| format!("did you mean `{c}`?"))
-                        .unwrap_or_else(|| format!("the supported formats are {}", names.join(", ")));
-                    errors.push(lit.span(), format!("`{other}` is not a supported format; {help}"));
+                        .unwrap_or_else(|| {
+                            format!("the supported formats are {}", names.join(", "))
+                        });
+                    errors.push(
+                        lit.span(),
+                        format!("`{other}` is not a supported format; {help}"),
+                    );
                     None
                 }
             };
@@ -410,7 +511,11 @@ fn parse_key(k: &mut Keywords, place: Place, meta: ParseNestedMeta<'_>, errors: 
         "items" | "values" => {
             let mut group = Keywords::default();
             meta.parse_nested_meta(|inner| parse_key(&mut group, Place::Group, inner, errors))?;
-            let slot = if key == "items" { &mut k.items } else { &mut k.values };
+            let slot = if key == "items" {
+                &mut k.items
+            } else {
+                &mut k.values
+            };
             set(slot, &key, span, Box::new(group), errors);
         }
         "additional_properties" => {
@@ -426,13 +531,19 @@ fn parse_key(k: &mut Keywords, place: Place, meta: ParseNestedMeta<'_>, errors: 
             match value {
                 Value::Array(values) if !values.is_empty() => {
                     for (i, a) in values.iter().enumerate() {
-                        if values[..i].iter().any(|b| ingest_codegen::schema::json_equal(a, b)) {
+                        if values[..i]
+                            .iter()
+                            .any(|b| ingest_codegen::schema::json_equal(a, b))
+                        {
                             errors.push(lit_span, format!("`enum` lists {a} twice"));
                         }
                     }
                     set(&mut k.enum_values, &key, span, values, errors);
                 }
-                _ => errors.push(lit_span, "`enum` must be a non-empty JSON array, as in `enum = r#\"[\"a\", 1]\"#`"),
+                _ => errors.push(
+                    lit_span,
+                    "`enum` must be a non-empty JSON array, as in `enum = r#\"[\"a\", 1]\"#`",
+                ),
             }
         }
         "const" => {
@@ -487,15 +598,27 @@ impl Keywords {
         add("format", self.format.as_ref().map(|s| s.span));
         add("minimum", self.minimum.as_ref().map(|s| s.span));
         add("maximum", self.maximum.as_ref().map(|s| s.span));
-        add("exclusive_minimum", self.exclusive_minimum.as_ref().map(|s| s.span));
-        add("exclusive_maximum", self.exclusive_maximum.as_ref().map(|s| s.span));
+        add(
+            "exclusive_minimum",
+            self.exclusive_minimum.as_ref().map(|s| s.span),
+        );
+        add(
+            "exclusive_maximum",
+            self.exclusive_maximum.as_ref().map(|s| s.span),
+        );
         add("multiple_of", self.multiple_of.as_ref().map(|s| s.span));
         add("min_items", self.min_items.as_ref().map(|s| s.span));
         add("max_items", self.max_items.as_ref().map(|s| s.span));
         add("unique_items", self.unique_items.as_ref().map(|s| s.span));
         add("items", self.items.as_ref().map(|s| s.span));
-        add("min_properties", self.min_properties.as_ref().map(|s| s.span));
-        add("max_properties", self.max_properties.as_ref().map(|s| s.span));
+        add(
+            "min_properties",
+            self.min_properties.as_ref().map(|s| s.span),
+        );
+        add(
+            "max_properties",
+            self.max_properties.as_ref().map(|s| s.span),
+        );
         add("enum", self.enum_values.as_ref().map(|s| s.span));
         add("const", self.const_value.as_ref().map(|s| s.span));
         add("never", self.never);

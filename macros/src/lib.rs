@@ -49,8 +49,9 @@
 //!   `type = ["string", "null"]` where the Rust type does not fix it (`serde_json::Value`, or a
 //!   struct that also accepts other types); `never` (the `false` schema: the key must be absent).
 //! - fields: `rename = "json name"`, `required`, `nullable`, `additional`; variants: `rename`;
-//!   inside `items(...)` or `values(...)` of a `serde_json::Value`: `ty = Type` names a type
-//!   with its own derive.
+//!   inside `items(...)` or `values(...)` of a `serde_json::Value` (whose elements have no
+//!   Rust type of their own): `ty = Type` gives the elements' Rust type (`String`, `i64`, or a
+//!   type with its own derive).
 //! - annotations, checked but never asserted: `title = "..."`, `default = "<JSON>"`,
 //!   `examples = "<JSON array>"`; doc comments are the `description`.
 //!

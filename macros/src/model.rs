@@ -15,7 +15,9 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, GenericArgument, PathArguments, Type};
 
-use crate::attr::{self, ARRAY_KEYS, Errors, Keywords, NUMBER_KEYS, OBJECT_KEYS, Place, STRING_KEYS};
+use crate::attr::{
+    self, ARRAY_KEYS, Errors, Keywords, NUMBER_KEYS, OBJECT_KEYS, Place, STRING_KEYS,
+};
 
 /// What a Rust type says about the JSON at its position.
 enum Shape {
@@ -24,7 +26,7 @@ enum Shape {
     Vec(Box<Shape>),
     Map(Box<Shape>),
     Option(Box<Shape>),
-    Named(Type),
+    Named(Box<Type>),
 }
 
 fn generic_args(segment: &syn::PathSegment) -> Vec<&Type> {
@@ -48,24 +50,29 @@ fn shape_of(ty: &Type) -> Shape {
         Type::Group(inner) => shape_of(&inner.elem),
         Type::Path(path) if path.qself.is_none() => {
             let Some(last) = path.path.segments.last() else {
-                return Shape::Named(ty.clone());
+                return Shape::Named(Box::new(ty.clone()));
             };
             let args = generic_args(last);
             match (last.ident.to_string().as_str(), args.as_slice()) {
                 ("String", []) => Shape::Scalar(InstanceType::String),
                 ("bool", []) => Shape::Scalar(InstanceType::Boolean),
-                ("i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64"
-                | "u128" | "usize", []) => Shape::Scalar(InstanceType::Integer),
+                (
+                    "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64"
+                    | "u128" | "usize",
+                    [],
+                ) => Shape::Scalar(InstanceType::Integer),
                 ("f32" | "f64", []) => Shape::Scalar(InstanceType::Number),
                 ("Value", []) => Shape::Value,
                 ("Vec", [inner]) => Shape::Vec(Box::new(shape_of(inner))),
                 ("Option", [inner]) => Shape::Option(Box::new(shape_of(inner))),
                 ("Box", [inner]) => shape_of(inner),
-                ("BTreeMap" | "HashMap" | "IndexMap", [_, value]) => Shape::Map(Box::new(shape_of(value))),
-                _ => Shape::Named(ty.clone()),
+                ("BTreeMap" | "HashMap" | "IndexMap", [_, value]) => {
+                    Shape::Map(Box::new(shape_of(value)))
+                }
+                _ => Shape::Named(Box::new(ty.clone())),
             }
         }
-        _ => Shape::Named(ty.clone()),
+        _ => Shape::Named(Box::new(ty.clone())),
     }
 }
 
@@ -105,7 +112,13 @@ fn check_ranges(k: &Keywords, errors: &mut Errors) {
         if let (Some(min), Some(max)) = (min, max)
             && min.value > max.value
         {
-            errors.push(min.span, format!("the minimum of {} {unit} is above the maximum of {}, so no value can be valid", min.value, max.value));
+            errors.push(
+                min.span,
+                format!(
+                    "the minimum of {} {unit} is above the maximum of {}, so no value can be valid",
+                    min.value, max.value
+                ),
+            );
         }
     }
     let lower = [(&k.minimum, false), (&k.exclusive_minimum, true)];
@@ -113,9 +126,18 @@ fn check_ranges(k: &Keywords, errors: &mut Errors) {
     for (low, low_exclusive) in lower {
         for (high, high_exclusive) in upper {
             if let (Some(low), Some(high)) = (low, high) {
-                let (l, h) = (low.value.as_f64().unwrap_or(0.0), high.value.as_f64().unwrap_or(0.0));
+                let (l, h) = (
+                    low.value.as_f64().unwrap_or(0.0),
+                    high.value.as_f64().unwrap_or(0.0),
+                );
                 if l > h || (l == h && (low_exclusive || high_exclusive)) {
-                    errors.push(low.span, format!("no number is above {} and below {}: the range is empty", low.value, high.value));
+                    errors.push(
+                        low.span,
+                        format!(
+                            "no number is above {} and below {}: the range is empty",
+                            low.value, high.value
+                        ),
+                    );
                 }
             }
         }
@@ -134,20 +156,26 @@ impl Builder<'_> {
                 self.errors.push(span, format!("`type` is given by the Rust type ({}); use `serde_json::Value` for a value of several types", rust_for(shape)));
                 continue;
             }
-            let Some(applies_to) = family(key) else { continue };
-            let fits = applies_to == shape || (applies_to == InstanceType::Number && shape == InstanceType::Integer);
+            let Some(applies_to) = family(key) else {
+                continue;
+            };
+            let fits = applies_to == shape
+                || (applies_to == InstanceType::Number && shape == InstanceType::Integer);
             if !fits {
-                self.errors.push(span, format!(
-                    "`{key}` applies to {}, but this value is {} ({})",
-                    match applies_to {
-                        InstanceType::String => "strings",
-                        InstanceType::Number => "numbers",
-                        InstanceType::Array => "arrays",
-                        _ => "objects",
-                    },
-                    shape_word(shape),
-                    rust_for(shape),
-                ));
+                self.errors.push(
+                    span,
+                    format!(
+                        "`{key}` applies to {}, but this value is {} ({})",
+                        match applies_to {
+                            InstanceType::String => "strings",
+                            InstanceType::Number => "numbers",
+                            InstanceType::Array => "arrays",
+                            _ => "objects",
+                        },
+                        shape_word(shape),
+                        rust_for(shape),
+                    ),
+                );
                 let _ = ty_span;
             }
         }
@@ -174,7 +202,10 @@ impl Builder<'_> {
         node.const_value = k.const_value.as_ref().map(|s| s.value.clone());
         node.never = k.never.is_some();
         if node.never && k.assertions().len() > 1 {
-            self.errors.push(k.never.unwrap_or_else(Span::call_site), "`never` rejects every value; other keywords beside it would never be checked");
+            self.errors.push(
+                k.never.unwrap_or_else(Span::call_site),
+                "`never` rejects every value; other keywords beside it would never be checked",
+            );
         }
     }
 
@@ -189,7 +220,10 @@ impl Builder<'_> {
                         named.to_token_stream().to_string().replace(' ', "")
                     ));
                 }
-                Child::Type { path: named.to_token_stream(), nullable }
+                Child::Type {
+                    path: named.to_token_stream(),
+                    nullable,
+                }
             }
             Shape::Map(_) => {
                 self.errors.push(ty.span(), "a map holds the properties that no field declares: mark it `#[event(additional)]` inside a struct");
@@ -214,7 +248,11 @@ impl Builder<'_> {
                     Some(t) => t.clone(),
                     None => ty.clone(),
                 };
-                let group = k.items.as_ref().map(|g| g.value.as_ref().clone()).unwrap_or_default();
+                let group = k
+                    .items
+                    .as_ref()
+                    .map(|g| g.value.as_ref().clone())
+                    .unwrap_or_default();
                 if let Some(t) = &group.ty {
                     self.errors.push(t.span, "`ty` is only for `items(...)` of a `serde_json::Value`; here the element type is the `Vec`'s");
                 }
@@ -237,9 +275,6 @@ impl Builder<'_> {
                 if let Some(group) = &k.items {
                     node.items = Some(self.loose_group(&group.value));
                 }
-                if let Some(false_span) = k.additional_properties_false {
-                    self.errors.push(false_span, "`additional_properties` belongs on a struct");
-                }
                 Child::Inline(Box::new(node))
             }
         }
@@ -251,9 +286,23 @@ impl Builder<'_> {
         match &group.ty {
             Some(ty) => {
                 let shape = shape_of(&ty.value);
-                self.child(&shape, &ty.value, &Keywords { ty: None, nullable: None, ..group.clone() }, group.nullable.is_some())
+                self.child(
+                    &shape,
+                    &ty.value,
+                    &Keywords {
+                        ty: None,
+                        nullable: None,
+                        ..group.clone()
+                    },
+                    group.nullable.is_some(),
+                )
             }
-            None => self.child(&Shape::Value, &syn::parse_quote!(Value), group, group.nullable.is_some()),
+            None => self.child(
+                &Shape::Value,
+                &syn::parse_quote!(Value),
+                group,
+                group.nullable.is_some(),
+            ),
         }
     }
 
@@ -261,25 +310,41 @@ impl Builder<'_> {
         if let Some(span) = group.nullable
             && !matches!(element, Shape::Option(_) | Shape::Value)
         {
-            self.errors.push(span, "`nullable` needs the element type to be an `Option<_>`");
+            self.errors.push(
+                span,
+                "`nullable` needs the element type to be an `Option<_>`",
+            );
         }
     }
 
     fn structure(&mut self, input: &DeriveInput, fields: &syn::FieldsNamed, k: &Keywords) -> Node {
         let mut node = Node::default();
         self.fill(&mut node, k);
-        let types = k.types.as_ref().map(|s| s.value.clone()).unwrap_or_else(|| [InstanceType::Object].into());
+        let types = k
+            .types
+            .as_ref()
+            .map(|s| s.value.clone())
+            .unwrap_or_else(|| [InstanceType::Object].into());
         if !types.contains(&InstanceType::Object)
             && let Some(t) = &k.types
         {
-            self.errors.push(t.span, "a struct with named fields is an object schema: `type` must include \"object\"");
+            self.errors.push(
+                t.span,
+                "a struct with named fields is an object schema: `type` must include \"object\"",
+            );
         }
         for (key, span) in k.assertions() {
             if let Some(applies) = family(key)
                 && !types.contains(&applies)
                 && !(applies == InstanceType::Number && types.contains(&InstanceType::Integer))
             {
-                self.errors.push(span, format!("`{key}` never applies: the struct's `type` does not include {}s", applies.as_str()));
+                self.errors.push(
+                    span,
+                    format!(
+                        "`{key}` never applies: the struct's `type` does not include {}s",
+                        applies.as_str()
+                    ),
+                );
             }
         }
         node.types = Some(types);
@@ -290,7 +355,11 @@ impl Builder<'_> {
         let mut additional: Option<(Child, Span)> = None;
         for field in &fields.named {
             let fk = attr::parse(&field.attrs, Place::Field, self.errors);
-            let ident = field.ident.as_ref().map(|i| i.to_string()).unwrap_or_default();
+            let ident = field
+                .ident
+                .as_ref()
+                .map(|i| i.to_string())
+                .unwrap_or_default();
             let ident = ident.strip_prefix("r#").unwrap_or(&ident).to_owned();
             let shape = shape_of(&field.ty);
             if let Some(span) = fk.additional {
@@ -298,7 +367,10 @@ impl Builder<'_> {
                     self.errors.push(kspan, format!("`{key}` cannot go on the `additional` field; keywords for its values go in `values(...)`"));
                 }
                 if let Some(r) = &fk.rename {
-                    self.errors.push(r.span, "the `additional` field has no name in JSON; remove `rename`");
+                    self.errors.push(
+                        r.span,
+                        "the `additional` field has no name in JSON; remove `rename`",
+                    );
                 }
                 let Shape::Map(value_shape) = &shape else {
                     self.errors.push(field.ty.span(), "the `additional` field must be a map from `String` to the value type, such as `BTreeMap<String, serde_json::Value>`");
@@ -308,15 +380,25 @@ impl Builder<'_> {
                     self.errors.push(false_span, "`additional_properties = false` contradicts the `#[event(additional)]` field");
                 }
                 if additional.is_some() {
-                    self.errors.push(span, "only one field can hold the additional properties");
+                    self.errors
+                        .push(span, "only one field can hold the additional properties");
                     continue;
                 }
-                let value_ty = map_value_ty(&field.ty).cloned().unwrap_or_else(|| field.ty.clone());
-                let group = fk.values.as_ref().map(|g| g.value.as_ref().clone()).unwrap_or_default();
+                let value_ty = map_value_ty(&field.ty)
+                    .cloned()
+                    .unwrap_or_else(|| field.ty.clone());
+                let group = fk
+                    .values
+                    .as_ref()
+                    .map(|g| g.value.as_ref().clone())
+                    .unwrap_or_default();
                 self.check_group_nullable(&group, value_shape);
                 let child = match &group.ty {
                     Some(_) if !matches!(value_shape.as_ref(), Shape::Value) => {
-                        self.errors.push(span, "`ty` in `values(...)` is only for maps of `serde_json::Value`");
+                        self.errors.push(
+                            span,
+                            "`ty` in `values(...)` is only for maps of `serde_json::Value`",
+                        );
                         Child::Inline(Box::default())
                     }
                     Some(_) => self.loose_group(&group),
@@ -326,19 +408,26 @@ impl Builder<'_> {
                 continue;
             }
             if let Some(v) = &fk.values {
-                self.errors.push(v.span, "`values(...)` belongs on the `#[event(additional)]` field");
+                self.errors.push(
+                    v.span,
+                    "`values(...)` belongs on the `#[event(additional)]` field",
+                );
             }
             let name = fk.rename.as_ref().map_or(ident, |r| r.value.clone());
             let name_span = fk.rename.as_ref().map_or_else(|| field.span(), |r| r.span);
             if names.iter().any(|(n, _)| *n == name) {
-                self.errors.push(name_span, format!("two fields are named `{name}` in JSON"));
+                self.errors
+                    .push(name_span, format!("two fields are named `{name}` in JSON"));
             }
             names.push((name.clone(), name_span));
             let (required, nullable, inner) = match &shape {
-                Shape::Option(inner) => (fk.required.is_some(), fk.nullable.is_some(), inner.as_ref()),
+                Shape::Option(inner) => {
+                    (fk.required.is_some(), fk.nullable.is_some(), inner.as_ref())
+                }
                 other => {
                     if let Some(span) = fk.nullable {
-                        self.errors.push(span, "a field that may be null must be an `Option<_>`");
+                        self.errors
+                            .push(span, "a field that may be null must be an `Option<_>`");
                     }
                     if let Some(span) = fk.required {
                         self.errors.push(span, "a field that is not an `Option<_>` is always required; remove `required`");
@@ -347,7 +436,9 @@ impl Builder<'_> {
                 }
             };
             let inner_ty = match &shape {
-                Shape::Option(_) => ty_arg(&field.ty).cloned().unwrap_or_else(|| field.ty.clone()),
+                Shape::Option(_) => ty_arg(&field.ty)
+                    .cloned()
+                    .unwrap_or_else(|| field.ty.clone()),
                 _ => field.ty.clone(),
             };
             if let Shape::Option(_) = inner {
@@ -360,7 +451,11 @@ impl Builder<'_> {
             } else {
                 self.child(inner, &inner_ty, &fk, nullable)
             };
-            node.properties.push(Property { name, required, child });
+            node.properties.push(Property {
+                name,
+                required,
+                child,
+            });
         }
         node.additional = match (additional, k.additional_properties_false) {
             (Some((child, _)), _) => Additional::Schema(Box::new(child)),
@@ -387,7 +482,11 @@ fn shape_word(t: InstanceType) -> &'static str {
 /// The first type argument (`T` of `Vec<T>` or `Option<T>`).
 fn ty_arg(ty: &Type) -> Option<&Type> {
     match ty {
-        Type::Path(path) => path.path.segments.last().and_then(|s| generic_args(s).into_iter().next()),
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .and_then(|s| generic_args(s).into_iter().next()),
         _ => None,
     }
 }
@@ -395,7 +494,11 @@ fn ty_arg(ty: &Type) -> Option<&Type> {
 /// The value type of a map (`T` of `BTreeMap<String, T>`).
 fn map_value_ty(ty: &Type) -> Option<&Type> {
     match ty {
-        Type::Path(path) => path.path.segments.last().and_then(|s| generic_args(s).into_iter().nth(1)),
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .and_then(|s| generic_args(s).into_iter().nth(1)),
         _ => None,
     }
 }
@@ -404,26 +507,40 @@ fn map_value_ty(ty: &Type) -> Option<&Type> {
 pub fn build(input: &DeriveInput) -> Result<Node, syn::Error> {
     let mut errors = Errors::default();
     if !input.generics.params.is_empty() {
-        errors.push(input.generics.span(), "`#[derive(Event)]` does not support generic types: an event's schema is fixed");
+        errors.push(
+            input.generics.span(),
+            "`#[derive(Event)]` does not support generic types: an event's schema is fixed",
+        );
     }
     let node = match &input.data {
         Data::Struct(data) => match &data.fields {
             Fields::Named(fields) => {
                 let k = attr::parse(&input.attrs, Place::Struct, &mut errors);
-                Builder { errors: &mut errors }.structure(input, fields, &k)
+                Builder {
+                    errors: &mut errors,
+                }
+                .structure(input, fields, &k)
             }
             Fields::Unnamed(fields) if fields.unnamed.len() == 1 => {
                 let k = attr::parse(&input.attrs, Place::Newtype, &mut errors);
                 let field = &fields.unnamed[0];
                 for attr in field.attrs.iter().filter(|a| a.path().is_ident("event")) {
-                    errors.push(attr.span(), "put the `event` attributes of a tuple struct on the struct itself");
+                    errors.push(
+                        attr.span(),
+                        "put the `event` attributes of a tuple struct on the struct itself",
+                    );
                 }
                 let shape = shape_of(&field.ty);
                 let nullable = k.nullable.is_some();
                 if nullable && !matches!(shape, Shape::Option(_)) {
-                    errors.push(k.nullable.unwrap_or_else(Span::call_site), "`nullable` needs the inner type to be an `Option<_>`");
+                    errors.push(
+                        k.nullable.unwrap_or_else(Span::call_site),
+                        "`nullable` needs the inner type to be an `Option<_>`",
+                    );
                 }
-                let mut builder = Builder { errors: &mut errors };
+                let mut builder = Builder {
+                    errors: &mut errors,
+                };
                 match builder.child(&shape, &field.ty, &k, false) {
                     Child::Inline(node) => *node,
                     Child::Type { .. } => {
@@ -440,20 +557,37 @@ pub fn build(input: &DeriveInput) -> Result<Node, syn::Error> {
         Data::Enum(data) => {
             let k = attr::parse(&input.attrs, Place::Enum, &mut errors);
             let mut node = Node::default();
-            Builder { errors: &mut errors }.fill(&mut node, &k);
+            Builder {
+                errors: &mut errors,
+            }
+            .fill(&mut node, &k);
             node.types = Some([InstanceType::String].into());
             let mut values: Vec<serde_json::Value> = Vec::new();
             if data.variants.is_empty() {
-                errors.push(input.ident.span(), "an enum with no variants matches no string; add a variant per allowed value");
+                errors.push(
+                    input.ident.span(),
+                    "an enum with no variants matches no string; add a variant per allowed value",
+                );
             }
             for variant in &data.variants {
                 let vk = attr::parse(&variant.attrs, Place::Variant, &mut errors);
                 if !matches!(variant.fields, Fields::Unit) {
-                    errors.push(variant.fields.span(), "a string enum has unit variants only; use a struct for an object");
+                    errors.push(
+                        variant.fields.span(),
+                        "a string enum has unit variants only; use a struct for an object",
+                    );
                 }
-                let name = vk.rename.as_ref().map_or_else(|| variant.ident.to_string(), |r| r.value.clone());
+                let name = vk
+                    .rename
+                    .as_ref()
+                    .map_or_else(|| variant.ident.to_string(), |r| r.value.clone());
                 if values.iter().any(|v| v.as_str() == Some(&name)) {
-                    errors.push(vk.rename.as_ref().map_or_else(|| variant.span(), |r| r.span), format!("two variants are named \"{name}\" in JSON"));
+                    errors.push(
+                        vk.rename
+                            .as_ref()
+                            .map_or_else(|| variant.span(), |r| r.span),
+                        format!("two variants are named \"{name}\" in JSON"),
+                    );
                 }
                 values.push(serde_json::Value::String(name));
             }
@@ -461,7 +595,10 @@ pub fn build(input: &DeriveInput) -> Result<Node, syn::Error> {
             node
         }
         Data::Union(data) => {
-            errors.push(data.union_token.span, "`#[derive(Event)]` does not support unions");
+            errors.push(
+                data.union_token.span,
+                "`#[derive(Event)]` does not support unions",
+            );
             Node::default()
         }
     };

@@ -150,7 +150,12 @@ impl Checker {
 
     /// The value's kind is not allowed: records it and skips the value.
     #[cold]
-    pub fn wrong_type(&mut self, p: &mut Parser<'_>, found: Kind, expected: &'static str) -> Result<(), Error> {
+    pub fn wrong_type(
+        &mut self,
+        p: &mut Parser<'_>,
+        found: Kind,
+        expected: &'static str,
+    ) -> Result<(), Error> {
         let found = if found == Kind::Number {
             match p.clone().parse_number() {
                 Ok(n) if n.is_integer() => "an integer",
@@ -167,13 +172,17 @@ impl Checker {
     /// non-number kinds).
     #[cold]
     pub fn not_integer(&mut self, n: Num, expected: &'static str) -> Result<(), Error> {
-        self.fail("type", || format!("expected {expected}, found the number {n}"))
+        self.fail("type", || {
+            format!("expected {expected}, found the number {n}")
+        })
     }
 
     /// The schema is `false`: no value is allowed here.
     #[cold]
     pub fn never(&mut self, p: &mut Parser<'_>) -> Result<(), Error> {
-        self.fail("false", || "no value is allowed here (the schema is `false`)".to_owned())?;
+        self.fail("false", || {
+            "no value is allowed here (the schema is `false`)".to_owned()
+        })?;
         p.skip_value()
     }
 
@@ -181,7 +190,9 @@ impl Checker {
     #[inline]
     pub fn minimum(&mut self, n: Num, limit: Num) -> Result<(), Error> {
         if n.compare(limit).is_lt() {
-            return self.fail("minimum", || format!("{n} is less than the minimum of {limit}"));
+            return self.fail("minimum", || {
+                format!("{n} is less than the minimum of {limit}")
+            });
         }
         Ok(())
     }
@@ -190,7 +201,9 @@ impl Checker {
     #[inline]
     pub fn maximum(&mut self, n: Num, limit: Num) -> Result<(), Error> {
         if n.compare(limit).is_gt() {
-            return self.fail("maximum", || format!("{n} is greater than the maximum of {limit}"));
+            return self.fail("maximum", || {
+                format!("{n} is greater than the maximum of {limit}")
+            });
         }
         Ok(())
     }
@@ -199,7 +212,9 @@ impl Checker {
     #[inline]
     pub fn exclusive_minimum(&mut self, n: Num, limit: Num) -> Result<(), Error> {
         if !n.compare(limit).is_gt() {
-            return self.fail("exclusiveMinimum", || format!("{n} must be greater than {limit}"));
+            return self.fail("exclusiveMinimum", || {
+                format!("{n} must be greater than {limit}")
+            });
         }
         Ok(())
     }
@@ -208,7 +223,9 @@ impl Checker {
     #[inline]
     pub fn exclusive_maximum(&mut self, n: Num, limit: Num) -> Result<(), Error> {
         if !n.compare(limit).is_lt() {
-            return self.fail("exclusiveMaximum", || format!("{n} must be less than {limit}"));
+            return self.fail("exclusiveMaximum", || {
+                format!("{n} must be less than {limit}")
+            });
         }
         Ok(())
     }
@@ -217,7 +234,9 @@ impl Checker {
     #[inline]
     pub fn multiple_of(&mut self, n: Num, divisor: Num) -> Result<(), Error> {
         if !n.is_multiple_of(divisor) {
-            return self.fail("multipleOf", || format!("{n} is not a multiple of {divisor}"));
+            return self.fail("multipleOf", || {
+                format!("{n} is not a multiple of {divisor}")
+            });
         }
         Ok(())
     }
@@ -251,7 +270,11 @@ impl Checker {
     pub fn pattern(&mut self, s: &str, regex: &Regex) -> Result<(), Error> {
         if !regex.is_match(s) {
             return self.fail("pattern", || {
-                format!("{} does not match the pattern {}", shorten(&format!("{s:?}")), regex.as_str())
+                format!(
+                    "{} does not match the pattern {}",
+                    shorten(&format!("{s:?}")),
+                    regex.as_str()
+                )
             });
         }
         Ok(())
@@ -262,7 +285,11 @@ impl Checker {
     pub fn format(&mut self, s: &str, format: Format) -> Result<(), Error> {
         if !format.matches(s) {
             return self.fail("format", || {
-                format!("{} is not a valid {}", shorten(&format!("{s:?}")), format.as_str())
+                format!(
+                    "{} is not a valid {}",
+                    shorten(&format!("{s:?}")),
+                    format.as_str()
+                )
             });
         }
         Ok(())
@@ -272,18 +299,30 @@ impl Checker {
     #[cold]
     pub fn not_in_enum(&mut self, s: &str, allowed: &[&str]) -> Result<(), Error> {
         self.fail("enum", || {
-            format!("{} is not one of: {}", shorten(&format!("{s:?}")), allowed.join(", "))
+            format!(
+                "{} is not one of: {}",
+                shorten(&format!("{s:?}")),
+                allowed.join(", ")
+            )
         })
     }
 
     /// `const` when the expected value is a string.
     #[cold]
     pub fn not_const(&mut self, s: &str, expected: &str) -> Result<(), Error> {
-        self.fail("const", || format!("must be {expected:?}, found {}", shorten(&format!("{s:?}"))))
+        self.fail("const", || {
+            format!("must be {expected:?}, found {}", shorten(&format!("{s:?}")))
+        })
     }
 
     /// `enum` in general: the value between `start` and `end` must equal one of `allowed`.
-    pub fn enum_value(&mut self, p: &Parser<'_>, start: usize, end: usize, allowed: &[Value]) -> Result<(), Error> {
+    pub fn enum_value(
+        &mut self,
+        p: &Parser<'_>,
+        start: usize,
+        end: usize,
+        allowed: &[Value],
+    ) -> Result<(), Error> {
         let value = Parser::new(p.slice(start, end)).parse_value()?;
         if !allowed.iter().any(|a| json_equal(a, &value)) {
             return self.fail("enum", || {
@@ -295,10 +334,18 @@ impl Checker {
     }
 
     /// `const`: the value between `start` and `end` must equal `expected`.
-    pub fn const_value(&mut self, p: &Parser<'_>, start: usize, end: usize, expected: &Value) -> Result<(), Error> {
+    pub fn const_value(
+        &mut self,
+        p: &Parser<'_>,
+        start: usize,
+        end: usize,
+        expected: &Value,
+    ) -> Result<(), Error> {
         let value = Parser::new(p.slice(start, end)).parse_value()?;
         if !json_equal(expected, &value) {
-            return self.fail("const", || format!("must be {}, found {}", short(expected), short(&value)));
+            return self.fail("const", || {
+                format!("must be {}, found {}", short(expected), short(&value))
+            });
         }
         Ok(())
     }
@@ -307,7 +354,9 @@ impl Checker {
     #[inline]
     pub fn min_items(&mut self, count: usize, min: usize) -> Result<(), Error> {
         if count < min {
-            return self.fail("minItems", || format!("has {count} items, fewer than the minimum of {min}"));
+            return self.fail("minItems", || {
+                format!("has {count} items, fewer than the minimum of {min}")
+            });
         }
         Ok(())
     }
@@ -316,7 +365,9 @@ impl Checker {
     #[inline]
     pub fn max_items(&mut self, count: usize, max: usize) -> Result<(), Error> {
         if count > max {
-            return self.fail("maxItems", || format!("has {count} items, more than the maximum of {max}"));
+            return self.fail("maxItems", || {
+                format!("has {count} items, more than the maximum of {max}")
+            });
         }
         Ok(())
     }
@@ -380,8 +431,14 @@ impl Checker {
 }
 
 /// Records a key in an object's set of undeclared keys, rejecting a duplicate.
+// The key stays a `Cow`: a borrowed key is kept without copying it.
+#[allow(clippy::ptr_arg)]
 #[inline]
-pub fn note_key<'a>(p: &Parser<'a>, keys: &mut crate::json::KeySet<'a>, key: &Cow<'a, str>) -> Result<(), Error> {
+pub fn note_key<'a>(
+    p: &Parser<'a>,
+    keys: &mut crate::json::KeySet<'a>,
+    key: &Cow<'a, str>,
+) -> Result<(), Error> {
     if keys.insert(key.clone()) {
         Ok(())
     } else {

@@ -112,7 +112,12 @@ impl Rejection {
     }
 
     fn not_json(error: &Error) -> Self {
-        Rejection::single(Reason::NotJson, "json", "", format!("not valid JSON: {error}"))
+        Rejection::single(
+            Reason::NotJson,
+            "json",
+            "",
+            format!("not valid JSON: {error}"),
+        )
     }
 }
 
@@ -160,6 +165,24 @@ pub struct Validator<'r> {
 /// The default limit on a record's size: the API's `max_event_bytes` default (256 KiB).
 pub const DEFAULT_MAX_BYTES: usize = 262_144;
 
+/// The bit of an attribute the envelope reader knows (the required ones first), for duplicate
+/// detection without allocation.
+fn attribute_bit(key: &str) -> Option<usize> {
+    Some(match key {
+        "specversion" => 0,
+        "id" => 1,
+        "source" => 2,
+        "type" => 3,
+        "time" => 4,
+        "subject" => 5,
+        "datacontenttype" => 6,
+        "dataschema" => 7,
+        "data" => 8,
+        "data_base64" => 9,
+        _ => return None,
+    })
+}
+
 #[derive(Default)]
 struct EventState<'a> {
     bad_envelope: bool,
@@ -167,7 +190,12 @@ struct EventState<'a> {
     type_name: Option<Cow<'a, str>>,
 }
 
-fn envelope_problem(c: &mut Checker, state: &mut EventState<'_>, key: &str, message: impl FnOnce() -> String) -> Result<(), Error> {
+fn envelope_problem(
+    c: &mut Checker,
+    state: &mut EventState<'_>,
+    key: &str,
+    message: impl FnOnce() -> String,
+) -> Result<(), Error> {
     state.bad_envelope = true;
     if !key.is_empty() {
         c.enter_key(key);
@@ -200,7 +228,9 @@ impl<'r> Validator<'r> {
         }
         match split(record) {
             Ok(Split::Single) => self.is_valid_event(record),
-            Ok(Split::Batch(spans)) => spans.iter().all(|(start, end)| self.is_valid_event(&record[*start..*end])),
+            Ok(Split::Batch(spans)) => spans
+                .iter()
+                .all(|(start, end)| self.is_valid_event(&record[*start..*end])),
             Err(_) => false,
         }
     }
@@ -212,7 +242,11 @@ impl<'r> Validator<'r> {
                 Reason::TooLarge,
                 "size",
                 "",
-                format!("the record has {} bytes, more than the limit of {}", record.len(), self.max_bytes),
+                format!(
+                    "the record has {} bytes, more than the limit of {}",
+                    record.len(),
+                    self.max_bytes
+                ),
             ));
         }
         match split(record) {
@@ -245,7 +279,9 @@ impl<'r> Validator<'r> {
         let mut c = Checker::fast();
         let mut state = EventState::default();
         let mut p = Parser::new(event);
-        self.read_event(&mut p, &mut c, &mut state).and_then(|()| p.finish()).is_ok()
+        self.read_event(&mut p, &mut c, &mut state)
+            .and_then(|()| p.finish())
+            .is_ok()
     }
 
     /// The report for one event (not a batch).
@@ -253,7 +289,10 @@ impl<'r> Validator<'r> {
         let mut c = Checker::report();
         let mut state = EventState::default();
         let mut p = Parser::new(event);
-        if let Err(error) = self.read_event(&mut p, &mut c, &mut state).and_then(|()| p.finish()) {
+        if let Err(error) = self
+            .read_event(&mut p, &mut c, &mut state)
+            .and_then(|()| p.finish())
+        {
             return Err(Rejection::not_json(&error));
         }
         let violations = c.into_violations();
@@ -269,7 +308,12 @@ impl<'r> Validator<'r> {
         Err(Rejection { reason, violations })
     }
 
-    fn read_data(&self, p: &mut Parser<'_>, c: &mut Checker, state: &mut EventState<'_>) -> Result<(), Error> {
+    fn read_data(
+        &self,
+        p: &mut Parser<'_>,
+        c: &mut Checker,
+        state: &mut EventState<'_>,
+    ) -> Result<(), Error> {
         let type_name = state.type_name.as_deref().unwrap_or_default();
         match self.registry.get(type_name) {
             Some(event_type) => {
@@ -283,7 +327,10 @@ impl<'r> Validator<'r> {
                 c.enter_key("type");
                 let known: Vec<&str> = self.registry.types().iter().map(|t| t.type_name).collect();
                 c.fail("cloudevents", || {
-                    format!("unknown event type {type_name:?}; the known types are: {}", known.join(", "))
+                    format!(
+                        "unknown event type {type_name:?}; the known types are: {}",
+                        known.join(", ")
+                    )
                 })?;
                 c.leave();
                 p.skip_value()
@@ -291,10 +338,17 @@ impl<'r> Validator<'r> {
         }
     }
 
-    fn read_event<'a>(&self, p: &mut Parser<'a>, c: &mut Checker, state: &mut EventState<'a>) -> Result<(), Error> {
+    fn read_event<'a>(
+        &self,
+        p: &mut Parser<'a>,
+        c: &mut Checker,
+        state: &mut EventState<'a>,
+    ) -> Result<(), Error> {
         let kind = p.peek()?;
         if kind != Kind::Object {
-            envelope_problem(c, state, "", || format!("an event must be a JSON object, found {}", kind.described()))?;
+            envelope_problem(c, state, "", || {
+                format!("an event must be a JSON object, found {}", kind.described())
+            })?;
             return p.skip_value();
         }
         p.begin_object()?;
@@ -303,9 +357,15 @@ impl<'r> Validator<'r> {
         let mut deferred_data: Option<(usize, usize)> = None;
         let mut has_data = false;
         let mut seen = [false; 4];
+        let mut attributes_seen = 0u16;
         while let Some(key) = p.next_key(&mut first)? {
-            note_key(p, &mut keys, &key)?;
-            let required_index = ["specversion", "id", "source", "type"].iter().position(|k| *k == key);
+            // Known attributes are tracked in a bit set; only extensions need the key set.
+            match attribute_bit(&key) {
+                Some(bit) if attributes_seen & (1 << bit) != 0 => return Err(p.duplicate_key(&key)),
+                Some(bit) => attributes_seen |= 1 << bit,
+                None => note_key(p, &mut keys, &key)?,
+            }
+            let required_index = attribute_bit(&key).filter(|bit| *bit < 4);
             if let Some(index) = required_index {
                 seen[index] = true;
             }
@@ -324,7 +384,8 @@ impl<'r> Validator<'r> {
                 }
                 "data_base64" => {
                     envelope_problem(c, state, "data_base64", || {
-                        "binary data (`data_base64`) is not accepted; send JSON in `data`".to_owned()
+                        "binary data (`data_base64`) is not accepted; send JSON in `data`"
+                            .to_owned()
                     })?;
                     p.skip_value()?;
                     continue;
@@ -333,38 +394,54 @@ impl<'r> Validator<'r> {
             }
             let kind = p.peek()?;
             let is_attribute = required_index.is_some()
-                || matches!(key.as_ref(), "time" | "subject" | "datacontenttype" | "dataschema");
+                || matches!(
+                    key.as_ref(),
+                    "time" | "subject" | "datacontenttype" | "dataschema"
+                );
             if !is_attribute {
                 let name_ok = !key.is_empty()
                     && key.len() <= 20
-                    && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+                    && key
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
                 if !name_ok {
                     envelope_problem(c, state, &key, || {
-                        format!("{key:?} is not a CloudEvents attribute, and extension names are 1 to 20 lowercase letters or digits")
+                        format!(
+                            "{key:?} is not a CloudEvents attribute, and extension names are 1 to 20 lowercase letters or digits"
+                        )
                     })?;
                 } else if matches!(kind, Kind::Array | Kind::Object) {
                     envelope_problem(c, state, &key, || {
-                        format!("the extension attribute `{key}` must be a string, number or boolean, not {}", kind.described())
+                        format!(
+                            "the extension attribute `{key}` must be a string, number or boolean, not {}",
+                            kind.described()
+                        )
                     })?;
                 }
                 p.skip_value()?;
                 continue;
             }
             if kind != Kind::String {
-                envelope_problem(c, state, &key, || format!("`{key}` must be a string, not {}", kind.described()))?;
+                envelope_problem(c, state, &key, || {
+                    format!("`{key}` must be a string, not {}", kind.described())
+                })?;
                 p.skip_value()?;
                 continue;
             }
             let value = p.parse_str()?;
             match key.as_ref() {
                 "specversion" if value != "1.0" => {
-                    envelope_problem(c, state, &key, || format!("`specversion` must be \"1.0\", not {value:?}"))?;
+                    envelope_problem(c, state, &key, || {
+                        format!("`specversion` must be \"1.0\", not {value:?}")
+                    })?;
                 }
                 "id" | "source" | "type" if value.is_empty() => {
                     envelope_problem(c, state, &key, || format!("`{key}` must not be empty"))?;
                 }
                 "time" if !is_date_time(&value) => {
-                    envelope_problem(c, state, &key, || format!("`time` must be an RFC 3339 date-time, not {value:?}"))?;
+                    envelope_problem(c, state, &key, || {
+                        format!("`time` must be an RFC 3339 date-time, not {value:?}")
+                    })?;
                 }
                 "type" => state.type_name = Some(value),
                 _ => {}
@@ -372,17 +449,19 @@ impl<'r> Validator<'r> {
         }
         for (index, name) in ["specversion", "id", "source", "type"].iter().enumerate() {
             if !seen[index] {
-                envelope_problem(c, state, "", || format!("the required attribute `{name}` is missing"))?;
+                envelope_problem(c, state, "", || {
+                    format!("the required attribute `{name}` is missing")
+                })?;
             }
         }
         if !has_data {
             envelope_problem(c, state, "", || "the event has no `data`".to_owned())?;
         }
-        if let Some((start, end)) = deferred_data {
-            if state.type_name.is_some() {
-                let mut data = Parser::new(p.slice(start, end));
-                self.read_data(&mut data, c, state)?;
-            }
+        if let Some((start, end)) = deferred_data
+            && state.type_name.is_some()
+        {
+            let mut data = Parser::new(p.slice(start, end));
+            self.read_data(&mut data, c, state)?;
         }
         Ok(())
     }
@@ -395,9 +474,15 @@ enum Split {
 
 /// Splits a record: a single event, or the byte ranges of a batch's elements.
 fn split(record: &[u8]) -> Result<Split, Rejection> {
+    // Only a batch needs reading here; a single event is read once, by the event reader.
+    let first = record
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t'));
+    if first != Some(&b'[') {
+        return Ok(Split::Single);
+    }
     let mut p = Parser::new(record);
-    let kind = p.peek().map_err(|e| Rejection::not_json(&e))?;
-    match kind {
+    match p.peek().map_err(|e| Rejection::not_json(&e))? {
         Kind::Array => {
             let mut spans = Vec::new();
             let read = (|| {
@@ -413,7 +498,12 @@ fn split(record: &[u8]) -> Result<Split, Rejection> {
             })();
             read.map_err(|e| Rejection::not_json(&e))?;
             if spans.is_empty() {
-                return Err(Rejection::single(Reason::BadEnvelope, "cloudevents", "", "the batch is an empty array".to_owned()));
+                return Err(Rejection::single(
+                    Reason::BadEnvelope,
+                    "cloudevents",
+                    "",
+                    "the batch is an empty array".to_owned(),
+                ));
             }
             Ok(Split::Batch(spans))
         }

@@ -56,7 +56,9 @@ fn digits(bytes: &[u8]) -> Option<u32> {
 
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -67,7 +69,8 @@ fn date_bytes(b: &[u8]) -> bool {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return false;
     }
-    let (Some(year), Some(month), Some(day)) = (digits(&b[0..4]), digits(&b[5..7]), digits(&b[8..10]))
+    let (Some(year), Some(month), Some(day)) =
+        (digits(&b[0..4]), digits(&b[5..7]), digits(&b[8..10]))
     else {
         return false;
     };
@@ -89,7 +92,8 @@ pub fn is_date_time(text: &str) -> bool {
     if t[2] != b':' || t[5] != b':' {
         return false;
     }
-    let (Some(hour), Some(minute), Some(second)) = (digits(&t[0..2]), digits(&t[3..5]), digits(&t[6..8]))
+    let (Some(hour), Some(minute), Some(second)) =
+        (digits(&t[0..2]), digits(&t[3..5]), digits(&t[6..8]))
     else {
         return false;
     };
@@ -125,14 +129,24 @@ pub fn is_date_time(text: &str) -> bool {
     true
 }
 
+static HEX: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = (i as u8).is_ascii_hexdigit();
+        i += 1;
+    }
+    table
+};
+
 /// RFC 4122 UUID: 32 hex digits in groups of 8-4-4-4-12.
 pub fn is_uuid(text: &str) -> bool {
     let b = text.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
+    if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+        return false;
+    }
+    let hex = |range: std::ops::Range<usize>| b[range].iter().all(|c| HEX[usize::from(*c)]);
+    hex(0..8) && hex(9..13) && hex(14..18) && hex(19..23) && hex(24..36)
 }
 
 fn is_atext(c: u8) -> bool {

@@ -99,15 +99,63 @@ impl std::error::Error for Error {}
 #[derive(Debug, Clone)]
 pub struct Parser<'a> {
     bytes: &'a [u8],
+    /// The whole input as text; empty when the input is not UTF-8 (then nothing reads).
+    text: &'a str,
+    utf8: bool,
     pos: usize,
     depth: usize,
 }
 
+/// Bytes that end the fast scan of a string: `"`, `\\` and control characters.
+static STRING_STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        table[i] = true;
+        i += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// The offset of the first byte at or after `start` that is `"`, `\\` or a control character
+/// (or the end): eight bytes at a time while none of them can be one (the SWAR trick
+/// serde_json also uses), then byte by byte.
+#[inline]
+fn scan_string(bytes: &[u8], start: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = start;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+        let stop = has_zero(word ^ (ONES * u64::from(b'"')))
+            | has_zero(word ^ (ONES * u64::from(b'\\')))
+            | (word.wrapping_sub(ONES * 0x20) & !word & HIGH);
+        if stop != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && !STRING_STOP[usize::from(bytes[i])] {
+        i += 1;
+    }
+    i
+}
+
 impl<'a> Parser<'a> {
-    /// A reader at the start of `bytes`.
+    /// A reader at the start of `bytes`. JSON is UTF-8 (RFC 8259), so the whole input is
+    /// checked once here; strings are then sliced from it without checking each again.
     pub fn new(bytes: &'a [u8]) -> Self {
+        let (text, utf8) = match std::str::from_utf8(bytes) {
+            Ok(text) => (text, true),
+            Err(_) => ("", false),
+        };
         Parser {
             bytes,
+            text,
+            utf8,
             pos: 0,
             depth: 0,
         }
@@ -147,6 +195,9 @@ impl<'a> Parser<'a> {
     /// The kind of the next value (after whitespace), without consuming it.
     #[inline]
     pub fn peek(&mut self) -> Result<Kind, Error> {
+        if !self.utf8 {
+            return self.syntax("invalid UTF-8");
+        }
         self.skip_whitespace();
         match self.bytes.get(self.pos) {
             Some(b'{') => Ok(Kind::Object),
@@ -266,31 +317,27 @@ impl<'a> Parser<'a> {
         if self.bytes.get(self.pos) != Some(&b'"') {
             return self.syntax("expected a string");
         }
-        self.pos += 1;
-        let start = self.pos;
-        let bytes = self.bytes;
-        let mut i = start;
-        while i < bytes.len() {
-            let b = bytes[i];
-            if b == b'"' {
-                self.pos = i + 1;
-                return match std::str::from_utf8(&bytes[start..i]) {
-                    Ok(text) => Ok(Cow::Borrowed(text)),
-                    Err(_) => self.syntax("invalid UTF-8 in a string"),
-                };
-            }
-            if b == b'\\' {
-                self.pos = i;
-                return self.parse_escaped(start).map(Cow::Owned);
-            }
-            if b < 0x20 {
-                self.pos = i;
-                return self.syntax("control character in a string");
-            }
-            i += 1;
+        let start = self.pos + 1;
+        let end = scan_string(self.bytes, start);
+        if self.utf8 && self.bytes.get(end) == Some(&b'"') {
+            self.pos = end + 1;
+            return Ok(Cow::Borrowed(&self.text[start..end]));
         }
-        self.pos = bytes.len();
-        self.syntax("unterminated string")
+        self.parse_str_slow(start, end)
+    }
+
+    /// The rest of [`Parser::parse_str`] when the fast scan stopped on anything but the
+    /// closing quote of valid UTF-8 text.
+    #[cold]
+    #[inline(never)]
+    fn parse_str_slow(&mut self, start: usize, end: usize) -> Result<Cow<'a, str>, Error> {
+        self.pos = end;
+        match self.bytes.get(end) {
+            Some(b'"') => self.syntax("invalid UTF-8"),
+            Some(b'\\') => self.parse_escaped(start).map(Cow::Owned),
+            Some(_) => self.syntax("control character in a string"),
+            None => self.syntax("unterminated string"),
+        }
     }
 
     fn parse_escaped(&mut self, start: usize) -> Result<String, Error> {
@@ -558,7 +605,7 @@ impl<'a> KeySet<'a> {
         if let Some(many) = &mut self.many {
             return many.insert(key);
         }
-        if self.few.iter().any(|k| *k == key) {
+        if self.few.contains(&key) {
             return false;
         }
         self.few.push(key);
@@ -600,9 +647,27 @@ mod tests {
     #[test]
     fn rejects_what_is_not_json() {
         for text in [
-            "", "01", "1.", ".5", "-", "1e", "+1", "[1,]", "{\"a\":1,}", "{a:1}", "[1 2]",
-            "\"\\ud800\"", "\"\\udc00\"", "\"\\x\"", "\"a\nb\"", "nul", "truex", "1e400",
-            "{\"a\":1,\"a\":2}", "[1]]", "\"unterminated",
+            "",
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "1e",
+            "+1",
+            "[1,]",
+            "{\"a\":1,}",
+            "{a:1}",
+            "[1 2]",
+            "\"\\ud800\"",
+            "\"\\udc00\"",
+            "\"\\x\"",
+            "\"a\nb\"",
+            "nul",
+            "truex",
+            "1e400",
+            "{\"a\":1,\"a\":2}",
+            "[1]]",
+            "\"unterminated",
         ] {
             assert!(value(text).is_err(), "{text:?} must be rejected");
         }

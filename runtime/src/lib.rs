@@ -15,7 +15,8 @@
 //! - [`lines`], the program behind `ingest validate` (NDJSON or JSON array in, one verdict per
 //!   line out), which a spec's events crate is linked into.
 //!
-//! Lambda handlers and AWS adapters will live behind a feature, for the Lambda binary only.
+//! Behind the `lambda` feature, `pipeline` holds the three Lambda handlers (validator,
+//! receiver, bridge) over small traits; behind `local`, the local adapters and the outage drill.
 //!
 //! ```
 //! use ingest_runtime::Event;
@@ -45,10 +46,14 @@ pub mod format;
 pub mod json;
 pub mod lines;
 pub mod number;
+#[cfg(feature = "lambda")]
+pub mod pipeline;
 pub mod value;
 
 pub use check::{Checker, Violation};
-pub use envelope::{EventType, EventVerdict, Reason, RecordOutcome, Registry, Rejection, Validator};
+pub use envelope::{
+    EventType, EventVerdict, Reason, RecordOutcome, Registry, Rejection, Validator,
+};
 pub use ingest_macros::Event;
 
 /// A type whose JSON form is validated against a schema: implemented by `#[derive(Event)]`.
@@ -65,7 +70,9 @@ pub trait Event {
     fn is_valid(json: &[u8]) -> bool {
         let mut p = json::Parser::new(json);
         let mut c = Checker::fast();
-        Self::validate_json(&mut p, &mut c).and_then(|()| p.finish()).is_ok()
+        Self::validate_json(&mut p, &mut c)
+            .and_then(|()| p.finish())
+            .is_ok()
     }
 
     /// Every violation in a complete JSON text, or why it is not JSON.

@@ -10,7 +10,9 @@
 //! {"line":3,"valid":false,"reason":"schema_violation","violations":[{"pointer":"/data/user_id","keyword":"minimum","message":"0 is less than the minimum of 1"}]}
 //! ```
 //!
-//! `line` is the line where the record starts; with several files a `file` field comes first.
+//! An input that is one JSON array spread over several lines is a list of records; an array on
+//! a single line is one record (a batch), as in NDJSON. `line` is the line where the record
+//! starts; with several files a `file` field comes first.
 //! Violations of a batch's events have the event's index before their pointer (`/2/data/...`).
 //! A summary goes to standard error. The exit code is 0 when every record is valid, 1 otherwise
 //! (including unreadable files).
@@ -90,7 +92,9 @@ pub fn records(input: &[u8]) -> Vec<InputRecord<'_>> {
 
 fn verdict<'a>(file: Option<&'a str>, line: usize, outcome: &RecordOutcome<'_>) -> Verdict<'a> {
     let (reason, violations) = match outcome {
-        RecordOutcome::Rejected(rejection) => (Some(rejection.reason), rejection.violations.clone()),
+        RecordOutcome::Rejected(rejection) => {
+            (Some(rejection.reason), rejection.violations.clone())
+        }
         RecordOutcome::Events { batch, events } => {
             let mut reason = None;
             let mut violations = Vec::new();
@@ -98,7 +102,11 @@ fn verdict<'a>(file: Option<&'a str>, line: usize, outcome: &RecordOutcome<'_>) 
                 if let Err(rejection) = &event.result {
                     reason.get_or_insert(rejection.reason);
                     violations.extend(rejection.violations.iter().map(|v| Violation {
-                        pointer: if *batch { format!("/{index}{}", v.pointer) } else { v.pointer.clone() },
+                        pointer: if *batch {
+                            format!("/{index}{}", v.pointer)
+                        } else {
+                            v.pointer.clone()
+                        },
                         ..v.clone()
                     }));
                 }
@@ -117,7 +125,10 @@ fn verdict<'a>(file: Option<&'a str>, line: usize, outcome: &RecordOutcome<'_>) 
 
 /// Runs `ingest validate` over the given arguments (files, or `-`) with a spec's registry.
 pub fn main(registry: &Registry, args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let files: Vec<String> = args.into_iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let files: Vec<String> = args
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     if files.is_empty() {
         eprintln!("error: give at least one file of events, or `-` for standard input");
         return ExitCode::FAILURE;
@@ -157,13 +168,27 @@ pub fn main(registry: &Registry, args: impl IntoIterator<Item = OsString>) -> Ex
         }
     }
     let _ = out.flush();
-    let reasons: Vec<String> = counts.iter().map(|(reason, n)| format!("{reason}: {n}")).collect();
-    let breakdown = if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) };
-    eprintln!("{} records: {valid} valid, {invalid} invalid{breakdown}", valid + invalid);
+    let reasons: Vec<String> = counts
+        .iter()
+        .map(|(reason, n)| format!("{reason}: {n}"))
+        .collect();
+    let breakdown = if reasons.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", reasons.join(", "))
+    };
+    eprintln!(
+        "{} records: {valid} valid, {invalid} invalid{breakdown}",
+        valid + invalid
+    );
     if unreadable > 0 {
         eprintln!("{unreadable} file(s) could not be read");
     }
-    if invalid == 0 && unreadable == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if invalid == 0 && unreadable == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 #[cfg(test)]

@@ -124,7 +124,10 @@ mod tests {
     #[test]
     fn compares_exactly_across_representations() {
         assert_eq!(Num::Int(-1).compare(Num::Uint(0)), Ordering::Less);
-        assert_eq!(Num::Uint(u64::MAX).compare(Num::Int(i64::MAX)), Ordering::Greater);
+        assert_eq!(
+            Num::Uint(u64::MAX).compare(Num::Int(i64::MAX)),
+            Ordering::Greater
+        );
         assert_eq!(Num::Float(1.0).compare(Num::Uint(1)), Ordering::Equal);
         assert_eq!(Num::Float(0.5).compare(Num::Uint(1)), Ordering::Less);
     }

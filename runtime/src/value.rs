@@ -115,9 +115,21 @@ mod tests {
     #[test]
     fn canonical_agrees_with_equality() {
         let values = [
-            json!(1), json!(1.0), json!(-1), json!(1.5), json!("1"), json!([1]), json!([1.0]),
-            json!({"a": 1, "b": [true]}), json!({"b": [true], "a": 1.0}), json!(null),
-            json!(false), json!(0), json!({"a": 2}), json!(1e19), json!(10000000000000000000u64),
+            json!(1),
+            json!(1.0),
+            json!(-1),
+            json!(1.5),
+            json!("1"),
+            json!([1]),
+            json!([1.0]),
+            json!({"a": 1, "b": [true]}),
+            json!({"b": [true], "a": 1.0}),
+            json!(null),
+            json!(false),
+            json!(0),
+            json!({"a": 2}),
+            json!(1e19),
+            json!(10000000000000000000u64),
         ];
         for a in &values {
             for b in &values {

@@ -1,3 +1,4 @@
+#![allow(missing_docs)] // criterion_group! and criterion_main! generate undocumented items
 //! End-to-end synthesis time of the seed spec (`specs/ingest.yaml`), in release mode:
 //! `cargo bench -p ingest-synth --bench synth`.
 //!

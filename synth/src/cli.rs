@@ -48,6 +48,39 @@ pub enum Command {
     },
     /// Print the JSON Schema of ingest.yaml (for editors and yaml-language-server).
     Schema,
+    /// Validate events with the spec's generated validators: one JSON verdict per record.
+    Validate {
+        /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
+        #[arg(long)]
+        spec: Option<PathBuf>,
+        /// Files of events: NDJSON (one record per line) or one JSON array; `-` for stdin
+        #[arg(required = true)]
+        files: Vec<std::ffi::OsString>,
+    },
+    /// Rehearse a primary outage locally and report whether any event was lost
+    ///
+    /// Events go through both regions with the real handlers and the spec's validators; the
+    /// primary goes down mid-stream and the bridge delivers the backlog once it is back. Prints
+    /// a JSON report; exits 0 only when no accepted event was lost.
+    Drill {
+        /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
+        spec: Option<PathBuf>,
+        /// Request bodies to send (NDJSON or one JSON array) instead of generated events
+        #[arg(long, value_name = "FILE", conflicts_with = "count")]
+        events: Option<PathBuf>,
+        /// How many events to generate from the spec's schemas
+        #[arg(long, value_name = "N", default_value_t = crate::drill::DEFAULT_COUNT)]
+        count: usize,
+        /// How long the primary region is down (simulated seconds)
+        #[arg(long, value_name = "SECONDS", default_value_t = crate::drill::DEFAULT_OUTAGE_SECONDS)]
+        outage: u64,
+        /// Seed of the generated events and of the client's choices
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Keep the local buckets as files in this folder
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Runs the CLI with the process's arguments.
@@ -65,6 +98,24 @@ pub fn run(cli: Cli) -> ExitCode {
             check,
             templates,
         } => synth(&specs, &out, check, templates.as_deref()),
+        Command::Validate { spec, files } => {
+            crate::validate::run(&spec.unwrap_or_else(default_spec), &files)
+        }
+        Command::Drill {
+            spec,
+            events,
+            count,
+            outage,
+            seed,
+            out,
+        } => crate::drill::run(&crate::drill::DrillOptions {
+            spec: spec.unwrap_or_else(default_spec),
+            events,
+            count: Some(count),
+            outage_seconds: outage,
+            seed,
+            out,
+        }),
         Command::Schema => {
             let schema = spec::json_schema();
             let text = serde_json::to_string_pretty(&schema).expect("schema serializes");
@@ -121,6 +172,7 @@ fn synth(specs: &[PathBuf], out: &Path, check_only: bool, templates: Option<&Pat
     } else {
         specs.to_vec()
     };
+    let runtime = output::runtime_dependency_for(out);
     // Everything is checked and rendered before anything is written: one bad spec writes nothing.
     let mut sets = Vec::new();
     let mut failed = false;
@@ -146,7 +198,7 @@ fn synth(specs: &[PathBuf], out: &Path, check_only: bool, templates: Option<&Pat
             failed = true;
             continue;
         }
-        match output::assemble(&checked.plan, &templates) {
+        match output::assemble_with(&checked.plan, &templates, &runtime) {
             Ok((set, rendered)) => sets.push((path.clone(), checked.plan, (set, rendered))),
             Err(error) => {
                 eprintln!("error: {}: {error}", path.display());

@@ -10,6 +10,7 @@ pub mod aws;
 pub mod checks;
 pub mod cli;
 pub mod diagnostic;
+pub mod drill;
 pub mod output;
 pub mod plan;
 pub mod render;

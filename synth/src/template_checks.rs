@@ -24,8 +24,8 @@
 //!   intrinsic itself says enough: a `Weight` that is a `Ref` to a parameter must be a parameter
 //!   bounded to 0..255.
 //!
-//! The deploy-time checks are those of the prototype `scratch/cfn/semantic_check.py` (the 14
-//! mistakes that `testing-tools.md` section 2 found cfn-lint 1.58 misses), plus the traps G1, G3,
+//! The deploy-time checks are the 14 mistakes that `shared/reference/testing-tools.md` section 2
+//! found cfn-lint 1.58 misses, plus the traps G1, G3,
 //! G6, G7, G11, G14, G21 and calculated health checks whose children do not resolve.
 
 use std::collections::{HashMap, HashSet};

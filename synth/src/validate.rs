@@ -94,23 +94,37 @@ pub fn build_validator(spec: &Path) -> Result<PathBuf, ValidateError> {
         parts.push(file.path.as_os_str().as_encoded_bytes());
         parts.push(file.contents.as_bytes());
     }
-    let runtime_sources: Vec<Vec<u8>> = ["src/lib.rs", "src/json.rs", "src/check.rs", "src/envelope.rs", "src/lines.rs", "src/format.rs", "src/number.rs", "src/value.rs"]
-        .iter()
-        .map(|f| std::fs::read(runtime_path.join(f)).unwrap_or_default())
-        .collect();
+    let runtime_sources: Vec<Vec<u8>> = [
+        "src/lib.rs",
+        "src/json.rs",
+        "src/check.rs",
+        "src/envelope.rs",
+        "src/lines.rs",
+        "src/format.rs",
+        "src/number.rs",
+        "src/value.rs",
+    ]
+    .iter()
+    .map(|f| std::fs::read(runtime_path.join(f)).unwrap_or_default())
+    .collect();
     parts.extend(runtime_sources.iter().map(Vec::as_slice));
     let key = format!("{:016x}", fnv1a(&parts));
     let cache = cache_root();
     let dir = cache.join(format!("{}-{key}", plan.name));
     let target = cache.join("target");
     let bin_name = format!("validate-{}-{key}", plan.name);
-    let binary = target.join("release").join(format!("{bin_name}{}", std::env::consts::EXE_SUFFIX));
+    let binary = target
+        .join("release")
+        .join(format!("{bin_name}{}", std::env::consts::EXE_SUFFIX));
     if binary.exists() {
         return Ok(binary);
     }
     let write = |path: PathBuf, contents: &str| -> Result<(), ValidateError> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|error| ValidateError::Write { path: parent.to_path_buf(), error })?;
+            std::fs::create_dir_all(parent).map_err(|error| ValidateError::Write {
+                path: parent.to_path_buf(),
+                error,
+            })?;
         }
         std::fs::write(&path, contents).map_err(|error| ValidateError::Write { path, error })
     };
@@ -136,10 +150,21 @@ pub fn build_validator(spec: &Path) -> Result<PathBuf, ValidateError> {
     if let Ok(lock) = std::fs::read_to_string(workspace_root().join("Cargo.lock")) {
         write(dir.join("Cargo.lock"), &lock)?;
     }
-    eprintln!("building the validator of {} (release, cached in {})...", plan.name, dir.display());
+    eprintln!(
+        "building the validator of {} (release, cached in {})...",
+        plan.name,
+        dir.display()
+    );
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let status = Command::new(cargo)
-        .args(["build", "--release", "--quiet", "--bin", &bin_name, "--manifest-path"])
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--bin",
+            &bin_name,
+            "--manifest-path",
+        ])
         .arg(dir.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", &target)
         .stdout(Stdio::null())

@@ -1,2 +1,126 @@
-//! placeholder replaced below
-fn main() {}
+//! Validator throughput over the committed corpus (`benches/corpus.ndjson.gz`, 100,000
+//! CloudEvents of `specs/ingest.yaml`, ~440 bytes each, ~90% valid; rebuild it with
+//! `cargo run -p ingest-tests --example make_corpus`).
+//!
+//! One run measures, per event, from bytes to a verdict:
+//! - `floor`: `serde_json` parsing into `IgnoredAny` (no validation at all);
+//! - `jsonschema`: bytes -> `serde_json::Value` -> the `jsonschema` crate's compiled validator
+//!   for the event's `type` (format assertion on) -> `is_valid`;
+//! - `generated`: our generated validator's fast path (envelope + data), bytes -> verdict;
+//! - `generated_report`: the same code collecting every violation, for reference.
+//!
+//! Run: `cargo bench -p ingest-tests --bench validators`.
+
+// `criterion_group!` defines a function that cannot carry a doc comment.
+#![allow(missing_docs)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ingest_runtime::Validator;
+use ingest_tests::generated::specs::wiw_events::REGISTRY;
+use serde::de::IgnoredAny;
+use serde_json::Value;
+
+fn corpus() -> Vec<Vec<u8>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/corpus.ndjson.gz");
+    let file = std::fs::File::open(&path).expect("the corpus is committed");
+    BufReader::new(flate2::read::GzDecoder::new(file))
+        .split(b'\n')
+        .map(|line| line.expect("the corpus decompresses"))
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
+fn jsonschema_validators() -> HashMap<String, jsonschema::Validator> {
+    let root = ingest_tests::workspace_root();
+    let checked =
+        ingest_synth::check_spec(&root.join("specs/ingest.yaml")).expect("the seed spec is valid");
+    checked
+        .plan
+        .events
+        .iter()
+        .map(|e| {
+            let validator = jsonschema::draft202012::options()
+                .should_validate_formats(true)
+                .build(&e.schema_json)
+                .expect("compiles");
+            (e.type_name.clone(), validator)
+        })
+        .collect()
+}
+
+fn jsonschema_verdict(validators: &HashMap<String, jsonschema::Validator>, bytes: &[u8]) -> bool {
+    let Ok(value) = serde_json::from_slice::<Value>(bytes) else {
+        return false;
+    };
+    let Some(validator) = value
+        .get("type")
+        .and_then(Value::as_str)
+        .and_then(|t| validators.get(t))
+    else {
+        return false;
+    };
+    value
+        .get("data")
+        .is_some_and(|data| validator.is_valid(data))
+}
+
+fn bench(c: &mut Criterion) {
+    let events = corpus();
+    let validators = jsonschema_validators();
+    let ours = Validator::new(&REGISTRY);
+    let total_bytes: usize = events.iter().map(Vec::len).sum();
+    let valid = events.iter().filter(|e| ours.is_valid(e)).count();
+    let agree = events
+        .iter()
+        .filter(|e| ours.is_valid(e) == jsonschema_verdict(&validators, e))
+        .count();
+    eprintln!(
+        "corpus: {} events, {} bytes on average, {valid} valid ({:.1}%), verdicts equal to jsonschema's on {agree}",
+        events.len(),
+        total_bytes / events.len(),
+        100.0 * valid as f64 / events.len() as f64
+    );
+    assert_eq!(
+        agree,
+        events.len(),
+        "the generated validator must agree with jsonschema on the corpus"
+    );
+
+    let mut group = c.benchmark_group("validate_corpus");
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.sample_size(20);
+    group.bench_function("floor_serde_ignored_any", |b| {
+        b.iter(|| {
+            events
+                .iter()
+                .filter(|e| serde_json::from_slice::<IgnoredAny>(e).is_ok())
+                .count()
+        })
+    });
+    group.bench_function("jsonschema_value_is_valid", |b| {
+        b.iter(|| {
+            events
+                .iter()
+                .filter(|e| jsonschema_verdict(&validators, e))
+                .count()
+        })
+    });
+    group.bench_function("generated_fast_path", |b| {
+        b.iter(|| events.iter().filter(|e| ours.is_valid(e)).count())
+    });
+    group.bench_function("generated_report", |b| {
+        b.iter(|| {
+            events
+                .iter()
+                .filter(|e| ours.validate(e).is_valid())
+                .count()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

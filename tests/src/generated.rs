@@ -16,7 +16,8 @@ pub struct Case {
     /// The generated fast path.
     pub is_valid: fn(&[u8]) -> bool,
     /// The generated report.
-    pub violations: fn(&[u8]) -> Result<Vec<ingest_runtime::Violation>, ingest_runtime::json::Error>,
+    pub violations:
+        fn(&[u8]) -> Result<Vec<ingest_runtime::Violation>, ingest_runtime::json::Error>,
 }
 
 /// The JSON Schema Test Suite's groups, one module each.

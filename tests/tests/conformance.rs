@@ -21,7 +21,13 @@ fn every_supported_case_passes_on_both_paths() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), CASES.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
 }
 
 /// The groups left out, by file: how many, and what in their schema is outside the subset.
@@ -29,7 +35,11 @@ fn every_supported_case_passes_on_both_paths() {
 /// `prefixItems`, and `enum.json` has `{"enum": []}`, which `ingest check` rejects as a schema
 /// error (an empty enum accepts nothing, so it is always a mistake in an event schema).
 const OUT_OF_SCOPE: &[(&str, usize, &str)] = &[
-    ("additionalProperties.json", 5, "not a supported schema keyword"),
+    (
+        "additionalProperties.json",
+        5,
+        "not a supported schema keyword",
+    ),
     ("enum.json", 1, "`enum` is empty"),
     ("items.json", 5, "not a supported schema keyword"),
     ("prefixItems.json", 4, "not a supported schema keyword"),
@@ -40,18 +50,39 @@ const OUT_OF_SCOPE: &[(&str, usize, &str)] = &[
 #[test]
 fn runs_the_whole_suite_but_the_documented_groups() {
     let files: std::collections::BTreeSet<&str> = CASES.iter().map(|c| c.file).collect();
-    assert_eq!(files.len(), 26, "every file but prefixItems.json has supported groups: {files:?}");
+    assert_eq!(
+        files.len(),
+        26,
+        "every file but prefixItems.json has supported groups: {files:?}"
+    );
     let skipped_cases: usize = SKIPPED.iter().map(|s| s.2).sum();
-    assert_eq!(CASES.len() + skipped_cases, 651, "the suite's README counts 651 cases");
+    assert_eq!(
+        CASES.len() + skipped_cases,
+        651,
+        "the suite's README counts 651 cases"
+    );
     for (file, count, reason) in OUT_OF_SCOPE {
         let groups: Vec<_> = SKIPPED.iter().filter(|s| s.0 == *file).collect();
-        assert_eq!(groups.len(), *count, "skipped groups of {file}: {groups:#?}");
+        assert_eq!(
+            groups.len(),
+            *count,
+            "skipped groups of {file}: {groups:#?}"
+        );
         for group in groups {
-            assert!(group.3.contains(reason), "{file} / {}: skipped because {}", group.1, group.3);
+            assert!(
+                group.3.contains(reason),
+                "{file} / {}: skipped because {}",
+                group.1,
+                group.3
+            );
         }
     }
     let documented: usize = OUT_OF_SCOPE.iter().map(|o| o.1).sum();
-    assert_eq!(SKIPPED.len(), documented, "no group is skipped without being listed: {SKIPPED:#?}");
+    assert_eq!(
+        SKIPPED.len(),
+        documented,
+        "no group is skipped without being listed: {SKIPPED:#?}"
+    );
 }
 
 #[test]
@@ -64,5 +95,9 @@ fn violations_point_at_the_value_and_name_the_keyword() {
     assert_eq!(violations.len(), 1);
     assert_eq!(violations[0].keyword, "minimum");
     assert_eq!(violations[0].pointer, "");
-    assert!(violations[0].message.contains("less than the minimum"), "{}", violations[0].message);
+    assert!(
+        violations[0].message.contains("less than the minimum"),
+        "{}",
+        violations[0].message
+    );
 }

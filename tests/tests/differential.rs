@@ -19,39 +19,89 @@ use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Map, Value, json};
 
 const DATE_TIMES: &[&str] = &[
-    "2024-03-01T09:00:00Z", "2024-03-01T09:00:00.123+01:00", "1998-12-31T23:59:60Z",
-    "1998-12-31T22:59:60Z", "2024-02-30T09:00:00Z", "2024-03-01 09:00:00Z", "2024-03-01T24:00:00Z",
-    "2024-03-01t09:00:00z", "2024-03-01T09:00:00", "2024-03-01T09:00:00+01",
+    "2024-03-01T09:00:00Z",
+    "2024-03-01T09:00:00.123+01:00",
+    "1998-12-31T23:59:60Z",
+    "1998-12-31T22:59:60Z",
+    "2024-02-30T09:00:00Z",
+    "2024-03-01 09:00:00Z",
+    "2024-03-01T24:00:00Z",
+    "2024-03-01t09:00:00z",
+    "2024-03-01T09:00:00",
+    "2024-03-01T09:00:00+01",
 ];
-const DATES: &[&str] = &["2024-02-29", "2023-02-29", "2024-13-01", "2024-1-01", "0001-01-01", "2024-03-01T00:00:00Z"];
+const DATES: &[&str] = &[
+    "2024-02-29",
+    "2023-02-29",
+    "2024-13-01",
+    "2024-1-01",
+    "0001-01-01",
+    "2024-03-01T00:00:00Z",
+];
 const UUIDS: &[&str] = &[
-    "2eb8aa08-aa98-11ea-b4aa-73b441d16380", "2EB8AA08-AA98-11EA-B4AA-73B441D16380",
-    "2eb8aa08aa9811eab4aa73b441d16380", "2eb8aa08-aa98-11ea-b4aa-73b441d1638", "not-a-uuid",
+    "2eb8aa08-aa98-11ea-b4aa-73b441d16380",
+    "2EB8AA08-AA98-11EA-B4AA-73B441D16380",
+    "2eb8aa08aa9811eab4aa73b441d16380",
+    "2eb8aa08-aa98-11ea-b4aa-73b441d1638",
+    "not-a-uuid",
 ];
 const EMAILS: &[&str] = &[
-    "joe.bloggs@example.com", "te..st@example.com", "@example.com", "joe@", "a+b@sub.example.org",
-    "\"joe bloggs\"@example.com", "joe bloggs@example.com", ".test@example.com",
+    "joe.bloggs@example.com",
+    "te..st@example.com",
+    "@example.com",
+    "joe@",
+    "a+b@sub.example.org",
+    "\"joe bloggs\"@example.com",
+    "joe bloggs@example.com",
+    ".test@example.com",
 ];
 
 fn number_near(schema: &Map<String, Value>, integer: bool) -> BoxedStrategy<Value> {
     let mut anchors: Vec<f64> = vec![0.0, 1.0, -1.0, 7.0, 1e9];
-    for key in ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"] {
+    for key in [
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+    ] {
         if let Some(n) = schema.get(key).and_then(Value::as_f64) {
             anchors.extend([n, n - 1.0, n + 1.0, n - 0.5, n + 0.5, n * 2.0]);
         }
     }
     let anchors2 = anchors.clone();
-    let lower = schema.get("minimum").and_then(Value::as_f64)
-        .or_else(|| schema.get("exclusiveMinimum").and_then(Value::as_f64).map(|m| m + 1.0))
+    let lower = schema
+        .get("minimum")
+        .and_then(Value::as_f64)
+        .or_else(|| {
+            schema
+                .get("exclusiveMinimum")
+                .and_then(Value::as_f64)
+                .map(|m| m + 1.0)
+        })
         .unwrap_or(-1000.0);
-    let upper = schema.get("maximum").and_then(Value::as_f64)
-        .or_else(|| schema.get("exclusiveMaximum").and_then(Value::as_f64).map(|m| m - 1.0))
+    let upper = schema
+        .get("maximum")
+        .and_then(Value::as_f64)
+        .or_else(|| {
+            schema
+                .get("exclusiveMaximum")
+                .and_then(Value::as_f64)
+                .map(|m| m - 1.0)
+        })
         .unwrap_or(lower + 1000.0);
-    let step = schema.get("multipleOf").and_then(Value::as_f64).unwrap_or(1.0);
+    let step = schema
+        .get("multipleOf")
+        .and_then(Value::as_f64)
+        .unwrap_or(1.0);
     let inside = (0.0f64..=1.0).prop_map(move |t| {
         let raw = lower.ceil() + t * (upper.floor() - lower.ceil()).max(0.0);
         let stepped = (raw / step).floor() * step;
-        let value = if stepped < lower { lower.ceil() } else { stepped };
+        let value = if stepped < lower {
+            lower.ceil()
+        } else {
+            stepped
+        };
         json!(value as i64)
     });
     prop_oneof![
@@ -101,7 +151,10 @@ fn string_for(schema: &Map<String, Value>) -> BoxedStrategy<Value> {
         .boxed();
     }
     let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
-    let max = schema.get("maxLength").and_then(Value::as_u64).map_or(min + 20, |m| m as usize);
+    let max = schema
+        .get("maxLength")
+        .and_then(Value::as_u64)
+        .map_or(min + 20, |m| m as usize);
     let low = min.saturating_sub(1);
     prop_oneof![
         4 => proptest::collection::vec(proptest::char::range('a', 'z'), min..=max.min(min + 20))
@@ -138,7 +191,11 @@ fn value_for(schema: &Value, depth: u32) -> BoxedStrategy<Value> {
     };
     let types: Vec<String> = match schema.get("type") {
         Some(Value::String(t)) => vec![t.clone()],
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         _ => vec!["string".into(), "integer".into(), "null".into()],
     };
     let mut options: Vec<BoxedStrategy<Value>> = Vec::new();
@@ -182,14 +239,22 @@ fn object_for(schema: &Map<String, Value>, depth: u32) -> BoxedStrategy<Value> {
     let required: Vec<String> = schema
         .get("required")
         .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     let properties: Vec<(String, Value)> = schema
         .get("properties")
         .and_then(Value::as_object)
         .map(|p| p.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
-    let additional = schema.get("additionalProperties").cloned().unwrap_or(Value::Bool(true));
+    let additional = schema
+        .get("additionalProperties")
+        .cloned()
+        .unwrap_or(Value::Bool(true));
     let mut fields: Vec<BoxedStrategy<Option<(String, Value)>>> = Vec::new();
     for (name, sub) in properties {
         let keep = if required.contains(&name) { 0.97 } else { 0.6 };
@@ -200,9 +265,17 @@ fn object_for(schema: &Map<String, Value>, depth: u32) -> BoxedStrategy<Value> {
                 .boxed(),
         );
     }
-    let extra_value = if additional == Value::Bool(false) { any_json() } else { value_for(&additional, depth + 1) };
+    let extra_value = if additional == Value::Bool(false) {
+        any_json()
+    } else {
+        value_for(&additional, depth + 1)
+    };
     let extras = proptest::collection::vec(("[a-z]{1,5}", extra_value), 0..3);
-    let extra_weight = if additional == Value::Bool(false) { 0.05 } else { 0.5 };
+    let extra_weight = if additional == Value::Bool(false) {
+        0.05
+    } else {
+        0.5
+    };
     (fields, proptest::option::weighted(extra_weight, extras))
         .prop_map(|(fields, extras)| {
             let mut map = Map::new();
@@ -219,7 +292,11 @@ fn object_for(schema: &Map<String, Value>, depth: u32) -> BoxedStrategy<Value> {
 
 fn run(validate: ValidateFn, bytes: &[u8], report: bool) -> (bool, usize) {
     let mut p = Parser::new(bytes);
-    let mut c = if report { Checker::report() } else { Checker::fast() };
+    let mut c = if report {
+        Checker::report()
+    } else {
+        Checker::fast()
+    };
     match validate(&mut p, &mut c).and_then(|()| p.finish()) {
         Ok(()) => (c.violations().is_empty(), c.violations().len()),
         Err(_) => (false, usize::MAX),
@@ -242,10 +319,17 @@ fn schemas() -> Vec<(String, Value, ValidateFn)> {
     let root = workspace_root();
     let mut out = Vec::new();
     for (file, registry) in SPECS {
-        let checked = ingest_synth::check_spec(&root.join(Path::new(file))).expect("bundled specs are valid");
+        let checked =
+            ingest_synth::check_spec(&root.join(Path::new(file))).expect("bundled specs are valid");
         for event in &checked.plan.events {
-            let event_type = registry.get(&event.type_name).expect("the registry has every event type");
-            out.push((format!("{file} {}", event.type_name), event.schema_json.clone(), event_type.validate));
+            let event_type = registry
+                .get(&event.type_name)
+                .expect("the registry has every event type");
+            out.push((
+                format!("{file} {}", event.type_name),
+                event.schema_json.clone(),
+                event_type.validate,
+            ));
         }
     }
     assert!(out.len() >= 7, "specs/ingest.yaml alone has 7 event types");
@@ -263,7 +347,11 @@ fn compiled(schema: &Value) -> jsonschema::Validator {
 fn random_events_get_the_jsonschema_crates_verdict() {
     for (name, schema, validate) in schemas() {
         let reference_validator = compiled(&schema);
-        let mut runner = TestRunner::new(Config { cases: 600, failure_persistence: None, ..Config::default() });
+        let mut runner = TestRunner::new(Config {
+            cases: 600,
+            failure_persistence: None,
+            ..Config::default()
+        });
         let (valid, total) = (std::cell::Cell::new(0usize), std::cell::Cell::new(0usize));
         runner
             .run(&value_for(&schema, 0), |value| {
@@ -273,13 +361,29 @@ fn random_events_get_the_jsonschema_crates_verdict() {
                 let (report, count) = run(validate, &bytes, true);
                 total.set(total.get() + 1);
                 valid.set(valid.get() + usize::from(expected));
-                prop_assert_eq!(fast, expected, "{}: fast path vs jsonschema on {}", name, value);
-                prop_assert_eq!(report, fast, "{}: report ({} violations) vs fast path on {}", name, count, value);
+                prop_assert_eq!(
+                    fast,
+                    expected,
+                    "{}: fast path vs jsonschema on {}",
+                    name,
+                    value
+                );
+                prop_assert_eq!(
+                    report,
+                    fast,
+                    "{}: report ({} violations) vs fast path on {}",
+                    name,
+                    count,
+                    value
+                );
                 Ok(())
             })
             .unwrap_or_else(|e| panic!("{e}"));
         let (valid, total) = (valid.get(), total.get());
-        assert!(valid * 50 >= total && valid < total, "{name}: {valid} of {total} generated events were valid; the generator must produce both");
+        assert!(
+            valid * 50 >= total && valid < total,
+            "{name}: {valid} of {total} generated events were valid; the generator must produce both"
+        );
     }
 }
 
@@ -287,8 +391,15 @@ fn random_events_get_the_jsonschema_crates_verdict() {
 fn mutated_events_get_the_jsonschema_crates_verdict() {
     for (name, schema, validate) in schemas() {
         let reference_validator = compiled(&schema);
-        let mut runner = TestRunner::new(Config { cases: 400, failure_persistence: None, ..Config::default() });
-        let strategy = (value_for(&schema, 0), proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..4));
+        let mut runner = TestRunner::new(Config {
+            cases: 400,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let strategy = (
+            value_for(&schema, 0),
+            proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..4),
+        );
         runner
             .run(&strategy, |(value, edits)| {
                 let mut bytes = serde_json::to_vec(&value).unwrap();
@@ -308,8 +419,20 @@ fn mutated_events_get_the_jsonschema_crates_verdict() {
                 let expected = reference(&reference_validator, &bytes);
                 let (fast, _) = run(validate, &bytes, false);
                 let (report, _) = run(validate, &bytes, true);
-                prop_assert_eq!(fast, expected, "{}: fast path vs jsonschema on {:?}", name, String::from_utf8_lossy(&bytes));
-                prop_assert_eq!(report, fast, "{}: report vs fast path on {:?}", name, String::from_utf8_lossy(&bytes));
+                prop_assert_eq!(
+                    fast,
+                    expected,
+                    "{}: fast path vs jsonschema on {:?}",
+                    name,
+                    String::from_utf8_lossy(&bytes)
+                );
+                prop_assert_eq!(
+                    report,
+                    fast,
+                    "{}: report vs fast path on {:?}",
+                    name,
+                    String::from_utf8_lossy(&bytes)
+                );
                 Ok(())
             })
             .unwrap_or_else(|e| panic!("{e}"));

@@ -1,0 +1,319 @@
+//! The bridge (secondary region): spool objects into the primary validator.
+//!
+//! Each SQS message carries an S3 notification. For each created object the bridge reads it
+//! (keys arrive URL-encoded and are decoded; objects are gunzipped when gzip), cuts it into
+//! chunks of whole lines whose `Invoke` payload stays under `CHUNK_BYTES` (and so under the 6 MB
+//! limit of a synchronous invoke, G23), and invokes the primary validator with
+//! `RequestResponse` for each chunk, in order. A chunk is done when the validator answers
+//! without a function error and with no unfinished line; otherwise it is tried again with
+//! backoff, and when it still fails the message is reported in `batchItemFailures`: SQS makes
+//! it visible again after the visibility timeout, and a message that keeps failing (a poison
+//! message, or a primary outage longer than the retry budget) reaches the DLQ alone, without
+//! holding back the others. Chunks are cut the same way every time, so a retried message
+//! writes the same keys.
+//!
+//! The `s3:TestEvent` message S3 sends when the notification is configured (G22) has no
+//! `Records`; it is acknowledged and skipped.
+
+use std::fmt;
+
+use aws_lambda_events::event::s3::S3Event;
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use super::records::{self, BridgeChunk, BridgeRequest, BridgeResponse, decode_s3_key, timestamp};
+use super::{
+    ErrorKind, HandlerError, InfraError, Invoker, ObjectStore, RetryPolicy, Service, Sleeper,
+    env_number, env_var,
+};
+
+/// Largest synchronous `Invoke` request payload (6 MB, G23).
+pub const INVOKE_LIMIT_BYTES: usize = 6 * 1024 * 1024;
+/// The default payload budget of one chunk (`CHUNK_BYTES` of the secondary stack).
+pub const DEFAULT_CHUNK_BYTES: usize = 5 * 1024 * 1024;
+/// Room left in a chunk's payload for everything but the lines.
+const PAYLOAD_OVERHEAD: usize = 1024;
+
+/// The bridge's settings (environment variables of the secondary stack).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BridgeConfig {
+    /// `VALIDATOR_FUNCTION_ARN`: the only function the bridge invokes.
+    pub validator_function: String,
+    /// `SPOOL_BUCKET`: when set, notifications of other buckets are refused.
+    pub spool_bucket: Option<String>,
+    /// `CHUNK_BYTES`: the largest `Invoke` payload the bridge sends.
+    pub chunk_bytes: usize,
+    /// Retries of reads and invokes.
+    pub retry: RetryPolicy,
+}
+
+impl BridgeConfig {
+    /// Reads `VALIDATOR_FUNCTION_ARN`, `SPOOL_BUCKET` and `CHUNK_BYTES`.
+    pub fn from_env() -> Result<Self, HandlerError> {
+        let chunk_bytes = env_number("CHUNK_BYTES", DEFAULT_CHUNK_BYTES as u64)?;
+        Ok(BridgeConfig {
+            validator_function: env_var("VALIDATOR_FUNCTION_ARN")?,
+            spool_bucket: std::env::var("SPOOL_BUCKET").ok(),
+            chunk_bytes: usize::try_from(chunk_bytes)
+                .unwrap_or(DEFAULT_CHUNK_BYTES)
+                .min(INVOKE_LIMIT_BYTES),
+            retry: RetryPolicy::default(),
+        })
+    }
+}
+
+/// Why a message could not be finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BridgeError {
+    /// The body is neither an S3 notification nor the test event.
+    NotANotification(String),
+    /// The notification names a bucket other than the spool.
+    ForeignBucket(String),
+    /// The spool object could not be read (after retries).
+    Read(InfraError),
+    /// The spool object is gzip but corrupt.
+    Corrupt(String),
+    /// A single line is too large for one invoke.
+    LineTooLarge(usize),
+    /// The validator could not be invoked, failed, or left lines unfinished (after retries).
+    Invoke(InfraError),
+}
+
+impl fmt::Display for BridgeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BridgeError::NotANotification(message) => {
+                write!(f, "the message is not an S3 notification: {message}")
+            }
+            BridgeError::ForeignBucket(bucket) => {
+                write!(f, "the notification is for bucket {bucket}, not the spool")
+            }
+            BridgeError::Read(error) => write!(f, "cannot read the spool object: {error}"),
+            BridgeError::Corrupt(message) => write!(f, "the spool object is corrupt: {message}"),
+            BridgeError::LineTooLarge(size) => {
+                write!(f, "a spool line of {size} bytes does not fit one invoke")
+            }
+            BridgeError::Invoke(error) => {
+                write!(f, "the validator did not finish a chunk: {error}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for BridgeError {}
+
+/// Counts of one batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BridgeStats {
+    /// Messages in the batch.
+    pub messages: usize,
+    /// `s3:TestEvent` messages skipped.
+    pub test_events: usize,
+    /// Spool objects read.
+    pub objects: usize,
+    /// Invokes (retries included).
+    pub invokes: usize,
+    /// Chunks the validator finished.
+    pub chunks: usize,
+    /// Events the validator wrote to good.
+    pub good: usize,
+    /// Lines the validator wrote to quarantine.
+    pub quarantined: usize,
+}
+
+/// The result of a batch.
+#[derive(Debug, Clone, Default)]
+pub struct BridgeOutcome {
+    /// The messages that failed, by index, with why.
+    pub failed: Vec<(usize, BridgeError)>,
+    /// Counts.
+    pub stats: BridgeStats,
+}
+
+/// The bridge function. See the module documentation.
+#[derive(Debug)]
+pub struct BridgeHandler<'a, S, I, Z> {
+    /// Settings.
+    pub config: &'a BridgeConfig,
+    /// Where spool objects are read.
+    pub store: &'a S,
+    /// How the validator is invoked.
+    pub invoker: &'a I,
+    /// How retries wait.
+    pub sleeper: &'a Z,
+}
+
+impl<S, I, Z> Clone for BridgeHandler<'_, S, I, Z> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S, I, Z> Copy for BridgeHandler<'_, S, I, Z> {}
+
+/// Cuts NDJSON into chunks of whole lines, each at most `max_bytes` (a longer line is a chunk
+/// of its own). Blank lines are dropped.
+pub fn chunk_lines(text: &[u8], max_bytes: usize) -> Vec<Vec<u8>> {
+    let mut chunks = Vec::new();
+    let mut current = Vec::new();
+    for line in text.split(|b| *b == b'\n') {
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        if !current.is_empty() && current.len() + line.len() + 1 > max_bytes {
+            chunks.push(std::mem::take(&mut current));
+        }
+        current.extend_from_slice(line);
+        current.push(b'\n');
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    chunks
+}
+
+fn lambda_error(kind: ErrorKind, message: String) -> InfraError {
+    InfraError::new(Service::Lambda, "Invoke", kind, message)
+}
+
+impl<S: ObjectStore, I: Invoker, Z: Sleeper> BridgeHandler<'_, S, I, Z> {
+    /// Handles an SQS batch: the response lists the failed messages by id.
+    pub async fn handle_sqs(&self, event: &SqsEvent) -> SqsBatchResponse {
+        let outcome = self.process_sqs(event).await;
+        let mut response = SqsBatchResponse::default();
+        for (index, _) in outcome.failed {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = event.records[index].message_id.clone().unwrap_or_default();
+            response.batch_item_failures.push(failure);
+        }
+        response
+    }
+
+    /// Processes every message of a batch, each on its own.
+    pub async fn process_sqs(&self, event: &SqsEvent) -> BridgeOutcome {
+        let mut outcome = BridgeOutcome::default();
+        outcome.stats.messages = event.records.len();
+        for (index, message) in event.records.iter().enumerate() {
+            let body = message.body.as_deref().unwrap_or_default();
+            if let Err(error) = self.process_message(body, &mut outcome.stats).await {
+                outcome.failed.push((index, error));
+            }
+        }
+        outcome
+    }
+
+    /// Processes one message body.
+    pub async fn process_message(
+        &self,
+        body: &str,
+        stats: &mut BridgeStats,
+    ) -> Result<(), BridgeError> {
+        let value: serde_json::Value =
+            serde_json::from_str(body).map_err(|e| BridgeError::NotANotification(e.to_string()))?;
+        if value.get("Event").and_then(serde_json::Value::as_str) == Some("s3:TestEvent") {
+            stats.test_events += 1;
+            return Ok(());
+        }
+        let event: S3Event = serde_json::from_value(value)
+            .map_err(|e| BridgeError::NotANotification(e.to_string()))?;
+        if event.records.is_empty() {
+            return Err(BridgeError::NotANotification(
+                "it has no Records".to_owned(),
+            ));
+        }
+        for record in &event.records {
+            if !record
+                .event_name
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("ObjectCreated")
+            {
+                continue;
+            }
+            let bucket = record.s3.bucket.name.clone().unwrap_or_default();
+            if self
+                .config
+                .spool_bucket
+                .as_ref()
+                .is_some_and(|spool| *spool != bucket)
+            {
+                return Err(BridgeError::ForeignBucket(bucket));
+            }
+            let key = decode_s3_key(record.s3.object.key.as_deref().unwrap_or_default());
+            let object = self
+                .config
+                .retry
+                .run(self.sleeper, || self.store.get_object(&bucket, &key))
+                .await
+                .map_err(BridgeError::Read)?;
+            stats.objects += 1;
+            let text = records::gunzip_if_gzip(&object)
+                .map_err(|e| BridgeError::Corrupt(e.to_string()))?;
+            let overhead = PAYLOAD_OVERHEAD + bucket.len() + key.len();
+            let max_line_bytes = self
+                .config
+                .chunk_bytes
+                .min(INVOKE_LIMIT_BYTES)
+                .saturating_sub(overhead)
+                / 4
+                * 3;
+            let spooled_at = timestamp(record.event_time);
+            for (chunk_index, lines) in chunk_lines(&text, max_line_bytes).into_iter().enumerate() {
+                if lines.len() > max_line_bytes {
+                    return Err(BridgeError::LineTooLarge(lines.len()));
+                }
+                let request = BridgeRequest {
+                    ingest_bridge: BridgeChunk {
+                        bucket: bucket.clone(),
+                        key: key.clone(),
+                        chunk: chunk_index,
+                        spooled_at: spooled_at.clone(),
+                        lines: BASE64.encode(&lines),
+                    },
+                };
+                let payload = serde_json::to_vec(&request).unwrap_or_default();
+                let response = self
+                    .config
+                    .retry
+                    .run(self.sleeper, || {
+                        stats.invokes += 1;
+                        self.invoke_chunk(payload.clone())
+                    })
+                    .await
+                    .map_err(BridgeError::Invoke)?;
+                stats.chunks += 1;
+                stats.good += response.good;
+                stats.quarantined += response.quarantined;
+            }
+        }
+        Ok(())
+    }
+
+    async fn invoke_chunk(&self, payload: Vec<u8>) -> Result<BridgeResponse, InfraError> {
+        let output = self
+            .invoker
+            .invoke(&self.config.validator_function, payload)
+            .await?;
+        if let Some(error) = output.function_error {
+            let detail = String::from_utf8_lossy(&output.payload).into_owned();
+            return Err(lambda_error(
+                ErrorKind::Unavailable,
+                format!("function error {error}: {detail}"),
+            ));
+        }
+        let response: BridgeResponse = serde_json::from_slice(&output.payload)
+            .map_err(|e| lambda_error(ErrorKind::Unavailable, format!("unreadable answer: {e}")))?;
+        if !response.unfinished.is_empty() {
+            return Err(lambda_error(
+                ErrorKind::Unavailable,
+                format!(
+                    "{} of {} lines unfinished",
+                    response.unfinished.len(),
+                    response.records
+                ),
+            ));
+        }
+        Ok(response)
+    }
+}

@@ -1,0 +1,783 @@
+//! The outage drill: the seed's night, rehearsed on one machine (feature `local`).
+//!
+//! Both regions are built from the [`local`](super::local) stand-ins with the spec's numbers
+//! ([`DrillConfig`], written by `ingest drill` from the plan) and run the real handlers on a
+//! simulated clock:
+//!
+//! 1. A client sends the records evenly over the send window, each to a region picked by the
+//!    Route 53 weights among the regions DNS would answer with; a refused request (the region
+//!    is down) is sent again with backoff, as a client does, and may land in the other region.
+//!    A body longer than `api.max_event_bytes` characters is refused with 413 and not retried.
+//! 2. A quarter into the window the primary region goes down: its stream (puts and reads),
+//!    its buckets and its validator (as the bridge's `Invoke` target) all fail. The health
+//!    check notices after `interval x threshold`, and the operator drains the primary a minute
+//!    in; from then on everything goes to the secondary, whose receiver spools it, and whose
+//!    bridge keeps failing to hand it over: the SQS retry budget is what carries the night.
+//! 3. After `outage_seconds` the primary comes back and is restored; its own stream catches
+//!    up, and the bridge delivers the backlog as messages become visible again.
+//! 4. When everything is quiet, the good and quarantine buckets are read back and every
+//!    event sent is looked for, by its bytes: [`DrillReport::lost`] counts the accepted events
+//!    found in neither (it must be 0), `duplicates` counts the extra good copies per
+//!    `(source, id)`, and `altered` the good lines whose event differs from what was sent.
+//!
+//! Every run with the same inputs gives the same report except `wall_ms`.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::RetryPolicy;
+use super::bridge::{BridgeConfig, BridgeHandler, DEFAULT_CHUNK_BYTES};
+use super::local::{
+    Faults, KinesisMapping, LocalInvoker, LocalQueue, LocalSpool, LocalStore, LocalStream, Rng,
+    SimClock, SqsMapping,
+};
+use super::receiver::{ReceiverConfig, ReceiverHandler};
+use super::records::{QuarantineLine, event_fields, gunzip_if_gzip, split_good_line};
+use super::validator::{ValidatorConfig, ValidatorHandler};
+use crate::envelope::Registry;
+use crate::json::{Kind, Parser};
+
+/// One region of the drill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillRegion {
+    /// AWS region name.
+    pub region: String,
+    /// Shards of its stream (on-demand streams: pick a number).
+    pub shards: usize,
+    /// Route 53 weight.
+    pub weight: u64,
+    /// Stream retention in hours.
+    pub retention_hours: u64,
+}
+
+/// The spec's numbers the drill runs with (written by `ingest drill` from the plan).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillConfig {
+    /// The spec's name.
+    pub name: String,
+    /// The primary region.
+    pub primary: DrillRegion,
+    /// The secondary region.
+    pub secondary: DrillRegion,
+    /// Whether health checks take an unhealthy region out of DNS.
+    pub failover_automatic: bool,
+    /// Health check interval.
+    pub health_interval_seconds: u64,
+    /// Health check failures before unhealthy.
+    pub health_failure_threshold: u64,
+    /// Events per second the client sends at most.
+    pub peak_events_per_second: u64,
+    /// `api.max_event_bytes`.
+    pub max_event_bytes: usize,
+    /// Validator batch size.
+    pub validator_batch_size: usize,
+    /// Validator mapping retries.
+    pub validator_max_retries: u64,
+    /// Validator mapping maximum record age.
+    pub validator_max_record_age_seconds: u64,
+    /// Receiver batch size.
+    pub receiver_batch_size: usize,
+    /// Bridge batch size.
+    pub bridge_batch_size: usize,
+    /// Bridge mapping concurrency.
+    pub bridge_max_concurrency: usize,
+    /// Spool queue visibility timeout.
+    pub visibility_timeout_seconds: u64,
+    /// Spool queue `maxReceiveCount`.
+    pub max_receive_count: u64,
+    /// Spool queue retention.
+    pub queue_retention_seconds: u64,
+    /// Firehose buffer interval.
+    pub spool_buffer_seconds: u64,
+    /// Firehose buffer size.
+    pub spool_buffer_mb: u64,
+    /// How long the primary is down.
+    pub outage_seconds: u64,
+    /// Seed of the client's choices.
+    pub seed: u64,
+    /// When the drill starts (RFC 3339); default 2020-11-25T13:00:00Z, the seed's night.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// Anything the caller wants echoed in the report (how the events were made).
+    #[serde(default)]
+    pub notes: serde_json::Value,
+}
+
+/// The timeline, in seconds from the start.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Timeline {
+    /// The send window.
+    pub send_window_s: f64,
+    /// The primary goes down.
+    pub outage_start_s: f64,
+    /// The health checks take the primary out of DNS (automatic failover), if they do.
+    pub unhealthy_s: Option<f64>,
+    /// The operator drains the primary.
+    pub drained_s: f64,
+    /// The primary is back and restored.
+    pub restored_s: f64,
+    /// The last object written.
+    pub last_write_s: f64,
+    /// Simulated time at the end.
+    pub end_s: f64,
+}
+
+/// The bridge's side of the night.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BridgeSummary {
+    /// Spool objects written.
+    pub spool_objects: u64,
+    /// Messages received by the bridge (retries included).
+    pub receives: u64,
+    /// `Invoke` calls of the validator.
+    pub invokes: u64,
+    /// `s3:TestEvent` messages skipped.
+    pub test_events_skipped: u64,
+    /// Messages that reached the DLQ.
+    pub dead_letters: u64,
+    /// Messages dropped by queue retention.
+    pub queue_expired: u64,
+}
+
+/// The drill's report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DrillReport {
+    /// The spec's name.
+    pub spec: String,
+    /// Records (request bodies) sent.
+    pub records: usize,
+    /// Events sent (a batch record counts each element).
+    pub sent: usize,
+    /// Events whose request was accepted by a region.
+    pub accepted: usize,
+    /// Events refused with 413 (body over `api.max_event_bytes`): never accepted, so not lost.
+    pub refused: usize,
+    /// Events the client gave up on after many refused tries.
+    pub gave_up: usize,
+    /// Accepted events in good.
+    pub good: usize,
+    /// Accepted events in quarantine (and not in good).
+    pub quarantined: usize,
+    /// Accepted events found in neither.
+    pub lost: usize,
+    /// Extra good lines per `(source, id)`.
+    pub duplicates: usize,
+    /// Extra quarantine lines per event.
+    pub quarantine_duplicates: usize,
+    /// Good lines whose event is not byte for byte one that was sent.
+    pub altered: usize,
+    /// Events accepted per region role.
+    pub accepted_by_region: BTreeMap<String, usize>,
+    /// Quarantine lines per reason kind.
+    pub quarantine_reasons: BTreeMap<String, usize>,
+    /// Good lines per `ingest.via`.
+    pub good_by_via: BTreeMap<String, usize>,
+    /// Seconds from the primary's restore to the last object written (simulated).
+    pub drain_seconds: f64,
+    /// Records the primary's mapping sent to its on-failure destination.
+    pub parked: u64,
+    /// Records lost to stream retention.
+    pub expired: u64,
+    /// The bridge.
+    pub bridge: BridgeSummary,
+    /// The timeline (simulated seconds).
+    pub timeline: Timeline,
+    /// Objects read back: good and quarantine.
+    pub objects: BTreeMap<String, usize>,
+    /// Where the buckets were written, when kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<PathBuf>,
+    /// Wall-clock milliseconds the drill took.
+    pub wall_ms: u128,
+    /// The caller's notes.
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub generated: serde_json::Value,
+}
+
+#[derive(Debug, Clone)]
+struct SentEvent {
+    record: usize,
+    accepted: bool,
+    good: usize,
+    quarantined: usize,
+}
+
+/// How bytes are compared: trimmed, with raw line breaks as spaces (as good lines keep them).
+fn normalize(bytes: &[u8]) -> Vec<u8> {
+    bytes
+        .trim_ascii()
+        .iter()
+        .map(|b| if matches!(b, b'\n' | b'\r') { b' ' } else { *b })
+        .collect()
+}
+
+/// The events of a record: the elements of an array, else the record itself.
+fn split_record(record: &[u8]) -> Vec<&[u8]> {
+    let mut p = Parser::new(record);
+    if p.peek() == Ok(Kind::Array) {
+        let mut spans = Vec::new();
+        let read = (|| {
+            p.begin_array()?;
+            let mut first = true;
+            while p.next_element(&mut first)? {
+                p.peek()?;
+                let start = p.offset();
+                p.skip_value()?;
+                spans.push((start, p.offset()));
+            }
+            p.finish()
+        })();
+        if read.is_ok() && !spans.is_empty() {
+            return spans.into_iter().map(|(s, e)| &record[s..e]).collect();
+        }
+    }
+    vec![record]
+}
+
+/// The seconds of a duration as a float.
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// Runs the drill. `out` keeps the buckets as files there; without it they live in memory.
+pub fn run(
+    registry: &Registry,
+    config: &DrillConfig,
+    records: &[Vec<u8>],
+    out: Option<&Path>,
+) -> DrillReport {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime without I/O or timers always builds");
+    runtime.block_on(run_async(registry, config, records, out))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Send {
+    at_ms: u64,
+    record: usize,
+    attempt: u32,
+}
+
+#[allow(clippy::too_many_lines)]
+async fn run_async(
+    registry: &Registry,
+    config: &DrillConfig,
+    records: &[Vec<u8>],
+    out: Option<&Path>,
+) -> DrillReport {
+    let wall = Instant::now();
+    let start = config
+        .start
+        .as_deref()
+        .and_then(super::records::parse_timestamp)
+        .unwrap_or_else(|| {
+            DateTime::parse_from_rfc3339("2020-11-25T13:00:00Z")
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default()
+        });
+    let clock = SimClock::new(start);
+    let name = &config.name;
+    let good_bucket = format!("{name}-good-123456789012-{}", config.primary.region);
+    let quarantine_bucket = format!("{name}-quarantine-123456789012-{}", config.primary.region);
+    let spool_bucket = format!("{name}-spool-123456789012-{}", config.secondary.region);
+    let store = match out {
+        Some(dir) => LocalStore::dir(dir),
+        None => LocalStore::memory(),
+    };
+    let hours = |h: u64| Duration::from_secs(h.saturating_mul(3600));
+    let primary_stream = LocalStream::new(
+        &format!("{name}-stream"),
+        &config.primary.region,
+        config.primary.shards,
+        hours(config.primary.retention_hours),
+        clock.clone(),
+    );
+    let secondary_stream = LocalStream::new(
+        &format!("{name}-stream"),
+        &config.secondary.region,
+        config.secondary.shards,
+        hours(config.secondary.retention_hours),
+        clock.clone(),
+    );
+    let queue = LocalQueue::new(
+        &format!("{name}-spool-objects"),
+        &config.secondary.region,
+        Duration::from_secs(config.visibility_timeout_seconds),
+        config.max_receive_count,
+        Duration::from_secs(config.queue_retention_seconds),
+        clock.clone(),
+    );
+    let spool = LocalSpool::new(
+        &format!("{name}-spool"),
+        &config.secondary.region,
+        &spool_bucket,
+        Duration::from_secs(config.spool_buffer_seconds),
+        usize::try_from(config.spool_buffer_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX),
+        &store,
+        &queue,
+        clock.clone(),
+    );
+    let retry = RetryPolicy::default();
+    let validator_config = ValidatorConfig {
+        region: config.primary.region.clone(),
+        good_bucket: good_bucket.clone(),
+        quarantine_bucket: quarantine_bucket.clone(),
+        max_event_bytes: config.max_event_bytes,
+        retry,
+    };
+    let validator = ValidatorHandler {
+        registry,
+        config: &validator_config,
+        store: &store,
+        sleeper: &clock,
+    };
+    let validator_arn = format!(
+        "arn:aws:lambda:{}:123456789012:function:{name}-validator",
+        config.primary.region
+    );
+    let validator_faults = Faults::new();
+    let invoker = LocalInvoker::new(&validator_arn, validator, &validator_faults);
+    let receiver_config = ReceiverConfig {
+        region: config.secondary.region.clone(),
+        delivery_stream: spool.name.clone(),
+        retry,
+    };
+    let receiver = ReceiverHandler {
+        config: &receiver_config,
+        stream: &spool,
+        sleeper: &clock,
+    };
+    let bridge_config = BridgeConfig {
+        validator_function: validator_arn.clone(),
+        spool_bucket: Some(spool_bucket.clone()),
+        chunk_bytes: DEFAULT_CHUNK_BYTES,
+        retry,
+    };
+    let bridge = BridgeHandler {
+        config: &bridge_config,
+        store: &store,
+        invoker: &invoker,
+        sleeper: &clock,
+    };
+    let mut primary_mapping = KinesisMapping::new(
+        config.primary.shards,
+        config.validator_batch_size,
+        config.validator_max_retries,
+        Duration::from_secs(config.validator_max_record_age_seconds),
+    );
+    let mut secondary_mapping = KinesisMapping::new(
+        config.secondary.shards,
+        config.receiver_batch_size,
+        10_000,
+        hours(config.secondary.retention_hours),
+    );
+    let mut sqs_mapping = SqsMapping::new(config.bridge_batch_size, config.bridge_max_concurrency);
+    let mut test_events = 0u64;
+
+    // What was sent, for reading the buckets back.
+    let mut events: Vec<SentEvent> = Vec::new();
+    let mut record_events: Vec<Vec<usize>> = Vec::new();
+    let mut by_bytes: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+    let mut record_by_bytes: HashMap<Vec<u8>, usize> = HashMap::new();
+    for (index, record) in records.iter().enumerate() {
+        let mut ids = Vec::new();
+        for event in split_record(record) {
+            let id = events.len();
+            events.push(SentEvent {
+                record: index,
+                accepted: false,
+                good: 0,
+                quarantined: 0,
+            });
+            by_bytes.entry(normalize(event)).or_default().push(id);
+            ids.push(id);
+        }
+        record_by_bytes.entry(normalize(record)).or_insert(index);
+        record_events.push(ids);
+    }
+
+    // The timeline.
+    let rate = config.peak_events_per_second.max(1) as f64;
+    let window = (events.len() as f64 / rate)
+        .max(2.0 * config.outage_seconds as f64)
+        .max(1.0);
+    let ms = |s: f64| (s * 1000.0).round() as u64;
+    let outage_start = ms(window / 4.0);
+    let outage_end = outage_start + config.outage_seconds * 1000;
+    let has_outage = config.outage_seconds > 0;
+    let detection = config.health_interval_seconds * config.health_failure_threshold * 1000;
+    let unhealthy_at =
+        (has_outage && config.failover_automatic).then_some(outage_start + detection);
+    let drained_at = outage_start + 60_000;
+    let mut report = DrillReport {
+        spec: name.clone(),
+        records: records.len(),
+        sent: events.len(),
+        generated: config.notes.clone(),
+        output: out.map(Path::to_path_buf),
+        ..DrillReport::default()
+    };
+    report.timeline.send_window_s = window;
+    report.timeline.outage_start_s = outage_start as f64 / 1000.0;
+    report.timeline.unhealthy_s = unhealthy_at.map(|t| t as f64 / 1000.0);
+    report.timeline.drained_s = drained_at as f64 / 1000.0;
+    report.timeline.restored_s = outage_end as f64 / 1000.0;
+
+    let mut sends: BinaryHeap<Reverse<Send>> = (0..records.len())
+        .map(|record| {
+            Reverse(Send {
+                at_ms: ms(window * record as f64 / records.len().max(1) as f64),
+                record,
+                attempt: 0,
+            })
+        })
+        .collect();
+    let mut rng = Rng::new(config.seed);
+    let mut down = false;
+    let mut last_puts = store.puts();
+    let mut last_write_ms = 0u64;
+    let horizon_ms = outage_end
+        + ms(window)
+        + (config
+            .visibility_timeout_seconds
+            .saturating_mul(config.max_receive_count)
+            + config.queue_retention_seconds
+            + 7200)
+            * 1000;
+    loop {
+        let now_ms = clock.elapsed().as_millis() as u64;
+        // The outage.
+        let should_be_down = has_outage && now_ms >= outage_start && now_ms < outage_end;
+        if should_be_down != down {
+            down = should_be_down;
+            primary_stream.faults.set_down(down);
+            store.faults(&good_bucket).set_down(down);
+            store.faults(&quarantine_bucket).set_down(down);
+            validator_faults.set_down(down);
+        }
+        // The client.
+        let drained = has_outage && now_ms >= drained_at && now_ms < outage_end;
+        let unhealthy =
+            unhealthy_at.is_some_and(|t| now_ms >= t && now_ms < outage_end + detection);
+        let primary_in_dns = !drained && !unhealthy;
+        while let Some(Reverse(send)) = sends.peek().copied() {
+            if send.at_ms > now_ms {
+                break;
+            }
+            sends.pop();
+            let body = &records[send.record];
+            let total = config.primary.weight + config.secondary.weight;
+            let to_primary = if !primary_in_dns {
+                false
+            } else if total == 0 {
+                rng.below(2) == 0
+            } else {
+                rng.below(total) < config.primary.weight
+            };
+            let (stream, role) = if to_primary {
+                (&primary_stream, "primary")
+            } else {
+                (&secondary_stream, "secondary")
+            };
+            if String::from_utf8_lossy(body).chars().count() > config.max_event_bytes {
+                report.refused += record_events[send.record].len();
+                continue;
+            }
+            let partition_key = format!("{:016x}", rng.next_u64());
+            match stream.put_record(body, &partition_key) {
+                Ok(_) => {
+                    for &id in &record_events[send.record] {
+                        events[id].accepted = true;
+                    }
+                    *report
+                        .accepted_by_region
+                        .entry(role.to_owned())
+                        .or_default() += record_events[send.record].len();
+                }
+                Err(_) if send.attempt >= 60 => report.gave_up += record_events[send.record].len(),
+                Err(_) => {
+                    let backoff = (1000u64 << send.attempt.min(5)).min(30_000);
+                    sends.push(Reverse(Send {
+                        at_ms: now_ms + backoff,
+                        record: send.record,
+                        attempt: send.attempt + 1,
+                    }));
+                }
+            }
+        }
+        // The pipeline.
+        let now = clock.now();
+        primary_mapping
+            .poll(&primary_stream, now, |event| async move {
+                Ok(validator.handle_kinesis(&event).await)
+            })
+            .await;
+        secondary_mapping
+            .poll(&secondary_stream, now, |event| async move {
+                Ok(receiver.handle_kinesis(&event).await)
+            })
+            .await;
+        spool.flush(false).await;
+        let bridge = &bridge;
+        let skipped = std::cell::Cell::new(0u64);
+        sqs_mapping
+            .poll(&queue, |event| {
+                let skipped = &skipped;
+                async move {
+                    let outcome = bridge.process_sqs(&event).await;
+                    skipped.set(skipped.get() + outcome.stats.test_events as u64);
+                    let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
+                    for (index, _) in outcome.failed {
+                        let mut failure =
+                            aws_lambda_events::event::sqs::BatchItemFailure::default();
+                        failure.item_identifier =
+                            event.records[index].message_id.clone().unwrap_or_default();
+                        response.batch_item_failures.push(failure);
+                    }
+                    Ok(response)
+                }
+            })
+            .await;
+        test_events += skipped.get();
+        if store.puts() != last_puts {
+            last_puts = store.puts();
+            last_write_ms = clock.elapsed().as_millis() as u64;
+        }
+        // Done?
+        let now_ms = clock.elapsed().as_millis() as u64;
+        let busy = primary_mapping.lag(&primary_stream) > 0
+            || secondary_mapping.lag(&secondary_stream) > 0;
+        let quiet = sends.is_empty() && !busy && spool.buffered() == 0 && queue.is_empty();
+        if (quiet && (!has_outage || now_ms >= outage_end)) || now_ms > horizon_ms {
+            break;
+        }
+        // Next step: a second later while there is work, else straight to the next thing due.
+        let mut next = now_ms + 1000;
+        if !busy {
+            let mut candidates = vec![horizon_ms + 1];
+            if let Some(Reverse(send)) = sends.peek() {
+                candidates.push(send.at_ms);
+            }
+            for at in [spool.due_at(), queue.next_visible()].into_iter().flatten() {
+                candidates.push(u64::try_from((at - start).num_milliseconds()).unwrap_or(0));
+            }
+            if has_outage {
+                candidates.extend(
+                    [outage_start, outage_end, drained_at]
+                        .into_iter()
+                        .filter(|t| *t > now_ms),
+                );
+            }
+            next = candidates
+                .into_iter()
+                .min()
+                .unwrap_or(next)
+                .max(now_ms + 1000);
+        }
+        clock.advance_to(Duration::from_millis(next));
+    }
+    report.timeline.last_write_s = last_write_ms as f64 / 1000.0;
+    report.timeline.end_s = secs(clock.elapsed());
+    report.drain_seconds = if has_outage {
+        (last_write_ms.saturating_sub(outage_end)) as f64 / 1000.0
+    } else {
+        0.0
+    };
+
+    // Read the buckets back.
+    let mut good_keys: HashMap<(String, String), usize> = HashMap::new();
+    let good_objects = store.list(&good_bucket, "events/");
+    for key in &good_objects {
+        let Some(text) = store
+            .read(&good_bucket, key)
+            .and_then(|b| gunzip_if_gzip(&b).ok())
+        else {
+            continue;
+        };
+        for line in text
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.trim_ascii().is_empty())
+        {
+            let Some((event, ingest)) = split_good_line(line) else {
+                report.altered += 1;
+                continue;
+            };
+            let via = serde_json::from_slice::<serde_json::Value>(&[b"{", ingest, b"}"].concat())
+                .ok()
+                .and_then(|v| v["ingest"]["via"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            *report.good_by_via.entry(via).or_default() += 1;
+            let fields = event_fields(&event);
+            if let (Some(source), Some(id)) = (fields.source, fields.id) {
+                let copies = good_keys.entry((source, id)).or_default();
+                *copies += 1;
+                if *copies > 1 {
+                    report.duplicates += 1;
+                }
+            }
+            match by_bytes.get(&normalize(&event)) {
+                // Identical events sent several times: each line claims one that has none yet.
+                Some(ids) => {
+                    let id = ids
+                        .iter()
+                        .copied()
+                        .find(|&id| events[id].good == 0)
+                        .unwrap_or(ids[0]);
+                    events[id].good += 1;
+                }
+                None => report.altered += 1,
+            }
+        }
+    }
+    let quarantine_objects = store.list(&quarantine_bucket, "");
+    for key in &quarantine_objects {
+        let Some(text) = store
+            .read(&quarantine_bucket, key)
+            .and_then(|b| gunzip_if_gzip(&b).ok())
+        else {
+            continue;
+        };
+        for line in text
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.trim_ascii().is_empty())
+        {
+            let Ok(line) = serde_json::from_slice::<QuarantineLine>(line) else {
+                continue;
+            };
+            *report
+                .quarantine_reasons
+                .entry(line.kind.clone())
+                .or_default() += 1;
+            let original = normalize(&line.original_bytes().unwrap_or_default());
+            let ids: Vec<usize> = match by_bytes.get(&original) {
+                // Identical bytes sent several times: each line claims one that has none yet.
+                Some(ids) => vec![
+                    ids.iter()
+                        .copied()
+                        .find(|&id| events[id].quarantined == 0)
+                        .unwrap_or(ids[0]),
+                ],
+                None => record_by_bytes
+                    .get(&original)
+                    .map(|r| record_events[*r].clone())
+                    .unwrap_or_default(),
+            };
+            for id in ids {
+                events[id].quarantined += 1;
+                if events[id].quarantined > 1 {
+                    report.quarantine_duplicates += 1;
+                }
+            }
+        }
+    }
+    report.objects.insert("good".to_owned(), good_objects.len());
+    report
+        .objects
+        .insert("quarantine".to_owned(), quarantine_objects.len());
+    for event in &events {
+        if !event.accepted {
+            continue;
+        }
+        report.accepted += 1;
+        if event.good > 0 {
+            report.good += 1;
+        } else if event.quarantined > 0 {
+            report.quarantined += 1;
+        } else {
+            report.lost += 1;
+        }
+    }
+    debug_assert!(events.iter().all(|e| e.record < records.len()));
+    report.parked = primary_mapping.stats.parked;
+    report.expired = primary_mapping.stats.expired + secondary_mapping.stats.expired;
+    let queue_stats = queue.stats();
+    report.bridge = BridgeSummary {
+        spool_objects: spool.stats().objects,
+        receives: queue_stats.receives,
+        invokes: invoker.invocations(),
+        test_events_skipped: test_events,
+        dead_letters: queue_stats.dead_lettered,
+        queue_expired: queue_stats.expired,
+    };
+    report.wall_ms = wall.elapsed().as_millis();
+    report
+}
+
+/// Reads the records of an events file: NDJSON (one record per line) or one JSON array of
+/// records (see [`crate::lines::records`]).
+pub fn read_records(input: &[u8]) -> Vec<Vec<u8>> {
+    crate::lines::records(input)
+        .into_iter()
+        .map(|r| r.bytes.to_vec())
+        .collect()
+}
+
+const USAGE: &str = "usage: drill --config CONFIG.json --events FILE [--out DIR]";
+
+/// The program behind `ingest drill`, linked with a spec's events crate: prints the
+/// [`DrillReport`] as JSON; exits 0 when nothing was lost, 1 when something was, 2 on a usage
+/// or input error.
+pub fn main(registry: &Registry, args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let mut config_path = None;
+    let mut events_path = None;
+    let mut out = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.to_str() {
+            Some("--config") => config_path = args.next().map(PathBuf::from),
+            Some("--events") => events_path = args.next().map(PathBuf::from),
+            Some("--out") => out = args.next().map(PathBuf::from),
+            _ => {
+                eprintln!(
+                    "error: unexpected argument {}\n{USAGE}",
+                    arg.to_string_lossy()
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let (Some(config_path), Some(events_path)) = (config_path, events_path) else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let config: DrillConfig = match std::fs::read(&config_path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+    {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: cannot read {}: {error}", config_path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let input = match std::fs::read(&events_path) {
+        Ok(input) => input,
+        Err(error) => {
+            eprintln!("error: cannot read {}: {error}", events_path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let records = read_records(&input);
+    if records.is_empty() {
+        eprintln!("error: {} holds no records", events_path.display());
+        return ExitCode::from(2);
+    }
+    let report = run(registry, &config, &records, out.as_deref());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
+    if report.lost == 0 {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("error: {} accepted events were lost", report.lost);
+        ExitCode::FAILURE
+    }
+}

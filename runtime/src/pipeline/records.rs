@@ -1,0 +1,546 @@
+//! Record formats and object keys (DESIGN section 7).
+//!
+//! - **Good line**: the event exactly as received, with an `ingest` member appended before its
+//!   closing brace: `{...the event...,"ingest":{"received_at":"2020-11-25T13:15:02.125Z","region":"us-east-1","via":"direct"}}`.
+//!   The event's bytes are not re-serialized; only raw line breaks (which JSON allows only as
+//!   whitespace between tokens) become spaces, so each event stays on one NDJSON line. Athena
+//!   reads `ingest` as `struct<received_at,region,via>` next to the CloudEvents attributes.
+//! - **Quarantine line**: [`QuarantineLine`]: the reason kind, every violation, the event type
+//!   when it could be read, the origin (region, shard, sequence, via), `received_at`, and the
+//!   original bytes (text when UTF-8, else base64, told by `original_encoding`).
+//! - **Keys**: `events/type=<type>/dt=YYYY-MM-DD/hr=HH/<region>-<shard>-<first-seq>.json.gz` and
+//!   `dt=YYYY-MM-DD/hr=HH/<region>-<shard>-<first-seq>.json.gz`, from the origin and arrival
+//!   time of the records, never from the clock of the handler, so a retried batch writes the
+//!   same keys. Lines are grouped by (type, hour, origin region, origin shard); `<first-seq>`
+//!   is the lowest sequence number of the group.
+//! - **Spool line** ([`SpoolRecord`]): what the receiver puts into Firehose for each record
+//!   of the secondary stream: its origin and its bytes in base64 (exact, and of a size known in
+//!   advance), one JSON object per line (G18: Firehose concatenates records).
+//! - **Bridge request** ([`BridgeRequest`]): one chunk of a spool object, sent by the bridge to
+//!   the primary validator with `Invoke`; the answer is a [`BridgeResponse`].
+
+use std::cmp::Ordering;
+use std::io::{Read, Write};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::check::Violation;
+use crate::envelope::Reason;
+use crate::json::{Kind, Parser};
+
+/// How a record reached the validator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// From the primary's own stream.
+    Direct,
+    /// Through the secondary region's spool and the bridge.
+    Bridge,
+}
+
+impl Via {
+    /// `direct` or `bridge`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Direct => "direct",
+            Via::Bridge => "bridge",
+        }
+    }
+}
+
+/// Where a record entered the system: the stream record it arrived as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The region of the stream.
+    pub region: String,
+    /// The shard (`shardId-000000000003`).
+    pub shard: String,
+    /// The record's sequence number.
+    pub sequence: String,
+    /// The stream's arrival time (`ApproximateArrivalTimestamp`).
+    pub arrival: DateTime<Utc>,
+}
+
+/// An RFC 3339 UTC timestamp with milliseconds (`2020-11-25T13:15:02.125Z`): fixed width, so
+/// it sorts as text.
+pub fn timestamp(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// Reads an RFC 3339 timestamp.
+pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The partition path of an arrival time: `dt=YYYY-MM-DD/hr=HH`.
+pub fn partition(time: DateTime<Utc>) -> String {
+    format!(
+        "dt={:04}-{:02}-{:02}/hr={:02}",
+        time.year(),
+        time.month(),
+        time.day(),
+        time.hour()
+    )
+}
+
+/// The key of a good object.
+pub fn good_key(
+    type_name: &str,
+    arrival: DateTime<Utc>,
+    region: &str,
+    shard: &str,
+    first_sequence: &str,
+) -> String {
+    format!(
+        "events/type={type_name}/{}/{region}-{shard}-{first_sequence}.json.gz",
+        partition(arrival)
+    )
+}
+
+/// The key of a quarantine object.
+pub fn quarantine_key(
+    arrival: DateTime<Utc>,
+    region: &str,
+    shard: &str,
+    first_sequence: &str,
+) -> String {
+    format!(
+        "{}/{region}-{shard}-{first_sequence}.json.gz",
+        partition(arrival)
+    )
+}
+
+/// Compares sequence numbers (decimal strings of any length) by value.
+pub fn compare_sequences(a: &str, b: &str) -> Ordering {
+    let a = a.trim_start_matches('0');
+    let b = b.trim_start_matches('0');
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// The shard of a Kinesis record from its `eventID` (`shardId-000000000000:4959...`).
+pub fn shard_of_event_id(event_id: &str) -> &str {
+    event_id
+        .split_once(':')
+        .map_or(event_id, |(shard, _)| shard)
+}
+
+/// Where a line of a batch came from, as written in quarantine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OriginField {
+    /// Region of the stream.
+    pub region: String,
+    /// Shard.
+    pub shard: String,
+    /// Sequence number.
+    pub sequence: String,
+    /// `direct` or `bridge`.
+    pub via: Via,
+}
+
+/// One violation as written in quarantine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViolationField {
+    /// JSON pointer (relative to the event).
+    pub pointer: String,
+    /// Schema keyword (or `cloudevents`, `json`, `size`).
+    pub keyword: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl From<&Violation> for ViolationField {
+    fn from(v: &Violation) -> Self {
+        ViolationField {
+            pointer: v.pointer.clone(),
+            keyword: v.keyword.to_owned(),
+            message: v.message.clone(),
+        }
+    }
+}
+
+/// One line of a quarantine object (the columns of the quarantine table, plus `event_index`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantineLine {
+    /// The reason kind: `not_json`, `bad_envelope`, `unknown_type`, `schema_violation`, `too_large`.
+    pub kind: String,
+    /// Every violation.
+    pub violations: Vec<ViolationField>,
+    /// The CloudEvents `type`, when it could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
+    /// Where the record came from.
+    pub origin: OriginField,
+    /// The record's arrival time.
+    pub received_at: String,
+    /// The original bytes: text when UTF-8, else base64.
+    pub original: String,
+    /// `utf8` or `base64`.
+    pub original_encoding: String,
+    /// For an event of a batch record: its index in the array.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_index: Option<usize>,
+}
+
+impl QuarantineLine {
+    /// A line for rejected bytes.
+    pub fn new(
+        reason: Reason,
+        violations: &[Violation],
+        original: &[u8],
+        origin: &Origin,
+        via: Via,
+    ) -> Self {
+        let (original, original_encoding) = encode_original(original);
+        QuarantineLine {
+            kind: reason.as_str().to_owned(),
+            violations: violations.iter().map(ViolationField::from).collect(),
+            event_type: None,
+            origin: OriginField {
+                region: origin.region.clone(),
+                shard: origin.shard.clone(),
+                sequence: origin.sequence.clone(),
+                via,
+            },
+            received_at: timestamp(origin.arrival),
+            original,
+            original_encoding: original_encoding.to_owned(),
+            event_index: None,
+        }
+    }
+
+    /// The original bytes, decoded.
+    pub fn original_bytes(&self) -> Option<Vec<u8>> {
+        match self.original_encoding.as_str() {
+            "base64" => BASE64.decode(&self.original).ok(),
+            _ => Some(self.original.clone().into_bytes()),
+        }
+    }
+}
+
+/// Text when the bytes are UTF-8, else base64; with the encoding's name.
+pub fn encode_original(bytes: &[u8]) -> (String, &'static str) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (text.to_owned(), "utf8"),
+        Err(_) => (BASE64.encode(bytes), "base64"),
+    }
+}
+
+/// The top-level facts of an event that the pipeline needs: its `type`, `source` and `id`, and
+/// whether it already has an `ingest` member.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFields {
+    /// CloudEvents `type`.
+    pub type_name: Option<String>,
+    /// CloudEvents `source`.
+    pub source: Option<String>,
+    /// CloudEvents `id`.
+    pub id: Option<String>,
+    /// Whether the event has a top-level `ingest` member (reserved for ingest metadata).
+    pub has_ingest: bool,
+}
+
+/// Reads the top-level members of an event object (without validating it).
+pub fn event_fields(event: &[u8]) -> EventFields {
+    let mut fields = EventFields::default();
+    let mut p = Parser::new(event);
+    let read = (|| {
+        p.begin_object()?;
+        let mut first = true;
+        while let Some(key) = p.next_key(&mut first)? {
+            let slot = match key.as_ref() {
+                "type" => Some(&mut fields.type_name),
+                "source" => Some(&mut fields.source),
+                "id" => Some(&mut fields.id),
+                "ingest" => {
+                    fields.has_ingest = true;
+                    None
+                }
+                _ => None,
+            };
+            match slot {
+                Some(slot) if p.peek()? == Kind::String => {
+                    *slot = Some(p.parse_str()?.into_owned())
+                }
+                _ => p.skip_value()?,
+            }
+        }
+        Ok::<(), crate::json::Error>(())
+    })();
+    let _ = read;
+    fields
+}
+
+/// Appends the good line of a valid event (see the module documentation) and a newline.
+pub fn push_good_line(out: &mut Vec<u8>, event: &[u8], received_at: &str, region: &str, via: Via) {
+    let event = event.trim_ascii();
+    let body = event.strip_suffix(b"}").unwrap_or(event);
+    out.extend(
+        body.iter()
+            .map(|b| if matches!(b, b'\n' | b'\r') { b' ' } else { *b }),
+    );
+    out.extend_from_slice(b",\"ingest\":{\"received_at\":");
+    push_json_string(out, received_at);
+    out.extend_from_slice(b",\"region\":");
+    push_json_string(out, region);
+    out.extend_from_slice(b",\"via\":\"");
+    out.extend_from_slice(via.as_str().as_bytes());
+    out.extend_from_slice(b"\"}}\n");
+}
+
+/// Splits a good line into the event as received (line breaks as spaces) and its `ingest`
+/// member; `None` when the line does not end with one.
+pub fn split_good_line(line: &[u8]) -> Option<(Vec<u8>, &[u8])> {
+    let line = line.trim_ascii_end();
+    let marker = b",\"ingest\":{\"received_at\":";
+    let at = line.windows(marker.len()).rposition(|w| w == marker)?;
+    let mut event = line[..at].to_vec();
+    event.push(b'}');
+    Some((event, &line[at + 1..line.len() - 1]))
+}
+
+fn push_json_string(out: &mut Vec<u8>, text: &str) {
+    let encoded = serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned());
+    out.extend_from_slice(encoded.as_bytes());
+}
+
+/// The spool line of one record of the secondary stream (written by the receiver).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpoolRecord {
+    /// Region of the secondary stream.
+    pub region: String,
+    /// Shard.
+    pub shard: String,
+    /// Sequence number.
+    pub sequence: String,
+    /// Arrival time in the secondary stream (RFC 3339).
+    pub arrival: String,
+    /// The record's bytes, base64.
+    pub data: String,
+    /// Set when the record was too large to travel whole through Firehose: its size in bytes;
+    /// `data` then holds only its beginning and the validator quarantines it as `too_large`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated_from: Option<u64>,
+}
+
+impl SpoolRecord {
+    /// The spool record of a stream record.
+    pub fn new(origin: &Origin, data: &[u8]) -> Self {
+        SpoolRecord {
+            region: origin.region.clone(),
+            shard: origin.shard.clone(),
+            sequence: origin.sequence.clone(),
+            arrival: timestamp(origin.arrival),
+            data: BASE64.encode(data),
+            truncated_from: None,
+        }
+    }
+
+    /// The line (JSON and a newline).
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut line = serde_json::to_vec(self).unwrap_or_default();
+        line.push(b'\n');
+        line
+    }
+
+    /// The origin, or `None` when the arrival time is unreadable.
+    pub fn origin(&self) -> Option<Origin> {
+        Some(Origin {
+            region: self.region.clone(),
+            shard: self.shard.clone(),
+            sequence: self.sequence.clone(),
+            arrival: parse_timestamp(&self.arrival)?,
+        })
+    }
+
+    /// The record's bytes, or `None` when `data` is not base64.
+    pub fn bytes(&self) -> Option<Vec<u8>> {
+        BASE64.decode(&self.data).ok()
+    }
+}
+
+/// The bridge's `Invoke` payload: one chunk of a spool object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BridgeRequest {
+    /// The chunk.
+    pub ingest_bridge: BridgeChunk,
+}
+
+/// One chunk of a spool object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BridgeChunk {
+    /// The spool bucket.
+    pub bucket: String,
+    /// The spool object's key.
+    pub key: String,
+    /// The chunk's index in the object.
+    pub chunk: usize,
+    /// When the spool object was written (the notification's `eventTime`): the arrival time of
+    /// lines whose own cannot be read.
+    pub spooled_at: String,
+    /// Whole spool lines (NDJSON), base64.
+    pub lines: String,
+}
+
+/// The validator's answer to a [`BridgeRequest`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BridgeResponse {
+    /// Spool lines in the chunk.
+    pub records: usize,
+    /// Events written to good.
+    pub good: usize,
+    /// Lines written to quarantine.
+    pub quarantined: usize,
+    /// Indices of the lines that could not be finished (an infrastructure failure); the bridge
+    /// retries the chunk when this is not empty.
+    pub unfinished: Vec<usize>,
+}
+
+/// Gzips bytes.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 4 + 64),
+        flate2::Compression::default(),
+    );
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
+}
+
+/// Gunzips bytes that start with the gzip magic number (every member of a multi-member file);
+/// returns other bytes unchanged (moto ignores Firehose's GZIP setting).
+pub fn gunzip_if_gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::with_capacity(bytes.len() * 4);
+        flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out)?;
+        Ok(out)
+    } else {
+        Ok(bytes.to_vec())
+    }
+}
+
+/// Decodes an object key as S3 notifications carry it: URL-encoded, with `+` for spaces.
+pub fn decode_s3_key(key: &str) -> String {
+    let plus_as_space = key.replace('+', " ");
+    percent_encoding::percent_decode_str(&plus_as_space)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Encodes an object key as S3 notifications do (everything but unreserved characters and `/`).
+pub fn encode_s3_key(key: &str) -> String {
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~')
+        .remove(b'/');
+    percent_encoding::utf8_percent_encode(key, SET).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2020, 11, 25, 13, 5, 9).unwrap() + chrono::Duration::milliseconds(42)
+    }
+
+    #[test]
+    fn keys_follow_design_section_7() {
+        assert_eq!(
+            good_key(
+                "shift.created",
+                at(),
+                "us-east-1",
+                "shardId-000000000003",
+                "4959"
+            ),
+            "events/type=shift.created/dt=2020-11-25/hr=13/us-east-1-shardId-000000000003-4959.json.gz"
+        );
+        assert_eq!(
+            quarantine_key(at(), "us-west-2", "s", "1"),
+            "dt=2020-11-25/hr=13/us-west-2-s-1.json.gz"
+        );
+        assert_eq!(timestamp(at()), "2020-11-25T13:05:09.042Z");
+        assert_eq!(parse_timestamp("2020-11-25T13:05:09.042Z"), Some(at()));
+    }
+
+    #[test]
+    fn good_lines_keep_the_event_bytes() {
+        let event = b" {\"id\":\"1\",\n \"data\":{\"a\": [1, 2]}}\n";
+        let mut out = Vec::new();
+        push_good_line(
+            &mut out,
+            event,
+            "2020-11-25T13:05:09.042Z",
+            "us-east-1",
+            Via::Bridge,
+        );
+        let text = String::from_utf8(out.clone()).unwrap();
+        assert_eq!(
+            text,
+            "{\"id\":\"1\",  \"data\":{\"a\": [1, 2]},\"ingest\":{\"received_at\":\"2020-11-25T13:05:09.042Z\",\"region\":\"us-east-1\",\"via\":\"bridge\"}}\n"
+        );
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["ingest"]["via"], "bridge");
+        let (back, ingest) = split_good_line(&out).unwrap();
+        assert_eq!(back, b"{\"id\":\"1\",  \"data\":{\"a\": [1, 2]}}");
+        assert!(ingest.starts_with(b"\"ingest\":{"));
+    }
+
+    #[test]
+    fn sequences_compare_by_value() {
+        assert_eq!(compare_sequences("9", "10"), Ordering::Less);
+        assert_eq!(compare_sequences("0010", "10"), Ordering::Equal);
+        assert_eq!(
+            compare_sequences(
+                "49590338271490256608559692538361571095921575989136588898",
+                "49590338271490256608559692538361571095921575989136588899"
+            ),
+            Ordering::Less
+        );
+    }
+
+    #[test]
+    fn s3_keys_round_trip() {
+        let key = "spool/dt=2020-11-25/hr=13/wiw events-1.gz";
+        let encoded = encode_s3_key(key);
+        assert_eq!(encoded, "spool/dt%3D2020-11-25/hr%3D13/wiw%20events-1.gz");
+        assert_eq!(decode_s3_key(&encoded), key);
+        assert_eq!(decode_s3_key("spool%2Fa+b.gz"), "spool/a b.gz");
+    }
+
+    #[test]
+    fn fields_and_gzip() {
+        let fields =
+            event_fields(br#"{"type":"a.b","data":{"type":"x"},"source":"s","id":"7","ingest":1}"#);
+        assert_eq!(fields.type_name.as_deref(), Some("a.b"));
+        assert_eq!(fields.source.as_deref(), Some("s"));
+        assert_eq!(fields.id.as_deref(), Some("7"));
+        assert!(fields.has_ingest);
+        let mut two = gzip(b"a\n");
+        two.extend(gzip(b"b\n"));
+        assert_eq!(gunzip_if_gzip(&two).unwrap(), b"a\nb\n");
+        assert_eq!(gunzip_if_gzip(b"plain").unwrap(), b"plain");
+        let line = QuarantineLine::new(
+            Reason::NotJson,
+            &[],
+            &[0xff, 0x00],
+            &Origin {
+                region: "r".into(),
+                shard: "s".into(),
+                sequence: "1".into(),
+                arrival: at(),
+            },
+            Via::Direct,
+        );
+        assert_eq!(line.original_encoding, "base64");
+        assert_eq!(line.original_bytes().unwrap(), vec![0xff, 0x00]);
+    }
+}
