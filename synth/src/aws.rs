@@ -97,6 +97,10 @@ pub const ON_DEMAND_INITIAL_BYTES_PER_SECOND: u64 = 4 * 1024 * 1024;
 pub const ON_DEMAND_INITIAL_RECORDS_PER_SECOND: u64 = 4000;
 /// Largest data blob of one Kinesis record (1 MiB).
 pub const KINESIS_MAX_RECORD_BYTES: u64 = 1024 * 1024;
+/// Largest request body the secondary's spool can carry whole: the receiver base64-encodes each
+/// record into one Firehose record of at most 1,000 KiB, next to its origin (under 1 KiB), so
+/// `(1,024,000 - 1,024) * 3 / 4` bytes.
+pub const SPOOL_MAX_EVENT_BYTES: u64 = (1_024_000 - 1_024) * 3 / 4;
 /// Kinesis retention bounds in hours.
 pub const KINESIS_RETENTION_HOURS: (u64, u64) = (24, 8760);
 

@@ -842,6 +842,18 @@ impl Checker<'_> {
                 "larger than a Kinesis record",
                 format!("set it to {} or less", aws::KINESIS_MAX_RECORD_BYTES),
             );
+        } else if api.max_event_bytes > aws::SPOOL_MAX_EVENT_BYTES {
+            self.error(
+                &max_path,
+                "max-event-bytes",
+                format!(
+                    "`api.max_event_bytes` is {}, but the secondary spools each request through Firehose, whose records hold at most 1,000 KiB, and base64 makes a request a third larger: a body over {} bytes could not be spooled whole during an outage",
+                    api.max_event_bytes,
+                    aws::SPOOL_MAX_EVENT_BYTES
+                ),
+                "too large to spool",
+                format!("set it to {} or less", aws::SPOOL_MAX_EVENT_BYTES),
+            );
         } else if api.max_event_bytes < 256 {
             self.error(
                 &max_path,

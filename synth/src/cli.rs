@@ -188,7 +188,10 @@ fn synth(specs: &[PathBuf], out: &Path, check_only: bool, templates: Option<&Pat
         if !checked.warnings.is_empty() {
             eprint!("{}", diagnostic::render(&checked.warnings, color));
         }
-        if let Some((other, _, _)) = sets.iter().find(|(_, plan, _): &&(PathBuf, Plan, _)| plan.name == checked.plan.name) {
+        if let Some((other, _, _)) = sets
+            .iter()
+            .find(|(_, plan, _): &&(PathBuf, Plan, _)| plan.name == checked.plan.name)
+        {
             eprintln!(
                 "error: {} and {} both have `name: {}`, so they would write the same folder",
                 other.display(),
@@ -226,7 +229,12 @@ fn synth(specs: &[PathBuf], out: &Path, check_only: bool, templates: Option<&Pat
             }
         }
         if stale_specs.is_empty() {
-            println!("{} is up to date ({} spec{})", out.display(), sets.len(), if sets.len() == 1 { "" } else { "s" });
+            println!(
+                "{} is up to date ({} spec{})",
+                out.display(),
+                sets.len(),
+                if sets.len() == 1 { "" } else { "s" }
+            );
             return ExitCode::SUCCESS;
         }
         eprintln!(
@@ -272,7 +280,10 @@ fn synth_summary(
         let _ = writeln!(
             text,
             "  {:<28} {:<15} {:>3} resources {:>7} bytes{note}",
-            stack.name, stack.region, stack.resources, stack.text.len()
+            stack.name,
+            stack.region,
+            stack.resources,
+            stack.text.len()
         );
     }
     text

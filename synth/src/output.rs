@@ -36,7 +36,10 @@ impl FileSet {
 /// Assembles everything generated for one spec, plus the spec format's JSON Schema. The events
 /// crate depends on `ingest-runtime` as a workspace member (the committed `generated/` is part of
 /// the ingest workspace); see [`assemble_with`] for output built elsewhere.
-pub fn assemble(plan: &Plan, templates: &Templates) -> Result<(FileSet, Rendered), render::RenderError> {
+pub fn assemble(
+    plan: &Plan,
+    templates: &Templates,
+) -> Result<(FileSet, Rendered), render::RenderError> {
     assemble_with(plan, templates, &RuntimeDependency::Workspace)
 }
 
@@ -53,9 +56,15 @@ pub fn assemble_with(
         ..FileSet::default()
     };
     for stack in &rendered.stacks {
-        set.add(format!("{name}/stacks/{}.yaml", stack.kind), stack.text.clone());
+        set.add(
+            format!("{name}/stacks/{}.yaml", stack.kind),
+            stack.text.clone(),
+        );
     }
-    set.add(format!("{name}/architecture.md"), rendered.architecture.clone());
+    set.add(
+        format!("{name}/architecture.md"),
+        rendered.architecture.clone(),
+    );
     for (file, sql) in &rendered.athena_sql {
         set.add(
             format!("{name}/athena/{file}"),
@@ -138,7 +147,11 @@ pub fn write(out: &Path, set: &FileSet) -> io::Result<()> {
         }
     }
     for (path, contents) in &set.files {
-        if set.owned_dirs.iter().any(|dir| path.starts_with(&format!("{dir}/"))) {
+        if set
+            .owned_dirs
+            .iter()
+            .any(|dir| path.starts_with(&format!("{dir}/")))
+        {
             continue;
         }
         let target = out.join(path);
@@ -259,20 +272,33 @@ mod tests {
     #[test]
     fn write_replaces_the_owned_folder_and_compare_finds_every_difference() {
         let dir = tempfile::tempdir().unwrap();
-        let first = set(&[("spec/a.txt", "one\n"), ("spec/old.txt", "x"), ("top.json", "{}")]);
+        let first = set(&[
+            ("spec/a.txt", "one\n"),
+            ("spec/old.txt", "x"),
+            ("top.json", "{}"),
+        ]);
         write(dir.path(), &first).unwrap();
         assert!(compare(dir.path(), &first).unwrap().is_empty());
 
-        let second = set(&[("spec/a.txt", "two\n"), ("spec/new/b.txt", "b"), ("top.json", "{}")]);
+        let second = set(&[
+            ("spec/a.txt", "two\n"),
+            ("spec/new/b.txt", "b"),
+            ("top.json", "{}"),
+        ]);
         let stale = compare(dir.path(), &second).unwrap();
         assert_eq!(stale.len(), 3, "{stale:?}");
-        assert!(matches!(&stale[0], Stale::Changed(p, d) if p == "spec/a.txt" && d.contains("-one") && d.contains("+two")));
+        assert!(
+            matches!(&stale[0], Stale::Changed(p, d) if p == "spec/a.txt" && d.contains("-one") && d.contains("+two"))
+        );
         assert_eq!(stale[1], Stale::Missing("spec/new/b.txt".into()));
         assert_eq!(stale[2], Stale::Extra("spec/old.txt".into()));
 
         write(dir.path(), &second).unwrap();
         assert!(compare(dir.path(), &second).unwrap().is_empty());
-        assert!(!dir.path().join("spec/old.txt").exists(), "stale files are removed");
+        assert!(
+            !dir.path().join("spec/old.txt").exists(),
+            "stale files are removed"
+        );
         let leftovers: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -397,8 +397,15 @@ pub fn bucket_name_length(name: &str, purpose: &str, region: &str) -> usize {
 }
 
 /// Bucket purposes, longest first: the check of name lengths uses the first.
-pub const BUCKET_PURPOSES: [&str; 7] =
-    ["quarantine", "athena", "failed", "switch", "spool", "good", "logs"];
+pub const BUCKET_PURPOSES: [&str; 7] = [
+    "quarantine",
+    "athena",
+    "failed",
+    "switch",
+    "spool",
+    "good",
+    "logs",
+];
 
 impl Plan {
     /// Resolves every default and derived value. `events` are the event types whose schemas

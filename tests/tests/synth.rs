@@ -31,7 +31,8 @@ fn specs() -> Vec<PathBuf> {
 }
 
 fn assemble(path: &Path) -> (ingest_synth::plan::Plan, FileSet) {
-    let checked = ingest_synth::check_spec(path).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+    let checked =
+        ingest_synth::check_spec(path).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
     let templates = Templates::embedded().unwrap();
     let (set, _) = output::assemble(&checked.plan, &templates)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -39,7 +40,13 @@ fn assemble(path: &Path) -> (ingest_synth::plan::Plan, FileSet) {
 }
 
 fn text(set: &FileSet, path: &str) -> String {
-    String::from_utf8(set.files.get(path).unwrap_or_else(|| panic!("{path} not generated")).clone()).unwrap()
+    String::from_utf8(
+        set.files
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} not generated"))
+            .clone(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -69,13 +76,17 @@ fn same_spec_same_bytes() {
 
 #[test]
 fn no_spec_leaks_into_another() {
-    let all: Vec<(ingest_synth::plan::Plan, FileSet)> = specs().iter().map(|s| assemble(s)).collect();
+    let all: Vec<(ingest_synth::plan::Plan, FileSet)> =
+        specs().iter().map(|s| assemble(s)).collect();
     for (plan, set) in &all {
         let own_regions = [plan.primary.region.as_str(), plan.secondary.region.as_str()];
-        let own_accounts: Vec<&str> = [&plan.primary.certificate_arn, &plan.secondary.certificate_arn]
-            .iter()
-            .filter_map(|arn| arn.split(':').nth(4))
-            .collect();
+        let own_accounts: Vec<&str> = [
+            &plan.primary.certificate_arn,
+            &plan.secondary.certificate_arn,
+        ]
+        .iter()
+        .filter_map(|arn| arn.split(':').nth(4))
+        .collect();
         let stacks: String = ["primary", "secondary", "dns"]
             .iter()
             .map(|kind| text(set, &format!("{}/stacks/{kind}.yaml", plan.name)))
@@ -90,18 +101,34 @@ fn no_spec_leaks_into_another() {
                 plan.name,
                 other.name
             );
-            assert!(!stacks.contains(&other.domain.name), "{} mentions {}", plan.name, other.domain.name);
+            assert!(
+                !stacks.contains(&other.domain.name),
+                "{} mentions {}",
+                plan.name,
+                other.domain.name
+            );
             for region in [&other.primary.region, &other.secondary.region] {
                 // A region may appear in another spec's stack only if that spec uses it too
                 // (us-east-1 also appears for edge certificates and Route 53 metrics).
                 if !own_regions.contains(&region.as_str()) && region != "us-east-1" {
-                    assert!(!stacks.contains(region.as_str()), "{} mentions {region}", plan.name);
+                    assert!(
+                        !stacks.contains(region.as_str()),
+                        "{} mentions {region}",
+                        plan.name
+                    );
                 }
             }
-            for arn in [&other.primary.certificate_arn, &other.secondary.certificate_arn] {
+            for arn in [
+                &other.primary.certificate_arn,
+                &other.secondary.certificate_arn,
+            ] {
                 let account = arn.split(':').nth(4).unwrap();
                 if !own_accounts.contains(&account) {
-                    assert!(!stacks.contains(account), "{} mentions account {account}", plan.name);
+                    assert!(
+                        !stacks.contains(account),
+                        "{} mentions account {account}",
+                        plan.name
+                    );
                 }
             }
         }
@@ -111,7 +138,10 @@ fn no_spec_leaks_into_another() {
 #[test]
 fn generated_folder_is_up_to_date() {
     let root = workspace_root();
-    let bundled: Vec<PathBuf> = specs().into_iter().filter(|p| p.starts_with(root.join("specs"))).collect();
+    let bundled: Vec<PathBuf> = specs()
+        .into_iter()
+        .filter(|p| p.starts_with(root.join("specs")))
+        .collect();
     Command::cargo_bin("ingest")
         .unwrap()
         .current_dir(&root)
@@ -142,11 +172,20 @@ fn synth_writes_check_detects_staleness_and_a_bad_spec_writes_nothing() {
         .success()
         .stdout(predicate::str::contains("minimal-primary"));
     assert!(out.join("minimal/stacks/primary.yaml").exists());
-    ingest().arg("synth").arg(&spec).arg("--out").arg(&out).arg("--check").assert().success();
+    ingest()
+        .arg("synth")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .arg("--check")
+        .assert()
+        .success();
 
     // A hand edit is stale: --check shows the diff and the command to run.
     let stack = out.join("minimal/stacks/dns.yaml");
-    let edited = fs::read_to_string(&stack).unwrap().replace("Weight", "Wait");
+    let edited = fs::read_to_string(&stack)
+        .unwrap()
+        .replace("Weight", "Wait");
     fs::write(&stack, edited).unwrap();
     fs::write(out.join("minimal/stray.txt"), "x").unwrap();
     ingest()
@@ -158,8 +197,12 @@ fn synth_writes_check_detects_staleness_and_a_bad_spec_writes_nothing() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("changed: minimal/stacks/dns.yaml"))
-        .stderr(predicate::str::contains("+      Weight: !Ref PrimaryWeight"))
-        .stderr(predicate::str::contains("no longer generated: minimal/stray.txt"))
+        .stderr(predicate::str::contains(
+            "+      Weight: !Ref PrimaryWeight",
+        ))
+        .stderr(predicate::str::contains(
+            "no longer generated: minimal/stray.txt",
+        ))
         .stderr(predicate::str::contains("ingest synth "));
 
     // A bad spec, even next to a good one, writes nothing.
@@ -204,7 +247,11 @@ fn embedded_templates_are_the_templates_folder() {
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "tera") {
-                let name = path.strip_prefix(&dir).unwrap().to_string_lossy().replace('\\', "/");
+                let name = path
+                    .strip_prefix(&dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 on_disk.push((name, fs::read_to_string(&path).unwrap()));
             }
         }
@@ -229,27 +276,43 @@ fn a_forked_template_set_is_rendered_and_a_broken_one_is_refused() {
     }
     let marker = "# forked by the platform team\n";
     let dns = fork.join("dns.yaml.tera");
-    fs::write(&dns, fs::read_to_string(&dns).unwrap().replacen("AWSTemplateFormatVersion", &format!("{marker}AWSTemplateFormatVersion"), 1)).unwrap();
+    fs::write(
+        &dns,
+        fs::read_to_string(&dns).unwrap().replacen(
+            "AWSTemplateFormatVersion",
+            &format!("{marker}AWSTemplateFormatVersion"),
+            1,
+        ),
+    )
+    .unwrap();
     let checked = ingest_synth::check_spec(&workspace_root().join("specs/minimal.yaml")).unwrap();
     let (set, _) = output::assemble(&checked.plan, &Templates::from_dir(&fork).unwrap()).unwrap();
     assert!(text(&set, "minimal/stacks/dns.yaml").contains(marker));
 
     // A template that references a resource that does not exist is caught before writing.
-    let broken = fs::read_to_string(&dns)
-        .unwrap()
-        .replacen("\nOutputs:\n", "\nOutputs:\n  Broken:\n    Value: !Ref NoSuchThing\n", 1);
+    let broken = fs::read_to_string(&dns).unwrap().replacen(
+        "\nOutputs:\n",
+        "\nOutputs:\n  Broken:\n    Value: !Ref NoSuchThing\n",
+        1,
+    );
     fs::write(&dns, broken).unwrap();
     let error = output::assemble(&checked.plan, &Templates::from_dir(&fork).unwrap()).unwrap_err();
     assert!(error.to_string().contains("NoSuchThing"), "{error}");
 
     fs::remove_file(fork.join("primary.yaml.tera")).unwrap();
-    let error = Templates::from_dir(&fork).err().expect("a set without primary.yaml.tera is refused");
+    let error = Templates::from_dir(&fork)
+        .err()
+        .expect("a set without primary.yaml.tera is refused");
     assert!(error.to_string().contains("primary.yaml.tera"), "{error}");
 }
 
 /// The tool from the pinned virtual environment, or a loud failure that says how to install it.
 fn tool(venv: &str, name: &str) -> PathBuf {
-    let path = workspace_root().join(".tools").join(venv).join("bin").join(name);
+    let path = workspace_root()
+        .join(".tools")
+        .join(venv)
+        .join("bin")
+        .join(name);
     assert!(
         path.exists(),
         "{} is missing: run scripts/setup-python (scripts/test does it) to install the pinned tools",
@@ -265,7 +328,11 @@ fn write_all_stacks(dir: &Path) -> Vec<String> {
         let (plan, set) = assemble(&spec);
         for kind in ["primary", "secondary", "dns"] {
             let target = dir.join(format!("{}-{kind}.yaml", plan.name));
-            fs::write(target, text(&set, &format!("{}/stacks/{kind}.yaml", plan.name))).unwrap();
+            fs::write(
+                target,
+                text(&set, &format!("{}/stacks/{kind}.yaml", plan.name)),
+            )
+            .unwrap();
         }
         for region in [&plan.primary.region, &plan.secondary.region] {
             if !regions.contains(region) {
@@ -281,10 +348,19 @@ fn cfn_lint_finds_nothing_in_any_stack() {
     let cfn_lint = tool("venv-lint", "cfn-lint");
     let dir = tempfile::tempdir().unwrap();
     let regions = write_all_stacks(dir.path());
-    let mut files: Vec<PathBuf> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<PathBuf> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let output = Process::new(cfn_lint)
-        .args(["--include-checks", "I", "--format", "parseable", "--regions"])
+        .args([
+            "--include-checks",
+            "I",
+            "--format",
+            "parseable",
+            "--regions",
+        ])
         .args(&regions)
         .arg("--")
         .args(&files)
@@ -308,12 +384,23 @@ fn checkov_fails_no_check_in_any_stack() {
     let output = Process::new(checkov)
         .args(["--directory"])
         .arg(dir.path())
-        .args(["--framework", "cloudformation", "--compact", "--quiet", "--output", "json"])
+        .args([
+            "--framework",
+            "cloudformation",
+            "--compact",
+            "--quiet",
+            "--output",
+            "json",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let report: serde_json::Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("checkov printed no JSON ({e}):\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr)));
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "checkov printed no JSON ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
     let reports = match report {
         serde_json::Value::Array(items) => items,
         single => vec![single],
@@ -333,5 +420,8 @@ fn checkov_fails_no_check_in_any_stack() {
             panic!("checkov failed {failed} checks:\n{}", failures.join("\n"));
         }
     }
-    assert!(passed > 100, "checkov passed only {passed} checks: did it read the templates?");
+    assert!(
+        passed > 100,
+        "checkov passed only {passed} checks: did it read the templates?"
+    );
 }

@@ -104,7 +104,10 @@ pub fn hive_type(schema: &Schema) -> String {
         [InstanceType::Object] => object_type(object),
         [InstanceType::Array] => format!(
             "array<{}>",
-            object.items.as_ref().map_or_else(|| "string".to_owned(), hive_type)
+            object
+                .items
+                .as_ref()
+                .map_or_else(|| "string".to_owned(), hive_type)
         ),
         [InstanceType::Integer] => "bigint".to_owned(),
         [InstanceType::Number] | [InstanceType::Integer, InstanceType::Number] => {
@@ -215,7 +218,11 @@ pub fn quarantine_table(plan: &Plan) -> Table {
                 "array<struct<pointer:string,keyword:string,message:string>>",
                 "Every violation: JSON pointer, keyword, message",
             ),
-            column("event_type", "string", "CloudEvents type when it could be read"),
+            column(
+                "event_type",
+                "string",
+                "CloudEvents type when it could be read",
+            ),
             column(
                 "origin",
                 "struct<region:string,shard:string,sequence:string,via:string>",
@@ -255,7 +262,9 @@ mod tests {
         assert_eq!(hive(json!({"type": ["string", "integer"]})), "string");
         assert_eq!(hive(json!({"const": 1})), "string");
         assert_eq!(
-            hive(json!({"type": "array", "items": {"type": "object", "properties": {"a": {"type": "integer"}, "b_2": {"type": "array", "items": {"type": "string"}}}}})),
+            hive(
+                json!({"type": "array", "items": {"type": "object", "properties": {"a": {"type": "integer"}, "b_2": {"type": "array", "items": {"type": "string"}}}}})
+            ),
             "array<struct<a:bigint,b_2:array<string>>>"
         );
         assert_eq!(

@@ -618,7 +618,11 @@ fn dns_member(plan: &Plan, site: &RegionContext) -> DnsMember {
     let name = &plan.name;
     DnsMember {
         role,
-        prefix: if site.is_primary { "Primary" } else { "Secondary" },
+        prefix: if site.is_primary {
+            "Primary"
+        } else {
+            "Secondary"
+        },
         region: site.region.clone(),
         stack_name: site.stack_name.clone(),
         weight: site.weight,
@@ -674,7 +678,10 @@ fn region(plan: &Plan, site: &RegionPlan, api_template: &str) -> RegionContext {
         buffer_mb: plan.storage.spool_buffer_mb,
         prefix: SPOOL_PREFIX,
         error_prefix: SPOOL_ERROR_PREFIX,
-        log_group: format!("/aws/kinesisfirehose/{}", plan.storage.spool_delivery_stream),
+        log_group: format!(
+            "/aws/kinesisfirehose/{}",
+            plan.storage.spool_delivery_stream
+        ),
         bucket_arn_sub: format!(
             "arn:${{AWS::Partition}}:s3:::{}",
             crate::plan::bucket_name(name, "spool")
@@ -738,7 +745,11 @@ fn deployment_hash(plan: &Plan, site: &RegionPlan, api: &RegionApi, api_template
         "template": api_template,
     });
     let digest = Sha256::digest(inputs.to_string().as_bytes());
-    digest.iter().take(6).map(|byte| format!("{byte:02x}")).collect()
+    digest
+        .iter()
+        .take(6)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 fn bucket(
@@ -851,7 +862,11 @@ fn env(name: &'static str, value: impl Into<String>, is_sub: bool) -> EnvVar {
 fn functions(plan: &Plan, site: &RegionPlan, shards: u64) -> Vec<FunctionContext> {
     let name = &plan.name;
     let role = site.role.as_str();
-    let per_shard = if shards == 0 { ON_DEMAND_CONCURRENCY } else { shards };
+    let per_shard = if shards == 0 {
+        ON_DEMAND_CONCURRENCY
+    } else {
+        shards
+    };
     let max_record_age = site
         .stream
         .retention_hours
@@ -899,7 +914,11 @@ fn functions(plan: &Plan, site: &RegionPlan, shards: u64) -> Vec<FunctionContext
                 true,
             ),
             env("METRICS_NAMESPACE", "Ingest", false),
-            env("MAX_EVENT_BYTES", plan.api.max_event_bytes.to_string(), false),
+            env(
+                "MAX_EVENT_BYTES",
+                plan.api.max_event_bytes.to_string(),
+                false,
+            ),
         ]);
         f.is_kinesis = true;
         f.kinesis_esm = Some(KinesisMapping {
@@ -941,7 +960,11 @@ fn functions(plan: &Plan, site: &RegionPlan, shards: u64) -> Vec<FunctionContext
         );
         bridge.reserved_concurrency = BRIDGE_MAX_CONCURRENCY;
         bridge.env.extend([
-            env("SPOOL_BUCKET", crate::plan::bucket_name(name, "spool"), true),
+            env(
+                "SPOOL_BUCKET",
+                crate::plan::bucket_name(name, "spool"),
+                true,
+            ),
             env("VALIDATOR_FUNCTION_ARN", validator_arn_sub(plan), true),
             env("VALIDATOR_REGION", plan.primary.region.clone(), false),
             env("CHUNK_BYTES", aws::BRIDGE_CHUNK_BYTES.to_string(), false),

@@ -20,14 +20,38 @@ use crate::template_checks;
 
 /// The templates shipped in the binary, by name (their path under `templates/`).
 pub const EMBEDDED: &[(&str, &str)] = &[
-    ("architecture.md.tera", include_str!("../../../templates/architecture.md.tera")),
-    ("dns.yaml.tera", include_str!("../../../templates/dns.yaml.tera")),
-    ("primary.yaml.tera", include_str!("../../../templates/primary.yaml.tera")),
-    ("secondary.yaml.tera", include_str!("../../../templates/secondary.yaml.tera")),
-    ("partials/alarm.yaml.tera", include_str!("../../../templates/partials/alarm.yaml.tera")),
-    ("partials/api.yaml.tera", include_str!("../../../templates/partials/api.yaml.tera")),
-    ("partials/athena.yaml.tera", include_str!("../../../templates/partials/athena.yaml.tera")),
-    ("partials/bucket.yaml.tera", include_str!("../../../templates/partials/bucket.yaml.tera")),
+    (
+        "architecture.md.tera",
+        include_str!("../../../templates/architecture.md.tera"),
+    ),
+    (
+        "dns.yaml.tera",
+        include_str!("../../../templates/dns.yaml.tera"),
+    ),
+    (
+        "primary.yaml.tera",
+        include_str!("../../../templates/primary.yaml.tera"),
+    ),
+    (
+        "secondary.yaml.tera",
+        include_str!("../../../templates/secondary.yaml.tera"),
+    ),
+    (
+        "partials/alarm.yaml.tera",
+        include_str!("../../../templates/partials/alarm.yaml.tera"),
+    ),
+    (
+        "partials/api.yaml.tera",
+        include_str!("../../../templates/partials/api.yaml.tera"),
+    ),
+    (
+        "partials/athena.yaml.tera",
+        include_str!("../../../templates/partials/athena.yaml.tera"),
+    ),
+    (
+        "partials/bucket.yaml.tera",
+        include_str!("../../../templates/partials/bucket.yaml.tera"),
+    ),
     (
         "partials/code-parameters.yaml.tera",
         include_str!("../../../templates/partials/code-parameters.yaml.tera"),
@@ -36,20 +60,38 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "partials/dashboard.yaml.tera",
         include_str!("../../../templates/partials/dashboard.yaml.tera"),
     ),
-    ("partials/function.yaml.tera", include_str!("../../../templates/partials/function.yaml.tera")),
+    (
+        "partials/function.yaml.tera",
+        include_str!("../../../templates/partials/function.yaml.tera"),
+    ),
     (
         "partials/glue-table.yaml.tera",
         include_str!("../../../templates/partials/glue-table.yaml.tera"),
     ),
-    ("partials/kms.yaml.tera", include_str!("../../../templates/partials/kms.yaml.tera")),
-    ("partials/ops.yaml.tera", include_str!("../../../templates/partials/ops.yaml.tera")),
+    (
+        "partials/kms.yaml.tera",
+        include_str!("../../../templates/partials/kms.yaml.tera"),
+    ),
+    (
+        "partials/ops.yaml.tera",
+        include_str!("../../../templates/partials/ops.yaml.tera"),
+    ),
     (
         "partials/outputs-regional.yaml.tera",
         include_str!("../../../templates/partials/outputs-regional.yaml.tera"),
     ),
-    ("partials/spool.yaml.tera", include_str!("../../../templates/partials/spool.yaml.tera")),
-    ("partials/stream.yaml.tera", include_str!("../../../templates/partials/stream.yaml.tera")),
-    ("partials/tags.yaml.tera", include_str!("../../../templates/partials/tags.yaml.tera")),
+    (
+        "partials/spool.yaml.tera",
+        include_str!("../../../templates/partials/spool.yaml.tera"),
+    ),
+    (
+        "partials/stream.yaml.tera",
+        include_str!("../../../templates/partials/stream.yaml.tera"),
+    ),
+    (
+        "partials/tags.yaml.tera",
+        include_str!("../../../templates/partials/tags.yaml.tera"),
+    ),
 ];
 
 /// The templates every set must have.
