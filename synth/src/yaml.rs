@@ -222,8 +222,25 @@ fn parse_with(source: &Arc<SourceFile>, cloudformation: bool) -> Result<Node, Ve
 
 /// The CloudFormation intrinsic functions that have a short YAML form.
 const INTRINSICS: &[&str] = &[
-    "Ref", "Condition", "GetAtt", "Sub", "Join", "Select", "Split", "If", "Equals", "Not", "And",
-    "Or", "FindInMap", "Base64", "Cidr", "GetAZs", "ImportValue", "Length", "ToJsonString",
+    "Ref",
+    "Condition",
+    "GetAtt",
+    "Sub",
+    "Join",
+    "Select",
+    "Split",
+    "If",
+    "Equals",
+    "Not",
+    "And",
+    "Or",
+    "FindInMap",
+    "Base64",
+    "Cidr",
+    "GetAZs",
+    "ImportValue",
+    "Length",
+    "ToJsonString",
 ];
 
 struct Builder<'a> {
@@ -573,7 +590,8 @@ mod tests {
 
     #[test]
     fn cloudformation_short_forms_become_long_forms() {
-        let text = "A: !Ref B\nC: !GetAtt D.Arn\nE: !Sub [\"${X}\", {X: !Ref F}]\nG: !If [H, 1, 2]\n";
+        let text =
+            "A: !Ref B\nC: !GetAtt D.Arn\nE: !Sub [\"${X}\", {X: !Ref F}]\nG: !If [H, 1, 2]\n";
         let source = Arc::new(SourceFile::new("t.yaml", text.to_owned()));
         let node = parse_cloudformation(&source).unwrap();
         let value = node.to_json(&source, &mut Vec::new());
