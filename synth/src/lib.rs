@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod drill;
 pub mod output;
 pub mod plan;
+pub mod program;
 pub mod render;
 pub mod spec;
 pub mod summary;
