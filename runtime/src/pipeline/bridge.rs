@@ -24,8 +24,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::records::{self, BridgeChunk, BridgeRequest, BridgeResponse, decode_s3_key, timestamp};
 use super::{
-    ErrorKind, HandlerError, InfraError, Invoker, ObjectStore, RetryPolicy, Service, Sleeper,
-    env_number, env_var,
+    ErrorKind, HandlerError, InfraError, Invoker, Lookup, ObjectStore, RetryPolicy, Service,
+    Sleeper, env_number, env_var, process_env,
 };
 
 /// Largest synchronous `Invoke` request payload (6 MB, G23).
@@ -49,12 +49,18 @@ pub struct BridgeConfig {
 }
 
 impl BridgeConfig {
-    /// Reads `VALIDATOR_FUNCTION_ARN`, `SPOOL_BUCKET` and `CHUNK_BYTES`.
+    /// Reads `VALIDATOR_FUNCTION_ARN`, `SPOOL_BUCKET` and `CHUNK_BYTES` from the process
+    /// environment.
     pub fn from_env() -> Result<Self, HandlerError> {
-        let chunk_bytes = env_number("CHUNK_BYTES", DEFAULT_CHUNK_BYTES as u64)?;
+        Self::from_lookup(&process_env)
+    }
+
+    /// [`BridgeConfig::from_env`], reading the variables through `lookup`.
+    pub fn from_lookup(lookup: Lookup<'_>) -> Result<Self, HandlerError> {
+        let chunk_bytes = env_number(lookup, "CHUNK_BYTES", DEFAULT_CHUNK_BYTES as u64)?;
         Ok(BridgeConfig {
-            validator_function: env_var("VALIDATOR_FUNCTION_ARN")?,
-            spool_bucket: std::env::var("SPOOL_BUCKET").ok(),
+            validator_function: env_var(lookup, "VALIDATOR_FUNCTION_ARN")?,
+            spool_bucket: lookup("SPOOL_BUCKET").filter(|bucket| !bucket.is_empty()),
             chunk_bytes: usize::try_from(chunk_bytes)
                 .unwrap_or(DEFAULT_CHUNK_BYTES)
                 .min(INVOKE_LIMIT_BYTES),

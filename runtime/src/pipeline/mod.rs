@@ -35,8 +35,12 @@ pub mod receiver;
 pub mod records;
 pub mod validator;
 
+#[cfg(feature = "aws")]
+pub mod aws;
 #[cfg(feature = "local")]
 pub mod drill;
+#[cfg(feature = "aws")]
+pub mod function;
 #[cfg(feature = "local")]
 pub mod local;
 
@@ -293,18 +297,31 @@ impl RetryPolicy {
     }
 }
 
-/// Reads a required environment variable.
-pub(crate) fn env_var(name: &str) -> Result<String, HandlerError> {
-    std::env::var(name)
-        .map_err(|_| HandlerError::Config(format!("the environment variable {name} is not set")))
+/// Where a function's settings come from: the process environment in Lambda
+/// ([`process_env`]), a map in tests. Returns `None` for a variable that is not set.
+pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Reads the process environment (a variable that is not valid Unicode counts as not set).
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
-/// Reads an optional numeric environment variable.
-pub(crate) fn env_number(name: &str, default: u64) -> Result<u64, HandlerError> {
-    match std::env::var(name) {
-        Ok(text) => text.parse().map_err(|_| {
+/// Reads a required variable: missing or empty is a [`HandlerError::Config`] naming it.
+pub(crate) fn env_var(lookup: Lookup<'_>, name: &str) -> Result<String, HandlerError> {
+    match lookup(name) {
+        Some(value) if !value.is_empty() => Ok(value),
+        _ => Err(HandlerError::Config(format!(
+            "the environment variable {name} is not set"
+        ))),
+    }
+}
+
+/// Reads an optional numeric variable.
+pub(crate) fn env_number(lookup: Lookup<'_>, name: &str, default: u64) -> Result<u64, HandlerError> {
+    match lookup(name) {
+        Some(text) => text.parse().map_err(|_| {
             HandlerError::Config(format!("{name} must be a whole number, not {text:?}"))
         }),
-        Err(_) => Ok(default),
+        None => Ok(default),
     }
 }

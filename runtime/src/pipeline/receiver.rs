@@ -17,7 +17,7 @@ use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
 
 use super::records::{Origin, SpoolRecord, shard_of_event_id};
-use super::{DeliveryStream, HandlerError, RetryPolicy, Sleeper, env_var};
+use super::{DeliveryStream, HandlerError, Lookup, RetryPolicy, Sleeper, env_var, process_env};
 
 /// Most records in one `PutRecordBatch`.
 pub const MAX_BATCH_RECORDS: usize = 500;
@@ -40,11 +40,16 @@ pub struct ReceiverConfig {
 }
 
 impl ReceiverConfig {
-    /// Reads `AWS_REGION` and `DELIVERY_STREAM`.
+    /// Reads `AWS_REGION` and `DELIVERY_STREAM` from the process environment.
     pub fn from_env() -> Result<Self, HandlerError> {
+        Self::from_lookup(&process_env)
+    }
+
+    /// [`ReceiverConfig::from_env`], reading the variables through `lookup`.
+    pub fn from_lookup(lookup: Lookup<'_>) -> Result<Self, HandlerError> {
         Ok(ReceiverConfig {
-            region: env_var("AWS_REGION")?,
-            delivery_stream: env_var("DELIVERY_STREAM")?,
+            region: env_var(lookup, "AWS_REGION")?,
+            delivery_stream: env_var(lookup, "DELIVERY_STREAM")?,
             retry: RetryPolicy::default(),
         })
     }

@@ -28,7 +28,9 @@ use super::records::{
     compare_sequences, event_fields, good_key, partition, quarantine_key, shard_of_event_id,
     timestamp,
 };
-use super::{HandlerError, ObjectStore, RetryPolicy, Sleeper, env_number, env_var};
+use super::{
+    HandlerError, Lookup, ObjectStore, RetryPolicy, Sleeper, env_number, env_var, process_env,
+};
 use crate::check::Violation;
 use crate::envelope::{DEFAULT_MAX_BYTES, Reason, RecordOutcome, Registry, Validator};
 use crate::json::{Kind, Parser};
@@ -50,13 +52,20 @@ pub struct ValidatorConfig {
 }
 
 impl ValidatorConfig {
-    /// Reads `AWS_REGION`, `GOOD_BUCKET`, `QUARANTINE_BUCKET` and `MAX_EVENT_BYTES`.
+    /// Reads `AWS_REGION`, `GOOD_BUCKET`, `QUARANTINE_BUCKET` and `MAX_EVENT_BYTES` from the
+    /// process environment.
     pub fn from_env() -> Result<Self, HandlerError> {
+        Self::from_lookup(&process_env)
+    }
+
+    /// [`ValidatorConfig::from_env`], reading the variables through `lookup`.
+    pub fn from_lookup(lookup: Lookup<'_>) -> Result<Self, HandlerError> {
         Ok(ValidatorConfig {
-            region: env_var("AWS_REGION")?,
-            good_bucket: env_var("GOOD_BUCKET")?,
-            quarantine_bucket: env_var("QUARANTINE_BUCKET")?,
+            region: env_var(lookup, "AWS_REGION")?,
+            good_bucket: env_var(lookup, "GOOD_BUCKET")?,
+            quarantine_bucket: env_var(lookup, "QUARANTINE_BUCKET")?,
             max_event_bytes: usize::try_from(env_number(
+                lookup,
                 "MAX_EVENT_BYTES",
                 DEFAULT_MAX_BYTES as u64,
             )?)
@@ -464,7 +473,7 @@ fn violation(pointer: &str, keyword: &'static str, message: String) -> Violation
 }
 
 /// The first key of a JSON object, if the payload is one.
-fn first_key(payload: &[u8]) -> Option<String> {
+pub(crate) fn first_key(payload: &[u8]) -> Option<String> {
     let mut p = Parser::new(payload);
     if p.peek().ok()? != Kind::Object {
         return None;
