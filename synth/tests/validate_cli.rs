@@ -3,7 +3,8 @@
 //! folder, to show it works for a spec anywhere on disk.
 
 use assert_cmd::Command;
-use ingest_tests::workspace_root;
+mod common;
+use common::workspace_root;
 use serde_json::Value;
 
 const VALID: &str = r#"{"specversion":"1.0","id":"1","source":"app","type":"clock.in","data":{"punch_id":"2eb8aa08-aa98-11ea-b4aa-73b441d16380","user_id":7,"at":"2024-03-01T09:00:00Z","method":"app"}}"#;

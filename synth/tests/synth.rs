@@ -10,7 +10,8 @@ use std::process::Command as Process;
 use assert_cmd::Command;
 use ingest_synth::output::{self, FileSet};
 use ingest_synth::render::Templates;
-use ingest_tests::workspace_root;
+mod common;
+use common::workspace_root;
 use predicates::prelude::*;
 
 /// Every spec that gets stacks: the bundled ones and the one-feature fixtures.

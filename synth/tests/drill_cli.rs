@@ -4,7 +4,8 @@
 //! what the generator meant.
 
 use assert_cmd::Command;
-use ingest_tests::workspace_root;
+mod common;
+use common::workspace_root;
 use serde_json::Value;
 
 #[test]

@@ -4,7 +4,8 @@ use std::fs;
 use std::path::Path;
 
 use assert_cmd::Command;
-use ingest_tests::workspace_root;
+mod common;
+use common::workspace_root;
 use predicates::prelude::*;
 
 fn ingest() -> Command {
