@@ -13,10 +13,14 @@
 //!   expansion into one-pass validating code.
 //! - [`events`]: a spec's whole events crate (`generated/<name>/events/`) and its JSON Schema
 //!   files, as deterministic text.
+//! - [`functions`]: a spec's functions crate (`generated/<name>/functions/`), which links the
+//!   events crate into the Lambda `bootstrap`.
 
 pub mod events;
+pub mod functions;
 pub mod schema;
 pub mod types;
 pub mod validator;
 
 pub use events::{EventInput, GeneratedFile, RuntimeDependency, events_crate};
+pub use functions::functions_crate;

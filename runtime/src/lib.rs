@@ -16,7 +16,9 @@
 //!   line out), which a spec's events crate is linked into.
 //!
 //! Behind the `lambda` feature, `pipeline` holds the three Lambda handlers (validator,
-//! receiver, bridge) over small traits; behind `local`, the local adapters and the outage drill.
+//! receiver, bridge) over small traits; behind `local`, the local adapters and the outage drill;
+//! behind `aws` (enabled only by a spec's generated functions crate), the traits over the AWS
+//! SDK and the `bootstrap` that serves the three roles (`pipeline::aws`, `pipeline::function`).
 //!
 //! ```
 //! use ingest_runtime::Event;

@@ -81,6 +81,17 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Build the Lambda bootstrap for provided.al2023 and write a reproducible bootstrap.zip
+    Package {
+        /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
+        spec: Option<PathBuf>,
+        /// CPU architecture [default: the spec's functions.architecture]
+        #[arg(long, value_enum)]
+        arch: Option<crate::package::Arch>,
+        /// Folder (or .zip path) to write [default: dist/<name>/bootstrap.zip]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Runs the CLI with the process's arguments.
@@ -116,6 +127,9 @@ pub fn run(cli: Cli) -> ExitCode {
             seed,
             out,
         }),
+        Command::Package { spec, arch, out } => {
+            crate::package::run(&spec.unwrap_or_else(default_spec), arch, out.as_deref())
+        }
         Command::Schema => {
             let schema = spec::json_schema();
             let text = serde_json::to_string_pretty(&schema).expect("schema serializes");

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod drill;
 pub mod output;
+pub mod package;
 pub mod plan;
 pub mod program;
 pub mod render;

@@ -13,6 +13,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use ingest_codegen::events::{EventInput, RuntimeDependency, events_crate};
+use ingest_codegen::functions::functions_crate;
 
 use crate::plan::Plan;
 use crate::render::{self, Rendered, Templates};
@@ -43,7 +44,8 @@ pub fn assemble(
     assemble_with(plan, templates, &RuntimeDependency::Workspace)
 }
 
-/// [`assemble`], with the events crate finding `ingest-runtime` as `runtime` says.
+/// [`assemble`], with the events and functions crates finding `ingest-runtime` as `runtime`
+/// says.
 pub fn assemble_with(
     plan: &Plan,
     templates: &Templates,
@@ -81,7 +83,10 @@ pub fn assemble_with(
             schema_json: &event.schema_json,
         })
         .collect();
-    for file in events_crate(name, &events, runtime) {
+    let crates = events_crate(name, &events, runtime)
+        .into_iter()
+        .chain(functions_crate(name, runtime));
+    for file in crates {
         let path = file.path.to_string_lossy().replace('\\', "/");
         set.add(format!("{name}/{path}"), file.contents);
     }

@@ -54,7 +54,7 @@ pub enum ProgramError {
 }
 
 /// The ingest workspace this binary was built from.
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)

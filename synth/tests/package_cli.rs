@@ -25,9 +25,11 @@ fn package(spec: &Path, out: &Path) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-/// Reads the zip with Python's `zipfile`: entry names, Unix mode, date, CRC test, SHA-256.
+/// Reads the zip with Python's `zipfile`: entry names, Unix mode, date, CRC test, SHA-256; then
+/// extracts it, giving each file the mode the zip stores (as Lambda and `unzip` do; `zipfile`
+/// itself does not).
 const ZIP_CHECK: &str = r#"
-import hashlib, json, sys, zipfile
+import hashlib, json, os, sys, zipfile
 path, extract_to = sys.argv[1], sys.argv[2]
 with zipfile.ZipFile(path) as z:
     infos = z.infolist()
@@ -38,6 +40,8 @@ with zipfile.ZipFile(path) as z:
         "bad": z.testzip(),
     }
     z.extractall(extract_to)
+    for i in infos:
+        os.chmod(os.path.join(extract_to, i.filename), (i.external_attr >> 16) & 0o7777)
 report["sha256"] = hashlib.sha256(open(path, "rb").read()).hexdigest()
 print(json.dumps(report))
 "#;

@@ -158,6 +158,18 @@ impl<S, I, Z> Clone for BridgeHandler<'_, S, I, Z> {
 
 impl<S, I, Z> Copy for BridgeHandler<'_, S, I, Z> {}
 
+/// The answer to an SQS batch whose messages at `failed` (indices) are unfinished: their ids as
+/// `batchItemFailures`, so SQS retries exactly them.
+pub fn sqs_failures(event: &SqsEvent, failed: &[usize]) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for &index in failed {
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = event.records[index].message_id.clone().unwrap_or_default();
+        response.batch_item_failures.push(failure);
+    }
+    response
+}
+
 /// Cuts NDJSON into chunks of whole lines, each at most `max_bytes` (a longer line is a chunk
 /// of its own). Blank lines are dropped.
 pub fn chunk_lines(text: &[u8], max_bytes: usize) -> Vec<Vec<u8>> {
@@ -187,13 +199,8 @@ impl<S: ObjectStore, I: Invoker, Z: Sleeper> BridgeHandler<'_, S, I, Z> {
     /// Handles an SQS batch: the response lists the failed messages by id.
     pub async fn handle_sqs(&self, event: &SqsEvent) -> SqsBatchResponse {
         let outcome = self.process_sqs(event).await;
-        let mut response = SqsBatchResponse::default();
-        for (index, _) in outcome.failed {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = event.records[index].message_id.clone().unwrap_or_default();
-            response.batch_item_failures.push(failure);
-        }
-        response
+        let failed: Vec<usize> = outcome.failed.iter().map(|(index, _)| *index).collect();
+        sqs_failures(event, &failed)
     }
 
     /// Processes every message of a batch, each on its own.

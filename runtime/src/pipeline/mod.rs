@@ -1,6 +1,7 @@
 //! The three Lambda handlers of DESIGN section 2, written against small traits so that the
 //! same code runs in AWS and on one machine (feature `lambda`; the local adapters and the
-//! outage drill are behind `local`).
+//! outage drill are behind `local`; the AWS SDK adapters (`aws`) and the Lambda `bootstrap`
+//! (`function`) behind `aws`).
 //!
 //! ```text
 //!  primary:    Kinesis --> validator --> good store       (events/type=<t>/dt=/hr=/...json.gz)
@@ -46,6 +47,9 @@ pub mod local;
 
 use std::fmt;
 use std::future::Future;
+
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
 use std::time::Duration;
 
 pub use bridge::{BridgeConfig, BridgeHandler};
@@ -228,6 +232,19 @@ pub trait Invoker: Send + Sync {
     ) -> impl Future<Output = Result<InvokeOutput, InfraError>> + Send;
 }
 
+/// The answer to a Kinesis batch whose records at `unfinished` (indices) are not done: their
+/// sequence numbers as `batchItemFailures`, so the event source mapping retries from the
+/// lowest of them.
+pub fn kinesis_failures(event: &KinesisEvent, unfinished: &[usize]) -> KinesisEventResponse {
+    let mut response = KinesisEventResponse::default();
+    for &index in unfinished {
+        let mut failure = KinesisBatchItemFailure::default();
+        failure.item_identifier = Some(event.records[index].kinesis.sequence_number.clone());
+        response.batch_item_failures.push(failure);
+    }
+    response
+}
+
 /// How handlers wait between retries.
 pub trait Sleeper: Send + Sync {
     /// Waits (or, in a simulation, advances the clock).
@@ -317,7 +334,11 @@ pub(crate) fn env_var(lookup: Lookup<'_>, name: &str) -> Result<String, HandlerE
 }
 
 /// Reads an optional numeric variable.
-pub(crate) fn env_number(lookup: Lookup<'_>, name: &str, default: u64) -> Result<u64, HandlerError> {
+pub(crate) fn env_number(
+    lookup: Lookup<'_>,
+    name: &str,
+    default: u64,
+) -> Result<u64, HandlerError> {
     match lookup(name) {
         Some(text) => text.parse().map_err(|_| {
             HandlerError::Config(format!("{name} must be a whole number, not {text:?}"))

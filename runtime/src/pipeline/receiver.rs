@@ -14,10 +14,13 @@
 //! validator quarantines it as `too_large` instead of dropping it.
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
-use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
+use aws_lambda_events::event::streams::KinesisEventResponse;
 
 use super::records::{Origin, SpoolRecord, shard_of_event_id};
-use super::{DeliveryStream, HandlerError, Lookup, RetryPolicy, Sleeper, env_var, process_env};
+use super::{
+    DeliveryStream, HandlerError, Lookup, RetryPolicy, Sleeper, env_var, kinesis_failures,
+    process_env,
+};
 
 /// Most records in one `PutRecordBatch`.
 pub const MAX_BATCH_RECORDS: usize = 500;
@@ -133,13 +136,7 @@ impl<D: DeliveryStream, Z: Sleeper> ReceiverHandler<'_, D, Z> {
     /// Handles a Kinesis batch: the response lists the records not accepted, by sequence number.
     pub async fn handle_kinesis(&self, event: &KinesisEvent) -> KinesisEventResponse {
         let outcome = self.process_kinesis(event).await;
-        let mut response = KinesisEventResponse::default();
-        for index in outcome.unfinished {
-            let mut failure = KinesisBatchItemFailure::default();
-            failure.item_identifier = Some(event.records[index].kinesis.sequence_number.clone());
-            response.batch_item_failures.push(failure);
-        }
-        response
+        kinesis_failures(event, &outcome.unfinished)
     }
 
     /// Wraps and puts every record of a batch.

@@ -18,7 +18,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
-use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
+use aws_lambda_events::event::streams::KinesisEventResponse;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
@@ -29,7 +29,8 @@ use super::records::{
     timestamp,
 };
 use super::{
-    HandlerError, Lookup, ObjectStore, RetryPolicy, Sleeper, env_number, env_var, process_env,
+    HandlerError, Lookup, ObjectStore, RetryPolicy, Sleeper, env_number, env_var, kinesis_failures,
+    process_env,
 };
 use crate::check::Violation;
 use crate::envelope::{DEFAULT_MAX_BYTES, Reason, RecordOutcome, Registry, Validator};
@@ -173,13 +174,7 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
     /// Handles a Kinesis batch: the response lists the unfinished records by sequence number.
     pub async fn handle_kinesis(&self, event: &KinesisEvent) -> KinesisEventResponse {
         let outcome = self.process_kinesis(event).await;
-        let mut response = KinesisEventResponse::default();
-        for index in outcome.unfinished {
-            let mut failure = KinesisBatchItemFailure::default();
-            failure.item_identifier = Some(event.records[index].kinesis.sequence_number.clone());
-            response.batch_item_failures.push(failure);
-        }
-        response
+        kinesis_failures(event, &outcome.unfinished)
     }
 
     /// Processes a Kinesis batch.
