@@ -76,7 +76,18 @@ async fn validator_writes_good_and_quarantine_with_deterministic_keys() {
 
     let first = &event.records[0].kinesis.sequence_number;
     let good = lines(&store, "good");
-    let keys: std::collections::BTreeSet<&str> = good.iter().map(|(k, _)| k.as_str()).collect();
+    // Keys end with a 16-hex-digit digest of the object's lines; the rest is DESIGN section 7.
+    let keys: std::collections::BTreeSet<String> = good
+        .iter()
+        .map(|(k, _)| {
+            let (stem, digest) = k
+                .strip_suffix(".json.gz")
+                .and_then(|k| k.rsplit_once('-'))
+                .expect("a key ends with -<digest>.json.gz");
+            assert!(digest.len() == 16 && digest.bytes().all(|b| b.is_ascii_hexdigit()));
+            format!("{stem}.json.gz")
+        })
+        .collect();
     assert_eq!(
         keys.into_iter().collect::<Vec<_>>(),
         vec![

@@ -8,11 +8,17 @@
 //! - **Quarantine line**: [`QuarantineLine`]: the reason kind, every violation, the event type
 //!   when it could be read, the origin (region, shard, sequence, via), `received_at`, and the
 //!   original bytes (text when UTF-8, else base64, told by `original_encoding`).
-//! - **Keys**: `events/type=<type>/dt=YYYY-MM-DD/hr=HH/<region>-<shard>-<first-seq>.json.gz` and
-//!   `dt=YYYY-MM-DD/hr=HH/<region>-<shard>-<first-seq>.json.gz`, from the origin and arrival
-//!   time of the records, never from the clock of the handler, so a retried batch writes the
-//!   same keys. Lines are grouped by (type, hour, origin region, origin shard); `<first-seq>`
-//!   is the lowest sequence number of the group.
+//! - **Keys**: `events/type=<type>/dt=YYYY-MM-DD/hr=HH/<region>-<shard>-<first-seq>-<content>.json.gz`
+//!   and `dt=YYYY-MM-DD/hr=HH/<region>-<shard>-<first-seq>-<content>.json.gz`, from the origin
+//!   and arrival time of the records, never from the clock of the handler, so a retried batch
+//!   writes the same keys. Lines are grouped by (type, hour, origin region, origin shard);
+//!   `<first-seq>` is the lowest sequence number of the group. `<content>` ([`content_tag`]) is
+//!   a digest of the group's lines: DESIGN section 7's `<region>-<shard>-<first-seq>` alone is
+//!   not unique, because two different groups can start at the same record (a batch retried
+//!   from a failure point and, through the bridge, spool objects that overlap after a receiver
+//!   retry); without the digest the later write would replace the earlier object and lose the
+//!   records only it held. Identical content still gets the identical key, so retries stay
+//!   idempotent.
 //! - **Spool line** ([`SpoolRecord`]): what the receiver puts into Firehose for each record
 //!   of the secondary stream: its origin and its bytes in base64 (exact, and of a size known in
 //!   advance), one JSON object per line (G18: Firehose concatenates records).
@@ -88,30 +94,45 @@ pub fn partition(time: DateTime<Utc>) -> String {
     )
 }
 
-/// The key of a good object.
+/// A digest of an object's uncompressed lines (FNV-1a, 64 bits, in hex): the last part of its
+/// key, so objects with different contents never share a key.
+pub fn content_tag(lines: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in lines {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// The key of a good object holding `lines`.
 pub fn good_key(
     type_name: &str,
     arrival: DateTime<Utc>,
     region: &str,
     shard: &str,
     first_sequence: &str,
+    lines: &[u8],
 ) -> String {
     format!(
-        "events/type={type_name}/{}/{region}-{shard}-{first_sequence}.json.gz",
-        partition(arrival)
+        "events/type={type_name}/{}/{region}-{shard}-{first_sequence}-{}.json.gz",
+        partition(arrival),
+        content_tag(lines)
     )
 }
 
-/// The key of a quarantine object.
+/// The key of a quarantine object holding `lines`.
 pub fn quarantine_key(
     arrival: DateTime<Utc>,
     region: &str,
     shard: &str,
     first_sequence: &str,
+    lines: &[u8],
 ) -> String {
     format!(
-        "{}/{region}-{shard}-{first_sequence}.json.gz",
-        partition(arrival)
+        "{}/{region}-{shard}-{first_sequence}-{}.json.gz",
+        partition(arrival),
+        content_tag(lines)
     )
 }
 
@@ -459,14 +480,25 @@ mod tests {
                 at(),
                 "us-east-1",
                 "shardId-000000000003",
-                "4959"
+                "4959",
+                b"{}\n"
             ),
-            "events/type=shift.created/dt=2020-11-25/hr=13/us-east-1-shardId-000000000003-4959.json.gz"
+            format!(
+                "events/type=shift.created/dt=2020-11-25/hr=13/us-east-1-shardId-000000000003-4959-{}.json.gz",
+                content_tag(b"{}\n")
+            )
         );
         assert_eq!(
-            quarantine_key(at(), "us-west-2", "s", "1"),
-            "dt=2020-11-25/hr=13/us-west-2-s-1.json.gz"
+            quarantine_key(at(), "us-west-2", "s", "1", b"x\n"),
+            format!(
+                "dt=2020-11-25/hr=13/us-west-2-s-1-{}.json.gz",
+                content_tag(b"x\n")
+            )
         );
+        // Same lines, same key (retries are idempotent); other lines, another key.
+        assert_eq!(content_tag(b"a\n"), content_tag(b"a\n"));
+        assert_ne!(content_tag(b"a\n"), content_tag(b"a\nb\n"));
+        assert_eq!(content_tag(b"").len(), 16);
         assert_eq!(timestamp(at()), "2020-11-25T13:05:09.042Z");
         assert_eq!(parse_timestamp("2020-11-25T13:05:09.042Z"), Some(at()));
     }

@@ -420,6 +420,7 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
                 region,
                 shard,
                 &group.first_sequence,
+                &group.lines,
             );
             if self.put(&self.config.good_bucket, &key, &group.lines).await {
                 stats.good += group.count;
@@ -430,7 +431,13 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
             }
         }
         for ((_, _, region, shard), group) in &quarantine {
-            let key = quarantine_key(group.arrival, region, shard, &group.first_sequence);
+            let key = quarantine_key(
+                group.arrival,
+                region,
+                shard,
+                &group.first_sequence,
+                &group.lines,
+            );
             if self
                 .put(&self.config.quarantine_bucket, &key, &group.lines)
                 .await
