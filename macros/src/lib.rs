@@ -55,7 +55,10 @@
 //! - annotations, checked but never asserted: `title = "..."`, `default = "<JSON>"`,
 //!   `examples = "<JSON array>"`; doc comments are the `description`.
 //!
-//! ```ignore
+//! For example (a compiled, tested example is in the crate docs of `ingest-runtime`, which
+//! re-exports this derive):
+//!
+//! ```text
 //! #[derive(Event)]
 //! #[event(additional_properties = false)]
 //! pub struct ShiftCreated {
