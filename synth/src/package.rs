@@ -32,7 +32,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 use flate2::Compression;
 use flate2::write::DeflateEncoder;
-use ingest_codegen::events::{EventInput, RuntimeDependency, events_crate};
+use ingest_codegen::events::{RuntimeDependency, events_crate};
 use ingest_codegen::functions::{bootstrap_bin_name, functions_crate, functions_package_name};
 use sha2::{Digest, Sha256};
 
@@ -335,16 +335,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// to the staging folder.
 pub fn staging_files(plan: &Plan, runtime: &Path) -> Vec<(PathBuf, String)> {
     let runtime = RuntimeDependency::Path(runtime.display().to_string());
-    let events: Vec<EventInput<'_>> = plan
-        .events
-        .iter()
-        .map(|event| EventInput {
-            type_name: &event.type_name,
-            description: event.description.as_deref(),
-            schema: &event.schema,
-            schema_json: &event.schema_json,
-        })
-        .collect();
+    let events = plan.event_inputs();
     let mut files: Vec<(PathBuf, String)> = events_crate(&plan.name, &events, &runtime)
         .into_iter()
         .chain(functions_crate(&plan.name, &runtime))

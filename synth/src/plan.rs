@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use ingest_codegen::events::EventInput;
 use ingest_codegen::schema::Schema;
 use serde::Serialize;
 
@@ -380,6 +381,18 @@ pub struct EventPlan {
     pub schema_json: serde_json::Value,
 }
 
+impl EventPlan {
+    /// The event as the code generator takes it.
+    pub fn input(&self) -> EventInput<'_> {
+        EventInput {
+            type_name: &self.type_name,
+            description: self.description.as_deref(),
+            schema: &self.schema,
+            schema_json: &self.schema_json,
+        }
+    }
+}
+
 /// The Glue table name of an event type: `.` and `-` become `_`.
 pub fn table_name(type_name: &str) -> String {
     type_name.replace(['.', '-'], "_")
@@ -629,6 +642,11 @@ impl Plan {
             },
             name,
         }
+    }
+
+    /// Every event as the code generator takes it, in plan order (sorted by type).
+    pub fn event_inputs(&self) -> Vec<EventInput<'_>> {
+        self.events.iter().map(EventPlan::input).collect()
     }
 
     /// Both regions, primary first.

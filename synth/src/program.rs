@@ -16,7 +16,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use ingest_codegen::events::{EventInput, format_tokens, module_tokens};
+use ingest_codegen::events::{format_tokens, module_tokens};
 
 use crate::plan::Plan;
 
@@ -103,16 +103,7 @@ fn files_under(dir: &Path, out: &mut Vec<Vec<u8>>) {
 
 /// The source of a program's `main.rs`: the spec's events module and `main`.
 pub fn main_source(plan: &Plan, program: &SpecProgram<'_>) -> String {
-    let mut events: Vec<EventInput<'_>> = plan
-        .events
-        .iter()
-        .map(|e| EventInput {
-            type_name: &e.type_name,
-            description: e.description.as_deref(),
-            schema: &e.schema,
-            schema_json: &e.schema_json,
-        })
-        .collect();
+    let mut events = plan.event_inputs();
     events.sort_by(|a, b| a.type_name.cmp(b.type_name));
     let module = format_tokens(module_tokens(&events));
     format!(
