@@ -81,6 +81,39 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Run both regions on this machine: loopback APIs, the real handlers, buckets as folders
+    ///
+    /// Serves the primary's and the secondary's API (POST /events, GET /health) and a domain
+    /// that splits traffic by the spec's weights, all on 127.0.0.1; runs the pipeline with the
+    /// spec's validators on the real clock (the spool buffers, the bridge retries after the
+    /// visibility timeout); writes good, quarantine and spool objects in the real key layout
+    /// under --out; and logs a line per handler batch on stderr. The domain also pulls the
+    /// lever: `curl -X POST http://127.0.0.1:4780/lever/drain/primary` (drain, restore,
+    /// outage, recover; `GET /lever` shows the state). Ctrl-C or SIGTERM stops it: the spool
+    /// is flushed, everything accepted is delivered, a summary is printed, and it exits 0 when
+    /// nothing was left.
+    Dev {
+        /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
+        spec: Option<PathBuf>,
+        /// Folder for the buckets, one folder per bucket [default: ./.ingest-dev/<name>]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Port of the domain: the weighted split among healthy, undrained regions, and the lever (0: any free port)
+        #[arg(long, value_name = "PORT", default_value_t = crate::dev::DEFAULT_PORT)]
+        port: u16,
+        /// Port of the primary region's API (0: any free port)
+        #[arg(long, value_name = "PORT", default_value_t = crate::dev::DEFAULT_PRIMARY_PORT)]
+        primary_port: u16,
+        /// Port of the secondary region's API (0: any free port)
+        #[arg(long, value_name = "PORT", default_value_t = crate::dev::DEFAULT_SECONDARY_PORT)]
+        secondary_port: u16,
+        /// Write spool objects after this many seconds instead of the spec's buffering interval
+        #[arg(long, value_name = "SECONDS")]
+        spool_buffer: Option<u64>,
+        /// Retry a failed bridge message after this many seconds instead of the spec's visibility timeout
+        #[arg(long, value_name = "SECONDS")]
+        visibility_timeout: Option<u64>,
+    },
     /// Build the Lambda bootstrap for provided.al2023 and write a reproducible bootstrap.zip
     Package {
         /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
@@ -126,6 +159,23 @@ pub fn run(cli: Cli) -> ExitCode {
             outage_seconds: outage,
             seed,
             out,
+        }),
+        Command::Dev {
+            spec,
+            out,
+            port,
+            primary_port,
+            secondary_port,
+            spool_buffer,
+            visibility_timeout,
+        } => crate::dev::run(&crate::dev::DevOptions {
+            spec: spec.unwrap_or_else(default_spec),
+            out,
+            port,
+            primary_port,
+            secondary_port,
+            spool_buffer_seconds: spool_buffer,
+            visibility_timeout_seconds: visibility_timeout,
         }),
         Command::Package { spec, arch, out } => {
             crate::package::run(&spec.unwrap_or_else(default_spec), arch, out.as_deref())

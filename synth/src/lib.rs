@@ -9,6 +9,7 @@
 pub mod aws;
 pub mod checks;
 pub mod cli;
+pub mod dev;
 pub mod diagnostic;
 pub mod drill;
 pub mod output;

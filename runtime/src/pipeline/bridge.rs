@@ -14,15 +14,24 @@
 //!
 //! The `s3:TestEvent` message S3 sends when the notification is configured (G22) has no
 //! `Records`; it is acknowledged and skipped.
+//!
+//! A notification is read for the members the bridge uses ([`Notification`]: each record's
+//! `eventName`, `eventTime`, bucket name and object key), not as `aws_lambda_events`' `S3Event`,
+//! which also requires `userIdentity` and `requestParameters`: S3 sends them, but moto (the
+//! tests' AWS) does not, and a missing member the bridge never reads must not make every
+//! message poison.
 
 use std::fmt;
 
-use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use super::records::{self, BridgeChunk, BridgeRequest, BridgeResponse, decode_s3_key, timestamp};
+use serde::Deserialize;
+
+use super::records::{
+    self, BridgeChunk, BridgeRequest, BridgeResponse, decode_s3_key, parse_timestamp, timestamp,
+};
 use super::{
     ErrorKind, HandlerError, InfraError, Invoker, Lookup, ObjectStore, RetryPolicy, Service,
     Sleeper, env_number, env_var, process_env,
@@ -108,6 +117,50 @@ impl fmt::Display for BridgeError {
 }
 
 impl std::error::Error for BridgeError {}
+
+/// An S3 event notification (the body of an SQS message), as far as the bridge reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Notification {
+    /// One record per object event.
+    #[serde(rename = "Records")]
+    pub records: Vec<NotificationRecord>,
+}
+
+/// One object event of a [`Notification`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationRecord {
+    /// `ObjectCreated:Put`...; events of other kinds are skipped.
+    #[serde(default)]
+    pub event_name: Option<String>,
+    /// When the object was written (RFC 3339).
+    pub event_time: String,
+    /// The bucket and the object.
+    pub s3: NotificationEntity,
+}
+
+/// The bucket and object of a [`NotificationRecord`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct NotificationEntity {
+    /// The bucket.
+    pub bucket: NotificationBucket,
+    /// The object.
+    pub object: NotificationObject,
+}
+
+/// The bucket of a [`NotificationEntity`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct NotificationBucket {
+    /// Its name.
+    pub name: String,
+}
+
+/// The object of a [`NotificationEntity`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct NotificationObject {
+    /// Its key, URL-encoded as notifications carry it.
+    pub key: String,
+}
 
 /// Counts of one batch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -228,7 +281,7 @@ impl<S: ObjectStore, I: Invoker, Z: Sleeper> BridgeHandler<'_, S, I, Z> {
             stats.test_events += 1;
             return Ok(());
         }
-        let event: S3Event = serde_json::from_value(value)
+        let event: Notification = serde_json::from_value(value)
             .map_err(|e| BridgeError::NotANotification(e.to_string()))?;
         if event.records.is_empty() {
             return Err(BridgeError::NotANotification(
@@ -244,7 +297,13 @@ impl<S: ObjectStore, I: Invoker, Z: Sleeper> BridgeHandler<'_, S, I, Z> {
             {
                 continue;
             }
-            let bucket = record.s3.bucket.name.clone().unwrap_or_default();
+            let event_time = parse_timestamp(&record.event_time).ok_or_else(|| {
+                BridgeError::NotANotification(format!(
+                    "eventTime is not a timestamp: {:?}",
+                    record.event_time
+                ))
+            })?;
+            let bucket = record.s3.bucket.name.clone();
             if self
                 .config
                 .spool_bucket
@@ -253,7 +312,7 @@ impl<S: ObjectStore, I: Invoker, Z: Sleeper> BridgeHandler<'_, S, I, Z> {
             {
                 return Err(BridgeError::ForeignBucket(bucket));
             }
-            let key = decode_s3_key(record.s3.object.key.as_deref().unwrap_or_default());
+            let key = decode_s3_key(&record.s3.object.key);
             let object = self
                 .config
                 .retry
@@ -271,7 +330,7 @@ impl<S: ObjectStore, I: Invoker, Z: Sleeper> BridgeHandler<'_, S, I, Z> {
                 .saturating_sub(overhead)
                 / 4
                 * 3;
-            let spooled_at = timestamp(record.event_time);
+            let spooled_at = timestamp(event_time);
             for (chunk_index, lines) in chunk_lines(&text, max_line_bytes).into_iter().enumerate() {
                 if lines.len() > max_line_bytes {
                     return Err(BridgeError::LineTooLarge(lines.len()));
@@ -328,5 +387,28 @@ impl<S: ObjectStore, I: Invoker, Z: Sleeper> BridgeHandler<'_, S, I, Z> {
             ));
         }
         Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notification_needs_only_what_the_bridge_reads() {
+        // moto's body: no userIdentity, requestParameters or responseElements.
+        let body = r#"{"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-west-2", "eventTime": "2026-11-26T06:38:21.571Z", "eventName": "ObjectCreated:Put", "s3": {"s3SchemaVersion": "1.0", "configurationId": "c", "bucket": {"name": "spool", "arn": "arn:aws:s3:::spool"}, "object": {"key": "spool%2Fx+y%3D1.gz", "size": 2, "eTag": "e"}}}]}"#;
+        let notification: Notification = serde_json::from_str(body).unwrap();
+        let record = &notification.records[0];
+        assert_eq!(record.event_name.as_deref(), Some("ObjectCreated:Put"));
+        assert_eq!(record.s3.bucket.name, "spool");
+        assert_eq!(decode_s3_key(&record.s3.object.key), "spool/x y=1.gz");
+        assert_eq!(
+            parse_timestamp(&record.event_time).map(timestamp),
+            Some("2026-11-26T06:38:21.571Z".to_owned())
+        );
+        // Without a key there is nothing to read: not a notification.
+        let keyless = body.replace(r#""key": "spool%2Fx+y%3D1.gz", "#, "");
+        assert!(serde_json::from_str::<Notification>(&keyless).is_err());
     }
 }

@@ -1,8 +1,8 @@
 //! The outage drill: the seed's night, rehearsed on one machine (feature `local`).
 //!
 //! Both regions are built from the [`local`](super::local) stand-ins with the spec's numbers
-//! ([`DrillConfig`], written by `ingest drill` from the plan) and run the real handlers on a
-//! simulated clock:
+//! ([`DrillConfig`], written by `ingest drill` from the plan), wired as `ingest dev` wires them
+//! ([`LocalServices`], [`LocalPipeline`]), and run the real handlers on a simulated clock:
 //!
 //! 1. A client sends the records evenly over the send window, each to a region picked by the
 //!    Route 53 weights among the regions DNS would answer with; a refused request (the region
@@ -31,30 +31,17 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::RetryPolicy;
-use super::bridge::{BridgeConfig, BridgeHandler, DEFAULT_CHUNK_BYTES};
+use super::bridge::DEFAULT_CHUNK_BYTES;
 use super::local::{
-    Faults, KinesisMapping, LocalInvoker, LocalQueue, LocalSpool, LocalStore, LocalStream, Rng,
-    SimClock, SqsMapping,
+    LocalPipeline, LocalServices, LocalStore, PipelineSettings, RegionSettings, Rng, Role,
+    SimClock, exceeds_event_limit,
 };
-use super::receiver::{ReceiverConfig, ReceiverHandler};
 use super::records::{QuarantineLine, event_fields, gunzip_if_gzip, split_good_line};
-use super::validator::{ValidatorConfig, ValidatorHandler};
 use crate::envelope::Registry;
 use crate::json::{Kind, Parser};
 
 /// One region of the drill.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DrillRegion {
-    /// AWS region name.
-    pub region: String,
-    /// Shards of its stream (on-demand streams: pick a number).
-    pub shards: usize,
-    /// Route 53 weight.
-    pub weight: u64,
-    /// Stream retention in hours.
-    pub retention_hours: u64,
-}
+pub type DrillRegion = RegionSettings;
 
 /// The spec's numbers the drill runs with (written by `ingest drill` from the plan).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +94,30 @@ pub struct DrillConfig {
     /// Anything the caller wants echoed in the report (how the events were made).
     #[serde(default)]
     pub notes: serde_json::Value,
+}
+
+impl DrillConfig {
+    /// The numbers both regions are built with.
+    pub fn settings(&self) -> PipelineSettings {
+        PipelineSettings {
+            name: self.name.clone(),
+            primary: self.primary.clone(),
+            secondary: self.secondary.clone(),
+            max_event_bytes: self.max_event_bytes,
+            validator_batch_size: self.validator_batch_size,
+            validator_max_retries: self.validator_max_retries,
+            validator_max_record_age_seconds: self.validator_max_record_age_seconds,
+            receiver_batch_size: self.receiver_batch_size,
+            bridge_batch_size: self.bridge_batch_size,
+            bridge_max_concurrency: self.bridge_max_concurrency,
+            bridge_chunk_bytes: DEFAULT_CHUNK_BYTES,
+            visibility_timeout_seconds: self.visibility_timeout_seconds,
+            max_receive_count: self.max_receive_count,
+            queue_retention_seconds: self.queue_retention_seconds,
+            spool_buffer_seconds: self.spool_buffer_seconds,
+            spool_buffer_mb: self.spool_buffer_mb,
+        }
+    }
 }
 
 /// The timeline, in seconds from the start.
@@ -284,102 +295,15 @@ async fn run_async(
         });
     let clock = SimClock::new(start);
     let name = &config.name;
-    let good_bucket = format!("{name}-good-123456789012-{}", config.primary.region);
-    let quarantine_bucket = format!("{name}-quarantine-123456789012-{}", config.primary.region);
-    let spool_bucket = format!("{name}-spool-123456789012-{}", config.secondary.region);
     let store = match out {
         Some(dir) => LocalStore::dir(dir),
         None => LocalStore::memory(),
     };
-    let hours = |h: u64| Duration::from_secs(h.saturating_mul(3600));
-    let primary_stream = LocalStream::new(
-        &format!("{name}-stream"),
-        &config.primary.region,
-        config.primary.shards,
-        hours(config.primary.retention_hours),
-        clock.clone(),
-    );
-    let secondary_stream = LocalStream::new(
-        &format!("{name}-stream"),
-        &config.secondary.region,
-        config.secondary.shards,
-        hours(config.secondary.retention_hours),
-        clock.clone(),
-    );
-    let queue = LocalQueue::new(
-        &format!("{name}-spool-objects"),
-        &config.secondary.region,
-        Duration::from_secs(config.visibility_timeout_seconds),
-        config.max_receive_count,
-        Duration::from_secs(config.queue_retention_seconds),
-        clock.clone(),
-    );
-    let spool = LocalSpool::new(
-        &format!("{name}-spool"),
-        &config.secondary.region,
-        &spool_bucket,
-        Duration::from_secs(config.spool_buffer_seconds),
-        usize::try_from(config.spool_buffer_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX),
-        &store,
-        &queue,
-        clock.clone(),
-    );
-    let retry = RetryPolicy::default();
-    let validator_config = ValidatorConfig {
-        region: config.primary.region.clone(),
-        good_bucket: good_bucket.clone(),
-        quarantine_bucket: quarantine_bucket.clone(),
-        max_event_bytes: config.max_event_bytes,
-        retry,
-    };
-    let validator = ValidatorHandler {
-        registry,
-        config: &validator_config,
-        store: &store,
-        sleeper: &clock,
-    };
-    let validator_arn = format!(
-        "arn:aws:lambda:{}:123456789012:function:{name}-validator",
-        config.primary.region
-    );
-    let validator_faults = Faults::new();
-    let invoker = LocalInvoker::new(&validator_arn, validator, &validator_faults);
-    let receiver_config = ReceiverConfig {
-        region: config.secondary.region.clone(),
-        delivery_stream: spool.name.clone(),
-        retry,
-    };
-    let receiver = ReceiverHandler {
-        config: &receiver_config,
-        stream: &spool,
-        sleeper: &clock,
-    };
-    let bridge_config = BridgeConfig {
-        validator_function: validator_arn.clone(),
-        spool_bucket: Some(spool_bucket.clone()),
-        chunk_bytes: DEFAULT_CHUNK_BYTES,
-        retry,
-    };
-    let bridge = BridgeHandler {
-        config: &bridge_config,
-        store: &store,
-        invoker: &invoker,
-        sleeper: &clock,
-    };
-    let mut primary_mapping = KinesisMapping::new(
-        config.primary.shards,
-        config.validator_batch_size,
-        config.validator_max_retries,
-        Duration::from_secs(config.validator_max_record_age_seconds),
-    );
-    let mut secondary_mapping = KinesisMapping::new(
-        config.secondary.shards,
-        config.receiver_batch_size,
-        10_000,
-        hours(config.secondary.retention_hours),
-    );
-    let mut sqs_mapping = SqsMapping::new(config.bridge_batch_size, config.bridge_max_concurrency);
-    let mut test_events = 0u64;
+    let services = LocalServices::new(config.settings(), clock.clone(), store);
+    let mut pipeline = LocalPipeline::new(&services, registry);
+    let store = &services.store;
+    let good_bucket = services.settings.good_bucket();
+    let quarantine_bucket = services.settings.quarantine_bucket();
 
     // What was sent, for reading the buckets back.
     let mut events: Vec<SentEvent> = Vec::new();
@@ -457,10 +381,7 @@ async fn run_async(
         let should_be_down = has_outage && now_ms >= outage_start && now_ms < outage_end;
         if should_be_down != down {
             down = should_be_down;
-            primary_stream.faults.set_down(down);
-            store.faults(&good_bucket).set_down(down);
-            store.faults(&quarantine_bucket).set_down(down);
-            validator_faults.set_down(down);
+            services.set_down(Role::Primary, down);
         }
         // The client.
         let drained = has_outage && now_ms >= drained_at && now_ms < outage_end;
@@ -481,24 +402,24 @@ async fn run_async(
             } else {
                 rng.below(total) < config.primary.weight
             };
-            let (stream, role) = if to_primary {
-                (&primary_stream, "primary")
+            let role = if to_primary {
+                Role::Primary
             } else {
-                (&secondary_stream, "secondary")
+                Role::Secondary
             };
-            if String::from_utf8_lossy(body).chars().count() > config.max_event_bytes {
+            if exceeds_event_limit(body, config.max_event_bytes) {
                 report.refused += record_events[send.record].len();
                 continue;
             }
             let partition_key = format!("{:016x}", rng.next_u64());
-            match stream.put_record(body, &partition_key) {
+            match services.stream(role).put_record(body, &partition_key) {
                 Ok(_) => {
                     for &id in &record_events[send.record] {
                         events[id].accepted = true;
                     }
                     *report
                         .accepted_by_region
-                        .entry(role.to_owned())
+                        .entry(role.as_str().to_owned())
                         .or_default() += record_events[send.record].len();
                 }
                 Err(_) if send.attempt >= 60 => report.gave_up += record_events[send.record].len(),
@@ -513,48 +434,15 @@ async fn run_async(
             }
         }
         // The pipeline.
-        let now = clock.now();
-        primary_mapping
-            .poll(&primary_stream, now, |event| async move {
-                Ok(validator.handle_kinesis(&event).await)
-            })
-            .await;
-        secondary_mapping
-            .poll(&secondary_stream, now, |event| async move {
-                Ok(receiver.handle_kinesis(&event).await)
-            })
-            .await;
-        spool.flush(false).await;
-        let bridge = &bridge;
-        let skipped = std::cell::Cell::new(0u64);
-        sqs_mapping
-            .poll(&queue, |event| {
-                let skipped = &skipped;
-                async move {
-                    let outcome = bridge.process_sqs(&event).await;
-                    skipped.set(skipped.get() + outcome.stats.test_events as u64);
-                    let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
-                    for (index, _) in outcome.failed {
-                        let mut failure =
-                            aws_lambda_events::event::sqs::BatchItemFailure::default();
-                        failure.item_identifier =
-                            event.records[index].message_id.clone().unwrap_or_default();
-                        response.batch_item_failures.push(failure);
-                    }
-                    Ok(response)
-                }
-            })
-            .await;
-        test_events += skipped.get();
+        pipeline.step().await;
         if store.puts() != last_puts {
             last_puts = store.puts();
             last_write_ms = clock.elapsed().as_millis() as u64;
         }
         // Done?
         let now_ms = clock.elapsed().as_millis() as u64;
-        let busy = primary_mapping.lag(&primary_stream) > 0
-            || secondary_mapping.lag(&secondary_stream) > 0;
-        let quiet = sends.is_empty() && !busy && spool.buffered() == 0 && queue.is_empty();
+        let busy = pipeline.busy();
+        let quiet = sends.is_empty() && pipeline.quiet();
         if (quiet && (!has_outage || now_ms >= outage_end)) || now_ms > horizon_ms {
             break;
         }
@@ -565,7 +453,7 @@ async fn run_async(
             if let Some(Reverse(send)) = sends.peek() {
                 candidates.push(send.at_ms);
             }
-            for at in [spool.due_at(), queue.next_visible()].into_iter().flatten() {
+            if let Some(at) = pipeline.next_due() {
                 candidates.push(u64::try_from((at - start).num_milliseconds()).unwrap_or(0));
             }
             if has_outage {
@@ -695,14 +583,15 @@ async fn run_async(
         }
     }
     debug_assert!(events.iter().all(|e| e.record < records.len()));
-    report.parked = primary_mapping.stats.parked;
-    report.expired = primary_mapping.stats.expired + secondary_mapping.stats.expired;
-    let queue_stats = queue.stats();
+    report.parked = pipeline.primary_mapping.stats.parked;
+    report.expired =
+        pipeline.primary_mapping.stats.expired + pipeline.secondary_mapping.stats.expired;
+    let queue_stats = services.queue.stats();
     report.bridge = BridgeSummary {
-        spool_objects: spool.stats().objects,
+        spool_objects: pipeline.spool.stats().objects,
         receives: queue_stats.receives,
-        invokes: invoker.invocations(),
-        test_events_skipped: test_events,
+        invokes: pipeline.invoker.invocations(),
+        test_events_skipped: pipeline.test_events,
         dead_letters: queue_stats.dead_lettered,
         queue_expired: queue_stats.expired,
     };

@@ -37,7 +37,6 @@ use std::future::Future;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 pub use lambda_runtime;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -45,7 +44,7 @@ use serde_json::value::RawValue;
 
 use super::aws::{FirehoseStream, LambdaInvoker, S3Store, s3_path_style, sdk_config};
 use super::bridge::sqs_failures;
-use super::records::BridgeRequest;
+use super::records::{BridgeRequest, parse_kinesis_event};
 use super::validator::first_key;
 use super::{
     BridgeConfig, BridgeHandler, DeliveryStream, HandlerError, Invoker, Lookup, ObjectStore,
@@ -513,8 +512,7 @@ impl<S: ObjectStore, D: DeliveryStream, I: Invoker> Function<S, D, I> {
                     );
                     serde_json::to_vec(&response).map_err(bad_payload)
                 } else {
-                    let event: KinesisEvent =
-                        serde_json::from_slice(payload).map_err(bad_payload)?;
+                    let event = parse_kinesis_event(payload).map_err(bad_payload)?;
                     let outcome = handler.process_kinesis(&event).await;
                     let stats = outcome.stats;
                     tracing::info!(
@@ -544,7 +542,7 @@ impl<S: ObjectStore, D: DeliveryStream, I: Invoker> Function<S, D, I> {
                     stream,
                     sleeper: &self.sleeper,
                 };
-                let event: KinesisEvent = serde_json::from_slice(payload).map_err(bad_payload)?;
+                let event = parse_kinesis_event(payload).map_err(bad_payload)?;
                 let outcome = handler.process_kinesis(&event).await;
                 let stats = outcome.stats;
                 tracing::info!(

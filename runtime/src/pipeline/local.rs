@@ -3,7 +3,7 @@
 //!
 //! | AWS | here | what it keeps of the real behaviour |
 //! |---|---|---|
-//! | time | [`SimClock`] | a simulated clock: waits (handler backoff, visibility timeouts, buffering) advance it instead of sleeping, so an hours-long outage runs in seconds and every run is reproducible |
+//! | time | [`Clock`] | a simulated clock ([`SimClock`]): waits (handler backoff, visibility timeouts, buffering) advance it instead of sleeping, so an hours-long outage runs in seconds and every run is reproducible; or the wall clock, for `ingest dev` |
 //! | S3 | [`LocalStore`] | buckets as folders of files (or in memory); every bucket can be made to fail ([`Faults`]) |
 //! | Kinesis | [`LocalStream`] | shards chosen by partition key, increasing sequence numbers, arrival times, retention |
 //! | Lambda ← Kinesis | [`KinesisMapping`] | one batch per shard per poll, checkpoints, `batchItemFailures` (retry from the lowest), bisect on function error, bounded retries, an on-failure destination, maximum record age |
@@ -13,8 +13,15 @@
 //! | Lambda `Invoke` | [`LocalInvoker`] | the 6 MB payload limit, function errors, and an outage of the function |
 //!
 //! Events travel as Lambda delivers them: each Kinesis and SQS event is serialized to JSON
-//! and read back before the handler sees it. Everything here is single-threaded in spirit
-//! (locks are held only for a moment, never across a wait).
+//! and read back before the handler sees it. Locks are held only for a moment, never across a
+//! wait, so other threads may put records while a pipeline runs (`ingest dev` serves HTTP on
+//! its own thread).
+//!
+//! Both regions wired from these stand-ins ([`LocalServices`], owned and shared, and
+//! [`LocalPipeline`], the event source mappings and handlers that borrow them) are what the
+//! outage drill ([`super::drill`], simulated time) and `ingest dev` (the wall clock, behind
+//! HTTP) run: [`LocalPipeline::step`] is one round of every mapping, and nothing else of the
+//! wiring is written twice.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -27,15 +34,21 @@ use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
-use super::bridge::INVOKE_LIMIT_BYTES;
-use super::receiver::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_RECORD_BYTES};
+use super::bridge::{
+    BridgeConfig, BridgeHandler, DEFAULT_CHUNK_BYTES, INVOKE_LIMIT_BYTES, sqs_failures,
+};
+use super::receiver::{
+    MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_RECORD_BYTES, ReceiverConfig, ReceiverHandler,
+};
 use super::records::{self, compare_sequences, encode_s3_key, timestamp};
-use super::validator::ValidatorHandler;
+use super::validator::{ValidatorConfig, ValidatorHandler};
 use super::{
     DeliveryStream, ErrorKind, HandlerError, InfraError, InvokeOutput, Invoker, ObjectStore,
-    Service, Sleeper,
+    RetryPolicy, Service, Sleeper, kinesis_failures,
 };
+use crate::envelope::Registry;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
@@ -122,6 +135,50 @@ impl Sleeper for SimClock {
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
         self.advance(duration);
         std::future::ready(())
+    }
+}
+
+/// The time of a local pipeline: simulated ([`SimClock`]: the drill and the tests) or the
+/// wall clock (`ingest dev`, where a visibility timeout really takes its seconds). Everything
+/// that reads the time or waits takes one, so the same stand-ins serve both.
+#[derive(Debug, Clone)]
+pub enum Clock {
+    /// A simulated clock: waits advance it.
+    Simulated(SimClock),
+    /// The system's clock: waits sleep (on tokio's timer, which the runtime must enable).
+    Wall,
+}
+
+impl Clock {
+    /// The current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        match self {
+            Clock::Simulated(clock) => clock.now(),
+            Clock::Wall => Utc::now(),
+        }
+    }
+}
+
+impl From<SimClock> for Clock {
+    fn from(clock: SimClock) -> Self {
+        Clock::Simulated(clock)
+    }
+}
+
+impl Sleeper for Clock {
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
+        let timer = match self {
+            Clock::Simulated(clock) => {
+                clock.advance(duration);
+                None
+            }
+            Clock::Wall => Some(tokio::time::sleep(duration)),
+        };
+        async move {
+            if let Some(timer) = timer {
+                timer.await;
+            }
+        }
     }
 }
 
@@ -399,7 +456,7 @@ pub struct LocalStream {
     pub retention: Duration,
     shards: Vec<Mutex<Vec<StreamRecord>>>,
     next_sequence: AtomicU64,
-    clock: SimClock,
+    clock: Clock,
     /// Failures of `PutRecord` and of reading (an outage stops both).
     pub faults: Faults,
 }
@@ -422,7 +479,7 @@ impl LocalStream {
         region: &str,
         shards: usize,
         retention: Duration,
-        clock: SimClock,
+        clock: impl Into<Clock>,
     ) -> Self {
         LocalStream {
             name: name.to_owned(),
@@ -430,7 +487,7 @@ impl LocalStream {
             retention,
             shards: (0..shards.max(1)).map(|_| Mutex::new(Vec::new())).collect(),
             next_sequence: AtomicU64::new(1),
-            clock,
+            clock: clock.into(),
             faults: Faults::new(),
         }
     }
@@ -517,9 +574,7 @@ impl LocalStream {
 }
 
 /// Serializes and reads back a value, as Lambda's delivery does.
-fn through_json<T: serde::Serialize + serde::de::DeserializeOwned>(
-    value: &T,
-) -> Result<T, HandlerError> {
+fn through_json<T: Serialize + serde::de::DeserializeOwned>(value: &T) -> Result<T, HandlerError> {
     let bytes = serde_json::to_vec(value).map_err(|e| HandlerError::BadPayload(e.to_string()))?;
     serde_json::from_slice(&bytes).map_err(|e| HandlerError::BadPayload(e.to_string()))
 }
@@ -707,7 +762,7 @@ pub struct LocalQueue {
     pub max_receive_count: u64,
     /// Retention.
     pub retention: Duration,
-    clock: SimClock,
+    clock: Clock,
     messages: Mutex<Vec<Message>>,
     dlq: Mutex<Vec<Message>>,
     next_id: AtomicU64,
@@ -726,7 +781,7 @@ impl LocalQueue {
         visibility_timeout: Duration,
         max_receive_count: u64,
         retention: Duration,
-        clock: SimClock,
+        clock: impl Into<Clock>,
     ) -> Self {
         LocalQueue {
             name: name.to_owned(),
@@ -734,7 +789,7 @@ impl LocalQueue {
             visibility_timeout,
             max_receive_count: max_receive_count.max(1),
             retention,
-            clock,
+            clock: clock.into(),
             messages: Mutex::new(Vec::new()),
             dlq: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
@@ -832,6 +887,16 @@ impl LocalQueue {
     /// Bodies of the messages in the DLQ.
     pub fn dead_letters(&self) -> Vec<String> {
         lock(&self.dlq).iter().map(|m| m.body.clone()).collect()
+    }
+
+    /// Makes every message visible now, as `ChangeMessageVisibility` to 0 on each in-flight
+    /// message would (receive counts are kept): `ingest dev` uses it when it stops, so the
+    /// bridge retries at once instead of after the visibility timeout.
+    pub fn make_visible(&self) {
+        let now = self.clock.now();
+        for message in lock(&self.messages).iter_mut() {
+            message.visible_at = message.visible_at.min(now);
+        }
     }
 
     /// When the next invisible message becomes visible, if any.
@@ -947,7 +1012,7 @@ pub struct LocalSpool<'a> {
     pub buffer_bytes: usize,
     store: &'a LocalStore,
     queue: &'a LocalQueue,
-    clock: SimClock,
+    clock: Clock,
     buffer: Mutex<SpoolBuffer>,
     counter: AtomicU64,
     stats: Mutex<SpoolStats>,
@@ -967,8 +1032,9 @@ impl<'a> LocalSpool<'a> {
         buffer_bytes: usize,
         store: &'a LocalStore,
         queue: &'a LocalQueue,
-        clock: SimClock,
+        clock: impl Into<Clock>,
     ) -> Self {
+        let clock = clock.into();
         let test_event = serde_json::json!({
             "Service": "Amazon S3",
             "Event": "s3:TestEvent",
@@ -1211,5 +1277,553 @@ impl<S: ObjectStore, Z: Sleeper> Invoker for LocalInvoker<'_, S, Z> {
                 }),
             }
         }
+    }
+}
+
+/// What the API's mapping template checks before `PutRecord`: a body longer than
+/// `max_event_bytes` characters (`$input.body.length()`) is refused with 413.
+pub fn exceeds_event_limit(body: &[u8], max_event_bytes: usize) -> bool {
+    String::from_utf8_lossy(body).chars().count() > max_event_bytes
+}
+
+/// The account id local resources pretend to belong to (bucket names and ARNs carry one).
+pub const LOCAL_ACCOUNT: &str = "123456789012";
+
+/// A region's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The primary: validator, good and quarantine buckets.
+    Primary,
+    /// The secondary: receiver, spool, queue and bridge.
+    Secondary,
+}
+
+impl Role {
+    /// Both roles.
+    pub const BOTH: [Role; 2] = [Role::Primary, Role::Secondary];
+
+    /// `primary` or `secondary`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Primary => "primary",
+            Role::Secondary => "secondary",
+        }
+    }
+
+    /// The other role.
+    pub fn other(self) -> Role {
+        match self {
+            Role::Primary => Role::Secondary,
+            Role::Secondary => Role::Primary,
+        }
+    }
+}
+
+/// One region's numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionSettings {
+    /// AWS region name.
+    pub region: String,
+    /// Shards of its stream (on-demand streams: pick a number).
+    pub shards: usize,
+    /// Route 53 weight.
+    pub weight: u64,
+    /// Stream retention in hours.
+    pub retention_hours: u64,
+}
+
+fn default_chunk_bytes() -> usize {
+    DEFAULT_CHUNK_BYTES
+}
+
+/// The spec's numbers both regions are built with (from the plan, by the `ingest` command).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipelineSettings {
+    /// The spec's name: the prefix of every resource name.
+    pub name: String,
+    /// The primary region.
+    pub primary: RegionSettings,
+    /// The secondary region.
+    pub secondary: RegionSettings,
+    /// `api.max_event_bytes`.
+    pub max_event_bytes: usize,
+    /// Validator batch size.
+    pub validator_batch_size: usize,
+    /// Validator mapping retries.
+    pub validator_max_retries: u64,
+    /// Validator mapping maximum record age.
+    pub validator_max_record_age_seconds: u64,
+    /// Receiver batch size.
+    pub receiver_batch_size: usize,
+    /// Bridge batch size.
+    pub bridge_batch_size: usize,
+    /// Bridge mapping concurrency.
+    pub bridge_max_concurrency: usize,
+    /// The bridge's `CHUNK_BYTES`.
+    #[serde(default = "default_chunk_bytes")]
+    pub bridge_chunk_bytes: usize,
+    /// Spool queue visibility timeout.
+    pub visibility_timeout_seconds: u64,
+    /// Spool queue `maxReceiveCount`.
+    pub max_receive_count: u64,
+    /// Spool queue retention.
+    pub queue_retention_seconds: u64,
+    /// Firehose buffer interval.
+    pub spool_buffer_seconds: u64,
+    /// Firehose buffer size.
+    pub spool_buffer_mb: u64,
+}
+
+impl PipelineSettings {
+    /// A region's numbers.
+    pub fn region(&self, role: Role) -> &RegionSettings {
+        match role {
+            Role::Primary => &self.primary,
+            Role::Secondary => &self.secondary,
+        }
+    }
+
+    /// A bucket's name as the stacks name it (`<name>-<purpose>-<account>-<region>`).
+    pub fn bucket(&self, purpose: &str, role: Role) -> String {
+        format!(
+            "{}-{purpose}-{LOCAL_ACCOUNT}-{}",
+            self.name,
+            self.region(role).region
+        )
+    }
+
+    /// The good bucket (primary).
+    pub fn good_bucket(&self) -> String {
+        self.bucket("good", Role::Primary)
+    }
+
+    /// The quarantine bucket (primary).
+    pub fn quarantine_bucket(&self) -> String {
+        self.bucket("quarantine", Role::Primary)
+    }
+
+    /// The spool bucket (secondary).
+    pub fn spool_bucket(&self) -> String {
+        self.bucket("spool", Role::Secondary)
+    }
+
+    /// The ARN the bridge invokes: `<name>-validator` in the primary's region.
+    pub fn validator_arn(&self) -> String {
+        format!(
+            "arn:aws:lambda:{}:{LOCAL_ACCOUNT}:function:{}-validator",
+            self.primary.region, self.name
+        )
+    }
+}
+
+/// Both regions' services, owned: streams, buckets, the spool's queue, the validator's
+/// outage switch, and the handlers' settings. Shared (behind an `Arc` in `ingest dev`) by
+/// whoever puts records and pulls levers; a [`LocalPipeline`] borrows it to run the handlers.
+#[derive(Debug)]
+pub struct LocalServices {
+    /// The numbers.
+    pub settings: PipelineSettings,
+    /// The time everything reads.
+    pub clock: Clock,
+    /// Every bucket.
+    pub store: LocalStore,
+    /// The primary's stream.
+    pub primary_stream: LocalStream,
+    /// The secondary's stream.
+    pub secondary_stream: LocalStream,
+    /// The queue of spool notifications (and its DLQ).
+    pub queue: LocalQueue,
+    /// An outage of the validator function, as the bridge's `Invoke` target.
+    pub validator_faults: Faults,
+    validator_config: ValidatorConfig,
+    receiver_config: ReceiverConfig,
+    bridge_config: BridgeConfig,
+}
+
+impl LocalServices {
+    /// Both regions' services over `store`.
+    pub fn new(settings: PipelineSettings, clock: impl Into<Clock>, store: LocalStore) -> Self {
+        let clock = clock.into();
+        let name = &settings.name;
+        let hours = |h: u64| Duration::from_secs(h.saturating_mul(3600));
+        let stream = |region: &RegionSettings| {
+            LocalStream::new(
+                &format!("{name}-stream"),
+                &region.region,
+                region.shards,
+                hours(region.retention_hours),
+                clock.clone(),
+            )
+        };
+        let primary_stream = stream(&settings.primary);
+        let secondary_stream = stream(&settings.secondary);
+        let queue = LocalQueue::new(
+            &format!("{name}-spool-objects"),
+            &settings.secondary.region,
+            Duration::from_secs(settings.visibility_timeout_seconds),
+            settings.max_receive_count,
+            Duration::from_secs(settings.queue_retention_seconds),
+            clock.clone(),
+        );
+        let retry = RetryPolicy::default();
+        let validator_config = ValidatorConfig {
+            region: settings.primary.region.clone(),
+            good_bucket: settings.good_bucket(),
+            quarantine_bucket: settings.quarantine_bucket(),
+            max_event_bytes: settings.max_event_bytes,
+            retry,
+        };
+        let receiver_config = ReceiverConfig {
+            region: settings.secondary.region.clone(),
+            delivery_stream: format!("{name}-spool"),
+            retry,
+        };
+        let bridge_config = BridgeConfig {
+            validator_function: settings.validator_arn(),
+            spool_bucket: Some(settings.spool_bucket()),
+            chunk_bytes: settings.bridge_chunk_bytes,
+            retry,
+        };
+        LocalServices {
+            settings,
+            clock,
+            store,
+            primary_stream,
+            secondary_stream,
+            queue,
+            validator_faults: Faults::new(),
+            validator_config,
+            receiver_config,
+            bridge_config,
+        }
+    }
+
+    /// A region's stream.
+    pub fn stream(&self, role: Role) -> &LocalStream {
+        match role {
+            Role::Primary => &self.primary_stream,
+            Role::Secondary => &self.secondary_stream,
+        }
+    }
+
+    /// Takes a region down or brings it back: its stream (puts and reads) and its buckets, and
+    /// for the primary its validator as the bridge's `Invoke` target.
+    pub fn set_down(&self, role: Role, down: bool) {
+        self.stream(role).faults.set_down(down);
+        match role {
+            Role::Primary => {
+                self.store
+                    .faults(&self.validator_config.good_bucket)
+                    .set_down(down);
+                self.store
+                    .faults(&self.validator_config.quarantine_bucket)
+                    .set_down(down);
+                self.validator_faults.set_down(down);
+            }
+            Role::Secondary => self
+                .store
+                .faults(&self.settings.spool_bucket())
+                .set_down(down),
+        }
+    }
+
+    /// Whether a region is down.
+    pub fn is_down(&self, role: Role) -> bool {
+        self.stream(role).faults.is_down()
+    }
+}
+
+/// What ran in one round of a [`LocalPipeline`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The validator on a batch of the primary's stream.
+    Validator,
+    /// The receiver on a batch of the secondary's stream.
+    Receiver,
+    /// The spool (Firehose) wrote an object.
+    Spool,
+    /// The bridge on a batch of spool notifications.
+    Bridge,
+}
+
+impl Stage {
+    /// The stage's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Validator => "validator",
+            Stage::Receiver => "receiver",
+            Stage::Spool => "spool",
+            Stage::Bridge => "bridge",
+        }
+    }
+
+    /// The region role it runs in.
+    pub fn role(self) -> Role {
+        match self {
+            Stage::Validator => Role::Primary,
+            Stage::Receiver | Stage::Spool | Stage::Bridge => Role::Secondary,
+        }
+    }
+}
+
+/// One handler invocation (or spool object) of a round, for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchLog {
+    /// What ran.
+    pub stage: Stage,
+    /// The shard, for a stream's batch.
+    pub shard: Option<String>,
+    /// Records (stream batches, spool objects) or messages (bridge).
+    pub records: usize,
+    /// Good lines written (validator, bridge).
+    pub good: usize,
+    /// Quarantine lines written (validator, bridge).
+    pub quarantined: usize,
+    /// Records handed to the spool (receiver).
+    pub spooled: usize,
+    /// Records or messages left unfinished (retried by the platform).
+    pub failed: usize,
+    /// `s3:TestEvent` messages skipped (bridge).
+    pub test_events: usize,
+    /// Why the first failed message failed (bridge).
+    pub error: Option<String>,
+    /// When it started, on the pipeline's clock.
+    pub at: DateTime<Utc>,
+    /// Wall time the handler took.
+    pub duration: Duration,
+}
+
+impl BatchLog {
+    fn new(stage: Stage, records: usize, at: DateTime<Utc>) -> Self {
+        BatchLog {
+            stage,
+            at,
+            shard: None,
+            records,
+            good: 0,
+            quarantined: 0,
+            spooled: 0,
+            failed: 0,
+            test_events: 0,
+            error: None,
+            duration: Duration::ZERO,
+        }
+    }
+}
+
+/// The shard of a Kinesis event's first record.
+fn event_shard(event: &KinesisEvent) -> Option<String> {
+    event
+        .records
+        .first()
+        .and_then(|r| r.event_id.as_deref())
+        .map(|id| records::shard_of_event_id(id).to_owned())
+}
+
+/// The handlers over a [`LocalServices`]: the primary's Kinesis mapping into the validator,
+/// the secondary's into the receiver and its spool, and the SQS mapping into the bridge, which
+/// invokes the validator in process.
+#[derive(Debug)]
+pub struct LocalPipeline<'a> {
+    services: &'a LocalServices,
+    registry: &'a Registry,
+    /// The secondary's delivery stream.
+    pub spool: LocalSpool<'a>,
+    /// The validator as the bridge invokes it.
+    pub invoker: LocalInvoker<'a, LocalStore, Clock>,
+    /// The primary's mapping (validator).
+    pub primary_mapping: KinesisMapping,
+    /// The secondary's mapping (receiver).
+    pub secondary_mapping: KinesisMapping,
+    /// The queue's mapping (bridge).
+    pub sqs_mapping: SqsMapping,
+    /// `s3:TestEvent` messages the bridge skipped so far.
+    pub test_events: u64,
+}
+
+impl<'a> LocalPipeline<'a> {
+    /// Wires the handlers; the spool's notification sends its `s3:TestEvent` now.
+    pub fn new(services: &'a LocalServices, registry: &'a Registry) -> Self {
+        let settings = &services.settings;
+        let spool = LocalSpool::new(
+            &services.receiver_config.delivery_stream,
+            &settings.secondary.region,
+            &settings.spool_bucket(),
+            Duration::from_secs(settings.spool_buffer_seconds),
+            usize::try_from(settings.spool_buffer_mb.saturating_mul(1024 * 1024))
+                .unwrap_or(usize::MAX),
+            &services.store,
+            &services.queue,
+            services.clock.clone(),
+        );
+        let validator = ValidatorHandler {
+            registry,
+            config: &services.validator_config,
+            store: &services.store,
+            sleeper: &services.clock,
+        };
+        let invoker = LocalInvoker::new(
+            &services.bridge_config.validator_function,
+            validator,
+            &services.validator_faults,
+        );
+        let hours = |h: u64| Duration::from_secs(h.saturating_mul(3600));
+        LocalPipeline {
+            services,
+            registry,
+            spool,
+            invoker,
+            primary_mapping: KinesisMapping::new(
+                settings.primary.shards,
+                settings.validator_batch_size,
+                settings.validator_max_retries,
+                Duration::from_secs(settings.validator_max_record_age_seconds),
+            ),
+            // The receiver only wraps and spools: its mapping retries for the stream's whole
+            // retention rather than park anything.
+            secondary_mapping: KinesisMapping::new(
+                settings.secondary.shards,
+                settings.receiver_batch_size,
+                10_000,
+                hours(settings.secondary.retention_hours),
+            ),
+            sqs_mapping: SqsMapping::new(
+                settings.bridge_batch_size,
+                settings.bridge_max_concurrency,
+            ),
+            test_events: 0,
+        }
+    }
+
+    /// The services it runs over.
+    pub fn services(&self) -> &'a LocalServices {
+        self.services
+    }
+
+    /// One round: a poll of the primary's mapping, of the secondary's, a flush of the spool
+    /// when it is due, and a poll of the queue's mapping. Returns what ran, in order.
+    pub async fn step(&mut self) -> Vec<BatchLog> {
+        let services = self.services;
+        let now = services.clock.now();
+        let logs = std::cell::RefCell::new(Vec::new());
+        let validator = ValidatorHandler {
+            registry: self.registry,
+            config: &services.validator_config,
+            store: &services.store,
+            sleeper: &services.clock,
+        };
+        self.primary_mapping
+            .poll(&services.primary_stream, now, |event| {
+                let logs = &logs;
+                async move {
+                    let (at, started) = (services.clock.now(), std::time::Instant::now());
+                    let outcome = validator.process_kinesis(&event).await;
+                    let mut log = BatchLog::new(Stage::Validator, outcome.stats.records, at);
+                    log.shard = event_shard(&event);
+                    log.good = outcome.stats.good;
+                    log.quarantined = outcome.stats.quarantined;
+                    log.failed = outcome.unfinished.len();
+                    log.duration = started.elapsed();
+                    logs.borrow_mut().push(log);
+                    Ok(kinesis_failures(&event, &outcome.unfinished))
+                }
+            })
+            .await;
+        let receiver = ReceiverHandler {
+            config: &services.receiver_config,
+            stream: &self.spool,
+            sleeper: &services.clock,
+        };
+        self.secondary_mapping
+            .poll(&services.secondary_stream, now, |event| {
+                let logs = &logs;
+                async move {
+                    let (at, started) = (services.clock.now(), std::time::Instant::now());
+                    let outcome = receiver.process_kinesis(&event).await;
+                    let mut log = BatchLog::new(Stage::Receiver, outcome.stats.records, at);
+                    log.shard = event_shard(&event);
+                    log.failed = outcome.unfinished.len();
+                    log.spooled = log.records - log.failed;
+                    log.duration = started.elapsed();
+                    logs.borrow_mut().push(log);
+                    Ok(kinesis_failures(&event, &outcome.unfinished))
+                }
+            })
+            .await;
+        self.flush_spool(false, &logs).await;
+        let bridge = BridgeHandler {
+            config: &services.bridge_config,
+            store: &services.store,
+            invoker: &self.invoker,
+            sleeper: &services.clock,
+        };
+        let test_events = std::cell::Cell::new(0u64);
+        self.sqs_mapping
+            .poll(&services.queue, |event| {
+                let (logs, test_events) = (&logs, &test_events);
+                async move {
+                    let (at, started) = (services.clock.now(), std::time::Instant::now());
+                    let outcome = bridge.process_sqs(&event).await;
+                    test_events.set(test_events.get() + outcome.stats.test_events as u64);
+                    let failed: Vec<usize> = outcome.failed.iter().map(|(i, _)| *i).collect();
+                    let mut log = BatchLog::new(Stage::Bridge, outcome.stats.messages, at);
+                    log.good = outcome.stats.good;
+                    log.quarantined = outcome.stats.quarantined;
+                    log.failed = failed.len();
+                    log.test_events = outcome.stats.test_events;
+                    log.error = outcome.failed.first().map(|(_, error)| error.to_string());
+                    log.duration = started.elapsed();
+                    logs.borrow_mut().push(log);
+                    Ok(sqs_failures(&event, &failed))
+                }
+            })
+            .await;
+        self.test_events += test_events.get();
+        logs.into_inner()
+    }
+
+    /// Writes the spool's buffer now (when `ingest dev` stops, so nothing buffered is lost);
+    /// returns the object written, if any.
+    pub async fn flush_spool_now(&self) -> Option<BatchLog> {
+        let logs = std::cell::RefCell::new(Vec::new());
+        self.flush_spool(true, &logs).await;
+        logs.into_inner().pop()
+    }
+
+    async fn flush_spool(&self, force: bool, logs: &std::cell::RefCell<Vec<BatchLog>>) {
+        let (at, started) = (self.services.clock.now(), std::time::Instant::now());
+        let buffered = self.spool.buffered();
+        if self.spool.flush(force).await {
+            let mut log = BatchLog::new(Stage::Spool, buffered, at);
+            log.duration = started.elapsed();
+            logs.borrow_mut().push(log);
+        }
+    }
+
+    /// Records in a region's stream that its mapping has not processed yet.
+    pub fn lag(&self, role: Role) -> usize {
+        match role {
+            Role::Primary => self.primary_mapping.lag(&self.services.primary_stream),
+            Role::Secondary => self.secondary_mapping.lag(&self.services.secondary_stream),
+        }
+    }
+
+    /// Whether either stream has records not processed yet.
+    pub fn busy(&self) -> bool {
+        self.lag(Role::Primary) > 0 || self.lag(Role::Secondary) > 0
+    }
+
+    /// Whether everything is done: no stream lag, nothing buffered, no message in the queue.
+    pub fn quiet(&self) -> bool {
+        !self.busy() && self.spool.buffered() == 0 && self.services.queue.is_empty()
+    }
+
+    /// When the spool's buffer or the next invisible message is due, if either is.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        [self.spool.due_at(), self.services.queue.next_visible()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }

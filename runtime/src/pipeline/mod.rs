@@ -1,7 +1,8 @@
 //! The three Lambda handlers of DESIGN section 2, written against small traits so that the
 //! same code runs in AWS and on one machine (feature `lambda`; the local adapters and the
-//! outage drill are behind `local`; the AWS SDK adapters (`aws`) and the Lambda `bootstrap`
-//! (`function`) behind `aws`).
+//! outage drill are behind `local`; `ingest dev`, the local pipeline behind HTTP on loopback,
+//! behind `dev`; the AWS SDK adapters (`aws`) and the Lambda `bootstrap` (`function`) behind
+//! `aws`).
 //!
 //! ```text
 //!  primary:    Kinesis --> validator --> good store       (events/type=<t>/dt=/hr=/...json.gz)
@@ -38,6 +39,8 @@ pub mod validator;
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "dev")]
+pub mod dev;
 #[cfg(feature = "local")]
 pub mod drill;
 #[cfg(feature = "aws")]

@@ -277,7 +277,7 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
             let response = self.handle_bridge(&request).await?;
             serde_json::to_vec(&response).map_err(bad)
         } else {
-            let event: KinesisEvent = serde_json::from_slice(payload).map_err(bad)?;
+            let event = records::parse_kinesis_event(payload).map_err(bad)?;
             let response = self.handle_kinesis(&event).await;
             serde_json::to_vec(&response).map_err(bad)
         }

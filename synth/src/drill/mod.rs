@@ -53,13 +53,10 @@ pub struct DrillOptions {
     pub out: Option<PathBuf>,
 }
 
-/// The drill configuration of a plan (the JSON `ingest_runtime::pipeline::drill::DrillConfig`).
-pub fn config(
-    plan: &Plan,
-    outage_seconds: u64,
-    seed: u64,
-    notes: serde_json::Value,
-) -> serde_json::Value {
+/// The numbers both regions of a local pipeline are built with (the JSON
+/// `ingest_runtime::pipeline::local::PipelineSettings`, less `bridge_chunk_bytes`, which the
+/// drill leaves at its default): what `ingest drill` and `ingest dev` share.
+pub fn pipeline_config(plan: &Plan) -> serde_json::Map<String, serde_json::Value> {
     let shards = |capacity: StreamCapacity| match capacity {
         StreamCapacity::Provisioned { shards } => shards,
         StreamCapacity::OnDemand => ON_DEMAND_SHARDS,
@@ -72,30 +69,75 @@ pub fn config(
             "retention_hours": r.stream.retention_hours,
         })
     };
-    json!({
-        "name": plan.name,
-        "primary": region(&plan.primary),
-        "secondary": region(&plan.secondary),
-        "failover_automatic": plan.failover.automatic,
-        "health_interval_seconds": plan.failover.interval_seconds,
-        "health_failure_threshold": plan.failover.failure_threshold,
-        "peak_events_per_second": plan.capacity.peak_events_per_second,
-        "max_event_bytes": plan.api.max_event_bytes,
-        "validator_batch_size": plan.validator.function.batch_size,
-        "validator_max_retries": plan.validator.max_retries,
-        "validator_max_record_age_seconds": plan.validator.max_record_age_seconds,
-        "receiver_batch_size": plan.receiver.batch_size,
-        "bridge_batch_size": plan.bridge.function.batch_size,
-        "bridge_max_concurrency": crate::render::context::BRIDGE_MAX_CONCURRENCY,
-        "visibility_timeout_seconds": plan.bridge.visibility_timeout_seconds,
-        "max_receive_count": plan.bridge.max_receive_count,
-        "queue_retention_seconds": plan.bridge.queue_retention_seconds,
-        "spool_buffer_seconds": plan.storage.spool_buffer_seconds,
-        "spool_buffer_mb": plan.storage.spool_buffer_mb,
-        "outage_seconds": outage_seconds,
-        "seed": seed,
-        "notes": notes,
-    })
+    [
+        ("name", json!(plan.name)),
+        ("primary", region(&plan.primary)),
+        ("secondary", region(&plan.secondary)),
+        ("max_event_bytes", json!(plan.api.max_event_bytes)),
+        (
+            "validator_batch_size",
+            json!(plan.validator.function.batch_size),
+        ),
+        ("validator_max_retries", json!(plan.validator.max_retries)),
+        (
+            "validator_max_record_age_seconds",
+            json!(plan.validator.max_record_age_seconds),
+        ),
+        ("receiver_batch_size", json!(plan.receiver.batch_size)),
+        ("bridge_batch_size", json!(plan.bridge.function.batch_size)),
+        (
+            "bridge_max_concurrency",
+            json!(crate::render::context::BRIDGE_MAX_CONCURRENCY),
+        ),
+        (
+            "visibility_timeout_seconds",
+            json!(plan.bridge.visibility_timeout_seconds),
+        ),
+        ("max_receive_count", json!(plan.bridge.max_receive_count)),
+        (
+            "queue_retention_seconds",
+            json!(plan.bridge.queue_retention_seconds),
+        ),
+        (
+            "spool_buffer_seconds",
+            json!(plan.storage.spool_buffer_seconds),
+        ),
+        ("spool_buffer_mb", json!(plan.storage.spool_buffer_mb)),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect()
+}
+
+/// The drill configuration of a plan (the JSON `ingest_runtime::pipeline::drill::DrillConfig`).
+pub fn config(
+    plan: &Plan,
+    outage_seconds: u64,
+    seed: u64,
+    notes: serde_json::Value,
+) -> serde_json::Value {
+    let mut config = pipeline_config(plan);
+    for (key, value) in [
+        ("failover_automatic", json!(plan.failover.automatic)),
+        (
+            "health_interval_seconds",
+            json!(plan.failover.interval_seconds),
+        ),
+        (
+            "health_failure_threshold",
+            json!(plan.failover.failure_threshold),
+        ),
+        (
+            "peak_events_per_second",
+            json!(plan.capacity.peak_events_per_second),
+        ),
+        ("outage_seconds", json!(outage_seconds)),
+        ("seed", json!(seed)),
+        ("notes", notes),
+    ] {
+        config.insert(key.to_owned(), value);
+    }
+    serde_json::Value::Object(config)
 }
 
 /// The drill program: the spec's registry driving `ingest_runtime::pipeline::drill`.
