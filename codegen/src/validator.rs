@@ -349,7 +349,9 @@ impl Expander {
         inline_enum: Option<&[String]>,
         inline_const: bool,
     ) -> TokenStream {
-        let mut checks = vec![quote!(let s = p.parse_str()?;)];
+        // `read_str` then `last_str` rather than `parse_str`: a `Result<Cow<str>, _>` travels
+        // through memory, and reading it back stalls on every string.
+        let mut checks = vec![quote!(p.read_str()?; let s = p.last_str();)];
         if let Some(min) = node.min_length {
             let min = count_tokens(min);
             checks.push(quote!(c.min_length(&s, #min)?;));
@@ -480,7 +482,8 @@ impl Expander {
                 let mut first = true;
                 let mut others = ::ingest_runtime::json::KeySet::default();
                 #count_decl
-                while let Some(key) = p.next_key(&mut first)? {
+                while p.read_key(&mut first)? {
+                    let key = p.last_str();
                     #count_inc
                     #other_arm
                 }
@@ -515,7 +518,8 @@ impl Expander {
             let mut seen = [false; #count];
             let mut others = ::ingest_runtime::json::KeySet::default();
             #count_decl
-            while let Some(key) = p.next_key(&mut first)? {
+            while p.read_key(&mut first)? {
+                let key = p.last_str();
                 #count_inc
                 match ::core::convert::AsRef::<str>::as_ref(&key) {
                     #(#arms)*

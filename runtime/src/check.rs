@@ -323,7 +323,7 @@ impl Checker {
         end: usize,
         allowed: &[Value],
     ) -> Result<(), Error> {
-        let value = Parser::new(p.slice(start, end)).parse_value()?;
+        let value = p.sub(start, end).parse_value()?;
         if !allowed.iter().any(|a| json_equal(a, &value)) {
             return self.fail("enum", || {
                 let list: Vec<String> = allowed.iter().map(short).collect();
@@ -341,7 +341,7 @@ impl Checker {
         end: usize,
         expected: &Value,
     ) -> Result<(), Error> {
-        let value = Parser::new(p.slice(start, end)).parse_value()?;
+        let value = p.sub(start, end).parse_value()?;
         if !json_equal(expected, &value) {
             return self.fail("const", || {
                 format!("must be {}, found {}", short(expected), short(&value))
@@ -377,16 +377,17 @@ impl Checker {
         if spans.len() < 2 {
             return Ok(());
         }
-        let mut seen: HashMap<String, usize> = HashMap::with_capacity(spans.len());
-        for (index, (start, end)) in spans.iter().enumerate() {
-            let value = Parser::new(p.slice(*start, *end)).parse_value()?;
-            if let Some(first) = seen.insert(canonical(&value), index) {
-                return self.fail("uniqueItems", || {
-                    format!("items {first} and {index} are equal, but items must be unique")
-                });
-            }
+        let duplicate = if plain_strings(p, spans) {
+            first_duplicate_raw(p, spans)
+        } else {
+            first_duplicate_value(p, spans)?
+        };
+        match duplicate {
+            Some((first, index)) => self.fail("uniqueItems", || {
+                format!("items {first} and {index} are equal, but items must be unique")
+            }),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// `required`: `name` is missing from the object at the current position.
@@ -430,6 +431,41 @@ impl Checker {
     }
 }
 
+/// Up to this many items, `uniqueItems` over strings compares every pair (no allocation).
+const PAIRWISE_ITEMS: usize = 16;
+
+/// Whether every element is a string without escapes and there are few of them: then two
+/// elements are equal exactly when their bytes are.
+fn plain_strings(p: &Parser<'_>, spans: &[(usize, usize)]) -> bool {
+    spans.len() <= PAIRWISE_ITEMS
+        && spans.iter().all(|(start, end)| {
+            let bytes = p.slice(*start, *end);
+            bytes.first() == Some(&b'"') && !bytes.contains(&b'\\')
+        })
+}
+
+/// The first pair `(i, j)`, `i < j`, of byte-equal elements, in the order of `j`.
+fn first_duplicate_raw(p: &Parser<'_>, spans: &[(usize, usize)]) -> Option<(usize, usize)> {
+    let raw = |index: usize| p.slice(spans[index].0, spans[index].1);
+    (1..spans.len()).find_map(|j| (0..j).find(|i| raw(*i) == raw(j)).map(|i| (i, j)))
+}
+
+/// The first pair `(i, j)`, `i < j`, of elements equal by JSON Schema's rules, in the order of
+/// `j`, through a canonical text of each element.
+fn first_duplicate_value(
+    p: &Parser<'_>,
+    spans: &[(usize, usize)],
+) -> Result<Option<(usize, usize)>, Error> {
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(spans.len());
+    for (index, (start, end)) in spans.iter().enumerate() {
+        let value = p.sub(*start, *end).parse_value()?;
+        if let Some(first) = seen.insert(canonical(&value), index) {
+            return Ok(Some((first, index)));
+        }
+    }
+    Ok(None)
+}
+
 /// Records a key in an object's set of undeclared keys, rejecting a duplicate.
 // The key stays a `Cow`: a borrowed key is kept without copying it.
 #[allow(clippy::ptr_arg)]
@@ -443,5 +479,49 @@ pub fn note_key<'a>(
         Ok(())
     } else {
         Err(p.duplicate_key(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `uniqueItems` verdict on a JSON array: the message of its violation, if any.
+    fn unique(text: &str) -> Option<String> {
+        let mut p = Parser::new(text.as_bytes());
+        let mut spans = Vec::new();
+        p.begin_array().unwrap();
+        let mut first = true;
+        while p.next_element(&mut first).unwrap() {
+            p.peek().unwrap();
+            let start = p.offset();
+            p.skip_value().unwrap();
+            spans.push((start, p.offset()));
+        }
+        let mut c = Checker::report();
+        c.unique_items(&p, &spans).unwrap();
+        c.into_violations().pop().map(|v| v.message)
+    }
+
+    #[test]
+    fn unique_items_compares_plain_strings_by_bytes_and_the_rest_by_value() {
+        let equal = |i: usize, j: usize| {
+            Some(format!(
+                "items {i} and {j} are equal, but items must be unique"
+            ))
+        };
+        assert_eq!(unique(r#"["a","b","c"]"#), None);
+        assert_eq!(unique(r#"["a","b","b","a"]"#), equal(1, 2));
+        assert_eq!(unique(r#"["a","b","a","b"]"#), equal(0, 2));
+        assert_eq!(
+            unique(r#"["a","\u0061"]"#),
+            equal(0, 1),
+            "escapes decode first"
+        );
+        assert_eq!(unique(r#"["a\n","a\\n"]"#), None);
+        assert_eq!(unique(r#"[1,"1",1.0]"#), equal(0, 2), "numbers by value");
+        assert_eq!(unique(r#"[{"a":1,"b":2},{"b":2,"a":1}]"#), equal(0, 1));
+        let many: Vec<String> = (0..40).map(|i| format!("\"s{}\"", i % 30)).collect();
+        assert_eq!(unique(&format!("[{}]", many.join(","))), equal(0, 30));
     }
 }

@@ -5,11 +5,15 @@
 //! `"1.0"`; `id`, `source` and `type` are required non-empty strings; `time` (an RFC 3339
 //! date-time), `subject`, `datacontenttype` and `dataschema` are optional strings; other
 //! attributes are extensions (lowercase letters and digits, scalar values); `data` is required
-//! and is validated by the schema that `type` selects in the [`Registry`].
+//! and is validated by the schema that `type` selects in the [`Registry`]. A top-level `ingest`
+//! member is rejected (`bad_envelope`): the pipeline appends its own `ingest` metadata to good
+//! lines, so an event that carries one would be ambiguous there.
 //!
 //! The envelope is read in one pass with the data: when `type` comes before `data` (as producers
 //! usually write it) the data is validated in place; otherwise its bytes are remembered and
-//! validated once the envelope is read. The verdict of a rejected event carries one [`Reason`]
+//! validated once the envelope is read (the only bytes read twice). A batch is read once too:
+//! each element is validated in place by the reader of the whole array, so a malformed element
+//! still makes the whole record `not_json`, exactly as splitting it first would. The verdict of a rejected event carries one [`Reason`]
 //! (the first that applies of `not_json`, `bad_envelope`, `unknown_type`, `schema_violation`;
 //! `too_large` is judged before reading) and every violation found.
 
@@ -165,22 +169,54 @@ pub struct Validator<'r> {
 /// The default limit on a record's size: the API's `max_event_bytes` default (256 KiB).
 pub const DEFAULT_MAX_BYTES: usize = 262_144;
 
-/// The bit of an attribute the envelope reader knows (the required ones first), for duplicate
-/// detection without allocation.
-fn attribute_bit(key: &str) -> Option<usize> {
-    Some(match key {
-        "specversion" => 0,
-        "id" => 1,
-        "source" => 2,
-        "type" => 3,
-        "time" => 4,
-        "subject" => 5,
-        "datacontenttype" => 6,
-        "dataschema" => 7,
-        "data" => 8,
-        "data_base64" => 9,
-        _ => return None,
-    })
+/// A top-level member of an event, as the envelope reader sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Member {
+    // The required attributes come first: their bits are the low four of `seen`.
+    SpecVersion,
+    Id,
+    Source,
+    Type,
+    Time,
+    Subject,
+    DataContentType,
+    DataSchema,
+    Data,
+    DataBase64,
+    /// Reserved: the pipeline appends its own `ingest` member to good lines.
+    Ingest,
+    Extension,
+}
+
+/// The names of the required attributes, in the order of their bits.
+const REQUIRED: [&str; 4] = ["specversion", "id", "source", "type"];
+
+impl Member {
+    /// Classifies a key once; every later decision matches on the result.
+    #[inline]
+    fn of(key: &str) -> Member {
+        match key {
+            "specversion" => Member::SpecVersion,
+            "id" => Member::Id,
+            "source" => Member::Source,
+            "type" => Member::Type,
+            "time" => Member::Time,
+            "subject" => Member::Subject,
+            "datacontenttype" => Member::DataContentType,
+            "dataschema" => Member::DataSchema,
+            "data" => Member::Data,
+            "data_base64" => Member::DataBase64,
+            "ingest" => Member::Ingest,
+            _ => Member::Extension,
+        }
+    }
+
+    /// The bit of a known member, for duplicate detection without allocation (extensions go
+    /// to a key set instead).
+    #[inline]
+    fn bit(self) -> u16 {
+        1 << self as u16
+    }
 }
 
 #[derive(Default)]
@@ -226,13 +262,17 @@ impl<'r> Validator<'r> {
         if record.len() > self.max_bytes {
             return false;
         }
-        match split(record) {
-            Ok(Split::Single) => self.is_valid_event(record),
-            Ok(Split::Batch(spans)) => spans
-                .iter()
-                .all(|(start, end)| self.is_valid_event(&record[*start..*end])),
-            Err(_) => false,
+        if !is_batch(record) {
+            return self.is_valid_event(record);
         }
+        let mut c = Checker::fast();
+        let mut count = 0usize;
+        self.read_batch(record, |p| {
+            count += 1;
+            self.read_event(p, &mut c, &mut EventState::default())
+        })
+        .is_ok()
+            && count > 0
     }
 
     /// The report: a verdict for every event of the record, with every violation.
@@ -249,28 +289,41 @@ impl<'r> Validator<'r> {
                 ),
             ));
         }
-        match split(record) {
-            Ok(Split::Single) => RecordOutcome::Events {
+        if !is_batch(record) {
+            return RecordOutcome::Events {
                 batch: false,
                 events: vec![EventVerdict {
                     raw: record,
                     result: self.validate_event(record),
                 }],
-            },
-            Ok(Split::Batch(spans)) => RecordOutcome::Events {
-                batch: true,
-                events: spans
-                    .iter()
-                    .map(|(start, end)| {
-                        let raw = &record[*start..*end];
-                        EventVerdict {
-                            raw,
-                            result: self.validate_event(raw),
-                        }
-                    })
-                    .collect(),
-            },
-            Err(rejection) => RecordOutcome::Rejected(rejection),
+            };
+        }
+        let mut events = Vec::new();
+        let read = self.read_batch(record, |p| {
+            let start = p.offset();
+            let mut c = Checker::report();
+            let mut state = EventState::default();
+            self.read_event(p, &mut c, &mut state)?;
+            events.push(EventVerdict {
+                raw: p.slice(start, p.offset()),
+                result: verdict(c, &state),
+            });
+            Ok(())
+        });
+        if let Err(error) = read {
+            return RecordOutcome::Rejected(Rejection::not_json(&error));
+        }
+        if events.is_empty() {
+            return RecordOutcome::Rejected(Rejection::single(
+                Reason::BadEnvelope,
+                "cloudevents",
+                "",
+                "the batch is an empty array".to_owned(),
+            ));
+        }
+        RecordOutcome::Events {
+            batch: true,
+            events,
         }
     }
 
@@ -295,17 +348,26 @@ impl<'r> Validator<'r> {
         {
             return Err(Rejection::not_json(&error));
         }
-        let violations = c.into_violations();
-        let reason = if state.bad_envelope {
-            Reason::BadEnvelope
-        } else if state.unknown_type {
-            Reason::UnknownType
-        } else if !violations.is_empty() {
-            Reason::SchemaViolation
-        } else {
-            return Ok(());
-        };
-        Err(Rejection { reason, violations })
+        verdict(c, &state)
+    }
+
+    /// Reads a batch (a record whose first byte is `[`) in one pass: `event` reads each element
+    /// in place, at its first byte. Any malformed element makes the whole record not JSON, as
+    /// one reader over the record sees it (offsets are the record's).
+    fn read_batch<'a>(
+        &self,
+        record: &'a [u8],
+        mut event: impl FnMut(&mut Parser<'a>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut p = Parser::new(record);
+        p.peek()?;
+        p.begin_array()?;
+        let mut first = true;
+        while p.next_element(&mut first)? {
+            p.peek()?;
+            event(&mut p)?;
+        }
+        p.finish()
     }
 
     fn read_data(
@@ -355,23 +417,19 @@ impl<'r> Validator<'r> {
         let mut first = true;
         let mut keys = KeySet::default();
         let mut deferred_data: Option<(usize, usize)> = None;
-        let mut has_data = false;
-        let mut seen = [false; 4];
-        let mut attributes_seen = 0u16;
-        while let Some(key) = p.next_key(&mut first)? {
-            // Known attributes are tracked in a bit set; only extensions need the key set.
-            match attribute_bit(&key) {
-                Some(bit) if attributes_seen & (1 << bit) != 0 => return Err(p.duplicate_key(&key)),
-                Some(bit) => attributes_seen |= 1 << bit,
-                None => note_key(p, &mut keys, &key)?,
+        let mut seen = 0u16;
+        while p.read_key(&mut first)? {
+            let key = p.last_str();
+            let member = Member::of(&key);
+            if member == Member::Extension {
+                note_key(p, &mut keys, &key)?;
+            } else if seen & member.bit() != 0 {
+                return Err(p.duplicate_key(&key));
+            } else {
+                seen |= member.bit();
             }
-            let required_index = attribute_bit(&key).filter(|bit| *bit < 4);
-            if let Some(index) = required_index {
-                seen[index] = true;
-            }
-            match key.as_ref() {
-                "data" => {
-                    has_data = true;
+            match member {
+                Member::Data => {
                     if state.type_name.is_some() {
                         self.read_data(p, c, state)?;
                     } else {
@@ -380,133 +438,124 @@ impl<'r> Validator<'r> {
                         p.skip_value()?;
                         deferred_data = Some((start, p.offset()));
                     }
-                    continue;
                 }
-                "data_base64" => {
-                    envelope_problem(c, state, "data_base64", || {
+                Member::DataBase64 => {
+                    envelope_problem(c, state, &key, || {
                         "binary data (`data_base64`) is not accepted; send JSON in `data`"
                             .to_owned()
                     })?;
                     p.skip_value()?;
-                    continue;
                 }
-                _ => {}
-            }
-            let kind = p.peek()?;
-            let is_attribute = required_index.is_some()
-                || matches!(
-                    key.as_ref(),
-                    "time" | "subject" | "datacontenttype" | "dataschema"
-                );
-            if !is_attribute {
-                let name_ok = !key.is_empty()
-                    && key.len() <= 20
-                    && key
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-                if !name_ok {
+                Member::Ingest => {
                     envelope_problem(c, state, &key, || {
-                        format!(
-                            "{key:?} is not a CloudEvents attribute, and extension names are 1 to 20 lowercase letters or digits"
-                        )
+                        "`ingest` is reserved for the metadata the pipeline adds; rename this extension attribute"
+                            .to_owned()
                     })?;
-                } else if matches!(kind, Kind::Array | Kind::Object) {
-                    envelope_problem(c, state, &key, || {
-                        format!(
-                            "the extension attribute `{key}` must be a string, number or boolean, not {}",
-                            kind.described()
-                        )
-                    })?;
+                    p.skip_value()?;
                 }
-                p.skip_value()?;
-                continue;
-            }
-            if kind != Kind::String {
-                envelope_problem(c, state, &key, || {
-                    format!("`{key}` must be a string, not {}", kind.described())
-                })?;
-                p.skip_value()?;
-                continue;
-            }
-            let value = p.parse_str()?;
-            match key.as_ref() {
-                "specversion" if value != "1.0" => {
-                    envelope_problem(c, state, &key, || {
-                        format!("`specversion` must be \"1.0\", not {value:?}")
-                    })?;
+                Member::Extension => {
+                    let kind = p.peek()?;
+                    let name_ok = !key.is_empty()
+                        && key.len() <= 20
+                        && key
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+                    if !name_ok {
+                        envelope_problem(c, state, &key, || {
+                            format!(
+                                "{key:?} is not a CloudEvents attribute, and extension names are 1 to 20 lowercase letters or digits"
+                            )
+                        })?;
+                    } else if matches!(kind, Kind::Array | Kind::Object) {
+                        envelope_problem(c, state, &key, || {
+                            format!(
+                                "the extension attribute `{key}` must be a string, number or boolean, not {}",
+                                kind.described()
+                            )
+                        })?;
+                    }
+                    p.skip_value()?;
                 }
-                "id" | "source" | "type" if value.is_empty() => {
-                    envelope_problem(c, state, &key, || format!("`{key}` must not be empty"))?;
+                Member::SpecVersion
+                | Member::Id
+                | Member::Source
+                | Member::Type
+                | Member::Time
+                | Member::Subject
+                | Member::DataContentType
+                | Member::DataSchema => {
+                    let kind = p.peek()?;
+                    if kind != Kind::String {
+                        envelope_problem(c, state, &key, || {
+                            format!("`{key}` must be a string, not {}", kind.described())
+                        })?;
+                        p.skip_value()?;
+                        continue;
+                    }
+                    p.read_str()?;
+                    let value = p.last_str();
+                    match member {
+                        Member::SpecVersion if value != "1.0" => {
+                            envelope_problem(c, state, &key, || {
+                                format!("`specversion` must be \"1.0\", not {value:?}")
+                            })?;
+                        }
+                        Member::Id | Member::Source | Member::Type if value.is_empty() => {
+                            envelope_problem(c, state, &key, || {
+                                format!("`{key}` must not be empty")
+                            })?;
+                        }
+                        Member::Time if !is_date_time(&value) => {
+                            envelope_problem(c, state, &key, || {
+                                format!("`time` must be an RFC 3339 date-time, not {value:?}")
+                            })?;
+                        }
+                        Member::Type => state.type_name = Some(value),
+                        _ => {}
+                    }
                 }
-                "time" if !is_date_time(&value) => {
-                    envelope_problem(c, state, &key, || {
-                        format!("`time` must be an RFC 3339 date-time, not {value:?}")
-                    })?;
-                }
-                "type" => state.type_name = Some(value),
-                _ => {}
             }
         }
-        for (index, name) in ["specversion", "id", "source", "type"].iter().enumerate() {
-            if !seen[index] {
+        for (index, name) in REQUIRED.iter().enumerate() {
+            if seen & (1 << index) == 0 {
                 envelope_problem(c, state, "", || {
                     format!("the required attribute `{name}` is missing")
                 })?;
             }
         }
-        if !has_data {
+        if seen & Member::Data.bit() == 0 {
             envelope_problem(c, state, "", || "the event has no `data`".to_owned())?;
         }
         if let Some((start, end)) = deferred_data
             && state.type_name.is_some()
         {
-            let mut data = Parser::new(p.slice(start, end));
+            // The data was read (and checked as JSON) once already; only validate it now.
+            let mut data = p.sub(start, end);
             self.read_data(&mut data, c, state)?;
         }
         Ok(())
     }
 }
 
-enum Split {
-    Single,
-    Batch(Vec<(usize, usize)>),
+/// Whether a record is a batch: its first byte that is not whitespace is `[`.
+fn is_batch(record: &[u8]) -> bool {
+    record
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+        == Some(&b'[')
 }
 
-/// Splits a record: a single event, or the byte ranges of a batch's elements.
-fn split(record: &[u8]) -> Result<Split, Rejection> {
-    // Only a batch needs reading here; a single event is read once, by the event reader.
-    let first = record
-        .iter()
-        .find(|b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t'));
-    if first != Some(&b'[') {
-        return Ok(Split::Single);
-    }
-    let mut p = Parser::new(record);
-    match p.peek().map_err(|e| Rejection::not_json(&e))? {
-        Kind::Array => {
-            let mut spans = Vec::new();
-            let read = (|| {
-                p.begin_array()?;
-                let mut first = true;
-                while p.next_element(&mut first)? {
-                    p.peek()?;
-                    let start = p.offset();
-                    p.skip_value()?;
-                    spans.push((start, p.offset()));
-                }
-                p.finish()
-            })();
-            read.map_err(|e| Rejection::not_json(&e))?;
-            if spans.is_empty() {
-                return Err(Rejection::single(
-                    Reason::BadEnvelope,
-                    "cloudevents",
-                    "",
-                    "the batch is an empty array".to_owned(),
-                ));
-            }
-            Ok(Split::Batch(spans))
-        }
-        _ => Ok(Split::Single),
-    }
+/// The verdict on an event read in report mode.
+fn verdict(c: Checker, state: &EventState<'_>) -> Result<(), Rejection> {
+    let violations = c.into_violations();
+    let reason = if state.bad_envelope {
+        Reason::BadEnvelope
+    } else if state.unknown_type {
+        Reason::UnknownType
+    } else if !violations.is_empty() {
+        Reason::SchemaViolation
+    } else {
+        return Ok(());
+    };
+    Err(Rejection { reason, violations })
 }

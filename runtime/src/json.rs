@@ -12,6 +12,21 @@
 //! - nesting deeper than [`MAX_DEPTH`] is an error, so no input can exhaust the stack.
 //!
 //! Strings without escapes are borrowed from the input; only escaped strings allocate.
+//!
+//! Where the time goes, and why the reader looks the way it does (measured on the benchmark
+//! corpus, see BENCHMARKS.md):
+//!
+//! - The input's UTF-8 is checked once, by `std::str::from_utf8` over the whole record (about
+//!   4% of the fast path), and strings are then sliced from that `&str` for free. Folding the
+//!   check into the string scan would not save it: handing out a `&str` without a second check
+//!   needs `from_utf8_unchecked`, and this workspace forbids `unsafe`.
+//! - Strings are scanned eight bytes at a time (`scan_string`).
+//! - Hot loops read keys and strings with [`Parser::read_key`] and [`Parser::read_str`], which
+//!   return almost nothing and keep the text in the reader ([`Parser::last_str`]):
+//!   a returned `Result<Option<Cow<str>>, Error>` is too large for registers, and copying it
+//!   back out of memory stalled the processor on every key (store-to-load forwarding).
+//!   [`Parser::next_key`] and [`Parser::parse_str`] are the same readers with the convenient
+//!   signature.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -104,44 +119,48 @@ pub struct Parser<'a> {
     utf8: bool,
     pos: usize,
     depth: usize,
+    /// The string (key or value) read last, when it had no escapes.
+    string: &'a str,
+    /// Whether the string read last had escapes; then `decoded` holds it.
+    escaped: bool,
+    decoded: String,
 }
 
-/// Bytes that end the fast scan of a string: `"`, `\\` and control characters.
-static STRING_STOP: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        table[i] = true;
-        i += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
-
-/// The offset of the first byte at or after `start` that is `"`, `\\` or a control character
-/// (or the end): eight bytes at a time while none of them can be one (the SWAR trick
-/// serde_json also uses), then byte by byte.
-#[inline]
+/// The offset of the first byte at or after `start` that is `"`, `\\` or a control character,
+/// or the end of `bytes`.
+///
+/// Eight bytes are tested at once in a `u64` (the SWAR trick serde_json also uses): each test
+/// sets the high bit of a byte that matches, and may also set it in bytes above a match (a
+/// borrow carries upwards), never below, so the lowest set bit is exactly the first stop. The
+/// last few bytes are padded with `"`, so the tail needs no byte-by-byte loop: a stop found in
+/// the padding is the end of the input. (Sixteen bytes at a time in SIMD registers measured no
+/// faster: moving the result back to a general register goes through memory.)
+#[inline(always)]
 fn scan_string(bytes: &[u8], start: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut i = start;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-        let stop = has_zero(word ^ (ONES * u64::from(b'"')))
-            | has_zero(word ^ (ONES * u64::from(b'\\')))
-            | (word.wrapping_sub(ONES * 0x20) & !word & HIGH);
-        if stop != 0 {
-            break;
+    loop {
+        let rest = bytes.get(i..).unwrap_or_default();
+        let word = match rest.first_chunk::<8>() {
+            Some(chunk) => u64::from_le_bytes(*chunk),
+            None => {
+                let mut padded = [b'"'; 8];
+                padded[..rest.len()].copy_from_slice(rest);
+                u64::from_le_bytes(padded)
+            }
+        };
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let stops = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(ONES * 0x20) & !word);
+        let stops = stops & HIGH;
+        if stops != 0 {
+            return i + (stops.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
-    while i < bytes.len() && !STRING_STOP[usize::from(bytes[i])] {
-        i += 1;
-    }
-    i
 }
 
 impl<'a> Parser<'a> {
@@ -158,6 +177,9 @@ impl<'a> Parser<'a> {
             utf8,
             pos: 0,
             depth: 0,
+            string: "",
+            escaped: false,
+            decoded: String::new(),
         }
     }
 
@@ -174,6 +196,26 @@ impl<'a> Parser<'a> {
         &self.bytes[start..end]
     }
 
+    /// A reader over the input between two offsets (a value read before), which shares this
+    /// reader's UTF-8 check instead of repeating it.
+    pub fn sub(&self, start: usize, end: usize) -> Parser<'a> {
+        let text = self.text.get(start..end);
+        Parser {
+            bytes: &self.bytes[start..end],
+            text: text.unwrap_or(""),
+            utf8: self.utf8 && text.is_some(),
+            pos: 0,
+            depth: 0,
+            string: "",
+            escaped: false,
+            decoded: String::new(),
+        }
+    }
+
+    // Errors are rare: keeping their construction out of line keeps the hot readers small
+    // enough to inline, so what they return stays in registers.
+    #[cold]
+    #[inline(never)]
     fn syntax<T>(&self, message: &'static str) -> Result<T, Error> {
         Err(Error::Syntax {
             offset: self.pos,
@@ -181,8 +223,17 @@ impl<'a> Parser<'a> {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn skip_whitespace(&mut self) {
+        // Compact JSON has no whitespace: one test, and the loop only when there is some.
+        if self.bytes.get(self.pos).is_some_and(|b| *b > b' ') {
+            return;
+        }
+        self.skip_whitespace_slow();
+    }
+
+    #[inline(never)]
+    fn skip_whitespace_slow(&mut self) {
         while let Some(&b) = self.bytes.get(self.pos) {
             if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
                 self.pos += 1;
@@ -193,7 +244,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The kind of the next value (after whitespace), without consuming it.
-    #[inline]
+    #[inline(always)]
     pub fn peek(&mut self) -> Result<Kind, Error> {
         if !self.utf8 {
             return self.syntax("invalid UTF-8");
@@ -299,8 +350,8 @@ impl<'a> Parser<'a> {
                 return Ok(Num::Int((integer as i128).wrapping_neg() as i64));
             }
         }
-        // The lexeme is ASCII by construction.
-        let text = std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or("x");
+        // The lexeme is ASCII, and `text` is the input checked as UTF-8 already.
+        let text = self.text.get(start..self.pos).unwrap_or("x");
         match text.parse::<f64>() {
             Ok(value) if value.is_finite() => Ok(Num::Float(value)),
             _ => Err(Error::Syntax {
@@ -311,30 +362,67 @@ impl<'a> Parser<'a> {
     }
 
     /// Reads a string; borrowed from the input unless it has escapes.
-    #[inline]
+    #[inline(always)]
     pub fn parse_str(&mut self) -> Result<Cow<'a, str>, Error> {
+        self.read_str()?;
+        Ok(self.last_str())
+    }
+
+    /// Reads a string and keeps it in the reader (see [`Parser::last_str`]).
+    ///
+    /// This is [`Parser::parse_str`] for hot loops: what it returns is small, whereas a
+    /// `Result<Cow<str>, _>` goes through memory, and copying it back costs more than reading
+    /// the string (a store-to-load forwarding stall on every string).
+    #[inline(always)]
+    pub fn read_str(&mut self) -> Result<(), Error> {
         self.skip_whitespace();
         if self.bytes.get(self.pos) != Some(&b'"') {
             return self.syntax("expected a string");
         }
-        let start = self.pos + 1;
-        let end = scan_string(self.bytes, start);
-        if self.utf8 && self.bytes.get(end) == Some(&b'"') {
-            self.pos = end + 1;
-            return Ok(Cow::Borrowed(&self.text[start..end]));
-        }
-        self.parse_str_slow(start, end)
+        self.string_body()
     }
 
-    /// The rest of [`Parser::parse_str`] when the fast scan stopped on anything but the
+    /// The key or string read last (by [`Parser::read_key`], [`Parser::read_str`] or the
+    /// methods built on them); borrowed from the input unless it had escapes.
+    #[inline(always)]
+    pub fn last_str(&self) -> Cow<'a, str> {
+        if self.escaped {
+            Cow::Owned(self.decoded.clone())
+        } else {
+            Cow::Borrowed(self.string)
+        }
+    }
+
+    /// Reads a string whose opening quote is at the current offset.
+    #[inline(always)]
+    fn string_body(&mut self) -> Result<(), Error> {
+        let start = self.pos + 1;
+        let end = scan_string(self.bytes, start);
+        // `text` is empty when the input is not UTF-8, so `get` fails then too.
+        if self.bytes.get(end) == Some(&b'"')
+            && let Some(text) = self.text.get(start..end)
+        {
+            self.pos = end + 1;
+            self.string = text;
+            self.escaped = false;
+            return Ok(());
+        }
+        self.string_slow(start, end)
+    }
+
+    /// The rest of [`Parser::string_body`] when the fast scan stopped on anything but the
     /// closing quote of valid UTF-8 text.
     #[cold]
     #[inline(never)]
-    fn parse_str_slow(&mut self, start: usize, end: usize) -> Result<Cow<'a, str>, Error> {
+    fn string_slow(&mut self, start: usize, end: usize) -> Result<(), Error> {
         self.pos = end;
         match self.bytes.get(end) {
             Some(b'"') => self.syntax("invalid UTF-8"),
-            Some(b'\\') => self.parse_escaped(start).map(Cow::Owned),
+            Some(b'\\') => {
+                self.decoded = self.parse_escaped(start)?;
+                self.escaped = true;
+                Ok(())
+            }
             Some(_) => self.syntax("control character in a string"),
             None => self.syntax("unterminated string"),
         }
@@ -444,14 +532,26 @@ impl<'a> Parser<'a> {
 
     /// The next key of an object and the `:` after it, or `None` after the closing `}`.
     /// `first` must start `true` for each object; the reader updates it.
-    #[inline]
+    #[inline(always)]
     pub fn next_key(&mut self, first: &mut bool) -> Result<Option<Cow<'a, str>>, Error> {
+        Ok(if self.read_key(first)? {
+            Some(self.last_str())
+        } else {
+            None
+        })
+    }
+
+    /// Reads the next key of an object and the `:` after it, and keeps the key in the reader
+    /// (see [`Parser::last_str`]): `true` when there is one, `false` after the closing `}`.
+    /// This is [`Parser::next_key`] for hot loops (see [`Parser::read_str`]).
+    #[inline(always)]
+    pub fn read_key(&mut self, first: &mut bool) -> Result<bool, Error> {
         self.skip_whitespace();
         match self.bytes.get(self.pos) {
             Some(b'}') => {
                 self.pos += 1;
                 self.depth -= 1;
-                return Ok(None);
+                return Ok(false);
             }
             Some(b',') if !*first => {
                 self.pos += 1;
@@ -464,13 +564,13 @@ impl<'a> Parser<'a> {
         if self.bytes.get(self.pos) != Some(&b'"') {
             return self.syntax("expected a key in an object");
         }
-        let key = self.parse_str()?;
+        self.string_body()?;
         self.skip_whitespace();
         if self.bytes.get(self.pos) != Some(&b':') {
             return self.syntax("expected `:` after a key");
         }
         self.pos += 1;
-        Ok(Some(key))
+        Ok(true)
     }
 
     /// Consumes `[`. Then call [`Parser::next_element`] until it returns `false`.
@@ -592,27 +692,52 @@ impl<'a> Parser<'a> {
 }
 
 /// The keys seen so far in one object, to reject duplicates among keys that no property
-/// declares. Small objects use a vector; large ones switch to a hash set.
-#[derive(Debug, Default)]
+/// declares. The first few keys borrowed from the input are kept inline, so most objects never
+/// allocate; a key with escapes (owned) or a large object switches to a hash set.
+#[derive(Debug)]
 pub struct KeySet<'a> {
-    few: Vec<Cow<'a, str>>,
+    len: usize,
+    few: [&'a str; KeySet::INLINE],
     many: Option<HashSet<Cow<'a, str>>>,
 }
 
+impl Default for KeySet<'_> {
+    #[inline]
+    fn default() -> Self {
+        KeySet {
+            len: 0,
+            few: [""; KeySet::INLINE],
+            many: None,
+        }
+    }
+}
+
 impl<'a> KeySet<'a> {
+    /// How many borrowed keys are kept inline.
+    const INLINE: usize = 8;
+
     /// Adds a key; `false` if it was already there.
+    #[inline]
     pub fn insert(&mut self, key: Cow<'a, str>) -> bool {
-        if let Some(many) = &mut self.many {
-            return many.insert(key);
+        match (&mut self.many, key) {
+            (None, Cow::Borrowed(key)) if self.len < Self::INLINE => {
+                if self.few[..self.len].contains(&key) {
+                    return false;
+                }
+                self.few[self.len] = key;
+                self.len += 1;
+                true
+            }
+            (_, key) => self.insert_slow(key),
         }
-        if self.few.contains(&key) {
-            return false;
-        }
-        self.few.push(key);
-        if self.few.len() > 16 {
-            self.many = Some(self.few.drain(..).collect());
-        }
-        true
+    }
+
+    #[cold]
+    fn insert_slow(&mut self, key: Cow<'a, str>) -> bool {
+        let few = &self.few[..self.len];
+        self.many
+            .get_or_insert_with(|| few.iter().map(|k| Cow::Borrowed(*k)).collect())
+            .insert(key)
     }
 }
 
@@ -689,5 +814,103 @@ mod tests {
         let keys: Vec<String> = (0..40).map(|i| format!("\"k{i}\":0")).collect();
         let text = format!("{{{},\"k3\":1}}", keys.join(","));
         assert!(matches!(value(&text), Err(Error::DuplicateKey { key, .. }) if key == "k3"));
+    }
+
+    fn skip(text: &[u8]) -> Result<(), Error> {
+        let mut parser = Parser::new(text);
+        parser.skip_value()?;
+        parser.finish()
+    }
+
+    #[test]
+    fn the_key_set_finds_duplicates_inline_spilled_and_escaped() {
+        for count in [2, 8, 9, 40] {
+            let keys: Vec<String> = (0..count).map(|i| format!("\"k{i}\":0")).collect();
+            let unique = format!("{{{}}}", keys.join(","));
+            assert_eq!(skip(unique.as_bytes()), Ok(()), "{count} distinct keys");
+            for repeated in [r#""k0""#, r#""k1""#, r#""\u006b1""#] {
+                let text = format!("{{{},{repeated}:1}}", keys.join(","));
+                assert!(
+                    matches!(skip(text.as_bytes()), Err(Error::DuplicateKey { key, .. }) if key == "k0" || key == "k1"),
+                    "{text}"
+                );
+            }
+        }
+        assert!(
+            skip(br#"{"\u0061":1,"a":2}"#).is_err(),
+            "escaped first, then plain"
+        );
+    }
+
+    #[test]
+    fn strings_end_exactly_where_the_scan_says() {
+        // Every length around the 8-byte words and the padded tail, every position of a stop.
+        for len in 0..40 {
+            let body = "x".repeat(len);
+            let text = format!("\"{body}\"");
+            let mut parser = Parser::new(text.as_bytes());
+            assert_eq!(parser.parse_str().unwrap(), body);
+            assert_eq!(parser.finish(), Ok(()));
+            assert!(
+                Parser::new(format!("\"{body}").as_bytes())
+                    .parse_str()
+                    .is_err()
+            );
+            for at in 0..len {
+                for stop in [b'\n', 0x1f, 0x00] {
+                    let mut bad = text.clone().into_bytes();
+                    bad[1 + at] = stop;
+                    assert!(Parser::new(&bad).parse_str().is_err(), "{len} {at} {stop}");
+                }
+                let mut escaped = body.clone();
+                escaped.replace_range(at..=at, "\\n");
+                let text = format!("\"{escaped}\"");
+                let decoded = Parser::new(text.as_bytes()).parse_str().unwrap();
+                assert_eq!(decoded.len(), len);
+                assert_eq!(decoded.as_bytes()[at], b'\n');
+            }
+        }
+    }
+
+    #[test]
+    fn keys_and_strings_are_kept_in_the_reader() {
+        let mut parser = Parser::new(br#"{"pla\u0069n":"v\u00e9","b":"w"}"#);
+        parser.begin_object().unwrap();
+        let mut first = true;
+        assert!(parser.read_key(&mut first).unwrap());
+        assert_eq!(parser.last_str(), "plain");
+        parser.read_str().unwrap();
+        assert_eq!(parser.last_str(), "v\u{e9}");
+        assert_eq!(parser.next_key(&mut first).unwrap().as_deref(), Some("b"));
+        assert!(matches!(parser.parse_str().unwrap(), Cow::Borrowed("w")));
+        assert_eq!(parser.next_key(&mut first).unwrap(), None);
+    }
+
+    #[test]
+    fn invalid_utf8_is_rejected_in_keys_values_and_between_tokens() {
+        for text in [
+            &b"{\"\xff\":1}"[..],
+            b"{\"a\":\"\xc3\x28\"}",
+            b"{\"a\":\"\xed\xa0\x80\"}",
+            b"{\"a\":\"\xf4\x90\x80\x80\"}",
+            b"{\"a\":\"\xe2\x82\"}",
+            b"{\"a\":1}\xff",
+            b"[1,\xc0\x80]",
+        ] {
+            assert!(skip(text).is_err(), "{text:?}");
+        }
+        assert_eq!(skip("{\"\u{e9}\":\"\u{1f600}\"}".as_bytes()), Ok(()));
+    }
+
+    #[test]
+    fn a_sub_reader_shares_the_utf8_check() {
+        let parser = Parser::new("[\"\u{e9}\",2]".as_bytes());
+        let mut sub = parser.sub(1, 5);
+        assert_eq!(sub.parse_str().unwrap(), "\u{e9}");
+        let mut broken = Parser::new(b"[\"a\",\"\xff\"]").sub(1, 4);
+        assert!(
+            broken.parse_str().is_err(),
+            "a reader over invalid UTF-8 reads nothing"
+        );
     }
 }

@@ -8,7 +8,7 @@
 //! - [`json`], the strict pull reader generated validators drive (duplicate keys rejected,
 //!   nesting bounded), and [`check::Checker`], which turns one generated validator into both
 //!   the fast path and the report;
-//! - [`format`], the checkers of `date-time`, `date`, `uuid` and `email`;
+//! - [`format`](mod@format), the checkers of `date-time`, `date`, `uuid` and `email`;
 //! - [`envelope`], CloudEvents envelope parsing (one event or a batch) and the per-record
 //!   verdict with the reason kinds of DESIGN section 7 (`not_json`, `bad_envelope`,
 //!   `unknown_type`, `schema_violation`, `too_large`);

@@ -9,6 +9,10 @@
 //! - `generated`: our generated validator's fast path (envelope + data), bytes -> verdict;
 //! - `generated_report`: the same code collecting every violation, for reference.
 //!
+//! A second group times the fast path and the floor on the valid and the invalid events of
+//! the corpus separately (by our verdict, which the run first checks equals jsonschema's), so
+//! the cost of each kind can be stated side by side from one run.
+//!
 //! Run: `cargo bench -p ingest-tests --bench validators`.
 
 // `criterion_group!` defines a function that cannot carry a doc comment.
@@ -120,6 +124,26 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    let (valid_events, invalid_events): (Vec<&Vec<u8>>, Vec<&Vec<u8>>) =
+        events.iter().partition(|e| ours.is_valid(e));
+    for (name, subset) in [("valid", &valid_events), ("invalid", &invalid_events)] {
+        let mut group = c.benchmark_group(format!("validate_{name}_events"));
+        group.throughput(Throughput::Elements(subset.len() as u64));
+        group.sample_size(20);
+        group.bench_function("floor_serde_ignored_any", |b| {
+            b.iter(|| {
+                subset
+                    .iter()
+                    .filter(|e| serde_json::from_slice::<IgnoredAny>(e).is_ok())
+                    .count()
+            })
+        });
+        group.bench_function("generated_fast_path", |b| {
+            b.iter(|| subset.iter().filter(|e| ours.is_valid(e)).count())
+        });
+        group.finish();
+    }
 }
 
 criterion_group!(benches, bench);

@@ -2,7 +2,8 @@
 //! envelopes, batches, and robustness. No input may panic; the fast verdict always equals
 //! the report's; duplicate keys, deep nesting, huge numbers and invalid UTF-8 are rejected.
 
-use ingest_runtime::{Reason, RecordOutcome, Validator};
+use ingest_runtime::json::Parser;
+use ingest_runtime::{EventVerdict, Reason, RecordOutcome, Rejection, Validator, Violation};
 use ingest_tests::generated::specs::wiw_events::REGISTRY;
 use proptest::prelude::*;
 
@@ -85,6 +86,81 @@ fn every_reason_kind() {
         other => panic!("expected too_large, got {other:?}"),
     }
     assert!(!big.is_valid(SHIFT_CREATED.as_bytes()));
+}
+
+#[test]
+fn an_ingest_attribute_is_a_bad_envelope() {
+    // The pipeline appends its own `ingest` member to good lines: an event with one would be
+    // ambiguous there, whatever its value.
+    for value in [r#""x""#, "1", r#"{"region":"us-east-1"}"#, "null"] {
+        let record = SHIFT_CREATED.replace(
+            r#""id":"e-1","#,
+            &format!(r#""id":"e-1","ingest":{value},"#),
+        );
+        let (reason, violations) = verdict(record.as_bytes()).unwrap_err();
+        assert_eq!(reason, Reason::BadEnvelope, "{value}");
+        assert_eq!(violations, vec![("/ingest".to_owned(), "cloudevents")]);
+    }
+    let record = SHIFT_CREATED.replace(r#""id":"e-1","#, r#""id":"e-1","ingest":1,"#);
+    let RecordOutcome::Events { events, .. } =
+        Validator::new(&REGISTRY).validate(record.as_bytes())
+    else {
+        panic!("one event");
+    };
+    let message = &events[0].result.as_ref().unwrap_err().violations[0].message;
+    assert!(message.contains("rename"), "{message}");
+    let in_data =
+        SHIFT_CREATED.replace(r#""break_minutes":30"#, r#""break_minutes":30,"ingest":1"#);
+    assert_eq!(
+        reason(&in_data),
+        Some(Reason::SchemaViolation),
+        "only the envelope reserves the name"
+    );
+}
+
+#[test]
+fn a_batch_is_read_once_with_a_verdict_per_event() {
+    let bad = SHIFT_CREATED.replace(r#""location_id":12"#, r#""location_id":0"#);
+    let batch = format!(" [ {SHIFT_CREATED} ,\n{bad}, 42 ] ");
+    let validator = Validator::new(&REGISTRY);
+    assert!(!validator.is_valid(batch.as_bytes()));
+    let RecordOutcome::Events {
+        batch: true,
+        events,
+    } = validator.validate(batch.as_bytes())
+    else {
+        panic!("a batch of three");
+    };
+    let raws: Vec<&[u8]> = events.iter().map(|e| e.raw).collect();
+    assert_eq!(raws, [SHIFT_CREATED.as_bytes(), bad.as_bytes(), b"42"]);
+    let reasons: Vec<Option<Reason>> = events
+        .iter()
+        .map(|e| e.result.as_ref().err().map(|r| r.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            None,
+            Some(Reason::SchemaViolation),
+            Some(Reason::BadEnvelope)
+        ]
+    );
+    // Anything malformed anywhere makes the whole record not JSON, as before.
+    for broken in [
+        format!("[{SHIFT_CREATED},{bad}"),
+        format!("[{SHIFT_CREATED},{{]"),
+        format!("[{SHIFT_CREATED}] x"),
+        format!(
+            "[{}]",
+            bad.replace(r#""id":"e-1","#, r#""id":"e-1","id":"e-2","#)
+        ),
+    ] {
+        assert_eq!(reason(&broken), Some(Reason::NotJson), "{broken}");
+    }
+    let mut invalid_utf8 = format!("[{SHIFT_CREATED},{SHIFT_CREATED}]").into_bytes();
+    let at = invalid_utf8.len() - 20;
+    invalid_utf8[at] = 0xc0;
+    assert_eq!(verdict(&invalid_utf8).unwrap_err().0, Reason::NotJson);
 }
 
 #[test]
@@ -172,6 +248,48 @@ fn hostile_inputs_are_rejected_without_panicking() {
     );
 }
 
+/// The verdict on a batch as two passes give it: split the record into elements first (any
+/// malformed byte rejects the whole record), then validate each element on its own. The
+/// validator reads a batch once; its outcome must be the same.
+fn two_pass_outcome(record: &[u8]) -> RecordOutcome<'_> {
+    let validator = Validator::new(&REGISTRY);
+    let mut p = Parser::new(record);
+    let mut spans = Vec::new();
+    let read = (|| {
+        p.peek()?;
+        p.begin_array()?;
+        let mut first = true;
+        while p.next_element(&mut first)? {
+            p.peek()?;
+            let start = p.offset();
+            p.skip_value()?;
+            spans.push((start, p.offset()));
+        }
+        p.finish()
+    })();
+    match read {
+        Err(error) => RecordOutcome::Rejected(Rejection {
+            reason: Reason::NotJson,
+            violations: vec![Violation {
+                pointer: String::new(),
+                keyword: "json",
+                message: format!("not valid JSON: {error}"),
+            }],
+        }),
+        Ok(()) if spans.is_empty() => validator.validate(record),
+        Ok(()) => RecordOutcome::Events {
+            batch: true,
+            events: spans
+                .iter()
+                .map(|(start, end)| EventVerdict {
+                    raw: &record[*start..*end],
+                    result: validator.validate_event(&record[*start..*end]),
+                })
+                .collect(),
+        },
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -188,6 +306,18 @@ proptest! {
             bytes[i] = byte;
         }
         let _ = verdict(&bytes);
+    }
+
+    #[test]
+    fn a_batch_read_once_equals_split_then_validate(edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6)) {
+        let other = SHIFT_CREATED.replace(r#""location_id":12"#, r#""location_id":0"#);
+        let mut bytes = format!("[{SHIFT_CREATED},{other}]").into_bytes();
+        for (at, byte) in edits {
+            let i = at.index(bytes.len() - 1) + 1;
+            bytes[i] = byte;
+        }
+        let _ = verdict(&bytes);
+        prop_assert_eq!(Validator::new(&REGISTRY).validate(&bytes), two_pass_outcome(&bytes));
     }
 
     #[test]

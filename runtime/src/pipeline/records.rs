@@ -332,8 +332,7 @@ pub fn encode_original(bytes: &[u8]) -> (String, &'static str) {
     }
 }
 
-/// The top-level facts of an event that the pipeline needs: its `type`, `source` and `id`, and
-/// whether it already has an `ingest` member.
+/// The top-level facts of an event that the pipeline needs: its `type`, `source` and `id`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFields {
     /// CloudEvents `type`.
@@ -342,8 +341,6 @@ pub struct EventFields {
     pub source: Option<String>,
     /// CloudEvents `id`.
     pub id: Option<String>,
-    /// Whether the event has a top-level `ingest` member (reserved for ingest metadata).
-    pub has_ingest: bool,
 }
 
 /// Reads the top-level members of an event object (without validating it).
@@ -358,10 +355,6 @@ pub fn event_fields(event: &[u8]) -> EventFields {
                 "type" => Some(&mut fields.type_name),
                 "source" => Some(&mut fields.source),
                 "id" => Some(&mut fields.id),
-                "ingest" => {
-                    fields.has_ingest = true;
-                    None
-                }
                 _ => None,
             };
             match slot {
@@ -664,7 +657,6 @@ mod tests {
         assert_eq!(fields.type_name.as_deref(), Some("a.b"));
         assert_eq!(fields.source.as_deref(), Some("s"));
         assert_eq!(fields.id.as_deref(), Some("7"));
-        assert!(fields.has_ingest);
         let mut two = gzip(b"a\n");
         two.extend(gzip(b"b\n"));
         assert_eq!(gunzip_if_gzip(&two).unwrap(), b"a\nb\n");

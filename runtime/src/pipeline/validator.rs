@@ -354,17 +354,13 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
                 RecordOutcome::Events { batch, events } => {
                     for (event_index, verdict) in events.iter().enumerate() {
                         let fields = event_fields(verdict.raw);
+                        // The envelope reader already refused a top-level `ingest` member, so a
+                        // valid event can take the pipeline's metadata.
                         let rejection = match &verdict.result {
-                            Ok(()) if fields.has_ingest => Some((
-                                Reason::BadEnvelope,
-                                vec![violation(
-                                    "/ingest",
-                                    "cloudevents",
-                                    "`ingest` is reserved for the metadata the pipeline adds; rename this extension attribute".to_owned(),
-                                )],
-                            )),
                             Ok(()) => None,
-                            Err(rejection) => Some((rejection.reason, rejection.violations.clone())),
+                            Err(rejection) => {
+                                Some((rejection.reason, rejection.violations.clone()))
+                            }
                         };
                         match (rejection, fields.type_name) {
                             (None, Some(type_name)) => {
