@@ -3,40 +3,45 @@
 
 mod pipeline_common;
 
+use ingest_runtime::pipeline::bridge::DEFAULT_CHUNK_BYTES;
 use ingest_runtime::pipeline::drill::{DrillConfig, DrillRegion, run};
+use ingest_runtime::pipeline::local::PipelineSettings;
 use pipeline_common::{REGISTRY, note, punch};
 
 fn seed_config(outage_seconds: u64) -> DrillConfig {
     DrillConfig {
-        name: "wiw-events".to_owned(),
-        primary: DrillRegion {
-            region: "us-east-1".to_owned(),
-            shards: 32,
-            weight: 95,
-            retention_hours: 24,
-        },
-        secondary: DrillRegion {
-            region: "us-west-2".to_owned(),
-            shards: 4,
-            weight: 5,
-            retention_hours: 24,
+        pipeline: PipelineSettings {
+            name: "wiw-events".to_owned(),
+            primary: DrillRegion {
+                region: "us-east-1".to_owned(),
+                shards: 32,
+                weight: 95,
+                retention_hours: 24,
+            },
+            secondary: DrillRegion {
+                region: "us-west-2".to_owned(),
+                shards: 4,
+                weight: 5,
+                retention_hours: 24,
+            },
+            max_event_bytes: 262_144,
+            validator_batch_size: 500,
+            validator_max_retries: 10,
+            validator_max_record_age_seconds: 86_400,
+            receiver_batch_size: 500,
+            bridge_batch_size: 10,
+            bridge_max_concurrency: 10,
+            bridge_chunk_bytes: DEFAULT_CHUNK_BYTES,
+            visibility_timeout_seconds: 1800,
+            max_receive_count: 49,
+            queue_retention_seconds: 91_800,
+            spool_buffer_seconds: 60,
+            spool_buffer_mb: 5,
         },
         failover_automatic: true,
         health_interval_seconds: 30,
         health_failure_threshold: 3,
         peak_events_per_second: 500,
-        max_event_bytes: 262_144,
-        validator_batch_size: 500,
-        validator_max_retries: 10,
-        validator_max_record_age_seconds: 86_400,
-        receiver_batch_size: 500,
-        bridge_batch_size: 10,
-        bridge_max_concurrency: 10,
-        visibility_timeout_seconds: 1800,
-        max_receive_count: 49,
-        queue_retention_seconds: 91_800,
-        spool_buffer_seconds: 60,
-        spool_buffer_mb: 5,
         outage_seconds,
         seed: 7,
         start: None,
@@ -119,8 +124,8 @@ fn an_outage_longer_than_the_retry_budget_loses_events_and_says_so() {
     let (records, _) = events();
     let records = &records[..500];
     let mut config = seed_config(4 * 3600);
-    config.max_receive_count = 2;
-    config.queue_retention_seconds = 4 * 3600;
+    config.pipeline.max_receive_count = 2;
+    config.pipeline.queue_retention_seconds = 4 * 3600;
     let report = run(&REGISTRY, &config, records, None);
     assert!(report.bridge.dead_letters > 0);
     assert!(report.lost > 0, "{report:?}");

@@ -31,7 +31,6 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::bridge::DEFAULT_CHUNK_BYTES;
 use super::local::{
     LocalPipeline, LocalServices, LocalStore, PipelineSettings, RegionSettings, Rng, Role,
     SimClock, exceeds_event_limit,
@@ -43,15 +42,13 @@ use crate::json::{Kind, Parser};
 /// One region of the drill.
 pub type DrillRegion = RegionSettings;
 
-/// The spec's numbers the drill runs with (written by `ingest drill` from the plan).
+/// The spec's numbers the drill runs with (written by `ingest drill` from the plan): the
+/// pipeline's, as `ingest dev` gets them, and the drill's own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DrillConfig {
-    /// The spec's name.
-    pub name: String,
-    /// The primary region.
-    pub primary: DrillRegion,
-    /// The secondary region.
-    pub secondary: DrillRegion,
+    /// Both regions' numbers.
+    #[serde(flatten)]
+    pub pipeline: PipelineSettings,
     /// Whether health checks take an unhealthy region out of DNS.
     pub failover_automatic: bool,
     /// Health check interval.
@@ -60,30 +57,6 @@ pub struct DrillConfig {
     pub health_failure_threshold: u64,
     /// Events per second the client sends at most.
     pub peak_events_per_second: u64,
-    /// `api.max_event_bytes`.
-    pub max_event_bytes: usize,
-    /// Validator batch size.
-    pub validator_batch_size: usize,
-    /// Validator mapping retries.
-    pub validator_max_retries: u64,
-    /// Validator mapping maximum record age.
-    pub validator_max_record_age_seconds: u64,
-    /// Receiver batch size.
-    pub receiver_batch_size: usize,
-    /// Bridge batch size.
-    pub bridge_batch_size: usize,
-    /// Bridge mapping concurrency.
-    pub bridge_max_concurrency: usize,
-    /// Spool queue visibility timeout.
-    pub visibility_timeout_seconds: u64,
-    /// Spool queue `maxReceiveCount`.
-    pub max_receive_count: u64,
-    /// Spool queue retention.
-    pub queue_retention_seconds: u64,
-    /// Firehose buffer interval.
-    pub spool_buffer_seconds: u64,
-    /// Firehose buffer size.
-    pub spool_buffer_mb: u64,
     /// How long the primary is down.
     pub outage_seconds: u64,
     /// Seed of the client's choices.
@@ -94,30 +67,6 @@ pub struct DrillConfig {
     /// Anything the caller wants echoed in the report (how the events were made).
     #[serde(default)]
     pub notes: serde_json::Value,
-}
-
-impl DrillConfig {
-    /// The numbers both regions are built with.
-    pub fn settings(&self) -> PipelineSettings {
-        PipelineSettings {
-            name: self.name.clone(),
-            primary: self.primary.clone(),
-            secondary: self.secondary.clone(),
-            max_event_bytes: self.max_event_bytes,
-            validator_batch_size: self.validator_batch_size,
-            validator_max_retries: self.validator_max_retries,
-            validator_max_record_age_seconds: self.validator_max_record_age_seconds,
-            receiver_batch_size: self.receiver_batch_size,
-            bridge_batch_size: self.bridge_batch_size,
-            bridge_max_concurrency: self.bridge_max_concurrency,
-            bridge_chunk_bytes: DEFAULT_CHUNK_BYTES,
-            visibility_timeout_seconds: self.visibility_timeout_seconds,
-            max_receive_count: self.max_receive_count,
-            queue_retention_seconds: self.queue_retention_seconds,
-            spool_buffer_seconds: self.spool_buffer_seconds,
-            spool_buffer_mb: self.spool_buffer_mb,
-        }
-    }
 }
 
 /// The timeline, in seconds from the start.
@@ -294,12 +243,12 @@ async fn run_async(
                 .unwrap_or_default()
         });
     let clock = SimClock::new(start);
-    let name = &config.name;
+    let name = &config.pipeline.name;
     let store = match out {
         Some(dir) => LocalStore::dir(dir),
         None => LocalStore::memory(),
     };
-    let services = LocalServices::new(config.settings(), clock.clone(), store);
+    let services = LocalServices::new(config.pipeline.clone(), clock.clone(), store);
     let mut pipeline = LocalPipeline::new(&services, registry);
     let store = &services.store;
     let good_bucket = services.settings.good_bucket();
@@ -370,9 +319,10 @@ async fn run_async(
     let horizon_ms = outage_end
         + ms(window)
         + (config
+            .pipeline
             .visibility_timeout_seconds
-            .saturating_mul(config.max_receive_count)
-            + config.queue_retention_seconds
+            .saturating_mul(config.pipeline.max_receive_count)
+            + config.pipeline.queue_retention_seconds
             + 7200)
             * 1000;
     loop {
@@ -394,20 +344,20 @@ async fn run_async(
             }
             sends.pop();
             let body = &records[send.record];
-            let total = config.primary.weight + config.secondary.weight;
+            let total = config.pipeline.primary.weight + config.pipeline.secondary.weight;
             let to_primary = if !primary_in_dns {
                 false
             } else if total == 0 {
                 rng.below(2) == 0
             } else {
-                rng.below(total) < config.primary.weight
+                rng.below(total) < config.pipeline.primary.weight
             };
             let role = if to_primary {
                 Role::Primary
             } else {
                 Role::Secondary
             };
-            if exceeds_event_limit(body, config.max_event_bytes) {
+            if exceeds_event_limit(body, config.pipeline.max_event_bytes) {
                 report.refused += record_events[send.record].len();
                 continue;
             }
