@@ -9,6 +9,7 @@
 //! `moto_common` for the lock, the reset and the two stand-in servers.
 
 mod moto_common;
+mod pipeline_common;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{TimeZone, Utc};

@@ -60,7 +60,6 @@ use ingest_runtime::pipeline::function::{Function, Wiring};
 use ingest_runtime::pipeline::records::gunzip_if_gzip;
 use ingest_runtime::pipeline::validator::ValidatorConfig;
 use ingest_runtime::pipeline::{RetryPolicy, Sleeper, TokioSleeper};
-use ingest_runtime::{Event, EventType, Registry};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
@@ -390,52 +389,8 @@ pub fn without_digest(key: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Events.
 
-/// A clock punch.
-#[derive(Event)]
-#[event(additional_properties = false)]
-pub struct Punch {
-    #[event(format = "uuid")]
-    punch_id: String,
-    #[event(minimum = 1)]
-    user_id: i64,
-}
-
-/// A note.
-#[derive(Event)]
-pub struct Note {
-    #[event(max_length = 20)]
-    text: String,
-}
-
-static TYPES: [EventType; 2] = [
-    EventType {
-        type_name: "clock.in",
-        description: "A punch.",
-        validate: <Punch as Event>::validate_json,
-    },
-    EventType {
-        type_name: "note.added",
-        description: "A note.",
-        validate: <Note as Event>::validate_json,
-    },
-];
-
-/// The registry of the tests.
-pub static REGISTRY: Registry = Registry::new(&TYPES);
-
-/// A clock.in event (valid when `user_id` is at least 1).
-pub fn punch(source: &str, id: usize, user_id: i64) -> String {
-    format!(
-        r#"{{"specversion":"1.0","id":"{id}","source":"{source}","type":"clock.in","data":{{"punch_id":"2eb8aa08-aa98-11ea-b4aa-73b441d16380","user_id":{user_id}}}}}"#
-    )
-}
-
-/// A note.added event (valid when `text` has at most 20 characters).
-pub fn note(source: &str, id: usize, text: &str) -> String {
-    format!(
-        r#"{{"specversion":"1.0","id":"{id}","source":"{source}","type":"note.added","data":{{"text":"{text}"}}}}"#
-    )
-}
+// The pipeline tests' two event types and their registry (`clock.in`, `note.added`).
+pub use crate::pipeline_common::{REGISTRY, note, punch};
 
 /// 2020-11-25T13:00:00Z in seconds: the arrival time of the first record.
 pub const ARRIVAL_SECONDS: i64 = 1_606_309_200;
