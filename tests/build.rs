@@ -8,6 +8,10 @@
 //!   keyword outside the subset are listed as skipped, with the parser's reason.
 //! - `specs.rs`: one module per spec in `specs/`, the same events module that `ingest synth`
 //!   writes to `generated/<name>/events/`.
+//! - `shapes.rs`: one module per schema of `fixtures/schemas/shapes.json` (schemas whose Rust
+//!   types take every shape `ingest_codegen::types` knows: nullable nested objects, string enums
+//!   without `type`, structs without `type`, many properties...) with the instances listed
+//!   there, for the differential tests of the evaluator.
 //!
 //! A missing suite fails the build: conformance must never pass by running nothing.
 
@@ -28,6 +32,7 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it"));
     conformance(&root, &out);
     specs(&root, &out);
+    shapes(&root, &out);
 }
 
 /// Where the vendored suite's draft 2020-12 files are.
@@ -122,6 +127,7 @@ fn conformance(root: &Path, out: &Path) {
                     .to_lowercase()
             );
             let tokens = rust_types("Root", &schema, None, TypeOptions { serde: false });
+            let schema_text = serde_json::to_string(&group["schema"]).unwrap();
             writeln!(
                 modules,
                 "#[allow(dead_code, missing_docs, clippy::all)]\npub mod {module} {{\n{tokens}\n}}"
@@ -133,7 +139,7 @@ fn conformance(root: &Path, out: &Path) {
                 let test_description = test["description"].as_str().unwrap_or_default();
                 writeln!(
                     cases,
-                    "    Case {{ file: {name:?}, group: {description:?}, test: {test_description:?}, data: {data:?}, valid: {valid}, is_valid: <{module}::Root as ::ingest_runtime::Event>::is_valid, violations: <{module}::Root as ::ingest_runtime::Event>::violations }},"
+                    "    Case {{ file: {name:?}, group: {description:?}, test: {test_description:?}, schema: {schema_text:?}, data: {data:?}, valid: {valid}, validate: <{module}::Root as ::ingest_runtime::Event>::validate_json, is_valid: <{module}::Root as ::ingest_runtime::Event>::is_valid, violations: <{module}::Root as ::ingest_runtime::Event>::violations }},"
                 )
                 .unwrap();
             }
@@ -200,4 +206,96 @@ fn specs(root: &Path, out: &Path) {
     }
     writeln!(code, "/// Every spec of `specs/` with its registry.\npub static SPECS: &[(&str, &::ingest_runtime::Registry)] = &[\n{index}];").unwrap();
     std::fs::write(out.join("specs.rs"), code).expect("OUT_DIR is writable");
+}
+
+/// A schema with more declared properties than fit in one word of bits (the evaluator's set of
+/// seen properties) and than it scans (it looks them up in a map): 70 properties.
+fn many_properties() -> (Value, Vec<String>) {
+    let names: Vec<String> = (0..70).map(|i| format!("p{i}")).collect();
+    let properties: serde_json::Map<String, Value> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let schema = match i % 3 {
+                0 => serde_json::json!({"type": "integer", "minimum": i}),
+                1 => serde_json::json!({"type": "string", "maxLength": 2}),
+                _ => serde_json::json!({"type": ["boolean", "null"]}),
+            };
+            (name.clone(), schema)
+        })
+        .collect();
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": properties,
+        "required": ["p0", "p17", "p65", "p69"],
+        "additionalProperties": false
+    });
+    let member = |i: usize| match i % 3 {
+        0 => format!("\"p{i}\":{i}"),
+        1 => format!("\"p{i}\":\"ab\""),
+        _ => format!("\"p{i}\":null"),
+    };
+    let in_order: Vec<String> = (0..70).map(member).collect();
+    let reversed: Vec<String> = (0..70).rev().map(member).collect();
+    let data = vec![
+        format!("{{{}}}", in_order.join(",")),
+        format!("{{{}}}", reversed.join(",")),
+        format!("{{{},\"p66\":0}}", in_order[..67].join(",")),
+        r#"{"p1":"abc","p64":1,"p66":1,"p68":"x","p70":1,"p3":-1}"#.to_owned(),
+        r#"{"p65":0,"p69":null}"#.to_owned(),
+    ];
+    (schema, data)
+}
+
+fn shapes(root: &Path, out: &Path) {
+    let path = root.join("tests/fixtures/schemas/shapes.json");
+    println!("cargo:rerun-if-changed={}", path.display());
+    let text = std::fs::read_to_string(&path).expect("the shapes fixture reads");
+    let groups: Vec<Value> = serde_json::from_str(&text).expect("the shapes fixture is JSON");
+    let mut all: Vec<(String, Value, Vec<String>)> = groups
+        .iter()
+        .map(|group| {
+            let data = group["data"]
+                .as_array()
+                .expect("data is a list of JSON texts")
+                .iter()
+                .map(|d| d.as_str().expect("each instance is JSON text").to_owned())
+                .collect();
+            (
+                group["description"].as_str().unwrap_or_default().to_owned(),
+                group["schema"].clone(),
+                data,
+            )
+        })
+        .collect();
+    let (schema, data) = many_properties();
+    all.push((
+        "70 properties, some required, no others".to_owned(),
+        schema,
+        data,
+    ));
+
+    let mut modules = String::new();
+    let mut entries = String::new();
+    for (index, (description, schema_json, data)) in all.iter().enumerate() {
+        let schema = parse(schema_json)
+            .unwrap_or_else(|e| panic!("shape {description:?} must be a valid schema: {e:?}"));
+        let module = format!("s_{index}");
+        let tokens = rust_types("Root", &schema, None, TypeOptions { serde: false });
+        writeln!(
+            modules,
+            "#[allow(dead_code, missing_docs, clippy::all)]\npub mod {module} {{\n{tokens}\n}}"
+        )
+        .unwrap();
+        let schema_text = serde_json::to_string(schema_json).unwrap();
+        writeln!(
+            entries,
+            "    Shape {{ description: {description:?}, schema: {schema_text:?}, data: &{data:?}, validate: <{module}::Root as ::ingest_runtime::Event>::validate_json }},"
+        )
+        .unwrap();
+    }
+    let code = format!(
+        "{modules}\n/// Every schema of the shapes fixture, with its generated validator.\npub static SHAPES: &[Shape] = &[\n{entries}];\n"
+    );
+    std::fs::write(out.join("shapes.rs"), code).expect("OUT_DIR is writable");
 }

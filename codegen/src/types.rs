@@ -154,7 +154,9 @@ fn type_names(types: &BTreeSet<InstanceType>) -> TokenStream {
     }
 }
 
-const ALL_TYPES: [InstanceType; 6] = [
+/// Every JSON type: the `type` a struct is given when its schema has none (a struct accepts
+/// what its schema accepts, objects or not).
+pub const ALL_TYPES: [InstanceType; 6] = [
     InstanceType::Null,
     InstanceType::Boolean,
     InstanceType::Object,
@@ -176,13 +178,18 @@ struct Generator {
     options: TypeOptions,
 }
 
-fn needs_struct(object: &SchemaObject) -> bool {
+/// Whether a schema position becomes a `struct` (one field per property). The derive checks
+/// such a position through the struct's own `Event` implementation; `ingest-eval` mirrors that
+/// through this same test.
+pub fn needs_struct(object: &SchemaObject) -> bool {
     !object.properties.is_empty()
         || !object.required.is_empty()
         || matches!(&object.additional_properties, Some(s) if *s != Schema::Bool(true))
 }
 
-fn is_string_enum(object: &SchemaObject) -> bool {
+/// Whether a schema position becomes an `enum` of unit variants (a string enum): its values
+/// must then be strings, whatever `type` says (`type` is absent or `string`).
+pub fn is_string_enum(object: &SchemaObject) -> bool {
     let only_strings = object
         .enum_values
         .as_ref()

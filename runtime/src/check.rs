@@ -154,7 +154,7 @@ impl Checker {
         &mut self,
         p: &mut Parser<'_>,
         found: Kind,
-        expected: &'static str,
+        expected: &str,
     ) -> Result<(), Error> {
         let found = if found == Kind::Number {
             match p.clone().parse_number() {
@@ -171,7 +171,7 @@ impl Checker {
     /// The number is not an integer, but the schema allows only integers (and maybe other
     /// non-number kinds).
     #[cold]
-    pub fn not_integer(&mut self, n: Num, expected: &'static str) -> Result<(), Error> {
+    pub fn not_integer(&mut self, n: Num, expected: &str) -> Result<(), Error> {
         self.fail("type", || {
             format!("expected {expected}, found the number {n}")
         })

@@ -18,6 +18,8 @@
 //! `too_large` is judged before reading) and every violation found.
 
 use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -25,10 +27,23 @@ use crate::check::{Checker, Violation, note_key};
 use crate::format::is_date_time;
 use crate::json::{Error, KeySet, Kind, Parser};
 
-/// Reads one value at the parser's position and checks it against a schema.
+/// Reads one value at the parser's position and checks it against a schema: the validator of
+/// a generated type (`<T as Event>::validate_json`).
 pub type ValidateFn = for<'a> fn(&mut Parser<'a>, &mut Checker) -> Result<(), Error>;
 
-/// One event type of a registry: its CloudEvents `type` and the validator of its `data`.
+/// A validator of `data` built at run time instead of generated: what `ingest-eval` compiles
+/// from a schema, so a registry can be made without building an events crate.
+///
+/// It has the contract of [`Event::validate_json`](crate::Event::validate_json): read one value
+/// at the reader's position, send what it finds to the checker, and stop with an error when the
+/// input is malformed or (fast mode) at the first violation.
+pub trait DataValidator: Send + Sync + fmt::Debug {
+    /// Reads one value at the reader's position and checks it.
+    fn validate_json(&self, p: &mut Parser<'_>, c: &mut Checker) -> Result<(), Error>;
+}
+
+/// One event type of a generated registry: its CloudEvents `type` and the generated validator
+/// of its `data`. Generated events crates build a `static` slice of these.
 #[derive(Debug, Clone, Copy)]
 pub struct EventType {
     /// The CloudEvents `type` (`shift.created`).
@@ -39,29 +54,169 @@ pub struct EventType {
     pub validate: ValidateFn,
 }
 
-/// The event types of one spec, sorted by name: what a generated events crate exports.
-#[derive(Debug, Clone, Copy)]
-pub struct Registry {
-    types: &'static [EventType],
+/// One event type of a registry built at run time, with a [`DataValidator`].
+#[derive(Debug, Clone)]
+pub struct DynamicEventType {
+    /// The CloudEvents `type` (`shift.created`).
+    pub type_name: String,
+    /// What the event means.
+    pub description: String,
+    /// The validator of `data`.
+    pub validator: Arc<dyn DataValidator>,
 }
 
+/// The event types of one spec, sorted by name.
+///
+/// Either compiled (a generated events crate's `static REGISTRY`, over generated code, built in
+/// a `const` context) or dynamic (built at run time over [`DataValidator`]s, as `ingest-eval`
+/// does for a spec's schemas). Everything that reads records takes a `&Registry` and works
+/// with both; a lookup costs one well-predicted branch more than a bare slice.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    types: Types,
+}
+
+#[derive(Debug, Clone)]
+enum Types {
+    Compiled(&'static [EventType]),
+    Dynamic(Arc<[DynamicEventType]>),
+}
+
+/// How one event type validates its `data`.
+#[derive(Clone, Copy)]
+enum Validate<'r> {
+    Compiled(ValidateFn),
+    Dynamic(&'r dyn DataValidator),
+}
+
+/// An event type found in a [`Registry`], whichever kind it holds.
+#[derive(Clone, Copy)]
+pub struct EventTypeRef<'r> {
+    /// The CloudEvents `type`.
+    pub type_name: &'r str,
+    /// What the event means.
+    pub description: &'r str,
+    validate: Validate<'r>,
+}
+
+impl fmt::Debug for EventTypeRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventTypeRef")
+            .field("type_name", &self.type_name)
+            .field("description", &self.description)
+            .field(
+                "validate",
+                &match self.validate {
+                    Validate::Compiled(_) => "compiled",
+                    Validate::Dynamic(_) => "dynamic",
+                },
+            )
+            .finish()
+    }
+}
+
+impl EventTypeRef<'_> {
+    /// Reads the event's `data` at the reader's position and checks it against the type's
+    /// schema (see [`DataValidator::validate_json`]).
+    #[inline]
+    pub fn validate_json(&self, p: &mut Parser<'_>, c: &mut Checker) -> Result<(), Error> {
+        match self.validate {
+            Validate::Compiled(validate) => validate(p, c),
+            Validate::Dynamic(validator) => validator.validate_json(p, c),
+        }
+    }
+}
+
+impl<'r> From<&'r EventType> for EventTypeRef<'r> {
+    fn from(t: &'r EventType) -> Self {
+        EventTypeRef {
+            type_name: t.type_name,
+            description: t.description,
+            validate: Validate::Compiled(t.validate),
+        }
+    }
+}
+
+impl<'r> From<&'r DynamicEventType> for EventTypeRef<'r> {
+    fn from(t: &'r DynamicEventType) -> Self {
+        EventTypeRef {
+            type_name: &t.type_name,
+            description: &t.description,
+            validate: Validate::Dynamic(t.validator.as_ref()),
+        }
+    }
+}
+
+/// Two event types of a dynamic registry have the same `type`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateType(pub String);
+
+impl fmt::Display for DuplicateType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the event type {:?} is registered twice", self.0)
+    }
+}
+
+impl std::error::Error for DuplicateType {}
+
 impl Registry {
-    /// A registry over event types sorted by `type_name` (generated code sorts them).
+    /// A registry over generated event types sorted by `type_name` (generated code sorts them).
     pub const fn new(types: &'static [EventType]) -> Self {
-        Registry { types }
+        Registry {
+            types: Types::Compiled(types),
+        }
+    }
+
+    /// A registry over event types built at run time, in any order (they are sorted here).
+    pub fn dynamic(mut types: Vec<DynamicEventType>) -> Result<Self, DuplicateType> {
+        types.sort_by(|a, b| a.type_name.cmp(&b.type_name));
+        if let Some(pair) = types.windows(2).find(|w| w[0].type_name == w[1].type_name) {
+            return Err(DuplicateType(pair[0].type_name.clone()));
+        }
+        Ok(Registry {
+            types: Types::Dynamic(types.into()),
+        })
     }
 
     /// The event type with this name.
-    pub fn get(&self, type_name: &str) -> Option<&EventType> {
-        self.types
-            .binary_search_by(|t| t.type_name.cmp(type_name))
-            .ok()
-            .map(|index| &self.types[index])
+    #[inline]
+    pub fn get(&self, type_name: &str) -> Option<EventTypeRef<'_>> {
+        match &self.types {
+            Types::Compiled(types) => types
+                .binary_search_by(|t| t.type_name.cmp(type_name))
+                .ok()
+                .map(|index| (&types[index]).into()),
+            Types::Dynamic(types) => types
+                .binary_search_by(|t| t.type_name.as_str().cmp(type_name))
+                .ok()
+                .map(|index| (&types[index]).into()),
+        }
+    }
+
+    /// How many event types there are.
+    pub fn len(&self) -> usize {
+        match &self.types {
+            Types::Compiled(types) => types.len(),
+            Types::Dynamic(types) => types.len(),
+        }
+    }
+
+    /// Whether there are no event types.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Every event type, sorted by name.
-    pub fn types(&self) -> &'static [EventType] {
-        self.types
+    pub fn types(&self) -> impl ExactSizeIterator<Item = EventTypeRef<'_>> + '_ {
+        (0..self.len()).map(|index| match &self.types {
+            Types::Compiled(types) => (&types[index]).into(),
+            Types::Dynamic(types) => (&types[index]).into(),
+        })
+    }
+
+    /// Whether the validators are generated code (`true`) or built at run time (`false`).
+    pub fn is_compiled(&self) -> bool {
+        matches!(self.types, Types::Compiled(_))
     }
 }
 
@@ -380,14 +535,14 @@ impl<'r> Validator<'r> {
         match self.registry.get(type_name) {
             Some(event_type) => {
                 c.enter_key("data");
-                (event_type.validate)(p, c)?;
+                event_type.validate_json(p, c)?;
                 c.leave();
                 Ok(())
             }
             None => {
                 state.unknown_type = true;
                 c.enter_key("type");
-                let known: Vec<&str> = self.registry.types().iter().map(|t| t.type_name).collect();
+                let known: Vec<&str> = self.registry.types().map(|t| t.type_name).collect();
                 c.fail("cloudevents", || {
                     format!(
                         "unknown event type {type_name:?}; the known types are: {}",

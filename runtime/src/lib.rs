@@ -54,7 +54,8 @@ pub mod value;
 
 pub use check::{Checker, Violation};
 pub use envelope::{
-    EventType, EventVerdict, Reason, RecordOutcome, Registry, Rejection, Validator,
+    DataValidator, DynamicEventType, EventType, EventTypeRef, EventVerdict, Reason, RecordOutcome,
+    Registry, Rejection, Validator,
 };
 pub use ingest_macros::Event;
 

@@ -16,7 +16,6 @@
 // `criterion_group!` defines a function that cannot carry a doc comment.
 #![allow(missing_docs)]
 
-use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -27,17 +26,6 @@ use ingest_tests::generated::specs::wiw_events::REGISTRY;
 
 /// Records per invocation: the batch the issue asks for.
 const RECORDS: usize = 10_000;
-
-fn corpus_head(count: usize) -> Vec<Vec<u8>> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/corpus.ndjson.gz");
-    let file = std::fs::File::open(&path).expect("the corpus is committed");
-    BufReader::new(flate2::read::GzDecoder::new(file))
-        .split(b'\n')
-        .map(|line| line.expect("the corpus decompresses"))
-        .filter(|line| !line.is_empty())
-        .take(count)
-        .collect()
-}
 
 /// The Lambda payload of one batch holding `records`, as the event source mapping sends it.
 fn kinesis_payload(records: &[Vec<u8>], clock: &SimClock) -> Vec<u8> {
@@ -59,7 +47,7 @@ fn kinesis_payload(records: &[Vec<u8>], clock: &SimClock) -> Vec<u8> {
 }
 
 fn bench(c: &mut Criterion) {
-    let records = corpus_head(RECORDS);
+    let records: Vec<Vec<u8>> = ingest_tests::corpus().into_iter().take(RECORDS).collect();
     assert_eq!(
         records.len(),
         RECORDS,

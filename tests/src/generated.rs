@@ -9,10 +9,14 @@ pub struct Case {
     pub group: &'static str,
     /// The test's description.
     pub test: &'static str,
+    /// The group's schema, as JSON text.
+    pub schema: &'static str,
     /// The instance, as JSON text.
     pub data: &'static str,
     /// The suite's verdict.
     pub valid: bool,
+    /// The generated validator, on a reader with a checker of either mode.
+    pub validate: ingest_runtime::envelope::ValidateFn,
     /// The generated fast path.
     pub is_valid: fn(&[u8]) -> bool,
     /// The generated report.
@@ -29,4 +33,23 @@ pub mod conformance {
 /// The events modules of the specs in `specs/`.
 pub mod specs {
     include!(concat!(env!("OUT_DIR"), "/specs.rs"));
+}
+
+/// A schema of `fixtures/schemas/shapes.json`, with its generated validator.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// What the schema exercises.
+    pub description: &'static str,
+    /// The schema, as JSON text.
+    pub schema: &'static str,
+    /// Instances, as JSON text (exactly as written: duplicate keys and escapes included).
+    pub data: &'static [&'static str],
+    /// The generated validator.
+    pub validate: ingest_runtime::envelope::ValidateFn,
+}
+
+/// Schemas whose Rust types take every shape the type generator knows.
+pub mod shapes {
+    use super::Shape;
+    include!(concat!(env!("OUT_DIR"), "/shapes.rs"));
 }

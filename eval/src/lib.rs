@@ -1,0 +1,101 @@
+//! Validators without a build: an evaluator of the schema model of `ingest-codegen` that gives
+//! exactly the verdicts and violations of the generated code.
+//!
+//! `ingest synth` turns each event schema into a Rust type whose `#[derive(Event)]` generates a
+//! validator; the Lambda functions run that code. Building it needs cargo, a toolchain and the
+//! source tree. This crate runs the same schemas in process instead: [`Program::compile`]
+//! turns a parsed schema into a compact program (an arena of nodes, see [`program`]) once, and
+//! the program is then run over the runtime's strict reader (`ingest_runtime::json::Parser`)
+//! with the runtime's [`Checker`](ingest_runtime::Checker), as generated code is. So the fast
+//! path and the report come from one program, and both agree with generated code on every
+//! input: same verdict, same violations (pointer, keyword, message) in the same order, same
+//! errors for malformed JSON. The tests of `ingest-tests` (`tests/tests/eval.rs`) check that on
+//! the whole JSON Schema Test Suite subset, on random and mutated events of every spec, and on
+//! the benchmark corpus.
+//!
+//! [`registry`] builds a [`Registry`] of a spec's event types over programs, which the
+//! envelope reader (`ingest_runtime::Validator`), `ingest_runtime::lines` (`ingest validate`)
+//! and the local pipeline (`ingest drill`, `ingest dev`) take like a generated `REGISTRY`:
+//!
+//! ```
+//! use ingest_codegen::EventInput;
+//! use ingest_runtime::{RecordOutcome, Validator};
+//! use serde_json::json;
+//!
+//! let schema_json = json!({
+//!     "type": "object",
+//!     "required": ["user_id"],
+//!     "properties": {"user_id": {"type": "integer", "minimum": 1}}
+//! });
+//! let schema = ingest_codegen::schema::parse(&schema_json).expect("a valid schema");
+//! let registry = ingest_eval::registry(&[EventInput {
+//!     type_name: "user.seen",
+//!     description: Some("A user was seen."),
+//!     schema: &schema,
+//!     schema_json: &schema_json,
+//! }])
+//! .expect("compiles");
+//!
+//! let validator = Validator::new(&registry);
+//! let event = br#"{"specversion":"1.0","id":"1","source":"s","type":"user.seen","data":{"user_id":0}}"#;
+//! assert!(!validator.is_valid(event));
+//! let RecordOutcome::Events { events, .. } = validator.validate(event) else { unreachable!() };
+//! let rejection = events[0].result.as_ref().unwrap_err();
+//! assert_eq!(rejection.violations[0].pointer, "/data/user_id");
+//! assert_eq!(rejection.violations[0].message, "0 is less than the minimum of 1");
+//! ```
+//!
+//! The runtime's pipeline entry points for `ingest dev` take a `&'static Registry` (they hand it
+//! to the server's threads); a CLI that builds one registry for the life of the process can
+//! leak it (`Box::leak(Box::new(registry))`).
+
+pub mod compile;
+pub mod program;
+mod run;
+
+pub use compile::CompileError;
+pub use program::Program;
+
+use std::sync::Arc;
+
+use ingest_codegen::EventInput;
+use ingest_runtime::envelope::DuplicateType;
+use ingest_runtime::{DynamicEventType, Registry};
+
+/// Why a registry could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// An event type's schema did not compile.
+    #[error("event type {type_name:?}: {error}")]
+    Schema {
+        /// The CloudEvents `type`.
+        type_name: String,
+        /// What is wrong with its schema.
+        error: CompileError,
+    },
+    /// Two event types have the same CloudEvents `type`.
+    #[error(transparent)]
+    DuplicateType(#[from] DuplicateType),
+}
+
+/// A registry of a spec's event types whose validators are compiled [`Program`]s: what
+/// `validate`, `drill` and `dev` run without building the spec's events crate. Verdicts and
+/// violations are those of the registry that `ingest synth` generates for the same events.
+pub fn registry(events: &[EventInput<'_>]) -> Result<Registry, RegistryError> {
+    let types = events
+        .iter()
+        .map(|event| {
+            let program =
+                Program::compile(event.schema).map_err(|error| RegistryError::Schema {
+                    type_name: event.type_name.to_owned(),
+                    error,
+                })?;
+            Ok(DynamicEventType {
+                type_name: event.type_name.to_owned(),
+                description: event.description.unwrap_or_default().to_owned(),
+                validator: Arc::new(program),
+            })
+        })
+        .collect::<Result<Vec<_>, RegistryError>>()?;
+    Ok(Registry::dynamic(types)?)
+}
