@@ -304,25 +304,35 @@ impl Compiler {
             None => self.push(Node::Any),
         };
 
+        let one_of = if inline_enum { string_enum } else { None };
+        let equal_to: Option<Box<str>> = if inline_const {
+            object
+                .const_value
+                .as_ref()
+                .and_then(Value::as_str)
+                .map(Box::from)
+        } else {
+            None
+        };
+        let string = Strings {
+            any: object.min_length.is_some()
+                || object.max_length.is_some()
+                || pattern.is_some()
+                || object.format.is_some()
+                || one_of.is_some()
+                || equal_to.is_some(),
+            min_length: object.min_length.map(count),
+            max_length: object.max_length.map(count),
+            pattern,
+            format: object.format.map(format),
+            one_of,
+            equal_to,
+        };
+
         Ok(Node::Checks(Box::new(Checks {
             kinds,
             expected: types.map(describe_types).unwrap_or_default().into(),
-            string: Strings {
-                min_length: object.min_length.map(count),
-                max_length: object.max_length.map(count),
-                pattern,
-                format: object.format.map(format),
-                one_of: if inline_enum { string_enum } else { None },
-                equal_to: if inline_const {
-                    object
-                        .const_value
-                        .as_ref()
-                        .and_then(Value::as_str)
-                        .map(Box::from)
-                } else {
-                    None
-                },
-            },
+            string,
             number: Numbers {
                 integer_only: !allows(types, InstanceType::Number),
                 bounds: bounds.into(),

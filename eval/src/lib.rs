@@ -99,3 +99,93 @@ pub fn registry(events: &[EventInput<'_>]) -> Result<Registry, RegistryError> {
         .collect::<Result<Vec<_>, RegistryError>>()?;
     Ok(Registry::dynamic(types)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ingest_codegen::schema::{Schema, SchemaObject, parse};
+    use serde_json::json;
+
+    #[test]
+    fn a_pattern_that_does_not_compile_is_an_error_at_its_pointer() {
+        let property = SchemaObject {
+            pattern: Some("(".to_owned()),
+            ..SchemaObject::default()
+        };
+        let schema = Schema::Object(Box::new(SchemaObject {
+            properties: vec![("a/b".to_owned(), Schema::Object(Box::new(property)))],
+            ..SchemaObject::default()
+        }));
+        let error = Program::compile(&schema).unwrap_err();
+        assert_eq!(error.pointer, "/properties/a~1b/pattern");
+        assert!(
+            error.to_string().starts_with(
+                "`pattern` at `/properties/a~1b/pattern` is not a valid regular expression"
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_registry_names_the_type_whose_schema_fails_and_refuses_duplicates() {
+        let value = json!({"type": "string"});
+        let schema = parse(&value).unwrap();
+        let bad = Schema::Object(Box::new(SchemaObject {
+            pattern: Some("[".to_owned()),
+            ..SchemaObject::default()
+        }));
+        let input = |type_name, schema| EventInput {
+            type_name,
+            description: None,
+            schema,
+            schema_json: &value,
+        };
+        let error = registry(&[input("a", &schema), input("b", &bad)]).unwrap_err();
+        assert!(
+            matches!(&error, RegistryError::Schema { type_name, .. } if type_name == "b"),
+            "{error}"
+        );
+        assert_eq!(
+            registry(&[input("a", &schema), input("a", &schema)]).unwrap_err(),
+            RegistryError::DuplicateType(DuplicateType("a".to_owned()))
+        );
+        let ok = registry(&[input("b", &schema), input("a", &schema)]).unwrap();
+        assert_eq!(
+            ok.types().map(|t| t.type_name).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+    }
+
+    #[test]
+    fn one_program_gives_the_fast_verdict_and_the_report() {
+        let value = json!({
+            "type": "object",
+            "required": ["id"],
+            "additionalProperties": false,
+            "properties": {"id": {"type": "string", "format": "uuid"}, "n": {"type": "integer", "maximum": 3}}
+        });
+        let program = Program::compile(&parse(&value).unwrap()).unwrap();
+        assert!(program.is_valid(br#"{"id":"2eb8aa08-aa98-11ea-b4aa-73b441d16380","n":3}"#));
+        let bad = br#"{"n":4.5,"x":1}"#;
+        assert!(!program.is_valid(bad));
+        let found: Vec<(String, &str)> = program
+            .violations(bad)
+            .unwrap()
+            .into_iter()
+            .map(|v| (v.pointer, v.keyword))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("/n".to_owned(), "type"),
+                ("/n".to_owned(), "maximum"),
+                ("/x".to_owned(), "additionalProperties"),
+                (String::new(), "required"),
+            ]
+        );
+        assert!(
+            program.violations(br#"{"id":"a","id":"b"}"#).is_err(),
+            "duplicate keys are not JSON here"
+        );
+    }
+}

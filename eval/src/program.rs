@@ -100,6 +100,8 @@ pub(crate) struct Checks {
 /// The checks of a string, in the order they run.
 #[derive(Debug, Default)]
 pub(crate) struct Strings {
+    /// Whether any of the checks below is present (most strings have none).
+    pub(crate) any: bool,
     /// `minLength`
     pub(crate) min_length: Option<usize>,
     /// `maxLength`
@@ -112,18 +114,6 @@ pub(crate) struct Strings {
     pub(crate) one_of: Option<Box<[Box<str>]>>,
     /// `const` when the position admits strings only and the value is one.
     pub(crate) equal_to: Option<Box<str>>,
-}
-
-impl Strings {
-    /// Whether a string needs no check beyond being read.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.min_length.is_none()
-            && self.max_length.is_none()
-            && self.pattern.is_none()
-            && self.format.is_none()
-            && self.one_of.is_none()
-            && self.equal_to.is_none()
-    }
 }
 
 /// The checks of a number, in the order they run.
@@ -186,14 +176,41 @@ impl Objects {
     #[inline]
     pub(crate) fn find(&self, key: &str, hint: usize) -> Option<usize> {
         if let Some(property) = self.properties.get(hint)
-            && *property.name == *key
+            && same_key(&property.name, key)
         {
             return Some(hint);
         }
         match &self.index {
             Some(index) => index.get(key).copied(),
-            None => self.properties.iter().position(|p| *p.name == *key),
+            None => self.properties.iter().position(|p| same_key(&p.name, key)),
         }
+    }
+}
+
+/// Whether two keys are equal, compared in place: keys are short, and the call to `memcmp`
+/// that `==` makes costs more than the comparison (generated code compares against constants,
+/// which the compiler inlines). Up to 16 bytes, two overlapping loads of the first and the
+/// last bytes cover the key.
+#[inline(always)]
+fn same_key(name: &str, key: &str) -> bool {
+    let (a, b) = (name.as_bytes(), key.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        8..=16 => {
+            let head = |s: &[u8]| s.first_chunk::<8>().map(|c| u64::from_le_bytes(*c));
+            let tail = |s: &[u8]| s.last_chunk::<8>().map(|c| u64::from_le_bytes(*c));
+            head(a) == head(b) && tail(a) == tail(b)
+        }
+        4..=7 => {
+            let head = |s: &[u8]| s.first_chunk::<4>().map(|c| u32::from_le_bytes(*c));
+            let tail = |s: &[u8]| s.last_chunk::<4>().map(|c| u32::from_le_bytes(*c));
+            head(a) == head(b) && tail(a) == tail(b)
+        }
+        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        _ => a == b,
     }
 }
 

@@ -171,7 +171,7 @@ impl Program {
 #[inline]
 fn string(s: &Strings, p: &mut Parser<'_>, c: &mut Checker) -> Result<(), Error> {
     p.read_str()?;
-    if s.is_empty() {
+    if !s.any {
         return Ok(());
     }
     let text = p.last_str();

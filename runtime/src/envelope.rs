@@ -714,3 +714,108 @@ fn verdict(c: Checker, state: &EventState<'_>) -> Result<(), Rejection> {
     };
     Err(Rejection { reason, violations })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Accepts `true` only; a stand-in for a program compiled at run time.
+    #[derive(Debug)]
+    struct OnlyTrue;
+
+    impl DataValidator for OnlyTrue {
+        fn validate_json(&self, p: &mut Parser<'_>, c: &mut Checker) -> Result<(), Error> {
+            if p.peek()? == Kind::Bool && p.clone().parse_bool()? {
+                return p.parse_bool().map(drop);
+            }
+            c.fail("const", || "must be true".to_owned())?;
+            p.skip_value()
+        }
+    }
+
+    fn generated(p: &mut Parser<'_>, c: &mut Checker) -> Result<(), Error> {
+        OnlyTrue.validate_json(p, c)
+    }
+
+    static COMPILED: Registry = Registry::new(&[
+        EventType {
+            type_name: "a.first",
+            description: "First.",
+            validate: generated,
+        },
+        EventType {
+            type_name: "b.second",
+            description: "Second.",
+            validate: generated,
+        },
+    ]);
+
+    fn dynamic(names: &[&str]) -> Result<Registry, DuplicateType> {
+        Registry::dynamic(
+            names
+                .iter()
+                .map(|name| DynamicEventType {
+                    type_name: (*name).to_owned(),
+                    description: format!("The {name} event."),
+                    validator: Arc::new(OnlyTrue),
+                })
+                .collect(),
+        )
+    }
+
+    fn event(type_name: &str, data: &str) -> String {
+        format!(
+            r#"{{"specversion":"1.0","id":"1","source":"s","type":"{type_name}","data":{data}}}"#
+        )
+    }
+
+    #[test]
+    fn a_dynamic_registry_sorts_its_types_and_rejects_duplicates() {
+        let registry = dynamic(&["b.second", "a.first"]).unwrap();
+        assert!(!registry.is_compiled() && COMPILED.is_compiled());
+        let names: Vec<&str> = registry.types().map(|t| t.type_name).collect();
+        assert_eq!(names, ["a.first", "b.second"]);
+        assert_eq!(
+            registry.get("b.second").map(|t| t.description),
+            Some("The b.second event.")
+        );
+        assert!(registry.get("c.third").is_none());
+        assert_eq!(
+            dynamic(&["x", "y", "x"]).unwrap_err(),
+            DuplicateType("x".to_owned())
+        );
+    }
+
+    #[test]
+    fn compiled_and_dynamic_registries_give_the_same_verdicts() {
+        let dynamic = dynamic(&["a.first", "b.second"]).unwrap();
+        let records = [
+            event("a.first", "true"),
+            event("b.second", "false"),
+            event("c.third", "true"),
+            format!("[{},{}]", event("a.first", "true"), event("b.second", "1")),
+            "{\"specversion\":\"1.0\"}".to_owned(),
+        ];
+        for record in &records {
+            let (compiled, dynamic) = (Validator::new(&COMPILED), Validator::new(&dynamic));
+            assert_eq!(
+                compiled.validate(record.as_bytes()),
+                dynamic.validate(record.as_bytes())
+            );
+            assert_eq!(
+                compiled.is_valid(record.as_bytes()),
+                dynamic.is_valid(record.as_bytes())
+            );
+        }
+        let outcome = Validator::new(&dynamic).validate(records[2].as_bytes());
+        let RecordOutcome::Events { events, .. } = outcome else {
+            panic!("one event")
+        };
+        let rejection = events[0].result.clone().unwrap_err();
+        assert_eq!(rejection.reason, Reason::UnknownType);
+        assert_eq!(
+            rejection.violations[0].message,
+            "unknown event type \"c.third\"; the known types are: a.first, b.second"
+        );
+    }
+}

@@ -1,7 +1,9 @@
 //! The program behind `ingest validate`: reads events, prints one verdict per record.
 //!
 //! `ingest validate` generates a small binary that links a spec's events crate and calls
-//! [`main`], so verdicts come from exactly the code the pipeline runs. Input files (or `-` for
+//! [`main`], so verdicts come from exactly the code the pipeline runs. [`main`] takes any
+//! [`Registry`]: a registry that `ingest-eval` compiles from the spec's schemas at run time
+//! gives the same verdicts without building anything. Input files (or `-` for
 //! standard input) hold either NDJSON (one record per non-blank line; a record may itself be a
 //! batch array) or one JSON array whose elements are the records. Each record yields one line
 //! on standard output:

@@ -7,9 +7,14 @@
 //! - `jsonschema`: bytes -> `serde_json::Value` -> the `jsonschema` crate's compiled validator
 //!   for the event's `type` (format assertion on) -> `is_valid`;
 //! - `generated`: our generated validator's fast path (envelope + data), bytes -> verdict;
-//! - `generated_report`: the same code collecting every violation, for reference.
+//! - `generated_report`: the same code collecting every violation, for reference;
+//! - `eval_fast_path` and `eval_report`: the same two paths through the evaluator
+//!   (`ingest-eval`), which compiles the spec's schemas at run time instead of generating code.
 //!
-//! A second group times the fast path and the floor on the valid and the invalid events of
+//! A second group times how long the evaluator takes to compile the spec's registry (what
+//! `ingest validate` pays before its first record when it runs without a build).
+//!
+//! A third group times the fast path and the floor on the valid and the invalid events of
 //! the corpus separately (by our verdict, which the run first checks equals jsonschema's), so
 //! the cost of each kind can be stated side by side from one run.
 //!
@@ -19,31 +24,40 @@
 #![allow(missing_docs)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ingest_runtime::Validator;
+use ingest_codegen::EventInput;
+use ingest_runtime::{Registry, Validator};
 use ingest_tests::generated::specs::wiw_events::REGISTRY;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
-fn corpus() -> Vec<Vec<u8>> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/corpus.ndjson.gz");
-    let file = std::fs::File::open(&path).expect("the corpus is committed");
-    BufReader::new(flate2::read::GzDecoder::new(file))
-        .split(b'\n')
-        .map(|line| line.expect("the corpus decompresses"))
-        .filter(|line| !line.is_empty())
-        .collect()
+fn plan() -> ingest_synth::plan::Plan {
+    let root = ingest_tests::workspace_root();
+    ingest_synth::check_spec(&root.join("specs/ingest.yaml"))
+        .expect("the seed spec is valid")
+        .plan
 }
 
-fn jsonschema_validators() -> HashMap<String, jsonschema::Validator> {
-    let root = ingest_tests::workspace_root();
-    let checked =
-        ingest_synth::check_spec(&root.join("specs/ingest.yaml")).expect("the seed spec is valid");
-    checked
-        .plan
+/// The evaluator's registry for the seed spec, compiled from the plan's schemas.
+fn evaluated_registry(plan: &ingest_synth::plan::Plan) -> Registry {
+    let inputs: Vec<EventInput<'_>> = plan
         .events
+        .iter()
+        .map(|e| EventInput {
+            type_name: &e.type_name,
+            description: e.description.as_deref(),
+            schema: &e.schema,
+            schema_json: &e.schema_json,
+        })
+        .collect();
+    ingest_eval::registry(&inputs).expect("the seed spec's schemas compile")
+}
+
+fn jsonschema_validators(
+    plan: &ingest_synth::plan::Plan,
+) -> HashMap<String, jsonschema::Validator> {
+    plan.events
         .iter()
         .map(|e| {
             let validator = jsonschema::draft202012::options()
@@ -72,9 +86,12 @@ fn jsonschema_verdict(validators: &HashMap<String, jsonschema::Validator>, bytes
 }
 
 fn bench(c: &mut Criterion) {
-    let events = corpus();
-    let validators = jsonschema_validators();
+    let events = ingest_tests::corpus();
+    let plan = plan();
+    let validators = jsonschema_validators(&plan);
+    let evaluated = evaluated_registry(&plan);
     let ours = Validator::new(&REGISTRY);
+    let eval = Validator::new(&evaluated);
     let total_bytes: usize = events.iter().map(Vec::len).sum();
     let valid = events.iter().filter(|e| ours.is_valid(e)).count();
     let agree = events
@@ -91,6 +108,10 @@ fn bench(c: &mut Criterion) {
         agree,
         events.len(),
         "the generated validator must agree with jsonschema on the corpus"
+    );
+    assert!(
+        events.iter().all(|e| eval.is_valid(e) == ours.is_valid(e)),
+        "the evaluator must agree with the generated validator on the corpus"
     );
 
     let mut group = c.benchmark_group("validate_corpus");
@@ -123,6 +144,24 @@ fn bench(c: &mut Criterion) {
                 .count()
         })
     });
+    group.bench_function("eval_fast_path", |b| {
+        b.iter(|| events.iter().filter(|e| eval.is_valid(e)).count())
+    });
+    group.bench_function("eval_report", |b| {
+        b.iter(|| {
+            events
+                .iter()
+                .filter(|e| eval.validate(e).is_valid())
+                .count()
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("eval_compile");
+    group.sample_size(20);
+    group.bench_function("registry_of_the_seed_spec", |b| {
+        b.iter(|| evaluated_registry(&plan).len())
+    });
     group.finish();
 
     let (valid_events, invalid_events): (Vec<&Vec<u8>>, Vec<&Vec<u8>>) =
@@ -141,6 +180,9 @@ fn bench(c: &mut Criterion) {
         });
         group.bench_function("generated_fast_path", |b| {
             b.iter(|| subset.iter().filter(|e| ours.is_valid(e)).count())
+        });
+        group.bench_function("eval_fast_path", |b| {
+            b.iter(|| subset.iter().filter(|e| eval.is_valid(e)).count())
         });
         group.finish();
     }
