@@ -32,7 +32,7 @@ use serde_json::{Number, Value};
 
 use crate::program::{
     Additional, Arrays, Bound, Checks, KindSet, Node, NodeId, Numbers, Objects, Program, Property,
-    SCANNED_PROPERTIES, Strings,
+    SCANNED_PROPERTIES, Strings, Whole,
 };
 
 /// A schema the evaluator cannot run. Schemas from `ingest_codegen::schema::parse` always
@@ -329,6 +329,21 @@ impl Compiler {
             equal_to,
         };
 
+        let whole = Whole {
+            enum_values: if inline_enum {
+                None
+            } else {
+                object.enum_values.clone().map(Vec::into_boxed_slice)
+            },
+            const_value: if inline_const {
+                None
+            } else {
+                object.const_value.clone()
+            },
+        };
+        let whole =
+            (whole.enum_values.is_some() || whole.const_value.is_some()).then(|| Box::new(whole));
+
         Ok(Node::Checks(Box::new(Checks {
             kinds,
             expected: types.map(describe_types).unwrap_or_default().into(),
@@ -351,16 +366,7 @@ impl Compiler {
                 max_properties: object.max_properties.map(count),
                 index,
             },
-            enum_values: if inline_enum {
-                None
-            } else {
-                object.enum_values.clone().map(Vec::into_boxed_slice)
-            },
-            const_value: if inline_const {
-                None
-            } else {
-                object.const_value.clone().map(Box::new)
-            },
+            whole,
         })))
     }
 }

@@ -90,11 +90,20 @@ pub(crate) struct Checks {
     pub(crate) array: Arrays,
     /// Checks of an object.
     pub(crate) object: Objects,
-    /// `enum` over values that are not all strings (or a position that admits non-strings):
-    /// the value is re-read as a whole and compared.
+    /// Checks of the whole value, once it is read; `None` for most positions.
+    pub(crate) whole: Option<Box<Whole>>,
+}
+
+/// The checks that need a value read to its end, re-read from its span in the input. This is
+/// where applicators over the same value (`allOf`, `anyOf`, `oneOf`, `not`, `if`) will go: each
+/// runs a sub-program over a reader of the span.
+#[derive(Debug)]
+pub(crate) struct Whole {
+    /// `enum` over values that are not all strings (or at a position that admits more than
+    /// strings).
     pub(crate) enum_values: Option<Box<[Value]>>,
     /// `const` likewise.
-    pub(crate) const_value: Option<Box<Value>>,
+    pub(crate) const_value: Option<Value>,
 }
 
 /// The checks of a string, in the order they run.

@@ -59,7 +59,7 @@ impl Program {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn checks(&self, k: &Checks, p: &mut Parser<'_>, c: &mut Checker) -> Result<(), Error> {
         let kind = p.peek()?;
         let start = p.offset();
@@ -77,11 +77,13 @@ impl Program {
                 Kind::Object => self.object(&k.object, p, c)?,
             }
         }
-        if let Some(allowed) = &k.enum_values {
-            c.enum_value(p, start, p.offset(), allowed)?;
-        }
-        if let Some(expected) = &k.const_value {
-            c.const_value(p, start, p.offset(), expected)?;
+        if let Some(whole) = &k.whole {
+            if let Some(allowed) = &whole.enum_values {
+                c.enum_value(p, start, p.offset(), allowed)?;
+            }
+            if let Some(expected) = &whole.const_value {
+                c.const_value(p, start, p.offset(), expected)?;
+            }
         }
         Ok(())
     }

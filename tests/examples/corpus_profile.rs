@@ -7,25 +7,45 @@
 //! ```
 //!
 //! PATH is `generated` or `eval` (the fast path of the generated registry or of the
-//! evaluator's), `generated-report` or `eval-report` (the reports), or `none` (load the corpus
-//! and compile the registries, validate nothing: the baseline to subtract).
+//! evaluator's), `generated-report` or `eval-report` (the reports), `jsonschema` (bytes ->
+//! `serde_json::Value` -> the `jsonschema` crate's validator of the event's `type`, as in the
+//! validators bench), `floor` (`serde_json` into `IgnoredAny`), or `none` (load the corpus and
+//! compile the validators, validate nothing: the baseline to subtract).
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 
 use ingest_codegen::EventInput;
 use ingest_runtime::Validator;
 use ingest_tests::generated::specs::wiw_events::REGISTRY;
+use serde::de::IgnoredAny;
+use serde_json::Value;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    Generated,
+    Eval,
+    GeneratedReport,
+    EvalReport,
+    Jsonschema,
+    Floor,
+    None,
+}
 
 fn main() -> ExitCode {
     let path = std::env::args().nth(1).unwrap_or_default();
-    let (evaluator, report, rounds) = match path.as_str() {
-        "generated" => (false, false, 3),
-        "eval" => (true, false, 3),
-        "generated-report" => (false, true, 3),
-        "eval-report" => (true, true, 3),
-        "none" => (false, false, 0),
+    let path = match path.as_str() {
+        "generated" => Path::Generated,
+        "eval" => Path::Eval,
+        "generated-report" => Path::GeneratedReport,
+        "eval-report" => Path::EvalReport,
+        "jsonschema" => Path::Jsonschema,
+        "floor" => Path::Floor,
+        "none" => Path::None,
         _ => {
-            eprintln!("usage: corpus_profile generated|eval|generated-report|eval-report|none");
+            eprintln!(
+                "usage: corpus_profile generated|eval|generated-report|eval-report|jsonschema|floor|none"
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -44,14 +64,40 @@ fn main() -> ExitCode {
         })
         .collect();
     let evaluated = ingest_eval::registry(&inputs).expect("the seed spec compiles");
-    let validator = Validator::new(if evaluator { &evaluated } else { &REGISTRY });
+    let jsonschema: HashMap<&str, jsonschema::Validator> = plan
+        .events
+        .iter()
+        .map(|e| {
+            let validator = jsonschema::draft202012::options()
+                .should_validate_formats(true)
+                .build(&e.schema_json)
+                .expect("compiles");
+            (e.type_name.as_str(), validator)
+        })
+        .collect();
+    let generated = Validator::new(&REGISTRY);
+    let eval = Validator::new(&evaluated);
+    let rounds = if path == Path::None { 0 } else { 3 };
     let mut valid = 0usize;
     for _ in 0..rounds {
         for event in &events {
-            let verdict = if report {
-                validator.validate(event).is_valid()
-            } else {
-                validator.is_valid(event)
+            let verdict = match path {
+                Path::Generated => generated.is_valid(event),
+                Path::Eval => eval.is_valid(event),
+                Path::GeneratedReport => generated.validate(event).is_valid(),
+                Path::EvalReport => eval.validate(event).is_valid(),
+                Path::Jsonschema => serde_json::from_slice::<Value>(event).is_ok_and(|value| {
+                    let validator = value
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .and_then(|t| jsonschema.get(t));
+                    match (validator, value.get("data")) {
+                        (Some(validator), Some(data)) => validator.is_valid(data),
+                        _ => false,
+                    }
+                }),
+                Path::Floor => serde_json::from_slice::<IgnoredAny>(event).is_ok(),
+                Path::None => false,
             };
             valid += usize::from(verdict);
         }
