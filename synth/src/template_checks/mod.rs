@@ -17,8 +17,9 @@
 //!   stream or queue, a bucket notification to its queue and that queue's policy) all use it.
 //! - The checks, grouped by what they look at: [`resolution`] (every name resolves and is used),
 //!   [`limits`] (template quotas and logical ids), then one file per resource family
-//!   ([`route53`], [`mappings`], [`api_gateway`], [`kinesis`], [`s3`], [`glue`]) and the
-//!   template-wide rule on hard-coded [`partitions`].
+//!   ([`route53`], [`mappings`], [`api_gateway`], [`kinesis`], [`s3`], [`glue`] with Athena,
+//!   [`iam`], [`alarms`]) and the template-wide rules on [`deletion`] policies and hard-coded
+//!   [`partitions`].
 //! - Each check is a plain function over the view, listed in [`CHECKS`]; every check runs, so
 //!   one call reports every problem. Each problem carries a stable kebab-case code and a message
 //!   that says what is wrong and how to fix it.
@@ -30,8 +31,11 @@
 //! Every check has a broken and a fixed template in its family's tests: the broken one yields
 //! problems of that code and no other, the fixed one none at all.
 
+mod alarms;
 mod api_gateway;
+mod deletion;
 mod glue;
+mod iam;
 mod kinesis;
 mod limits;
 mod mappings;
@@ -100,6 +104,13 @@ const CHECKS: &[Check] = &[
     s3::check_bucket_lifecycles,
     glue::check_glue_parameters,
     route53::check_health_checks,
+    route53::check_health_alarms,
+    glue::check_workgroups,
+    iam::check_roles,
+    api_gateway::check_public_stream_reads,
+    api_gateway::check_api_account,
+    alarms::check_alarm_actions,
+    deletion::check_deletion_policies,
     partitions::check_partitions,
 ];
 
@@ -115,6 +126,9 @@ const FAMILIES: &[(&str, &[&str])] = &[
     ("kinesis", kinesis::CODES),
     ("s3", s3::CODES),
     ("glue", glue::CODES),
+    ("iam", iam::CODES),
+    ("alarms", alarms::CODES),
+    ("deletion", deletion::CODES),
     ("partitions", partitions::CODES),
 ];
 
@@ -167,6 +181,9 @@ mod tests {
             kinesis::tests::CASE_CODES,
             s3::tests::CASE_CODES,
             glue::tests::CASE_CODES,
+            iam::tests::CASE_CODES,
+            alarms::tests::CASE_CODES,
+            deletion::tests::CASE_CODES,
             partitions::tests::CASE_CODES,
         ];
         assert_eq!(

@@ -47,14 +47,14 @@ pub(super) fn check_references(t: &Template<'_>, problems: &mut Problems) {
                         id,
                         "unresolved-sub-variable",
                         format!(
-                            "{noun} has `${{{name}}}` in `Fn::Sub`, but there is no resource `{resource}`; write `${{!{name}}}` if it is meant literally (G26)"
+                            "{noun} has `${{{name}}}` in `Fn::Sub`, but there is no resource `{resource}`; write `${{!{name}}}` if it is meant literally"
                         ),
                     ),
                     None if !t.resolves(name) => problems.at(
                         id,
                         "unresolved-sub-variable",
                         format!(
-                            "{noun} has `${{{name}}}` in `Fn::Sub`, which is not in its variable map, a parameter, a resource or a pseudo parameter; write `${{!{name}}}` if it is meant literally (G26)"
+                            "{noun} has `${{{name}}}` in `Fn::Sub`, which is not in its variable map, a parameter, a resource or a pseudo parameter; write `${{!{name}}}` if it is meant literally"
                         ),
                     ),
                     _ => {}

@@ -1,10 +1,11 @@
-//! Route 53: weighted records and their health checks.
+//! Route 53: weighted records, their health checks, and the alarms on those checks.
 
 use serde_json::{Map, Value};
 
 use super::Problems;
 use super::references::{Reference, references, single_entry};
 use super::template::{Template, array, is_true, literal_number, names, object, text};
+use crate::aws::{Partition, route53_metrics_region};
 
 /// Codes this file reports.
 pub(super) const CODES: &[&str] = &[
@@ -15,6 +16,7 @@ pub(super) const CODES: &[&str] = &[
     "alias-record-with-records",
     "edge-alias-evaluates-target-health",
     "calculated-health-check-children",
+    "route53-alarm-region-unpinned",
 ];
 
 /// A Route 53 record: a `RecordSet`, or one entry of a `RecordSetGroup`.
@@ -70,7 +72,7 @@ pub(super) fn check_record_sets(t: &Template<'_>, problems: &mut Problems) {
                     owner,
                     "weighted-record-without-health-check",
                     format!(
-                        "weighted record{label} has no `HealthCheckId`: a record without a health check is always healthy, so traffic never fails over (G6)"
+                        "weighted record{label} has no `HealthCheckId`: a record without a health check is always healthy, so traffic never fails over"
                     ),
                 );
             }
@@ -96,7 +98,7 @@ pub(super) fn check_record_sets(t: &Template<'_>, problems: &mut Problems) {
                     owner,
                     "edge-alias-evaluates-target-health",
                     format!(
-                        "alias record{label} targets an edge (CloudFront) domain with `EvaluateTargetHealth: true`, which Route 53 does not allow; set it to false and rely on `HealthCheckId` (G7)"
+                        "alias record{label} targets an edge (CloudFront) domain with `EvaluateTargetHealth: true`, which Route 53 does not allow; set it to false and rely on `HealthCheckId`"
                     ),
                 );
             }
@@ -236,6 +238,54 @@ pub(super) fn check_health_checks(t: &Template<'_>, problems: &mut Problems) {
     }
 }
 
+/// The region a template pins itself to with a `Rules` assertion that holds unconditionally:
+/// `Fn::Equals` of `Ref AWS::Region` and a literal region.
+fn pinned_region<'a>(t: &Template<'a>) -> Option<&'a str> {
+    let rules = t.root.get("Rules")?.as_object()?;
+    rules
+        .values()
+        .filter_map(Value::as_object)
+        .filter(|rule| !rule.contains_key("RuleCondition"))
+        .flat_map(|rule| array(rule, "Assertions"))
+        .filter_map(|assertion| assertion.get("Assert")?.as_object())
+        .find_map(|assert| {
+            let Some(("Fn::Equals", Value::Array(sides))) = single_entry(assert) else {
+                return None;
+            };
+            let is_region = |v: &Value| {
+                v.as_object()
+                    .and_then(single_entry)
+                    .is_some_and(|(f, a)| f == "Ref" && a.as_str() == Some("AWS::Region"))
+            };
+            match sides.as_slice() {
+                [a, b] if is_region(a) => b.as_str(),
+                [a, b] if is_region(b) => a.as_str(),
+                _ => None,
+            }
+        })
+}
+
+/// Route 53 publishes health-check metrics in one region per partition (us-east-1 in the
+/// commercial one). An alarm on them anywhere else never sees data; the template must refuse to
+/// deploy elsewhere, which a `Rules` assertion on `AWS::Region` does before anything is created.
+pub(super) fn check_health_alarms(t: &Template<'_>, problems: &mut Problems) {
+    let metrics_regions =
+        [Partition::Aws, Partition::AwsCn, Partition::AwsUsGov].map(route53_metrics_region);
+    let pinned = pinned_region(t).filter(|region| metrics_regions.contains(region));
+    if pinned.is_some() {
+        return;
+    }
+    for alarm in t.of_type("AWS::CloudWatch::Alarm") {
+        if text(alarm.properties, "Namespace") == Some("AWS/Route53") {
+            problems.at(
+                alarm.id,
+                "route53-alarm-region-unpinned",
+                "the alarm watches Route 53 health-check metrics, which Route 53 publishes only in us-east-1 (in China cn-northwest-1, in GovCloud us-gov-west-1), but nothing keeps the stack out of other regions, where the alarm never sees data; deploy it there and pin the template with a `Rules` assertion `Fn::Equals: [!Ref AWS::Region, us-east-1]`",
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     use crate::template_checks::test_support::{cases, check, codes};
@@ -318,7 +368,38 @@ pub(super) mod tests {
         HealthThreshold: 1
 "#;
 
+    const HEALTH_ALARM: &str = r#"Rules:
+  MetricsRegion:
+    Assertions:
+      - Assert: !Equals [!Ref AWS::Region, us-east-1]
+        AssertDescription: Route 53 publishes health-check metrics only in us-east-1
+Parameters:
+  CheckId:
+    Type: String
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+  HealthAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Namespace: AWS/Route53
+      MetricName: HealthCheckStatus
+      Dimensions:
+        - Name: HealthCheckId
+          Value: !Ref CheckId
+      Statistic: Minimum
+      Period: 60
+      EvaluationPeriods: 2
+      Threshold: 1
+      ComparisonOperator: LessThanThreshold
+      AlarmActions:
+        - !Ref Topic
+"#;
+
     cases! {
+        route53_alarm_region_unpinned: "route53-alarm-region-unpinned",
+            HEALTH_ALARM.replace("[!Ref AWS::Region, us-east-1]", "[!Ref AWS::Region, us-west-2]"),
+            HEALTH_ALARM;
         weighted_record_without_set_identifier: "weighted-record-without-set-identifier",
             DNS.replace("      SetIdentifier: secondary\n", ""), DNS;
         weighted_record_without_health_check: "weighted-record-without-health-check",
@@ -332,6 +413,25 @@ pub(super) mod tests {
             EDGE_DNS.replace("EvaluateTargetHealth: false", "EvaluateTargetHealth: true"), EDGE_DNS;
         calculated_health_check_children: "calculated-health-check-children",
             CALCULATED, CALCULATED.replace("!Ref Topic", "!Ref Endpoint");
+    }
+
+    #[test]
+    fn the_region_pin_must_hold_unconditionally() {
+        let start = HEALTH_ALARM.find("Parameters:").unwrap();
+        assert_eq!(
+            codes(&HEALTH_ALARM[start..]),
+            ["route53-alarm-region-unpinned"]
+        );
+        let text = HEALTH_ALARM.replace(
+            "    Assertions:",
+            "    RuleCondition: !Equals [!Ref AWS::AccountId, \"123456789012\"]\n    Assertions:",
+        );
+        assert_eq!(codes(&text), ["route53-alarm-region-unpinned"]);
+        let text = HEALTH_ALARM.replace(
+            "[!Ref AWS::Region, us-east-1]",
+            "[us-east-1, !Ref AWS::Region]",
+        );
+        assert!(codes(&text).is_empty());
     }
 
     #[test]

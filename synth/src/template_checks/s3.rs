@@ -70,7 +70,7 @@ pub(super) fn check_bucket_notifications(t: &Template<'_>, problems: &mut Proble
                         bucket.id,
                         "notification-without-policy-dependency",
                         format!(
-                            "the bucket notifies `{}`, but no {policy_type} lets S3 deliver to it; S3 validates the destination when the bucket is created (G20)",
+                            "the bucket notifies `{}`, but no {policy_type} lets S3 deliver to it; S3 validates the destination when the bucket is created",
                             target.id
                         ),
                     );
@@ -79,7 +79,7 @@ pub(super) fn check_bucket_notifications(t: &Template<'_>, problems: &mut Proble
                         bucket.id,
                         "notification-without-policy-dependency",
                         format!(
-                            "the bucket notifies `{}` but does not `DependsOn` {}; S3 validates the destination when the bucket is created, so the policy must exist first (G20)",
+                            "the bucket notifies `{}` but does not `DependsOn` {}; S3 validates the destination when the bucket is created, so the policy must exist first",
                             target.id,
                             names(&policies)
                         ),
@@ -94,7 +94,7 @@ pub(super) fn check_bucket_notifications(t: &Template<'_>, problems: &mut Proble
                         target.id,
                         "s3-notified-queue-aws-managed-key",
                         format!(
-                            "the queue receives S3 notifications from `{}` but is encrypted with the AWS managed key alias/aws/sqs, whose policy S3 cannot use; use `SqsManagedSseEnabled: true` or a customer managed key that allows s3.amazonaws.com (G21)",
+                            "the queue receives S3 notifications from `{}` but is encrypted with the AWS managed key alias/aws/sqs, whose policy S3 cannot use; use `SqsManagedSseEnabled: true` or a customer managed key that allows s3.amazonaws.com",
                             bucket.id
                         ),
                     );

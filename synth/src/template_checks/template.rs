@@ -166,6 +166,30 @@ impl<'a> Template<'a> {
             .collect()
     }
 
+    /// Whether CloudFormation creates `to` before `from`: `from` names it in `DependsOn` or
+    /// points at it (`Ref`, `Fn::GetAtt`, `${...}`), directly or through other resources.
+    pub(super) fn creates_before(&self, from: &str, to: &str) -> bool {
+        let mut seen = HashSet::new();
+        let mut pending = vec![from];
+        while let Some(id) = pending.pop() {
+            let Some(resource) = self.resource(id) else {
+                continue;
+            };
+            let pointed = references(resource.entry)
+                .into_iter()
+                .filter_map(|reference| reference.target());
+            for next in resource.depends_on().into_iter().chain(pointed) {
+                if next == to {
+                    return true;
+                }
+                if seen.insert(next) {
+                    pending.push(next);
+                }
+            }
+        }
+        false
+    }
+
     /// The places whose values may hold intrinsic functions: every resource, output and
     /// condition, with the kind of entry and its logical id.
     pub(super) fn places(&self) -> impl Iterator<Item = (Place, &'a str, &'a Value)> + '_ {
@@ -256,6 +280,29 @@ pub(super) fn strings(value: &Value) -> Vec<&str> {
     let mut found = Vec::new();
     walk(value, &mut found);
     found
+}
+
+/// The service principals of a policy statement (`Principal.Service`, a string or a list),
+/// as written: literal or `Fn::Sub` text.
+pub(super) fn service_principals(statement: &Map<String, Value>) -> Vec<&str> {
+    let Some(service) = object(statement, "Principal").and_then(|p| p.get("Service")) else {
+        return Vec::new();
+    };
+    strings(service)
+}
+
+/// The actions of a policy statement (`Action`, a string or a list).
+pub(super) fn actions(statement: &Map<String, Value>) -> Vec<&str> {
+    statement.get("Action").map(strings).unwrap_or_default()
+}
+
+/// The statements of a policy document (`Statement`, a mapping or a list of them).
+pub(super) fn statements(document: &Value) -> Vec<&Map<String, Value>> {
+    match document.get("Statement") {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
+        Some(Value::Object(statement)) => vec![statement],
+        _ => Vec::new(),
+    }
 }
 
 /// A list of names for messages: `A`, `B`.
