@@ -33,23 +33,44 @@ pub struct SpecProgram<'a> {
 }
 
 /// Why a program could not be built.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ProgramError {
     /// A file of the cache could not be written.
-    #[error("cannot write {path}: {error}")]
+    #[error("cannot write {}", path.display())]
+    #[diagnostic(
+        code(ingest::program_cache),
+        help("set INGEST_CACHE to a folder you can write")
+    )]
     Write {
         /// The file.
         path: PathBuf,
         /// Why.
-        error: std::io::Error,
+        #[source]
+        source: std::io::Error,
     },
-    /// cargo could not be run, or failed.
-    #[error("building the {purpose} program failed: {message}")]
+    /// cargo could not be run.
+    #[error("cannot run cargo to build the {purpose} program")]
+    #[diagnostic(
+        code(ingest::cargo_missing),
+        help("the compiled validators need cargo (https://rustup.rs) and the ingest source tree")
+    )]
+    Cargo {
+        /// The program's purpose.
+        purpose: String,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// cargo failed.
+    #[error("building the {purpose} program failed: cargo exited with {status}:\n{stderr}")]
+    #[diagnostic(code(ingest::program_build))]
     Build {
         /// The program's purpose.
         purpose: String,
+        /// How cargo exited.
+        status: std::process::ExitStatus,
         /// What cargo said.
-        message: String,
+        stderr: String,
     },
 }
 
@@ -149,12 +170,12 @@ pub fn build(plan: &Plan, program: &SpecProgram<'_>) -> Result<PathBuf, ProgramE
 
     let write = |path: PathBuf, contents: &[u8]| -> Result<(), ProgramError> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|error| ProgramError::Write {
+            std::fs::create_dir_all(parent).map_err(|source| ProgramError::Write {
                 path: parent.to_path_buf(),
-                error,
+                source,
             })?;
         }
-        std::fs::write(&path, contents).map_err(|error| ProgramError::Write { path, error })
+        std::fs::write(&path, contents).map_err(|source| ProgramError::Write { path, source })
     };
     let quoted = |text: &str| serde_json::to_string(text).unwrap_or_default();
     let features: Vec<String> = program.runtime_features.iter().map(|f| quoted(f)).collect();
@@ -190,18 +211,15 @@ pub fn build(plan: &Plan, program: &SpecProgram<'_>) -> Result<PathBuf, ProgramE
         .env("CARGO_TARGET_DIR", &target)
         .stdout(Stdio::null())
         .output()
-        .map_err(|error| ProgramError::Build {
+        .map_err(|source| ProgramError::Cargo {
             purpose: purpose.to_owned(),
-            message: format!("cannot run cargo: {error}"),
+            source,
         })?;
     if !output.status.success() || !binary.exists() {
         return Err(ProgramError::Build {
             purpose: purpose.to_owned(),
-            message: format!(
-                "cargo exited with {}:\n{}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            ),
+            status: output.status,
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         });
     }
     Ok(binary)
