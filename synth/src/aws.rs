@@ -1,8 +1,8 @@
 //! Facts about AWS that the checks and the plan rely on: regions, partitions and service limits.
 //!
-//! Each limit says where it comes from: the AWS documentation of the service or API it limits.
-//! Quotas that an account can raise are kept apart from hard limits: exceeding a default quota
-//! is a warning, exceeding a hard limit an error.
+//! Each limit names the documentation page it comes from; `docs/traps.md` tells the traps they
+//! guard against. Quotas that an account can raise are kept apart from hard limits: exceeding a
+//! default quota is a warning, exceeding a hard limit an error.
 
 /// AWS regions by partition, as of 2026.
 pub const REGIONS: &[(&str, Partition)] = &[
@@ -123,10 +123,11 @@ pub const LAMBDA_TIMEOUT_SECONDS: (u64, u64) = (1, 900);
 /// Kinesis event source mapping batch size bounds.
 pub const KINESIS_BATCH_SIZE: (u64, u64) = (1, 10000);
 /// Kinesis event source mapping `MaximumRetryAttempts` bounds (-1, infinite, is refused: one
-/// poison record would stall its shard until the record expires).
+/// poison record would stall its shard until the record expires,
+/// `docs/traps.md#kinesis-poison-record`).
 pub const KINESIS_MAX_RETRIES: (u64, u64) = (0, 10000);
-/// Kinesis event source mapping `MaximumRecordAgeInSeconds` bounds (-1, infinite, is refused
-/// for the same reason).
+/// Kinesis event source mapping `MaximumRecordAgeInSeconds` bounds (-1 is refused for the same
+/// reason).
 pub const KINESIS_MAX_RECORD_AGE_SECONDS: (u64, u64) = (60, 604_800);
 /// `MaximumBatchingWindowInSeconds` bounds.
 pub const BATCHING_WINDOW_SECONDS: (u64, u64) = (0, 300);

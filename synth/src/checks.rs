@@ -6,10 +6,10 @@
 //! the value came from, or at the section whose default produced it. Every check runs, whatever
 //! the others found, so one run reports every problem.
 //!
-//! The rules encode the traps of this kind of system, each named by what goes wrong in its
-//! message: a standby too small for the whole peak, retries that give up before the outage ends
-//! or before the stream trims the records, certificates in the wrong region, reserved
-//! concurrency above the account's quota, and the AWS limits of every setting.
+//! The rules encode the traps of `docs/traps.md`. A message names its trap by what goes wrong
+//! (a standby too small for the whole peak, retries that give up before the outage ends or
+//! before the stream trims the records, certificates in the wrong region, reserved concurrency
+//! above the account's quota) and says how to fix it; comments cite the trap's anchor.
 
 use std::collections::BTreeMap;
 use std::path::Path;

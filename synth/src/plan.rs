@@ -58,7 +58,8 @@ pub mod defaults {
     /// Bridge batch size.
     pub const BRIDGE_BATCH_SIZE: u64 = 10;
     /// Visibility timeout as a multiple of the bridge timeout: Lambda refuses an SQS mapping
-    /// whose queue hides a message for less than six times the function's timeout.
+    /// whose queue hides a message for less than six times the function's timeout
+    /// (`docs/traps.md#sqs-visibility-timeout`).
     pub const VISIBILITY_FACTOR: u64 = 6;
     /// Concurrent bridge invocations (the SQS mapping's `MaximumConcurrency`); also bounds the
     /// load the bridge puts on the primary's validator after an outage.

@@ -207,7 +207,7 @@ fn stage_caches(stage: &Resource<'_>, path: Option<&str>, http_method: &str) -> 
 /// `Describe*` and `List*` calls have account- or stream-wide rate limits, 20 calls a second per
 /// account for `DescribeStreamSummary`) must be answered from the stage cache, or anyone can
 /// throttle the call into 5xx, flip a health check that reads the route, and starve every other
-/// caller in the account.
+/// caller in the account (`docs/traps.md#health-route-throttling`).
 pub(super) fn check_public_stream_reads(t: &Template<'_>, problems: &mut Problems) {
     for method in t.of_type("AWS::ApiGateway::Method") {
         let p = method.properties;
@@ -242,7 +242,8 @@ pub(super) fn check_public_stream_reads(t: &Template<'_>, problems: &mut Problem
 
 /// `AWS::ApiGateway::Account` sets the logging role of every API of the account in the region.
 /// API Gateway validates the role when the setting is made, and a role or policy created moments
-/// before may not have propagated yet; the stages that log need the setting in place.
+/// before may not have propagated yet; the stages that log need the setting in place
+/// (`docs/traps.md#apigateway-account-singleton`).
 pub(super) fn check_api_account(t: &Template<'_>, problems: &mut Problems) {
     for account in t.of_type("AWS::ApiGateway::Account") {
         let role = account.properties.get("CloudWatchRoleArn").and_then(|arn| {

@@ -1,5 +1,6 @@
 //! Deletion and replacement policies: what a stack keeps must not block a retry of its first
-//! deploy, and must not be deleted by a replacement either.
+//! deploy (`docs/traps.md#retain-on-failed-create`), and must not be deleted by a replacement
+//! either.
 
 use super::Problems;
 use super::template::{Template, text};

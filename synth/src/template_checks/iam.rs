@@ -1,4 +1,5 @@
-//! IAM: trust policies a service can satisfy, and no permission the code never uses.
+//! IAM: trust policies a service can satisfy (`docs/traps.md#apigateway-role-trust-condition`),
+//! and no permission the code never uses.
 
 use serde_json::Value;
 

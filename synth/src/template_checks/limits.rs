@@ -1,7 +1,8 @@
 //! Template quotas and logical ids.
 //!
 //! The quotas are CloudFormation's current ones (500 resources, 200 parameters, outputs and
-//! mappings per template); older mirrors of the documentation still list smaller numbers.
+//! mappings per template); older mirrors of the documentation still list smaller numbers
+//! (`docs/traps.md#cloudformation-template-limits`).
 
 use super::Problems;
 use super::template::Template;

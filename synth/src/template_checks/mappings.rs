@@ -130,8 +130,8 @@ pub(super) fn check_event_source_mappings(t: &Template<'_>, problems: &mut Probl
 
 /// A mapping that gives up on a record only when retention is about to trim it leaves no time to
 /// write it to the on-failure destination: records trimmed first are lost without a trace, and
-/// the mapping's metrics do not count them. Literal values only; a stream outside the template
-/// is not judged.
+/// the mapping's metrics do not count them (`docs/traps.md#record-age-below-retention`). Literal
+/// values only; a stream outside the template is not judged.
 fn check_record_age(
     t: &Template<'_>,
     mapping: &Resource<'_>,
@@ -176,7 +176,7 @@ fn check_record_age(
 
 /// An on-failure destination the mapping cannot write to loses the records it gave up on; Lambda
 /// counts each failed write in the function's `DestinationDeliveryFailures` metric, which an
-/// alarm of the template must watch.
+/// alarm of the template must watch (`docs/traps.md#on-failure-delivery-failures`).
 fn check_destination_watched(t: &Template<'_>, mapping: &Resource<'_>, problems: &mut Problems) {
     let has_destination = object(mapping.properties, "DestinationConfig")
         .and_then(|config| object(config, "OnFailure"))
@@ -221,7 +221,8 @@ fn check_destination_watched(t: &Template<'_>, mapping: &Resource<'_>, problems:
     }
 }
 
-/// The queue's visibility timeout must be at least 6 times the function timeout. Absent
+/// The queue's visibility timeout must be at least 6 times the function timeout
+/// (`docs/traps.md#sqs-visibility-timeout`). Absent
 /// values take the service defaults (30 s and 3 s); values given by intrinsics are not judged.
 fn check_visibility_timeout(
     t: &Template<'_>,

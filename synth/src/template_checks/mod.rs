@@ -22,14 +22,17 @@
 //!   [`partitions`].
 //! - Each check is a plain function over the view, listed in [`CHECKS`]; every check runs, so
 //!   one call reports every problem. Each problem carries a stable kebab-case code and a message
-//!   that says what is wrong and how to fix it.
+//!   that says what is wrong and how to fix it; the check's comment cites its trap in
+//!   `docs/traps.md`.
 //! - A value given by an intrinsic function (a parameter, a `Fn::If`) is unknown until deploy
 //!   time and is not judged; only literal values are. The exceptions are the places where the
 //!   intrinsic itself says enough: a `Weight` that is a `Ref` to a parameter must be a parameter
 //!   bounded to 0..255.
 //!
-//! Every check has a broken and a fixed template in its family's tests: the broken one yields
-//! problems of that code and no other, the fixed one none at all.
+//! The checks are the mistakes cfn-lint 1.58 misses (`docs/traps.md#cfn-lint-blind-spots`) and
+//! the traps our own stacks fell into once, so they cannot come back. Every check has a broken
+//! and a fixed template in its family's tests: the broken one yields problems of that code and
+//! no other, the fixed one none at all.
 
 mod alarms;
 mod api_gateway;

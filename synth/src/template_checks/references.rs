@@ -103,7 +103,7 @@ fn intrinsic_reference<'a>(function: &str, argument: &'a Value, found: &mut Vec<
 }
 
 /// The variables of a `Fn::Sub` string: `${Name}` and `${Resource.Attribute}`; `${!Literal}`
-/// is an escape for the text `${Literal}`, not a variable.
+/// is an escape for the text `${Literal}` (`docs/traps.md#sub-literal-escape`), not a variable.
 pub(super) fn sub_variables(text: &str) -> Vec<&str> {
     let mut names = Vec::new();
     let mut rest = text;

@@ -267,7 +267,8 @@ fn pinned_region<'a>(t: &Template<'a>) -> Option<&'a str> {
 
 /// Route 53 publishes health-check metrics in one region per partition (us-east-1 in the
 /// commercial one). An alarm on them anywhere else never sees data; the template must refuse to
-/// deploy elsewhere, which a `Rules` assertion on `AWS::Region` does before anything is created.
+/// deploy elsewhere, which a `Rules` assertion on `AWS::Region` does before anything is created
+/// (`docs/traps.md#route53-metrics-us-east-1`).
 pub(super) fn check_health_alarms(t: &Template<'_>, problems: &mut Problems) {
     let metrics_regions =
         [Partition::Aws, Partition::AwsCn, Partition::AwsUsGov].map(route53_metrics_region);

@@ -16,8 +16,8 @@ pub(super) const CODES: &[&str] = &[
 ];
 
 /// The destinations an S3 bucket notifies, each with the resource that must grant S3 access
-/// before the bucket is created: configuration list, key of the target, policy type,
-/// policy property naming the target.
+/// before the bucket is created (`docs/traps.md#s3-notification-destination-validation`):
+/// configuration list, key of the target, policy type, policy property naming the target.
 const NOTIFICATION_TARGETS: &[(&str, &str, &str, &str)] = &[
     (
         "QueueConfigurations",
