@@ -7,7 +7,28 @@ use super::Problems;
 use super::template::{Template, actions, service_principals, statements};
 
 /// Codes this file reports.
-pub(super) const CODES: &[&str] = &["apigateway-trust-condition", "put-metric-data-granted"];
+pub(super) const CODES: &[&str] = &["apigateway-trust-condition", "function-permission-unused"];
+
+/// Actions a function role may be granted that no ingest function calls, each with why. A
+/// permission nobody uses only widens what a compromised function could do.
+const UNUSED_BY_FUNCTIONS: &[(&str, &str)] = &[
+    (
+        "cloudwatch:PutMetricData",
+        "the functions write their metrics as Embedded Metric Format log lines, which CloudWatch Logs turns into metrics",
+    ),
+    (
+        "firehose:PutRecord",
+        "the receiver sends records in batches with PutRecordBatch",
+    ),
+    (
+        "s3:AbortMultipartUpload",
+        "the functions write each object with a single PutObject",
+    ),
+    (
+        "sqs:ChangeMessageVisibility",
+        "the bridge leaves a failed message to the queue's visibility timeout, which its retry budget counts on",
+    ),
+];
 
 /// Whether a service principal, literal or `Fn::Sub` text, is API Gateway.
 fn is_apigateway(principal: &str) -> bool {
@@ -49,22 +70,27 @@ pub(super) fn check_roles(t: &Template<'_>, problems: &mut Problems) {
             }
         }
         if assumed_by(is_lambda) {
-            let granted = inline_statements(role.properties.get("Policies"))
+            let allowed: Vec<&str> = inline_statements(role.properties.get("Policies"))
                 .into_iter()
                 .chain(attached_statements(t, role.id))
-                .any(|s| {
-                    s.get("Effect").and_then(Value::as_str) == Some("Allow")
-                        && actions(s).iter().any(|a| {
-                            a.eq_ignore_ascii_case("cloudwatch:PutMetricData")
-                                || a.eq_ignore_ascii_case("cloudwatch:*")
-                        })
+                .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+                .flat_map(actions)
+                .collect();
+            for (action, why) in UNUSED_BY_FUNCTIONS {
+                let service = action.split(':').next().unwrap_or_default();
+                let granted = allowed.iter().any(|a| {
+                    a.eq_ignore_ascii_case(action)
+                        || a.eq_ignore_ascii_case(&format!("{service}:*"))
                 });
-            if granted {
-                problems.at(
-                    role.id,
-                    "put-metric-data-granted",
-                    "the function role may call cloudwatch:PutMetricData, which no function calls: they write their metrics as Embedded Metric Format log lines, which CloudWatch Logs turns into metrics; drop the statement (least privilege)",
-                );
+                if granted {
+                    problems.at(
+                        role.id,
+                        "function-permission-unused",
+                        format!(
+                            "the function role may call {action}, which no function calls ({why}); drop it from the policy"
+                        ),
+                    );
+                }
             }
         }
     }
@@ -122,7 +148,7 @@ pub(super) fn policies_of<'t>(t: &'t Template<'_>, role: &str) -> Vec<&'t str> {
 
 #[cfg(test)]
 pub(super) mod tests {
-    use crate::template_checks::test_support::{cases, codes};
+    use crate::template_checks::test_support::{cases, check, codes};
 
     pub(in crate::template_checks) const API_ROLE: &str = r#"Resources:
   ApiRole:
@@ -183,7 +209,7 @@ pub(super) mod tests {
                 "            Action: sts:AssumeRole\n            Condition:\n              StringEquals:\n                aws:SourceAccount: !Ref AWS::AccountId\n",
             ),
             API_ROLE;
-        put_metric_data_granted: "put-metric-data-granted",
+        function_permission_unused: "function-permission-unused",
             format!("{FUNCTION_ROLE}{PUT_METRIC_DATA}"), FUNCTION_ROLE;
     }
 
@@ -194,6 +220,18 @@ pub(super) mod tests {
         let attached = format!(
             "{FUNCTION_ROLE}  Extra:\n    Type: AWS::IAM::Policy\n    Properties:\n      PolicyName: extra\n      Roles: [!Ref FunctionRole]\n      PolicyDocument:\n        Version: \"2012-10-17\"\n        Statement:\n          - Effect: Allow\n            Action: [\"cloudwatch:*\"]\n            Resource: \"*\"\n"
         );
-        assert_eq!(codes(&attached), ["put-metric-data-granted"]);
+        assert_eq!(codes(&attached), ["function-permission-unused"]);
+        // Each unused action is named once.
+        let listed = FUNCTION_ROLE.replace(
+            "                Action: s3:PutObject\n",
+            "                Action: [s3:PutObject, s3:AbortMultipartUpload, firehose:PutRecord, sqs:ChangeMessageVisibility]\n",
+        );
+        let found = check(&listed);
+        assert_eq!(found.len(), 3, "{found:#?}");
+        assert!(
+            found[0].message.contains("firehose:PutRecord,"),
+            "{}",
+            found[0].message
+        );
     }
 }
