@@ -26,20 +26,22 @@ from moto.core.common_models import CloudFormationModel
 
 from . import schemas, values
 
-# What `Ref` answers where the type's primary identifier is not a top-level property or not
-# what CloudFormation documents for `Ref`.
-REF_PROPERTY = {
-    "AWS::Glue::Database": ("DatabaseName", ("DatabaseInput", "Name")),
+# What `Ref` answers where CloudFormation documents something other than the registry default
+# (the primary identifier, its parts joined with "|"): older types answer one part. Each entry
+# lists candidates in order: a property path, or a read-only attribute.
+REF_OVERRIDES = {
+    "AWS::Glue::Database": (("DatabaseName",), ("DatabaseInput", "Name")),
     "AWS::Glue::Table": (("TableInput", "Name"),),
-    "AWS::ApiGateway::BasePathMapping": ("BasePath",),
-    "AWS::ApiGateway::Stage": ("StageName",),
-    "AWS::Logs::LogStream": ("LogStreamName",),
+    "AWS::ApiGateway::BasePathMapping": (("BasePath",),),
+    "AWS::ApiGateway::Stage": (("StageName",),),
+    "AWS::ApiGateway::Authorizer": (("AuthorizerId",),),
+    "AWS::Logs::LogStream": (("LogStreamName",),),
 }
 
 
-def _lookup(properties: dict[str, Any], path: Any) -> Any:
+def _lookup(properties: dict[str, Any], path: tuple[str, ...]) -> Any:
     node: Any = properties
-    for part in (path,) if isinstance(path, str) else path:
+    for part in path:
         if not isinstance(node, dict) or part not in node:
             return None
         node = node[part]
@@ -71,13 +73,20 @@ class GenericResource(CloudFormationModel):
         self.account = account
         self.generation = generation
         self.seed = f"{stack_id}/{logical_id}/{generation}"
-        self._physical_id = self._identifier()
+        # The resource's own name: the naming property when set, else a generated name.
+        ids = schemas.primary_identifier(region, self.type_name)
+        read_only = schemas.read_only_properties(region, self.type_name)
+        given = [p for p in ids if p not in read_only and properties.get(p) not in (None, "")]
+        given.sort(key=lambda p: not p.endswith("Name"))
+        named = properties[given[0]] if given else None
+        self.generated_name = values.generated_name(stack_name, logical_id, self.seed, 64)
+        name = str(named) if named is not None else self.generated_name
         self.attributes = {
             attribute: values.attribute_value(
                 self.type_name,
                 attribute,
                 schemas.attribute_schema(region, self.type_name, attribute),
-                physical_id=self._physical_id,
+                physical_id=name,
                 properties=properties,
                 region=region,
                 account=account,
@@ -85,27 +94,29 @@ class GenericResource(CloudFormationModel):
             )
             for attribute in schemas.getatt_pointers(region, self.type_name)
         }
-        # A read-only identifier is one of the attributes: Ref and GetAtt must agree.
-        identifier = self._identifier_property()
-        if identifier and identifier in self.attributes:
-            self._physical_id = str(self.attributes[identifier])
+        self._physical_id = self._identifier(ids, name)
 
-    def _identifier_property(self) -> str | None:
-        ids = schemas.primary_identifier(self.region, self.type_name)
-        return ids[-1] if ids else None
+    def _part(self, path: tuple[str, ...], name: str) -> str | None:
+        found = _lookup(self.properties, path)
+        if found not in (None, ""):
+            return str(found)
+        attribute = ".".join(path)
+        if attribute in self.attributes:
+            return str(self.attributes[attribute])
+        if len(path) == 1 and path[0] in schemas.read_only_properties(self.region, self.type_name):
+            return values.uuid_from(self.seed) if path[0].endswith("Id") else values.token(self.seed, 20)
+        return None
 
-    def _identifier(self) -> str:
-        for path in REF_PROPERTY.get(self.type_name, ()):
-            found = _lookup(self.properties, path)
-            if found not in (None, ""):
-                return str(found)
-        prop = self._identifier_property()
-        if prop and self.type_name not in REF_PROPERTY:
-            if prop in self.properties and self.properties[prop] not in (None, ""):
-                return str(self.properties[prop])
-            if prop in schemas.read_only_properties(self.region, self.type_name):
-                return values.uuid_from(self.seed) if prop.endswith("Id") else values.token(self.seed, 20)
-        return values.generated_name(self.stack_name, self.logical_resource_id, self.seed, 64)
+    def _identifier(self, ids: list[str], name: str) -> str:
+        if self.type_name in REF_OVERRIDES:
+            for path in REF_OVERRIDES[self.type_name]:
+                part = self._part(path, name)
+                if part is not None:
+                    return part
+            return self.generated_name
+        if not ids:
+            return name
+        return "|".join(self._part((p,), name) or name for p in ids)
 
     @property
     def physical_resource_id(self) -> str:
@@ -121,10 +132,7 @@ class GenericResource(CloudFormationModel):
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return any(
-            schemas.has_attribute(region, cls.type_name, attr)
-            for region in ("us-east-1",)
-        )
+        return schemas.has_attribute("us-east-1", cls.type_name, attr)
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         if attribute_name in self.attributes:

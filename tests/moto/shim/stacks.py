@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -48,7 +49,6 @@ from moto.cloudformation.responses import CloudFormationResponse
 from moto.cloudformation.utils import (
     generate_changeset_id,
     generate_stack_id,
-    get_stack_from_s3_url,
     validate_create_change_set,
 )
 from moto.core.responses import ActionResult, EmptyResult
@@ -57,6 +57,10 @@ from moto.core.utils import utcnow
 from . import generic, schemas, templates, values
 
 log = logging.getLogger("ingest_moto")
+
+# One stack operation at a time: moto's backends are plain dicts, and the server is threaded
+# (the tool may deploy both regions at once). Reads stay unlocked.
+LOCK = threading.RLock()
 
 NO_CHANGES = (
     "The submitted information didn't contain changes. "
@@ -137,6 +141,7 @@ def record_event(
         resource_status_reason=reason,
         resource_properties=None if properties is None else _json(properties),
     )
+    event.sendToSns(stack.account_id, stack.region_name, stack.notification_arns)
     stack.events.append(event)
 
 
@@ -158,6 +163,7 @@ def _stack_event(stack: Stack, status: str, reason: str | None = None) -> None:
         resource_status_reason=reason,
         resource_properties=None,
     )
+    event.sendToSns(stack.account_id, stack.region_name, stack.notification_arns)
     stack.events.append(event)
 
 
@@ -468,11 +474,13 @@ def run_operation(
     template: dict[str, Any],
     parameters: dict[str, str],
     operation: str,
+    rollback: bool = True,
 ) -> bool:
-    """Runs a CREATE or UPDATE of `stack` to `template`; returns False when it failed and was
-    rolled back (the stack's status and events say how)."""
+    """Runs a CREATE or UPDATE of `stack` to `template`; returns False when it failed (rolled
+    back, or left as it failed when `rollback` is off; the status and events say which)."""
     resource_map = stack.resource_map
     previous = (stack.template, copy.deepcopy(stack.template_dict), dict(stack.parameters or {}))
+    old_parameters = _parameter_values(resource_map)
     _stack_event(stack, f"{operation}_IN_PROGRESS", "User Initiated")
     try:
         stack.template = template_body
@@ -490,30 +498,38 @@ def run_operation(
             else _reason(failure)
         )
         log.info("%s %s failed: %s", operation, stack.name, failure)
+        if not rollback:
+            _stack_event(stack, f"{operation}_FAILED", reason)
+            return False
         if operation == "CREATE":
             _stack_event(stack, "ROLLBACK_IN_PROGRESS", reason + "Rollback requested by user.")
             _delete_all(resource_map, stop_on_failure=False)
             stack.output_map = OutputMap(resource_map, {}, stack.stack_id)
             _stack_event(stack, "ROLLBACK_COMPLETE")
-        else:
-            _stack_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS", reason)
-            stack.template, stack.template_dict, old_parameters = previous
-            stack.description = stack.template_dict.get("Description")
-            try:
-                apply_template(resource_map, stack.template_dict, old_parameters)
-                evaluate_outputs(stack)
-            except Exception as rollback_error:  # noqa: BLE001 - reported as the status
-                log.info("rollback of %s failed: %s", stack.name, rollback_error)
-                _stack_event(stack, "UPDATE_ROLLBACK_FAILED", _reason(rollback_error))
-                return False
-            _stack_event(stack, "UPDATE_ROLLBACK_COMPLETE")
+            return False
+        _stack_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS", reason)
+        stack.template, stack.template_dict, stack.parameters = previous
+        stack.description = stack.template_dict.get("Description")
+        try:
+            apply_template(resource_map, stack.template_dict, old_parameters)
+            evaluate_outputs(stack)
+        except Exception as rollback_error:  # noqa: BLE001 - reported as the stack's status
+            log.info("rollback of %s failed: %s", stack.name, rollback_error)
+            _stack_event(stack, "UPDATE_ROLLBACK_FAILED", _reason(rollback_error))
+            return False
+        _stack_event(stack, "UPDATE_ROLLBACK_COMPLETE")
         return False
     stack.parameters = dict(parameters)
-    if stack.status == "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" or operation == "UPDATE":
-        _stack_event(stack, "UPDATE_COMPLETE")
-    else:
-        _stack_event(stack, "CREATE_COMPLETE")
+    _stack_event(stack, f"{operation}_COMPLETE")
     return True
+
+
+def _parameter_values(resource_map: ResourceMap) -> dict[str, str]:
+    """The map's resolved parameters as the strings the API takes."""
+    return {
+        k: ",".join(map(str, v)) if isinstance(v, list) else str(v)
+        for k, v in (resource_map.resolved_parameters or {}).items()
+    }
 
 
 def _delete_all(resource_map: ResourceMap, stop_on_failure: bool) -> list[str]:
@@ -552,7 +568,7 @@ def plan_changes(
     resource_map = stack.resource_map
     state = _state(resource_map)
     old_resources = resource_map._resource_json_map if state["created"] else {}
-    old_parameters = {k: str(v) if not isinstance(v, list) else ",".join(map(str, v)) for k, v in (resource_map.resolved_parameters or {}).items()}
+    old_parameters = _parameter_values(resource_map)
     changed_parameters = {
         name for name, value in parameters.items() if old_parameters.get(name) != value
     }
@@ -701,7 +717,7 @@ def _template_from_request(response: CloudFormationResponse, stack: Stack | None
             raise ValidationError(message="UsePreviousTemplate needs an existing stack")
         return stack.template  # type: ignore[return-value]
     if url:
-        text = get_stack_from_s3_url(url, account_id=response.current_account, partition=response.partition)
+        text = templates.fetch_template_url(url, response.current_account, response.partition)
         templates.check_url_size(text)
         return text
     templates.check_body_size(body)
@@ -709,6 +725,11 @@ def _template_from_request(response: CloudFormationResponse, stack: Stack | None
 
 
 def create_change_set(self: CloudFormationResponse) -> ActionResult:
+    with LOCK:
+        return _create_change_set(self)
+
+
+def _create_change_set(self: CloudFormationResponse) -> ActionResult:
     backend = self.cloudformation_backend
     region = self.region
     stack_name = self._get_param("StackName")
@@ -739,17 +760,7 @@ def create_change_set(self: CloudFormationResponse) -> ActionResult:
     body = _template_from_request(self, stack)
     template = templates.parse_template(body)
     templates.check_template(template, region)
-    given, use_previous = {}, set()
-    for parameter in self._get_param("Parameters", []):
-        key = parameter["ParameterKey"]
-        if parameter.get("UsePreviousValue") in (True, "true"):
-            if parameter.get("ParameterValue"):
-                raise ValidationError(
-                    message=f"Invalid input for parameter key {key}. Cannot specify usePreviousValue as true and non empty value for a parameter"
-                )
-            use_previous.add(key)
-        else:
-            given[key] = parameter.get("ParameterValue", "")
+    given, use_previous = _request_parameters(self)
     previous = stack.resource_map.resolved_parameters if stack is not None and change_set_type == "UPDATE" else None
     parameters = templates.resolve_parameters(template, given, previous, use_previous)
     capabilities = self._get_param("Capabilities", [])
@@ -776,7 +787,7 @@ def create_change_set(self: CloudFormationResponse) -> ActionResult:
         change_set_type == "UPDATE"
         and not changes
         and template == stack.template_dict
-        and parameters == {k: str(v) if not isinstance(v, list) else ",".join(map(str, v)) for k, v in stack.resource_map.resolved_parameters.items()}
+        and parameters == _parameter_values(stack.resource_map)
         and (not tags or tags == stack.tags)
     )
     change_set = ShimChangeSet(
@@ -795,6 +806,7 @@ def create_change_set(self: CloudFormationResponse) -> ActionResult:
         all_parameters=parameters,
         changes=changes,
     )
+    change_set.on_stack_failure = self._get_param("OnStackFailure") or "ROLLBACK"  # type: ignore[attr-defined]
     if unchanged:
         change_set.status = "FAILED"
         change_set.execution_status = "UNAVAILABLE"
@@ -833,62 +845,158 @@ def list_change_sets(self: CloudFormationResponse) -> ActionResult:
 
 def execute_change_set(self: CloudFormationResponse) -> EmptyResult:
     backend = self.cloudformation_backend
-    change_set = _find_change_set(backend, self._get_param("ChangeSetName"), self._get_param("StackName"))
-    if change_set.execution_status != "AVAILABLE":
-        raise InvalidChangeSetStatus(
-            f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current execution status of [{change_set.execution_status}]"
+    with LOCK:
+        change_set = _find_change_set(backend, self._get_param("ChangeSetName"), self._get_param("StackName"))
+        if change_set.execution_status != "AVAILABLE":
+            raise InvalidChangeSetStatus(
+                f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current execution status of [{change_set.execution_status}]"
+            )
+        stack = backend.stacks[change_set.stack_id]
+        if change_set.change_set_type == "UPDATE" and stack.status not in UPDATABLE:
+            raise InvalidChangeSetStatus(
+                f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current status of [{stack.status}]"
+            )
+        if change_set.tags is not None:
+            stack.tags = dict(change_set.tags)
+        stack.notification_arns = change_set.notification_arns or stack.notification_arns
+        stack.capabilities = change_set.capabilities  # type: ignore[attr-defined]
+        change_set.execution_status = "EXECUTE_IN_PROGRESS"
+        rollback = (
+            not self._get_bool_param("DisableRollback", False)
+            and change_set.on_stack_failure == "ROLLBACK"  # type: ignore[attr-defined]
         )
-    stack = backend.stacks[change_set.stack_id]
-    if change_set.change_set_type == "UPDATE" and stack.status not in UPDATABLE:
-        raise InvalidChangeSetStatus(
-            f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current status of [{stack.status}]"
+        succeeded = run_operation(
+            backend,
+            stack,
+            change_set.template,
+            change_set.template_dict,  # type: ignore[attr-defined]
+            change_set.all_parameters,  # type: ignore[attr-defined]
+            change_set.change_set_type,
+            rollback=rollback,
         )
-    if change_set.tags is not None:
-        stack.tags = dict(change_set.tags)
-    stack.notification_arns = change_set.notification_arns or stack.notification_arns
-    change_set.execution_status = "EXECUTE_IN_PROGRESS"
-    succeeded = run_operation(
-        backend,
-        stack,
-        change_set.template,
-        change_set.template_dict,
-        change_set.all_parameters,
-        change_set.change_set_type,
-    )
-    change_set.execution_status = "EXECUTE_COMPLETE" if succeeded else "EXECUTE_FAILED"
-    for other in [c for c in backend.change_sets.values() if c.stack_id == stack.stack_id and c is not change_set]:
-        backend.change_sets.pop(other.change_set_id, None)
+        change_set.execution_status = "EXECUTE_COMPLETE" if succeeded else "EXECUTE_FAILED"
+        # AWS deletes a stack's other change sets once one is executed.
+        for other in [c for c in backend.change_sets.values() if c.stack_id == stack.stack_id and c is not change_set]:
+            backend.change_sets.pop(other.change_set_id, None)
     return EmptyResult()
 
 
-# --- CreateStack, UpdateStack, DeleteStack -------------------------------------------------
+# --- CreateStack, UpdateStack, DeleteStack, ValidateTemplate --------------------------------
 
 
-def _create_resources(self: Stack) -> None:
-    """CreateStack: the same lifecycle as a CREATE change set (moto's Stack.__init__ already
-    loaded parameters into the map)."""
-    backend = cfn_models.cloudformation_backends[self.account_id][self.region_name]
-    body = self.template if isinstance(self.template, str) else _json(self.template)
-    params = {k: (",".join(map(str, v)) if isinstance(v, list) else str(v)) for k, v in self.resource_map.resolved_parameters.items()}
-    self.events = [e for e in self.events if e.resource_status != "CREATE_IN_PROGRESS"]
-    run_operation(backend, self, body, self.template_dict, params, "CREATE")
+def _request_parameters(response: CloudFormationResponse) -> tuple[dict[str, str], set[str]]:
+    given, use_previous = {}, set()
+    for parameter in response._get_param("Parameters", []):
+        key = parameter["ParameterKey"]
+        if parameter.get("UsePreviousValue") in (True, "true"):
+            if parameter.get("ParameterValue"):
+                raise ValidationError(
+                    message=f"Invalid input for parameter key {key}. Cannot specify usePreviousValue as true and non empty value for a parameter"
+                )
+            use_previous.add(key)
+        else:
+            given[key] = parameter.get("ParameterValue", "")
+    return given, use_previous
+
+
+def create_stack(self: CloudFormationResponse) -> ActionResult:
+    """CreateStack with the checks and lifecycle of a CREATE change set."""
+    backend = self.cloudformation_backend
+    name = self._get_param("StackName")
+    if _stack_by_name(backend, name) is not None:
+        raise cfn_models.AlreadyExistsException(f"Stack [{name}] already exists")
+    body = _template_from_request(self, None)
+    template = templates.parse_template(body)
+    templates.check_template(template, self.region)
+    given, use_previous = _request_parameters(self)
+    parameters = templates.resolve_parameters(template, given, None, use_previous)
+    capabilities = self._get_param("Capabilities", [])
+    templates.check_capabilities(template, capabilities)
+    stack = Stack(
+        stack_id=generate_stack_id(name, self.region, self.current_account),
+        name=name,
+        template={},
+        parameters={},
+        account_id=self.current_account,
+        region_name=self.region,
+        notification_arns=self._get_param("NotificationARNs", []),
+        tags={t["Key"]: t["Value"] for t in self._get_param("Tags", [])},
+        role_arn=self._get_param("RoleARN"),
+        timeout_in_mins=self._get_param("TimeoutInMinutes"),
+    )
+    stack.capabilities = capabilities  # type: ignore[attr-defined]
+    backend.stacks[stack.stack_id] = stack
+    on_failure = self._get_param("OnFailure") or (
+        "DO_NOTHING" if self._get_bool_param("DisableRollback", False) else "ROLLBACK"
+    )
+    with LOCK:
+        succeeded = run_operation(
+            backend, stack, body, template, parameters, "CREATE", rollback=on_failure != "DO_NOTHING"
+        )
+        if not succeeded and on_failure == "DELETE":
+            _delete_stack(backend, stack.stack_id)
+    return ActionResult({"StackId": stack.stack_id})
+
+
+def validate_template(self: CloudFormationResponse) -> ActionResult:
+    """ValidateTemplate as CloudFormation answers it: the template's format and references
+    checked (moto ran cfn-lint and failed on its first finding, warnings included), its
+    parameters and the capabilities it needs listed."""
+    body = _template_from_request(self, None)
+    template = templates.parse_template(body)
+    templates.check_template(template, self.region)
+    parameters = [
+        {
+            "ParameterKey": key,
+            "DefaultValue": None if "Default" not in spec else str(spec["Default"]),
+            "NoEcho": bool(spec.get("NoEcho", False)),
+            "Description": spec.get("Description"),
+        }
+        for key, spec in (template.get("Parameters") or {}).items()
+    ]
+    result: dict[str, Any] = {
+        "Description": template.get("Description"),
+        "Parameters": parameters,
+        "Capabilities": [],
+        "DeclaredTransforms": [],
+    }
+    try:
+        templates.check_capabilities(template, [])
+    except templates.InsufficientCapabilities as needed:
+        capability = str(needed.message).split("[")[-1].rstrip("]")
+        iam = sorted(
+            {r["Type"] for r in template["Resources"].values() if r.get("Type") in templates.IAM_NAME_PROPERTY}
+        )
+        result["Capabilities"] = [capability]
+        result["CapabilitiesReason"] = f"The following resource(s) require capabilities: [{', '.join(iam)}]"
+    return ActionResult(result)
 
 
 def _update(self: Stack, template: str, role_arn: str | None = None, parameters: dict[str, Any] | None = None, tags: dict[str, str] | None = None) -> None:
+    """UpdateStack (moto's handler has already refused an unchanged update, as AWS does):
+    the checks and lifecycle of an UPDATE change set."""
     backend = cfn_models.cloudformation_backends[self.account_id][self.region_name]
+    if self.status not in UPDATABLE:
+        raise ValidationError(message=f"Stack:{self.stack_id} is in {self.status} state and can not be updated.")
     parsed = templates.parse_template(template)
     templates.check_template(parsed, self.region_name)
-    given = dict(parameters or {})
+    given = {k: str(v) for k, v in (parameters or {}).items()}
     resolved = templates.resolve_parameters(parsed, given, self.resource_map.resolved_parameters, set())
     if tags is not None:
         self.tags = tags
-    run_operation(backend, self, template, parsed, resolved, "UPDATE")
+    with LOCK:
+        run_operation(backend, self, template, parsed, resolved, "UPDATE")
 
 
 def _delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
     stack = self.stacks.get(name_or_stack_id) or _stack_by_name(self, name_or_stack_id)
     if stack is None:
         return  # AWS: deleting a stack that does not exist succeeds
+    with LOCK:
+        _delete_stack_locked(self, stack)
+
+
+def _delete_stack_locked(self: CloudFormationBackend, stack: Stack) -> None:
     _stack_event(stack, "DELETE_IN_PROGRESS", "User Initiated")
     failures = _delete_all(stack.resource_map, stop_on_failure=False)
     if failures:
@@ -1001,6 +1109,8 @@ def _no_validate_outputs(self: ResourceMap) -> None:
 
 
 def install() -> None:
+    CloudFormationResponse.create_stack = create_stack  # type: ignore[method-assign]
+    CloudFormationResponse.validate_template = validate_template  # type: ignore[method-assign]
     CloudFormationResponse.create_change_set = create_change_set  # type: ignore[method-assign]
     CloudFormationResponse.describe_change_set = describe_change_set  # type: ignore[method-assign]
     CloudFormationResponse.delete_change_set = delete_change_set  # type: ignore[method-assign]
@@ -1009,7 +1119,6 @@ def install() -> None:
     CloudFormationResponse.list_stack_resources = list_stack_resources  # type: ignore[method-assign]
     CloudFormationResponse.describe_stack_resources = describe_stack_resources  # type: ignore[method-assign]
     CloudFormationResponse.describe_stack_resource = describe_stack_resource  # type: ignore[method-assign]
-    Stack.create_resources = _create_resources  # type: ignore[method-assign]
     Stack.update = _update  # type: ignore[method-assign]
     Stack.stack_resources = property(_stack_resources)  # type: ignore[assignment,method-assign]
     CloudFormationBackend.delete_stack = _delete_stack  # type: ignore[method-assign]

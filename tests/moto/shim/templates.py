@@ -107,6 +107,38 @@ def check_url_size(body: str) -> None:
         )
 
 
+_S3_HOST = r"(?:s3|s3[.-][a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
+
+
+def fetch_template_url(url: str, account: str, partition: str) -> str:
+    """The template a TemplateURL points at. CloudFormation takes only S3 object URLs,
+    virtual-hosted (`https://bucket.s3.region.amazonaws.com/key`) or path-style
+    (`https://s3.region.amazonaws.com/bucket/key`); moto's own parser took the first label
+    of any host as the bucket, so a dotted bucket name or a wrong host went unnoticed."""
+    from urllib.parse import unquote, urlparse
+
+    from moto.s3.exceptions import S3ClientError
+    from moto.s3.models import s3_backends
+
+    parsed = urlparse(url)
+    host = parsed.netloc.lower()
+    path = unquote(parsed.path.lstrip("/"))
+    virtual = re.fullmatch(rf"(.+)\.{_S3_HOST}", host)
+    if parsed.scheme in ("https", "http") and virtual:
+        bucket, key = virtual.group(1), path
+    elif parsed.scheme in ("https", "http") and re.fullmatch(_S3_HOST, host) and "/" in path:
+        bucket, key = path.split("/", 1)
+    else:
+        raise ValidationError(message="TemplateURL must be a supported URL.")
+    try:
+        stored = s3_backends[account][partition].get_object(bucket, key)
+    except S3ClientError as error:
+        raise ValidationError(message=f"S3 error: {getattr(error, 'message', error)}") from None
+    if stored is None:
+        raise ValidationError(message="S3 error: The specified key does not exist.")
+    return stored.value.decode("utf-8")
+
+
 def references(node: Any) -> Iterator[tuple[str, str | None]]:
     """Every (name, attribute) the node refers to: `Ref` and `${Name}` give no attribute,
     `Fn::GetAtt` and `${Name.Attr}` give one."""
@@ -174,7 +206,7 @@ def dependency_order(resources: dict[str, Any]) -> list[str]:
         if state.get(name) == 1:
             cycle = path[path.index(name):]
             raise ValidationError(
-                message=f"Circular dependency between resources: [{', '.join(sorted(cycle))}]"
+                message=f"Circular dependency between resources: [{', '.join(sorted(set(cycle)))}]"
             )
         state[name] = 1
         for dependency in sorted(resource_dependencies(resources, name)):
