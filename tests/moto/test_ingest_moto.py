@@ -421,6 +421,33 @@ def check_regional(aws: Aws, spec: Spec, role: str, template: dict[str, Any], st
         assert re.fullmatch(rf"d-[a-z0-9]{{10}}\.execute-api\.{region}\.amazonaws\.com", values["DomainTarget"])
 
 
+def check_secondary_data_plane(aws: Aws, spec: Spec, values: dict[str, str]) -> None:
+    """The deployed secondary's buckets and queue work for real: the lever's drain switch is
+    written and read back (a versioned object, under the bucket's deny-insecure-transport
+    policy), and an object in the spool reaches the bridge's queue as an S3 notification."""
+    region = spec.secondary
+    s3, sqs = aws("s3", region), aws("sqs", region)
+    switch = values["SwitchBucketName"]
+    key = values["SwitchObjectPrimary"].removeprefix(f"s3://{switch}/")
+    s3.put_object(Bucket=switch, Key=key, Body=b"drain=on")
+    assert s3.get_object(Bucket=switch, Key=key)["Body"].read() == b"drain=on"
+    assert [v["Key"] for v in s3.list_object_versions(Bucket=switch)["Versions"]] == [key]
+    spool, queue = values["SpoolBucketName"], values["SpoolQueueUrl"]
+    prefix = next(
+        rule["Value"]
+        for config in s3.get_bucket_notification_configuration(Bucket=spool)["QueueConfigurations"]
+        for rule in config["Filter"]["Key"]["FilterRules"]
+        if rule["Name"].lower() == "prefix"
+    )
+    s3.put_object(Bucket=spool, Key=f"{prefix}shim-test.json", Body=b"{}")
+    s3.put_object(Bucket=spool, Key="elsewhere/shim-test.json", Body=b"{}")
+    keys = []
+    for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+        body = json.loads(message["Body"])
+        keys += [r["s3"]["object"]["key"] for r in body.get("Records", [])]
+    assert [k.replace("%2F", "/") for k in keys] == [f"{prefix}shim-test.json"], keys
+
+
 def dns_parameters(regional: dict[str, dict[str, str]]) -> dict[str, str]:
     parameters = {}
     for role, prefix in (("primary", "Primary"), ("secondary", "Secondary")):
@@ -494,6 +521,7 @@ def test_spec_lifecycle(aws: Aws, spec: Spec) -> None:
         check_created(aws, spec, role, templates[role], stack, described)
         check_regional(aws, spec, role, templates[role], stack)
         regional[role] = outputs(stack)
+    check_secondary_data_plane(aws, spec, regional["secondary"])
     parameters = dns_parameters(regional)
     described, stack = change_set(aws, spec, "dns", "create", body=spec.template("dns"), parameters=parameters, kind="CREATE")
     check_created(aws, spec, "dns", templates["dns"], stack, described)

@@ -112,9 +112,12 @@ PATCHES = [
     ),
     Patch(
         "policies",
-        "AWS::S3::BucketPolicy and AWS::SQS::QueuePolicy are skipped",
+        "AWS::S3::BucketPolicy and AWS::SQS::QueuePolicy are skipped; moto's bucket-policy "
+        "check ignores Conditions, so a DenyInsecureTransport statement denies every object "
+        "request",
         "applied through moto's S3 and SQS backends (GetBucketPolicy, the queue's Policy "
-        "attribute), removed on delete",
+        "attribute), removed on delete; statements apply only when their conditions hold "
+        "(requests count as TLS, as the SDK's are on AWS)",
         _models("policies"),
     ),
     Patch(

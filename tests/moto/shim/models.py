@@ -14,6 +14,7 @@ deletes itself from the backend.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from moto.apigateway import models as apigateway_models
@@ -665,9 +666,70 @@ class SqsQueuePolicy(Adapter):
                 backend.set_queue_attributes(_queue_name(queue), {"Policy": ""})
 
 
+# What a bucket policy's conditions see of a request to the fake. The SDK talks to AWS over
+# TLS; the fake's plain-HTTP loopback endpoint stands in for that, so transport is secure.
+REQUEST_CONTEXT = {"aws:securetransport": "true"}
+
+
+def _condition_holds(operator: str, values: dict[str, Any]) -> bool:
+    """One condition block of a policy statement against REQUEST_CONTEXT, with IAM's rule
+    that a key missing from the request fails the condition (unless `...IfExists`)."""
+    if_exists = operator.endswith("IfExists")
+    base = operator.removesuffix("IfExists")
+    for key, expected in values.items():
+        wanted = [str(v).lower() for v in (expected if isinstance(expected, list) else [expected])]
+        actual = REQUEST_CONTEXT.get(key.lower())
+        if base == "Null":
+            if (actual is None) != (wanted[0] == "true"):
+                return False
+            continue
+        if actual is None:
+            if if_exists:
+                continue
+            return False
+        if base in ("Bool", "StringEquals", "StringEqualsIgnoreCase", "ArnEquals"):
+            ok = actual in wanted
+        elif base in ("StringNotEquals", "StringNotEqualsIgnoreCase", "ArnNotEquals"):
+            ok = actual not in wanted
+        elif base in ("StringLike", "ArnLike"):
+            ok = any(re.fullmatch(re.escape(w).replace("\\*", ".*").replace("\\?", "."), actual) for w in wanted)
+        elif base in ("StringNotLike", "ArnNotLike"):
+            ok = not any(re.fullmatch(re.escape(w).replace("\\*", ".*").replace("\\?", "."), actual) for w in wanted)
+        else:
+            return False
+        if not ok:
+            return False
+    return True
+
+
+def _bucket_permission(self: Any, action: str, resource: str) -> Any:
+    """moto's FakeBucket.get_permission, with conditions evaluated: moto applies a statement
+    whatever its Condition says (an unsupported operator such as Bool counts as met), so the
+    usual `DenyInsecureTransport` statement (Deny s3:* when aws:SecureTransport is false)
+    denied every object request. A statement whose conditions do not hold does not apply."""
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    document = json.loads(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
+    statements = document.get("Statement", [])
+    permitted = False
+    for statement in statements if isinstance(statements, list) else [statements]:
+        conditions = statement.get("Condition") or {}
+        if not all(_condition_holds(op, values) for op, values in conditions.items()):
+            continue
+        unconditional = {k: v for k, v in statement.items() if k != "Condition"}
+        result = IAMPolicyStatement(unconditional).is_action_permitted(action, resource)
+        if result == PermissionResult.DENIED:
+            return result
+        permitted = permitted or result == PermissionResult.PERMITTED
+    return PermissionResult.PERMITTED if permitted else PermissionResult.NEUTRAL
+
+
 def install_policies() -> None:
     _register(S3BucketPolicy)
     _register(SqsQueuePolicy)
+    s3_models.FakeBucket.get_permission = _bucket_permission  # type: ignore[method-assign]
 
 
 # --- S3 buckets ------------------------------------------------------------------------------

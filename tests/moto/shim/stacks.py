@@ -152,7 +152,14 @@ def _json(value: Any) -> str:
 
 
 def _stack_event(stack: Stack, status: str, reason: str | None = None) -> None:
+    """Moves the stack to `status`, with its event; DescribeStacks then answers the reason of
+    a failure (StackStatusReason) and when the stack last changed (LastUpdatedTime)."""
     stack.status = status
+    stack.stack_status_reason = reason if ("FAILED" in status or "ROLLBACK" in status) else None  # type: ignore[attr-defined]
+    if status.startswith("UPDATE") and status.endswith("_IN_PROGRESS"):
+        stack.last_updated_time = utcnow()  # type: ignore[attr-defined]
+    if status == "DELETE_COMPLETE":
+        stack.deletion_time = utcnow()  # type: ignore[attr-defined]
     event = Event(
         stack_id=stack.stack_id,
         stack_name=stack.name,
@@ -992,6 +999,10 @@ def _delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
     stack = self.stacks.get(name_or_stack_id) or _stack_by_name(self, name_or_stack_id)
     if stack is None:
         return  # AWS: deleting a stack that does not exist succeeds
+    if stack.enable_termination_protection:
+        raise ValidationError(
+            message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled"
+        )
     with LOCK:
         _delete_stack_locked(self, stack)
 
