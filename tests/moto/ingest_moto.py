@@ -39,7 +39,9 @@ import shim  # noqa: E402
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-H", "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "-H", "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+    )
     parser.add_argument("-p", "--port", type=int, required=True, help="port to listen on")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every shim decision")
     args = parser.parse_args(argv)
@@ -65,7 +67,10 @@ def main(argv: list[str] | None = None) -> None:
         log.info("  patch %-18s gap: %s", patch.name, patch.gap)
         log.info("  %-24s fix: %s", "", patch.fix)
     log.info(
-        "listening on http://%s:%d (ready in %.2f s)", args.host, args.port, time.monotonic() - STARTED
+        "listening on http://%s:%d (ready in %.2f s)",
+        args.host,
+        args.port,
+        time.monotonic() - STARTED,
     )
 
     from moto.server import main as moto_server_main

@@ -36,7 +36,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import os
 import re
 import signal
 import socket
@@ -103,13 +102,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     try:
         while True:
             if process.poll() is not None:
-                pytest.fail(f"the shim exited ({process.returncode}) before answering:\n{log.read_text()}")
+                pytest.fail(
+                    f"the shim exited ({process.returncode}) before answering:\n{log.read_text()}"
+                )
             try:
                 urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2).read()
                 break
             except OSError:
                 if time.monotonic() - started > 60:
-                    pytest.fail(f"the shim did not answer at {endpoint} within 60 s:\n{log.read_text()}")
+                    pytest.fail(
+                        f"the shim did not answer at {endpoint} within 60 s:\n{log.read_text()}"
+                    )
                 time.sleep(0.05)
         yield Server(endpoint, log, process, time.monotonic() - started)
     finally:
@@ -186,11 +189,18 @@ def _specs() -> list[Spec]:
         stacks = ROOT / "generated" / spec["name"] / "stacks"
         if stacks.is_dir():
             found.append(
-                Spec(spec["name"], spec["regions"]["primary"]["region"], spec["regions"]["secondary"]["region"], stacks)
+                Spec(
+                    spec["name"],
+                    spec["regions"]["primary"]["region"],
+                    spec["regions"]["secondary"]["region"],
+                    stacks,
+                )
             )
     generated = {p.parent.name for p in (ROOT / "generated").glob("*/stacks")}
     missing = generated - {s.name for s in found}
-    assert not missing, f"generated/{sorted(missing)} have no spec in specs/: cannot tell their regions"
+    assert not missing, (
+        f"generated/{sorted(missing)} have no spec in specs/: cannot tell their regions"
+    )
     assert found, "no generated stacks found under generated/*/stacks"
     return found
 
@@ -260,7 +270,9 @@ def change_set(
     DescribeChangeSet answers and the stack as DescribeStacks answers after."""
     region, stack = spec.region(role), spec.stack(role)
     cf = aws("cloudformation", region)
-    source = {"UsePreviousTemplate": True} if body is None else _source(aws, spec, region, stack, body)
+    source = (
+        {"UsePreviousTemplate": True} if body is None else _source(aws, spec, region, stack, body)
+    )
     cf.create_change_set(
         StackName=stack,
         ChangeSetName=name,
@@ -282,7 +294,9 @@ def outputs(stack: dict[str, Any]) -> dict[str, str]:
 
 def events(aws: Aws, spec: Spec, role: str) -> list[dict[str, Any]]:
     """The stack's events, oldest first."""
-    found = aws("cloudformation", spec.region(role)).describe_stack_events(StackName=spec.stack(role))["StackEvents"]
+    found = aws("cloudformation", spec.region(role)).describe_stack_events(
+        StackName=spec.stack(role)
+    )["StackEvents"]
     return list(reversed(found))
 
 
@@ -301,14 +315,27 @@ def resources_of(template: dict[str, Any], type_name: str) -> dict[str, dict[str
 # --- checks of a created stack ---------------------------------------------------------------
 
 
-def check_created(aws: Aws, spec: Spec, role: str, template: dict[str, Any], stack: dict[str, Any], change: dict[str, Any]) -> None:
+def check_created(
+    aws: Aws,
+    spec: Spec,
+    role: str,
+    template: dict[str, Any],
+    stack: dict[str, Any],
+    change: dict[str, Any],
+) -> None:
     region = spec.region(role)
     assert stack["StackStatus"] == "CREATE_COMPLETE", failure_reasons(aws, spec, role)
     # The change set listed every resource as an addition.
-    added = {c["ResourceChange"]["LogicalResourceId"] for c in change["Changes"] if c["ResourceChange"]["Action"] == "Add"}
+    added = {
+        c["ResourceChange"]["LogicalResourceId"]
+        for c in change["Changes"]
+        if c["ResourceChange"]["Action"] == "Add"
+    }
     assert added == set(template["Resources"]), "the CREATE change set must add every resource"
     # Every resource is in the stack, complete, with a physical id, and has its own events.
-    listed = aws("cloudformation", region).list_stack_resources(StackName=spec.stack(role))["StackResourceSummaries"]
+    listed = aws("cloudformation", region).list_stack_resources(StackName=spec.stack(role))[
+        "StackResourceSummaries"
+    ]
     by_name = {r["LogicalResourceId"]: r for r in listed}
     assert set(by_name) == set(template["Resources"])
     for name, resource in by_name.items():
@@ -319,19 +346,25 @@ def check_created(aws: Aws, spec: Spec, role: str, template: dict[str, Any], sta
     for name in template["Resources"]:
         statuses = [e["ResourceStatus"] for e in history if e["LogicalResourceId"] == name]
         assert statuses == ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"], f"{name}: {statuses}"
-    assert history[-1]["ResourceStatus"] == "CREATE_COMPLETE" and history[-1]["LogicalResourceId"] == spec.stack(role)
+    assert history[-1]["ResourceStatus"] == "CREATE_COMPLETE" and history[-1][
+        "LogicalResourceId"
+    ] == spec.stack(role)
     # Every output, each a non-empty string of the right shape.
     values = outputs(stack)
     assert set(values) == set(template.get("Outputs") or {})
     for key, value in values.items():
         assert isinstance(value, str) and value, f"output {key} is empty"
         if key.endswith("Arn"):
-            assert re.fullmatch(rf"arn:aws:[a-z0-9-]+:({region})?:({ACCOUNT})?:.+", value), f"{key}={value}"
+            assert re.fullmatch(rf"arn:aws:[a-z0-9-]+:({region})?:({ACCOUNT})?:.+", value), (
+                f"{key}={value}"
+            )
         if key.endswith("Url"):
             assert value.startswith("https://"), f"{key}={value}"
 
 
-def check_regional(aws: Aws, spec: Spec, role: str, template: dict[str, Any], stack: dict[str, Any]) -> None:
+def check_regional(
+    aws: Aws, spec: Spec, role: str, template: dict[str, Any], stack: dict[str, Any]
+) -> None:
     """The resources moto models work for real, and the generic and adapted ones are
     visible through their service APIs."""
     region = spec.region(role)
@@ -347,32 +380,48 @@ def check_regional(aws: Aws, spec: Spec, role: str, template: dict[str, Any], st
         aws("s3", region).head_bucket(Bucket=bucket)
         props = resource["Properties"]
         if "VersioningConfiguration" in props:
-            assert s3.get_bucket_versioning(Bucket=bucket).get("Status") == props["VersioningConfiguration"]["Status"]
+            assert (
+                s3.get_bucket_versioning(Bucket=bucket).get("Status")
+                == props["VersioningConfiguration"]["Status"]
+            )
         if "PublicAccessBlockConfiguration" in props:
             block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
             assert block == {k: bool(v) for k, v in props["PublicAccessBlockConfiguration"].items()}
         if "NotificationConfiguration" in props:
-            queues = s3.get_bucket_notification_configuration(Bucket=bucket).get("QueueConfigurations", [])
-            assert len(queues) == len(props["NotificationConfiguration"].get("QueueConfigurations", []))
-    for name, resource in resources_of(template, "AWS::S3::BucketPolicy").items():
+            queues = s3.get_bucket_notification_configuration(Bucket=bucket).get(
+                "QueueConfigurations", []
+            )
+            assert len(queues) == len(
+                props["NotificationConfiguration"].get("QueueConfigurations", [])
+            )
+    for name in resources_of(template, "AWS::S3::BucketPolicy"):
         bucket = physical[name]
         policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
         assert policy["Statement"], f"{name}: empty policy on {bucket}"
     queue_arns = {}
     for name in resources_of(template, "AWS::SQS::Queue"):
-        attributes = sqs.get_queue_attributes(QueueUrl=physical[name], AttributeNames=["All"])["Attributes"]
+        attributes = sqs.get_queue_attributes(QueueUrl=physical[name], AttributeNames=["All"])[
+            "Attributes"
+        ]
         queue_arns[name] = attributes["QueueArn"]
         if "RedrivePolicy" in template["Resources"][name]["Properties"]:
             redrive = json.loads(attributes["RedrivePolicy"])
-            assert redrive["deadLetterTargetArn"] in queue_arns.values() or redrive["deadLetterTargetArn"].startswith(f"arn:aws:sqs:{region}:")
+            assert redrive["deadLetterTargetArn"] in queue_arns.values() or redrive[
+                "deadLetterTargetArn"
+            ].startswith(f"arn:aws:sqs:{region}:")
             if "SpoolDlqArn" in values:
                 assert redrive["deadLetterTargetArn"] == values["SpoolDlqArn"]
-    for name, resource in resources_of(template, "AWS::SQS::QueuePolicy").items():
+    for resource in resources_of(template, "AWS::SQS::QueuePolicy").values():
         for queue in resource["Properties"]["Queues"]:
             url = physical[queue["Ref"]]
-            assert "Policy" in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]
+            assert (
+                "Policy"
+                in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]
+            )
     for name in resources_of(template, "AWS::Kinesis::Stream"):
-        summary = aws("kinesis", region).describe_stream_summary(StreamName=physical[name])["StreamDescriptionSummary"]
+        summary = aws("kinesis", region).describe_stream_summary(StreamName=physical[name])[
+            "StreamDescriptionSummary"
+        ]
         assert summary["StreamStatus"] == "ACTIVE"
     lambdas = aws("lambda", region)
     for name in resources_of(template, "AWS::Lambda::Function"):
@@ -387,14 +436,18 @@ def check_regional(aws: Aws, spec: Spec, role: str, template: dict[str, Any], st
     for name, resource in resources_of(template, "AWS::ApiGateway::Stage").items():
         stage = apigateway.get_stage(restApiId=api, stageName=physical[name])
         assert stage["deploymentId"] == physical[resource["Properties"]["DeploymentId"]["Ref"]]
-    for name, resource in resources_of(template, "AWS::ApiGateway::Method").items():
+    for resource in resources_of(template, "AWS::ApiGateway::Method").values():
         props = resource["Properties"]
         method = apigateway.get_method(
-            restApiId=api, resourceId=physical[props["ResourceId"]["Ref"]], httpMethod=props["HttpMethod"]
+            restApiId=api,
+            resourceId=physical[props["ResourceId"]["Ref"]],
+            httpMethod=props["HttpMethod"],
         )
         integration = props.get("Integration") or {}
         if "Credentials" in integration:
-            assert method["methodIntegration"]["credentials"].startswith(f"arn:aws:iam::{ACCOUNT}:role/")
+            assert method["methodIntegration"]["credentials"].startswith(
+                f"arn:aws:iam::{ACCOUNT}:role/"
+            )
         if "IntegrationResponses" in integration:
             assert set(method["methodIntegration"]["integrationResponses"]) == {
                 str(r["StatusCode"]) for r in integration["IntegrationResponses"]
@@ -411,14 +464,21 @@ def check_regional(aws: Aws, spec: Spec, role: str, template: dict[str, Any], st
     # What the dns stack takes from this one.
     dns = parse_template(spec.template("dns"))["Parameters"]
     prefix = "Primary" if role == "primary" else "Secondary"
-    for parameter, output in (("ApiHost", "ApiHost"), ("TargetHostedZoneId", "DomainTargetHostedZoneId")):
+    for parameter, output in (
+        ("ApiHost", "ApiHost"),
+        ("TargetHostedZoneId", "DomainTargetHostedZoneId"),
+    ):
         pattern = dns[f"{prefix}{parameter}"]["AllowedPattern"]
-        assert re.fullmatch(pattern, values[output]), f"{output}={values[output]} does not fit the dns stack's {pattern}"
+        assert re.fullmatch(pattern, values[output]), (
+            f"{output}={values[output]} does not fit the dns stack's {pattern}"
+        )
     assert region in values["ApiHost"]
     if values["DomainTargetHostedZoneId"] == "Z2FDTNDATAQYW2":
         assert re.fullmatch(r"d[a-z0-9]{13}\.cloudfront\.net", values["DomainTarget"])
     else:
-        assert re.fullmatch(rf"d-[a-z0-9]{{10}}\.execute-api\.{region}\.amazonaws\.com", values["DomainTarget"])
+        assert re.fullmatch(
+            rf"d-[a-z0-9]{{10}}\.execute-api\.{region}\.amazonaws\.com", values["DomainTarget"]
+        )
 
 
 def check_secondary_data_plane(aws: Aws, spec: Spec, values: dict[str, str]) -> None:
@@ -459,12 +519,22 @@ def dns_parameters(regional: dict[str, dict[str, str]]) -> dict[str, str]:
 
 def weighted_records(aws: Aws, template: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     """(type, set identifier) -> record, in the zone the dns stack writes to."""
-    zone = next(iter(resources_of(template, "AWS::Route53::RecordSet").values()))["Properties"]["HostedZoneId"]
-    records = aws("route53", "us-east-1").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+    zone = next(iter(resources_of(template, "AWS::Route53::RecordSet").values()))["Properties"][
+        "HostedZoneId"
+    ]
+    records = aws("route53", "us-east-1").list_resource_record_sets(HostedZoneId=zone)[
+        "ResourceRecordSets"
+    ]
     return {(r["Type"], r["SetIdentifier"]): r for r in records if "SetIdentifier" in r}
 
 
-def check_dns(aws: Aws, template: dict[str, Any], stack: dict[str, Any], parameters: dict[str, str], weights: dict[str, int]) -> None:
+def check_dns(
+    aws: Aws,
+    template: dict[str, Any],
+    stack: dict[str, Any],
+    parameters: dict[str, str],
+    weights: dict[str, int],
+) -> None:
     records = weighted_records(aws, template)
     expected = resources_of(template, "AWS::Route53::RecordSet")
     assert len(records) == len(expected), sorted(records)
@@ -476,7 +546,9 @@ def check_dns(aws: Aws, template: dict[str, Any], stack: dict[str, Any], paramet
         prefix = "Primary" if "primary" in props["SetIdentifier"] else "Secondary"
         record = records[(props["Type"], props["SetIdentifier"])]
         assert record["Weight"] == weights[prefix]
-        assert record["AliasTarget"]["DNSName"].rstrip(".") == parameters[f"{prefix}TargetDomainName"]
+        assert (
+            record["AliasTarget"]["DNSName"].rstrip(".") == parameters[f"{prefix}TargetDomainName"]
+        )
         assert record["AliasTarget"]["HostedZoneId"] == parameters[f"{prefix}TargetHostedZoneId"]
         calculated = checks[record["HealthCheckId"]]["HealthCheckConfig"]
         assert calculated["Type"] == "CALCULATED"
@@ -496,7 +568,10 @@ def _edited(template: dict[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
     edited = copy.deepcopy(template)
     edited["Resources"]["ShimTestQueue"] = {
         "Type": "AWS::SQS::Queue",
-        "Properties": {"QueueName": {"Fn::Sub": "${AWS::StackName}-shim-test"}, "VisibilityTimeout": 60},
+        "Properties": {
+            "QueueName": {"Fn::Sub": "${AWS::StackName}-shim-test"},
+            "VisibilityTimeout": 60,
+        },
     }
     alarm = next(iter(resources_of(edited, "AWS::CloudWatch::Alarm")))
     edited["Resources"][alarm]["Properties"]["Threshold"] = 12345
@@ -511,31 +586,43 @@ def _edited(template: dict[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
 @pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
 def test_spec_lifecycle(aws: Aws, spec: Spec) -> None:
     _prepare(aws, spec)
-    templates = {role: parse_template(spec.template(role)) for role in ("primary", "secondary", "dns")}
+    templates = {
+        role: parse_template(spec.template(role)) for role in ("primary", "secondary", "dns")
+    }
 
     # 1. CREATE the three stacks through change sets.
     regional: dict[str, dict[str, str]] = {}
     for role in ("primary", "secondary"):
         code = {"CodeBucket": _code_bucket(spec, spec.region(role)), "CodeKey": CODE_KEY}
-        described, stack = change_set(aws, spec, role, "create", body=spec.template(role), parameters=code, kind="CREATE")
+        described, stack = change_set(
+            aws, spec, role, "create", body=spec.template(role), parameters=code, kind="CREATE"
+        )
         check_created(aws, spec, role, templates[role], stack, described)
         check_regional(aws, spec, role, templates[role], stack)
         regional[role] = outputs(stack)
     check_secondary_data_plane(aws, spec, regional["secondary"])
     parameters = dns_parameters(regional)
-    described, stack = change_set(aws, spec, "dns", "create", body=spec.template("dns"), parameters=parameters, kind="CREATE")
+    described, stack = change_set(
+        aws, spec, "dns", "create", body=spec.template("dns"), parameters=parameters, kind="CREATE"
+    )
     check_created(aws, spec, "dns", templates["dns"], stack, described)
-    defaults = {p: int(templates["dns"]["Parameters"][f"{p}Weight"]["Default"]) for p in ("Primary", "Secondary")}
+    defaults = {
+        p: int(templates["dns"]["Parameters"][f"{p}Weight"]["Default"])
+        for p in ("Primary", "Secondary")
+    }
     check_dns(aws, templates["dns"], stack, parameters, defaults)
 
     # 2. A parameter-only update: the primary's weight, as `ingest lever weights` will do it.
     previous = list(parameters) + ["SecondaryWeight"]
-    described, stack = change_set(aws, spec, "dns", "weights", parameters={"PrimaryWeight": "50"}, previous=previous)
+    described, stack = change_set(
+        aws, spec, "dns", "weights", parameters={"PrimaryWeight": "50"}, previous=previous
+    )
     modified = {
         c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"] for c in described["Changes"]
     }
     primary_records = {
-        n for n, r in resources_of(templates["dns"], "AWS::Route53::RecordSet").items()
+        n
+        for n, r in resources_of(templates["dns"], "AWS::Route53::RecordSet").items()
         if r["Properties"]["Weight"] == {"Ref": "PrimaryWeight"}
     }
     assert set(modified) == primary_records
@@ -543,15 +630,27 @@ def test_spec_lifecycle(aws: Aws, spec: Spec) -> None:
         assert change["Action"] == "Modify" and change["Replacement"] == "False"
         assert change["Details"] == [
             {
-                "Target": {"Attribute": "Properties", "Name": "Weight", "RequiresRecreation": "Never"},
+                "Target": {
+                    "Attribute": "Properties",
+                    "Name": "Weight",
+                    "RequiresRecreation": "Never",
+                },
                 "Evaluation": "Static",
                 "ChangeSource": "ParameterReference",
                 "CausingEntity": "PrimaryWeight",
             }
         ]
     assert stack["StackStatus"] == "UPDATE_COMPLETE", failure_reasons(aws, spec, "dns")
-    assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["PrimaryWeight"] == "50"
-    check_dns(aws, templates["dns"], stack, parameters, {"Primary": 50, "Secondary": defaults["Secondary"]})
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}[
+        "PrimaryWeight"
+    ] == "50"
+    check_dns(
+        aws,
+        templates["dns"],
+        stack,
+        parameters,
+        {"Primary": 50, "Secondary": defaults["Secondary"]},
+    )
     updated = [e for e in events(aws, spec, "dns") if e["ResourceStatus"] == "UPDATE_COMPLETE"]
     assert {e["LogicalResourceId"] for e in updated} == primary_records | {spec.stack("dns")}
 
@@ -569,13 +668,25 @@ def test_spec_lifecycle(aws: Aws, spec: Spec) -> None:
     # 4. A template update of the secondary stack.
     alarm, dashboard, body, edited = _edited(templates["secondary"])
     secondary_code = {"CodeBucket": _code_bucket(spec, spec.secondary), "CodeKey": CODE_KEY}
-    described, stack = change_set(aws, spec, "secondary", "edit", body=body, parameters=secondary_code)
-    actions = {c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"]["Action"] for c in described["Changes"]}
+    described, stack = change_set(
+        aws, spec, "secondary", "edit", body=body, parameters=secondary_code
+    )
+    actions = {
+        c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"]["Action"]
+        for c in described["Changes"]
+    }
     assert actions == {"ShimTestQueue": "Add", alarm: "Modify", dashboard: "Remove"}
     assert stack["StackStatus"] == "UPDATE_COMPLETE", failure_reasons(aws, spec, "secondary")
     region = spec.secondary
-    queue = aws("sqs", region).get_queue_url(QueueName=f"{spec.stack('secondary')}-shim-test")["QueueUrl"]
-    assert aws("sqs", region).get_queue_attributes(QueueUrl=queue, AttributeNames=["VisibilityTimeout"])["Attributes"]["VisibilityTimeout"] == "60"
+    queue = aws("sqs", region).get_queue_url(QueueName=f"{spec.stack('secondary')}-shim-test")[
+        "QueueUrl"
+    ]
+    assert (
+        aws("sqs", region).get_queue_attributes(
+            QueueUrl=queue, AttributeNames=["VisibilityTimeout"]
+        )["Attributes"]["VisibilityTimeout"]
+        == "60"
+    )
     alarm_name = templates["secondary"]["Resources"][alarm]["Properties"]["AlarmName"]
     [changed] = aws("cloudwatch", region).describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
     assert changed["Threshold"] == 12345
@@ -583,8 +694,14 @@ def test_spec_lifecycle(aws: Aws, spec: Spec) -> None:
     with pytest.raises(ClientError):
         aws("cloudwatch", region).get_dashboard(DashboardName=dashboard_name)
     assert set(outputs(stack)) == set(edited["Outputs"])
-    statuses = {(e["LogicalResourceId"], e["ResourceStatus"]) for e in events(aws, spec, "secondary")}
-    assert {("ShimTestQueue", "CREATE_COMPLETE"), (alarm, "UPDATE_COMPLETE"), (dashboard, "DELETE_COMPLETE")} <= statuses
+    statuses = {
+        (e["LogicalResourceId"], e["ResourceStatus"]) for e in events(aws, spec, "secondary")
+    }
+    assert {
+        ("ShimTestQueue", "CREATE_COMPLETE"),
+        (alarm, "UPDATE_COMPLETE"),
+        (dashboard, "DELETE_COMPLETE"),
+    } <= statuses
 
     # 5a. A Ref to a resource that does not exist: refused before anything runs.
     broken = copy.deepcopy(edited)
@@ -592,9 +709,13 @@ def test_spec_lifecycle(aws: Aws, spec: Spec) -> None:
         "deadLetterTargetArn": {"Fn::GetAtt": ["NoSuchQueue", "Arn"]},
         "maxReceiveCount": 5,
     }
-    broken["Resources"]["ShimTestQueue"]["Properties"]["Tags"] = [{"Key": "k", "Value": {"Ref": "NoSuchThing"}}]
+    broken["Resources"]["ShimTestQueue"]["Properties"]["Tags"] = [
+        {"Key": "k", "Value": {"Ref": "NoSuchThing"}}
+    ]
     with pytest.raises(ClientError) as refused:
-        change_set(aws, spec, "secondary", "broken", body=json.dumps(broken), parameters=secondary_code)
+        change_set(
+            aws, spec, "secondary", "broken", body=json.dumps(broken), parameters=secondary_code
+        )
     assert refused.value.response["Error"]["Code"] == "ValidationError"
     assert refused.value.response["Error"]["Message"] == (
         "Template format error: Unresolved resource dependencies [NoSuchQueue, NoSuchThing] in the Resources block of the template"
@@ -611,13 +732,23 @@ def test_spec_lifecycle(aws: Aws, spec: Spec) -> None:
         "Properties": {"Database": "nothing"},
     }
     before = outputs(stack)
-    described, stack = change_set(aws, spec, "secondary", "failing", body=json.dumps(failing), parameters=secondary_code)
+    described, stack = change_set(
+        aws, spec, "secondary", "failing", body=json.dumps(failing), parameters=secondary_code
+    )
     assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
     reasons = failure_reasons(aws, spec, "secondary")
-    assert "ShimTestQuery CREATE_FAILED: Properties validation failed for resource ShimTestQuery" in reasons
+    assert (
+        "ShimTestQuery CREATE_FAILED: Properties validation failed for resource ShimTestQuery"
+        in reasons
+    )
     assert "#: required key [QueryString] not found" in reasons
     assert outputs(stack) == before
-    assert aws("sqs", region).get_queue_attributes(QueueUrl=queue, AttributeNames=["VisibilityTimeout"])["Attributes"]["VisibilityTimeout"] == "60"
+    assert (
+        aws("sqs", region).get_queue_attributes(
+            QueueUrl=queue, AttributeNames=["VisibilityTimeout"]
+        )["Attributes"]["VisibilityTimeout"]
+        == "60"
+    )
 
     # 6. DeleteStack, the dns stack first.
     retained = {}
@@ -634,8 +765,14 @@ def test_spec_lifecycle(aws: Aws, spec: Spec) -> None:
         template = templates[role] if role != "secondary" else edited
         for resource in listed:
             policy = template["Resources"][resource["LogicalResourceId"]].get("DeletionPolicy")
-            status = {e["ResourceStatus"] for e in final if e["LogicalResourceId"] == resource["LogicalResourceId"]}
-            assert ("DELETE_SKIPPED" if policy == "Retain" else "DELETE_COMPLETE") in status, resource
+            status = {
+                e["ResourceStatus"]
+                for e in final
+                if e["LogicalResourceId"] == resource["LogicalResourceId"]
+            }
+            assert ("DELETE_SKIPPED" if policy == "Retain" else "DELETE_COMPLETE") in status, (
+                resource
+            )
             if policy == "Retain":
                 retained[resource["PhysicalResourceId"]] = resource["ResourceType"]
     route53 = aws("route53", "us-east-1")
@@ -643,7 +780,9 @@ def test_spec_lifecycle(aws: Aws, spec: Spec) -> None:
     assert weighted_records(aws, templates["dns"]) == {}
     for name in resources_of(templates["primary"], "AWS::Lambda::Function"):
         with pytest.raises(ClientError):
-            aws("lambda", spec.primary).get_function(FunctionName=templates["primary"]["Resources"][name]["Properties"]["FunctionName"])
+            aws("lambda", spec.primary).get_function(
+                FunctionName=templates["primary"]["Resources"][name]["Properties"]["FunctionName"]
+            )
     retained_buckets = [p for p, t in retained.items() if t == "AWS::S3::Bucket"]
     assert retained_buckets, "the templates retain their buckets"
     for bucket in retained_buckets:
@@ -653,7 +792,8 @@ def test_spec_lifecycle(aws: Aws, spec: Spec) -> None:
 def events_by_id(cf: Any, stack_name: str) -> list[dict[str, Any]]:
     """A deleted stack's events (newest first), found through ListStacks as on AWS."""
     deleted = [
-        s for s in cf.list_stacks(StackStatusFilter=["DELETE_COMPLETE"])["StackSummaries"]
+        s
+        for s in cf.list_stacks(StackStatusFilter=["DELETE_COMPLETE"])["StackSummaries"]
         if s["StackName"] == stack_name
     ]
     assert deleted, f"{stack_name} is not listed as DELETE_COMPLETE"
@@ -663,7 +803,11 @@ def events_by_id(cf: Any, stack_name: str) -> list[dict[str, Any]]:
 # --- CreateChangeSet's synchronous checks -----------------------------------------------------
 
 
-MINIMAL = next(s for s in SPECS if s.name == "minimal") if any(s.name == "minimal" for s in SPECS) else SPECS[0]
+MINIMAL = (
+    next(s for s in SPECS if s.name == "minimal")
+    if any(s.name == "minimal" for s in SPECS)
+    else SPECS[0]
+)
 
 
 def _dns_body(edit: Any = None) -> str:
@@ -692,14 +836,22 @@ def _without(key: str) -> dict[str, str]:
     [
         (
             "unknown type",
-            lambda: _dns_body(lambda t: t["Resources"].update({"X": {"Type": "AWS::Route53::NoSuchThing", "Properties": {}}})),
+            lambda: _dns_body(
+                lambda t: t["Resources"].update(
+                    {"X": {"Type": "AWS::Route53::NoSuchThing", "Properties": {}}}
+                )
+            ),
             GOOD_DNS_PARAMETERS,
             "ValidationError",
             "Template format error: Unrecognized resource types: [AWS::Route53::NoSuchThing]",
         ),
         (
             "unknown attribute",
-            lambda: _dns_body(lambda t: t["Outputs"].update({"X": {"Value": {"Fn::GetAtt": ["PrimaryHealth", "Nope"]}}})),
+            lambda: _dns_body(
+                lambda t: t["Outputs"].update(
+                    {"X": {"Value": {"Fn::GetAtt": ["PrimaryHealth", "Nope"]}}}
+                )
+            ),
             GOOD_DNS_PARAMETERS,
             "ValidationError",
             "Template error: resource PrimaryHealth does not support attribute type Nope in Fn::GetAtt",
@@ -713,7 +865,11 @@ def _without(key: str) -> dict[str, str]:
         ),
         (
             "dependency cycle",
-            lambda: _dns_body(lambda t: t["Resources"]["PrimaryEndpointCheck"].update({"DependsOn": "PrimaryHealth"})),
+            lambda: _dns_body(
+                lambda t: t["Resources"]["PrimaryEndpointCheck"].update(
+                    {"DependsOn": "PrimaryHealth"}
+                )
+            ),
             GOOD_DNS_PARAMETERS,
             "ValidationError",
             "Circular dependency between resources: [PrimaryEndpointCheck, PrimaryHealth]",
@@ -756,7 +912,9 @@ def _without(key: str) -> dict[str, str]:
     ],
     ids=lambda value: value if isinstance(value, str) and len(value) < 40 else "",
 )
-def test_create_change_set_refuses(aws: Aws, case: str, body: Any, parameters: dict[str, str], code: str, message: str) -> None:
+def test_create_change_set_refuses(
+    aws: Aws, case: str, body: Any, parameters: dict[str, str], code: str, message: str
+) -> None:
     cf = aws("cloudformation", MINIMAL.secondary)
     with pytest.raises(ClientError) as refused:
         cf.create_change_set(
@@ -780,7 +938,10 @@ def test_iam_needs_capabilities(aws: Aws) -> None:
             ChangeSetName="c",
             ChangeSetType="CREATE",
             Parameters=[
-                {"ParameterKey": "CodeBucket", "ParameterValue": _code_bucket(MINIMAL, MINIMAL.primary)},
+                {
+                    "ParameterKey": "CodeBucket",
+                    "ParameterValue": _code_bucket(MINIMAL, MINIMAL.primary),
+                },
                 {"ParameterKey": "CodeKey", "ParameterValue": CODE_KEY},
             ],
             **_source(aws, MINIMAL, MINIMAL.primary, "capabilities", body),
@@ -807,19 +968,36 @@ def test_change_sets_are_per_stack(aws: Aws) -> None:
             ChangeSetName="deploy",
             ChangeSetType="CREATE",
             TemplateBody=MINIMAL.template("dns") if stack == "one" else json.dumps(_distinct(zone)),
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in {**GOOD_DNS_PARAMETERS, "PrimaryWeight": weight}.items()],
+            Parameters=[
+                {"ParameterKey": k, "ParameterValue": v}
+                for k, v in {**GOOD_DNS_PARAMETERS, "PrimaryWeight": weight}.items()
+            ],
         )
     for stack, weight in (("one", "1"), ("two", "2")):
         described = cf.describe_change_set(StackName=stack, ChangeSetName="deploy")
         assert described["StackName"] == stack
-        assert {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]}["PrimaryWeight"] == weight
-        assert [s["StackName"] for s in cf.list_change_sets(StackName=stack)["Summaries"]] == [stack]
+        assert {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]}[
+            "PrimaryWeight"
+        ] == weight
+        assert [s["StackName"] for s in cf.list_change_sets(StackName=stack)["Summaries"]] == [
+            stack
+        ]
     cf.execute_change_set(StackName="two", ChangeSetName="deploy")
-    assert cf.describe_stacks(StackName="two")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE", failure_reasons_of(cf, "two")
+    assert cf.describe_stacks(StackName="two")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE", (
+        failure_reasons_of(cf, "two")
+    )
     assert cf.describe_stacks(StackName="one")["Stacks"][0]["StackStatus"] == "REVIEW_IN_PROGRESS"
     with pytest.raises(ClientError) as again:
-        cf.create_change_set(StackName="two", ChangeSetName="other", ChangeSetType="CREATE", TemplateBody=MINIMAL.template("dns"))
-    assert again.value.response["Error"]["Message"] == "Stack [two] already exists and cannot be created again with the changeSet [other]."
+        cf.create_change_set(
+            StackName="two",
+            ChangeSetName="other",
+            ChangeSetType="CREATE",
+            TemplateBody=MINIMAL.template("dns"),
+        )
+    assert (
+        again.value.response["Error"]["Message"]
+        == "Stack [two] already exists and cannot be created again with the changeSet [other]."
+    )
 
 
 def _distinct(template: dict[str, Any]) -> dict[str, Any]:
@@ -847,7 +1025,9 @@ def test_failed_create_rolls_back(aws: Aws) -> None:
         ChangeSetName="c",
         ChangeSetType="CREATE",
         TemplateBody=MINIMAL.template("dns"),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in GOOD_DNS_PARAMETERS.items()],
+        Parameters=[
+            {"ParameterKey": k, "ParameterValue": v} for k, v in GOOD_DNS_PARAMETERS.items()
+        ],
     )
     cf.execute_change_set(StackName="no-zone", ChangeSetName="c")
     stack = cf.describe_stacks(StackName="no-zone")["Stacks"][0]
@@ -855,18 +1035,32 @@ def test_failed_create_rolls_back(aws: Aws) -> None:
     history = list(reversed(cf.describe_stack_events(StackName="no-zone")["StackEvents"]))
     failed = [e for e in history if e["ResourceStatus"] == "CREATE_FAILED"]
     assert len(failed) == 1 and failed[0]["ResourceType"] == "AWS::Route53::RecordSet"
-    zone = parse_template(MINIMAL.template("dns"))["Resources"][failed[0]["LogicalResourceId"]]["Properties"]["HostedZoneId"]
+    zone = parse_template(MINIMAL.template("dns"))["Resources"][failed[0]["LogicalResourceId"]][
+        "Properties"
+    ]["HostedZoneId"]
     assert failed[0]["ResourceStatusReason"] == f"No hosted zone found with ID: {zone}"
     rollback = next(e for e in history if e["ResourceStatus"] == "ROLLBACK_IN_PROGRESS")
-    assert rollback["ResourceStatusReason"].startswith(f"The following resource(s) failed to create: [{failed[0]['LogicalResourceId']}]")
-    created = {e["LogicalResourceId"] for e in history if e["ResourceStatus"] == "CREATE_COMPLETE" and e["ResourceType"] != "AWS::CloudFormation::Stack"}
+    assert rollback["ResourceStatusReason"].startswith(
+        f"The following resource(s) failed to create: [{failed[0]['LogicalResourceId']}]"
+    )
+    created = {
+        e["LogicalResourceId"]
+        for e in history
+        if e["ResourceStatus"] == "CREATE_COMPLETE"
+        and e["ResourceType"] != "AWS::CloudFormation::Stack"
+    }
     deleted = {e["LogicalResourceId"] for e in history if e["ResourceStatus"] == "DELETE_COMPLETE"}
     assert created and created == deleted
     assert aws("route53", "us-east-1").list_health_checks()["HealthChecks"] == []
     assert cf.list_stack_resources(StackName="no-zone")["StackResourceSummaries"] == []
     with pytest.raises(ClientError) as refused:
-        cf.create_change_set(StackName="no-zone", ChangeSetName="d", ChangeSetType="UPDATE", UsePreviousTemplate=True)
-    assert "is in ROLLBACK_COMPLETE state and can not be updated" in refused.value.response["Error"]["Message"]
+        cf.create_change_set(
+            StackName="no-zone", ChangeSetName="d", ChangeSetType="UPDATE", UsePreviousTemplate=True
+        )
+    assert (
+        "is in ROLLBACK_COMPLETE state and can not be updated"
+        in refused.value.response["Error"]["Message"]
+    )
 
 
 def test_launcher_logs_every_patch(server: Server) -> None:
@@ -886,9 +1080,16 @@ GENERIC_TEMPLATE = {
         "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "shim-topic"}},
         "Subscription": {
             "Type": "AWS::SNS::Subscription",
-            "Properties": {"TopicArn": {"Ref": "Topic"}, "Protocol": "email", "Endpoint": "ops@example.com"},
+            "Properties": {
+                "TopicArn": {"Ref": "Topic"},
+                "Protocol": "email",
+                "Endpoint": "ops@example.com",
+            },
         },
-        "Query": {"Type": "AWS::Athena::NamedQuery", "Properties": {"Database": "db", "QueryString": "SELECT 1"}},
+        "Query": {
+            "Type": "AWS::Athena::NamedQuery",
+            "Properties": {"Database": "db", "QueryString": "SELECT 1"},
+        },
         "Stream": {
             "Type": "AWS::KinesisFirehose::DeliveryStream",
             "Properties": {
@@ -896,13 +1097,20 @@ GENERIC_TEMPLATE = {
                 "DeliveryStreamType": "DirectPut",
                 "ExtendedS3DestinationConfiguration": {
                     "BucketARN": "arn:aws:s3:::shim-bucket",
-                    "RoleARN": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/shim"},
+                    "RoleARN": {
+                        "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/shim"
+                    },
                 },
             },
         },
         "IpSet": {
             "Type": "AWS::WAFv2::IPSet",
-            "Properties": {"Name": "shim-ips", "Scope": "REGIONAL", "IPAddressVersion": "IPV4", "Addresses": ["192.0.2.0/24"]},
+            "Properties": {
+                "Name": "shim-ips",
+                "Scope": "REGIONAL",
+                "IPAddressVersion": "IPV4",
+                "Addresses": ["192.0.2.0/24"],
+            },
         },
         "WorkGroup": {
             "Type": "AWS::Athena::WorkGroup",
@@ -927,8 +1135,12 @@ GENERIC_TEMPLATE = {
 }
 
 
-def _stack_change(cf: Any, stack: str, name: str, template: dict[str, Any], kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    cf.create_change_set(StackName=stack, ChangeSetName=name, ChangeSetType=kind, TemplateBody=json.dumps(template))
+def _stack_change(
+    cf: Any, stack: str, name: str, template: dict[str, Any], kind: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    cf.create_change_set(
+        StackName=stack, ChangeSetName=name, ChangeSetType=kind, TemplateBody=json.dumps(template)
+    )
     described = cf.describe_change_set(StackName=stack, ChangeSetName=name)
     cf.execute_change_set(StackName=stack, ChangeSetName=name)
     return described, cf.describe_stacks(StackName=stack)["Stacks"][0]
@@ -957,7 +1169,9 @@ def test_generic_model(aws: Aws) -> None:
     edited["Resources"]["Query"]["Properties"]["QueryString"] = "SELECT 2"  # create-only
     edited["Resources"]["IpSet"]["Properties"]["Addresses"] = ["198.51.100.0/24"]  # in place
     described, stack = _stack_change(cf, "generic", "edit", edited, "UPDATE")
-    changes = {c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"] for c in described["Changes"]}
+    changes = {
+        c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"] for c in described["Changes"]
+    }
     assert {k: v["Replacement"] for k, v in changes.items()} == {"Query": "True", "IpSet": "False"}
     assert stack["StackStatus"] == "UPDATE_COMPLETE", failure_reasons_of(cf, "generic")
     second = outputs(stack)
@@ -973,7 +1187,8 @@ def test_generic_model(aws: Aws) -> None:
     _, stack = _stack_change(cf, "generic", "remove", removed, "UPDATE")
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
     statuses = [
-        e["ResourceStatus"] for e in cf.describe_stack_events(StackName="generic")["StackEvents"]
+        e["ResourceStatus"]
+        for e in cf.describe_stack_events(StackName="generic")["StackEvents"]
         if e["LogicalResourceId"] == "WorkGroup"
     ]
     assert statuses[0] == "DELETE_SKIPPED", "DeletionPolicy Retain keeps a removed resource"
@@ -982,7 +1197,11 @@ def test_generic_model(aws: Aws) -> None:
 # --- what AWS refuses at deploy time, the shim refuses too ------------------------------------
 
 ZONE = {"Id": "Z0SHIMTEST0000000001", "Name": "example.net"}
-ALIAS = {"DNSName": "d-abcdefghij.execute-api.us-west-2.amazonaws.com", "HostedZoneId": "Z2OJLYMUO9EFXC", "EvaluateTargetHealth": False}
+ALIAS = {
+    "DNSName": "d-abcdefghij.execute-api.us-west-2.amazonaws.com",
+    "HostedZoneId": "Z2OJLYMUO9EFXC",
+    "EvaluateTargetHealth": False,
+}
 
 
 def _record(**properties: Any) -> dict[str, Any]:
@@ -990,7 +1209,12 @@ def _record(**properties: Any) -> dict[str, Any]:
         "Resources": {
             "Record": {
                 "Type": "AWS::Route53::RecordSet",
-                "Properties": {"HostedZoneId": ZONE["Id"], "Name": "ingest.example.net", "Type": "A", **properties},
+                "Properties": {
+                    "HostedZoneId": ZONE["Id"],
+                    "Name": "ingest.example.net",
+                    "Type": "A",
+                    **properties,
+                },
             }
         }
     }
@@ -1024,7 +1248,12 @@ REFUSED = [
                     "Type": "AWS::S3::Bucket",
                     "Properties": {
                         "NotificationConfiguration": {
-                            "QueueConfigurations": [{"Event": "s3:ObjectCreated:*", "Queue": {"Fn::GetAtt": ["Queue", "Arn"]}}]
+                            "QueueConfigurations": [
+                                {
+                                    "Event": "s3:ObjectCreated:*",
+                                    "Queue": {"Fn::GetAtt": ["Queue", "Arn"]},
+                                }
+                            ]
                         }
                     },
                 },
@@ -1035,7 +1264,14 @@ REFUSED = [
     ),
     (
         "generic property outside its enum",
-        {"Resources": {"WorkGroup": {"Type": "AWS::Athena::WorkGroup", "Properties": {"Name": "w", "State": "BROKEN"}}}},
+        {
+            "Resources": {
+                "WorkGroup": {
+                    "Type": "AWS::Athena::WorkGroup",
+                    "Properties": {"Name": "w", "State": "BROKEN"},
+                }
+            }
+        },
         "WorkGroup",
         "Properties validation failed for resource WorkGroup with message:\n[#/State: BROKEN is not a valid enum value]",
     ),
@@ -1044,7 +1280,14 @@ REFUSED = [
         {
             "Resources": {
                 "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "api"}},
-                "Stage": {"Type": "AWS::ApiGateway::Stage", "Properties": {"RestApiId": {"Ref": "Api"}, "StageName": "v1", "DeploymentId": "nope"}},
+                "Stage": {
+                    "Type": "AWS::ApiGateway::Stage",
+                    "Properties": {
+                        "RestApiId": {"Ref": "Api"},
+                        "StageName": "v1",
+                        "DeploymentId": "nope",
+                    },
+                },
             }
         },
         "Stage",
@@ -1053,12 +1296,20 @@ REFUSED = [
 ]
 
 
-@pytest.mark.parametrize(("case", "template", "failed", "reason"), REFUSED, ids=[r[0] for r in REFUSED])
-def test_resource_refused(aws: Aws, case: str, template: dict[str, Any], failed: str, reason: str) -> None:
+@pytest.mark.parametrize(
+    ("case", "template", "failed", "reason"), REFUSED, ids=[r[0] for r in REFUSED]
+)
+def test_resource_refused(
+    aws: Aws, case: str, template: dict[str, Any], failed: str, reason: str
+) -> None:
     aws.post("/moto-api/ingest/hosted-zones", ZONE)
     cf = aws("cloudformation", "us-west-2")
     _, stack = _stack_change(cf, "refused", "c", template, "CREATE")
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE", case
-    [event] = [e for e in cf.describe_stack_events(StackName="refused")["StackEvents"] if e["ResourceStatus"] == "CREATE_FAILED"]
+    [event] = [
+        e
+        for e in cf.describe_stack_events(StackName="refused")["StackEvents"]
+        if e["ResourceStatus"] == "CREATE_FAILED"
+    ]
     assert event["LogicalResourceId"] == failed
     assert reason in event["ResourceStatusReason"], event["ResourceStatusReason"]

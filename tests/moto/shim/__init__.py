@@ -9,7 +9,7 @@ lenient only where moto is missing, and keeps failing where AWS would fail.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 MOTO_VERSION = "5.2.5"
 
@@ -132,8 +132,7 @@ PATCHES = [
     Patch(
         "cloudwatch-alarm",
         "AWS::CloudWatch::Alarm is skipped (DescribeAlarms sees nothing)",
-        "put through moto's CloudWatch backend (PutMetricAlarm semantics), deleted with "
-        "the stack",
+        "put through moto's CloudWatch backend (PutMetricAlarm semantics), deleted with the stack",
         _models("cloudwatch_alarm"),
     ),
     Patch(
@@ -146,7 +145,7 @@ PATCHES = [
         "hosted-zone-ids",
         "a hosted zone's id is random, so a template that names an existing zone "
         "(the dns stack's HostedZoneId) can never match",
-        "POST /moto-api/ingest/hosted-zones {\"Id\": \"Z...\", \"Name\": \"example.com\"} "
+        'POST /moto-api/ingest/hosted-zones {"Id": "Z...", "Name": "example.com"} '
         "creates a public zone with that id (test setup only)",
         _control,
     ),

@@ -26,11 +26,15 @@ from moto.utilities.id_generator import moto_id_manager
 PATH = "{0}/moto-api/ingest/hosted-zones"
 
 
-def create_hosted_zone(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+def create_hosted_zone(
+    request: Any, full_url: str, headers: Any
+) -> tuple[int, dict[str, str], str]:
     if request.method != "POST":
-        return 405, {}, json.dumps({"Error": "POST {\"Id\": ..., \"Name\": ...}"})
+        return 405, {}, json.dumps({"Error": 'POST {"Id": ..., "Name": ...}'})
     length = int(headers.get("Content-Length") or 0)
-    raw = request.environ["wsgi.input"].read(length) if hasattr(request, "environ") else request.body
+    raw = (
+        request.environ["wsgi.input"].read(length) if hasattr(request, "environ") else request.body
+    )
     try:
         body = json.loads(raw or b"{}")
         zone_id, name = str(body["Id"]), str(body["Name"])

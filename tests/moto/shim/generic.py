@@ -104,7 +104,11 @@ class GenericResource(CloudFormationModel):
         if attribute in self.attributes:
             return str(self.attributes[attribute])
         if len(path) == 1 and path[0] in schemas.read_only_properties(self.region, self.type_name):
-            return values.uuid_from(self.seed) if path[0].endswith("Id") else values.token(self.seed, 20)
+            return (
+                values.uuid_from(self.seed)
+                if path[0].endswith("Id")
+                else values.token(self.seed, 20)
+            )
         return None
 
     def _identifier(self, ids: list[str], name: str) -> str:
@@ -147,7 +151,7 @@ class GenericResource(CloudFormationModel):
         account_id: str,
         region_name: str,
         **kwargs: Any,
-    ) -> "GenericResource":
+    ) -> GenericResource:
         stack_id = kwargs["StackId"]
         return cls(
             logical_id=kwargs["LogicalId"],
@@ -162,15 +166,17 @@ class GenericResource(CloudFormationModel):
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
         cls,
-        original_resource: "GenericResource",
+        original_resource: GenericResource,
         new_resource_name: str,
         cloudformation_json: dict[str, Any],
         account_id: str,
         region_name: str,
-    ) -> "GenericResource":
+    ) -> GenericResource:
         properties = cloudformation_json.get("Properties") or {}
         replaced = bool(
-            schemas.replacing_paths(region_name, cls.type_name, original_resource.properties, properties)
+            schemas.replacing_paths(
+                region_name, cls.type_name, original_resource.properties, properties
+            )
         )
         return cls(
             logical_id=original_resource.logical_resource_id,
@@ -199,7 +205,7 @@ class GenericResource(CloudFormationModel):
         return True
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def model_for(type_name: str) -> type[GenericResource]:
     """The generic model class of one resource type (one class per type, so moto's
     bookkeeping by class keeps working)."""

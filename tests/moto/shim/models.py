@@ -39,7 +39,9 @@ class Adapter(CloudFormationModel):
 
     type_name = ""
 
-    def __init__(self, physical_id: str, properties: dict[str, Any], region: str, account: str, seed: str):
+    def __init__(
+        self, physical_id: str, properties: dict[str, Any], region: str, account: str, seed: str
+    ):
         self._physical_id = physical_id
         self.properties = properties
         self.region = region
@@ -80,7 +82,9 @@ class Adapter(CloudFormationModel):
         )
 
     @classmethod
-    def create(cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str) -> "Adapter":
+    def create(
+        cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str
+    ) -> Adapter:
         raise NotImplementedError
 
     def remove(self) -> None:
@@ -94,31 +98,43 @@ class Adapter(CloudFormationModel):
         account_id: str,
         region_name: str,
         **kwargs: Any,
-    ) -> "Adapter":
+    ) -> Adapter:
         seed = f"{kwargs.get('StackId', '')}/{kwargs.get('LogicalId', resource_name)}/{kwargs.get('Generation', 0)}"
-        return cls.create(cloudformation_json.get("Properties") or {}, region_name, account_id, seed, resource_name)
+        return cls.create(
+            cloudformation_json.get("Properties") or {},
+            region_name,
+            account_id,
+            seed,
+            resource_name,
+        )
 
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
         cls,
-        original_resource: "Adapter",
+        original_resource: Adapter,
         new_resource_name: str,
         cloudformation_json: dict[str, Any],
         account_id: str,
         region_name: str,
-    ) -> "Adapter":
+    ) -> Adapter:
         """Replaces the resource in the backend under the same identity (a create-only change
         gets a new seed, hence new generated identifiers)."""
         properties = cloudformation_json.get("Properties") or {}
         seed = original_resource.seed
-        if schemas.replacing_paths(region_name, cls.type_name, original_resource.properties, properties):
+        if schemas.replacing_paths(
+            region_name, cls.type_name, original_resource.properties, properties
+        ):
             seed = seed + "+"
         original_resource.remove()
         return cls.create(properties, region_name, account_id, seed, new_resource_name)
 
     @classmethod
     def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
     ) -> None:
         return None
 
@@ -141,7 +157,14 @@ def _tags(properties: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def install_kms_key() -> None:
-    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+    def create_from_cloudformation_json(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
         backend = kms_models.kms_backends[account_id][region_name]
         properties = cloudformation_json["Properties"]
         policy = properties.get("KeyPolicy")
@@ -150,7 +173,10 @@ def install_kms_key() -> None:
             key_usage=properties.get("KeyUsage", "ENCRYPT_DECRYPT"),
             key_spec=properties.get("KeySpec", "SYMMETRIC_DEFAULT"),
             description=properties.get("Description", ""),
-            tags=[{"TagKey": t["Key"], "TagValue": str(t["Value"])} for t in properties.get("Tags") or []],
+            tags=[
+                {"TagKey": t["Key"], "TagValue": str(t["Value"])}
+                for t in properties.get("Tags") or []
+            ],
             multi_region=bool(properties.get("MultiRegion", False)),
         )
         key.key_rotation_status = str(properties.get("EnableKeyRotation", False)).lower() == "true"
@@ -174,9 +200,15 @@ class ApiGatewayMethod(Adapter):
     type_name = "AWS::ApiGateway::Method"
 
     @classmethod
-    def create(cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str) -> "ApiGatewayMethod":
+    def create(
+        cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str
+    ) -> ApiGatewayMethod:
         backend = _apigateway(region, account)
-        api, resource, verb = properties["RestApiId"], properties["ResourceId"], properties["HttpMethod"]
+        api, resource, verb = (
+            properties["RestApiId"],
+            properties["ResourceId"],
+            properties["HttpMethod"],
+        )
         backend.put_method(
             function_id=api,
             resource_id=resource,
@@ -244,10 +276,14 @@ class ApiGatewayStage(Adapter):
     type_name = "AWS::ApiGateway::Stage"
 
     @classmethod
-    def create(cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str) -> "ApiGatewayStage":
+    def create(
+        cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str
+    ) -> ApiGatewayStage:
         backend = _apigateway(region, account)
         api_id = properties["RestApiId"]
-        stage_name = properties.get("StageName") or values.generated_name("stage", "Stage", seed, 64)
+        stage_name = properties.get("StageName") or values.generated_name(
+            "stage", "Stage", seed, 64
+        )
         deployment = properties.get("DeploymentId")
         api = backend.get_rest_api(api_id)
         if deployment and deployment not in api.deployments:
@@ -300,7 +336,9 @@ class ApiGatewayDomainName(Adapter):
     type_name = "AWS::ApiGateway::DomainName"
 
     @classmethod
-    def create(cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str) -> "ApiGatewayDomainName":
+    def create(
+        cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str
+    ) -> ApiGatewayDomainName:
         backend = _apigateway(region, account)
         domain = properties.get("DomainName")
         if not domain:
@@ -308,9 +346,13 @@ class ApiGatewayDomainName(Adapter):
         endpoint = properties.get("EndpointConfiguration") or {"Types": ["EDGE"]}
         kinds = endpoint.get("Types") or ["EDGE"]
         if "REGIONAL" in kinds and not properties.get("RegionalCertificateArn"):
-            raise ShimError("A regional certificate is required for a regional custom domain (RegionalCertificateArn)")
+            raise ShimError(
+                "A regional certificate is required for a regional custom domain (RegionalCertificateArn)"
+            )
         if "EDGE" in kinds and not properties.get("CertificateArn"):
-            raise ShimError("A certificate is required for an edge-optimized custom domain (CertificateArn)")
+            raise ShimError(
+                "A certificate is required for an edge-optimized custom domain (CertificateArn)"
+            )
         if domain in backend.domain_names:
             raise ShimError(f"The domain name you provided already exists: {domain}")
         record = backend.create_domain_name(
@@ -328,14 +370,20 @@ class ApiGatewayDomainName(Adapter):
         )
         regional = "REGIONAL" in kinds
         record.regional_domain_name = (
-            f"d-{values.token(seed + 'r', 10)}.execute-api.{region}.{values.url_suffix(region)}" if regional else None
-        )
-        record.regional_hosted_zone_id = (
-            values.APIGATEWAY_REGIONAL_HOSTED_ZONES.get(region, "Z" + values.token(seed, 13, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
+            f"d-{values.token(seed + 'r', 10)}.execute-api.{region}.{values.url_suffix(region)}"
             if regional
             else None
         )
-        record.distribution_domain_name = None if regional else f"d{values.token(seed + 'd', 13)}.cloudfront.net"
+        record.regional_hosted_zone_id = (
+            values.APIGATEWAY_REGIONAL_HOSTED_ZONES.get(
+                region, "Z" + values.token(seed, 13, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+            )
+            if regional
+            else None
+        )
+        record.distribution_domain_name = (
+            None if regional else f"d{values.token(seed + 'd', 13)}.cloudfront.net"
+        )
         record.distribution_hosted_zone_id = None if regional else values.CLOUDFRONT_HOSTED_ZONE
         resource = cls(domain, properties, region, account, seed)
         resource.attributes = {
@@ -360,7 +408,9 @@ class ApiGatewayBasePathMapping(Adapter):
     type_name = "AWS::ApiGateway::BasePathMapping"
 
     @classmethod
-    def create(cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str) -> "ApiGatewayBasePathMapping":
+    def create(
+        cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str
+    ) -> ApiGatewayBasePathMapping:
         backend = _apigateway(region, account)
         mapping = backend.create_base_path_mapping(
             domain_name=properties["DomainName"],
@@ -368,7 +418,13 @@ class ApiGatewayBasePathMapping(Adapter):
             base_path=properties.get("BasePath"),
             stage=properties.get("Stage"),
         )
-        resource = cls(values.generated_name(properties["DomainName"], "BasePathMapping", seed, 128), properties, region, account, seed)
+        resource = cls(
+            values.generated_name(properties["DomainName"], "BasePathMapping", seed, 128),
+            properties,
+            region,
+            account,
+            seed,
+        )
         resource.base_path = mapping.base_path  # type: ignore[attr-defined]
         return resource
 
@@ -409,13 +465,19 @@ class Route53HealthCheck(Adapter):
             children = config.get("ChildHealthChecks") or []
             for child in children:
                 if child not in backend.health_checks:
-                    raise ShimError(f"Invalid parameter: A health check with id {child} does not exist (ChildHealthChecks)")
+                    raise ShimError(
+                        f"Invalid parameter: A health check with id {child} does not exist (ChildHealthChecks)"
+                    )
         if kind in ("HTTP_STR_MATCH", "HTTPS_STR_MATCH") and not config.get("SearchString"):
-            raise ShimError(f"Invalid parameter: SearchString is required for health checks of type {kind}")
+            raise ShimError(
+                f"Invalid parameter: SearchString is required for health checks of type {kind}"
+            )
         if kind in ("HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP") and not (
             config.get("IPAddress") or config.get("FullyQualifiedDomainName")
         ):
-            raise ShimError(f"Invalid parameter: IPAddress or FullyQualifiedDomainName is required for {kind}")
+            raise ShimError(
+                f"Invalid parameter: IPAddress or FullyQualifiedDomainName is required for {kind}"
+            )
         if kind == "CLOUDWATCH_METRIC" and not config.get("AlarmIdentifier"):
             raise ShimError("Invalid parameter: AlarmIdentifier is required for CLOUDWATCH_METRIC")
         if kind == "RECOVERY_CONTROL" and not config.get("RoutingControlArn"):
@@ -448,14 +510,20 @@ class Route53HealthCheck(Adapter):
         check.routing_control_arn = config.get("RoutingControlArn")
 
     @classmethod
-    def create(cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str) -> "Route53HealthCheck":
+    def create(
+        cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str
+    ) -> Route53HealthCheck:
         backend = _route53(account, region)
         config = properties["HealthCheckConfig"]
         check = backend.create_health_check(
-            caller_reference=values.uuid_from(seed), health_check_args=cls._arguments(config, backend)
+            caller_reference=values.uuid_from(seed),
+            health_check_args=cls._arguments(config, backend),
         )
         cls._extras(check, config)
-        tags = [{"Key": t["Key"], "Value": str(t["Value"])} for t in properties.get("HealthCheckTags") or []]
+        tags = [
+            {"Key": t["Key"], "Value": str(t["Value"])}
+            for t in properties.get("HealthCheckTags") or []
+        ]
         if tags:
             backend.change_tags_for_resource("healthcheck", check.id, tags, [])
         resource = cls(check.id, properties, region, account, seed)
@@ -464,19 +532,33 @@ class Route53HealthCheck(Adapter):
 
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: "Route53HealthCheck", new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
-    ) -> "Route53HealthCheck":
+        cls,
+        original_resource: Route53HealthCheck,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Route53HealthCheck:
         properties = cloudformation_json.get("Properties") or {}
-        if schemas.replacing_paths(region_name, cls.type_name, original_resource.properties, properties):
+        if schemas.replacing_paths(
+            region_name, cls.type_name, original_resource.properties, properties
+        ):
             original_resource.remove()
-            return cls.create(properties, region_name, account_id, original_resource.seed + "+", new_resource_name)
+            return cls.create(
+                properties, region_name, account_id, original_resource.seed + "+", new_resource_name
+            )
         backend = _route53(account_id, region_name)
         config = properties["HealthCheckConfig"]
-        check = backend.update_health_check(original_resource.physical_resource_id, cls._arguments(config, backend))
+        check = backend.update_health_check(
+            original_resource.physical_resource_id, cls._arguments(config, backend)
+        )
         cls._extras(check, config)
         check.health_check_version += 1
         backend.resource_tags.pop(check.id, None)
-        tags = [{"Key": t["Key"], "Value": str(t["Value"])} for t in properties.get("HealthCheckTags") or []]
+        tags = [
+            {"Key": t["Key"], "Value": str(t["Value"])}
+            for t in properties.get("HealthCheckTags") or []
+        ]
         if tags:
             backend.change_tags_for_resource("healthcheck", check.id, tags, [])
         resource = cls(check.id, properties, region_name, account_id, original_resource.seed)
@@ -524,7 +606,9 @@ class Route53RecordSet(Adapter):
         )
 
     @classmethod
-    def create(cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str) -> "Route53RecordSet":
+    def create(
+        cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str
+    ) -> Route53RecordSet:
         backend = _route53(account, region)
         zone = cls._zone(properties, backend)
         record_name = _absolute(properties["Name"])
@@ -535,7 +619,9 @@ class Route53RecordSet(Adapter):
             record_name.lower() != _absolute(zone.name).lower()
             and not record_name.lower().endswith("." + _absolute(zone.name).lower())
         ):
-            raise ShimError(f"RRSet with DNS name {record_name} is not permitted in zone {_absolute(zone.name)}")
+            raise ShimError(
+                f"RRSet with DNS name {record_name} is not permitted in zone {_absolute(zone.name)}"
+            )
         alias = properties.get("AliasTarget")
         has_records = bool(properties.get("ResourceRecords"))
         if alias and (has_records or "TTL" in properties):
@@ -548,23 +634,44 @@ class Route53RecordSet(Adapter):
                 "Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], "
                 f"or TrafficPolicyInstanceId], but found none in Change with {where}"
             )
-        routed = any(k in properties for k in ("Weight", "Region", "Failover", "GeoLocation", "MultiValueAnswer", "CidrRoutingConfig", "GeoProximityLocation"))
+        routed = any(
+            k in properties
+            for k in (
+                "Weight",
+                "Region",
+                "Failover",
+                "GeoLocation",
+                "MultiValueAnswer",
+                "CidrRoutingConfig",
+                "GeoProximityLocation",
+            )
+        )
         if routed and not set_identifier:
-            raise ShimError(f"Invalid request: Missing field 'SetIdentifier' in Change with {where}")
+            raise ShimError(
+                f"Invalid request: Missing field 'SetIdentifier' in Change with {where}"
+            )
         if set_identifier and not routed:
             raise ShimError(f"Invalid request: Missing field 'Weight' in Change with {where}")
         if "Weight" in properties and not 0 <= int(properties["Weight"]) <= 255:
-            raise ShimError(f"Invalid request: Weight must be between 0 and 255 in Change with {where}")
+            raise ShimError(
+                f"Invalid request: Weight must be between 0 and 255 in Change with {where}"
+            )
         health_check = properties.get("HealthCheckId")
         if health_check and health_check not in backend.health_checks:
-            raise ShimError(f"Invalid request: The health check with id {health_check} does not exist")
+            raise ShimError(
+                f"Invalid request: The health check with id {health_check} does not exist"
+            )
         if any(cls._matches(r, record_name, kind, set_identifier) for r in zone.rrsets):
             raise ShimError(
                 f"Tried to create resource record set [name='{record_name}', type='{kind}'"
                 + (f", set-identifier='{set_identifier}'" if set_identifier else "")
                 + "] but it already exists"
             )
-        record = {k: v for k, v in properties.items() if k not in ("HostedZoneId", "HostedZoneName", "Comment")}
+        record = {
+            k: v
+            for k, v in properties.items()
+            if k not in ("HostedZoneId", "HostedZoneName", "Comment")
+        }
         record["Name"] = record_name
         if "Weight" in record:
             record["Weight"] = int(record["Weight"])
@@ -625,7 +732,9 @@ class S3BucketPolicy(Adapter):
     type_name = "AWS::S3::BucketPolicy"
 
     @classmethod
-    def create(cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str) -> "S3BucketPolicy":
+    def create(
+        cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str
+    ) -> S3BucketPolicy:
         bucket = properties["Bucket"]
         document = properties["PolicyDocument"]
         _s3(account, region).put_bucket_policy(
@@ -649,13 +758,21 @@ class SqsQueuePolicy(Adapter):
     type_name = "AWS::SQS::QueuePolicy"
 
     @classmethod
-    def create(cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str) -> "SqsQueuePolicy":
+    def create(
+        cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str
+    ) -> SqsQueuePolicy:
         backend = sqs_backends[account][region]
         document = properties["PolicyDocument"]
         policy = json.dumps(document) if not isinstance(document, str) else document
         for queue in properties["Queues"]:
             backend.set_queue_attributes(_queue_name(queue), {"Policy": policy})
-        resource = cls(values.generated_name("queue", "QueuePolicy", seed, 128), properties, region, account, seed)
+        resource = cls(
+            values.generated_name("queue", "QueuePolicy", seed, 128),
+            properties,
+            region,
+            account,
+            seed,
+        )
         resource.attributes = {"Id": resource._physical_id}
         return resource
 
@@ -692,9 +809,15 @@ def _condition_holds(operator: str, values: dict[str, Any]) -> bool:
         elif base in ("StringNotEquals", "StringNotEqualsIgnoreCase", "ArnNotEquals"):
             ok = actual not in wanted
         elif base in ("StringLike", "ArnLike"):
-            ok = any(re.fullmatch(re.escape(w).replace("\\*", ".*").replace("\\?", "."), actual) for w in wanted)
+            ok = any(
+                re.fullmatch(re.escape(w).replace("\\*", ".*").replace("\\?", "."), actual)
+                for w in wanted
+            )
         elif base in ("StringNotLike", "ArnNotLike"):
-            ok = not any(re.fullmatch(re.escape(w).replace("\\*", ".*").replace("\\?", "."), actual) for w in wanted)
+            ok = not any(
+                re.fullmatch(re.escape(w).replace("\\*", ".*").replace("\\?", "."), actual)
+                for w in wanted
+            )
         else:
             return False
         if not ok:
@@ -782,7 +905,11 @@ def _notification_config(properties: dict[str, Any], region: str, account: str) 
             }
             rules = ((entry.get("Filter") or {}).get("S3Key") or {}).get("Rules")
             if rules:
-                converted["Filter"] = {"S3Key": {"FilterRule": [{"Name": r["Name"], "Value": r["Value"]} for r in rules]}}
+                converted["Filter"] = {
+                    "S3Key": {
+                        "FilterRule": [{"Name": r["Name"], "Value": r["Value"]} for r in rules]
+                    }
+                }
             if target == "Queue":
                 queue = sqs_backends[account][region].queues.get(entry["Queue"].split(":")[-1])
                 if queue is None or not _allows_s3_send(queue.policy, entry["Queue"]):
@@ -798,16 +925,16 @@ def _notification_config(properties: dict[str, Any], region: str, account: str) 
     return config
 
 
-def _apply_bucket_settings(bucket_name: str, properties: dict[str, Any], region: str, account: str) -> None:
+def _apply_bucket_settings(
+    bucket_name: str, properties: dict[str, Any], region: str, account: str
+) -> None:
     backend = _s3(account, region)
     versioning = properties.get("VersioningConfiguration")
     if versioning:
         backend.put_bucket_versioning(bucket_name, versioning["Status"])
     block = properties.get("PublicAccessBlockConfiguration")
     if block:
-        backend.put_public_access_block(
-            bucket_name, {k: str(v).lower() for k, v in block.items()}
-        )
+        backend.put_public_access_block(bucket_name, {k: str(v).lower() for k, v in block.items()})
     else:
         backend.get_bucket(bucket_name).public_access_block = None
     ownership = properties.get("OwnershipControls")
@@ -823,7 +950,14 @@ def install_s3_bucket() -> None:
     create = bucket_class.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
     update = bucket_class.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+    def create_from_cloudformation_json(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
         properties = cloudformation_json.get("Properties") or {}
         if "NotificationConfiguration" in properties:
             _notification_config(properties, region_name, account_id)  # S3 checks before creating
@@ -831,9 +965,20 @@ def install_s3_bucket() -> None:
         _apply_bucket_settings(bucket.name, properties, region_name, account_id)
         return bucket
 
-    def update_from_cloudformation_json(cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> Any:
-        bucket = update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
-        _apply_bucket_settings(bucket.name, cloudformation_json.get("Properties") or {}, region_name, account_id)
+    def update_from_cloudformation_json(
+        cls: Any,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        bucket = update(
+            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
+        _apply_bucket_settings(
+            bucket.name, cloudformation_json.get("Properties") or {}, region_name, account_id
+        )
         return bucket
 
     bucket_class.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]
@@ -850,9 +995,13 @@ class CloudWatchAlarm(Adapter):
     type_name = "AWS::CloudWatch::Alarm"
 
     @classmethod
-    def create(cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str) -> "CloudWatchAlarm":
+    def create(
+        cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str
+    ) -> CloudWatchAlarm:
         if properties.get("Metrics"):
-            raise ShimError("the shim does not model metric-math alarms (Metrics); use a single-metric alarm")
+            raise ShimError(
+                "the shim does not model metric-math alarms (Metrics); use a single-metric alarm"
+            )
         alarm_name = properties.get("AlarmName") or name
         backend = cloudwatch_backends[account][region]
         alarm = backend.put_metric_alarm(
@@ -865,9 +1014,14 @@ class CloudWatchAlarm(Adapter):
             threshold=float(properties["Threshold"]) if "Threshold" in properties else None,  # type: ignore[arg-type]
             statistic=properties.get("Statistic"),
             description=properties.get("AlarmDescription"),
-            dimensions=[{"Name": d["Name"], "Value": str(d["Value"])} for d in properties.get("Dimensions") or []],
+            dimensions=[
+                {"Name": d["Name"], "Value": str(d["Value"])}
+                for d in properties.get("Dimensions") or []
+            ],
             alarm_actions=properties.get("AlarmActions") or [],
-            datapoints_to_alarm=int(properties["DatapointsToAlarm"]) if "DatapointsToAlarm" in properties else None,
+            datapoints_to_alarm=int(properties["DatapointsToAlarm"])
+            if "DatapointsToAlarm" in properties
+            else None,
             extended_statistic=properties.get("ExtendedStatistic"),
             ok_actions=properties.get("OKActions") or [],
             insufficient_data_actions=properties.get("InsufficientDataActions") or [],

@@ -28,7 +28,7 @@ from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 from cfnlint.schema.manager import ResourceNotFoundError
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def resource_schema(region: str, type_name: str) -> dict[str, Any] | None:
     """The registry schema of `type_name` in `region`, or None when no schema knows it."""
     try:
@@ -41,7 +41,7 @@ def is_known_type(region: str, type_name: str) -> bool:
     return resource_schema(region, type_name) is not None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def getatt_pointers(region: str, type_name: str) -> dict[str, str]:
     """`Fn::GetAtt` attribute name -> JSON pointer into the schema's properties."""
     try:
@@ -117,12 +117,12 @@ def _at(node: Any, path: tuple[str, ...]) -> Any:
     return node
 
 
-def replacing_paths(region: str, type_name: str, old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, ...]]:
+def replacing_paths(
+    region: str, type_name: str, old: dict[str, Any], new: dict[str, Any]
+) -> list[tuple[str, ...]]:
     """The create-only paths whose value differs between two property sets."""
     return [
-        path
-        for path in create_only_paths(region, type_name)
-        if _at(old, path) != _at(new, path)
+        path for path in create_only_paths(region, type_name) if _at(old, path) != _at(new, path)
     ]
 
 
@@ -194,14 +194,13 @@ _CHECKED_KEYWORDS = (
 )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _validator(region: str, type_name: str) -> Any:
     schema = resource_schema(region, type_name)
     if schema is None:
         return None
     validators = {
-        keyword: jsonschema.Draft7Validator.VALIDATORS[keyword]
-        for keyword in _CHECKED_KEYWORDS
+        keyword: jsonschema.Draft7Validator.VALIDATORS[keyword] for keyword in _CHECKED_KEYWORDS
     }
     validator_class = jsonschema.validators.create(
         meta_schema=jsonschema.Draft7Validator.META_SCHEMA,

@@ -38,6 +38,7 @@ import copy
 import logging
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from moto.cloudformation import models as cfn_models
@@ -105,18 +106,27 @@ def _stack_of(resource_map: ResourceMap) -> Stack | None:
     )
 
 
-def _state(resource_map: ResourceMap) -> dict[str, Any]:
-    """The shim's bookkeeping on a resource map: created resources in order, their resolved
-    properties, statuses, generations (a replacement's counter) and last-updated times."""
+@dataclass
+class MapState:
+    """The shim's bookkeeping on one stack's resource map."""
+
+    created: list[str] = field(default_factory=list)  # logical ids, in creation order
+    properties: dict[str, dict[str, Any]] = field(default_factory=dict)  # resolved, as last applied
+    status: dict[str, str] = field(default_factory=dict)  # what ListStackResources answers
+    reason: dict[str, str] = field(default_factory=dict)  # why a resource failed to delete
+    generation: dict[str, int] = field(default_factory=dict)  # replacements so far (name seeds)
+    updated: dict[str, Any] = field(default_factory=dict)  # last change, per resource
+
+    def forget(self, logical_id: str) -> None:
+        if logical_id in self.created:
+            self.created.remove(logical_id)
+        for table in (self.properties, self.status, self.reason, self.updated):
+            table.pop(logical_id, None)
+
+
+def _state(resource_map: ResourceMap) -> MapState:
     if not hasattr(resource_map, "_shim"):
-        resource_map._shim = {  # type: ignore[attr-defined]
-            "created": [],
-            "properties": {},
-            "status": {},
-            "reason": {},
-            "generation": {},
-            "updated": {},
-        }
+        resource_map._shim = MapState()  # type: ignore[attr-defined]
     return resource_map._shim  # type: ignore[attr-defined]
 
 
@@ -209,17 +219,25 @@ def _model_class(type_name: str) -> Any:
     return parsing.resource_class_from_type(type_name)
 
 
-def _physical_name(resource_map: ResourceMap, model: Any, type_name: str, properties: dict[str, Any], logical_id: str) -> str:
+def _physical_name(
+    resource_map: ResourceMap,
+    model: Any,
+    type_name: str,
+    properties: dict[str, Any],
+    logical_id: str,
+) -> str:
     name_property = model.cloudformation_name_type() if model is not None else ""
     if name_property and properties.get(name_property):
         return properties[name_property]
     state = _state(resource_map)
-    seed = f"{resource_map.stack_id}/{logical_id}/{state['generation'].get(logical_id, 0)}"
+    seed = f"{resource_map.stack_id}/{logical_id}/{state.generation.get(logical_id, 0)}"
     stack_name = resource_map["AWS::StackName"]
     if type_name == "AWS::S3::Bucket":
         return values.generated_name(stack_name, logical_id, seed, 63).lower()
     if type_name in ("AWS::IAM::Role", "AWS::Lambda::Function", "AWS::SQS::Queue"):
-        return values.generated_name(stack_name, logical_id, seed, 64 if type_name != "AWS::SQS::Queue" else 80)
+        return values.generated_name(
+            stack_name, logical_id, seed, 64 if type_name != "AWS::SQS::Queue" else 80
+        )
     return values.generated_name(stack_name, logical_id, seed)
 
 
@@ -244,7 +262,7 @@ def create_resource(resource_map: ResourceMap, logical_id: str) -> Any:
             LogicalId=logical_id,
             StackId=resource_map.stack_id,
             ResourceType=type_name,
-            Generation=state["generation"].get(logical_id, 0),
+            Generation=state.generation.get(logical_id, 0),
         )
         if resource is None:
             raise ResourceFailure(logical_id, f"moto's model of {type_name} created nothing")
@@ -259,11 +277,11 @@ def create_resource(resource_map: ResourceMap, logical_id: str) -> Any:
         record_event(stack, logical_id, None, type_name, "CREATE_FAILED", reason)
         raise ResourceFailure(logical_id, reason) from error
     resource_map._parsed_resources[logical_id] = resource
-    if logical_id not in state["created"]:
-        state["created"].append(logical_id)
-    state["properties"][logical_id] = copy.deepcopy(properties)
-    state["status"][logical_id] = "CREATE_COMPLETE"
-    state["updated"][logical_id] = utcnow()
+    if logical_id not in state.created:
+        state.created.append(logical_id)
+    state.properties[logical_id] = copy.deepcopy(properties)
+    state.status[logical_id] = "CREATE_COMPLETE"
+    state.updated[logical_id] = utcnow()
     record_event(stack, logical_id, _physical_id(resource), type_name, "CREATE_COMPLETE")
     return resource
 
@@ -272,7 +290,9 @@ def _has_update(model: Any) -> bool:
     return not hasattr(model.update_from_cloudformation_json, "__isabstractmethod__")
 
 
-def update_resource(resource_map: ResourceMap, logical_id: str, old_definition: dict[str, Any]) -> bool:
+def update_resource(
+    resource_map: ResourceMap, logical_id: str, old_definition: dict[str, Any]
+) -> bool:
     """Updates one resource if its resolved properties changed; returns whether it did."""
     definition = resource_map._resource_json_map[logical_id]
     type_name = definition["Type"]
@@ -286,7 +306,7 @@ def update_resource(resource_map: ResourceMap, logical_id: str, old_definition: 
         record_event(stack, logical_id, _physical_id(original), type_name, "UPDATE_FAILED", reason)
         raise ResourceFailure(logical_id, reason) from error
     properties = resolved["Properties"]
-    if properties == state["properties"].get(logical_id) and old_definition.get("Type") == type_name:
+    if properties == state.properties.get(logical_id) and old_definition.get("Type") == type_name:
         return False
     record_event(stack, logical_id, _physical_id(original), type_name, "UPDATE_IN_PROGRESS")
     try:
@@ -309,11 +329,13 @@ def update_resource(resource_map: ResourceMap, logical_id: str, old_definition: 
             if resource is None:
                 raise ResourceFailure(logical_id, f"moto's model of {type_name} updated to nothing")
             if isinstance(resource, generic.GenericResource):
-                state["generation"][logical_id] = resource.generation
+                state.generation[logical_id] = resource.generation
         resource.cf_resource_type = type_name
         resource.logical_resource_id = logical_id
     except ResourceFailure as failure:
-        record_event(stack, logical_id, _physical_id(original), type_name, "UPDATE_FAILED", failure.reason)
+        record_event(
+            stack, logical_id, _physical_id(original), type_name, "UPDATE_FAILED", failure.reason
+        )
         raise
     except Exception as error:
         log.debug("update %s failed", logical_id, exc_info=True)
@@ -321,9 +343,9 @@ def update_resource(resource_map: ResourceMap, logical_id: str, old_definition: 
         record_event(stack, logical_id, _physical_id(original), type_name, "UPDATE_FAILED", reason)
         raise ResourceFailure(logical_id, reason) from error
     resource_map._parsed_resources[logical_id] = resource
-    state["properties"][logical_id] = copy.deepcopy(properties)
-    state["status"][logical_id] = "UPDATE_COMPLETE"
-    state["updated"][logical_id] = utcnow()
+    state.properties[logical_id] = copy.deepcopy(properties)
+    state.status[logical_id] = "UPDATE_COMPLETE"
+    state.updated[logical_id] = utcnow()
     record_event(stack, logical_id, _physical_id(resource), type_name, "UPDATE_COMPLETE")
     return True
 
@@ -341,7 +363,7 @@ def _replace(
     state = _state(resource_map)
     if old_definition.get("UpdateReplacePolicy") != "Retain":
         _delete_model(resource_map, original, old_definition)
-    state["generation"][logical_id] = state["generation"].get(logical_id, 0) + 1
+    state.generation[logical_id] = state.generation.get(logical_id, 0) + 1
     type_name = resolved["Type"]
     name = _physical_name(resource_map, model, type_name, resolved["Properties"], logical_id)
     return model.create_from_cloudformation_json(
@@ -352,7 +374,7 @@ def _replace(
         LogicalId=logical_id,
         StackId=resource_map.stack_id,
         ResourceType=type_name,
-        Generation=state["generation"][logical_id],
+        Generation=state.generation[logical_id],
     )
 
 
@@ -392,16 +414,13 @@ def delete_resource(resource_map: ResourceMap, logical_id: str, definition: dict
             _delete_model(resource_map, resource, definition)
         except Exception as error:
             reason = _reason(error)
-            state["status"][logical_id] = "DELETE_FAILED"
-            state["reason"][logical_id] = reason
+            state.status[logical_id] = "DELETE_FAILED"
+            state.reason[logical_id] = reason
             record_event(stack, logical_id, physical, type_name, "DELETE_FAILED", reason)
             raise ResourceFailure(logical_id, reason) from error
         record_event(stack, logical_id, physical, type_name, "DELETE_COMPLETE")
     resource_map._parsed_resources.pop(logical_id, None)
-    if logical_id in state["created"]:
-        state["created"].remove(logical_id)
-    for table in ("properties", "status", "reason", "updated"):
-        state[table].pop(logical_id, None)
+    state.forget(logical_id)
 
 
 def _active(resource_map: ResourceMap, resources: dict[str, Any]) -> list[str]:
@@ -425,7 +444,9 @@ def _load(resource_map: ResourceMap, template: dict[str, Any], parameters: dict[
     resource_map.load_conditions()
 
 
-def apply_template(resource_map: ResourceMap, template: dict[str, Any], parameters: dict[str, str]) -> None:
+def apply_template(
+    resource_map: ResourceMap, template: dict[str, Any], parameters: dict[str, str]
+) -> None:
     """Brings the stack's resources to `template`: creates and updates in dependency order,
     then deletes what the template no longer has (reverse order). Raises ResourceFailure."""
     state = _state(resource_map)
@@ -434,7 +455,7 @@ def apply_template(resource_map: ResourceMap, template: dict[str, Any], paramete
     resources = template.get("Resources") or {}
     resource_map._resource_json_map = resources
     active = _active(resource_map, resources)
-    existing = list(state["created"])
+    existing = list(state.created)
     for name in active:
         if name in existing and name in resource_map._parsed_resources:
             update_resource(resource_map, name, old_resources.get(name, resources[name]))
@@ -443,8 +464,14 @@ def apply_template(resource_map: ResourceMap, template: dict[str, Any], paramete
     stale = [name for name in existing if name not in active]
     if stale:
         stack = _stack_of(resource_map)
-        if stack is not None and stack.status.endswith("_IN_PROGRESS") and stack.status.startswith("UPDATE"):
-            _stack_event(stack, stack.status.replace("_IN_PROGRESS", "_COMPLETE_CLEANUP_IN_PROGRESS"))
+        if (
+            stack is not None
+            and stack.status.endswith("_IN_PROGRESS")
+            and stack.status.startswith("UPDATE")
+        ):
+            _stack_event(
+                stack, stack.status.replace("_IN_PROGRESS", "_COMPLETE_CLEANUP_IN_PROGRESS")
+            )
         order = templates.dependency_order(old_resources)
         for name in reversed(order):
             if name in stale:
@@ -544,9 +571,9 @@ def _delete_all(resource_map: ResourceMap, stop_on_failure: bool) -> list[str]:
     reasons (and stops at the first when asked)."""
     state = _state(resource_map)
     definitions = resource_map._resource_json_map
-    known = {n: d for n, d in definitions.items() if n in state["created"]}
+    known = {n: d for n, d in definitions.items() if n in state.created}
     order = [n for n in templates.dependency_order(known)] if known else []
-    order += [n for n in state["created"] if n not in order]
+    order += [n for n in state.created if n not in order]
     failures = []
     for name in reversed(order):
         try:
@@ -562,7 +589,13 @@ def _delete_all(resource_map: ResourceMap, stop_on_failure: bool) -> list[str]:
 
 
 def _references_changed(node: Any, changed: set[str]) -> list[str]:
-    return sorted({name for name, attribute in templates.references(node) if attribute is None and name in changed})
+    return sorted(
+        {
+            name
+            for name, attribute in templates.references(node)
+            if attribute is None and name in changed
+        }
+    )
 
 
 def plan_changes(
@@ -574,7 +607,7 @@ def plan_changes(
     """The `Changes` of a change set, as CloudFormation reports them (static evaluation)."""
     resource_map = stack.resource_map
     state = _state(resource_map)
-    old_resources = resource_map._resource_json_map if state["created"] else {}
+    old_resources = resource_map._resource_json_map if state.created else {}
     old_parameters = _parameter_values(resource_map)
     changed_parameters = {
         name for name, value in parameters.items() if old_parameters.get(name) != value
@@ -603,14 +636,24 @@ def plan_changes(
     for name in active:
         definition = new_resources[name]
         type_name = definition["Type"]
-        if name not in state["created"]:
-            changes.append({"Action": "Add", "LogicalResourceId": name, "ResourceType": type_name, "Scope": [], "Details": []})
+        if name not in state.created:
+            changes.append(
+                {
+                    "Action": "Add",
+                    "LogicalResourceId": name,
+                    "ResourceType": type_name,
+                    "Scope": [],
+                    "Details": [],
+                }
+            )
             continue
         old = old_resources.get(name, {})
         create_only = {path[0] for path in schemas.create_only_paths(region, type_name)}
         new_props = definition.get("Properties") or {}
         old_props = old.get("Properties") or {}
-        replacing = {path[0] for path in schemas.replacing_paths(region, type_name, old_props, new_props)}
+        replacing = {
+            path[0] for path in schemas.replacing_paths(region, type_name, old_props, new_props)
+        }
         details = []
         for key in sorted(set(new_props) | set(old_props)):
             recreation = "Always" if key in replacing else "Never"
@@ -618,9 +661,27 @@ def plan_changes(
                 details.append(_detail(key, recreation, "Static", "DirectModification"))
             else:
                 for parameter in _references_changed(new_props.get(key), changed_parameters):
-                    details.append(_detail(key, "Always" if key in create_only else "Never", "Static", "ParameterReference", parameter))
-                for target in sorted({t for t, _ in templates.references(new_props.get(key)) if t in replaced}):
-                    details.append(_detail(key, "Conditional" if key in create_only else "Never", "Dynamic", "ResourceReference", target))
+                    details.append(
+                        _detail(
+                            key,
+                            "Always" if key in create_only else "Never",
+                            "Static",
+                            "ParameterReference",
+                            parameter,
+                        )
+                    )
+                for target in sorted(
+                    {t for t, _ in templates.references(new_props.get(key)) if t in replaced}
+                ):
+                    details.append(
+                        _detail(
+                            key,
+                            "Conditional" if key in create_only else "Never",
+                            "Dynamic",
+                            "ResourceReference",
+                            target,
+                        )
+                    )
         scope = ["Properties"] if details else []
         if definition.get("Metadata") != old.get("Metadata"):
             scope.append("Metadata")
@@ -630,7 +691,9 @@ def plan_changes(
         if not scope:
             continue
         needs = {d["Target"]["RequiresRecreation"] for d in details}
-        replacement = "True" if "Always" in needs else "Conditional" if "Conditional" in needs else "False"
+        replacement = (
+            "True" if "Always" in needs else "Conditional" if "Conditional" in needs else "False"
+        )
         if replacement == "True":
             replaced.add(name)
         changes.append(
@@ -644,7 +707,7 @@ def plan_changes(
                 "Details": details,
             }
         )
-    for name in state["created"]:
+    for name in state.created:
         if name not in active:
             changes.append(
                 {
@@ -659,7 +722,9 @@ def plan_changes(
     return changes
 
 
-def _detail(name: str, recreation: str, evaluation: str, source: str, entity: str | None = None) -> dict[str, Any]:
+def _detail(
+    name: str, recreation: str, evaluation: str, source: str, entity: str | None = None
+) -> dict[str, Any]:
     detail: dict[str, Any] = {
         "Target": {"Attribute": "Properties", "Name": name, "RequiresRecreation": recreation},
         "Evaluation": evaluation,
@@ -688,7 +753,9 @@ class ShimChangeSet(ChangeSet):
         return self.changes_ready
 
 
-def _find_change_set(backend: CloudFormationBackend, name: str, stack_name: str | None) -> ChangeSet:
+def _find_change_set(
+    backend: CloudFormationBackend, name: str, stack_name: str | None
+) -> ChangeSet:
     if name in backend.change_sets:
         return backend.change_sets[name]
     for change_set in backend.change_sets.values():
@@ -757,9 +824,15 @@ def _create_change_set(self: CloudFormationResponse) -> ActionResult:
                 message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated."
             )
     else:
-        raise ValidationError(message=f"ChangeSetType {change_set_type} is not supported by the shim")
+        raise ValidationError(
+            message=f"ChangeSetType {change_set_type} is not supported by the shim"
+        )
     for change_set in backend.change_sets.values():
-        if stack is not None and change_set.stack_id == stack.stack_id and change_set.change_set_name == change_set_name:
+        if (
+            stack is not None
+            and change_set.stack_id == stack.stack_id
+            and change_set.change_set_name == change_set_name
+        ):
             raise cfn_models.AlreadyExistsException(
                 f"ChangeSet {change_set_name} already exists for stack {stack_name}"
             )
@@ -768,7 +841,11 @@ def _create_change_set(self: CloudFormationResponse) -> ActionResult:
     template = templates.parse_template(body)
     templates.check_template(template, region)
     given, use_previous = _request_parameters(self)
-    previous = stack.resource_map.resolved_parameters if stack is not None and change_set_type == "UPDATE" else None
+    previous = (
+        stack.resource_map.resolved_parameters
+        if stack is not None and change_set_type == "UPDATE"
+        else None
+    )
     parameters = templates.resolve_parameters(template, given, previous, use_previous)
     capabilities = self._get_param("Capabilities", [])
     templates.check_capabilities(template, capabilities)
@@ -834,7 +911,9 @@ def describe_change_set(self: CloudFormationResponse) -> ActionResult:
 
 def delete_change_set(self: CloudFormationResponse) -> EmptyResult:
     backend = self.cloudformation_backend
-    change_set = _find_change_set(backend, self._get_param("ChangeSetName"), self._get_param("StackName"))
+    change_set = _find_change_set(
+        backend, self._get_param("ChangeSetName"), self._get_param("StackName")
+    )
     backend.change_sets.pop(change_set.change_set_id, None)
     return EmptyResult()
 
@@ -843,9 +922,7 @@ def list_change_sets(self: CloudFormationResponse) -> ActionResult:
     backend = self.cloudformation_backend
     stack_name = self._get_param("StackName")
     summaries = [
-        c
-        for c in backend.change_sets.values()
-        if stack_name in (c.stack_name, c.stack_id)
+        c for c in backend.change_sets.values() if stack_name in (c.stack_name, c.stack_id)
     ]
     return ActionResult({"Summaries": summaries})
 
@@ -853,7 +930,9 @@ def list_change_sets(self: CloudFormationResponse) -> ActionResult:
 def execute_change_set(self: CloudFormationResponse) -> EmptyResult:
     backend = self.cloudformation_backend
     with LOCK:
-        change_set = _find_change_set(backend, self._get_param("ChangeSetName"), self._get_param("StackName"))
+        change_set = _find_change_set(
+            backend, self._get_param("ChangeSetName"), self._get_param("StackName")
+        )
         if change_set.execution_status != "AVAILABLE":
             raise InvalidChangeSetStatus(
                 f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current execution status of [{change_set.execution_status}]"
@@ -883,7 +962,11 @@ def execute_change_set(self: CloudFormationResponse) -> EmptyResult:
         )
         change_set.execution_status = "EXECUTE_COMPLETE" if succeeded else "EXECUTE_FAILED"
         # AWS deletes a stack's other change sets once one is executed.
-        for other in [c for c in backend.change_sets.values() if c.stack_id == stack.stack_id and c is not change_set]:
+        for other in [
+            c
+            for c in backend.change_sets.values()
+            if c.stack_id == stack.stack_id and c is not change_set
+        ]:
             backend.change_sets.pop(other.change_set_id, None)
     return EmptyResult()
 
@@ -938,7 +1021,13 @@ def create_stack(self: CloudFormationResponse) -> ActionResult:
     )
     with LOCK:
         succeeded = run_operation(
-            backend, stack, body, template, parameters, "CREATE", rollback=on_failure != "DO_NOTHING"
+            backend,
+            stack,
+            body,
+            template,
+            parameters,
+            "CREATE",
+            rollback=on_failure != "DO_NOTHING",
         )
         if not succeeded and on_failure == "DELETE":
             _delete_stack(backend, stack.stack_id)
@@ -972,23 +1061,39 @@ def validate_template(self: CloudFormationResponse) -> ActionResult:
     except templates.InsufficientCapabilities as needed:
         capability = str(needed.message).split("[")[-1].rstrip("]")
         iam = sorted(
-            {r["Type"] for r in template["Resources"].values() if r.get("Type") in templates.IAM_NAME_PROPERTY}
+            {
+                r["Type"]
+                for r in template["Resources"].values()
+                if r.get("Type") in templates.IAM_NAME_PROPERTY
+            }
         )
         result["Capabilities"] = [capability]
-        result["CapabilitiesReason"] = f"The following resource(s) require capabilities: [{', '.join(iam)}]"
+        result["CapabilitiesReason"] = (
+            f"The following resource(s) require capabilities: [{', '.join(iam)}]"
+        )
     return ActionResult(result)
 
 
-def _update(self: Stack, template: str, role_arn: str | None = None, parameters: dict[str, Any] | None = None, tags: dict[str, str] | None = None) -> None:
+def _update(
+    self: Stack,
+    template: str,
+    role_arn: str | None = None,
+    parameters: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
+) -> None:
     """UpdateStack (moto's handler has already refused an unchanged update, as AWS does):
     the checks and lifecycle of an UPDATE change set."""
     backend = cfn_models.cloudformation_backends[self.account_id][self.region_name]
     if self.status not in UPDATABLE:
-        raise ValidationError(message=f"Stack:{self.stack_id} is in {self.status} state and can not be updated.")
+        raise ValidationError(
+            message=f"Stack:{self.stack_id} is in {self.status} state and can not be updated."
+        )
     parsed = templates.parse_template(template)
     templates.check_template(parsed, self.region_name)
     given = {k: str(v) for k, v in (parameters or {}).items()}
-    resolved = templates.resolve_parameters(parsed, given, self.resource_map.resolved_parameters, set())
+    resolved = templates.resolve_parameters(
+        parsed, given, self.resource_map.resolved_parameters, set()
+    )
     if tags is not None:
         self.tags = tags
     with LOCK:
@@ -1030,26 +1135,32 @@ def _delete_stack_locked(self: CloudFormationBackend, stack: Stack) -> None:
 
 def _stack_resources(self: Stack) -> Iterable[Any]:
     state = _state(self.resource_map)
-    return [self.resource_map._parsed_resources[n] for n in state["created"] if n in self.resource_map._parsed_resources]
+    return [
+        self.resource_map._parsed_resources[n]
+        for n in state.created
+        if n in self.resource_map._parsed_resources
+    ]
 
 
 def list_stack_resources(self: CloudFormationResponse) -> ActionResult:
     stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
     state = _state(stack.resource_map)
     summaries = []
-    for name in state["created"]:
+    for name in state.created:
         resource = stack.resource_map._parsed_resources.get(name)
         if resource is None:
             continue
         summary = {
             "LogicalResourceId": name,
             "PhysicalResourceId": _physical_id(resource),
-            "ResourceType": stack.resource_map._resource_json_map.get(name, {}).get("Type", getattr(resource, "cf_resource_type", "")),
-            "LastUpdatedTimestamp": state["updated"].get(name, stack.creation_time),
-            "ResourceStatus": state["status"].get(name, "CREATE_COMPLETE"),
+            "ResourceType": stack.resource_map._resource_json_map.get(name, {}).get(
+                "Type", getattr(resource, "cf_resource_type", "")
+            ),
+            "LastUpdatedTimestamp": state.updated.get(name, stack.creation_time),
+            "ResourceStatus": state.status.get(name, "CREATE_COMPLETE"),
         }
-        if name in state["reason"]:
-            summary["ResourceStatusReason"] = state["reason"][name]
+        if name in state.reason:
+            summary["ResourceStatusReason"] = state.reason[name]
         summaries.append(summary)
     return ActionResult({"StackResourceSummaries": summaries})
 
@@ -1059,7 +1170,7 @@ def describe_stack_resources(self: CloudFormationResponse) -> ActionResult:
     logical = self._get_param("LogicalResourceId")
     state = _state(stack.resource_map)
     result = []
-    for name in state["created"]:
+    for name in state.created:
         if logical and name != logical:
             continue
         resource = stack.resource_map._parsed_resources.get(name)
@@ -1070,8 +1181,8 @@ def describe_stack_resources(self: CloudFormationResponse) -> ActionResult:
                 "LogicalResourceId": name,
                 "PhysicalResourceId": _physical_id(resource),
                 "ResourceType": stack.resource_map._resource_json_map.get(name, {}).get("Type", ""),
-                "Timestamp": state["updated"].get(name, stack.creation_time),
-                "ResourceStatus": state["status"].get(name, "CREATE_COMPLETE"),
+                "Timestamp": state.updated.get(name, stack.creation_time),
+                "ResourceStatus": state.status.get(name, "CREATE_COMPLETE"),
             }
         )
     return ActionResult({"StackResources": result})
@@ -1081,7 +1192,7 @@ def describe_stack_resource(self: CloudFormationResponse) -> ActionResult:
     stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
     logical = self._get_param("LogicalResourceId")
     state = _state(stack.resource_map)
-    if logical not in state["created"]:
+    if logical not in state.created:
         raise ValidationError(
             stack.name, message=f"Resource {logical} does not exist for stack {stack.name}"
         )
@@ -1092,9 +1203,11 @@ def describe_stack_resource(self: CloudFormationResponse) -> ActionResult:
         "LogicalResourceId": logical,
         "PhysicalResourceId": _physical_id(resource),
         "ResourceType": stack.resource_map._resource_json_map.get(logical, {}).get("Type", ""),
-        "LastUpdatedTimestamp": state["updated"].get(logical, stack.creation_time),
-        "ResourceStatus": state["status"].get(logical, "CREATE_COMPLETE"),
-        "Metadata": _json(stack.resource_map._resource_json_map.get(logical, {}).get("Metadata", {})),
+        "LastUpdatedTimestamp": state.updated.get(logical, stack.creation_time),
+        "ResourceStatus": state.status.get(logical, "CREATE_COMPLETE"),
+        "Metadata": _json(
+            stack.resource_map._resource_json_map.get(logical, {}).get("Metadata", {})
+        ),
     }
     return ActionResult({"StackResourceDetail": detail})
 

@@ -158,7 +158,9 @@ def references(node: Any) -> Iterator[tuple[str, str | None]]:
             return
         if len(node) == 1 and "Fn::Sub" in node:
             sub = node["Fn::Sub"]
-            text, local = (sub, {}) if isinstance(sub, str) else (sub[0], sub[1] if len(sub) > 1 else {})
+            text, local = (
+                (sub, {}) if isinstance(sub, str) else (sub[0], sub[1] if len(sub) > 1 else {})
+            )
             if isinstance(local, dict):
                 for value in local.values():
                     yield from references(value)
@@ -204,7 +206,7 @@ def dependency_order(resources: dict[str, Any]) -> list[str]:
         if state.get(name) == 2:
             return
         if state.get(name) == 1:
-            cycle = path[path.index(name):]
+            cycle = path[path.index(name) :]
             raise ValidationError(
                 message=f"Circular dependency between resources: [{', '.join(sorted(set(cycle)))}]"
             )
@@ -257,10 +259,12 @@ def check_template(template: dict[str, Any], region: str) -> None:
     known = set(parameters) | PSEUDO_PARAMETERS | set(resources)
     for block, section in (("Resources", resources), ("Outputs", outputs)):
         missing: list[str] = []
-        for name, definition in section.items():
-            body = definition if block == "Outputs" else {
-                k: v for k, v in definition.items() if k != "DependsOn"
-            }
+        for definition in section.values():
+            body = (
+                definition
+                if block == "Outputs"
+                else {k: v for k, v in definition.items() if k != "DependsOn"}
+            )
             depends = definition.get("DependsOn") if block == "Resources" else None
             for target in [depends] if isinstance(depends, str) else depends or []:
                 if target not in resources and target not in missing:
@@ -330,7 +334,9 @@ def resolve_parameters(
             resolved[name] = str(given[name])
         elif "Default" in spec:
             default = spec["Default"]
-            resolved[name] = ",".join(map(str, default)) if isinstance(default, list) else str(default)
+            resolved[name] = (
+                ",".join(map(str, default)) if isinstance(default, list) else str(default)
+            )
         else:
             missing.append(name)
             continue

@@ -131,7 +131,9 @@ def attribute_value(
         if leaf == "RegionalDomainName":
             return f"d-{token(seed, 10)}.execute-api.{region}.{url_suffix(region)}"
         if leaf == "RegionalHostedZoneId":
-            return APIGATEWAY_REGIONAL_HOSTED_ZONES.get(region, "Z" + token(seed, 13, _UPPER_DIGITS))
+            return APIGATEWAY_REGIONAL_HOSTED_ZONES.get(
+                region, "Z" + token(seed, 13, _UPPER_DIGITS)
+            )
         if leaf == "DistributionDomainName":
             return f"d{token(seed, 13)}.cloudfront.net"
         if leaf == "DistributionHostedZoneId":
