@@ -1313,3 +1313,41 @@ def test_resource_refused(
     ]
     assert event["LogicalResourceId"] == failed
     assert reason in event["ResourceStatusReason"], event["ResourceStatusReason"]
+
+
+def test_delete_failure_keeps_the_stack(aws: Aws) -> None:
+    """A resource that cannot be deleted (a bucket with objects, without Retain) leaves the
+    stack DELETE_FAILED with the reason, as on AWS; once emptied, the delete goes through."""
+    cf, s3 = aws("cloudformation", "us-east-1"), aws("s3", "us-east-1")
+    template = {
+        "Resources": {
+            "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "shim-full-bucket"}},
+            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {}},
+        }
+    }
+    _, stack = _stack_change(cf, "full", "c", template, "CREATE")
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    s3.put_object(Bucket="shim-full-bucket", Key="k", Body=b"x")
+    cf.delete_stack(StackName="full")
+    stack = cf.describe_stacks(StackName="full")["Stacks"][0]
+    assert stack["StackStatus"] == "DELETE_FAILED"
+    assert stack["StackStatusReason"] == "The following resource(s) failed to delete: [Bucket]. "
+    [failed] = [
+        e
+        for e in cf.describe_stack_events(StackName="full")["StackEvents"]
+        if e["ResourceStatus"] == "DELETE_FAILED" and e["LogicalResourceId"] == "Bucket"
+    ]
+    assert (
+        failed["ResourceStatusReason"]
+        == "The bucket you tried to delete is not empty (Error Code: BucketNotEmpty)"
+    )
+    listed = cf.list_stack_resources(StackName="full")["StackResourceSummaries"]
+    assert [(r["LogicalResourceId"], r["ResourceStatus"]) for r in listed] == [
+        ("Bucket", "DELETE_FAILED")
+    ]
+    s3.delete_object(Bucket="shim-full-bucket", Key="k")
+    cf.delete_stack(StackName="full")
+    with pytest.raises(ClientError):
+        cf.describe_stacks(StackName="full")
+    with pytest.raises(ClientError):
+        s3.head_bucket(Bucket="shim-full-bucket")

@@ -124,9 +124,11 @@ PATCHES = [
         "s3-bucket",
         "AWS::S3::Bucket ignores VersioningConfiguration, PublicAccessBlockConfiguration, "
         "OwnershipControls and NotificationConfiguration (and S3's check that a notified "
-        "queue's policy lets S3 send)",
+        "queue's policy lets S3 send); deleting a bucket with objects reports success and "
+        "keeps it",
         "these applied through moto's S3 backend on create and update, the queue policy "
-        "checked first as S3 does (lifecycle rules and access logging stay unapplied)",
+        "checked first as S3 does (lifecycle rules and access logging stay unapplied); a "
+        "bucket with objects fails to delete (BucketNotEmpty), as on AWS",
         _models("s3_bucket"),
     ),
     Patch(

@@ -25,6 +25,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.kms import models as kms_models
 from moto.route53 import models as route53_models
 from moto.s3 import models as s3_models
+from moto.s3.exceptions import BucketNotEmpty
 from moto.sqs.models import sqs_backends
 
 from . import schemas, values
@@ -981,7 +982,18 @@ def install_s3_bucket() -> None:
         )
         return bucket
 
+    def delete_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        # moto's delete_bucket answers None for a bucket with objects and keeps it; the stack
+        # would then report the bucket deleted. S3 refuses, and so does the shim.
+        backend = _s3(account_id, region_name)
+        if resource_name in backend.buckets and backend.buckets[resource_name].keys:
+            raise BucketNotEmpty(resource_name)
+        backend.delete_bucket(resource_name)
+
     bucket_class.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]
+    bucket_class.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)  # type: ignore[assignment]
     bucket_class.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)  # type: ignore[assignment]
 
 
