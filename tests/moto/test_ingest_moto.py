@@ -424,9 +424,11 @@ def check_regional(
         ]
         assert summary["StreamStatus"] == "ACTIVE"
     lambdas = aws("lambda", region)
-    for name in resources_of(template, "AWS::Lambda::Function"):
+    for name, resource in resources_of(template, "AWS::Lambda::Function").items():
         function = lambdas.get_function(FunctionName=physical[name])
         assert function["Configuration"]["CodeSize"] == len(_zip()), f"{name} is not the S3 zip"
+        wanted = resource["Properties"].get("Architectures", ["x86_64"])
+        assert function["Configuration"]["Architectures"] == wanted, name
     for name in resources_of(template, "AWS::Lambda::EventSourceMapping"):
         lambdas.get_event_source_mapping(UUID=physical[name])
     for name in resources_of(template, "AWS::IAM::Role"):
@@ -1351,3 +1353,91 @@ def test_delete_failure_keeps_the_stack(aws: Aws) -> None:
         cf.describe_stacks(StackName="full")
     with pytest.raises(ClientError):
         s3.head_bucket(Bucket="shim-full-bucket")
+
+
+def _function_template(code: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "lambda.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    }
+                },
+            },
+            "Function": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Runtime": "provided.al2023",
+                    "Handler": "bootstrap",
+                    "Architectures": ["arm64"],
+                    "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "Code": code,
+                },
+            },
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("case", "bucket_region", "version", "reason"),
+    [
+        ("same region, latest", "us-west-2", None, None),
+        ("same region, existing version", "us-west-2", "existing", None),
+        (
+            "code bucket in another region",
+            "us-east-1",
+            None,
+            "S3 Error Code: PermanentRedirect. S3 Error Message: The bucket is in this region: us-east-1.",
+        ),
+        (
+            "missing object version",
+            "us-west-2",
+            "no-such-version",
+            "S3 Error Code: NoSuchVersion",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) and " " in value else "",
+)
+def test_lambda_code_from_s3(
+    aws: Aws, case: str, bucket_region: str, version: str | None, reason: str | None
+) -> None:
+    """A function's code comes from a bucket in its own region, at the given version."""
+    s3 = aws("s3", bucket_region)
+    _make_bucket(s3, "shim-code", bucket_region)
+    s3.put_bucket_versioning(Bucket="shim-code", VersioningConfiguration={"Status": "Enabled"})
+    put = s3.put_object(Bucket="shim-code", Key=CODE_KEY, Body=_zip())
+    code: dict[str, Any] = {"S3Bucket": "shim-code", "S3Key": CODE_KEY}
+    if version:
+        code["S3ObjectVersion"] = put["VersionId"] if version == "existing" else version
+    cf = aws("cloudformation", "us-west-2")
+    cf.create_change_set(
+        StackName="code",
+        ChangeSetName="c",
+        ChangeSetType="CREATE",
+        TemplateBody=json.dumps(_function_template(code)),
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    cf.execute_change_set(StackName="code", ChangeSetName="c")
+    stack = cf.describe_stacks(StackName="code")["Stacks"][0]
+    if reason is None:
+        assert stack["StackStatus"] == "CREATE_COMPLETE", failure_reasons_of(cf, "code")
+        function = aws("lambda", "us-west-2").list_functions()["Functions"][0]
+        assert function["Architectures"] == ["arm64"]
+        return
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE", case
+    [failed] = [
+        e
+        for e in cf.describe_stack_events(StackName="code")["StackEvents"]
+        if e["ResourceStatus"] == "CREATE_FAILED"
+    ]
+    assert failed["LogicalResourceId"] == "Function"
+    assert reason in failed["ResourceStatusReason"], failed["ResourceStatusReason"]

@@ -132,6 +132,14 @@ PATCHES = [
         _models("s3_bucket"),
     ),
     Patch(
+        "lambda-function",
+        "AWS::Lambda::Function drops Architectures (reports x86_64), TracingConfig, KmsKeyArn "
+        "and Tags, takes its S3 code from a bucket in any region and ignores S3ObjectVersion",
+        "those settings kept; the code bucket must be in the function's region and a given "
+        "object version must exist, as Lambda requires (the code read is still the latest)",
+        _models("lambda_function"),
+    ),
+    Patch(
         "cloudwatch-alarm",
         "AWS::CloudWatch::Alarm is skipped (DescribeAlarms sees nothing)",
         "put through moto's CloudWatch backend (PutMetricAlarm semantics), deleted with the stack",

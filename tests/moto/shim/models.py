@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from moto.apigateway import models as apigateway_models
+from moto.awslambda import models as awslambda_models
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.cloudwatch.models import cloudwatch_backends
@@ -995,6 +996,81 @@ def install_s3_bucket() -> None:
     bucket_class.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]
     bucket_class.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)  # type: ignore[assignment]
     bucket_class.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)  # type: ignore[assignment]
+
+
+# --- Lambda functions ------------------------------------------------------------------------
+
+
+def _check_code(code: dict[str, Any], region: str, account: str) -> None:
+    """Lambda's own checks of a function's S3 code that moto skips: the bucket is in the
+    function's region, and a given S3ObjectVersion exists."""
+    bucket_name, key = code.get("S3Bucket"), code.get("S3Key")
+    if not bucket_name or not key:
+        return
+    backend = _s3(account, region)
+    bucket = backend.buckets.get(bucket_name)
+    if bucket is None:
+        return  # moto's own check answers NoSuchBucket
+    if bucket.region_name != region:
+        raise ShimError(
+            "Error occurred while GetObject. S3 Error Code: PermanentRedirect. S3 Error Message: "
+            f"The bucket is in this region: {bucket.region_name}. Please use this region to retry the request"
+        )
+    version = code.get("S3ObjectVersion")
+    if version and backend.get_object(bucket_name, key, version_id=str(version)) is None:
+        raise ShimError(
+            "Error occurred while GetObject. S3 Error Code: NoSuchVersion. S3 Error Message: "
+            "The specified version does not exist."
+        )
+
+
+def _function_settings(function: Any, properties: dict[str, Any]) -> None:
+    """What moto's model leaves out of the function it makes from a template."""
+    function.architectures = properties.get("Architectures") or ["x86_64"]
+    function.tracing_config = properties.get("TracingConfig") or {"Mode": "PassThrough"}
+    function.kms_key_arn = properties.get("KmsKeyArn")
+    function.tags = {t["Key"]: str(t["Value"]) for t in _tags(properties)}
+
+
+def install_lambda_function() -> None:
+    function_class = awslambda_models.LambdaFunction
+    create = function_class.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    update = function_class.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_from_cloudformation_json(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        _check_code(properties.get("Code") or {}, region_name, account_id)
+        function = create(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        _function_settings(function, properties)
+        return function
+
+    def update_from_cloudformation_json(
+        cls: Any,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        _check_code(properties.get("Code") or {}, region_name, account_id)
+        function = update(
+            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
+        _function_settings(function, properties)
+        return function
+
+    function_class.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]
+    function_class.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)  # type: ignore[assignment]
 
 
 # --- CloudWatch alarms -----------------------------------------------------------------------
