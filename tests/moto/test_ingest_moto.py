@@ -486,7 +486,8 @@ def check_regional(
 def check_secondary_data_plane(aws: Aws, spec: Spec, values: dict[str, str]) -> None:
     """The deployed secondary's buckets and queue work for real: the lever's drain switch is
     written and read back (a versioned object, under the bucket's deny-insecure-transport
-    policy), and an object in the spool reaches the bridge's queue as an S3 notification."""
+    policy), an object in the spool reaches the bridge's queue as an S3 notification, and the
+    spool's dead-letter queue redrives into it."""
     region = spec.secondary
     s3, sqs = aws("s3", region), aws("sqs", region)
     switch = values["SwitchBucketName"]
@@ -508,6 +509,12 @@ def check_secondary_data_plane(aws: Aws, spec: Spec, values: dict[str, str]) -> 
         body = json.loads(message["Body"])
         keys += [r["s3"]["object"]["key"] for r in body.get("Records", [])]
     assert [k.replace("%2F", "/") for k in keys] == [f"{prefix}shim-test.json"], keys
+    # `ingest redrive`: what the dead-letter queue holds goes back to the spool queue.
+    dlq = values["SpoolDlqUrl"]
+    sqs.send_message(QueueUrl=dlq, MessageBody="dead-lettered")
+    sqs.start_message_move_task(SourceArn=values["SpoolDlqArn"])
+    redriven = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    assert [m["Body"] for m in redriven] == ["dead-lettered"]
 
 
 def dns_parameters(regional: dict[str, dict[str, str]]) -> dict[str, str]:
@@ -1441,3 +1448,48 @@ def test_lambda_code_from_s3(
     ]
     assert failed["LogicalResourceId"] == "Function"
     assert reason in failed["ResourceStatusReason"], failed["ResourceStatusReason"]
+
+
+def test_dead_letter_redrive(aws: Aws) -> None:
+    """StartMessageMoveTask moves a dead-letter queue's messages back to its source queue,
+    as `ingest redrive` does it; a queue that is no dead-letter queue is refused."""
+    sqs = aws("sqs", "us-west-2")
+    dlq = sqs.create_queue(QueueName="shim-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})
+    source = sqs.create_queue(
+        QueueName="shim-source", Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": "0"}
+    )["QueueUrl"]
+    source_arn = sqs.get_queue_attributes(QueueUrl=source, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    for body in ("one", "two"):
+        sqs.send_message(QueueUrl=source, MessageBody=body)
+    # Received once without being deleted: the next receive dead-letters them.
+    sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10)
+    assert sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10).get("Messages", []) == []
+    depth = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
+    assert depth["Attributes"]["ApproximateNumberOfMessages"] == "2"
+
+    with pytest.raises(ClientError) as refused:
+        sqs.start_message_move_task(SourceArn=source_arn)
+    assert (
+        refused.value.response["Error"]["Message"]
+        == "Source queue must be configured as a Dead Letter Queue."
+    )
+
+    handle = sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
+    assert handle
+    [task] = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
+    assert task["Status"] == "COMPLETED"
+    assert task["ApproximateNumberOfMessagesMoved"] == 2
+    assert task["DestinationArn"] == source_arn
+    moved = sqs.receive_message(
+        QueueUrl=source, MaxNumberOfMessages=10, AttributeNames=["ApproximateReceiveCount"]
+    )
+    assert sorted(m["Body"] for m in moved["Messages"]) == ["one", "two"]
+    assert {m["Attributes"]["ApproximateReceiveCount"] for m in moved["Messages"]} == {"1"}
+    depth = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
+    assert depth["Attributes"]["ApproximateNumberOfMessages"] == "0"

@@ -43,6 +43,12 @@ def _models(name: str) -> Callable[[], None]:
     return apply
 
 
+def _sqs() -> None:
+    from . import sqs
+
+    sqs.install()
+
+
 def _control() -> None:
     from . import control
 
@@ -144,6 +150,15 @@ PATCHES = [
         "AWS::CloudWatch::Alarm is skipped (DescribeAlarms sees nothing)",
         "put through moto's CloudWatch backend (PutMetricAlarm semantics), deleted with the stack",
         _models("cloudwatch_alarm"),
+    ),
+    Patch(
+        "sqs-redrive",
+        "StartMessageMoveTask, ListMessageMoveTasks and CancelMessageMoveTask (dead-letter "
+        "queue redrive) are not implemented",
+        "implemented on moto's SQS backend with SQS's rules (the source must be a "
+        "dead-letter queue; messages go back to its source queue or to DestinationArn); the "
+        "move completes before StartMessageMoveTask returns",
+        _sqs,
     ),
     Patch(
         "pseudo-parameters",
