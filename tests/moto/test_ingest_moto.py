@@ -568,6 +568,49 @@ def check_dns(
     assert set(outputs(stack)) == set(template.get("Outputs") or {})
 
 
+def check_health(aws: Aws, spec: Spec, secondary: dict[str, str]) -> None:
+    """The dns stack's checks read the deployed APIs: endpoints are healthy, the primary's
+    drain switch (set to drain=on by check_secondary_data_plane) reads as drained until the
+    lever restores it; calculated checks cannot be asked, as on Route 53."""
+    region = spec.secondary
+    route53, s3 = aws("route53", "us-east-1"), aws("s3", region)
+    physical = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in aws("cloudformation", region).list_stack_resources(StackName=spec.stack("dns"))[
+            "StackResourceSummaries"
+        ]
+    }
+    template = parse_template(spec.template("dns"))
+
+    def status(name: str) -> str:
+        observations = route53.get_health_check_status(HealthCheckId=physical[name])[
+            "HealthCheckObservations"
+        ]
+        assert (
+            len(observations) == 8 and len({o["StatusReport"]["Status"] for o in observations}) == 1
+        )
+        return observations[0]["StatusReport"]["Status"]
+
+    switches = {}
+    for name, resource in resources_of(template, "AWS::Route53::HealthCheck").items():
+        config = resource["Properties"]["HealthCheckConfig"]
+        if config["Type"] == "CALCULATED":
+            with pytest.raises(ClientError) as refused:
+                status(name)
+            assert refused.value.response["Error"]["Code"] == "InvalidInput"
+        elif config.get("Inverted"):
+            switches[config["ResourcePath"].rsplit("/", 1)[-1]] = name
+        else:
+            assert status(name).startswith("Success: HTTP Status Code 200"), name
+    assert set(switches) == {"primary", "secondary"}
+    assert status(switches["primary"]).startswith("Failure:"), "the primary's switch says drain=on"
+    assert status(switches["secondary"]).startswith("Success:")
+    switch = secondary["SwitchBucketName"]
+    key = secondary["SwitchObjectPrimary"].removeprefix(f"s3://{switch}/")
+    s3.put_object(Bucket=switch, Key=key, Body=b"drain=off")
+    assert status(switches["primary"]).startswith("Success:")
+
+
 # --- the lifecycle of every spec -------------------------------------------------------------
 
 
@@ -620,6 +663,7 @@ def test_spec_lifecycle(aws: Aws, spec: Spec) -> None:
         for p in ("Primary", "Secondary")
     }
     check_dns(aws, templates["dns"], stack, parameters, defaults)
+    check_health(aws, spec, regional["secondary"])
 
     # 2. A parameter-only update: the primary's weight, as `ingest lever weights` will do it.
     previous = list(parameters) + ["SecondaryWeight"]
@@ -1493,3 +1537,65 @@ def test_dead_letter_redrive(aws: Aws) -> None:
     assert {m["Attributes"]["ApproximateReceiveCount"] for m in moved["Messages"]} == {"1"}
     depth = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
     assert depth["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def test_alarm_health_check(aws: Aws) -> None:
+    """A CLOUDWATCH_METRIC health check follows its alarm (the lever's alternative switch):
+    healthy while the alarm is OK, unhealthy in ALARM; made by a stack or by the API."""
+    cf, cloudwatch = aws("cloudformation", "us-west-2"), aws("cloudwatch", "us-west-2")
+    route53 = aws("route53", "us-east-1")
+    template = {
+        "Resources": {
+            "Switch": {
+                "Type": "AWS::CloudWatch::Alarm",
+                "Properties": {
+                    "AlarmName": "shim-drain-primary",
+                    "Namespace": "Ingest/Lever",
+                    "MetricName": "DrainPrimary",
+                    "Statistic": "Maximum",
+                    "Period": 60,
+                    "EvaluationPeriods": 1,
+                    "Threshold": 1,
+                    "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                },
+            },
+            "Check": {
+                "Type": "AWS::Route53::HealthCheck",
+                "Properties": {
+                    "HealthCheckConfig": {
+                        "Type": "CLOUDWATCH_METRIC",
+                        "AlarmIdentifier": {"Name": {"Ref": "Switch"}, "Region": "us-west-2"},
+                        "InsufficientDataHealthStatus": "Healthy",
+                    }
+                },
+            },
+        },
+        "Outputs": {"CheckId": {"Value": {"Ref": "Check"}}},
+    }
+    _, stack = _stack_change(cf, "alarm", "c", template, "CREATE")
+    assert stack["StackStatus"] == "CREATE_COMPLETE", failure_reasons_of(cf, "alarm")
+    from_stack = outputs(stack)["CheckId"]
+    from_api = route53.create_health_check(
+        CallerReference="shim",
+        HealthCheckConfig={
+            "Type": "CLOUDWATCH_METRIC",
+            "AlarmIdentifier": {"Name": "shim-drain-primary", "Region": "us-west-2"},
+            "InsufficientDataHealthStatus": "Healthy",
+        },
+    )["HealthCheck"]["Id"]
+
+    def statuses() -> set[str]:
+        return {
+            route53.get_health_check_status(HealthCheckId=check)["HealthCheckObservations"][0][
+                "StatusReport"
+            ]["Status"]
+            for check in (from_stack, from_api)
+        }
+
+    config = route53.get_health_check(HealthCheckId=from_stack)["HealthCheck"]["HealthCheckConfig"]
+    assert config["AlarmIdentifier"] == {"Name": "shim-drain-primary", "Region": "us-west-2"}
+    assert statuses() == {"Success: CloudWatch alarm shim-drain-primary is in state OK"}
+    cloudwatch.set_alarm_state(
+        AlarmName="shim-drain-primary", StateValue="ALARM", StateReason="drain"
+    )
+    assert statuses() == {"Failure: CloudWatch alarm shim-drain-primary is in state ALARM"}

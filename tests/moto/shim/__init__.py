@@ -43,6 +43,12 @@ def _models(name: str) -> Callable[[], None]:
     return apply
 
 
+def _health() -> None:
+    from . import health
+
+    health.install()
+
+
 def _sqs() -> None:
     from . import sqs
 
@@ -115,6 +121,15 @@ PATCHES = [
         "duplicate, health check exists); health checks created, updated in place and "
         "deleted with their whole config and tags",
         _models("route53"),
+    ),
+    Patch(
+        "route53-health",
+        "GetHealthCheckStatus always answers one fixed 'Success: HTTP Status Code: 200' "
+        "observation, so neither a drain switch nor a failing endpoint can be observed",
+        "checks evaluated against the fake: execute-api targets through the API's routes and "
+        "their MOCK, Kinesis and S3 integrations, string match, inversion, alarm state for "
+        "CLOUDWATCH_METRIC; calculated checks refused as Route 53 refuses them",
+        _health,
     ),
     Patch(
         "policies",
