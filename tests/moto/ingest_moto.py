@@ -15,8 +15,12 @@ at CreateChangeSet, "no changes" as a FAILED change set, per-resource events, ro
 DeletionPolicy) replaces moto's; the moto models that crash on valid properties or drop them
 (KMS keys, API Gateway methods, Route 53 records and health checks, S3 bucket settings) are
 mended, and the resources moto only has service APIs for (API Gateway stages and custom
-domains, bucket and queue policies, CloudWatch alarms) are created in those backends.
-The templates are never changed: where AWS would reject one, the shim rejects it too.
+domains, bucket and queue policies, CloudWatch alarms) are created in those backends; Route 53
+health checks are evaluated against the fake (so the lever's drain switches can be observed),
+and SQS dead-letter redrive (StartMessageMoveTask) exists. A test-only endpoint creates a
+hosted zone with a chosen id (POST /moto-api/ingest/hosted-zones). The templates are never
+changed: where AWS would reject one, the shim rejects it too. tests/moto/README.md has the list
+and what moto itself does and does not do.
 
 The tests of the shim itself are tests/moto/test_ingest_moto.py.
 """
@@ -67,10 +71,10 @@ def main(argv: list[str] | None = None) -> None:
         log.info("  patch %-18s gap: %s", patch.name, patch.gap)
         log.info("  %-24s fix: %s", "", patch.fix)
     log.info(
-        "listening on http://%s:%d (ready in %.2f s)",
+        "patched in %.2f s; starting moto's server on http://%s:%d",
+        time.monotonic() - STARTED,
         args.host,
         args.port,
-        time.monotonic() - STARTED,
     )
 
     from moto.server import main as moto_server_main
