@@ -1,8 +1,8 @@
 //! Facts about AWS that the checks and the plan rely on: regions, partitions and service limits.
 //!
-//! Each limit names the documentation page it comes from (see also
-//! `shared/reference/cloudformation-notes.md`). Quotas that an account can raise are kept apart
-//! from hard limits: exceeding a default quota is a warning, exceeding a hard limit an error.
+//! Each limit names the documentation page it comes from (see also `docs/traps.md`). Quotas that an
+//! account can raise are kept apart from hard limits: exceeding a default quota is a warning,
+//! exceeding a hard limit an error.
 
 /// AWS regions by partition, as of 2026.
 pub const REGIONS: &[(&str, Partition)] = &[
@@ -110,9 +110,11 @@ pub const LAMBDA_MEMORY_MB: (u64, u64) = (128, 10240);
 pub const LAMBDA_TIMEOUT_SECONDS: (u64, u64) = (1, 900);
 /// Kinesis event source mapping batch size bounds.
 pub const KINESIS_BATCH_SIZE: (u64, u64) = (1, 10000);
-/// Kinesis event source mapping `MaximumRetryAttempts` bounds (-1, infinite, is refused: G11).
+/// Kinesis event source mapping `MaximumRetryAttempts` bounds (-1, infinite, is refused:
+/// `docs/traps.md#kinesis-poison-record`).
 pub const KINESIS_MAX_RETRIES: (u64, u64) = (0, 10000);
-/// Kinesis event source mapping `MaximumRecordAgeInSeconds` bounds (-1 is refused: G11).
+/// Kinesis event source mapping `MaximumRecordAgeInSeconds` bounds (-1 is refused:
+/// `docs/traps.md#kinesis-poison-record`).
 pub const KINESIS_MAX_RECORD_AGE_SECONDS: (u64, u64) = (60, 604_800);
 /// `MaximumBatchingWindowInSeconds` bounds.
 pub const BATCHING_WINDOW_SECONDS: (u64, u64) = (0, 300);

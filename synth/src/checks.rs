@@ -6,8 +6,8 @@
 //! the value came from, or at the section whose default produced it. Every check runs, whatever
 //! the others found, so one run reports every problem.
 //!
-//! The rules encode DESIGN section 4 and the traps in `shared/reference/cloudformation-notes.md`
-//! (the G numbers in the messages refer to it).
+//! The rules encode the traps of `docs/traps.md` (a G number in a message maps to its anchor
+//! there: `docs/traps.md#g-number-cross-reference`).
 
 use std::collections::BTreeMap;
 use std::path::Path;

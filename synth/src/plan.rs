@@ -55,7 +55,8 @@ pub mod defaults {
     pub const BRIDGE_TIMEOUT_SECONDS: u64 = 300;
     /// Bridge batch size.
     pub const BRIDGE_BATCH_SIZE: u64 = 10;
-    /// Visibility timeout as a multiple of the bridge timeout (G14).
+    /// Visibility timeout as a multiple of the bridge timeout
+    /// (`docs/traps.md#sqs-visibility-timeout`).
     pub const VISIBILITY_FACTOR: u64 = 6;
     /// Log retention.
     pub const LOG_RETENTION_DAYS: u64 = 30;

@@ -17,16 +17,18 @@
 //!   stream or queue, a bucket notification to its queue and that queue's policy) all use it.
 //! - Each check is a plain function over the view, listed in [`CHECKS`]; every check runs, so
 //!   one call reports every problem. Each problem carries a stable kebab-case code and a message
-//!   that says what is wrong and how to fix it, citing the trap (G1..G29) of
-//!   `shared/reference/cloudformation-notes.md` where there is one.
+//!   that says what is wrong and how to fix it, citing the trap of `docs/traps.md` where there
+//!   is one.
 //! - A value given by an intrinsic function (a parameter, a `Fn::If`) is unknown until deploy
 //!   time and is not judged; only literal values are. The exceptions are the places where the
 //!   intrinsic itself says enough: a `Weight` that is a `Ref` to a parameter must be a parameter
 //!   bounded to 0..255.
 //!
-//! The deploy-time checks are the 14 mistakes that `shared/reference/testing-tools.md` section 2
-//! found cfn-lint 1.58 misses, plus the traps G1, G3,
-//! G6, G7, G11, G14, G21 and calculated health checks whose children do not resolve.
+//! The deploy-time checks are the mistakes cfn-lint 1.58 misses
+//! (`docs/traps.md#cfn-lint-blind-spots`), plus the traps `putrecords-partial-failure`,
+//! `certificate-region`, `route53-zero-weight-and-health-checks`, `alias-evaluate-target-health`,
+//! `kinesis-poison-record`, `sqs-visibility-timeout` and `sqs-aws-managed-key` of `docs/traps.md`,
+//! and calculated health checks whose children do not resolve.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -99,7 +101,7 @@ const PSEUDO_PARAMETERS: &[&str] = &[
     "AWS::NotificationARNs",
 ];
 
-/// Template quotas (CloudFormation notes 1.13; not the stale figures of G29).
+/// Template quotas, the current ones (`docs/traps.md#cloudformation-template-limits`).
 const MAX_RESOURCES: usize = 500;
 const MAX_PARAMETERS: usize = 200;
 const MAX_OUTPUTS: usize = 200;
@@ -401,7 +403,7 @@ fn intrinsic_reference<'a>(function: &str, argument: &'a Value, found: &mut Vec<
 }
 
 /// The variables of a `Fn::Sub` string: `${Name}` and `${Resource.Attribute}`; `${!Literal}`
-/// is an escape for the text `${Literal}` (G26), not a variable.
+/// is an escape for the text `${Literal}` (`docs/traps.md#sub-literal-escape`), not a variable.
 fn sub_variables(text: &str) -> Vec<&str> {
     let mut names = Vec::new();
     let mut rest = text;
@@ -994,8 +996,9 @@ fn check_event_source_mappings(t: &Template<'_>, problems: &mut Problems) {
     }
 }
 
-/// G14: the queue's visibility timeout must be at least 6 times the function timeout. Absent
-/// values take the service defaults (30 s and 3 s); values given by intrinsics are not judged.
+/// The queue's visibility timeout must be at least 6 times the function timeout
+/// (`docs/traps.md#sqs-visibility-timeout`). Absent values take the service defaults (30 s and
+/// 3 s); values given by intrinsics are not judged.
 fn check_visibility_timeout(
     t: &Template<'_>,
     mapping: &Resource<'_>,
@@ -1170,7 +1173,8 @@ fn check_streams(t: &Template<'_>, problems: &mut Problems) {
 }
 
 /// The destinations an S3 bucket notifies, each with the resource that must grant S3 access
-/// before the bucket is created (G20): configuration list, key of the target, policy type,
+/// before the bucket is created (`docs/traps.md#s3-notification-destination-validation`):
+/// configuration list, key of the target, policy type,
 /// policy property naming the target.
 const NOTIFICATION_TARGETS: &[(&str, &str, &str, &str)] = &[
     (

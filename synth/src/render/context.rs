@@ -44,7 +44,8 @@ pub const LOG_BUCKET_RETENTION_DAYS: u64 = 365;
 pub const ATHENA_RESULTS_RETENTION_DAYS: u64 = 30;
 /// Retries of the receiver's mapping.
 pub const RECEIVER_MAX_RETRIES: u64 = 10;
-/// The spool's key prefix; its date format equals the Athena projection's (G27).
+/// The spool's key prefix; its date format equals the Athena projection's
+/// (`docs/traps.md#partition-date-format`).
 pub const SPOOL_PREFIX: &str = "spool/dt=!{timestamp:yyyy-MM-dd}/hr=!{timestamp:HH}/";
 /// Where Firehose writes what it could not deliver.
 pub const SPOOL_ERROR_PREFIX: &str =
@@ -223,7 +224,8 @@ pub struct RegionContext {
     pub stack_name: String,
     /// Default Route 53 weight.
     pub weight: u64,
-    /// Always false: health is decided by the explicit checks (and an edge target forbids it, G7).
+    /// Always false: health is decided by the explicit checks (and an edge target forbids it,
+    /// `docs/traps.md#alias-evaluate-target-health`).
     pub evaluate_target_health: bool,
     /// The API.
     pub api: RegionApi,
@@ -266,7 +268,8 @@ pub struct RegionApi {
     pub domain_target_attr: &'static str,
     /// DomainName attribute of the alias zone.
     pub domain_zone_attr: &'static str,
-    /// Content hash, suffix of the Deployment's logical id (G2).
+    /// Content hash, suffix of the Deployment's logical id
+    /// (`docs/traps.md#api-deployment-snapshot`).
     pub deployment_hash: String,
 }
 
@@ -320,7 +323,7 @@ pub struct BucketContext {
 pub struct NotificationContext {
     /// Queue notified.
     pub queue_logical_id: &'static str,
-    /// Queue policy the bucket waits for (G20).
+    /// Queue policy the bucket waits for (`docs/traps.md#s3-notification-destination-validation`).
     pub queue_policy_logical_id: &'static str,
     /// Key prefix filter.
     pub prefix: &'static str,
@@ -383,11 +386,11 @@ pub struct KinesisMapping {
     pub max_batching_window_seconds: u64,
     /// ParallelizationFactor.
     pub parallelization_factor: u64,
-    /// MaximumRetryAttempts (never -1, G11).
+    /// MaximumRetryAttempts (never -1, `docs/traps.md#kinesis-poison-record`).
     pub max_retries: u64,
     /// MaximumRecordAgeInSeconds.
     pub max_record_age_seconds: u64,
-    /// S3 on-failure destination (G12).
+    /// S3 on-failure destination (`docs/traps.md#on-failure-destination-s3`).
     pub on_failure_bucket_logical_id: &'static str,
 }
 
@@ -459,7 +462,8 @@ pub struct SpoolContext {
     pub error_prefix: &'static str,
     /// Firehose error log group.
     pub log_group: String,
-    /// Spool bucket ARN from its deterministic name (G20).
+    /// Spool bucket ARN from its deterministic name
+    /// (`docs/traps.md#s3-notification-destination-validation`).
     pub bucket_arn_sub: String,
     /// Queue name.
     pub queue_name: String,
@@ -732,7 +736,8 @@ fn validator_arn_sub(plan: &Plan) -> String {
 }
 
 /// A short content hash of everything the API's methods are built from, including the API
-/// template's own text, so any change gets a new Deployment (G2).
+/// template's own text, so any change gets a new Deployment
+/// (`docs/traps.md#api-deployment-snapshot`).
 fn deployment_hash(plan: &Plan, site: &RegionPlan, api: &RegionApi, api_template: &str) -> String {
     let inputs = serde_json::json!({
         "api": api,
