@@ -5,9 +5,9 @@
 //! only parse their own input and call in here. It therefore knows nothing of source spans,
 //! command lines or templates.
 //!
-//! - [`schema`]: the model of the JSON Schema subset that `ingest.yaml` accepts (DESIGN
-//!   section 5). Parsing checks every keyword and value and reports each problem with its JSON
-//!   pointer, so a front-end can place the error in its own source.
+//! - [`schema`]: the model of the JSON Schema subset that `ingest.yaml` accepts (see
+//!   `docs/architecture.md#events`). Parsing checks every keyword and value and reports each
+//!   problem with its JSON pointer, so a front-end can place the error in its own source.
 //! - [`types`]: schema -> Rust types annotated with `#[derive(Event)]` attributes.
 //! - [`validator`]: the validator model the derive builds from those attributes, and its
 //!   expansion into one-pass validating code.

@@ -1,4 +1,4 @@
-//! The model of the JSON Schema subset that event schemas may use (DESIGN section 5).
+//! The model of the JSON Schema subset that event schemas may use (`docs/architecture.md#events`).
 //!
 //! [`parse`] turns a `serde_json::Value` into a [`Schema`] and checks it on the way: every keyword
 //! must be in the subset, every value must be sane (a regex that compiles, `min <= max`, a

@@ -1,6 +1,6 @@
 //! The [`Checker`]: where generated validators send what they find.
 //!
-//! One generated validator serves both paths of DESIGN section 5, so they agree by
+//! One generated validator serves both paths (`docs/architecture.md#events`), so they agree by
 //! construction:
 //!
 //! - in **fast** mode ([`Checker::fast`]) the first violation stops reading with

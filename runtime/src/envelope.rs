@@ -1,4 +1,4 @@
-//! CloudEvents envelopes and the per-record verdict (DESIGN sections 5 and 7).
+//! CloudEvents envelopes and the per-record verdict (`docs/architecture.md#events`).
 //!
 //! A record (one Kinesis record, one API request body) is one event object or a JSON array of
 //! them. Each event is a CloudEvents 1.0 envelope in JSON structured mode: `specversion` must be

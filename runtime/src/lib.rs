@@ -10,8 +10,8 @@
 //!   the fast path and the report;
 //! - [`format`](mod@format), the checkers of `date-time`, `date`, `uuid` and `email`;
 //! - [`envelope`], CloudEvents envelope parsing (one event or a batch) and the per-record
-//!   verdict with the reason kinds of DESIGN section 7 (`not_json`, `bad_envelope`,
-//!   `unknown_type`, `schema_violation`, `too_large`);
+//!   verdict with the quarantine's reason kinds (`not_json`, `bad_envelope`, `unknown_type`,
+//!   `schema_violation`, `too_large`; `docs/architecture.md#records-and-keys`);
 //! - [`lines`], the program behind `ingest validate` (NDJSON or JSON array in, one verdict per
 //!   line out), which a spec's events crate is linked into.
 //!

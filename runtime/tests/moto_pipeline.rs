@@ -2,8 +2,9 @@
 //! [`FirehoseStream`], [`LambdaInvoker`] and the SQS client of the event source mapping):
 //! objects, keys, gzip and content in S3; Firehose batches with injected partial failures; the
 //! spool -> S3 notification -> SQS -> bridge -> `Invoke` -> validator path; and the faults of
-//! DESIGN section 7 on real clients: S3 errors and throttles, the primary down for the whole
-//! retry budget, poison messages, the `s3:TestEvent` message, arrays with some bad events.
+//! `docs/architecture.md#guarantees` on real clients: S3 errors and throttles, the primary down for
+//! the whole retry budget, poison messages, the `s3:TestEvent` message, arrays with some bad
+//! events.
 //!
 //! moto must be running (`scripts/test` starts it and sets `INGEST_MOTO_ENDPOINT`); see
 //! `moto_common` for the lock, the reset and the two stand-in servers.

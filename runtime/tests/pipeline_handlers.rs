@@ -76,7 +76,8 @@ async fn validator_writes_good_and_quarantine_with_deterministic_keys() {
 
     let first = &event.records[0].kinesis.sequence_number;
     let good = lines(&store, "good");
-    // Keys end with a 16-hex-digit digest of the object's lines; the rest is DESIGN section 7.
+    // Keys end with a 16-hex-digit digest of the object's lines; the rest is the layout of
+    // docs/architecture.md#records-and-keys.
     let keys: std::collections::BTreeSet<String> = good
         .iter()
         .map(|(k, _)| {

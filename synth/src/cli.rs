@@ -1,86 +1,62 @@
-//! The command line: parses arguments and calls the library; no logic of its own.
+//! The command line as clap types, and nothing else: what each command takes, with its help.
 //!
-//! Exit codes: 0 when the command did its job (a valid spec, warnings allowed), 1 when the input
-//! is invalid or unreadable, 2 for a command-line mistake (clap's own).
+//! `main` parses [`Cli`] and hands it to [`crate::commands::run`]; the commands never reach back
+//! here. Exit codes: 0 when the command did its job (a valid spec, warnings allowed), 1 when the
+//! input is invalid or the command could not do its job, 2 for a command-line mistake (clap's
+//! own).
 
-use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::ffi::OsString;
+use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
-
-use crate::diagnostic;
-use crate::output;
-use crate::plan::Plan;
-use crate::render::{self, Templates};
-use crate::spec::{self, SpecError};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Turn one ingest.yaml into a two-region, fail-gracefully event-ingest system on AWS.
 #[derive(Debug, Parser)]
 #[command(name = "ingest", version)]
 pub struct Cli {
+    /// When to colour messages on standard error: auto (a terminal without NO_COLOR), always, never
+    #[arg(
+        long,
+        value_enum,
+        global = true,
+        value_name = "WHEN",
+        default_value_t = ColorChoice::Auto,
+        hide_possible_values = true
+    )]
+    pub color: ColorChoice,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// When standard error is a terminal and `NO_COLOR` is not set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check a spec and print every problem, located, or a summary of the system it describes.
-    Check {
-        /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
-        spec: Option<PathBuf>,
-    },
+    Check(CheckArgs),
     /// Generate CloudFormation for both regions and DNS (and everything else) into generated/.
-    Synth {
-        /// Specs to synthesize [default: ./ingest.yaml, else specs/ingest.yaml]
-        specs: Vec<PathBuf>,
-        /// Folder to write into; each spec gets <OUT>/<name>/
-        #[arg(long, value_name = "DIR", default_value = "generated")]
-        out: PathBuf,
-        /// Write nothing; fail with a diff when <OUT> is not what synth would generate
-        #[arg(long)]
-        check: bool,
-        /// Render a fork of the templates instead of the built-in ones
-        #[arg(long, value_name = "DIR")]
-        templates: Option<PathBuf>,
-    },
+    Synth(SynthArgs),
     /// Print the JSON Schema of ingest.yaml (for editors and yaml-language-server).
     Schema,
     /// Validate events with the spec's generated validators: one JSON verdict per record.
-    Validate {
-        /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
-        #[arg(long)]
-        spec: Option<PathBuf>,
-        /// Files of events: NDJSON (one record per line) or one JSON array; `-` for stdin
-        #[arg(required = true)]
-        files: Vec<std::ffi::OsString>,
-    },
+    Validate(ValidateArgs),
     /// Rehearse a primary outage locally and report whether any event was lost
     ///
     /// Events go through both regions with the real handlers and the spec's validators; the
     /// primary goes down mid-stream and the bridge delivers the backlog once it is back. Prints
     /// a JSON report; exits 0 only when no accepted event was lost.
-    Drill {
-        /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
-        spec: Option<PathBuf>,
-        /// Request bodies to send (NDJSON or one JSON array) instead of generated events
-        #[arg(long, value_name = "FILE", conflicts_with = "count")]
-        events: Option<PathBuf>,
-        /// How many events to generate from the spec's schemas
-        #[arg(long, value_name = "N", default_value_t = crate::drill::DEFAULT_COUNT)]
-        count: usize,
-        /// How long the primary region is down (simulated seconds)
-        #[arg(long, value_name = "SECONDS", default_value_t = crate::drill::DEFAULT_OUTAGE_SECONDS)]
-        outage: u64,
-        /// Seed of the generated events and of the client's choices
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Keep the local buckets as files in this folder
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-    },
+    Drill(DrillArgs),
     /// Run both regions on this machine: loopback APIs, the real handlers, buckets as folders
     ///
     /// Serves the primary's and the secondary's API (POST /events, GET /health) and a domain
@@ -92,280 +68,125 @@ pub enum Command {
     /// outage, recover; `GET /lever` shows the state). Ctrl-C or SIGTERM stops it: the spool
     /// is flushed, everything accepted is delivered, a summary is printed, and it exits 0 when
     /// nothing was left.
-    Dev {
-        /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
-        spec: Option<PathBuf>,
-        /// Folder for the buckets, one folder per bucket [default: ./.ingest-dev/<name>]
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Port of the domain: the weighted split among healthy, undrained regions, and the lever (0: any free port)
-        #[arg(long, value_name = "PORT", default_value_t = crate::dev::DEFAULT_PORT)]
-        port: u16,
-        /// Port of the primary region's API (0: any free port)
-        #[arg(long, value_name = "PORT", default_value_t = crate::dev::DEFAULT_PRIMARY_PORT)]
-        primary_port: u16,
-        /// Port of the secondary region's API (0: any free port)
-        #[arg(long, value_name = "PORT", default_value_t = crate::dev::DEFAULT_SECONDARY_PORT)]
-        secondary_port: u16,
-        /// Write spool objects after this many seconds instead of the spec's buffering interval
-        #[arg(long, value_name = "SECONDS")]
-        spool_buffer: Option<u64>,
-        /// Retry a failed bridge message after this many seconds instead of the spec's visibility timeout
-        #[arg(long, value_name = "SECONDS")]
-        visibility_timeout: Option<u64>,
-    },
+    Dev(DevArgs),
     /// Build the Lambda bootstrap for provided.al2023 and write a reproducible bootstrap.zip
-    Package {
-        /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
-        spec: Option<PathBuf>,
-        /// CPU architecture [default: the spec's functions.architecture]
-        #[arg(long, value_enum)]
-        arch: Option<crate::package::Arch>,
-        /// Folder (or .zip path) to write [default: dist/<name>/bootstrap.zip]
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-    },
+    Package(PackageArgs),
+    /// Write a commented starter ingest.yaml (and the schema editors read) into a folder
+    Init(InitArgs),
+    /// Print the completion script of a shell
+    ///
+    /// For example `ingest completions bash > ~/.local/share/bash-completion/completions/ingest`,
+    /// `ingest completions zsh > ~/.zfunc/_ingest`, or
+    /// `ingest completions fish > ~/.config/fish/completions/ingest.fish`.
+    Completions(CompletionsArgs),
 }
 
-/// Runs the CLI with the process's arguments.
-pub fn main() -> ExitCode {
-    run(Cli::parse())
+/// `ingest check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
+    pub spec: Option<PathBuf>,
 }
 
-/// Runs a parsed command.
-pub fn run(cli: Cli) -> ExitCode {
-    match cli.command {
-        Command::Check { spec } => check(spec.as_deref()),
-        Command::Synth {
-            specs,
-            out,
-            check,
-            templates,
-        } => synth(&specs, &out, check, templates.as_deref()),
-        Command::Validate { spec, files } => {
-            crate::validate::run(&spec.unwrap_or_else(default_spec), &files)
-        }
-        Command::Drill {
-            spec,
-            events,
-            count,
-            outage,
-            seed,
-            out,
-        } => crate::drill::run(&crate::drill::DrillOptions {
-            spec: spec.unwrap_or_else(default_spec),
-            events,
-            count: Some(count),
-            outage_seconds: outage,
-            seed,
-            out,
-        }),
-        Command::Dev {
-            spec,
-            out,
-            port,
-            primary_port,
-            secondary_port,
-            spool_buffer,
-            visibility_timeout,
-        } => crate::dev::run(&crate::dev::DevOptions {
-            spec: spec.unwrap_or_else(default_spec),
-            out,
-            port,
-            primary_port,
-            secondary_port,
-            spool_buffer_seconds: spool_buffer,
-            visibility_timeout_seconds: visibility_timeout,
-        }),
-        Command::Package { spec, arch, out } => {
-            crate::package::run(&spec.unwrap_or_else(default_spec), arch, out.as_deref())
-        }
-        Command::Schema => {
-            let schema = spec::json_schema();
-            let text = serde_json::to_string_pretty(&schema).expect("schema serializes");
-            println!("{text}");
-            ExitCode::SUCCESS
-        }
-    }
+/// `ingest synth`.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Specs to synthesize [default: ./ingest.yaml, else specs/ingest.yaml]
+    pub specs: Vec<PathBuf>,
+    /// Folder to write into; each spec gets <OUT>/<name>/
+    #[arg(long, value_name = "DIR", default_value = "generated")]
+    pub out: PathBuf,
+    /// Write nothing; fail with a diff when <OUT> is not what synth would generate
+    #[arg(long)]
+    pub check: bool,
+    /// Render a fork of the templates instead of the built-in ones
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
 }
 
-/// The spec to use when none is given: `./ingest.yaml`, else `specs/ingest.yaml`.
-pub fn default_spec() -> PathBuf {
-    let local = PathBuf::from("ingest.yaml");
-    if local.exists() {
-        local
-    } else {
-        PathBuf::from("specs/ingest.yaml")
-    }
+/// `ingest validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    /// Files of events: NDJSON (one record per line) or one JSON array; `-` for stdin
+    #[arg(required = true)]
+    pub files: Vec<OsString>,
 }
 
-fn check(spec: Option<&Path>) -> ExitCode {
-    let path = spec.map_or_else(default_spec, Path::to_path_buf);
-    let color = color();
-    match crate::check_spec(&path) {
-        Ok(checked) => {
-            if !checked.warnings.is_empty() {
-                eprint!("{}", diagnostic::render(&checked.warnings, color));
-            }
-            let summary = crate::summary::render(&path.display().to_string(), &checked.plan);
-            let _ = std::io::stdout().write_all(summary.as_bytes());
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            report(&error, color);
-            ExitCode::FAILURE
-        }
-    }
+/// `ingest drill`.
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
+    pub spec: Option<PathBuf>,
+    /// Request bodies to send (NDJSON or one JSON array) instead of generated events
+    #[arg(long, value_name = "FILE", conflicts_with = "count")]
+    pub events: Option<PathBuf>,
+    /// How many events to generate from the spec's schemas
+    #[arg(long, value_name = "N", default_value_t = crate::drill::DEFAULT_COUNT)]
+    pub count: usize,
+    /// How long the primary region is down (simulated seconds)
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::drill::DEFAULT_OUTAGE_SECONDS)]
+    pub outage: u64,
+    /// Seed of the generated events and of the client's choices
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Keep the local buckets as files in this folder
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
-fn color() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+/// `ingest dev`.
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
+    pub spec: Option<PathBuf>,
+    /// Folder for the buckets, one folder per bucket [default: ./.ingest-dev/<name>]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Port of the domain: the weighted split among healthy, undrained regions, and the lever (0: any free port)
+    #[arg(long, value_name = "PORT", default_value_t = crate::dev::DEFAULT_PORT)]
+    pub port: u16,
+    /// Port of the primary region's API (0: any free port)
+    #[arg(long, value_name = "PORT", default_value_t = crate::dev::DEFAULT_PRIMARY_PORT)]
+    pub primary_port: u16,
+    /// Port of the secondary region's API (0: any free port)
+    #[arg(long, value_name = "PORT", default_value_t = crate::dev::DEFAULT_SECONDARY_PORT)]
+    pub secondary_port: u16,
+    /// Write spool objects after this many seconds instead of the spec's buffering interval
+    #[arg(long, value_name = "SECONDS")]
+    pub spool_buffer: Option<u64>,
+    /// Retry a failed bridge message after this many seconds instead of the spec's visibility timeout
+    #[arg(long, value_name = "SECONDS")]
+    pub visibility_timeout: Option<u64>,
 }
 
-fn synth(specs: &[PathBuf], out: &Path, check_only: bool, templates: Option<&Path>) -> ExitCode {
-    let color = color();
-    let templates = match templates.map_or_else(Templates::embedded, Templates::from_dir) {
-        Ok(templates) => templates,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let paths = if specs.is_empty() {
-        vec![default_spec()]
-    } else {
-        specs.to_vec()
-    };
-    let runtime = output::runtime_dependency_for(out);
-    // Everything is checked and rendered before anything is written: one bad spec writes nothing.
-    let mut sets = Vec::new();
-    let mut failed = false;
-    for path in &paths {
-        let checked = match crate::check_spec(path) {
-            Ok(checked) => checked,
-            Err(error) => {
-                report(&error, color);
-                failed = true;
-                continue;
-            }
-        };
-        if !checked.warnings.is_empty() {
-            eprint!("{}", diagnostic::render(&checked.warnings, color));
-        }
-        if let Some((other, _, _)) = sets
-            .iter()
-            .find(|(_, plan, _): &&(PathBuf, Plan, _)| plan.name == checked.plan.name)
-        {
-            eprintln!(
-                "error: {} and {} both have `name: {}`, so they would write the same folder",
-                other.display(),
-                path.display(),
-                checked.plan.name
-            );
-            failed = true;
-            continue;
-        }
-        match output::assemble_with(&checked.plan, &templates, &runtime) {
-            Ok((set, rendered)) => sets.push((path.clone(), checked.plan, (set, rendered))),
-            Err(error) => {
-                eprintln!("error: {}: {error}", path.display());
-                failed = true;
-            }
-        }
-    }
-    if failed {
-        eprintln!("nothing was written");
-        return ExitCode::FAILURE;
-    }
-    if check_only {
-        let mut stale_specs = Vec::new();
-        for (path, _, (set, _)) in &sets {
-            match output::compare(out, set) {
-                Ok(stale) if stale.is_empty() => {}
-                Ok(stale) => {
-                    eprint!("{}", output::describe(&stale));
-                    stale_specs.push(path.display().to_string());
-                }
-                Err(error) => {
-                    eprintln!("error: cannot read {}: {error}", out.display());
-                    return ExitCode::FAILURE;
-                }
-            }
-        }
-        if stale_specs.is_empty() {
-            println!(
-                "{} is up to date ({} spec{})",
-                out.display(),
-                sets.len(),
-                if sets.len() == 1 { "" } else { "s" }
-            );
-            return ExitCode::SUCCESS;
-        }
-        eprintln!(
-            "error: {} is stale; regenerate it with:\n  ingest synth {} --out {}",
-            out.display(),
-            stale_specs.join(" "),
-            out.display()
-        );
-        return ExitCode::FAILURE;
-    }
-    for (path, plan, (set, rendered)) in &sets {
-        if let Err(error) = output::write(out, set) {
-            eprintln!("error: cannot write {}: {error}", out.display());
-            return ExitCode::FAILURE;
-        }
-        print!("{}", synth_summary(path, plan, out, set, rendered));
-    }
-    ExitCode::SUCCESS
+/// `ingest package`.
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
+    pub spec: Option<PathBuf>,
+    /// CPU architecture [default: the spec's functions.architecture]
+    #[arg(long, value_enum)]
+    pub arch: Option<crate::package::Arch>,
+    /// Folder (or .zip path) to write [default: dist/<name>/bootstrap.zip]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
-fn synth_summary(
-    path: &Path,
-    plan: &Plan,
-    out: &Path,
-    set: &output::FileSet,
-    rendered: &render::Rendered,
-) -> String {
-    use std::fmt::Write as _;
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "{}: wrote {} files to {}",
-        path.display(),
-        set.files.len(),
-        out.join(&plan.name).display()
-    );
-    for stack in &rendered.stacks {
-        let note = if stack.text.len() > render::INLINE_TEMPLATE_LIMIT {
-            "  (over the 51,200-byte inline limit: deploy stages it in S3)"
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            text,
-            "  {:<28} {:<15} {:>3} resources {:>7} bytes{note}",
-            stack.name,
-            stack.region,
-            stack.resources,
-            stack.text.len()
-        );
-    }
-    text
+/// `ingest init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to write ingest.yaml and ingest.schema.json into (created if missing)
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
 }
 
-/// Prints why a spec could not be used.
-pub fn report(error: &SpecError, color: bool) {
-    match error {
-        SpecError::Io { path, error } => {
-            eprintln!("error: cannot read the spec {}: {error}", path.display());
-            if error.kind() == std::io::ErrorKind::NotFound {
-                eprintln!(
-                    "help: pass the path of an ingest.yaml, or run from a folder that has ./ingest.yaml or specs/ingest.yaml"
-                );
-            }
-        }
-        SpecError::Invalid(diagnostics) => {
-            eprint!("{}", diagnostic::render(diagnostics, color));
-        }
-    }
+/// `ingest completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }

@@ -11,7 +11,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity};
+use miette::{LabeledSpan, NamedSource, Severity};
 
 /// A file read from disk (or given in memory), shown in diagnostics.
 #[derive(Debug)]
@@ -210,14 +210,7 @@ pub fn sort(diagnostics: &mut [Diagnostic]) {
 
 /// Renders diagnostics the way the CLI prints them; `color` adds ANSI colors.
 pub fn render(diagnostics: &[Diagnostic], color: bool) -> String {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(100)
-        .with_links(false);
+    let handler = crate::errors::handler(color);
     let mut out = String::new();
     for diagnostic in diagnostics {
         // Writing into a String cannot fail.

@@ -1,17 +1,23 @@
 //! `ingest`: one `ingest.yaml` becomes a two-region, fail-gracefully event-ingest system on AWS.
 //!
-//! Data flows one way (DESIGN section 6): [`spec::read`] reads the file into a located tree and
-//! checks its structure; [`checks::run`] judges the values and resolves the [`plan::Plan`], in
-//! which every default, name and derived number is settled; later stages render from the plan
-//! only. Every problem on the way is a located [`diagnostic::Diagnostic`], and all of them are
-//! reported in one run. The binary (`src/main.rs`) is a thin shell over [`cli`].
+//! Data flows one way (`docs/architecture.md#how-the-crates-fit`): [`spec::read`] reads the file
+//! into a located tree and checks its structure; [`checks::run`] judges the values and resolves the
+//! [`plan::Plan`], in which every default, name and derived number is settled; later stages render
+//! from the plan only. Every problem on the way is a located [`diagnostic::Diagnostic`], and all of
+//! them are reported in one run.
+//!
+//! The binary (`src/main.rs`) is a thin shell: it parses [`cli::Cli`] (clap types only), runs
+//! the command through [`commands::run`] (one module per command), and reports an
+//! [`errors::Error`] once.
 
 pub mod aws;
 pub mod checks;
 pub mod cli;
+pub mod commands;
 pub mod dev;
 pub mod diagnostic;
 pub mod drill;
+pub mod errors;
 pub mod output;
 pub mod package;
 pub mod plan;
@@ -20,7 +26,6 @@ pub mod render;
 pub mod spec;
 pub mod summary;
 pub mod template_checks;
-pub mod validate;
 pub mod yaml;
 
 use std::path::Path;

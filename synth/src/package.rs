@@ -28,7 +28,7 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, Stdio};
 
 use flate2::Compression;
 use flate2::write::DeflateEncoder;
@@ -46,6 +46,88 @@ pub const RELEASE_PROFILE: &str = "[profile.release]\ndebug = false\nstrip = \"s
 
 /// The Unix mode of `bootstrap` in the zip.
 pub const BOOTSTRAP_MODE: u32 = 0o100_755;
+
+/// Why the Lambda artifact could not be built.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum PackageError {
+    /// The toolchain lacks the target's standard library or its linker.
+    #[error("cannot build for {arch}: {}", missing.join("; "))]
+    #[diagnostic(code(ingest::toolchain), help("{}", install.join("\n")))]
+    Toolchain {
+        /// The architecture asked for.
+        arch: &'static str,
+        /// What is missing, one phrase each.
+        missing: Vec<String>,
+        /// The commands that install it, one per missing piece.
+        install: Vec<String>,
+    },
+    /// The plan names an architecture Lambda does not have.
+    #[error("unknown architecture {0:?}")]
+    #[diagnostic(code(ingest::architecture), help("use arm64 or x86_64"))]
+    UnknownArchitecture(String),
+    /// cargo could not be started.
+    #[error("cannot run cargo")]
+    #[diagnostic(
+        code(ingest::cargo_missing),
+        help("packaging compiles the Lambda for the spec: install Rust with https://rustup.rs")
+    )]
+    Cargo(#[source] std::io::Error),
+    /// cargo failed; its own output was shown above.
+    #[error("building {package} failed: cargo exited with {status}")]
+    #[diagnostic(code(ingest::package_build))]
+    Build {
+        /// The functions crate.
+        package: String,
+        /// How cargo exited.
+        status: std::process::ExitStatus,
+    },
+    /// The binary needs a newer glibc than Lambda's runtime has.
+    #[error(
+        "{} needs GLIBC_{}.{}, but provided.al2023 has glibc {}.{}: it would not start in Lambda",
+        binary.display(), needed.0, needed.1, AL2023_GLIBC.0, AL2023_GLIBC.1
+    )]
+    #[diagnostic(
+        code(ingest::glibc),
+        help("build on a machine whose glibc is 2.34 or older, or for the other architecture")
+    )]
+    Glibc {
+        /// The binary.
+        binary: PathBuf,
+        /// The newest version it needs.
+        needed: (u32, u32),
+    },
+    /// A bootstrap too large for a zip without zip64.
+    #[error("a bootstrap of {0} bytes is too large to zip")]
+    #[diagnostic(code(ingest::bootstrap_size))]
+    TooLarge(usize),
+    /// A file could not be read.
+    #[error("cannot read {}", path.display())]
+    #[diagnostic(code(ingest::read))]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file could not be written.
+    #[error("cannot write {}", path.display())]
+    #[diagnostic(code(ingest::write))]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl PackageError {
+    fn write(path: &Path) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.to_path_buf();
+        move |source| PackageError::Write { path, source }
+    }
+}
 
 /// A Lambda architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -186,15 +268,15 @@ pub fn program_runs(program: &str) -> bool {
 
 /// Checks that the toolchain can build for `arch`; the error names the commands that install
 /// what is missing.
-pub fn preflight(arch: Arch, toolchain: &Toolchain) -> Result<(), String> {
+pub fn preflight(arch: Arch, toolchain: &Toolchain) -> Result<(), PackageError> {
     let mut missing = Vec::new();
-    let mut help = Vec::new();
+    let mut install = Vec::new();
     if !toolchain.target_installed {
         missing.push(format!(
             "the Rust standard library for {} is not installed",
             arch.triple()
         ));
-        help.push(format!("rustup target add {}", arch.triple()));
+        install.push(format!("rustup target add {}", arch.triple()));
     }
     if !toolchain.linker_found {
         let linker = toolchain.linker.as_deref().unwrap_or("cc");
@@ -204,9 +286,9 @@ pub fn preflight(arch: Arch, toolchain: &Toolchain) -> Result<(), String> {
             toolchain.host_cpu
         ));
         if linker == arch.cross_gcc() {
-            help.push(format!("apt-get install {}", arch.cross_gcc_package()));
+            install.push(format!("apt-get install {}", arch.cross_gcc_package()));
         } else {
-            help.push(format!(
+            install.push(format!(
                 "install {linker}, or unset {} to use {}",
                 arch.linker_variable(),
                 arch.cross_gcc()
@@ -216,11 +298,11 @@ pub fn preflight(arch: Arch, toolchain: &Toolchain) -> Result<(), String> {
     if missing.is_empty() {
         return Ok(());
     }
-    let mut text = format!("cannot build for {}: {}", arch.as_str(), missing.join("; "));
-    for line in help {
-        let _ = write!(text, "\nhelp: {line}");
-    }
-    Err(text)
+    Err(PackageError::Toolchain {
+        arch: arch.as_str(),
+        missing,
+        install,
+    })
 }
 
 /// The newest `GLIBC_x.y` symbol version a binary needs, if any.
@@ -254,18 +336,18 @@ pub fn max_glibc(binary: &[u8]) -> Option<(u32, u32)> {
 /// A zip holding one executable file, `bootstrap`: deflated, mode [`BOOTSTRAP_MODE`], dated
 /// 1980-01-01 00:00 (the earliest DOS time), no extra fields, no comment. The same bytes in give
 /// the same zip out. Fails only for a binary of 4 GiB or more (zip64 is not written).
-pub fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>, String> {
+pub fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>, PackageError> {
     const NAME: &[u8] = b"bootstrap";
     const DOS_TIME: u16 = 0;
     const DOS_DATE: u16 = 1 << 5 | 1; // 1980-01-01
-    let too_large = || format!("a bootstrap of {} bytes is too large to zip", binary.len());
+    let too_large = || PackageError::TooLarge(binary.len());
     let size = u32::try_from(binary.len()).map_err(|_| too_large())?;
     let mut encoder = DeflateEncoder::new(Vec::new(), Compression::best());
-    encoder
+    // Writing into a Vec cannot fail.
+    let compressed = encoder
         .write_all(binary)
-        .and_then(|()| encoder.try_finish())
-        .map_err(|e| e.to_string())?;
-    let compressed = encoder.finish().map_err(|e| e.to_string())?;
+        .and_then(|()| encoder.finish())
+        .expect("deflating into memory cannot fail");
     let compressed_size = u32::try_from(compressed.len()).map_err(|_| too_large())?;
     let mut crc = flate2::Crc::new();
     crc.update(binary);
@@ -352,19 +434,18 @@ pub fn staging_files(plan: &Plan, runtime: &Path) -> Vec<(PathBuf, String)> {
 }
 
 /// Writes a file unless it already has these contents (so cargo sees no change).
-fn write_if_changed(path: &Path, contents: &[u8]) -> Result<(), String> {
+fn write_if_changed(path: &Path, contents: &[u8]) -> Result<(), PackageError> {
     if std::fs::read(path).is_ok_and(|old| old == contents) {
         return Ok(());
     }
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent).map_err(PackageError::write(parent))?;
     }
-    std::fs::write(path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    std::fs::write(path, contents).map_err(PackageError::write(path))
 }
 
 /// Builds the plan's `bootstrap` for `arch` in the staging workspace; returns its path.
-pub fn build(plan: &Plan, arch: Arch, toolchain: &Toolchain) -> Result<PathBuf, String> {
+pub fn build(plan: &Plan, arch: Arch, toolchain: &Toolchain) -> Result<PathBuf, PackageError> {
     let root = crate::program::workspace_root();
     let root = root.canonicalize().unwrap_or(root);
     let cache = crate::program::cache_root().join("package");
@@ -399,15 +480,13 @@ pub fn build(plan: &Plan, arch: Arch, toolchain: &Toolchain) -> Result<PathBuf, 
             command.env(cc, linker);
         }
     }
-    let status = command
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let status = command.status().map_err(PackageError::Cargo)?;
     let binary = target.join(arch.triple()).join("release").join(&bin);
     if !status.success() || !binary.exists() {
-        return Err(format!(
-            "building {} failed: cargo exited with {status}",
-            functions_package_name(&plan.name)
-        ));
+        return Err(PackageError::Build {
+            package: functions_package_name(&plan.name),
+            status,
+        });
     }
     Ok(binary)
 }
@@ -422,70 +501,75 @@ pub fn zip_path(plan: &Plan, out: Option<&Path>) -> PathBuf {
     }
 }
 
-/// Runs `ingest package`.
-pub fn run(spec: &Path, arch: Option<Arch>, out: Option<&Path>) -> ExitCode {
-    let checked = match crate::check_spec(spec) {
-        Ok(checked) => checked,
-        Err(error) => {
-            crate::cli::report(&error, false);
-            return ExitCode::FAILURE;
-        }
-    };
-    let plan = &checked.plan;
-    let Some(arch) = arch.or_else(|| Arch::from_plan(plan.functions.architecture)) else {
-        eprintln!(
-            "error: unknown architecture {:?}",
-            plan.functions.architecture
-        );
-        return ExitCode::FAILURE;
-    };
-    match package(plan, arch, out) {
-        Ok(summary) => {
-            print!("{summary}");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
+/// What [`package`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packaged {
+    /// The zip.
+    pub zip: PathBuf,
+    /// Its size in bytes.
+    pub zip_bytes: usize,
+    /// The size of `bootstrap` in bytes.
+    pub bootstrap_bytes: usize,
+    /// The architecture.
+    pub arch: Arch,
+    /// Lowercase hex SHA-256 of the zip.
+    pub sha256: String,
+}
+
+impl std::fmt::Display for Packaged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{}: {} bytes (bootstrap {} bytes, {}, {}, provided.al2023)",
+            self.zip.display(),
+            self.zip_bytes,
+            self.bootstrap_bytes,
+            self.arch.as_str(),
+            self.arch.triple()
+        )?;
+        writeln!(f, "sha256 {}", self.sha256)
     }
 }
 
-fn package(plan: &Plan, arch: Arch, out: Option<&Path>) -> Result<String, String> {
+/// The architecture to build: the one asked for, else the plan's.
+pub fn arch_for(plan: &Plan, asked: Option<Arch>) -> Result<Arch, PackageError> {
+    asked
+        .or_else(|| Arch::from_plan(plan.functions.architecture))
+        .ok_or_else(|| PackageError::UnknownArchitecture(plan.functions.architecture.to_owned()))
+}
+
+/// Builds, checks and zips the plan's `bootstrap` for `arch`, writing the zip atomically to
+/// [`zip_path`].
+pub fn package(plan: &Plan, arch: Arch, out: Option<&Path>) -> Result<Packaged, PackageError> {
     let toolchain = Toolchain::probe(arch);
     preflight(arch, &toolchain)?;
     let binary_path = build(plan, arch, &toolchain)?;
-    let binary = std::fs::read(&binary_path)
-        .map_err(|e| format!("cannot read {}: {e}", binary_path.display()))?;
+    let binary = std::fs::read(&binary_path).map_err(|source| PackageError::Read {
+        path: binary_path.clone(),
+        source,
+    })?;
     if let Some(needed) = max_glibc(&binary).filter(|needed| *needed > AL2023_GLIBC) {
-        return Err(format!(
-            "{} needs GLIBC_{}.{}, but provided.al2023 has glibc {}.{}: it would not start in Lambda",
-            binary_path.display(),
-            needed.0,
-            needed.1,
-            AL2023_GLIBC.0,
-            AL2023_GLIBC.1
-        ));
+        return Err(PackageError::Glibc {
+            binary: binary_path,
+            needed,
+        });
     }
     let zip = zip_bootstrap(&binary)?;
     let path = zip_path(plan, out);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent).map_err(PackageError::write(parent))?;
     }
     let temporary = path.with_extension("zip.tmp-ingest");
     std::fs::write(&temporary, &zip)
         .and_then(|()| std::fs::rename(&temporary, &path))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(format!(
-        "{}: {} bytes (bootstrap {} bytes, {}, {}, provided.al2023)\nsha256 {}\n",
-        path.display(),
-        zip.len(),
-        binary.len(),
-        arch.as_str(),
-        arch.triple(),
-        sha256_hex(&zip)
-    ))
+        .map_err(PackageError::write(&path))?;
+    Ok(Packaged {
+        zip: path,
+        zip_bytes: zip.len(),
+        bootstrap_bytes: binary.len(),
+        arch,
+        sha256: sha256_hex(&zip),
+    })
 }
 
 #[cfg(test)]
@@ -509,21 +593,30 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(
-            error,
+            error.to_string(),
             "cannot build for arm64: the Rust standard library for aarch64-unknown-linux-gnu is not installed; \
-             the linker aarch64-linux-gnu-gcc for aarch64-unknown-linux-gnu (on this x86_64 host) is not installed\n\
-             help: rustup target add aarch64-unknown-linux-gnu\n\
-             help: apt-get install gcc-aarch64-linux-gnu"
+             the linker aarch64-linux-gnu-gcc for aarch64-unknown-linux-gnu (on this x86_64 host) is not installed"
+        );
+        let help =
+            |error: &PackageError| miette::Diagnostic::help(error).map(|help| help.to_string());
+        assert_eq!(
+            help(&error).as_deref(),
+            Some(
+                "rustup target add aarch64-unknown-linux-gnu\napt-get install gcc-aarch64-linux-gnu"
+            )
         );
         let error = preflight(Arch::Arm64, &toolchain(true, Some("my-ld"), false)).unwrap_err();
-        assert!(
-            error.ends_with(
-                "help: install my-ld, or unset CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER to use aarch64-linux-gnu-gcc"
+        assert_eq!(
+            help(&error).as_deref(),
+            Some(
+                "install my-ld, or unset CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER to use aarch64-linux-gnu-gcc"
             ),
-            "{error}"
         );
         let error = preflight(Arch::X86_64, &toolchain(false, None, true)).unwrap_err();
-        assert!(error.ends_with("help: rustup target add x86_64-unknown-linux-gnu"));
+        assert_eq!(
+            help(&error).as_deref(),
+            Some("rustup target add x86_64-unknown-linux-gnu")
+        );
         assert!(preflight(Arch::X86_64, &toolchain(true, None, true)).is_ok());
     }
 

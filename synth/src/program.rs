@@ -9,8 +9,7 @@
 //! with the same spec and the same ingest reuses the binary; any change builds anew. The crate
 //! depends on the runtime by path, so it builds for a spec anywhere on disk.
 //!
-//! The cache lives in `$INGEST_CACHE`, else `$CARGO_TARGET_DIR/ingest-programs`, else
-//! `target/ingest-programs` of the ingest workspace this binary was built from.
+//! The cache lives in the user's cache folder ([`cache_root`]), never in the ingest checkout.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -33,23 +32,44 @@ pub struct SpecProgram<'a> {
 }
 
 /// Why a program could not be built.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ProgramError {
     /// A file of the cache could not be written.
-    #[error("cannot write {path}: {error}")]
+    #[error("cannot write {}", path.display())]
+    #[diagnostic(
+        code(ingest::program_cache),
+        help("set INGEST_CACHE to a folder you can write")
+    )]
     Write {
         /// The file.
         path: PathBuf,
         /// Why.
-        error: std::io::Error,
+        #[source]
+        source: std::io::Error,
     },
-    /// cargo could not be run, or failed.
-    #[error("building the {purpose} program failed: {message}")]
+    /// cargo could not be run.
+    #[error("cannot run cargo to build the {purpose} program")]
+    #[diagnostic(
+        code(ingest::cargo_missing),
+        help("the compiled validators need cargo (https://rustup.rs) and the ingest source tree")
+    )]
+    Cargo {
+        /// The program's purpose.
+        purpose: String,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// cargo failed.
+    #[error("building the {purpose} program failed: cargo exited with {status}:\n{stderr}")]
+    #[diagnostic(code(ingest::program_build))]
     Build {
         /// The program's purpose.
         purpose: String,
+        /// How cargo exited.
+        status: std::process::ExitStatus,
         /// What cargo said.
-        message: String,
+        stderr: String,
     },
 }
 
@@ -61,15 +81,32 @@ pub(crate) fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// Where built programs are cached.
+/// Where `ingest` keeps what it builds (programs over compiled validators, Lambda packages):
+/// `$INGEST_CACHE` when set; else the user's cache folder: `$XDG_CACHE_HOME/ingest` or
+/// `~/.cache/ingest` on Linux and other Unix systems, `~/Library/Caches/ingest` on macOS,
+/// `%LOCALAPPDATA%\ingest` on Windows; else `.ingest-cache` in the current folder.
 pub fn cache_root() -> PathBuf {
-    if let Some(dir) = std::env::var_os("INGEST_CACHE") {
-        return PathBuf::from(dir);
+    cache_root_from(&|name| std::env::var_os(name))
+}
+
+/// [`cache_root`] over any environment (for tests).
+pub fn cache_root_from(env: &dyn Fn(&str) -> Option<OsString>) -> PathBuf {
+    let set = |name: &str| {
+        env(name)
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(dir) = set("INGEST_CACHE") {
+        return dir;
     }
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir).join("ingest-programs");
-    }
-    workspace_root().join("target/ingest-programs")
+    let platform = if cfg!(windows) {
+        set("LOCALAPPDATA")
+    } else if cfg!(target_os = "macos") {
+        set("HOME").map(|home| home.join("Library/Caches"))
+    } else {
+        set("XDG_CACHE_HOME").or_else(|| set("HOME").map(|home| home.join(".cache")))
+    };
+    platform.map_or_else(|| PathBuf::from(".ingest-cache"), |dir| dir.join("ingest"))
 }
 
 /// FNV-1a, 64 bits: a hash that is stable across runs and builds (unlike `DefaultHasher`).
@@ -149,12 +186,12 @@ pub fn build(plan: &Plan, program: &SpecProgram<'_>) -> Result<PathBuf, ProgramE
 
     let write = |path: PathBuf, contents: &[u8]| -> Result<(), ProgramError> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|error| ProgramError::Write {
+            std::fs::create_dir_all(parent).map_err(|source| ProgramError::Write {
                 path: parent.to_path_buf(),
-                error,
+                source,
             })?;
         }
-        std::fs::write(&path, contents).map_err(|error| ProgramError::Write { path, error })
+        std::fs::write(&path, contents).map_err(|source| ProgramError::Write { path, source })
     };
     let quoted = |text: &str| serde_json::to_string(text).unwrap_or_default();
     let features: Vec<String> = program.runtime_features.iter().map(|f| quoted(f)).collect();
@@ -190,19 +227,50 @@ pub fn build(plan: &Plan, program: &SpecProgram<'_>) -> Result<PathBuf, ProgramE
         .env("CARGO_TARGET_DIR", &target)
         .stdout(Stdio::null())
         .output()
-        .map_err(|error| ProgramError::Build {
+        .map_err(|source| ProgramError::Cargo {
             purpose: purpose.to_owned(),
-            message: format!("cannot run cargo: {error}"),
+            source,
         })?;
     if !output.status.success() || !binary.exists() {
         return Err(ProgramError::Build {
             purpose: purpose.to_owned(),
-            message: format!(
-                "cargo exited with {}:\n{}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            ),
+            status: output.status,
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         });
     }
     Ok(binary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_is_the_users_unless_ingest_cache_says_otherwise() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| OsString::from(value))
+            }
+        };
+        let root = |pairs| cache_root_from(&env(pairs));
+        assert_eq!(
+            root(&[("INGEST_CACHE", "/c"), ("HOME", "/h")]),
+            Path::new("/c")
+        );
+        assert_eq!(root(&[]), Path::new(".ingest-cache"));
+        if cfg!(all(unix, not(target_os = "macos"))) {
+            assert_eq!(
+                root(&[("XDG_CACHE_HOME", "/x"), ("HOME", "/h")]),
+                Path::new("/x/ingest")
+            );
+            assert_eq!(root(&[("HOME", "/h")]), Path::new("/h/.cache/ingest"));
+            assert_eq!(
+                root(&[("XDG_CACHE_HOME", ""), ("HOME", "/h")]),
+                Path::new("/h/.cache/ingest")
+            );
+        }
+    }
 }

@@ -3,17 +3,17 @@
 //! Each SQS message carries an S3 notification. For each created object the bridge reads it
 //! (keys arrive URL-encoded and are decoded; objects are gunzipped when gzip), cuts it into
 //! chunks of whole lines whose `Invoke` payload stays under `CHUNK_BYTES` (and so under the 6 MB
-//! limit of a synchronous invoke, G23), and invokes the primary validator with
-//! `RequestResponse` for each chunk, in order. A chunk is done when the validator answers
-//! without a function error and with no unfinished line; otherwise it is tried again with
+//! limit of a synchronous invoke, `docs/traps.md#lambda-invoke-payload`), and invokes the primary
+//! validator with `RequestResponse` for each chunk, in order. A chunk is done when the validator
+//! answers without a function error and with no unfinished line; otherwise it is tried again with
 //! backoff, and when it still fails the message is reported in `batchItemFailures`: SQS makes
 //! it visible again after the visibility timeout, and a message that keeps failing (a poison
 //! message, or a primary outage longer than the retry budget) reaches the DLQ alone, without
 //! holding back the others. Chunks are cut the same way every time, so a retried message
 //! writes the same keys.
 //!
-//! The `s3:TestEvent` message S3 sends when the notification is configured (G22) has no
-//! `Records`; it is acknowledged and skipped.
+//! The `s3:TestEvent` message S3 sends when the notification is configured
+//! (`docs/traps.md#s3-test-event`) has no `Records`; it is acknowledged and skipped.
 //!
 //! A notification is read for the members the bridge uses ([`Notification`]: each record's
 //! `eventName`, `eventTime`, bucket name and object key), not as `aws_lambda_events`' `S3Event`,
@@ -37,7 +37,7 @@ use super::{
     Sleeper, env_number, env_var, process_env,
 };
 
-/// Largest synchronous `Invoke` request payload (6 MB, G23).
+/// Largest synchronous `Invoke` request payload (6 MB, `docs/traps.md#lambda-invoke-payload`).
 pub const INVOKE_LIMIT_BYTES: usize = 6 * 1024 * 1024;
 /// The default payload budget of one chunk (`CHUNK_BYTES` of the secondary stack).
 pub const DEFAULT_CHUNK_BYTES: usize = 5 * 1024 * 1024;

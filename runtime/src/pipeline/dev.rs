@@ -28,7 +28,7 @@
 //!   when failover is automatic; every region when none is, as Route 53 fails open), and
 //!   names it in `x-ingest-region`. Health is seen at once here, where Route 53 takes
 //!   `interval x threshold`. The lever routes drain and restore a region (draining both is
-//!   refused, as in DESIGN section 3) and take a region down or bring it back (its
+//!   refused, see `docs/architecture.md#the-lever`) and take a region down or bring it back (its
 //!   stream, its buckets, and for the primary the validator as the bridge's target).
 //! - **Threads.** HTTP runs on a one-worker tokio runtime; the pipeline runs on the thread that
 //!   drives it and sleeps until a record arrives, the spool or a message is due, or a second

@@ -1,8 +1,8 @@
-//! The three Lambda handlers of DESIGN section 2, written against small traits so that the
-//! same code runs in AWS and on one machine (feature `lambda`; the local adapters and the
-//! outage drill are behind `local`; `ingest dev`, the local pipeline behind HTTP on loopback,
-//! behind `dev`; the AWS SDK adapters (`aws`) and the Lambda `bootstrap` (`function`) behind
-//! `aws`).
+//! The three Lambda handlers (`docs/architecture.md#the-deployed-system`), written against small
+//! traits so that the same code runs in AWS and on one machine (feature `lambda`; the local
+//! adapters and the outage drill are behind `local`; `ingest dev`, the local pipeline behind HTTP
+//! on loopback, behind `dev`; the AWS SDK adapters (`aws`) and the Lambda `bootstrap` (`function`)
+//! behind `aws`).
 //!
 //! ```text
 //!  primary:    Kinesis --> validator --> good store       (events/type=<t>/dt=/hr=/...json.gz)
@@ -204,7 +204,7 @@ pub trait ObjectStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<u8>, InfraError>> + Send;
 }
 
-/// A delivery stream: Firehose `PutRecordBatch` (G18).
+/// A delivery stream: Firehose `PutRecordBatch` (`docs/traps.md#firehose-putrecordbatch`).
 pub trait DeliveryStream: Send + Sync {
     /// Puts a batch (at most [`receiver::MAX_BATCH_RECORDS`] records, [`receiver::MAX_BATCH_BYTES`]
     /// bytes, [`receiver::MAX_RECORD_BYTES`] each). Returns one entry per record, in order:
@@ -225,7 +225,8 @@ pub struct InvokeOutput {
     pub payload: Vec<u8>,
 }
 
-/// Lambda `Invoke` with `InvocationType: RequestResponse` (G23: 6 MB each way).
+/// Lambda `Invoke` with `InvocationType: RequestResponse` (6 MB each way:
+/// `docs/traps.md#lambda-invoke-payload`).
 pub trait Invoker: Send + Sync {
     /// Invokes a function and waits for its answer.
     fn invoke(

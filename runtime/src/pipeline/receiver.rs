@@ -1,7 +1,8 @@
 //! The receiver (secondary region): the secondary stream into the Firehose spool.
 //!
 //! Each Kinesis record becomes one [`SpoolRecord`] line (its origin and its bytes; Firehose
-//! concatenates records, so each ends with a newline, G18). Lines go out with
+//! concatenates records, so each ends with a newline,
+//! `docs/traps.md#firehose-putrecordbatch`). Lines go out with
 //! `PutRecordBatch` in batches within the service limits ([`MAX_BATCH_RECORDS`] records,
 //! [`MAX_BATCH_BYTES`] bytes, [`MAX_RECORD_BYTES`] each). A response may accept some entries
 //! and refuse others (`FailedPutCount`); exactly the refused entries are put again, with

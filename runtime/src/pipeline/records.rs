@@ -1,4 +1,4 @@
-//! Record formats and object keys (DESIGN section 7).
+//! Record formats and object keys (`docs/architecture.md#records-and-keys`).
 //!
 //! - **Good line**: the event exactly as received, with an `ingest` member appended before its
 //!   closing brace: `{...the event...,"ingest":{"received_at":"2020-11-25T13:15:02.125Z","region":"us-east-1","via":"direct"}}`.
@@ -13,7 +13,7 @@
 //!   and arrival time of the records, never from the clock of the handler, so a retried batch
 //!   writes the same keys. Lines are grouped by (type, hour, origin region, origin shard);
 //!   `<first-seq>` is the lowest sequence number of the group. `<content>` ([`content_tag`]) is
-//!   a digest of the group's lines: DESIGN section 7's `<region>-<shard>-<first-seq>` alone is
+//!   a digest of the group's lines: `<region>-<shard>-<first-seq>` alone is
 //!   not unique, because two different groups can start at the same record (a batch retried
 //!   from a failure point and, through the bridge, spool objects that overlap after a receiver
 //!   retry); without the digest the later write would replace the earlier object and lose the
@@ -21,7 +21,8 @@
 //!   idempotent.
 //! - **Spool line** ([`SpoolRecord`]): what the receiver puts into Firehose for each record
 //!   of the secondary stream: its origin and its bytes in base64 (exact, and of a size known in
-//!   advance), one JSON object per line (G18: Firehose concatenates records).
+//!   advance), one JSON object per line (Firehose concatenates records:
+//!   `docs/traps.md#firehose-putrecordbatch`).
 //! - **Bridge request** ([`BridgeRequest`]): one chunk of a spool object, sent by the bridge to
 //!   the primary validator with `Invoke`; the answer is a [`BridgeResponse`].
 

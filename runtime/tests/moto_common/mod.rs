@@ -84,7 +84,8 @@ pub const SPOOL_PREFIX: &str = "spool/";
 pub const DELIVERY_STREAM: &str = "wiw-spool";
 /// The bridge's queue (secondary).
 pub const QUEUE: &str = "wiw-bridge";
-/// The primary validator's name (the deterministic cross-region link of DESIGN section 2).
+/// The primary validator's name (the deterministic cross-region link of
+/// `docs/architecture.md#the-deployed-system`).
 pub const VALIDATOR: &str = "wiw-validator";
 
 /// The primary validator's ARN, as the bridge's `VALIDATOR_FUNCTION_ARN` holds it.

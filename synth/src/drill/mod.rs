@@ -22,7 +22,6 @@
 pub mod generate;
 
 use std::path::PathBuf;
-use std::process::{Command, ExitCode};
 
 use serde_json::json;
 
@@ -35,23 +34,6 @@ pub const ON_DEMAND_SHARDS: u64 = 4;
 pub const DEFAULT_COUNT: usize = 10_000;
 /// The default outage.
 pub const DEFAULT_OUTAGE_SECONDS: u64 = 600;
-
-/// The options of `ingest drill`.
-#[derive(Debug, Clone)]
-pub struct DrillOptions {
-    /// The spec.
-    pub spec: PathBuf,
-    /// Request bodies to send instead of generated ones.
-    pub events: Option<PathBuf>,
-    /// How many events to generate.
-    pub count: Option<usize>,
-    /// How long the primary is down.
-    pub outage_seconds: u64,
-    /// Seed of the generator and of the client's choices.
-    pub seed: u64,
-    /// Keep the buckets as files in this folder.
-    pub out: Option<PathBuf>,
-}
 
 /// The numbers both regions of a local pipeline are built with (the JSON
 /// `ingest_runtime::pipeline::local::PipelineSettings`, less `bridge_chunk_bytes`, which the
@@ -150,85 +132,4 @@ pub const PROGRAM: SpecProgram<'static> = SpecProgram {
 /// Builds the drill program of a plan (or finds it in the cache).
 pub fn build(plan: &Plan) -> Result<PathBuf, ProgramError> {
     program::build(plan, &PROGRAM)
-}
-
-/// Runs `ingest drill`: 0 when nothing accepted was lost, 1 otherwise (or when the spec or the
-/// events cannot be used).
-pub fn run(options: &DrillOptions) -> ExitCode {
-    let checked = match crate::check_spec(&options.spec) {
-        Ok(checked) => checked,
-        Err(error) => {
-            crate::cli::report(&error, false);
-            return ExitCode::FAILURE;
-        }
-    };
-    let plan = &checked.plan;
-    let work = program::cache_root().join(format!("run-{}-{}", plan.name, std::process::id()));
-    if let Err(error) = std::fs::create_dir_all(&work) {
-        eprintln!("error: cannot create {}: {error}", work.display());
-        return ExitCode::FAILURE;
-    }
-    let (events_path, notes) = match &options.events {
-        Some(path) => (
-            path.clone(),
-            json!({"events_file": path.display().to_string()}),
-        ),
-        None => {
-            let count = options.count.unwrap_or(DEFAULT_COUNT);
-            match generate::events(plan, count, options.seed) {
-                Ok(generated) => {
-                    let path = work.join("events.ndjson");
-                    let mut text = generated.records.join("\n");
-                    text.push('\n');
-                    if let Err(error) = std::fs::write(&path, text) {
-                        eprintln!("error: cannot write {}: {error}", path.display());
-                        return ExitCode::FAILURE;
-                    }
-                    (path, generated.notes)
-                }
-                Err(error) => {
-                    eprintln!(
-                        "error: {}\nhelp: pass request bodies with --events FILE instead",
-                        error.0
-                    );
-                    return ExitCode::FAILURE;
-                }
-            }
-        }
-    };
-    let config_path = work.join("config.json");
-    let config = config(plan, options.outage_seconds, options.seed, notes);
-    if let Err(error) = std::fs::write(
-        &config_path,
-        serde_json::to_vec_pretty(&config).unwrap_or_default(),
-    ) {
-        eprintln!("error: cannot write {}: {error}", config_path.display());
-        return ExitCode::FAILURE;
-    }
-    let binary = match build(plan) {
-        Ok(binary) => binary,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut command = Command::new(&binary);
-    command
-        .arg("--config")
-        .arg(&config_path)
-        .arg("--events")
-        .arg(&events_path);
-    if let Some(out) = &options.out {
-        command.arg("--out").arg(out);
-    }
-    let status = command.status();
-    let _ = std::fs::remove_dir_all(&work);
-    match status {
-        Ok(status) if status.success() => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("error: cannot run {}: {error}", binary.display());
-            ExitCode::FAILURE
-        }
-    }
 }

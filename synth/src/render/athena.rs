@@ -1,10 +1,11 @@
 //! Athena tables from event schemas, and the de-duplicating queries.
 //!
 //! Each event type gets a Glue table over the good bucket's `events/type=<type>/dt=/hr=` layout
-//! (DESIGN section 7) with partition projection, whose columns are the CloudEvents attributes,
-//! `data` typed from the event's schema (objects as `struct<...>`, arrays as `array<...>`), and
-//! the `ingest` metadata the validator adds. The quarantine table reads the quarantine records.
-//! Delivery is at least once, so every table gets a query that keeps one row per `(source, id)`.
+//! (`docs/architecture.md#records-and-keys`) with partition projection, whose columns are the
+//! CloudEvents attributes, `data` typed from the event's schema (objects as `struct<...>`, arrays
+//! as `array<...>`), and the `ingest` metadata the validator adds. The quarantine table reads the
+//! quarantine records. Delivery is at least once, so every table gets a query that keeps one row
+//! per `(source, id)`.
 
 use ingest_codegen::schema::{InstanceType, Schema, SchemaObject};
 use serde::Serialize;
@@ -25,7 +26,8 @@ pub struct Table {
     pub description: String,
     /// StorageDescriptor.Location (Sub text).
     pub location_sub: String,
-    /// `storage.location.template` (Sub text with `${!dt}`/`${!hr}`, G26).
+    /// `storage.location.template` (Sub text with `${!dt}`/`${!hr}`,
+    /// `docs/traps.md#sub-literal-escape`).
     pub location_template_sub: String,
     /// Columns.
     pub columns: Vec<Column>,

@@ -1,0 +1,90 @@
+//! One module per command: each takes its parsed arguments and returns [`Result`].
+//!
+//! A command reads its input, calls the library (the spec checks, the plan, the renderers, the
+//! runtime), writes what it produces on standard output, and returns an exit code when it did
+//! its job or an [`Error`] when it could not. It never prints errors itself and never reaches
+//! back into the CLI layer: `main` reports the error once. Progress and warnings go to standard
+//! error through [`Ui`], which knows whether to colour them.
+
+pub mod check;
+pub mod completions;
+pub mod dev;
+pub mod drill;
+pub mod init;
+pub mod package;
+pub mod schema;
+pub mod synth;
+pub mod validate;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::cli::{ColorChoice, Command};
+use crate::diagnostic::{self, Diagnostic};
+use crate::errors::Result;
+
+/// How a command talks to the person running it, decided once by `main`.
+#[derive(Debug, Clone, Copy)]
+pub struct Ui {
+    /// Whether standard error takes ANSI colours.
+    pub color: bool,
+}
+
+impl Ui {
+    /// `--color`, resolved against the terminal and `NO_COLOR`.
+    pub fn new(choice: ColorChoice) -> Self {
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        Ui { color }
+    }
+
+    /// Prints warnings (never errors: those are returned) on standard error.
+    pub fn warnings(&self, warnings: &[Diagnostic]) {
+        if !warnings.is_empty() {
+            eprint!("{}", diagnostic::render(warnings, self.color));
+        }
+    }
+}
+
+/// Runs a parsed command.
+pub fn run(command: Command, ui: Ui) -> Result<ExitCode> {
+    match command {
+        Command::Check(args) => check::run(&args, ui),
+        Command::Synth(args) => synth::run(&args, ui),
+        Command::Schema => schema::run(),
+        Command::Validate(args) => validate::run(&args, ui),
+        Command::Drill(args) => drill::run(&args, ui),
+        Command::Dev(args) => dev::run(&args, ui),
+        Command::Package(args) => package::run(&args, ui),
+        Command::Init(args) => init::run(&args),
+        Command::Completions(args) => completions::run(&args),
+    }
+}
+
+/// The spec to use when none is given: `./ingest.yaml`, else `specs/ingest.yaml`.
+pub fn default_spec() -> PathBuf {
+    let local = PathBuf::from("ingest.yaml");
+    if local.exists() {
+        local
+    } else {
+        PathBuf::from("specs/ingest.yaml")
+    }
+}
+
+/// The spec a command was given, or the default one.
+pub fn spec_or_default(spec: Option<&Path>) -> PathBuf {
+    spec.map_or_else(default_spec, Path::to_path_buf)
+}
+
+/// Checks a spec, printing its warnings: the plan of a spec that has no errors.
+pub fn checked_plan(spec: &Path, ui: Ui) -> Result<crate::plan::Plan> {
+    let checked = crate::check_spec(spec)?;
+    ui.warnings(&checked.warnings);
+    Ok(checked.plan)
+}
