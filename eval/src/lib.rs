@@ -4,7 +4,7 @@
 //! `ingest synth` turns each event schema into a Rust type whose `#[derive(Event)]` generates a
 //! validator; the Lambda functions run that code. Building it needs cargo, a toolchain and the
 //! source tree. This crate runs the same schemas in process instead: [`Program::compile`]
-//! turns a parsed schema into a compact program (an arena of nodes, see [`program`]) once, and
+//! turns a parsed schema into a compact program (an arena of nodes, see `src/program.rs`) once, and
 //! the program is then run over the runtime's strict reader (`ingest_runtime::json::Parser`)
 //! with the runtime's [`Checker`](ingest_runtime::Checker), as generated code is. So the fast
 //! path and the report come from one program, and both agree with generated code on every
@@ -49,8 +49,8 @@
 //! to the server's threads); a CLI that builds one registry for the life of the process can
 //! leak it (`Box::leak(Box::new(registry))`).
 
-pub mod compile;
-pub mod program;
+mod compile;
+mod program;
 mod run;
 
 pub use compile::CompileError;

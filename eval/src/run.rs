@@ -59,6 +59,7 @@ impl Program {
         }
     }
 
+    // Inlined into `run`, so a node costs one call, not two (see BENCHMARKS.md).
     #[inline(always)]
     fn checks(&self, k: &Checks, p: &mut Parser<'_>, c: &mut Checker) -> Result<(), Error> {
         let kind = p.peek()?;
