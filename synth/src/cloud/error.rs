@@ -6,9 +6,8 @@
 //! SDK's retries (wait), an endpoint that could not be reached (check `--endpoint-url` and the
 //! network), and anything else the service answered (its code and message).
 
-use std::fmt::Debug;
-
 use aws_credential_types::provider::error::CredentialsError;
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 use super::Call;
@@ -166,6 +165,24 @@ pub enum CloudError {
         message: String,
     },
 
+    /// The endpoint answered with an HTTP error that carries no AWS error.
+    #[error("{endpoint} answered {call} with HTTP {status} and no AWS error")]
+    #[diagnostic(
+        code(ingest::aws_unsupported),
+        help(
+            "an emulator that does not implement this call answers so; against AWS, a proxy or \
+             firewall is in the way"
+        )
+    )]
+    Unsupported {
+        /// The call.
+        call: String,
+        /// The endpoint.
+        endpoint: String,
+        /// The HTTP status.
+        status: u16,
+    },
+
     /// An answer lacked what the call promises.
     #[error("{call}: {what}")]
     #[diagnostic(
@@ -219,10 +236,13 @@ impl CloudError {
 }
 
 /// An SDK failure of `call` as a [`CloudError`]; `endpoint` is the override in force, if any.
-pub fn from_sdk<E, R>(call: Call, endpoint: Option<&str>, error: SdkError<E, R>) -> CloudError
+pub fn from_sdk<E>(
+    call: Call,
+    endpoint: Option<&str>,
+    error: SdkError<E, HttpResponse>,
+) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: Debug + Send + Sync + 'static,
 {
     if let Some(credentials) = find_source::<CredentialsError>(&error) {
         return CloudError::credentials(None, credentials);
@@ -230,9 +250,21 @@ where
     match &error {
         SdkError::ServiceError(context) => {
             let err = context.err();
-            let code = err.code().unwrap_or("Unknown").to_owned();
-            let message = err.message().unwrap_or("").to_owned();
-            classify(call, code, message)
+            let status = context.raw().status().as_u16();
+            match err.code() {
+                Some(code) => classify(
+                    call,
+                    code.to_owned(),
+                    err.message().unwrap_or("").to_owned(),
+                ),
+                // An answer without an error code is not AWS's: an emulator that lacks the call,
+                // or a proxy in the way.
+                None => CloudError::Unsupported {
+                    call: call.to_string(),
+                    endpoint: endpoint.map_or_else(|| "the endpoint".to_owned(), str::to_owned),
+                    status,
+                },
+            }
         }
         SdkError::TimeoutError(_) => unreachable(call, endpoint, "timed out".to_owned()),
         SdkError::DispatchFailure(failure) => {

@@ -134,6 +134,17 @@ impl Cloud {
         })
     }
 
+    /// A connection over a configuration loaded elsewhere (a test, a program embedding ingest):
+    /// its credentials, region and endpoint are used as they are.
+    pub fn with_config(config: SdkConfig) -> Cloud {
+        let endpoint = config.endpoint_url().map(str::to_owned);
+        Cloud {
+            path_style: endpoint.is_some(),
+            endpoint,
+            config,
+        }
+    }
+
     /// The endpoint override in force, if any (for messages).
     pub fn endpoint(&self) -> Option<&str> {
         self.endpoint.as_deref()
@@ -205,10 +216,13 @@ impl Cloud {
     }
 
     /// An SDK failure of `call` as a [`CloudError`].
-    pub fn error<E, R>(&self, call: Call, error: aws_sdk_s3::error::SdkError<E, R>) -> CloudError
+    pub fn error<E>(
+        &self,
+        call: Call,
+        error: aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+    ) -> CloudError
     where
         E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
     {
         error::from_sdk(call, self.endpoint.as_deref(), error)
     }
@@ -260,7 +274,7 @@ impl std::fmt::Display for Call {
 
 /// The HTTPS client every SDK client shares: hyper 1 and rustls with ring, trusting the
 /// system's certificates.
-fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
+pub fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
     aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .build_https()

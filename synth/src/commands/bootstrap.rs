@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
+use super::deploy::outln;
 use super::deploy::{settings, targets};
 use super::{Ui, checked_plan, spec_or_default};
 use crate::cli::BootstrapArgs;
@@ -29,7 +30,7 @@ pub fn run(args: &BootstrapArgs, ui: Ui) -> Result<ExitCode> {
             } else {
                 "already bootstrapped (settings re-applied)"
             };
-            println!("{}: s3://{} {what}", done.region, done.bucket);
+            outln!("{}: s3://{} {what}", done.region, done.bucket);
         }
         Ok(ExitCode::SUCCESS)
     })

@@ -16,6 +16,7 @@ use super::deploy::{
     Progress, Target, confirm, levels, require_answerable, settings, stack_failed, state_error,
     targets,
 };
+use super::deploy::{out, outln};
 use super::{Ui, checked_plan, spec_or_default};
 use crate::cli::DestroyArgs;
 use crate::cloud::stacks::{DeployedStack, Finished, StackEvent, Stacks, StatusKind, status_kind};
@@ -49,11 +50,11 @@ pub fn run(args: &DestroyArgs, ui: Ui) -> Result<ExitCode> {
             }
         }
         if deployed.is_empty() {
-            println!("nothing to delete: no stack of {} is deployed", plan.name);
+            outln!("nothing to delete: no stack of {} is deployed", plan.name);
             return Ok(ExitCode::SUCCESS);
         }
         for (target, stack) in &deployed {
-            println!("{} ({}): {}", target.name, target.region, stack.status);
+            outln!("{} ({}): {}", target.name, target.region, stack.status);
         }
         if !args.yes {
             let names: Vec<&str> = deployed.iter().map(|(t, _)| t.name.as_str()).collect();
@@ -84,23 +85,23 @@ pub fn run(args: &DestroyArgs, ui: Ui) -> Result<ExitCode> {
                 let finished = result?;
                 retained.extend(finished.retained.iter().cloned().map(|e| (*target, e)));
                 if finished.succeeded() {
-                    println!("{}: deleted", target.name);
+                    outln!("{}: deleted", target.name);
                 } else if failure.is_none() {
                     failure = Some(stack_failed(target, &finished));
                 }
             }
             if let Some(error) = failure {
-                print!("{}", render_retained(&retained));
+                out!("{}", render_retained(&retained));
                 return Err(error);
             }
         }
-        print!("{}", render_retained(&retained));
+        out!("{}", render_retained(&retained));
         let account = cloud.account_id(&regions[0]).await?;
         let staging_buckets: Vec<String> = regions
             .iter()
             .map(|r| format!("s3://{}", staging::bucket_name(&account, r)))
             .collect();
-        println!(
+        outln!(
             "the staging buckets of `ingest bootstrap` stay ({}); they hold only what deploy \
              uploaded and can be emptied and removed like the buckets above",
             staging_buckets.join(", ")

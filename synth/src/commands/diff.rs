@@ -14,6 +14,7 @@
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
+use super::deploy::out;
 use super::deploy::{
     StackChange, Target, artifact_bytes, levels, outside_outputs, prepare, render_change, settings,
     stage, targets,
@@ -54,7 +55,7 @@ pub fn run(args: &DiffArgs, ui: Ui) -> Result<ExitCode> {
         for level in levels(&selected) {
             for target in level {
                 let prepared = prepare(&cloud, &staging, &staged, target, &outputs, false).await?;
-                print!("{}", render_change(&prepared));
+                out!("{}", render_change(&prepared));
                 match &prepared.change {
                     StackChange::NoChanges => {}
                     StackChange::Change { change_set, .. } => {

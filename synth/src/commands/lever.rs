@@ -16,6 +16,7 @@ use super::deploy::{
     Progress, Target, confirm, require_answerable, settings, stack_failed, state_error, table,
     targets,
 };
+use super::deploy::{out, outln};
 use super::{Ui, checked_plan, spec_or_default};
 use crate::cli::{LeverAction, LeverArgs, RegionRole};
 use crate::cloud::stacks::{
@@ -140,7 +141,7 @@ fn weights(
         );
         let change_set = match stacks.create_change_set(&request).await? {
             ChangeSetOutcome::NoChanges => {
-                println!(
+                outln!(
                     "{}: weights are {primary} and {secondary} already",
                     dns.name
                 );
@@ -148,12 +149,12 @@ fn weights(
             }
             ChangeSetOutcome::Ready(change_set) => change_set,
         };
-        println!("{} ({}):", dns.name, dns.region);
+        outln!("{} ({}):", dns.name, dns.region);
         for (name, weight) in &wanted {
             let old = stack.parameters.get(name).map_or("?", String::as_str);
-            println!("  parameter {name}: {old} -> {weight}");
+            outln!("  parameter {name}: {old} -> {weight}");
         }
-        print!("{}", table(&change_set.changes));
+        out!("{}", table(&change_set.changes));
         if !yes
             && !confirm(&format!(
                 "Set the weights of {} to {primary} and {secondary}?",
@@ -184,7 +185,7 @@ fn weights(
             return Err(stack_failed(dns, &finished));
         }
         let total = f64::from(primary) + f64::from(secondary);
-        println!(
+        outln!(
             "weights: primary {primary} ({:.1}%), secondary {secondary} ({:.1}%)",
             f64::from(primary) * 100.0 / total,
             f64::from(secondary) * 100.0 / total
@@ -232,7 +233,7 @@ fn switch(
             }
         }
         if current.is_drained() == drain {
-            println!(
+            outln!(
                 "{region} is {} already (s3://{}/{})",
                 if drain { "drained" } else { "not drained" },
                 location.bucket,
@@ -246,16 +247,20 @@ fn switch(
             .await?;
         let seconds = plan.failover.interval_seconds * plan.failover.failure_threshold;
         if drain {
-            println!(
+            outln!(
                 "drained {region}: s3://{}/{} is set; Route 53 stops sending {region} traffic once \
                  its health check has failed {} times (about {seconds} s)",
-                location.bucket, location.key, plan.failover.failure_threshold
+                location.bucket,
+                location.key,
+                plan.failover.failure_threshold
             );
         } else {
-            println!(
+            outln!(
                 "restored {region}: s3://{}/{} is cleared; {region} gets traffic again once its \
                  health check has passed {} times (about {seconds} s) and its endpoint is healthy",
-                location.bucket, location.key, plan.failover.failure_threshold
+                location.bucket,
+                location.key,
+                plan.failover.failure_threshold
             );
         }
         Ok(ExitCode::SUCCESS)

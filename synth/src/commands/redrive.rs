@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use super::deploy::outln;
 use super::deploy::settings;
 use super::{Ui, checked_plan, spec_or_default};
 use crate::cli::RedriveArgs;
@@ -45,7 +46,7 @@ pub fn run(args: &RedriveArgs, ui: Ui) -> Result<ExitCode> {
                 eprintln!("moved {count}");
             })
             .await?;
-        println!(
+        outln!(
             "moved {moved} message{} from {dlq} to {queue} ({region})",
             if moved == 1 { "" } else { "s" }
         );

@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use super::deploy::{Target, settings, targets};
+use super::deploy::{out, outln};
 use super::lever::{dns_prefix, weight_parameter};
 use super::{Ui, checked_plan, spec_or_default};
 use crate::cli::StatusArgs;
@@ -62,10 +63,14 @@ pub struct RegionStatus {
     pub stack_status: Option<String>,
     /// The API's stage URL.
     pub endpoint: Option<String>,
-    /// Whether Route 53 treats the region as healthy.
+    /// Whether Route 53 treats the region as healthy: every check its calculated health
+    /// check combines is healthy.
     pub healthy: Option<bool>,
-    /// The checkers' verdict on the region's calculated health check.
-    pub health_check: Option<HealthVerdict>,
+    /// The checkers' verdict on the region's endpoint (`GET /health`); `null` also when
+    /// failover is manual (no endpoint check).
+    pub endpoint_check: Option<HealthVerdict>,
+    /// The checkers' verdict on the region's drain switch (healthy: not drained).
+    pub switch_check: Option<HealthVerdict>,
     /// Whether the region is drained.
     pub drained: Option<bool>,
     /// The drain switch as set.
@@ -97,12 +102,12 @@ pub fn run(args: &StatusArgs, ui: Ui) -> Result<ExitCode> {
         read(&cloud, &plan, &all).await
     })?;
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&status).expect("a status serializes")
         );
     } else {
-        print!("{}", render(&status));
+        out!("{}", render(&status));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -152,7 +157,8 @@ pub(crate) async fn read(cloud: &Cloud, plan: &Plan, all: &[Target]) -> Result<S
             stack_status: stack.map(|s| s.status.clone()),
             endpoint: stack.and_then(|s| s.outputs.get("ApiEndpoint").cloned()),
             healthy: None,
-            health_check: None,
+            endpoint_check: None,
+            switch_check: None,
             drained: None,
             drain_switch: None,
             weight,
@@ -207,16 +213,28 @@ async fn read_region(
     let not_deployed = |stack: &str| format!("{}-{stack} is not deployed", plan.name);
     let reason = |error: CloudError| error.to_string();
 
-    let mut health = None;
-    match dns.and_then(|d| {
-        d.outputs
-            .get(&format!("{}HealthCheckId", dns_prefix(region.role)))
-    }) {
-        Some(id) => match metrics::health_check(cloud, dns_region, id).await {
-            Ok(verdict) => health = Some(verdict),
-            Err(error) => missing("health_check", reason(error)),
-        },
-        None => missing("health_check", not_deployed("dns")),
+    // The region's record carries a calculated check, whose status Route 53 does not report
+    // (GetHealthCheckStatus refuses calculated checks): read the checks it combines.
+    let (mut endpoint_check, mut switch_check) = (None, None);
+    for (field, output, slot) in [
+        ("endpoint_check", "EndpointCheckId", &mut endpoint_check),
+        ("switch_check", "SwitchCheckId", &mut switch_check),
+    ] {
+        let Some(dns) = dns else {
+            missing(field, not_deployed("dns"));
+            continue;
+        };
+        // Without automatic failover there is no endpoint check: nothing to read.
+        let Some(id) = dns
+            .outputs
+            .get(&format!("{}{output}", dns_prefix(region.role)))
+        else {
+            continue;
+        };
+        match metrics::health_check(cloud, dns_region, id).await {
+            Ok(verdict) => *slot = Some(verdict),
+            Err(error) => missing(field, reason(error)),
+        }
     }
     let mut switch = None;
     match switches {
@@ -276,8 +294,13 @@ async fn read_region(
             None => missing("quarantine_last_hour", not_deployed(region.role.as_str())),
         }
     }
-    status.health_check = health;
-    status.healthy = health.map(HealthVerdict::is_healthy);
+    status.endpoint_check = endpoint_check;
+    status.switch_check = switch_check;
+    status.healthy = match (endpoint_check, switch_check) {
+        (_, None) => None,
+        (None, Some(switch)) => Some(switch.is_healthy()),
+        (Some(endpoint), Some(switch)) => Some(endpoint.is_healthy() && switch.is_healthy()),
+    };
     status.drain_switch = switch;
     status.drained = switch.map(SwitchState::is_drained);
     status.iterator_age_ms = age;
@@ -306,23 +329,29 @@ pub fn render(status: &Status) -> String {
             .unwrap_or_else(|| "not deployed".to_owned())
     });
     row("endpoint", &|r| value(r, "endpoint", r.endpoint.clone()));
-    row("health", &|r| {
-        value(
-            r,
-            "health_check",
-            r.health_check.map(|h| {
-                format!(
-                    "{} ({}/{} checkers)",
-                    if h.is_healthy() {
-                        "healthy"
-                    } else {
-                        "UNHEALTHY"
-                    },
-                    h.healthy,
-                    h.checkers
-                )
-            }),
+    let verdict = |h: HealthVerdict| {
+        format!(
+            "{} ({}/{} checkers)",
+            if h.is_healthy() {
+                "healthy"
+            } else {
+                "UNHEALTHY"
+            },
+            h.healthy,
+            h.checkers
         )
+    };
+    row("health", &|r| match r.healthy {
+        Some(true) => "healthy".to_owned(),
+        Some(false) => "UNHEALTHY (Route 53 sends it no traffic)".to_owned(),
+        None if r.unavailable.contains_key("switch_check") => "unavailable (see below)".to_owned(),
+        None => "-".to_owned(),
+    });
+    row("  endpoint check", &|r| {
+        value(r, "endpoint_check", r.endpoint_check.map(verdict))
+    });
+    row("  switch check", &|r| {
+        value(r, "switch_check", r.switch_check.map(verdict))
     });
     row("drain switch", &|r| {
         value(
