@@ -162,10 +162,13 @@ impl ApiStandIn {
     }
 }
 
-/// Reads one request: request line, headers (lowercase names), body.
+/// A request: its line, its headers (lowercase names), its body.
+type Request = (String, Vec<(String, String)>, Vec<u8>);
+
+/// Reads one request.
 fn read_request(
     reader: &mut BufReader<TcpStream>,
-) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
+) -> Option<Request> {
     let mut line = String::new();
     if reader.read_line(&mut line).ok()? == 0 {
         return None;
@@ -993,4 +996,31 @@ fn deploy_builds_and_ships_the_real_lambda_package() {
         object.body.collect().await.unwrap().into_bytes().to_vec()
     });
     assert_eq!(code, zip, "the staged artifact is the packaged zip");
+}
+
+#[test]
+fn the_aws_commands_document_their_flags_and_exit_codes() {
+    for args in [
+        &["bootstrap", "--help"][..],
+        &["diff", "--help"],
+        &["deploy", "--help"],
+        &["status", "--help"],
+        &["lever", "--help"],
+        &["lever", "drain", "--help"],
+        &["redrive", "--help"],
+        &["destroy", "--help"],
+    ] {
+        let output = Command::cargo_bin("ingest")
+            .unwrap()
+            .args(args)
+            .env("COLUMNS", "100")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "ingest {args:?}");
+        let name = args[..args.len() - 1].join("_");
+        insta::assert_snapshot!(
+            format!("help_{name}"),
+            String::from_utf8(output.stdout).unwrap()
+        );
+    }
 }

@@ -580,6 +580,7 @@ struct ProgressLine {
     current: Option<String>,
     start: Instant,
     end: Option<String>,
+    took: String,
 }
 
 impl Progress {
@@ -603,6 +604,7 @@ impl Progress {
             current: None,
             start: Instant::now(),
             end: None,
+            took: String::new(),
         });
         if !self.terminal {
             eprintln!("{stack}: {verb} ({total} resources)");
@@ -648,6 +650,7 @@ impl Progress {
     pub fn finish(&mut self, index: usize, status: &str) {
         let line = &mut self.lines[index];
         line.end = Some(status.to_owned());
+        line.took = elapsed(line.start);
         line.current = None;
         if !self.terminal {
             let text = format!("{}: {status} after {}", line.stack, elapsed(line.start));
@@ -656,11 +659,25 @@ impl Progress {
         self.redraw();
     }
 
-    /// Clears the live lines (before printing results on standard output).
+    /// Ends the live display (before results go to standard output): on a terminal, the
+    /// finished lines stay as plain lines (`stack: STATUS, done/total resources in 1m04s`).
     pub fn clear(&mut self) {
-        if self.terminal && self.drawn > 0 {
+        if self.terminal {
             let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\x1b[{}A\x1b[J", self.drawn);
+            if self.drawn > 0 {
+                let _ = write!(err, "\x1b[{}A\x1b[J", self.drawn);
+            }
+            for line in self.lines.iter().filter(|line| line.end.is_some()) {
+                let counted = line.done.len().min(line.total.max(line.done.len()));
+                let _ = writeln!(
+                    err,
+                    "{}: {}, {counted}/{} resources in {}",
+                    line.stack,
+                    line.end.as_deref().unwrap_or(""),
+                    line.total,
+                    line.took
+                );
+            }
             let _ = err.flush();
         }
         self.drawn = 0;
