@@ -166,9 +166,7 @@ impl ApiStandIn {
 type Request = (String, Vec<(String, String)>, Vec<u8>);
 
 /// Reads one request.
-fn read_request(
-    reader: &mut BufReader<TcpStream>,
-) -> Option<Request> {
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     let mut line = String::new();
     if reader.read_line(&mut line).ok()? == 0 {
         return None;
@@ -682,12 +680,12 @@ fn drain_and_restore_flip_only_the_switch_in_the_secondary_region() {
     );
     assert_eq!(region_status(&drained, "secondary")["drained"], false);
     let (table, _) = project.expect(0, &["status"]);
-    assert!(
-        table
-            .lines()
-            .any(|l| l.starts_with("drain switch") && l.contains("DRAINED")),
-        "{table}"
-    );
+    // The API ids are random; moto lacks CloudWatch's RPC v2 CBOR protocol, so the iterator age
+    // is unavailable there, with that reason.
+    let ids = regex::Regex::new(r"https://[a-z0-9]+\.execute-api").unwrap();
+    let table = ids.replace_all(&table, "https://<api>.execute-api");
+    let port = regex::Regex::new(r"http://127\.0\.0\.1:\d+").unwrap();
+    insta::assert_snapshot!("status_drained", port.replace_all(&table, "http://<moto>"));
 
     let (again, _) = project.expect(0, &["lever", "drain", "primary"]);
     assert!(again.starts_with("primary is drained already"), "{again}");
@@ -967,9 +965,11 @@ fn deploy_builds_and_ships_the_real_lambda_package() {
     moto.hosted_zone(&project.spec);
     project.expect(0, &["bootstrap"]);
     let (_, stderr) = project.expect(0, &["deploy", "--yes", "--only", "primary"]);
-    let sha = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("sha256 "))
+    let words: Vec<&str> = stderr.split(' ').collect();
+    let sha = words
+        .iter()
+        .position(|w| *w == "sha256")
+        .and_then(|at| words.get(at + 1))
         .unwrap_or_else(|| panic!("ingest package's sha256 line:\n{stderr}"));
     assert!(
         stderr.contains(&format!(
@@ -978,7 +978,7 @@ fn deploy_builds_and_ships_the_real_lambda_package() {
         "{stderr}"
     );
     let zip = std::fs::read(project.path("dist/minimal/bootstrap.zip")).unwrap();
-    assert_eq!(ingest_synth::package::sha256_hex(&zip), sha);
+    assert_eq!(ingest_synth::package::sha256_hex(&zip), *sha);
     let code = block_on(async {
         let lambda_config = project.sdk("us-east-2");
         let s3 = aws_sdk_s3::Client::from_conf(
