@@ -71,7 +71,7 @@ pub enum Command {
     Dev(DevArgs),
     /// Build the Lambda bootstrap for provided.al2023 and write a reproducible bootstrap.zip
     Package(PackageArgs),
-    /// Create the staging bucket of each region of the spec (once per account; safe to repeat)
+    /// Create a staging bucket in each region of the spec (once per account; safe to repeat)
     ///
     /// One bucket per region, ingest-staging-<account>-<region>: versioned, encrypted, public
     /// access blocked, TLS only. Deploy puts templates, the Lambda zip and the record of what was
@@ -133,6 +133,14 @@ pub enum Command {
     /// an AWS call failed.
     #[cfg(feature = "aws")]
     Destroy(DestroyArgs),
+    /// Write a commented starter ingest.yaml (and the schema editors read) into a folder
+    Init(InitArgs),
+    /// Print the completion script of a shell
+    ///
+    /// For example `ingest completions bash > ~/.local/share/bash-completion/completions/ingest`,
+    /// `ingest completions zsh > ~/.zfunc/_ingest`, or
+    /// `ingest completions fish > ~/.config/fish/completions/ingest.fish`.
+    Completions(CompletionsArgs),
 }
 
 /// `ingest check`.
@@ -387,4 +395,20 @@ pub struct DestroyArgs {
     /// AWS access.
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// `ingest init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to write ingest.yaml and ingest.schema.json into (created if missing)
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// `ingest completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
