@@ -955,6 +955,16 @@ fn errors_are_one_line_that_says_what_to_do() {
         stderr.contains("wiw-events-secondary is not deployed in us-west-2"),
         "{stderr}"
     );
+
+    project.expect(0, &["bootstrap"]);
+    let (_, stderr) = project.expect(1, &["deploy", "--yes", "--only", "dns"]);
+    assert!(
+        stderr.contains(
+            "× wiw-events-primary is not deployed in us-east-1 help: wiw-events-dns takes its \
+             outputs as parameters: deploy it first (`ingest deploy --only primary,secondary`)"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -1003,12 +1003,14 @@ pub fn run(args: &DeployArgs, ui: Ui) -> Result<ExitCode> {
             .into_iter()
             .collect::<Result<_>>()?;
             for p in &prepared {
-                if let StackChange::Waiting { on } = &p.change {
+                if let StackChange::Waiting { on } = &p.change
+                    && let Some(missing) = all.iter().find(|t| on.iter().any(|k| k == t.kind))
+                {
                     return Err(Error::NotDeployed {
-                        stack: format!("{}-{}", plan.name, on.join(" and ")),
-                        region: p.target.region.clone(),
+                        stack: missing.name.clone(),
+                        region: missing.region.clone(),
                         help: format!(
-                            "{} takes their outputs: deploy them first (`ingest deploy --only {}`)",
+                            "{} takes its outputs as parameters: deploy it first (`ingest deploy --only {}`)",
                             p.target.name,
                             on.join(",")
                         ),
