@@ -1,8 +1,8 @@
 //! Facts about AWS that the checks and the plan rely on: regions, partitions and service limits.
 //!
-//! Each limit names the documentation page it comes from (see also `docs/traps.md`). Quotas that an
-//! account can raise are kept apart from hard limits: exceeding a default quota is a warning,
-//! exceeding a hard limit an error.
+//! Each limit names the documentation page it comes from; `docs/traps.md` tells the traps they
+//! guard against. Quotas that an account can raise are kept apart from hard limits: exceeding a
+//! default quota is a warning, exceeding a hard limit an error.
 
 /// AWS regions by partition, as of 2026.
 pub const REGIONS: &[(&str, Partition)] = &[
@@ -68,6 +68,18 @@ impl Partition {
     }
 }
 
+/// The region where Route 53, a global service, publishes its health-check metrics
+/// (`AWS/Route53 HealthCheckStatus`): the region its global endpoint signs in, us-east-1 in the
+/// commercial partition. An alarm on those metrics, and the SNS topic it notifies, must be there.
+/// <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/monitoring-health-checks.html>
+pub fn route53_metrics_region(partition: Partition) -> &'static str {
+    match partition {
+        Partition::Aws => "us-east-1",
+        Partition::AwsCn => "cn-northwest-1",
+        Partition::AwsUsGov => "us-gov-west-1",
+    }
+}
+
 /// The partition of a region, if the region exists.
 pub fn partition_of(region: &str) -> Option<Partition> {
     REGIONS
@@ -110,11 +122,12 @@ pub const LAMBDA_MEMORY_MB: (u64, u64) = (128, 10240);
 pub const LAMBDA_TIMEOUT_SECONDS: (u64, u64) = (1, 900);
 /// Kinesis event source mapping batch size bounds.
 pub const KINESIS_BATCH_SIZE: (u64, u64) = (1, 10000);
-/// Kinesis event source mapping `MaximumRetryAttempts` bounds (-1, infinite, is refused:
+/// Kinesis event source mapping `MaximumRetryAttempts` bounds (-1, infinite, is refused: one
+/// poison record would stall its shard until the record expires,
 /// `docs/traps.md#kinesis-poison-record`).
 pub const KINESIS_MAX_RETRIES: (u64, u64) = (0, 10000);
-/// Kinesis event source mapping `MaximumRecordAgeInSeconds` bounds (-1 is refused:
-/// `docs/traps.md#kinesis-poison-record`).
+/// Kinesis event source mapping `MaximumRecordAgeInSeconds` bounds (-1 is refused for the same
+/// reason).
 pub const KINESIS_MAX_RECORD_AGE_SECONDS: (u64, u64) = (60, 604_800);
 /// `MaximumBatchingWindowInSeconds` bounds.
 pub const BATCHING_WINDOW_SECONDS: (u64, u64) = (0, 300);
@@ -122,6 +135,12 @@ pub const BATCHING_WINDOW_SECONDS: (u64, u64) = (0, 300);
 pub const PARALLELIZATION_FACTOR: (u64, u64) = (1, 10);
 /// SQS event source mapping batch size bounds without a batching window.
 pub const SQS_BATCH_SIZE: (u64, u64) = (1, 10);
+/// Default concurrent executions per account and region (raisable; new accounts may start
+/// lower). <https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html>
+pub const LAMBDA_DEFAULT_ACCOUNT_CONCURRENCY: u64 = 1000;
+/// Concurrency Lambda keeps unreserved in every account and region: reserved concurrency may
+/// not eat into it.
+pub const LAMBDA_UNRESERVED_MINIMUM: u64 = 100;
 /// Synchronous Invoke payload limit (6 MB).
 pub const LAMBDA_SYNC_PAYLOAD_BYTES: u64 = 6 * 1024 * 1024;
 /// How much of a spool object the bridge sends per Invoke: under the 6 MB limit with room for
@@ -149,6 +168,11 @@ pub const HEALTH_CHECK_FAILURE_THRESHOLD: (u64, u64) = (1, 10);
 
 /// API Gateway's request payload limit (10 MB).
 pub const API_GATEWAY_MAX_PAYLOAD_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Athena workgroup `BytesScannedCutoffPerQuery` bounds in bytes: at least 10 MB, at most
+/// what the API's 64-bit signed integer holds.
+/// <https://docs.aws.amazon.com/athena/latest/APIReference/API_WorkGroupConfiguration.html>
+pub const ATHENA_BYTES_SCANNED_CUTOFF: (u64, u64) = (10_000_000, i64::MAX as u64);
 
 /// Values CloudWatch Logs accepts for `RetentionInDays`.
 pub const LOG_RETENTION_DAYS: &[u64] = &[

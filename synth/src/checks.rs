@@ -6,8 +6,10 @@
 //! the value came from, or at the section whose default produced it. Every check runs, whatever
 //! the others found, so one run reports every problem.
 //!
-//! The rules encode the traps of `docs/traps.md` (a G number in a message maps to its anchor
-//! there: `docs/traps.md#g-number-cross-reference`).
+//! The rules encode the traps of `docs/traps.md`. A message names its trap by what goes wrong
+//! (a standby too small for the whole peak, retries that give up before the outage ends or
+//! before the stream trims the records, certificates in the wrong region, reserved concurrency
+//! above the account's quota) and says how to fix it; comments cite the trap's anchor.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -38,6 +40,7 @@ pub fn run(document: &Document, spec_path: &Path, raw: &RawSpec) -> (Plan, Vec<D
     checker.capacity(&plan);
     checker.failover(&plan);
     checker.functions(&plan);
+    checker.concurrency(&plan);
     checker.bridge(&plan);
     checker.storage(&plan);
     checker.athena_alarms_api(
@@ -90,6 +93,10 @@ static GLUE_DATABASE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_]{0,254}$").unwrap());
 static EMAIL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[^@\s]+@[^@\s]+\.[^@\s]+$").unwrap());
+static HEALTH_SEGMENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9._-]{1,64}$").unwrap());
+/// Route segments the API already uses for other routes.
+const RESERVED_SEGMENTS: [&str; 2] = ["events", "switch"];
 static STAGE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_]{1,128}$").unwrap());
 static TAG_TEXT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$").unwrap());
@@ -296,7 +303,7 @@ impl Checker<'_> {
             self.error(
                 &region_path(Role::Secondary, &["endpoint"]),
                 "edge-twice",
-                "both regions use an `edge` endpoint, but an edge custom domain belongs to exactly one CloudFront distribution (G4)".to_owned(),
+                "both regions use an `edge` endpoint, but an edge custom domain belongs to exactly one CloudFront distribution".to_owned(),
                 "second edge endpoint",
                 "make this region `endpoint: regional` (regional in both regions is also fine)",
             );
@@ -305,7 +312,7 @@ impl Checker<'_> {
             self.error(
                 &region_path(Role::Primary, &["weight"]),
                 "weights-all-zero",
-                "both weights are 0: Route 53 then spreads traffic evenly and the lever has nothing to pull (G6)".to_owned(),
+                "both weights are 0: Route 53 then spreads traffic evenly and the lever has nothing to pull".to_owned(),
                 "weight 0",
                 "give the primary its steady share, for example `weight: 95` with `weight: 5` on the secondary",
             );
@@ -348,11 +355,11 @@ impl Checker<'_> {
         let (required_region, why) = match region.endpoint {
             plan::Endpoint::Edge => (
                 "us-east-1",
-                "an edge endpoint is served by CloudFront, which only uses certificates from us-east-1 (G3)".to_owned(),
+                "an edge endpoint is served by CloudFront, which only uses certificates from us-east-1".to_owned(),
             ),
             plan::Endpoint::Regional => (
                 region.region.as_str(),
-                format!("a regional endpoint uses a certificate from its own region, {} (G3)", region.region),
+                format!("a regional endpoint uses a certificate from its own region, {}", region.region),
             ),
         };
         if region_known && arn_region != required_region {
@@ -469,7 +476,7 @@ impl Checker<'_> {
                     if shards > 0 && region.stream.peak_multiple < 1.0 =>
                 {
                     let standby = if region.role == Role::Secondary {
-                        " The standby must carry 100% when the lever moves, not its usual share (G10)."
+                        " The standby must carry 100% when the lever moves, not its usual share."
                     } else {
                         ""
                     };
@@ -494,7 +501,7 @@ impl Checker<'_> {
                         &region_path(region.role, &["stream"]),
                         "on-demand-warmup",
                         format!(
-                            "the {} stream is on-demand: it starts at 4 MiB/s and 4,000 records/s and grows with traffic, so a sudden step to the declared peak may be throttled until it scales (G10)",
+                            "the {} stream is on-demand: it starts at 4 MiB/s and 4,000 records/s and grows with traffic, so a sudden step to the declared peak may be throttled until it scales",
                             region.role.as_str()
                         ),
                         "may throttle at first",
@@ -538,16 +545,20 @@ impl Checker<'_> {
             aws::HEALTH_CHECK_FAILURE_THRESHOLD,
             "a Route 53 failure threshold",
         );
-        let path_ok = failover.path.starts_with('/')
-            && failover.path.len() <= 255
-            && failover.path.chars().all(|c| c.is_ascii_graphic());
+        let segment = failover.path.strip_prefix('/').unwrap_or("");
+        let path_ok = HEALTH_SEGMENT.is_match(segment) && !RESERVED_SEGMENTS.contains(&segment);
         if !path_ok {
             self.error(
                 &path(&["failover", "health_check", "path"]),
                 "health-check-path",
                 format!(
-                    "the health check path {:?} must start with `/` and hold no spaces",
-                    failover.path
+                    "the health check path {:?} must be `/` and one path segment of letters, digits, `.`, `_` or `-`, other than {}: it becomes the API's health route",
+                    failover.path,
+                    RESERVED_SEGMENTS
+                        .iter()
+                        .map(|s| format!("`/{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 ),
                 "invalid path",
                 "use for example `/health`",
@@ -616,16 +627,22 @@ impl Checker<'_> {
             "the oldest record a mapping retries",
         );
         let retention_seconds = plan.primary.stream.retention_hours.saturating_mul(3600);
-        if validator.max_record_age_seconds > retention_seconds {
+        let age_limit = retention_seconds.saturating_sub(plan::defaults::RECORD_AGE_MARGIN_SECONDS);
+        if validator.max_record_age_seconds > age_limit {
+            let how = if validator.max_record_age_seconds > retention_seconds {
+                "longer than"
+            } else {
+                "less than an hour below"
+            };
             self.error(
                 &age_path,
                 "record-age-over-retention",
                 format!(
-                    "`validator.max_record_age_seconds` is {}, longer than the primary stream keeps records ({} hours = {retention_seconds} s)",
+                    "`validator.max_record_age_seconds` is {}, {how} the time the primary stream keeps records ({} hours = {retention_seconds} s): a record that retention trims before the mapping gives up on it never reaches the failed-batches bucket, and nothing counts it as lost",
                     validator.max_record_age_seconds, plan.primary.stream.retention_hours
                 ),
-                "records expire before this",
-                format!("lower it to {retention_seconds} or raise `regions.primary.stream.retention_hours`"),
+                "not clearly below the retention",
+                format!("lower it to {age_limit} (an hour below the retention) or raise `regions.primary.stream.retention_hours`"),
             );
         }
         let log_days = plan.functions.log_retention_days;
@@ -643,6 +660,65 @@ impl Checker<'_> {
                 format!(
                     "use {nearest}, the nearest allowed value (allowed: {})",
                     aws::LOG_RETENTION_DAYS.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+                ),
+            );
+        }
+    }
+
+    /// The reserved concurrency the plan derives for each region's functions must fit the
+    /// account's default concurrency less what Lambda keeps unreserved; beyond that the deploy
+    /// fails unless the quota was raised, so it is a warning.
+    fn concurrency(&mut self, plan: &Plan) {
+        let limit = aws::LAMBDA_DEFAULT_ACCOUNT_CONCURRENCY - aws::LAMBDA_UNRESERVED_MINIMUM;
+        let regions = [
+            (
+                &plan.primary,
+                vec![&plan.validator.function],
+                self.first_written(&[
+                    &["regions", "primary", "stream", "shards"],
+                    &["validator", "parallelization_factor"],
+                    &["regions", "primary", "stream"],
+                    &["regions", "primary"],
+                ]),
+            ),
+            (
+                &plan.secondary,
+                vec![&plan.receiver, &plan.bridge.function],
+                self.first_written(&[
+                    &["regions", "secondary", "stream", "shards"],
+                    &["regions", "secondary", "stream"],
+                    &["regions", "secondary"],
+                ]),
+            ),
+        ];
+        for (region, functions, at) in regions {
+            let total = functions
+                .iter()
+                .fold(0u64, |sum, f| sum.saturating_add(f.reserved_concurrency));
+            if total <= limit {
+                continue;
+            }
+            let parts = functions
+                .iter()
+                .map(|f| format!("{}: {}", f.name, f.reserved_concurrency))
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.warning(
+                &at,
+                "reserved-concurrency-quota",
+                format!(
+                    "the {} region's functions reserve {total} concurrent executions ({parts}), enough to work every shard at once; Lambda keeps {} of an account's executions in a region unreserved, so this needs a quota of at least {} in {}, above the default of {}",
+                    region.role.as_str(),
+                    aws::LAMBDA_UNRESERVED_MINIMUM,
+                    total.saturating_add(aws::LAMBDA_UNRESERVED_MINIMUM),
+                    region.region,
+                    aws::LAMBDA_DEFAULT_ACCOUNT_CONCURRENCY
+                ),
+                "needs a raised concurrency quota",
+                format!(
+                    "request a Lambda concurrent-executions quota of at least {} in {} before deploying (new accounts may start below the default), or use fewer shards",
+                    total.saturating_add(aws::LAMBDA_UNRESERVED_MINIMUM),
+                    region.region
                 ),
             );
         }
@@ -673,7 +749,7 @@ impl Checker<'_> {
                 &visibility_path,
                 "visibility-timeout",
                 format!(
-                    "the queue's visibility timeout ({} s) is less than 6 times the bridge timeout ({timeout} s); Lambda needs at least 6x, or messages reappear while still being processed (G14)",
+                    "the queue's visibility timeout ({} s) is less than 6 times the bridge timeout ({timeout} s); Lambda needs at least 6x, or messages reappear while still being processed",
                     bridge.visibility_timeout_seconds
                 ),
                 format!("at least {}", timeout.saturating_mul(6)),
@@ -717,7 +793,7 @@ impl Checker<'_> {
                     &outage_path,
                     "retry-budget",
                     format!(
-                        "the bridge's retry budget ({budget_hours:.1} hours) plus an hour of margin does not fit SQS's 14-day message retention: messages would expire while still being retried (G17)"
+                        "the bridge's retry budget ({budget_hours:.1} hours) plus an hour of margin does not fit SQS's 14-day message retention: messages would expire while still being retried"
                     ),
                     "longer than SQS keeps messages",
                     "lower `bridge.outage_hours` (at most about 330) or the visibility timeout",
@@ -738,7 +814,7 @@ impl Checker<'_> {
                 &at,
                 "bridge-timeout",
                 format!(
-                    "a spool object of up to {} MB takes {} synchronous invokes of the validator (under 6 MB each, G23), each of up to {} s, but the bridge times out after {timeout} s",
+                    "a spool object of up to {} MB takes {} synchronous invokes of the validator (under 6 MB each), each of up to {} s, but the bridge times out after {timeout} s",
                     plan.storage.spool_buffer_mb,
                     bridge.chunks_per_object,
                     plan.validator.function.timeout_seconds
@@ -799,6 +875,36 @@ impl Checker<'_> {
     /// The database name is only judged when written: the default derives from `name`, which
     /// has its own check.
     fn athena_alarms_api(&mut self, plan: &Plan, explicit_database: bool) {
+        let (low, high) = aws::ATHENA_BYTES_SCANNED_CUTOFF;
+        let cutoff = plan.athena.bytes_scanned_cutoff_mb;
+        let (minimum_mb, maximum_mb) = (low / 1_000_000, high / 1_000_000);
+        if cutoff < minimum_mb || cutoff > maximum_mb {
+            let (what, label, help) = if cutoff < minimum_mb {
+                (
+                    format!("below Athena's minimum of {minimum_mb} MB"),
+                    format!("at least {minimum_mb}"),
+                    format!(
+                        "set it to {minimum_mb} or more, or leave it out ({} MB)",
+                        plan::defaults::ATHENA_BYTES_SCANNED_CUTOFF_MB
+                    ),
+                )
+            } else {
+                (
+                    "more than Athena can hold (a 64-bit count of bytes)".to_owned(),
+                    "too large".to_owned(),
+                    format!("set it to {maximum_mb} or less"),
+                )
+            };
+            self.error(
+                &path(&["athena", "bytes_scanned_cutoff_mb"]),
+                "out-of-range",
+                format!(
+                    "`athena.bytes_scanned_cutoff_mb` is {cutoff}, {what} for the data one query may scan"
+                ),
+                label,
+                help,
+            );
+        }
         if explicit_database && !GLUE_DATABASE.is_match(&plan.athena.database) {
             self.error(
                 &path(&["athena", "database"]),

@@ -1,10 +1,12 @@
 //! The resolved plan: every default filled in, every physical name and derived number computed.
 //!
 //! [`Plan::resolve`] is the one place where defaults live and where numbers are derived (shares,
-//! capacity, the bridge's retry budget). It is total: it never fails, using saturating arithmetic,
-//! so [`crate::checks`] can judge the resolved values and point back at the keys they came from.
-//! A plan is only handed to callers (the summary, the renderers) once the checks found no error.
-//! Maps are ordered, so the same spec always yields the same plan.
+//! capacity, the bridge's retry budget, reserved concurrency, the mappings' retries and record
+//! ages, the Athena scan cutoff, the stacks and their deploy order). It is total: it never fails,
+//! using saturating arithmetic, so [`crate::checks`] can judge the resolved values and point back
+//! at the keys they came from. The renderers only copy these numbers into their contexts. A plan
+//! is only handed to callers (the summary, the renderers) once the checks found no error. Maps
+//! are ordered, so the same spec always yields the same plan.
 
 use std::collections::BTreeMap;
 
@@ -55,9 +57,30 @@ pub mod defaults {
     pub const BRIDGE_TIMEOUT_SECONDS: u64 = 300;
     /// Bridge batch size.
     pub const BRIDGE_BATCH_SIZE: u64 = 10;
-    /// Visibility timeout as a multiple of the bridge timeout
+    /// Visibility timeout as a multiple of the bridge timeout: Lambda refuses an SQS mapping
+    /// whose queue hides a message for less than six times the function's timeout
     /// (`docs/traps.md#sqs-visibility-timeout`).
     pub const VISIBILITY_FACTOR: u64 = 6;
+    /// Concurrent bridge invocations (the SQS mapping's `MaximumConcurrency`); also bounds the
+    /// load the bridge puts on the primary's validator after an outage.
+    pub const BRIDGE_MAX_CONCURRENCY: u64 = 10;
+    /// Retries of the receiver's mapping after bisecting a failing batch.
+    pub const RECEIVER_MAX_RETRIES: u64 = 10;
+    /// Reserved concurrency assumed per on-demand stream, which has no shard count to size from.
+    pub const ON_DEMAND_CONCURRENCY: u64 = 50;
+    /// Reserved concurrency of the receiver beyond one per shard: room for the parent and child
+    /// shards of a split or merge, which are read side by side for a while.
+    pub const RESHARD_HEADROOM: u64 = 2;
+    /// How far below the stream's retention a mapping gives up on a record: a record trimmed by
+    /// retention before its age runs out never reaches the on-failure destination.
+    pub const RECORD_AGE_MARGIN_SECONDS: u64 = 3600;
+    /// Seconds API Gateway serves `GET /health` from its stage cache: public traffic then reaches
+    /// Kinesis at most once per period, and the Route 53 checkers see a change within it.
+    pub const HEALTH_CACHE_TTL_SECONDS: u64 = 10;
+    /// Size of the stage cache in GB, the smallest API Gateway offers (it holds one response).
+    pub const HEALTH_CACHE_SIZE_GB: &str = "0.5";
+    /// Most data one Athena query may scan, in MB (10^6 bytes): 100 GB, about $0.50 of scanning.
+    pub const ATHENA_BYTES_SCANNED_CUTOFF_MB: u64 = 100_000;
     /// Log retention.
     pub const LOG_RETENTION_DAYS: u64 = 30;
     /// Good events are kept forever.
@@ -121,6 +144,8 @@ pub struct Plan {
     pub validator: ValidatorPlan,
     /// The receiver function (secondary).
     pub receiver: FunctionPlan,
+    /// The receiver's Kinesis mapping.
+    pub receiver_mapping: ReceiverMappingPlan,
     /// The bridge function and its queue (secondary).
     pub bridge: BridgePlan,
     /// Function settings shared by all.
@@ -137,19 +162,64 @@ pub struct Plan {
     pub tags: BTreeMap<String, String>,
     /// Event types, ordered by type name.
     pub events: Vec<EventPlan>,
-    /// Stack names.
-    pub stacks: StacksPlan,
+    /// Every stack, in deploy order: a stack comes after the stacks it depends on.
+    pub stacks: Vec<StackPlan>,
 }
 
-/// Stack names.
+/// The stacks of a spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StackKind {
+    /// The primary region: API, stream, validator, lake, Athena.
+    Primary,
+    /// The secondary region: API, stream, spool, bridge, drain switches.
+    Secondary,
+    /// Route 53 records and health checks (global resources), deployed from the secondary
+    /// region once both regional stacks exist.
+    Dns,
+    /// Alarms on the Route 53 health checks, in the region where Route 53 publishes their
+    /// metrics (us-east-1 in the commercial partition), once the dns stack exists.
+    Monitoring,
+}
+
+impl StackKind {
+    /// `primary`, `secondary`, `dns` or `monitoring`: the stack name's suffix and the file name
+    /// under `stacks/`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StackKind::Primary => "primary",
+            StackKind::Secondary => "secondary",
+            StackKind::Dns => "dns",
+            StackKind::Monitoring => "monitoring",
+        }
+    }
+}
+
+/// One stack: where it goes, what must exist first, and which of its parameters come from
+/// another stack's outputs.
 #[derive(Debug, Clone, Serialize)]
-pub struct StacksPlan {
-    /// `<name>-primary`
-    pub primary: String,
-    /// `<name>-secondary`
-    pub secondary: String,
-    /// `<name>-dns`
-    pub dns: String,
+pub struct StackPlan {
+    /// Which stack.
+    pub kind: StackKind,
+    /// CloudFormation stack name, `<name>-<kind>`.
+    pub name: String,
+    /// Region it is deployed in.
+    pub region: String,
+    /// Stacks that must be deployed (and have outputs) before this one.
+    pub depends_on: Vec<StackKind>,
+    /// Parameters fed from other stacks' outputs, in template order.
+    pub inputs: Vec<StackInput>,
+}
+
+/// A parameter whose value is another stack's output.
+#[derive(Debug, Clone, Serialize)]
+pub struct StackInput {
+    /// The parameter of this stack.
+    pub parameter: String,
+    /// The stack whose output it takes.
+    pub from: StackKind,
+    /// That stack's output.
+    pub output: String,
 }
 
 /// DNS.
@@ -237,7 +307,7 @@ pub enum StreamCapacity {
 pub struct FailoverPlan {
     /// Whether health checks gate the records.
     pub automatic: bool,
-    /// Health route path.
+    /// Health route path, `/<segment>`.
     pub path: String,
     /// Seconds between checks.
     pub interval_seconds: u64,
@@ -267,6 +337,8 @@ pub struct FunctionPlan {
     pub timeout_seconds: u64,
     /// Records or messages per invocation.
     pub batch_size: u64,
+    /// `ReservedConcurrentExecutions`: what its event source can use at once, and no more.
+    pub reserved_concurrency: u64,
 }
 
 /// The validator and its Kinesis mapping.
@@ -276,7 +348,20 @@ pub struct ValidatorPlan {
     pub function: FunctionPlan,
     /// Retries after bisecting.
     pub max_retries: u64,
-    /// Oldest record retried.
+    /// Oldest record retried; clearly below the primary stream's retention.
+    pub max_record_age_seconds: u64,
+    /// Batching window.
+    pub batching_window_seconds: u64,
+    /// Concurrent batches per shard.
+    pub parallelization_factor: u64,
+}
+
+/// The receiver's Kinesis mapping (the receiver function itself is a [`FunctionPlan`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceiverMappingPlan {
+    /// Retries after bisecting.
+    pub max_retries: u64,
+    /// Oldest record retried; clearly below the secondary stream's retention.
     pub max_record_age_seconds: u64,
     /// Batching window.
     pub batching_window_seconds: u64,
@@ -301,6 +386,8 @@ pub struct BridgePlan {
     pub queue_retention_seconds: u64,
     /// Invokes per spool object (chunks under the 6 MB limit).
     pub chunks_per_object: u64,
+    /// The SQS mapping's `MaximumConcurrency`.
+    pub max_concurrency: u64,
     /// Queue name.
     pub queue_name: String,
     /// Dead-letter queue name.
@@ -340,6 +427,10 @@ pub struct AthenaPlan {
     pub database: String,
     /// Athena workgroup.
     pub workgroup: String,
+    /// Most data one query may scan, in MB (10^6 bytes).
+    pub bytes_scanned_cutoff_mb: u64,
+    /// The same in bytes: the workgroup's `BytesScannedCutoffPerQuery`.
+    pub bytes_scanned_cutoff_bytes: u64,
 }
 
 /// Alarm delivery.
@@ -347,8 +438,10 @@ pub struct AthenaPlan {
 pub struct AlarmsPlan {
     /// Subscribed address, if any.
     pub email: Option<String>,
-    /// SNS topic name.
+    /// SNS topic of each regional stack's alarms.
     pub topic_name: String,
+    /// SNS topic of the health-check alarms, in the monitoring stack.
+    pub health_topic_name: String,
 }
 
 /// The API.
@@ -364,6 +457,10 @@ pub struct ApiPlan {
     pub stage: String,
     /// Whether the stacks manage API Gateway's per-region account settings (its CloudWatch role).
     pub manage_account_role: bool,
+    /// Seconds the stage cache serves `GET /health`.
+    pub health_cache_ttl_seconds: u64,
+    /// Stage cache size in GB (`CacheClusterSize`).
+    pub health_cache_size_gb: &'static str,
 }
 
 /// One event type.
@@ -466,7 +563,11 @@ impl Plan {
                 .unwrap_or(defaults::HEALTH_FAILURE_THRESHOLD),
         };
 
+        let bridge_max_concurrency = defaults::BRIDGE_MAX_CONCURRENCY;
         let validator = raw.validator.as_ref();
+        let parallelization_factor = validator
+            .and_then(|v| v.parallelization_factor)
+            .unwrap_or(defaults::PARALLELIZATION_FACTOR);
         let validator = ValidatorPlan {
             function: FunctionPlan {
                 name: format!("{name}-validator"),
@@ -479,25 +580,21 @@ impl Plan {
                 batch_size: validator
                     .and_then(|v| v.batch_size)
                     .unwrap_or(defaults::VALIDATOR_BATCH_SIZE),
+                // Every shard's batches at once, plus the bridge's replays after an outage.
+                reserved_concurrency: stream_concurrency(&primary.stream)
+                    .saturating_mul(parallelization_factor)
+                    .saturating_add(bridge_max_concurrency),
             },
             max_retries: validator
                 .and_then(|v| v.max_retries)
                 .unwrap_or(defaults::VALIDATOR_MAX_RETRIES),
             max_record_age_seconds: validator
                 .and_then(|v| v.max_record_age_seconds)
-                .unwrap_or_else(|| {
-                    primary
-                        .stream
-                        .retention_hours
-                        .saturating_mul(3600)
-                        .min(aws::KINESIS_MAX_RECORD_AGE_SECONDS.1)
-                }),
+                .unwrap_or_else(|| max_record_age(&primary.stream)),
             batching_window_seconds: validator
                 .and_then(|v| v.batching_window_seconds)
                 .unwrap_or(defaults::BATCHING_WINDOW_SECONDS),
-            parallelization_factor: validator
-                .and_then(|v| v.parallelization_factor)
-                .unwrap_or(defaults::PARALLELIZATION_FACTOR),
+            parallelization_factor,
         };
 
         let receiver = raw.receiver.as_ref();
@@ -512,6 +609,14 @@ impl Plan {
             batch_size: receiver
                 .and_then(|r| r.batch_size)
                 .unwrap_or(defaults::RECEIVER_BATCH_SIZE),
+            reserved_concurrency: stream_concurrency(&secondary.stream)
+                .saturating_add(defaults::RESHARD_HEADROOM),
+        };
+        let receiver_mapping = ReceiverMappingPlan {
+            max_retries: defaults::RECEIVER_MAX_RETRIES,
+            max_record_age_seconds: max_record_age(&secondary.stream),
+            batching_window_seconds: defaults::BATCHING_WINDOW_SECONDS,
+            parallelization_factor: 1,
         };
 
         let storage = raw.storage.as_ref();
@@ -561,6 +666,7 @@ impl Plan {
                 batch_size: bridge
                     .and_then(|b| b.batch_size)
                     .unwrap_or(defaults::BRIDGE_BATCH_SIZE),
+                reserved_concurrency: bridge_max_concurrency,
             },
             outage_hours,
             visibility_timeout_seconds: visibility,
@@ -572,6 +678,7 @@ impl Plan {
             chunks_per_object: (storage.spool_buffer_mb.saturating_mul(1024 * 1024))
                 .div_ceil(aws::BRIDGE_CHUNK_BYTES)
                 .max(1),
+            max_concurrency: bridge_max_concurrency,
             queue_name: format!("{name}-spool-objects"),
             dead_letter_queue_name: format!("{name}-spool-objects-dlq"),
         };
@@ -587,13 +694,17 @@ impl Plan {
                 .unwrap_or(defaults::LOG_RETENTION_DAYS),
         };
 
+        let athena = raw.athena.as_ref();
+        let bytes_scanned_cutoff_mb = athena
+            .and_then(|a| a.bytes_scanned_cutoff_mb)
+            .unwrap_or(defaults::ATHENA_BYTES_SCANNED_CUTOFF_MB);
         let athena = AthenaPlan {
-            database: raw
-                .athena
-                .as_ref()
+            database: athena
                 .and_then(|a| a.database.clone())
                 .unwrap_or_else(|| name.replace('-', "_")),
             workgroup: name.clone(),
+            bytes_scanned_cutoff_mb,
+            bytes_scanned_cutoff_bytes: bytes_scanned_cutoff_mb.saturating_mul(1_000_000),
         };
 
         let api = raw.api.as_ref();
@@ -612,7 +723,10 @@ impl Plan {
                 .and_then(|a| a.stage.clone())
                 .unwrap_or_else(|| defaults::STAGE.to_owned()),
             manage_account_role: api.and_then(|a| a.manage_account_role).unwrap_or(true),
+            health_cache_ttl_seconds: defaults::HEALTH_CACHE_TTL_SECONDS,
+            health_cache_size_gb: defaults::HEALTH_CACHE_SIZE_GB,
         };
+        let stacks = stacks(&name, &primary, &secondary);
 
         Plan {
             domain: DomainPlan {
@@ -625,6 +739,7 @@ impl Plan {
             capacity,
             validator,
             receiver,
+            receiver_mapping,
             bridge,
             functions,
             storage,
@@ -632,15 +747,12 @@ impl Plan {
             alarms: AlarmsPlan {
                 email: raw.alarms.as_ref().and_then(|a| a.email.clone()),
                 topic_name: format!("{name}-alarms"),
+                health_topic_name: format!("{name}-health-alarms"),
             },
             api,
             tags: raw.tags.clone().unwrap_or_default(),
             events,
-            stacks: StacksPlan {
-                primary: format!("{name}-primary"),
-                secondary: format!("{name}-secondary"),
-                dns: format!("{name}-dns"),
-            },
+            stacks,
             name,
         }
     }
@@ -654,6 +766,102 @@ impl Plan {
     pub fn regions(&self) -> [&RegionPlan; 2] {
         [&self.primary, &self.secondary]
     }
+
+    /// The stack of `kind` (every plan has all four).
+    pub fn stack(&self, kind: StackKind) -> &StackPlan {
+        self.stacks
+            .iter()
+            .find(|stack| stack.kind == kind)
+            .expect("the plan lists every stack kind")
+    }
+}
+
+/// Reserved concurrency a Kinesis consumer needs for one batch per shard.
+fn stream_concurrency(stream: &StreamPlan) -> u64 {
+    match stream.mode {
+        StreamCapacity::Provisioned { shards } => shards,
+        StreamCapacity::OnDemand => defaults::ON_DEMAND_CONCURRENCY,
+    }
+}
+
+/// The default `MaximumRecordAgeInSeconds` of a mapping on `stream`: a margin below its
+/// retention, within Lambda's bounds.
+fn max_record_age(stream: &StreamPlan) -> u64 {
+    stream
+        .retention_hours
+        .saturating_mul(3600)
+        .saturating_sub(defaults::RECORD_AGE_MARGIN_SECONDS)
+        .clamp(
+            aws::KINESIS_MAX_RECORD_AGE_SECONDS.0,
+            aws::KINESIS_MAX_RECORD_AGE_SECONDS.1,
+        )
+}
+
+/// The four stacks in deploy order, with what each takes from the others. The regional stacks
+/// are independent; the dns stack takes each region's execute-api host and custom-domain alias
+/// target; the monitoring stack takes the health checks the dns stack created.
+fn stacks(name: &str, primary: &RegionPlan, secondary: &RegionPlan) -> Vec<StackPlan> {
+    let input = |parameter: String, from: StackKind, output: &str| StackInput {
+        parameter,
+        from,
+        output: output.to_owned(),
+    };
+    let regional = [
+        (StackKind::Primary, "Primary"),
+        (StackKind::Secondary, "Secondary"),
+    ];
+    let dns_inputs = regional
+        .iter()
+        .flat_map(|&(kind, prefix)| {
+            [
+                input(format!("{prefix}ApiHost"), kind, "ApiHost"),
+                input(format!("{prefix}TargetDomainName"), kind, "DomainTarget"),
+                input(
+                    format!("{prefix}TargetHostedZoneId"),
+                    kind,
+                    "DomainTargetHostedZoneId",
+                ),
+            ]
+        })
+        .collect();
+    let monitoring_inputs = regional
+        .iter()
+        .flat_map(|&(_, prefix)| {
+            ["HealthCheckId", "EndpointCheckId"].map(|suffix| {
+                let key = format!("{prefix}{suffix}");
+                input(key.clone(), StackKind::Dns, &key)
+            })
+        })
+        .collect();
+    let partition = aws::partition_of(&primary.region).unwrap_or(Partition::Aws);
+    let stack = |kind: StackKind, region: &str, depends_on: Vec<StackKind>, inputs| StackPlan {
+        kind,
+        name: format!("{name}-{}", kind.as_str()),
+        region: region.to_owned(),
+        depends_on,
+        inputs,
+    };
+    vec![
+        stack(StackKind::Primary, &primary.region, Vec::new(), Vec::new()),
+        stack(
+            StackKind::Secondary,
+            &secondary.region,
+            Vec::new(),
+            Vec::new(),
+        ),
+        stack(
+            StackKind::Dns,
+            &secondary.region,
+            vec![StackKind::Primary, StackKind::Secondary],
+            dns_inputs,
+        ),
+        stack(
+            StackKind::Monitoring,
+            aws::route53_metrics_region(partition),
+            vec![StackKind::Dns],
+            monitoring_inputs,
+        ),
+    ]
 }
 
 fn resolve_region(
@@ -718,5 +926,136 @@ fn resolve_region(
             weight as f64 * 100.0 / total_weight as f64
         },
         region,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A plan of the smallest spec, with `extra` merged into it.
+    fn resolve(extra: serde_json::Value) -> Plan {
+        let mut spec = json!({
+            "name": "demo",
+            "domain": { "name": "ingest.example.com", "hosted_zone_id": "Z0123456789ABCDEFGHIJ" },
+            "regions": {
+                "primary": { "region": "eu-west-1", "certificate_arn": "arn", "stream": { "shards": 8 } },
+                "secondary": { "region": "eu-central-1", "certificate_arn": "arn", "stream": { "shards": 2, "retention_hours": 48 } }
+            },
+            "capacity": { "peak_events_per_second": 100, "average_event_bytes": 500 },
+            "events": {}
+        });
+        let (Some(spec_map), Some(extra)) = (spec.as_object_mut(), extra.as_object()) else {
+            panic!("objects");
+        };
+        for (key, value) in extra {
+            spec_map.insert(key.clone(), value.clone());
+        }
+        let raw: RawSpec = serde_json::from_value(spec).unwrap();
+        Plan::resolve(&raw, Vec::new())
+    }
+
+    #[test]
+    fn mappings_give_up_an_hour_before_retention() {
+        let plan = resolve(json!({}));
+        assert_eq!(plan.validator.max_record_age_seconds, 24 * 3600 - 3600);
+        assert_eq!(
+            plan.receiver_mapping.max_record_age_seconds,
+            48 * 3600 - 3600
+        );
+        // Lambda's ceiling of 7 days wins over a longer retention.
+        let long = plan_with_retention(8760);
+        assert_eq!(long.validator.max_record_age_seconds, 604_800);
+        // The spec's own value is kept (the checks judge it).
+        let own = resolve(json!({ "validator": { "max_record_age_seconds": 600 } }));
+        assert_eq!(own.validator.max_record_age_seconds, 600);
+    }
+
+    fn plan_with_retention(hours: u64) -> Plan {
+        resolve(json!({
+            "regions": {
+                "primary": { "region": "eu-west-1", "certificate_arn": "arn", "stream": { "shards": 8, "retention_hours": hours } },
+                "secondary": { "region": "eu-central-1", "certificate_arn": "arn" }
+            }
+        }))
+    }
+
+    #[test]
+    fn reserved_concurrency_covers_every_shard_and_the_bridge() {
+        let plan = resolve(json!({ "validator": { "parallelization_factor": 3 } }));
+        assert_eq!(plan.validator.function.reserved_concurrency, 8 * 3 + 10);
+        assert_eq!(plan.receiver.reserved_concurrency, 2 + 2);
+        assert_eq!(plan.bridge.function.reserved_concurrency, 10);
+        assert_eq!(plan.bridge.max_concurrency, 10);
+        assert_eq!(
+            plan.receiver_mapping.max_retries,
+            defaults::RECEIVER_MAX_RETRIES
+        );
+        // An on-demand stream has no shard count: it counts as 50.
+        let on_demand = plan_with_retention(24);
+        assert_eq!(on_demand.receiver.reserved_concurrency, 50 + 2);
+    }
+
+    #[test]
+    fn stacks_in_deploy_order_with_the_monitoring_stack_where_route53_reports() {
+        let plan = resolve(json!({}));
+        let listed: Vec<(&str, &str, Vec<&str>)> = plan
+            .stacks
+            .iter()
+            .map(|s| {
+                let after = s.depends_on.iter().map(|k| k.as_str()).collect();
+                (s.name.as_str(), s.region.as_str(), after)
+            })
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("demo-primary", "eu-west-1", vec![]),
+                ("demo-secondary", "eu-central-1", vec![]),
+                ("demo-dns", "eu-central-1", vec!["primary", "secondary"]),
+                ("demo-monitoring", "us-east-1", vec!["dns"]),
+            ]
+        );
+        let monitoring = plan.stack(StackKind::Monitoring);
+        let inputs: Vec<(&str, &str)> = monitoring
+            .inputs
+            .iter()
+            .map(|i| (i.parameter.as_str(), i.output.as_str()))
+            .collect();
+        assert_eq!(
+            inputs,
+            [
+                ("PrimaryHealthCheckId", "PrimaryHealthCheckId"),
+                ("PrimaryEndpointCheckId", "PrimaryEndpointCheckId"),
+                ("SecondaryHealthCheckId", "SecondaryHealthCheckId"),
+                ("SecondaryEndpointCheckId", "SecondaryEndpointCheckId"),
+            ]
+        );
+        let china = plan_in("cn-north-1", "cn-northwest-1");
+        assert_eq!(china.stack(StackKind::Monitoring).region, "cn-northwest-1");
+    }
+
+    fn plan_in(primary: &str, secondary: &str) -> Plan {
+        resolve(json!({
+            "regions": {
+                "primary": { "region": primary, "certificate_arn": "arn" },
+                "secondary": { "region": secondary, "certificate_arn": "arn" }
+            }
+        }))
+    }
+
+    #[test]
+    fn athena_cutoff_defaults_to_100_gb_in_bytes() {
+        let plan = resolve(json!({}));
+        assert_eq!(plan.athena.bytes_scanned_cutoff_mb, 100_000);
+        assert_eq!(plan.athena.bytes_scanned_cutoff_bytes, 100_000_000_000);
+        let own = plan_own_cutoff(10);
+        assert_eq!(own.athena.bytes_scanned_cutoff_bytes, 10_000_000);
+    }
+
+    fn plan_own_cutoff(mb: u64) -> Plan {
+        resolve(json!({ "athena": { "bytes_scanned_cutoff_mb": mb } }))
     }
 }

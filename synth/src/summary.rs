@@ -2,11 +2,12 @@
 //!
 //! It answers what a reviewer of the spec asks first: where does traffic go, can each region
 //! carry the whole peak on its own, how long can the primary be down before anything is lost,
-//! and which event types exist.
+//! what one Athena query may cost, which stacks get deployed where and in what order, and which
+//! event types exist.
 
 use std::fmt::Write;
 
-use crate::plan::{Plan, RegionPlan, StreamCapacity};
+use crate::plan::{Plan, RegionPlan, StackKind, StreamCapacity};
 
 /// Renders the summary of a checked plan.
 pub fn render(spec_name: &str, plan: &Plan) -> String {
@@ -68,6 +69,14 @@ pub fn render(spec_name: &str, plan: &Plan) -> String {
         validator.max_retries,
         plan.functions.architecture
     );
+    let _ = writeln!(
+        out,
+        "  athena     database {}, workgroup {}: a query may scan at most {}",
+        plan.athena.database,
+        plan.athena.workgroup,
+        decimal_megabytes(plan.athena.bytes_scanned_cutoff_mb)
+    );
+    let _ = writeln!(out, "  stacks     {}", deploy_order(plan));
     let names: Vec<&str> = plan.events.iter().map(|e| e.type_name.as_str()).collect();
     let _ = writeln!(
         out,
@@ -104,6 +113,52 @@ fn region_line(region: &RegionPlan) -> String {
         region.weight,
         region.weight_percent
     )
+}
+
+/// The stacks in deploy waves: the stacks of one wave depend only on earlier waves and can be
+/// deployed side by side.
+fn deploy_order(plan: &Plan) -> String {
+    let mut waves: Vec<(usize, StackKind)> = Vec::new();
+    for stack in &plan.stacks {
+        let wave = stack
+            .depends_on
+            .iter()
+            .filter_map(|kind| waves.iter().find(|(_, k)| k == kind).map(|(w, _)| w + 1))
+            .max()
+            .unwrap_or(0);
+        waves.push((wave, stack.kind));
+    }
+    let last = waves.iter().map(|(w, _)| *w).max().unwrap_or(0);
+    (0..=last)
+        .map(|wave| {
+            plan.stacks
+                .iter()
+                .zip(&waves)
+                .filter(|(_, (w, _))| *w == wave)
+                .map(|(stack, _)| format!("{} ({})", stack.kind.as_str(), stack.region))
+                .collect::<Vec<_>>()
+                .join(" + ")
+        })
+        .collect::<Vec<_>>()
+        .join(", then ")
+}
+
+/// MB (10^6 bytes) as MB, GB or TB.
+fn decimal_megabytes(mb: u64) -> String {
+    let value = mb as f64;
+    if mb >= 1_000_000 {
+        format!("{} TB", trim(value / 1_000_000.0))
+    } else if mb >= 1_000 {
+        format!("{} GB", trim(value / 1_000.0))
+    } else {
+        format!("{mb} MB")
+    }
+}
+
+/// A number with at most one decimal, without a trailing `.0`.
+fn trim(value: f64) -> String {
+    let text = format!("{value:.1}");
+    text.strip_suffix(".0").map_or(text.clone(), str::to_owned)
 }
 
 fn multiple(ratio: f64) -> String {

@@ -29,6 +29,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../templates/dns.yaml.tera"),
     ),
     (
+        "monitoring.yaml.tera",
+        include_str!("../../../templates/monitoring.yaml.tera"),
+    ),
+    (
         "primary.yaml.tera",
         include_str!("../../../templates/primary.yaml.tera"),
     ),
@@ -95,10 +99,11 @@ pub const EMBEDDED: &[(&str, &str)] = &[
 ];
 
 /// The templates every set must have.
-pub const REQUIRED: [&str; 4] = [
+pub const REQUIRED: [&str; 5] = [
     "primary.yaml.tera",
     "secondary.yaml.tera",
     "dns.yaml.tera",
+    "monitoring.yaml.tera",
     "architecture.md.tera",
 ];
 
@@ -240,7 +245,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 /// One rendered stack.
 #[derive(Debug, Clone)]
 pub struct RenderedStack {
-    /// `primary`, `secondary` or `dns`.
+    /// `primary`, `secondary`, `dns` or `monitoring`.
     pub kind: &'static str,
     /// Stack name.
     pub name: String,
@@ -255,7 +260,7 @@ pub struct RenderedStack {
 /// Everything rendered for one spec.
 #[derive(Debug, Clone)]
 pub struct Rendered {
-    /// The three stacks.
+    /// Every stack, in the plan's deploy order.
     pub stacks: Vec<RenderedStack>,
     /// The Mermaid page.
     pub architecture: String,

@@ -164,8 +164,9 @@ pub struct RawValidator {
     pub batch_size: Option<u64>,
     /// Retries of a failing batch (after bisecting), 0 to 10000. Default: 10.
     pub max_retries: Option<u64>,
-    /// Oldest record the mapping still retries, 60 to 604800 seconds and at most the stream's
-    /// retention. Default: the primary stream's retention.
+    /// Oldest record the mapping still retries, 60 to 604800 seconds and at least an hour below
+    /// the primary stream's retention (a record trimmed by retention first never reaches the
+    /// failed-batches bucket). Default: the retention less one hour.
     pub max_record_age_seconds: Option<u64>,
     /// Seconds the mapping may wait to fill a batch, 0 to 300. Default: 1.
     pub batching_window_seconds: Option<u64>,
@@ -262,6 +263,10 @@ pub struct RawAthena {
     /// Glue database name: lowercase letters, digits and underscores. Default: `name` with
     /// hyphens as underscores.
     pub database: Option<String>,
+    /// Most data one query of the workgroup may scan, in MB (10^6 bytes), at least 10; Athena
+    /// cancels a query that would scan more (the workgroup's `BytesScannedCutoffPerQuery`).
+    /// Default: 100000 (100 GB, about $0.50 of scanning per query).
+    pub bytes_scanned_cutoff_mb: Option<u64>,
 }
 
 /// Alarm delivery.

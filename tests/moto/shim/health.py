@@ -9,8 +9,8 @@ a check the way Route 53's checkers would, against the state of the fake:
   (`<api>.execute-api.<region>.amazonaws.com`, the dns stack's targets): the path's first
   segment is the stage, the rest is matched against the API's resources (`{name}` segments
   capture), and the method's integration is run on moto's backends: a MOCK answers 200; an AWS
-  integration with Kinesis `DescribeStreamSummary` (a static JSON request template) asks the
-  stream; one with an S3 `path/bucket/key` (path parameters mapped from the method's) gets the
+  integration with Kinesis `DescribeStreamSummary` or `ListShards` (a static JSON request
+  template) asks the stream; one with an S3 `path/bucket/key` (path parameters mapped from the method's) gets the
   object. The integration responses then pick the method's status by SelectionPattern, as
   API Gateway does. A missing API or stage answers 403, a missing route 403 ("Missing
   Authentication Token"); any other host is unreachable. Healthy means a 2xx or 3xx status,
@@ -93,7 +93,7 @@ def _integrate(
     if not match:
         return 500, b"unsupported integration uri"
     region, service, kind, target = match.groups()
-    if service == "kinesis" and kind == "action" and target == "DescribeStreamSummary":
+    if service == "kinesis" and kind == "action" and target in ("DescribeStreamSummary", "ListShards"):
         template = (integration.request_templates or {}).get("application/json") or "{}"
         if "$" in template:
             return 500, b"the shim renders static request templates only"
@@ -103,6 +103,9 @@ def _integrate(
             found = backend.describe_stream_summary(stream_arn=None, stream_name=stream)
         except Exception as error:  # noqa: BLE001 - the service's error is the answer
             return 400, json.dumps({"__type": type(error).__name__, "message": str(error)}).encode()
+        if target == "ListShards":
+            shards = [{"ShardId": shard_id} for shard_id in sorted(found.shards)][:1]
+            return 200, json.dumps({"Shards": shards}).encode()
         return 200, json.dumps(
             {"StreamDescriptionSummary": {"StreamName": found.stream_name}}
         ).encode()

@@ -398,15 +398,22 @@ def _delete_model(resource_map: ResourceMap, resource: Any, definition: dict[str
         )
 
 
-def delete_resource(resource_map: ResourceMap, logical_id: str, definition: dict[str, Any]) -> None:
-    """Deletes one created resource (or skips it under DeletionPolicy Retain), with events;
-    raises ResourceFailure."""
+def delete_resource(
+    resource_map: ResourceMap,
+    logical_id: str,
+    definition: dict[str, Any],
+    failed_create: bool = False,
+) -> None:
+    """Deletes one created resource (or skips it under DeletionPolicy Retain, and under
+    RetainExceptOnCreate unless a failed first create rolls back), with events; raises
+    ResourceFailure."""
     state = _state(resource_map)
     resource = resource_map._parsed_resources.get(logical_id)
     type_name = definition.get("Type", "")
     stack = _stack_of(resource_map)
     physical = _physical_id(resource)
-    if definition.get("DeletionPolicy") == "Retain":
+    policy = definition.get("DeletionPolicy")
+    if policy == "Retain" or (policy == "RetainExceptOnCreate" and not failed_create):
         record_event(stack, logical_id, physical, type_name, "DELETE_SKIPPED")
     else:
         record_event(stack, logical_id, physical, type_name, "DELETE_IN_PROGRESS")
@@ -537,7 +544,7 @@ def run_operation(
             return False
         if operation == "CREATE":
             _stack_event(stack, "ROLLBACK_IN_PROGRESS", reason + "Rollback requested by user.")
-            _delete_all(resource_map, stop_on_failure=False)
+            _delete_all(resource_map, stop_on_failure=False, failed_create=True)
             stack.output_map = OutputMap(resource_map, {}, stack.stack_id)
             _stack_event(stack, "ROLLBACK_COMPLETE")
             return False
@@ -566,9 +573,12 @@ def _parameter_values(resource_map: ResourceMap) -> dict[str, str]:
     }
 
 
-def _delete_all(resource_map: ResourceMap, stop_on_failure: bool) -> list[str]:
-    """Deletes every created resource in reverse dependency order; returns the failures'
-    reasons (and stops at the first when asked)."""
+def _delete_all(
+    resource_map: ResourceMap, stop_on_failure: bool, failed_create: bool = False
+) -> list[str]:
+    """Deletes every created resource in reverse dependency order (a failed first create's
+    rollback also deletes RetainExceptOnCreate resources); returns the failures' reasons (and
+    stops at the first when asked)."""
     state = _state(resource_map)
     definitions = resource_map._resource_json_map
     known = {n: d for n, d in definitions.items() if n in state.created}
@@ -577,7 +587,9 @@ def _delete_all(resource_map: ResourceMap, stop_on_failure: bool) -> list[str]:
     failures = []
     for name in reversed(order):
         try:
-            delete_resource(resource_map, name, definitions.get(name, {"Type": ""}))
+            delete_resource(
+                resource_map, name, definitions.get(name, {"Type": ""}), failed_create
+            )
         except ResourceFailure as failure:
             failures.append(f"{name}: {failure.reason}")
             if stop_on_failure:

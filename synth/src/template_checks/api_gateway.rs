@@ -1,0 +1,552 @@
+//! API Gateway: integrations, deployments, custom domain names, the stage cache in front of
+//! public reads, and the account-wide logging settings.
+
+use serde_json::{Map, Value};
+
+use super::Problems;
+use super::iam::policies_of;
+use super::template::{
+    Resource, Template, array, is_true, literal_number, names, object, strings, text,
+};
+
+/// Codes this file reports.
+pub(super) const CODES: &[&str] = &[
+    "integration-without-http-method",
+    "put-records-integration",
+    "deployment-missing-method-dependency",
+    "domain-certificate-mismatch",
+    "edge-certificate-region",
+    "public-stream-read-uncached",
+    "api-account-order",
+];
+
+/// Integration types that call a backend over HTTP and so need `IntegrationHttpMethod`.
+const HTTP_INTEGRATIONS: &[&str] = &["AWS", "AWS_PROXY", "HTTP", "HTTP_PROXY"];
+
+pub(super) fn check_api_methods(t: &Template<'_>, problems: &mut Problems) {
+    for method in t.of_type("AWS::ApiGateway::Method") {
+        let Some(integration) = object(method.properties, "Integration") else {
+            continue;
+        };
+        if let Some(kind) = text(integration, "Type")
+            && HTTP_INTEGRATIONS.contains(&kind)
+            && !integration.contains_key("IntegrationHttpMethod")
+        {
+            problems.at(
+                method.id,
+                "integration-without-http-method",
+                format!(
+                    "the {kind} integration has no `IntegrationHttpMethod`; API Gateway needs the method it calls the backend with (POST for AWS service actions)"
+                ),
+            );
+        }
+        let calls_put_records = integration
+            .get("Uri")
+            .is_some_and(|uri| strings(uri).into_iter().any(names_put_records));
+        let surfaces_failures = integration
+            .get("IntegrationResponses")
+            .is_some_and(|r| strings(r).iter().any(|s| s.contains("FailedRecordCount")));
+        if calls_put_records && !surfaces_failures {
+            problems.at(
+                method.id,
+                "put-records-integration",
+                "the integration calls Kinesis PutRecords, which answers 200 even when some records failed; use PutRecord, or map `FailedRecordCount` in the integration responses so clients resend",
+            );
+        }
+    }
+}
+
+/// Whether a URI names the action `PutRecords` (not `PutRecord`).
+fn names_put_records(uri: &str) -> bool {
+    uri.match_indices("PutRecords").any(|(at, word)| {
+        !uri[at + word.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+    })
+}
+
+pub(super) fn check_api_deployments(t: &Template<'_>, problems: &mut Problems) {
+    for deployment in t.of_type("AWS::ApiGateway::Deployment") {
+        let api = deployment.properties.get("RestApiId");
+        let depends_on = deployment.depends_on();
+        let missing: Vec<&str> = t
+            .of_type("AWS::ApiGateway::Method")
+            .filter(|method| method.properties.get("RestApiId") == api)
+            .map(|method| method.id)
+            .filter(|id| !depends_on.contains(id))
+            .collect();
+        if !missing.is_empty() {
+            problems.at(
+                deployment.id,
+                "deployment-missing-method-dependency",
+                format!(
+                    "the deployment does not `DependsOn` the methods {} of its API, so it may snapshot the API before they exist; list every method (and give the deployment a content-hash id so edits redeploy)",
+                    names(&missing)
+                ),
+            );
+        }
+    }
+}
+
+pub(super) fn check_domain_names(t: &Template<'_>, problems: &mut Problems) {
+    for domain in t.of_type("AWS::ApiGateway::DomainName") {
+        let p = domain.properties;
+        let types: Vec<&str> = match object(p, "EndpointConfiguration").map(|e| e.get("Types")) {
+            None | Some(None) => vec!["EDGE"],
+            Some(Some(Value::Array(types))) => types.iter().filter_map(Value::as_str).collect(),
+            Some(Some(_)) => continue,
+        };
+        let has = |key: &str| p.contains_key(key);
+        let mut mismatch = |message: &str| {
+            problems.at(domain.id, "domain-certificate-mismatch", message);
+        };
+        if types.contains(&"REGIONAL") {
+            if has("CertificateArn") {
+                mismatch(
+                    "a REGIONAL domain name takes `RegionalCertificateArn` (a certificate in its own region), not `CertificateArn`",
+                );
+            }
+            if !has("RegionalCertificateArn") {
+                mismatch("a REGIONAL domain name needs `RegionalCertificateArn`");
+            }
+        }
+        if types.contains(&"EDGE") {
+            if has("RegionalCertificateArn") {
+                mismatch(
+                    "an EDGE domain name takes `CertificateArn` (a us-east-1 certificate), not `RegionalCertificateArn`",
+                );
+            }
+            if !has("CertificateArn") {
+                mismatch("an EDGE domain name needs `CertificateArn`");
+            }
+            if let Some(arn) = text(p, "CertificateArn")
+                && let Some(region) = arn.split(':').nth(3)
+                && region != "us-east-1"
+            {
+                problems.at(
+                    domain.id,
+                    "edge-certificate-region",
+                    format!(
+                        "an EDGE domain name needs a certificate in us-east-1, but `CertificateArn` is in {region}"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The Kinesis action an integration URI calls (`...:kinesis:action/<Action>`).
+fn kinesis_action(integration: &Map<String, Value>) -> Option<&str> {
+    let uri = integration.get("Uri")?;
+    strings(uri).into_iter().find_map(|text| {
+        let (_, rest) = text.split_once(":kinesis:action/")?;
+        let end = rest
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
+        Some(&rest[..end])
+    })
+}
+
+/// The path of an `AWS::ApiGateway::Resource` (`/health`), following `ParentId` to the API's
+/// root; `None` when some link is not a resource of the template.
+fn resource_path(t: &Template<'_>, resource_id: &Value) -> Option<String> {
+    let mut segments = Vec::new();
+    let mut current = resource_id;
+    for _ in 0..64 {
+        let target = t.referenced_resources(current).into_iter().next()?;
+        match target.ty {
+            "AWS::ApiGateway::RestApi" => {
+                segments.reverse();
+                return Some(format!("/{}", segments.join("/")));
+            }
+            "AWS::ApiGateway::Resource" => {
+                segments.push(text(target.properties, "PathPart")?);
+                current = target.properties.get("ParentId")?;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Whether a stage caches `http_method` on `path` (`None`: a path the checks cannot resolve,
+/// which only a stage-wide setting covers): the most specific `MethodSettings` entry must enable
+/// caching with a TTL above 0 (300 s when unset).
+fn stage_caches(stage: &Resource<'_>, path: Option<&str>, http_method: &str) -> bool {
+    if !is_true(stage.properties.get("CacheClusterEnabled")) {
+        return false;
+    }
+    // `MethodSettings` write `/a/b` as `/~1a~1b`; the root stays `/`.
+    let encoded = path.map(|path| match path {
+        "/" => "/".to_owned(),
+        _ => format!("/{}", path.replace('/', "~1")),
+    });
+    let settings: Vec<&Map<String, Value>> = array(stage.properties, "MethodSettings")
+        .iter()
+        .filter_map(Value::as_object)
+        .collect();
+    let specific = settings.iter().find(|setting| {
+        encoded.is_some()
+            && text(setting, "ResourcePath") == encoded.as_deref()
+            && text(setting, "HttpMethod").is_some_and(|m| m == http_method || m == "*")
+    });
+    let general = settings.iter().find(|setting| {
+        text(setting, "ResourcePath") == Some("/*") && text(setting, "HttpMethod") == Some("*")
+    });
+    specific.or(general).is_some_and(|setting| {
+        is_true(setting.get("CachingEnabled"))
+            && setting
+                .get("CacheTtlInSeconds")
+                .map_or(Some(300.0), literal_number)
+                .is_some_and(|ttl| ttl > 0.0)
+    })
+}
+
+/// An unsigned method that reads Kinesis (anything but `PutRecord`/`PutRecords`: the
+/// `Describe*` and `List*` calls have account- or stream-wide rate limits, 20 calls a second per
+/// account for `DescribeStreamSummary`) must be answered from the stage cache, or anyone can
+/// throttle the call into 5xx, flip a health check that reads the route, and starve every other
+/// caller in the account (`docs/traps.md#health-route-throttling`).
+pub(super) fn check_public_stream_reads(t: &Template<'_>, problems: &mut Problems) {
+    for method in t.of_type("AWS::ApiGateway::Method") {
+        let p = method.properties;
+        if text(p, "AuthorizationType").is_some_and(|kind| kind != "NONE") {
+            continue;
+        }
+        let Some(action) = object(p, "Integration").and_then(kinesis_action) else {
+            continue;
+        };
+        if action == "PutRecord" || action == "PutRecords" {
+            continue;
+        }
+        let http_method = text(p, "HttpMethod").unwrap_or("GET");
+        let path = p.get("ResourceId").and_then(|id| resource_path(t, id));
+        let api = p.get("RestApiId");
+        let cached = t
+            .of_type("AWS::ApiGateway::Stage")
+            .filter(|stage| stage.properties.get("RestApiId") == api)
+            .any(|stage| stage_caches(stage, path.as_deref(), http_method));
+        if !cached {
+            problems.at(
+                method.id,
+                "public-stream-read-uncached",
+                format!(
+                    "the unsigned {http_method} {} calls Kinesis {action} on every request, and Kinesis limits such calls per account or stream (DescribeStreamSummary: 20 a second per account): anyone can throttle it into 5xx and flip a health check that reads it; enable the stage cache (`CacheClusterEnabled`) and cache this method with a short TTL in the stage's `MethodSettings`",
+                    path.as_deref().unwrap_or("route")
+                ),
+            );
+        }
+    }
+}
+
+/// `AWS::ApiGateway::Account` sets the logging role of every API of the account in the region.
+/// API Gateway validates the role when the setting is made, and a role or policy created moments
+/// before may not have propagated yet; the stages that log need the setting in place
+/// (`docs/traps.md#apigateway-account-singleton`).
+pub(super) fn check_api_account(t: &Template<'_>, problems: &mut Problems) {
+    for account in t.of_type("AWS::ApiGateway::Account") {
+        let role = account.properties.get("CloudWatchRoleArn").and_then(|arn| {
+            t.referenced_resources(arn)
+                .into_iter()
+                .find(|r| r.ty == "AWS::IAM::Role")
+        });
+        let mut first: Vec<&str> = Vec::new();
+        if let Some(role) = role {
+            first.push(role.id);
+            first.extend(policies_of(t, role.id));
+        }
+        first.extend(t.of_type("AWS::ApiGateway::RestApi").map(|api| api.id));
+        let missing: Vec<&str> = first
+            .into_iter()
+            .filter(|id| !t.creates_before(account.id, id))
+            .collect();
+        if !missing.is_empty() {
+            problems.at(
+                account.id,
+                "api-account-order",
+                format!(
+                    "the account settings may be applied before {} exist: API Gateway checks the logging role when they are set and fails with \"The role ARN does not have required permissions\" while the role or its policy is still propagating; add them to `DependsOn` (the role through `CloudWatchRoleArn`)",
+                    names(&missing)
+                ),
+            );
+        }
+        for stage in t.of_type("AWS::ApiGateway::Stage") {
+            if !t.creates_before(stage.id, account.id) {
+                problems.at(
+                    stage.id,
+                    "api-account-order",
+                    format!(
+                        "the stage may be created before `{}` sets the account's logging role, and a stage that logs then fails (\"CloudWatch Logs role ARN must be set in account settings\"); add `DependsOn: {}`",
+                        account.id, account.id
+                    ),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use crate::template_checks::test_support::{cases, check, codes};
+
+    const API: &str = r#"Resources:
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties:
+      Name: ingest
+  Method:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !GetAtt Api.RootResourceId
+      HttpMethod: POST
+      AuthorizationType: NONE
+      Integration:
+        Type: AWS
+        IntegrationHttpMethod: POST
+        Uri: !Sub "arn:${AWS::Partition}:apigateway:${AWS::Region}:kinesis:action/PutRecord"
+        Credentials: !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/api"
+  HealthMethod:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !GetAtt Api.RootResourceId
+      HttpMethod: GET
+      AuthorizationType: NONE
+      Integration:
+        Type: MOCK
+  Deployment:
+    Type: AWS::ApiGateway::Deployment
+    DependsOn: [Method, HealthMethod]
+    Properties:
+      RestApiId: !Ref Api
+"#;
+
+    const PUT_RECORDS_RESPONSES: &str = r#"        IntegrationResponses:
+          - StatusCode: "200"
+            ResponseTemplates:
+              application/json: '{"failed": $input.path("$.FailedRecordCount")}'
+"#;
+
+    const REGIONAL_DOMAIN: &str = r#"Resources:
+  Domain:
+    Type: AWS::ApiGateway::DomainName
+    Properties:
+      DomainName: ingest.example.com
+      RegionalCertificateArn: "arn:aws:acm:us-west-2:123456789012:certificate/abc"
+      EndpointConfiguration:
+        Types: [REGIONAL]
+"#;
+
+    const EDGE_DOMAIN: &str = r#"Resources:
+  Domain:
+    Type: AWS::ApiGateway::DomainName
+    Properties:
+      DomainName: ingest.example.com
+      CertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc"
+"#;
+
+    /// An API whose unsigned `GET /health` reads the stream, answered from the stage cache.
+    const CACHED_HEALTH: &str = r#"Resources:
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties:
+      Name: ingest
+  HealthResource:
+    Type: AWS::ApiGateway::Resource
+    Properties:
+      RestApiId: !Ref Api
+      ParentId: !GetAtt Api.RootResourceId
+      PathPart: health
+  HealthMethod:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !Ref HealthResource
+      HttpMethod: GET
+      AuthorizationType: NONE
+      Integration:
+        Type: AWS
+        IntegrationHttpMethod: POST
+        Uri: !Sub "arn:${AWS::Partition}:apigateway:${AWS::Region}:kinesis:action/ListShards"
+        Credentials: !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/api"
+  Deployment:
+    Type: AWS::ApiGateway::Deployment
+    DependsOn: [HealthMethod]
+    Properties:
+      RestApiId: !Ref Api
+  Stage:
+    Type: AWS::ApiGateway::Stage
+    Properties:
+      RestApiId: !Ref Api
+      DeploymentId: !Ref Deployment
+      StageName: v1
+      CacheClusterEnabled: true
+      CacheClusterSize: "0.5"
+      MethodSettings:
+        - ResourcePath: "/*"
+          HttpMethod: "*"
+          CachingEnabled: false
+        - ResourcePath: "/~1health"
+          HttpMethod: GET
+          CachingEnabled: true
+          CacheTtlInSeconds: 10
+"#;
+
+    /// The account settings after the role and the API, and the stage after them.
+    const ACCOUNT: &str = r#"Resources:
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties:
+      Name: ingest
+  Method:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !GetAtt Api.RootResourceId
+      HttpMethod: GET
+      AuthorizationType: NONE
+      Integration:
+        Type: MOCK
+  Deployment:
+    Type: AWS::ApiGateway::Deployment
+    DependsOn: Method
+    Properties:
+      RestApiId: !Ref Api
+  LogRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal:
+              Service: !Sub "apigateway.${AWS::URLSuffix}"
+            Action: sts:AssumeRole
+      ManagedPolicyArns:
+        - !Sub "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+  Account:
+    Type: AWS::ApiGateway::Account
+    DependsOn: Api
+    Properties:
+      CloudWatchRoleArn: !GetAtt LogRole.Arn
+  Stage:
+    Type: AWS::ApiGateway::Stage
+    DependsOn: Account
+    Properties:
+      RestApiId: !Ref Api
+      DeploymentId: !Ref Deployment
+      StageName: v1
+"#;
+
+    cases! {
+        public_stream_read_uncached: "public-stream-read-uncached",
+            CACHED_HEALTH.replace("          CachingEnabled: true\n", "          CachingEnabled: false\n"),
+            CACHED_HEALTH;
+        api_account_order: "api-account-order",
+            ACCOUNT.replace("    DependsOn: Api\n", ""), ACCOUNT;
+        integration_without_http_method: "integration-without-http-method",
+            API.replace("        IntegrationHttpMethod: POST\n", ""), API;
+        put_records_integration: "put-records-integration",
+            API.replace("action/PutRecord\"", "action/PutRecords\""),
+            API.replace("action/PutRecord\"", "action/PutRecords\"").replace(
+                "  HealthMethod:\n",
+                &format!("{PUT_RECORDS_RESPONSES}  HealthMethod:\n"),
+            );
+        deployment_missing_method_dependency: "deployment-missing-method-dependency",
+            API.replace("DependsOn: [Method, HealthMethod]", "DependsOn: Method"), API;
+        domain_certificate_mismatch: "domain-certificate-mismatch",
+            REGIONAL_DOMAIN.replace("RegionalCertificateArn:", "CertificateArn:"), REGIONAL_DOMAIN;
+        edge_certificate_region: "edge-certificate-region",
+            EDGE_DOMAIN.replace(":us-east-1:", ":us-west-2:"), EDGE_DOMAIN;
+    }
+
+    #[test]
+    fn the_stage_cache_must_exist_and_cover_the_method() {
+        // No cache cluster: the method settings cache nothing.
+        let text = CACHED_HEALTH.replace("CacheClusterEnabled: true", "CacheClusterEnabled: false");
+        assert_eq!(codes(&text), ["public-stream-read-uncached"]);
+        // A TTL of 0 disables caching.
+        let text = CACHED_HEALTH.replace("CacheTtlInSeconds: 10", "CacheTtlInSeconds: 0");
+        assert_eq!(codes(&text), ["public-stream-read-uncached"]);
+        // A setting for another path does not cover it; a stage-wide one does.
+        let text = CACHED_HEALTH.replace("\"/~1health\"", "\"/~1status\"");
+        assert_eq!(codes(&text), ["public-stream-read-uncached"]);
+        let text = CACHED_HEALTH
+            .replace(
+                "          CachingEnabled: false\n",
+                "          CachingEnabled: true\n",
+            )
+            .replace("\"/~1health\"", "\"/~1status\"");
+        assert!(codes(&text).is_empty(), "{:#?}", check(&text));
+        // Signed callers are not the public; writes are not cached by design.
+        let text = CACHED_HEALTH
+            .replace("CacheClusterEnabled: true", "CacheClusterEnabled: false")
+            .replace("AuthorizationType: NONE", "AuthorizationType: AWS_IAM");
+        assert!(codes(&text).is_empty());
+        let text = CACHED_HEALTH
+            .replace("CacheClusterEnabled: true", "CacheClusterEnabled: false")
+            .replace("action/ListShards", "action/PutRecord");
+        assert!(codes(&text).is_empty());
+        // The message names the route and the call.
+        let found = check(&CACHED_HEALTH.replace("CacheTtlInSeconds: 10", "CacheTtlInSeconds: 0"));
+        assert!(
+            found[0]
+                .message
+                .contains("GET /health calls Kinesis ListShards"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn account_waits_for_the_role_policies_and_stages_wait_for_it() {
+        let policy = "  LogPolicy:\n    Type: AWS::IAM::Policy\n    Properties:\n      PolicyName: logs\n      Roles: [!Ref LogRole]\n      PolicyDocument:\n        Version: \"2012-10-17\"\n        Statement:\n          - Effect: Allow\n            Action: logs:PutLogEvents\n            Resource: \"*\"\n";
+        let text = format!("{ACCOUNT}{policy}");
+        let found = check(&text);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].message.contains("`LogPolicy`"),
+            "{}",
+            found[0].message
+        );
+        let text =
+            format!("{ACCOUNT}{policy}").replace("DependsOn: Api", "DependsOn: [Api, LogPolicy]");
+        assert!(codes(&text).is_empty(), "{:#?}", check(&text));
+        // The stage before the account.
+        let text = ACCOUNT.replace("    DependsOn: Account\n", "");
+        let found = check(&text);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].resource.as_deref(), Some("Stage"));
+    }
+
+    #[test]
+    fn edge_domain_with_regional_certificate() {
+        let text = EDGE_DOMAIN.replace("CertificateArn:", "RegionalCertificateArn:");
+        let found = check(&text);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(
+            found
+                .iter()
+                .all(|p| p.code == "domain-certificate-mismatch")
+        );
+    }
+
+    #[test]
+    fn put_record_is_not_put_records() {
+        assert!(!super::names_put_records(
+            "arn:x:apigateway:r:kinesis:action/PutRecord"
+        ));
+        assert!(super::names_put_records(
+            "arn:x:apigateway:r:kinesis:action/PutRecords"
+        ));
+        assert!(super::names_put_records("action/PutRecords?x"));
+        assert!(!super::names_put_records("action/PutRecordsBatch"));
+    }
+
+    #[test]
+    fn certificate_arns_may_name_the_partition() {
+        assert!(codes(EDGE_DOMAIN).is_empty());
+    }
+}

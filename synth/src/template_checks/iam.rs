@@ -1,0 +1,237 @@
+//! IAM: trust policies a service can satisfy (`docs/traps.md#apigateway-role-trust-condition`),
+//! and no permission the code never uses.
+
+use serde_json::Value;
+
+use super::Problems;
+use super::template::{Template, actions, service_principals, statements};
+
+/// Codes this file reports.
+pub(super) const CODES: &[&str] = &["apigateway-trust-condition", "function-permission-unused"];
+
+/// Actions a function role may be granted that no ingest function calls, each with why. A
+/// permission nobody uses only widens what a compromised function could do.
+const UNUSED_BY_FUNCTIONS: &[(&str, &str)] = &[
+    (
+        "cloudwatch:PutMetricData",
+        "the functions write their metrics as Embedded Metric Format log lines, which CloudWatch Logs turns into metrics",
+    ),
+    (
+        "firehose:PutRecord",
+        "the receiver sends records in batches with PutRecordBatch",
+    ),
+    (
+        "s3:AbortMultipartUpload",
+        "the functions write each object with a single PutObject",
+    ),
+    (
+        "sqs:ChangeMessageVisibility",
+        "the bridge leaves a failed message to the queue's visibility timeout, which its retry budget counts on",
+    ),
+];
+
+/// Whether a service principal, literal or `Fn::Sub` text, is API Gateway.
+fn is_apigateway(principal: &str) -> bool {
+    principal.starts_with("apigateway.")
+}
+
+/// Whether a principal is Lambda.
+fn is_lambda(principal: &str) -> bool {
+    principal.starts_with("lambda.")
+}
+
+/// Policy types that attach statements to roles, with the property naming the roles.
+const ROLE_POLICIES: &[(&str, &str)] = &[
+    ("AWS::IAM::Policy", "Roles"),
+    ("AWS::IAM::RolePolicy", "RoleName"),
+    ("AWS::IAM::ManagedPolicy", "Roles"),
+];
+
+pub(super) fn check_roles(t: &Template<'_>, problems: &mut Problems) {
+    for role in t.of_type("AWS::IAM::Role") {
+        let trust = role
+            .properties
+            .get("AssumeRolePolicyDocument")
+            .map(statements)
+            .unwrap_or_default();
+        let assumed_by = |matches: fn(&str) -> bool| {
+            trust
+                .iter()
+                .any(|s| service_principals(s).into_iter().any(matches))
+        };
+        for statement in &trust {
+            let api_gateway = service_principals(statement).into_iter().any(is_apigateway);
+            if api_gateway && statement.contains_key("Condition") {
+                problems.at(
+                    role.id,
+                    "apigateway-trust-condition",
+                    "the trust policy lets API Gateway assume the role only under a `Condition`, but API Gateway sends no condition keys (such as aws:SourceAccount or aws:SourceArn) when it assumes an integration's role: every call is denied and each integration answers 500 while the deploy succeeds; remove the condition (a role cannot be passed across accounts anyway)",
+                );
+            }
+        }
+        if assumed_by(is_lambda) {
+            let allowed: Vec<&str> = inline_statements(role.properties.get("Policies"))
+                .into_iter()
+                .chain(attached_statements(t, role.id))
+                .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+                .flat_map(actions)
+                .collect();
+            for (action, why) in UNUSED_BY_FUNCTIONS {
+                let service = action.split(':').next().unwrap_or_default();
+                let granted = allowed.iter().any(|a| {
+                    a.eq_ignore_ascii_case(action)
+                        || a.eq_ignore_ascii_case(&format!("{service}:*"))
+                });
+                if granted {
+                    problems.at(
+                        role.id,
+                        "function-permission-unused",
+                        format!(
+                            "the function role may call {action}, which no function calls ({why}); drop it from the policy"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The statements of a role's inline `Policies`.
+fn inline_statements(policies: Option<&Value>) -> Vec<&serde_json::Map<String, Value>> {
+    policies
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .filter_map(|policy| policy.get("PolicyDocument"))
+        .flat_map(statements)
+        .collect()
+}
+
+/// The statements of policy resources that attach to the role `role`.
+fn attached_statements<'a>(
+    t: &Template<'a>,
+    role: &str,
+) -> Vec<&'a serde_json::Map<String, Value>> {
+    let mut found = Vec::new();
+    for &(ty, key) in ROLE_POLICIES {
+        for policy in t.of_type(ty) {
+            let attaches = policy
+                .properties
+                .get(key)
+                .is_some_and(|roles| t.referenced_resources(roles).iter().any(|r| r.id == role));
+            if attaches {
+                let document = policy.properties.get("PolicyDocument");
+                found.extend(document.map(statements).unwrap_or_default());
+            }
+        }
+    }
+    found
+}
+
+/// The policy resources that attach to `role` (for ordering checks).
+pub(super) fn policies_of<'t>(t: &'t Template<'_>, role: &str) -> Vec<&'t str> {
+    let mut found = Vec::new();
+    for &(ty, key) in ROLE_POLICIES {
+        for policy in t.of_type(ty) {
+            if policy
+                .properties
+                .get(key)
+                .is_some_and(|roles| t.referenced_resources(roles).iter().any(|r| r.id == role))
+            {
+                found.push(policy.id);
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use crate::template_checks::test_support::{cases, check, codes};
+
+    pub(in crate::template_checks) const API_ROLE: &str = r#"Resources:
+  ApiRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal:
+              Service: !Sub "apigateway.${AWS::URLSuffix}"
+            Action: sts:AssumeRole
+      Policies:
+        - PolicyName: api
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Action: kinesis:PutRecord
+                Resource: "*"
+"#;
+
+    const FUNCTION_ROLE: &str = r#"Resources:
+  FunctionRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal:
+              Service: !Sub "lambda.${AWS::URLSuffix}"
+            Action: sts:AssumeRole
+            Condition:
+              StringEquals:
+                aws:SourceAccount: !Ref AWS::AccountId
+      Policies:
+        - PolicyName: function
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Sid: WriteObjects
+                Effect: Allow
+                Action: s3:PutObject
+                Resource: "*"
+"#;
+
+    const PUT_METRIC_DATA: &str = r#"              - Sid: PublishMetrics
+                Effect: Allow
+                Action: cloudwatch:PutMetricData
+                Resource: "*"
+"#;
+
+    cases! {
+        apigateway_trust_condition: "apigateway-trust-condition",
+            API_ROLE.replace(
+                "            Action: sts:AssumeRole\n",
+                "            Action: sts:AssumeRole\n            Condition:\n              StringEquals:\n                aws:SourceAccount: !Ref AWS::AccountId\n",
+            ),
+            API_ROLE;
+        function_permission_unused: "function-permission-unused",
+            format!("{FUNCTION_ROLE}{PUT_METRIC_DATA}"), FUNCTION_ROLE;
+    }
+
+    #[test]
+    fn a_lambda_trust_condition_is_fine_and_attached_policies_count() {
+        // Lambda sends aws:SourceAccount; the condition stays.
+        assert!(codes(FUNCTION_ROLE).is_empty());
+        let attached = format!(
+            "{FUNCTION_ROLE}  Extra:\n    Type: AWS::IAM::Policy\n    Properties:\n      PolicyName: extra\n      Roles: [!Ref FunctionRole]\n      PolicyDocument:\n        Version: \"2012-10-17\"\n        Statement:\n          - Effect: Allow\n            Action: [\"cloudwatch:*\"]\n            Resource: \"*\"\n"
+        );
+        assert_eq!(codes(&attached), ["function-permission-unused"]);
+        // Each unused action is named once.
+        let listed = FUNCTION_ROLE.replace(
+            "                Action: s3:PutObject\n",
+            "                Action: [s3:PutObject, s3:AbortMultipartUpload, firehose:PutRecord, sqs:ChangeMessageVisibility]\n",
+        );
+        let found = check(&listed);
+        assert_eq!(found.len(), 3, "{found:#?}");
+        assert!(
+            found[0].message.contains("firehose:PutRecord,"),
+            "{}",
+            found[0].message
+        );
+    }
+}
