@@ -95,7 +95,8 @@ pub enum Command {
     /// Builds the Lambda zip (or takes --artifact), uploads it and the templates to the staging
     /// buckets, then per stack creates a change set, shows it, asks (unless --yes), executes it
     /// and follows the stack's events until it is done, and prints its outputs. The regional
-    /// stacks deploy concurrently; the dns stack follows with their outputs as parameters. Ends
+    /// stacks deploy concurrently; the dns stack follows with their outputs as parameters, then
+    /// the monitoring stack (alarms on the dns stack's health checks). Ends
     /// with a probe of each regional API (GET /health and the drain switch routes through API
     /// Gateway's TestInvokeMethod).
     ///
@@ -124,7 +125,7 @@ pub enum Command {
     /// Exit codes: 0 done (also when there was nothing to move); 1 an AWS call failed.
     #[cfg(feature = "aws")]
     Redrive(RedriveArgs),
-    /// Delete the stacks: dns first, then the regional stacks
+    /// Delete the stacks, in reverse deploy order: monitoring, dns, then the regional stacks
     ///
     /// Data the stacks keep on purpose (buckets, the stream, keys, log groups: DeletionPolicy
     /// Retain) stays; the command lists each with how to remove it.
@@ -263,7 +264,7 @@ pub struct BootstrapArgs {
 pub struct DiffArgs {
     /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
     pub spec: Option<PathBuf>,
-    /// Only these stacks (by kind: primary, secondary, dns; repeat or separate with commas)
+    /// Only these stacks, by kind (primary, secondary, dns, monitoring; repeat or use commas)
     #[arg(long, value_name = "STACK", value_delimiter = ',')]
     pub only: Vec<String>,
     /// The Lambda zip to compare against instead of building it (the output of `ingest package`)
@@ -282,7 +283,7 @@ pub struct DeployArgs {
     /// Execute every change set without asking (needed when standard input is not a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Only these stacks (by kind: primary, secondary, dns; repeat or separate with commas)
+    /// Only these stacks, by kind (primary, secondary, dns, monitoring; repeat or use commas)
     #[arg(long, value_name = "STACK", value_delimiter = ',')]
     pub only: Vec<String>,
     /// Deploy this Lambda zip instead of building it (the output of `ingest package`)

@@ -619,7 +619,7 @@ fn deploy_creates_the_stacks_then_finds_no_changes_and_applies_a_weight_change()
             .lines()
             .filter(|l| l.ends_with(": no changes"))
             .count(),
-        3,
+        4,
         "{again}"
     );
     assert!(again.ends_with("no changes\n"), "{again}");
@@ -820,6 +820,7 @@ fn destroy_deletes_the_stacks_and_says_what_stays() {
     assert_eq!(
         deleted,
         [
+            "wiw-events-monitoring: deleted",
             "wiw-events-dns: deleted",
             "wiw-events-primary: deleted",
             "wiw-events-secondary: deleted"
@@ -932,7 +933,7 @@ fn errors_are_one_line_that_says_what_to_do() {
     let (_, stderr) = project.expect(1, &["deploy", "--yes", "--only", "dsn"]);
     assert!(stderr.contains("the spec has no `dsn` stack"), "{stderr}");
     assert!(
-        stderr.contains("its stacks are: primary, secondary, dns"),
+        stderr.contains("its stacks are: primary, secondary, dns, monitoring"),
         "{stderr}"
     );
 

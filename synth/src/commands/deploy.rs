@@ -125,35 +125,25 @@ impl Target {
     }
 }
 
-/// How the plan's stacks depend on each other: `(kind, depends on, inputs)`, in deploy order.
-///
-/// The regional stacks are independent; the dns stack takes each region's execute-api host
-/// and custom-domain alias target from its outputs.
+/// How the plan's stacks depend on each other: `(kind, depends on, inputs)`, in deploy order
+/// (the plan's own order).
 fn stack_links(plan: &Plan) -> Vec<(&'static str, Vec<&'static str>, Vec<Input>)> {
-    let regional = [
-        (plan.primary.role.as_str(), "Primary"),
-        (plan.secondary.role.as_str(), "Secondary"),
-    ];
-    let dns_inputs = regional
+    plan.stacks
         .iter()
-        .flat_map(|&(kind, prefix)| {
-            [
-                ("ApiHost", "ApiHost"),
-                ("TargetDomainName", "DomainTarget"),
-                ("TargetHostedZoneId", "DomainTargetHostedZoneId"),
-            ]
-            .map(|(parameter, output)| Input {
-                parameter: format!("{prefix}{parameter}"),
-                from: kind,
-                output: output.to_owned(),
-            })
+        .map(|stack| {
+            let depends_on = stack.depends_on.iter().map(|kind| kind.as_str()).collect();
+            let inputs = stack
+                .inputs
+                .iter()
+                .map(|input| Input {
+                    parameter: input.parameter.clone(),
+                    from: input.from.as_str(),
+                    output: input.output.clone(),
+                })
+                .collect();
+            (stack.kind.as_str(), depends_on, inputs)
         })
-        .collect();
-    vec![
-        ("primary", Vec::new(), Vec::new()),
-        ("secondary", Vec::new(), Vec::new()),
-        ("dns", vec!["primary", "secondary"], dns_inputs),
-    ]
+        .collect()
 }
 
 /// The spec's stacks, rendered and read, in deploy order; `only` keeps the named kinds.
@@ -1240,7 +1230,7 @@ mod tests {
         let (plan, spec) = plan();
         let targets = targets(&plan, &spec, &[]).unwrap();
         let kinds: Vec<&str> = targets.iter().map(|t| t.kind).collect();
-        assert_eq!(kinds, ["primary", "secondary", "dns"]);
+        assert_eq!(kinds, ["primary", "secondary", "dns", "monitoring"]);
         let primary = &targets[0];
         assert!(primary.needs_code());
         assert_eq!(primary.capabilities, ["CAPABILITY_IAM"]);
@@ -1265,7 +1255,19 @@ mod tests {
             .iter()
             .map(|l| l.iter().map(|t| t.kind).collect())
             .collect();
-        assert_eq!(levels, vec![vec!["primary", "secondary"], vec!["dns"]]);
+        assert_eq!(
+            levels,
+            vec![
+                vec!["primary", "secondary"],
+                vec!["dns"],
+                vec!["monitoring"]
+            ]
+        );
+        // The monitoring stack takes the dns stack's health checks and deploys in the region
+        // where Route 53 publishes their metrics.
+        let monitoring = &targets[3];
+        assert_eq!(monitoring.region, "us-east-1");
+        assert!(monitoring.inputs.iter().all(|i| i.from == "dns"));
         let only = super::targets(&plan, &spec, &["dns".to_owned()]).unwrap();
         assert_eq!(only.len(), 1);
         let error = super::targets(&plan, &spec, &["dsn".to_owned()]).unwrap_err();
