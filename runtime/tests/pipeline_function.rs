@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use ingest_runtime::pipeline::function::{Function, Role, Wiring};
+use ingest_runtime::pipeline::lever::MemoryMetrics;
 use ingest_runtime::pipeline::local::LocalStore;
 use ingest_runtime::pipeline::receiver::{ReceiverConfig, spool_line};
 use ingest_runtime::pipeline::records::{BridgeChunk, BridgeRequest, Origin};
@@ -59,7 +60,7 @@ fn once() -> RetryPolicy {
     }
 }
 
-fn validator(store: LocalStore) -> Function<LocalStore, Recorder, Unreachable> {
+fn validator(store: LocalStore) -> Function<LocalStore, Recorder, Unreachable, MemoryMetrics> {
     Function {
         registry: &REGISTRY,
         wiring: Wiring::Validator {
@@ -167,7 +168,7 @@ async fn an_unwritable_bucket_reports_exactly_the_unfinished_records() {
 
 #[tokio::test]
 async fn the_receiver_spools_and_the_bridge_skips_the_test_event() {
-    let receiver: Function<LocalStore, Recorder, Unreachable> = Function {
+    let receiver: Function<LocalStore, Recorder, Unreachable, MemoryMetrics> = Function {
         registry: &REGISTRY,
         wiring: Wiring::Receiver {
             config: ReceiverConfig {
@@ -196,7 +197,7 @@ async fn the_receiver_spools_and_the_bridge_skips_the_test_event() {
     assert_eq!(batches[0].len(), 2);
     assert!(batches[0].iter().all(|line| line.ends_with(b"\n")));
 
-    let bridge: Function<LocalStore, Recorder, Unreachable> = Function {
+    let bridge: Function<LocalStore, Recorder, Unreachable, MemoryMetrics> = Function {
         registry: &REGISTRY,
         wiring: Wiring::Bridge {
             config: BridgeConfig {

@@ -1,6 +1,6 @@
 //! The handlers' traits over the official AWS SDK for Rust (feature `aws`): [`S3Store`]
-//! ([`ObjectStore`]), [`FirehoseStream`] ([`DeliveryStream`]) and [`LambdaInvoker`]
-//! ([`Invoker`]).
+//! ([`ObjectStore`]), [`FirehoseStream`] ([`DeliveryStream`]), [`LambdaInvoker`]
+//! ([`Invoker`]) and [`CloudWatchMetrics`] ([`MetricStore`], the lever's publisher).
 //!
 //! Design:
 //!
@@ -25,6 +25,7 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{Blob, ByteStream};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
+use super::lever::{Datum, MetricStore};
 use super::{
     DeliveryStream, ErrorKind, InfraError, InvokeOutput, Invoker, Lookup, ObjectStore, Service,
 };
@@ -312,6 +313,104 @@ impl Invoker for LambdaInvoker {
             function_error: output.function_error,
             payload: output.payload.map(Blob::into_inner).unwrap_or_default(),
         })
+    }
+}
+
+/// CloudWatch as a [`MetricStore`] (`PutMetricData`, `GetMetricStatistics`).
+#[derive(Debug, Clone)]
+pub struct CloudWatchMetrics {
+    client: aws_sdk_cloudwatch::Client,
+}
+
+impl CloudWatchMetrics {
+    /// Metrics over an SDK configuration, in its region.
+    pub fn new(config: &SdkConfig) -> Self {
+        CloudWatchMetrics {
+            client: aws_sdk_cloudwatch::Client::new(config),
+        }
+    }
+
+    /// Metrics over an existing client.
+    pub fn from_client(client: aws_sdk_cloudwatch::Client) -> Self {
+        CloudWatchMetrics { client }
+    }
+}
+
+fn cloudwatch_dimensions(
+    dimensions: &[(String, String)],
+) -> Vec<aws_sdk_cloudwatch::types::Dimension> {
+    dimensions
+        .iter()
+        .map(|(name, value)| {
+            aws_sdk_cloudwatch::types::Dimension::builder()
+                .name(name)
+                .value(value)
+                .build()
+        })
+        .collect()
+}
+
+impl MetricStore for CloudWatchMetrics {
+    async fn put(&self, namespace: &str, data: Vec<Datum>) -> Result<(), InfraError> {
+        use aws_sdk_cloudwatch::types::{MetricDatum, StandardUnit};
+        let data = data
+            .into_iter()
+            .map(|datum| {
+                MetricDatum::builder()
+                    .metric_name(datum.metric)
+                    .set_dimensions(Some(cloudwatch_dimensions(&datum.dimensions)))
+                    .value(datum.value)
+                    .unit(StandardUnit::Count)
+                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from(datum.timestamp))
+                    .storage_resolution(60)
+                    .build()
+            })
+            .collect();
+        self.client
+            .put_metric_data()
+            .namespace(namespace)
+            .set_metric_data(Some(data))
+            .send()
+            .await
+            .map_err(|e| infra_error(Service::CloudWatch, "PutMetricData", &e))?;
+        Ok(())
+    }
+
+    async fn maximum(
+        &self,
+        namespace: &str,
+        metric: &str,
+        dimensions: &[(String, String)],
+        since: std::time::SystemTime,
+        until: std::time::SystemTime,
+    ) -> Result<Option<f64>, InfraError> {
+        let window = until
+            .duration_since(since)
+            .unwrap_or_default()
+            .as_secs()
+            .max(60);
+        // One period over the whole window, a multiple of 60 as CloudWatch requires.
+        let period = i32::try_from(window.div_ceil(60) * 60).unwrap_or(i32::MAX);
+        let answer = self
+            .client
+            .get_metric_statistics()
+            .namespace(namespace)
+            .metric_name(metric)
+            .set_dimensions(Some(cloudwatch_dimensions(dimensions)))
+            .start_time(aws_sdk_cloudwatch::primitives::DateTime::from(since))
+            .end_time(aws_sdk_cloudwatch::primitives::DateTime::from(until))
+            .period(period)
+            .statistics(aws_sdk_cloudwatch::types::Statistic::Maximum)
+            .send()
+            .await
+            .map_err(|e| infra_error(Service::CloudWatch, "GetMetricStatistics", &e))?;
+        Ok(answer
+            .datapoints()
+            .iter()
+            .filter_map(|point| point.maximum())
+            .fold(None, |largest: Option<f64>, value| {
+                Some(largest.map_or(value, |l| l.max(value)))
+            }))
     }
 }
 

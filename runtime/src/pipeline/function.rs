@@ -1,4 +1,4 @@
-//! The Lambda `bootstrap` of a spec (feature `aws`): one binary, three roles.
+//! The Lambda `bootstrap` of a spec (feature `aws`): one binary, four roles.
 //!
 //! `ingest synth` writes `generated/<name>/functions/`, a crate whose `main` links the spec's
 //! events crate and does only this:
@@ -12,20 +12,22 @@
 //!
 //! Design:
 //!
-//! - **The role is configuration**: the stacks deploy the same `bootstrap.zip` three times and
-//!   set `INGEST_ROLE` (`validator` in the primary region, `receiver` and `bridge` in the
-//!   secondary). [`FunctionConfig::from_lookup`] reads that role's variables (and the ones
+//! - **The role is configuration**: the stacks deploy the same `bootstrap.zip` four times and
+//!   set `INGEST_ROLE` (`validator` in the primary region; `receiver`, `bridge` and `lever`,
+//!   the drain switches' publisher, in the secondary). [`FunctionConfig::from_lookup`] reads that role's variables (and the ones
 //!   `lambda_runtime` itself needs) before anything starts, so a missing or malformed variable
 //!   is a [`ConfigError`] naming it and what the role reads, printed once, never a panic
 //!   inside the runtime loop.
 //! - **Raw JSON in, raw JSON out**: [`Function::handle`] takes the invocation payload as
 //!   [`RawValue`] and dispatches by role: the validator accepts a Kinesis event or a bridge
 //!   chunk (`{"ingest_bridge": ...}`, decided by the first key, without a second parse), the
-//!   receiver a Kinesis event, the bridge an SQS event. Answers are the handlers' own
-//!   (`batchItemFailures`, or a [`BridgeResponse`](super::records::BridgeResponse)).
+//!   receiver a Kinesis event, the bridge an SQS event, the lever any event (its schedule's or
+//!   an S3 notification: it reads both switches whatever woke it). Answers are the handlers'
+//!   own (`batchItemFailures`, a [`BridgeResponse`](super::records::BridgeResponse), or the
+//!   lever's [`PublishReport`](super::lever::PublishReport)).
 //! - **Generic over the traits**: [`Function`] works with any [`ObjectStore`],
-//!   [`DeliveryStream`] and [`Invoker`]; [`Function::connect`] wires the SDK ones of
-//!   [`super::aws`], tests wire local ones.
+//!   [`DeliveryStream`], [`Invoker`] and [`MetricStore`]; [`Function::connect`] wires the SDK
+//!   ones of [`super::aws`], tests wire local ones.
 //! - **Observability**: each batch is one `info` event with its counts; with
 //!   `METRICS_NAMESPACE` and `INGEST_NAME` set (the validator's stack sets both), the validator
 //!   also prints a CloudWatch embedded-metric-format line ([`emf_line`]) with `Records`, `Good`,
@@ -42,8 +44,11 @@ pub use lambda_runtime;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 
-use super::aws::{FirehoseStream, LambdaInvoker, S3Store, s3_path_style, sdk_config};
+use super::aws::{
+    CloudWatchMetrics, FirehoseStream, LambdaInvoker, S3Store, s3_path_style, sdk_config,
+};
 use super::bridge::sqs_failures;
+use super::lever::{LeverConfig, LeverPublisher, MetricStore};
 use super::records::{BridgeRequest, parse_kinesis_event};
 use super::validator::first_key;
 use super::{
@@ -62,11 +67,13 @@ pub enum Role {
     Receiver,
     /// The secondary region's bridge (spool objects into the primary validator).
     Bridge,
+    /// The secondary region's lever publisher (drain switches into the switch metric).
+    Lever,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 3] = [Role::Validator, Role::Receiver, Role::Bridge];
+    pub const ALL: [Role; 4] = [Role::Validator, Role::Receiver, Role::Bridge, Role::Lever];
 
     /// The value of `INGEST_ROLE`.
     pub fn as_str(self) -> &'static str {
@@ -74,6 +81,7 @@ impl Role {
             Role::Validator => "validator",
             Role::Receiver => "receiver",
             Role::Bridge => "bridge",
+            Role::Lever => "lever",
         }
     }
 
@@ -93,6 +101,16 @@ impl Role {
             Role::Bridge => (
                 &["VALIDATOR_FUNCTION_ARN"],
                 &["VALIDATOR_REGION", "SPOOL_BUCKET", "CHUNK_BYTES"],
+            ),
+            Role::Lever => (
+                &[
+                    "INGEST_NAME",
+                    "SWITCH_BUCKET",
+                    "LEVER_NAMESPACE",
+                    "LEVER_METRIC",
+                    "LEVER_TAMPER_METRIC",
+                ],
+                &["LEVER_WINDOW_SECONDS"],
             ),
         }
     }
@@ -126,6 +144,8 @@ pub enum RoleConfig {
         /// `VALIDATOR_REGION`, else the region in `VALIDATOR_FUNCTION_ARN`.
         validator_region: String,
     },
+    /// The lever publisher's settings.
+    Lever(LeverConfig),
 }
 
 impl RoleConfig {
@@ -135,6 +155,7 @@ impl RoleConfig {
             RoleConfig::Validator(_) => Role::Validator,
             RoleConfig::Receiver(_) => Role::Receiver,
             RoleConfig::Bridge { .. } => Role::Bridge,
+            RoleConfig::Lever(_) => Role::Lever,
         }
     }
 }
@@ -175,7 +196,7 @@ impl fmt::Display for ConfigError {
         match self.role {
             None => write!(
                 f,
-                " (INGEST_ROLE chooses what this bootstrap serves: validator, receiver or bridge; the stacks `ingest synth` generates set it)"
+                " (INGEST_ROLE chooses what this bootstrap serves: validator, receiver, bridge or lever; the stacks `ingest synth` generates set it)"
             ),
             Some(role) => {
                 let (required, optional) = role.variables();
@@ -217,7 +238,7 @@ impl FunctionConfig {
                 return Err(ConfigError {
                     role: None,
                     message: format!(
-                        "INGEST_ROLE is {text:?}, which is none of validator, receiver, bridge"
+                        "INGEST_ROLE is {text:?}, which is none of validator, receiver, bridge, lever"
                     ),
                 });
             }
@@ -226,6 +247,7 @@ impl FunctionConfig {
             role: Some(role),
             message: match error {
                 HandlerError::Config(message) | HandlerError::BadPayload(message) => message,
+                HandlerError::Infra(error) => error.to_string(),
             },
         };
         let role_config = match role {
@@ -256,6 +278,7 @@ impl FunctionConfig {
                     validator_region,
                 }
             }
+            Role::Lever => RoleConfig::Lever(LeverConfig::from_lookup(lookup).map_err(failed)?),
         };
         for name in PLATFORM_VARIABLES {
             if lookup(name).is_none_or(|value| value.is_empty()) {
@@ -368,6 +391,7 @@ impl From<HandlerError> for Diagnostic {
         let error_type = match error {
             HandlerError::BadPayload(_) => "BadPayload",
             HandlerError::Config(_) => "Config",
+            HandlerError::Infra(_) => "Infrastructure",
         };
         Diagnostic {
             error_type: error_type.to_owned(),
@@ -378,7 +402,7 @@ impl From<HandlerError> for Diagnostic {
 
 /// A role wired to its clients.
 #[derive(Debug)]
-pub enum Wiring<S, D, I> {
+pub enum Wiring<S, D, I, M> {
     /// The validator and where it writes.
     Validator {
         /// Settings.
@@ -402,15 +426,24 @@ pub enum Wiring<S, D, I> {
         /// The primary validator.
         invoker: I,
     },
+    /// The lever publisher, the switch bucket and CloudWatch.
+    Lever {
+        /// Settings.
+        config: LeverConfig,
+        /// The switch bucket.
+        store: S,
+        /// Where the switch metric goes.
+        metrics: M,
+    },
 }
 
 /// A `bootstrap`'s handler: the spec's registry and a role wired to its clients.
 #[derive(Debug)]
-pub struct Function<S, D, I> {
+pub struct Function<S, D, I, M> {
     /// The spec's event types.
     pub registry: &'static Registry,
     /// The role and its clients.
-    pub wiring: Wiring<S, D, I>,
+    pub wiring: Wiring<S, D, I, M>,
     /// Embedded metrics of the validator.
     pub metrics: Option<Metrics>,
     /// How retries wait.
@@ -418,7 +451,7 @@ pub struct Function<S, D, I> {
 }
 
 /// A [`Function`] over the AWS SDK.
-pub type AwsFunction = Function<S3Store, FirehoseStream, LambdaInvoker>;
+pub type AwsFunction = Function<S3Store, FirehoseStream, LambdaInvoker, CloudWatchMetrics>;
 
 impl AwsFunction {
     /// Loads the SDK configuration and builds the clients the role needs (building clients
@@ -443,6 +476,11 @@ impl AwsFunction {
                 store: S3Store::new(&sdk, path_style),
                 invoker: LambdaInvoker::new(&sdk, &validator_region),
             },
+            RoleConfig::Lever(role) => Wiring::Lever {
+                config: role,
+                store: S3Store::new(&sdk, path_style),
+                metrics: CloudWatchMetrics::new(&sdk),
+            },
         };
         Function {
             registry,
@@ -457,13 +495,14 @@ fn bad_payload(error: serde_json::Error) -> HandlerError {
     HandlerError::BadPayload(error.to_string())
 }
 
-impl<S: ObjectStore, D: DeliveryStream, I: Invoker> Function<S, D, I> {
+impl<S: ObjectStore, D: DeliveryStream, I: Invoker, M: MetricStore> Function<S, D, I, M> {
     /// The role.
     pub fn role(&self) -> Role {
         match self.wiring {
             Wiring::Validator { .. } => Role::Validator,
             Wiring::Receiver { .. } => Role::Receiver,
             Wiring::Bridge { .. } => Role::Bridge,
+            Wiring::Lever { .. } => Role::Lever,
         }
     }
 
@@ -593,6 +632,46 @@ impl<S: ObjectStore, D: DeliveryStream, I: Invoker> Function<S, D, I> {
                 );
                 let failed: Vec<usize> = outcome.failed.iter().map(|(index, _)| *index).collect();
                 serde_json::to_vec(&sqs_failures(&event, &failed)).map_err(bad_payload)
+            }
+            Wiring::Lever {
+                config,
+                store,
+                metrics,
+            } => {
+                let publisher = LeverPublisher {
+                    config,
+                    store,
+                    metrics,
+                };
+                // A failed run is an invocation error: the schedule runs it again in a minute,
+                // and the function's error alarm counts it.
+                let report = publisher
+                    .publish(SystemTime::now())
+                    .await
+                    .map_err(HandlerError::Infra)?;
+                for switch in &report.switches {
+                    if switch.tampered {
+                        tracing::warn!(
+                            role = "lever",
+                            region = switch.region,
+                            "the published state says drained, but the switch does not: someone else published into the lever's namespace"
+                        );
+                    }
+                    if switch.state == "unreadable" {
+                        tracing::warn!(
+                            role = "lever",
+                            region = switch.region,
+                            "the switch object is not a lever switch; published as not drained"
+                        );
+                    }
+                }
+                tracing::info!(
+                    role = "lever",
+                    primary_drained = report.switches[0].drained,
+                    secondary_drained = report.switches[1].drained,
+                    "published"
+                );
+                serde_json::to_vec(&report).map_err(bad_payload)
             }
         }
     }
