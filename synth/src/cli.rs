@@ -64,10 +64,11 @@ pub enum Command {
     /// spec's validators on the real clock (the spool buffers, the bridge retries after the
     /// visibility timeout); writes good, quarantine and spool objects in the real key layout
     /// under --out; and logs a line per handler batch on stderr. The domain also pulls the
-    /// lever: `curl -X POST http://127.0.0.1:4780/lever/drain/primary` (drain, restore,
-    /// outage, recover; `GET /lever` shows the state). Ctrl-C or SIGTERM stops it: the spool
-    /// is flushed, everything accepted is delivered, a summary is printed, and it exits 0 when
-    /// nothing was left.
+    /// lever: `curl -X POST -H 'X-Ingest-Lever: 1' http://127.0.0.1:4780/lever/drain/primary`
+    /// (drain, restore, outage, recover; `GET /lever` shows the state; a pull without that
+    /// header, or from a web page, is refused). Only requests for 127.0.0.1 or localhost are
+    /// answered. Ctrl-C or SIGTERM stops it: the spool is flushed, everything accepted is
+    /// delivered, a summary is printed, and it exits 0 when nothing was left.
     Dev(DevArgs),
     /// Build the Lambda bootstrap for provided.al2023 and write a reproducible bootstrap.zip
     Package(PackageArgs),

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 
 use super::super::local::{
     BatchLog, Clock, LocalPipeline, LocalServices, LocalStore, Rng, Role, Stage,
@@ -19,7 +19,8 @@ use super::super::local::{
 use super::front::{Endpoint, Front};
 use super::report::batch_line;
 use super::{
-    DevAddresses, DevConfig, DevError, DevOptions, DevSummary, Pending, RequestCounts, lock,
+    DevAddresses, DevConfig, DevError, DevLimits, DevOptions, DevSummary, Pending, RequestCounts,
+    lock,
 };
 use crate::envelope::Registry;
 
@@ -161,6 +162,11 @@ async fn signalled() {
 }
 
 /// Accepts connections until told to stop, then lets the requests in flight finish.
+///
+/// Each port holds at most [`DevLimits::connections_per_port`] connections (a permit per
+/// connection, given back when it closes; beyond it a connection is closed at once), and hyper
+/// closes a connection whose headers take longer than [`DevLimits::header_read_timeout`]
+/// (hyper applies no header timeout without a timer, so one is set).
 async fn accept(
     front: Arc<Front>,
     endpoint: Endpoint,
@@ -170,19 +176,34 @@ async fn accept(
     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
         return;
     };
+    let Ok(port) = listener.local_addr().map(|a| a.port()) else {
+        return;
+    };
+    let limits = front.limits;
+    let connections = Arc::new(Semaphore::new(limits.connections_per_port));
     let graceful = GracefulShutdown::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                // Full: this connection is closed (dropped) unanswered.
+                let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+                    continue;
+                };
                 let front = Arc::clone(&front);
                 let service = service_fn(move |request| {
                     let front = Arc::clone(&front);
-                    async move { Ok::<_, Infallible>(front.handle(endpoint, request).await) }
+                    async move { Ok::<_, Infallible>(front.handle(endpoint, port, request).await) }
                 });
                 let connection = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(limits.header_read_timeout)
                     .serve_connection(TokioIo::new(stream), service);
-                tokio::spawn(graceful.watch(connection));
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                    drop(permit);
+                });
             }
             changed = stopped.changed() => {
                 if changed.is_err() || *stopped.borrow() {
@@ -238,6 +259,7 @@ async fn serve(
         requests: Mutex::new(RequestCounts::default()),
         wake: Notify::new(),
         log: Arc::clone(&options.log),
+        limits: options.limits,
     });
     if let Some(stop) = signal_stop {
         tokio::spawn(async move {
