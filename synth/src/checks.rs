@@ -99,7 +99,10 @@ static HEALTH_SEGMENT: LazyLock<Regex> =
 /// Route segments the API already uses for other routes.
 const RESERVED_SEGMENTS: [&str; 1] = ["events"];
 static IAM_PRINCIPAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}$").unwrap()
+    Regex::new(
+        r"^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}$",
+    )
+    .unwrap()
 });
 static KEY_APP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9-]{0,31}$").unwrap());
 static LAMBDA_NAME: LazyLock<Regex> =
@@ -898,19 +901,43 @@ impl Checker<'_> {
             );
         }
         let retentions = [
-            ("quarantine", storage.quarantine_retention_days, (1, 365), "the quarantine keeps raw bodies, possibly personal data; keep them only as long as it takes to fix a producer and replay"),
-            ("failed", storage.failed_retention_days, (7, 365), "a failed batch must outlive the time it takes to notice its alarm and replay it"),
-            ("athena_results", storage.athena_results_retention_days, (1, 365), "query results copy lake data"),
-            ("access_logs", storage.access_log_retention_days, (1, 3650), "access logs hold the address and key of every request"),
+            (
+                "quarantine",
+                storage.quarantine_retention_days,
+                (1, 365),
+                "the quarantine keeps raw bodies, possibly personal data; keep them only as long as it takes to fix a producer and replay",
+            ),
+            (
+                "failed",
+                storage.failed_retention_days,
+                (7, 365),
+                "a failed batch must outlive the time it takes to notice its alarm and replay it",
+            ),
+            (
+                "athena_results",
+                storage.athena_results_retention_days,
+                (1, 365),
+                "query results copy lake data",
+            ),
+            (
+                "access_logs",
+                storage.access_log_retention_days,
+                (1, 3650),
+                "access logs hold the address and key of every request",
+            ),
         ];
         for (key, days, (low, high), why) in retentions {
             if days < low || days > high {
                 self.error(
                     &path(&["storage", key, "retention_days"]),
                     "bucket-retention",
-                    format!("`storage.{key}.retention_days` is {days}, outside {low} to {high}: {why}"),
+                    format!(
+                        "`storage.{key}.retention_days` is {days}, outside {low} to {high}: {why}"
+                    ),
                     format!("must be {low} to {high}"),
-                    format!("set a number of days from {low} to {high}, or leave it out for the default"),
+                    format!(
+                        "set a number of days from {low} to {high}, or leave it out for the default"
+                    ),
                 );
             }
         }
@@ -1015,9 +1042,16 @@ impl Checker<'_> {
             self.error(
                 &regions_path,
                 "checker-regions",
-                format!("Route 53 needs at least {} checker regions, not {}", aws::ROUTE53_MIN_CHECKER_REGIONS, regions.len()),
+                format!(
+                    "Route 53 needs at least {} checker regions, not {}",
+                    aws::ROUTE53_MIN_CHECKER_REGIONS,
+                    regions.len()
+                ),
                 "too few regions",
-                format!("name three or more of {}", aws::ROUTE53_CHECKER_REGIONS.join(", ")),
+                format!(
+                    "name three or more of {}",
+                    aws::ROUTE53_CHECKER_REGIONS.join(", ")
+                ),
             );
         }
         for (index, region) in regions.iter().enumerate() {
@@ -1034,7 +1068,10 @@ impl Checker<'_> {
                         format!("Route 53 has no health checkers in {region:?}")
                     },
                     "not a checker region",
-                    format!("use regions from {}", aws::ROUTE53_CHECKER_REGIONS.join(", ")),
+                    format!(
+                        "use regions from {}",
+                        aws::ROUTE53_CHECKER_REGIONS.join(", ")
+                    ),
                 );
             }
         }
@@ -1081,7 +1118,10 @@ impl Checker<'_> {
                 self.error(
                     &path(&["api", "keys", "apps", &app.app, "quota", "limit"]),
                     "api-keys",
-                    format!("the {} key's quota is 0 requests, which refuses every request", app.app),
+                    format!(
+                        "the {} key's quota is 0 requests, which refuses every request",
+                        app.app
+                    ),
                     "must be at least 1",
                     "give the requests allowed per period, or remove `quota`",
                 );
@@ -1122,12 +1162,16 @@ impl Checker<'_> {
                 );
             }
             if authorizer.identity_headers.is_empty()
-                || authorizer.identity_headers.iter().any(|h| !HEADER_NAME.is_match(h))
+                || authorizer
+                    .identity_headers
+                    .iter()
+                    .any(|h| !HEADER_NAME.is_match(h))
             {
                 self.error(
                     &path(&["api", "authorizer", "identity_headers"]),
                     "authorizer",
-                    "`api.authorizer.identity_headers` must list one or more HTTP header names".to_owned(),
+                    "`api.authorizer.identity_headers` must list one or more HTTP header names"
+                        .to_owned(),
                     "not header names",
                     "for example `[Authorization]`",
                 );

@@ -320,7 +320,9 @@ pub enum Error {
     },
 
     /// `ingest lever drain|restore` with ARC routing controls as the switches.
-    #[error("with failover.lever: arc the drain switches are ARC routing controls, which ingest does not set")]
+    #[error(
+        "with failover.lever: arc the drain switches are ARC routing controls, which ingest does not set"
+    )]
     #[diagnostic(
         code(ingest::lever_arc),
         help(

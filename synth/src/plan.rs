@@ -751,14 +751,12 @@ impl Plan {
             failure_threshold: health
                 .and_then(|h| h.failure_threshold)
                 .unwrap_or(defaults::HEALTH_FAILURE_THRESHOLD),
-            checker_regions: health
-                .and_then(|h| h.regions.clone())
-                .unwrap_or_else(|| {
-                    defaults::CHECKER_REGIONS
-                        .iter()
-                        .map(|r| (*r).to_owned())
-                        .collect()
-                }),
+            checker_regions: health.and_then(|h| h.regions.clone()).unwrap_or_else(|| {
+                defaults::CHECKER_REGIONS
+                    .iter()
+                    .map(|r| (*r).to_owned())
+                    .collect()
+            }),
             lever: lever(&name, failover),
         };
 
@@ -821,13 +819,14 @@ impl Plan {
         let raw_storage = raw.storage.as_ref();
         let storage = raw_storage;
         let spool = storage.and_then(|s| s.spool.as_ref());
-        let retention = |pick: fn(&crate::spec::raw::RawStorage) -> Option<&crate::spec::raw::RawRetention>,
-                         default: u64| {
-            storage
-                .and_then(pick)
-                .and_then(|r| r.retention_days)
-                .unwrap_or(default)
-        };
+        let retention =
+            |pick: fn(&crate::spec::raw::RawStorage) -> Option<&crate::spec::raw::RawRetention>,
+             default: u64| {
+                storage
+                    .and_then(pick)
+                    .and_then(|r| r.retention_days)
+                    .unwrap_or(default)
+            };
         let readers = storage.and_then(|s| s.readers.as_ref());
         let mut storage = StoragePlan {
             good_retention_days: retention(|s| s.good.as_ref(), defaults::GOOD_RETENTION_DAYS),
@@ -987,9 +986,10 @@ impl Plan {
                 .and_then(|a| a.authorizer.as_ref())
                 .map(|a| AuthorizerPlan {
                     function: a.function.clone(),
-                    identity_headers: a.identity_headers.clone().unwrap_or_else(|| {
-                        vec![defaults::AUTHORIZER_HEADER.to_owned()]
-                    }),
+                    identity_headers: a
+                        .identity_headers
+                        .clone()
+                        .unwrap_or_else(|| vec![defaults::AUTHORIZER_HEADER.to_owned()]),
                     ttl_seconds: a.ttl_seconds.unwrap_or(defaults::AUTHORIZER_TTL_SECONDS),
                 }),
         };
@@ -1001,13 +1001,7 @@ impl Plan {
                 .then(|| waf(&name, raw_waf, &api, [&primary, &secondary])),
             ..api
         };
-        let stacks = stacks(
-            &name,
-            &primary,
-            &secondary,
-            &failover,
-            api.waf.as_ref(),
-        );
+        let stacks = stacks(&name, &primary, &secondary, &failover, api.waf.as_ref());
 
         Plan {
             domain: DomainPlan {
@@ -1228,18 +1222,17 @@ fn stacks(
         })
         .collect();
     let partition = aws::partition_of(&primary.region).unwrap_or(Partition::Aws);
-    let stack = |kind: StackKind,
-                 region: &str,
-                 depends_on: Vec<StackKind>,
-                 inputs,
-                 deploy_inputs| StackPlan {
-        kind,
-        name: format!("{name}-{}", kind.as_str()),
-        region: region.to_owned(),
-        depends_on,
-        inputs,
-        deploy_inputs,
-    };
+    let stack =
+        |kind: StackKind, region: &str, depends_on: Vec<StackKind>, inputs, deploy_inputs| {
+            StackPlan {
+                kind,
+                name: format!("{name}-{}", kind.as_str()),
+                region: region.to_owned(),
+                depends_on,
+                inputs,
+                deploy_inputs,
+            }
+        };
     vec![
         stack(
             StackKind::Primary,

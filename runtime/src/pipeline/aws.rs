@@ -361,7 +361,9 @@ impl MetricStore for CloudWatchMetrics {
                     .set_dimensions(Some(cloudwatch_dimensions(&datum.dimensions)))
                     .value(datum.value)
                     .unit(StandardUnit::Count)
-                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from(datum.timestamp))
+                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from(
+                        datum.timestamp,
+                    ))
                     .storage_resolution(60)
                     .build()
             })

@@ -132,7 +132,9 @@ pub async fn fetch(file: Option<&Path>) -> Result<(Vec<u8>, String), Error> {
         })?;
         return Ok((bytes, path.display().to_string()));
     }
-    download().await.map(|bytes| (bytes, IP_RANGES_URL.to_owned()))
+    download()
+        .await
+        .map(|bytes| (bytes, IP_RANGES_URL.to_owned()))
 }
 
 async fn download() -> Result<Vec<u8>, Error> {
@@ -148,7 +150,9 @@ async fn download() -> Result<Vec<u8>, Error> {
     let response = tokio::time::timeout(DOWNLOAD_TIMEOUT, connector.call(request))
         .await
         .map_err(|_| failed(format!("no answer within {} s", DOWNLOAD_TIMEOUT.as_secs())))?
-        .map_err(|e| failed(aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()))?;
+        .map_err(|e| {
+            failed(aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())
+        })?;
     let status = response.status().as_u16();
     let body = ByteStream::new(response.into_body())
         .collect()
@@ -204,7 +208,11 @@ mod tests {
             ranges.parameter_value(),
             "15.177.0.0/18,15.177.64.0/23,15.177.66.0/23,203.0.113.0/24"
         );
-        assert!(ranges.source.contains("sync token 1764612345"), "{}", ranges.source);
+        assert!(
+            ranges.source.contains("sync token 1764612345"),
+            "{}",
+            ranges.source
+        );
     }
 
     #[test]
@@ -218,6 +226,9 @@ mod tests {
         .unwrap_err();
         assert!(error.contains("ap-southeast-2"), "{error}");
         let error = checker_ranges(b"{}", "x.json", &regions(&["us-east-1"]), &[]).unwrap_err();
-        assert!(error.contains("x.json is not AWS's ip-ranges.json"), "{error}");
+        assert!(
+            error.contains("x.json is not AWS's ip-ranges.json"),
+            "{error}"
+        );
     }
 }

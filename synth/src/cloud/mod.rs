@@ -297,7 +297,10 @@ fn is_session_of(caller: &str, role_arn: &str) -> bool {
     };
     let account = |arn: &str| arn.split(':').nth(4).map(str::to_owned);
     caller.contains(":assumed-role/")
-        && caller.split(":assumed-role/").nth(1).and_then(|rest| rest.split('/').next())
+        && caller
+            .split(":assumed-role/")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
             == Some(role_name)
         && account(caller) == account(role_arn)
 }

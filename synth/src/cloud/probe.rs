@@ -195,7 +195,11 @@ mod tests {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         let paths: Vec<String> = routes(&outputs).into_iter().map(|r| r.path).collect();
-        assert_eq!(paths, ["/health"], "the drain switches have no route any more");
+        assert_eq!(
+            paths,
+            ["/health"],
+            "the drain switches have no route any more"
+        );
     }
 
     #[test]

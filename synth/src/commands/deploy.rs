@@ -133,7 +133,12 @@ impl Target {
 #[allow(clippy::type_complexity)]
 fn stack_links(
     plan: &Plan,
-) -> Vec<(&'static str, Vec<&'static str>, Vec<Input>, Vec<DeployInput>)> {
+) -> Vec<(
+    &'static str,
+    Vec<&'static str>,
+    Vec<Input>,
+    Vec<DeployInput>,
+)> {
     plan.stacks
         .iter()
         .map(|stack| {

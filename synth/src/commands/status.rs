@@ -400,7 +400,9 @@ pub fn render(status: &Status) -> String {
             }
         }
     });
-    row("  switch alarm", &|r| value(r, "switch_alarm", r.switch_alarm.clone()));
+    row("  switch alarm", &|r| {
+        value(r, "switch_alarm", r.switch_alarm.clone())
+    });
     row("weight", &|r| {
         value(
             r,

@@ -1539,7 +1539,8 @@ fn buckets(plan: &Plan, site: &RegionPlan, has_lever: bool) -> Vec<BucketContext
     // S3 server access logging cannot deliver to an SSE-KMS bucket.
     log.is_log_bucket = true;
     log.kms = false;
-    log.sse_s3_because = "S3 server access logging cannot deliver to a bucket encrypted with SSE-KMS";
+    log.sse_s3_because =
+        "S3 server access logging cannot deliver to a bucket encrypted with SSE-KMS";
     let mut buckets = vec![log];
     let failed = |description| {
         bucket(
@@ -1603,8 +1604,7 @@ fn buckets(plan: &Plan, site: &RegionPlan, has_lever: bool) -> Vec<BucketContext
             );
             switch.kms = false;
             switch.sse_s3_because = "the lever must not depend on KMS, and a switch holds no secret; only the operator role may write it";
-            switch.kept_because =
-                "a drain switch is the lever's state: it must stay as set until the operator changes it";
+            switch.kept_because = "a drain switch is the lever's state: it must stay as set until the operator changes it";
             switch.noncurrent_days = crate::plan::defaults::SWITCH_NONCURRENT_DAYS;
             switch.has_notification = true;
             switch.notification = Some(NotificationContext {
@@ -1765,7 +1765,11 @@ fn functions(plan: &Plan, site: &RegionPlan, has_lever: bool) -> Vec<FunctionCon
                 env("LEVER_NAMESPACE", lever.namespace, false),
                 env("LEVER_METRIC", lever.metric, false),
                 env("LEVER_TAMPER_METRIC", lever.tamper_metric, false),
-                env("LEVER_WINDOW_SECONDS", lever.period_seconds.to_string(), false),
+                env(
+                    "LEVER_WINDOW_SECONDS",
+                    lever.period_seconds.to_string(),
+                    false,
+                ),
             ]);
             publisher.is_scheduled = true;
             // The switch bucket is SSE-S3: the publisher uses no key.

@@ -19,8 +19,11 @@ pub(super) fn check_stream_throttle_alarms(t: &Template<'_>, problems: &mut Prob
         .of_type("AWS::ApiGateway::Method")
         .filter_map(|m| object(m.properties, "Integration"))
         .filter(|i| {
-            i.get("Uri")
-                .is_some_and(|u| strings(u).iter().any(|u| u.contains("kinesis:action/PutRecord")))
+            i.get("Uri").is_some_and(|u| {
+                strings(u)
+                    .iter()
+                    .any(|u| u.contains("kinesis:action/PutRecord"))
+            })
         })
         .filter_map(|i| i.get("RequestTemplates"))
         .flat_map(strings)

@@ -77,7 +77,9 @@ pub(super) fn check_partition_keys(t: &Template<'_>, problems: &mut Problems) {
             .flat_map(|body| partition_keys(body))
             .collect();
         let bad_key = writes_kinesis
-            && (keys.iter().any(|k| !k.is_empty() && *k != EXTENDED_REQUEST_ID)
+            && (keys
+                .iter()
+                .any(|k| !k.is_empty() && *k != EXTENDED_REQUEST_ID)
                 || !keys.contains(&EXTENDED_REQUEST_ID));
         if client_ids || bad_key {
             problems.at(
@@ -637,7 +639,10 @@ pub(super) mod tests {
         let text = CACHED_HEALTH.replace("\"/~1health\"", "\"/~1status\"");
         assert_eq!(
             codes(&text),
-            ["public-read-without-own-throttle", "public-stream-read-uncached"]
+            [
+                "public-read-without-own-throttle",
+                "public-stream-read-uncached"
+            ]
         );
         let text = CACHED_HEALTH
             .replace(

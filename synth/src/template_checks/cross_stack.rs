@@ -34,7 +34,8 @@ pub fn check_switch_alarms(
             message,
         });
     };
-    let section = |template: &Value, key: &str| template.get(key).and_then(Value::as_object).cloned();
+    let section =
+        |template: &Value, key: &str| template.get(key).and_then(Value::as_object).cloned();
     let dns_resources = section(dns, "Resources").unwrap_or_default();
     let outputs = section(secondary, "Outputs").unwrap_or_default();
     let resources = section(secondary, "Resources").unwrap_or_default();
@@ -78,7 +79,9 @@ pub fn check_switch_alarms(
             .and_then(|v| v.get("Ref"))
             .and_then(Value::as_str)
             .and_then(|alarm_id| resources.get(alarm_id).map(|r| (alarm_id, r)))
-            .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some("AWS::CloudWatch::Alarm"));
+            .filter(|(_, r)| {
+                r.get("Type").and_then(Value::as_str) == Some("AWS::CloudWatch::Alarm")
+            });
         let Some((alarm_id, alarm)) = alarm else {
             problem(
                 id,
@@ -94,23 +97,21 @@ pub fn check_switch_alarms(
             .cloned()
             .unwrap_or_default();
         let period = properties.get("Period").and_then(literal_number);
-        let why = if properties.contains_key("Metrics") || !properties.contains_key("MetricName")
-        {
+        let why = if properties.contains_key("Metrics") || !properties.contains_key("MetricName") {
             Some("is not a single-metric alarm (Route 53 copies one metric, not metric math)")
         } else if properties.contains_key("ExtendedStatistic")
             || !text(&properties, "Statistic").is_some_and(|s| STATISTICS.contains(&s))
         {
             Some("does not use one of Average, Minimum, Maximum, Sum or SampleCount")
         } else if period.is_none_or(|p| p < 60.0 || p % 60.0 != 0.0) {
-            Some("has a period that is not a whole number of minutes (Route 53 reads standard-resolution metrics only)")
+            Some(
+                "has a period that is not a whole number of minutes (Route 53 reads standard-resolution metrics only)",
+            )
         } else {
             None
         };
         if let Some(why) = why {
-            problem(
-                id,
-                format!("the alarm `{alarm_id}` the check reads {why}"),
-            );
+            problem(id, format!("the alarm `{alarm_id}` the check reads {why}"));
         }
     }
     problems

@@ -87,8 +87,8 @@ pub(super) fn check_workgroups(t: &Template<'_>, problems: &mut Problems) {
         let option = encryption.and_then(|e| text(e, "EncryptionOption"));
         let keyed = matches!(option, Some("SSE_KMS" | "CSE_KMS"))
             && encryption.is_some_and(|e| e.contains_key("KmsKey"));
-        let enforced = configuration
-            .is_some_and(|c| is_true(c.get("EnforceWorkGroupConfiguration")));
+        let enforced =
+            configuration.is_some_and(|c| is_true(c.get("EnforceWorkGroupConfiguration")));
         if !keyed || !enforced {
             problems.at(
                 workgroup.id,

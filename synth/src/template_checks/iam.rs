@@ -121,9 +121,11 @@ pub(super) fn check_put_metric_data(t: &Template<'_>, problems: &mut Problems) {
                 .flatten()
                 .filter_map(|p| p.get("PolicyDocument"))
                 .collect(),
-            "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" | "AWS::IAM::RolePolicy" => {
-                resource.properties.get("PolicyDocument").into_iter().collect()
-            }
+            "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" | "AWS::IAM::RolePolicy" => resource
+                .properties
+                .get("PolicyDocument")
+                .into_iter()
+                .collect(),
             _ => continue,
         };
         for statement in documents.into_iter().flat_map(statements) {

@@ -55,7 +55,8 @@ fn data_keys<'a>(t: &'a Template<'a>) -> Vec<&'a str> {
         }
     }
     for stream in t.of_type("AWS::Kinesis::Stream") {
-        if let Some(key) = object(stream.properties, "StreamEncryption").and_then(|e| e.get("KeyId"))
+        if let Some(key) =
+            object(stream.properties, "StreamEncryption").and_then(|e| e.get("KeyId"))
         {
             places.push(key);
         }

@@ -270,9 +270,7 @@ fn check_visibility_timeout(
 #[cfg(test)]
 pub(super) mod tests {
     use crate::template_checks::s3::tests::SECURE;
-    use crate::template_checks::test_support::{
-        FUNCTION, STREAM_ENCRYPTION, cases, check, codes,
-    };
+    use crate::template_checks::test_support::{FUNCTION, STREAM_ENCRYPTION, cases, check, codes};
 
     pub(in crate::template_checks) fn kinesis_mapping() -> String {
         format!(

@@ -38,11 +38,17 @@ pub(super) fn check_switch_checks(t: &Template<'_>, problems: &mut Problems) {
             "CLOUDWATCH_METRIC" => {
                 let alarm = object(config, "AlarmIdentifier");
                 if alarm.is_none_or(|a| !a.contains_key("Name") || !a.contains_key("Region")) {
-                    Some("the CLOUDWATCH_METRIC check needs `AlarmIdentifier` with the alarm's `Name` and `Region`")
+                    Some(
+                        "the CLOUDWATCH_METRIC check needs `AlarmIdentifier` with the alarm's `Name` and `Region`",
+                    )
                 } else if !config.contains_key("InsufficientDataHealthStatus") {
-                    Some("the CLOUDWATCH_METRIC check does not say what no data means: Route 53 then keeps the last known status, so a drain would stay frozen while its publisher is silent; set `InsufficientDataHealthStatus` (Healthy: a switch nobody can read does not drain)")
+                    Some(
+                        "the CLOUDWATCH_METRIC check does not say what no data means: Route 53 then keeps the last known status, so a drain would stay frozen while its publisher is silent; set `InsufficientDataHealthStatus` (Healthy: a switch nobody can read does not drain)",
+                    )
                 } else if inverted {
-                    Some("the CLOUDWATCH_METRIC check is inverted: a drained region's alarm is in ALARM, which already reads unhealthy, so the inversion would send traffic to the drained region")
+                    Some(
+                        "the CLOUDWATCH_METRIC check is inverted: a drained region's alarm is in ALARM, which already reads unhealthy, so the inversion would send traffic to the drained region",
+                    )
                 } else {
                     None
                 }

@@ -22,7 +22,10 @@ pub(super) const CODES: &[&str] = &[
 ];
 
 /// A reason the template gives in `Metadata.ingest.<key>` of a resource.
-pub(super) fn metadata_reason<'a>(body: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a str> {
+pub(super) fn metadata_reason<'a>(
+    body: &'a serde_json::Map<String, Value>,
+    key: &str,
+) -> Option<&'a str> {
     object(body, "Metadata")
         .and_then(|m| object(m, "ingest"))
         .and_then(|i| text(i, key))
@@ -49,7 +52,9 @@ pub(super) fn check_bucket_encryption(t: &Template<'_>, problems: &mut Problems)
             .and_then(|rules| rules.first())
             .and_then(Value::as_object);
         let default = rule.and_then(|r| object(r, "ServerSideEncryptionByDefault"));
-        let algorithm = default.and_then(|d| text(d, "SSEAlgorithm")).unwrap_or("AES256");
+        let algorithm = default
+            .and_then(|d| text(d, "SSEAlgorithm"))
+            .unwrap_or("AES256");
         let problem = if algorithm.starts_with("aws:kms") {
             let key = default.and_then(|d| d.get("KMSMasterKeyID"));
             let managed = key.is_none_or(|key| {
@@ -58,9 +63,13 @@ pub(super) fn check_bucket_encryption(t: &Template<'_>, problems: &mut Problems)
                     .any(|k| k.contains("alias/aws/"))
             });
             if managed {
-                Some("is encrypted with the AWS managed key aws/s3, whose key policy lets any principal of the account that may read the bucket decrypt its objects; set `KMSMasterKeyID` to a customer managed key whose policy names the readers")
+                Some(
+                    "is encrypted with the AWS managed key aws/s3, whose key policy lets any principal of the account that may read the bucket decrypt its objects; set `KMSMasterKeyID` to a customer managed key whose policy names the readers",
+                )
             } else if !is_true(rule.and_then(|r| r.get("BucketKeyEnabled"))) {
-                Some("uses SSE-KMS without a bucket key: S3 calls KMS for every object, which costs per request and shares the account's KMS request quota; set `BucketKeyEnabled: true`")
+                Some(
+                    "uses SSE-KMS without a bucket key: S3 calls KMS for every object, which costs per request and shares the account's KMS request quota; set `BucketKeyEnabled: true`",
+                )
             } else {
                 None
             }
@@ -69,7 +78,9 @@ pub(super) fn check_bucket_encryption(t: &Template<'_>, problems: &mut Problems)
         {
             None
         } else {
-            Some("is encrypted with S3-managed keys (SSE-S3): any principal that may read the bucket reads its data; use SSE-KMS with a customer managed key, or say why not in `Metadata.ingest.sse_s3`")
+            Some(
+                "is encrypted with S3-managed keys (SSE-S3): any principal that may read the bucket reads its data; use SSE-KMS with a customer managed key, or say why not in `Metadata.ingest.sse_s3`",
+            )
         };
         if let Some(problem) = problem {
             problems.at(
@@ -93,9 +104,9 @@ pub(super) fn check_bucket_expiration(t: &Template<'_>, problems: &mut Problems)
                 .filter_map(Value::as_object)
                 .filter(|rule| text(rule, "Status") == Some("Enabled"))
                 .collect();
-        let expires = rules
-            .iter()
-            .any(|rule| rule.contains_key("ExpirationInDays") || rule.contains_key("ExpirationDate"));
+        let expires = rules.iter().any(|rule| {
+            rule.contains_key("ExpirationInDays") || rule.contains_key("ExpirationDate")
+        });
         if !expires && metadata_reason(bucket.body, "kept").is_none() {
             problems.at(
                 bucket.id,
@@ -135,34 +146,39 @@ pub(super) fn check_switch_writers(t: &Template<'_>, problems: &mut Problems) {
         if !drives_function {
             continue;
         }
-        let locked = t
-            .of_type("AWS::S3::BucketPolicy")
-            .filter(|policy| {
-                policy
-                    .properties
-                    .get("Bucket")
-                    .is_some_and(|b| t.referenced_resources(b).iter().any(|r| r.id == bucket.id))
-            })
-            .filter_map(|policy| policy.properties.get("PolicyDocument"))
-            .flat_map(statements)
-            .any(|statement| {
-                let denies = text(statement, "Effect") == Some("Deny");
-                let everyone = statement.get("Principal").is_some_and(|p| {
-                    p.as_str() == Some("*")
-                        || p.get("AWS").and_then(Value::as_str) == Some("*")
-                });
-                let writes = actions(statement);
-                let all_writes = OBJECT_WRITES.iter().all(|w| {
-                    writes.iter().any(|a| a.eq_ignore_ascii_case(w) || *a == "s3:*")
-                });
-                let except_one = object(statement, "Condition").is_some_and(|c| {
-                    ["ArnNotEquals", "ArnNotLike", "StringNotEquals", "StringNotLike"]
+        let locked =
+            t.of_type("AWS::S3::BucketPolicy")
+                .filter(|policy| {
+                    policy.properties.get("Bucket").is_some_and(|b| {
+                        t.referenced_resources(b).iter().any(|r| r.id == bucket.id)
+                    })
+                })
+                .filter_map(|policy| policy.properties.get("PolicyDocument"))
+                .flat_map(statements)
+                .any(|statement| {
+                    let denies = text(statement, "Effect") == Some("Deny");
+                    let everyone = statement.get("Principal").is_some_and(|p| {
+                        p.as_str() == Some("*") || p.get("AWS").and_then(Value::as_str) == Some("*")
+                    });
+                    let writes = actions(statement);
+                    let all_writes = OBJECT_WRITES.iter().all(|w| {
+                        writes
+                            .iter()
+                            .any(|a| a.eq_ignore_ascii_case(w) || *a == "s3:*")
+                    });
+                    let except_one = object(statement, "Condition").is_some_and(|c| {
+                        [
+                            "ArnNotEquals",
+                            "ArnNotLike",
+                            "StringNotEquals",
+                            "StringNotLike",
+                        ]
                         .iter()
                         .filter_map(|op| object(c, op))
                         .any(|m| m.contains_key("aws:PrincipalArn"))
+                    });
+                    denies && everyone && all_writes && except_one
                 });
-                denies && everyone && all_writes && except_one
-            });
         if !locked {
             problems.at(
                 bucket.id,
@@ -458,7 +474,10 @@ pub(super) mod tests {
         let logged = format!(
             "{plain}  Data:\n    Type: AWS::S3::Bucket\n    Properties:\n{SECURE}      LoggingConfiguration:\n        DestinationBucketName: !Ref Bucket\n"
         );
-        assert!(codes(&logged).is_empty(), "the access-log target may be SSE-S3");
+        assert!(
+            codes(&logged).is_empty(),
+            "the access-log target may be SSE-S3"
+        );
         let no_bucket_key = notified_bucket().replace("            BucketKeyEnabled: true\n", "");
         assert_eq!(codes(&no_bucket_key), ["bucket-without-customer-key"]);
         let versioned = notified_bucket().replace(

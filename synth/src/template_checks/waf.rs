@@ -20,8 +20,7 @@ pub(super) const CODES: &[&str] = &[
 fn associates(t: &Template<'_>, association: &Map<String, Value>, stage_id: &str) -> bool {
     association.get("ResourceArn").is_some_and(|arn| {
         let text = super::template::strings(arn).join(" ");
-        text.contains("/restapis/")
-            && t.referenced_resources(arn).iter().any(|r| r.id == stage_id)
+        text.contains("/restapis/") && t.referenced_resources(arn).iter().any(|r| r.id == stage_id)
     })
 }
 
@@ -55,7 +54,10 @@ fn walk<'a>(statement: &'a Map<String, Value>, found: &mut Vec<(&'a str, &'a Map
         found.push((kind.as_str(), inner));
         match kind.as_str() {
             "AndStatement" | "OrStatement" => {
-                for nested in array(inner, "Statements").iter().filter_map(Value::as_object) {
+                for nested in array(inner, "Statements")
+                    .iter()
+                    .filter_map(Value::as_object)
+                {
                     walk(nested, found);
                 }
             }
@@ -258,8 +260,10 @@ pub(super) mod tests {
         );
         assert!(codes(&waived).is_empty());
         // A block that comes first does not keep the route to the checkers either.
-        let reversed = protected()
-            .replace("          Priority: 0\n          Action:\n            Allow", "          Priority: 5\n          Action:\n            Allow");
+        let reversed = protected().replace(
+            "          Priority: 0\n          Action:\n            Allow",
+            "          Priority: 5\n          Action:\n            Allow",
+        );
         assert_eq!(codes(&reversed), ["health-route-open"]);
     }
 }
