@@ -8,7 +8,7 @@
 //! | Kinesis | [`LocalStream`] | shards chosen by partition key, increasing sequence numbers, arrival times, retention |
 //! | Lambda ← Kinesis | [`KinesisMapping`] | one batch per shard per poll, checkpoints, `batchItemFailures` (retry from the lowest), bisect on function error, bounded retries, an on-failure destination, maximum record age |
 //! | Firehose | [`LocalSpool`] | `PutRecordBatch` limits, per-entry failures (`FailedPutCount`), buffering by time and size, gzip objects under the spool prefix, and the S3 notification of each object (after an `s3:TestEvent`, `docs/traps.md#s3-test-event`) |
-//! | SQS | [`LocalQueue`] | visibility timeouts, receive counts, `maxReceiveCount` into a DLQ, retention |
+//! | SQS | [`LocalQueue`] | visibility timeouts, `ChangeMessageVisibility` by receipt handle (the latest receive's only), receive counts, `maxReceiveCount` into a DLQ, retention |
 //! | Lambda ← SQS | [`SqsMapping`] | batches, `batchItemFailures` per message |
 //! | Lambda `Invoke` | [`LocalInvoker`] | the 6 MB payload limit, function errors, and an outage of the function |
 //!
@@ -37,7 +37,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::bridge::{
-    BridgeConfig, BridgeHandler, DEFAULT_CHUNK_BYTES, INVOKE_LIMIT_BYTES, sqs_failures,
+    BridgeConfig, BridgeHandler, DEFAULT_CHUNK_BYTES, INVOKE_LIMIT_BYTES, Pacing, sqs_failures,
 };
 use super::receiver::{
     MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_RECORD_BYTES, ReceiverConfig, ReceiverHandler,
@@ -45,10 +45,11 @@ use super::receiver::{
 use super::records::{self, compare_sequences, encode_s3_key, timestamp};
 use super::validator::{ValidatorConfig, ValidatorHandler};
 use super::{
-    DeliveryStream, ErrorKind, HandlerError, InfraError, InvokeOutput, Invoker, ObjectStore,
-    RetryPolicy, Service, Sleeper, kinesis_failures,
+    DeliveryStream, ErrorKind, HandlerError, InfraError, InvokeOutput, Invoker, MessageQueue,
+    ObjectStore, RetryPolicy, Service, Sleeper, kinesis_failures,
 };
 use crate::envelope::Registry;
+use crate::redelivery::Redelivery;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
@@ -747,6 +748,8 @@ pub struct QueueStats {
     pub dead_lettered: u64,
     /// Messages dropped by retention.
     pub expired: u64,
+    /// `ChangeMessageVisibility` calls that took effect.
+    pub visibility_changes: u64,
 }
 
 /// An in-process SQS queue with a DLQ.
@@ -884,6 +887,11 @@ impl LocalQueue {
         self.len() == 0
     }
 
+    /// The ids of the messages in the queue (visible or not).
+    pub fn ids(&self) -> Vec<String> {
+        lock(&self.messages).iter().map(|m| m.id.clone()).collect()
+    }
+
     /// Bodies of the messages in the DLQ.
     pub fn dead_letters(&self) -> Vec<String> {
         lock(&self.dlq).iter().map(|m| m.body.clone()).collect()
@@ -899,6 +907,42 @@ impl LocalQueue {
         }
     }
 
+    /// `ChangeMessageVisibility`: the message received with `receipt_handle` becomes visible
+    /// `seconds` from now. As in SQS, only the handle of the message's latest receive works,
+    /// and a deleted message cannot be changed.
+    pub fn change_visibility(&self, receipt_handle: &str, seconds: u64) -> Result<(), InfraError> {
+        let invalid = |message: String| {
+            InfraError::new(
+                Service::Sqs,
+                "ChangeMessageVisibility",
+                ErrorKind::Invalid,
+                message,
+            )
+        };
+        if seconds > crate::redelivery::MAX_VISIBILITY_SECONDS {
+            return Err(invalid(format!(
+                "a visibility timeout of {seconds} s is above 12 hours"
+            )));
+        }
+        let (id, receive) = receipt_handle
+            .rsplit_once('#')
+            .and_then(|(id, count)| Some((id, count.parse::<u64>().ok()?)))
+            .ok_or_else(|| invalid(format!("ReceiptHandleIsInvalid: {receipt_handle:?}")))?;
+        let now = self.clock.now();
+        let mut messages = lock(&self.messages);
+        let message = messages
+            .iter_mut()
+            .find(|m| m.id == id && m.receive_count == receive)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "MessageNotInflight: no message was last received with {receipt_handle:?}"
+                ))
+            })?;
+        message.visible_at = now + millis(Duration::from_secs(seconds));
+        lock(&self.stats).visibility_changes += 1;
+        Ok(())
+    }
+
     /// When the next invisible message becomes visible, if any.
     pub fn next_visible(&self) -> Option<DateTime<Utc>> {
         lock(&self.messages).iter().map(|m| m.visible_at).min()
@@ -907,6 +951,16 @@ impl LocalQueue {
     /// Counts.
     pub fn stats(&self) -> QueueStats {
         *lock(&self.stats)
+    }
+}
+
+impl MessageQueue for LocalQueue {
+    fn change_visibility(
+        &self,
+        receipt_handle: &str,
+        seconds: u64,
+    ) -> impl Future<Output = Result<(), InfraError>> + Send {
+        std::future::ready(LocalQueue::change_visibility(self, receipt_handle, seconds))
     }
 }
 
@@ -1369,6 +1423,10 @@ pub struct PipelineSettings {
     pub max_receive_count: u64,
     /// Spool queue retention.
     pub queue_retention_seconds: u64,
+    /// How the bridge paces the messages it fails ([`crate::redelivery`]); `None`: they wait
+    /// out the visibility timeout.
+    #[serde(default)]
+    pub bridge_redelivery: Option<Redelivery>,
     /// Firehose buffer interval.
     pub spool_buffer_seconds: u64,
     /// Firehose buffer size.
@@ -1484,6 +1542,7 @@ impl LocalServices {
             spool_bucket: Some(settings.spool_bucket()),
             chunk_bytes: settings.bridge_chunk_bytes,
             retry,
+            redelivery: settings.bridge_redelivery,
         };
         LocalServices {
             settings,
@@ -1588,6 +1647,9 @@ pub struct BatchLog {
     pub test_events: usize,
     /// Why the first failed message failed (bridge).
     pub error: Option<String>,
+    /// The longest delay a failed message was given before it is received again (bridge,
+    /// with a redelivery schedule).
+    pub paced_seconds: Option<u64>,
     /// When it started, on the pipeline's clock.
     pub at: DateTime<Utc>,
     /// Wall time the handler took.
@@ -1607,6 +1669,7 @@ impl BatchLog {
             failed: 0,
             test_events: 0,
             error: None,
+            paced_seconds: None,
             duration: Duration::ZERO,
         }
     }
@@ -1767,12 +1830,23 @@ impl<'a> LocalPipeline<'a> {
                     let outcome = bridge.process_sqs(&event).await;
                     test_events.set(test_events.get() + outcome.stats.test_events as u64);
                     let failed: Vec<usize> = outcome.failed.iter().map(|(i, _)| *i).collect();
+                    let paced = match &services.bridge_config.redelivery {
+                        Some(schedule) if !failed.is_empty() => {
+                            let pacing = Pacing {
+                                schedule,
+                                queue: &services.queue,
+                            };
+                            Some(pacing.pace(&event, &failed).await.longest_delay_seconds())
+                        }
+                        _ => None,
+                    };
                     let mut log = BatchLog::new(Stage::Bridge, outcome.stats.messages, at);
                     log.good = outcome.stats.good;
                     log.quarantined = outcome.stats.quarantined;
                     log.failed = failed.len();
                     log.test_events = outcome.stats.test_events;
                     log.error = outcome.failed.first().map(|(_, error)| error.to_string());
+                    log.paced_seconds = paced;
                     log.duration = started.elapsed();
                     logs.borrow_mut().push(log);
                     Ok(sqs_failures(&event, &failed))
