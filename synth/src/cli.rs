@@ -71,6 +71,14 @@ pub enum Command {
     Dev(DevArgs),
     /// Build the Lambda bootstrap for provided.al2023 and write a reproducible bootstrap.zip
     Package(PackageArgs),
+    /// Write a commented starter ingest.yaml (and the schema editors read) into a folder
+    Init(InitArgs),
+    /// Print the completion script of a shell
+    ///
+    /// For example `ingest completions bash > ~/.local/share/bash-completion/completions/ingest`,
+    /// `ingest completions zsh > ~/.zfunc/_ingest`, or
+    /// `ingest completions fish > ~/.config/fish/completions/ingest.fish`.
+    Completions(CompletionsArgs),
 }
 
 /// `ingest check`.
@@ -165,4 +173,20 @@ pub struct PackageArgs {
     /// Folder (or .zip path) to write [default: dist/<name>/bootstrap.zip]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// `ingest init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to write ingest.yaml and ingest.schema.json into (created if missing)
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// `ingest completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }

@@ -94,6 +94,19 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A file that `init` would write already exists.
+    #[error("{} already exists", path.display())]
+    #[diagnostic(
+        code(ingest::would_overwrite),
+        help(
+            "ingest init never overwrites: pick an empty folder (`ingest init DIR`) or move the file away"
+        )
+    )]
+    WouldOverwrite {
+        /// The file.
+        path: PathBuf,
+    },
+
     /// `synth --check` found generated files that differ from what synth would write.
     #[error("{} is stale", out.display())]
     #[diagnostic(

@@ -9,8 +9,7 @@
 //! with the same spec and the same ingest reuses the binary; any change builds anew. The crate
 //! depends on the runtime by path, so it builds for a spec anywhere on disk.
 //!
-//! The cache lives in `$INGEST_CACHE`, else `$CARGO_TARGET_DIR/ingest-programs`, else
-//! `target/ingest-programs` of the ingest workspace this binary was built from.
+//! The cache lives in the user's cache folder ([`cache_root`]), never in the ingest checkout.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -82,15 +81,32 @@ pub(crate) fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// Where built programs are cached.
+/// Where `ingest` keeps what it builds (programs over compiled validators, Lambda packages):
+/// `$INGEST_CACHE` when set; else the user's cache folder: `$XDG_CACHE_HOME/ingest` or
+/// `~/.cache/ingest` on Linux and other Unix systems, `~/Library/Caches/ingest` on macOS,
+/// `%LOCALAPPDATA%\ingest` on Windows; else `.ingest-cache` in the current folder.
 pub fn cache_root() -> PathBuf {
-    if let Some(dir) = std::env::var_os("INGEST_CACHE") {
-        return PathBuf::from(dir);
+    cache_root_from(&|name| std::env::var_os(name))
+}
+
+/// [`cache_root`] over any environment (for tests).
+pub fn cache_root_from(env: &dyn Fn(&str) -> Option<OsString>) -> PathBuf {
+    let set = |name: &str| {
+        env(name)
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(dir) = set("INGEST_CACHE") {
+        return dir;
     }
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir).join("ingest-programs");
-    }
-    workspace_root().join("target/ingest-programs")
+    let platform = if cfg!(windows) {
+        set("LOCALAPPDATA")
+    } else if cfg!(target_os = "macos") {
+        set("HOME").map(|home| home.join("Library/Caches"))
+    } else {
+        set("XDG_CACHE_HOME").or_else(|| set("HOME").map(|home| home.join(".cache")))
+    };
+    platform.map_or_else(|| PathBuf::from(".ingest-cache"), |dir| dir.join("ingest"))
 }
 
 /// FNV-1a, 64 bits: a hash that is stable across runs and builds (unlike `DefaultHasher`).
@@ -223,4 +239,38 @@ pub fn build(plan: &Plan, program: &SpecProgram<'_>) -> Result<PathBuf, ProgramE
         });
     }
     Ok(binary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_is_the_users_unless_ingest_cache_says_otherwise() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| OsString::from(value))
+            }
+        };
+        let root = |pairs| cache_root_from(&env(pairs));
+        assert_eq!(
+            root(&[("INGEST_CACHE", "/c"), ("HOME", "/h")]),
+            Path::new("/c")
+        );
+        assert_eq!(root(&[]), Path::new(".ingest-cache"));
+        if cfg!(all(unix, not(target_os = "macos"))) {
+            assert_eq!(
+                root(&[("XDG_CACHE_HOME", "/x"), ("HOME", "/h")]),
+                Path::new("/x/ingest")
+            );
+            assert_eq!(root(&[("HOME", "/h")]), Path::new("/h/.cache/ingest"));
+            assert_eq!(
+                root(&[("XDG_CACHE_HOME", ""), ("HOME", "/h")]),
+                Path::new("/h/.cache/ingest")
+            );
+        }
+    }
 }

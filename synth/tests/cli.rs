@@ -3,16 +3,9 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 mod common;
-use common::workspace_root;
+use common::{ingest, workspace_root};
 use predicates::prelude::*;
-
-fn ingest() -> Command {
-    let mut command = Command::cargo_bin("ingest").unwrap();
-    command.env("NO_COLOR", "1");
-    command
-}
 
 fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
@@ -203,4 +196,109 @@ fn schema_prints_the_committed_json_schema() {
             "{key} not required"
         );
     }
+}
+
+#[test]
+fn init_writes_a_starter_that_checks_and_synthesizes_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("new-project");
+    ingest()
+        .current_dir(dir.path())
+        .args(["init", "new-project"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "ingest check new-project/ingest.yaml",
+        ));
+    let spec = fs::read_to_string(project.join("ingest.yaml")).unwrap();
+    assert!(spec.starts_with("# yaml-language-server: $schema=./ingest.schema.json\n"));
+    let schema: serde_json::Value =
+        serde_json::from_slice(&fs::read(project.join("ingest.schema.json")).unwrap()).unwrap();
+    assert_eq!(schema["title"], "ingest.yaml");
+
+    ingest()
+        .current_dir(&project)
+        .arg("check")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("valid spec `my-events`"))
+        .stdout(predicate::str::contains("secondary  us-west-2"))
+        .stderr("");
+    ingest()
+        .current_dir(&project)
+        .args(["synth", "--out", "out"])
+        .assert()
+        .success();
+    for stack in ["primary", "secondary", "dns"] {
+        assert!(
+            project
+                .join(format!("out/my-events/stacks/{stack}.yaml"))
+                .is_file()
+        );
+    }
+
+    // A second init refuses, and changes nothing.
+    let before = snapshot_dir(&project);
+    ingest()
+        .current_dir(dir.path())
+        .args(["init", "new-project"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("ingest.yaml already exists"))
+        .stderr(predicate::str::contains("never overwrites"));
+    assert_eq!(snapshot_dir(&project), before);
+    // So does an init over a folder that has only the schema file.
+    let other = dir.path().join("other");
+    fs::create_dir_all(&other).unwrap();
+    fs::write(other.join("ingest.schema.json"), "{}").unwrap();
+    ingest()
+        .arg("init")
+        .arg(&other)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "ingest.schema.json already exists",
+        ));
+    assert!(!other.join("ingest.yaml").exists());
+}
+
+#[test]
+fn completion_scripts_parse_in_their_shells() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = |shell: &str| {
+        let output = ingest().args(["completions", shell]).assert().success();
+        let text = String::from_utf8(output.get_output().stdout.clone()).unwrap();
+        assert!(text.contains("synth"), "{shell}: names the subcommands");
+        let path = dir.path().join(format!("ingest.{shell}"));
+        fs::write(&path, &text).unwrap();
+        (path, text)
+    };
+    // Each shell parses its script without running it; the shells come from
+    // scripts/setup-shells, and a missing one fails the test.
+    let parse = |program: &str, args: &[&str], path: &Path| {
+        let status = std::process::Command::new(program)
+            .args(args)
+            .arg(path)
+            .status()
+            .unwrap_or_else(|e| panic!("{program} is needed (scripts/setup-shells): {e}"));
+        assert!(status.success(), "{program} rejects {}", path.display());
+    };
+    let (bash, _) = script("bash");
+    parse("bash", &["-n"], &bash);
+    // bash also loads it and registers the completion function.
+    let registered = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("source {} && complete -p ingest", bash.display()))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&registered.stdout).contains("ingest"),
+        "{registered:?}"
+    );
+    let (zsh, _) = script("zsh");
+    parse("zsh", &["-n"], &zsh);
+    let (fish, _) = script("fish");
+    parse("fish", &["--no-execute"], &fish);
+    let (_, powershell) = script("powershell");
+    assert!(powershell.contains("Register-ArgumentCompleter"));
 }

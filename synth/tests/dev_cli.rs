@@ -115,6 +115,10 @@ fn dev_serves_both_regions_writes_the_buckets_and_stops_cleanly_on_sigterm() {
     let spec = copy_spec(dir.path());
     let out = dir.path().join("out");
     let child = Command::new(assert_cmd::cargo::cargo_bin("ingest"))
+        .env(
+            "INGEST_CACHE",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("ingest-cache"),
+        )
         .arg("dev")
         .arg(&spec)
         .args([

@@ -3,7 +3,6 @@
 //! primary down for ten minutes mid-stream; nothing accepted is lost and the verdicts match
 //! what the generator meant.
 
-use assert_cmd::Command;
 mod common;
 use common::workspace_root;
 use serde_json::Value;
@@ -19,8 +18,7 @@ fn the_seed_spec_survives_the_drill_with_ten_thousand_events() {
     let spec = dir.path().join("ingest.yaml");
     std::fs::copy(root.join("specs/ingest.yaml"), &spec).unwrap();
 
-    let output = Command::cargo_bin("ingest")
-        .unwrap()
+    let output = common::ingest()
         .arg("drill")
         .arg(&spec)
         .args(["--count", "10000", "--outage", "600"])

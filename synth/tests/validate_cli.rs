@@ -2,7 +2,6 @@
 //! (cached) and prints one verdict per record; here with the seed spec copied to a temporary
 //! folder, to show it works for a spec anywhere on disk.
 
-use assert_cmd::Command;
 mod common;
 use common::workspace_root;
 use serde_json::Value;
@@ -29,8 +28,7 @@ fn prints_one_verdict_per_record_and_fails_on_any_invalid() {
     let events = dir.path().join("events.ndjson");
     std::fs::write(&events, input).unwrap();
 
-    let output = Command::cargo_bin("ingest")
-        .unwrap()
+    let output = common::ingest()
         .arg("validate")
         .arg("--spec")
         .arg(&spec)
@@ -58,8 +56,7 @@ fn prints_one_verdict_per_record_and_fails_on_any_invalid() {
     assert!(stderr.contains("4 records: 1 valid, 3 invalid"), "{stderr}");
 
     // All valid, from standard input: exit 0.
-    Command::cargo_bin("ingest")
-        .unwrap()
+    common::ingest()
         .args(["validate", "--spec"])
         .arg(&spec)
         .arg("-")

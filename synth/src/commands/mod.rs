@@ -7,8 +7,10 @@
 //! error through [`Ui`], which knows whether to colour them.
 
 pub mod check;
+pub mod completions;
 pub mod dev;
 pub mod drill;
+pub mod init;
 pub mod package;
 pub mod schema;
 pub mod synth;
@@ -60,6 +62,8 @@ pub fn run(command: Command, ui: Ui) -> Result<ExitCode> {
         Command::Drill(args) => drill::run(&args, ui),
         Command::Dev(args) => dev::run(&args, ui),
         Command::Package(args) => package::run(&args, ui),
+        Command::Init(args) => init::run(&args),
+        Command::Completions(args) => completions::run(&args),
     }
 }
 

@@ -10,3 +10,15 @@ pub fn workspace_root() -> PathBuf {
         .expect("synth/ sits inside the workspace")
         .to_path_buf()
 }
+
+/// The `ingest` binary with plain output and its build cache under cargo's target folder (not
+/// the user's cache folder), so test runs share builds with each other and nothing else.
+#[allow(dead_code)]
+pub fn ingest() -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::cargo_bin("ingest").expect("cargo builds ingest");
+    command.env("NO_COLOR", "1").env(
+        "INGEST_CACHE",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("ingest-cache"),
+    );
+    command
+}
