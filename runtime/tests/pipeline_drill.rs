@@ -186,6 +186,9 @@ fn after_a_long_outage_the_paced_backlog_drains_within_minutes() {
     assert_eq!(unpaced.lost, 0);
     assert_eq!(unpaced.bridge.visibility_changes, 0);
     let unpaced_drained = unpaced.backlog_drain_seconds.unwrap();
+    eprintln!(
+        "backlog drained {drained} s (paced) vs {unpaced_drained} s (not paced) after the restore"
+    );
     assert!(
         unpaced_drained > 900.0 && unpaced_drained > 3.0 * drained,
         "unpaced {unpaced_drained} s vs paced {drained} s"
