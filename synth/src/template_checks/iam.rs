@@ -286,21 +286,20 @@ pub(super) mod tests {
         // Lambda sends aws:SourceAccount; the condition stays.
         assert!(codes(FUNCTION_ROLE).is_empty());
         let attached = format!(
-            "{FUNCTION_ROLE}  Extra:\n    Type: AWS::IAM::Policy\n    Properties:\n      PolicyName: extra\n      Roles: [!Ref FunctionRole]\n      PolicyDocument:\n        Version: \"2012-10-17\"\n        Statement:\n          - Effect: Allow\n            Action: [\"sqs:*\"]\n            Resource: \"*\"\n"
+            "{FUNCTION_ROLE}  Extra:\n    Type: AWS::IAM::Policy\n    Properties:\n      PolicyName: extra\n      Roles: [!Ref FunctionRole]\n      PolicyDocument:\n        Version: \"2012-10-17\"\n        Statement:\n          - Effect: Allow\n            Action: [\"firehose:*\"]\n            Resource: \"*\"\n"
         );
         assert_eq!(codes(&attached), ["function-permission-unused"]);
         // A wildcard grants PutMetricData in every namespace.
-        let everything = attached.replace("\"sqs:*\"", "\"cloudwatch:*\"");
+        let everything = attached.replace("\"firehose:*\"", "\"cloudwatch:*\"");
         assert_eq!(codes(&everything), ["unscoped-put-metric-data"]);
         // Each unused action is named once.
         let listed = FUNCTION_ROLE.replace(
             "                Action: s3:PutObject\n",
-            "                Action: [s3:PutObject, s3:AbortMultipartUpload, firehose:PutRecord, cloudwatch:PutMetricData]\n",
+            "                Action: [s3:PutObject, s3:AbortMultipartUpload, firehose:PutRecord]\n",
         );
         let found = check(&listed);
-        assert_eq!(found.len(), 3, "{found:#?}");
+        assert_eq!(found.len(), 2, "{found:#?}");
         for (finding, action) in found.iter().zip([
-            "cloudwatch:PutMetricData,",
             "firehose:PutRecord,",
             "s3:AbortMultipartUpload,",
         ]) {
