@@ -105,6 +105,10 @@ pub mod defaults {
     pub const RETENTION_MARGIN_SECONDS: u64 = 3600;
 }
 
+/// How much of a spool object the bridge sends per Invoke: the runtime's default, under the
+/// 6 MB payload limit with room for the JSON around the records.
+const BRIDGE_CHUNK_BYTES: u64 = ingest_runtime::pipeline::bridge::DEFAULT_CHUNK_BYTES as u64;
+
 /// Which of the two regions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -384,6 +388,8 @@ pub struct BridgePlan {
     pub retry_budget_seconds: u64,
     /// Queue retention: the retry budget plus a margin (at most 14 days).
     pub queue_retention_seconds: u64,
+    /// Bytes of a spool object the bridge sends per Invoke (its `CHUNK_BYTES`).
+    pub chunk_bytes: u64,
     /// Invokes per spool object (chunks under the 6 MB limit).
     pub chunks_per_object: u64,
     /// The SQS mapping's `MaximumConcurrency`.
@@ -675,8 +681,9 @@ impl Plan {
             queue_retention_seconds: retry_budget_seconds
                 .saturating_add(defaults::RETENTION_MARGIN_SECONDS)
                 .min(aws::SQS_MAX_RETENTION_SECONDS),
+            chunk_bytes: BRIDGE_CHUNK_BYTES,
             chunks_per_object: (storage.spool_buffer_mb.saturating_mul(1024 * 1024))
-                .div_ceil(aws::BRIDGE_CHUNK_BYTES)
+                .div_ceil(BRIDGE_CHUNK_BYTES)
                 .max(1),
             max_concurrency: bridge_max_concurrency,
             queue_name: format!("{name}-spool-objects"),

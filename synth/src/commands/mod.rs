@@ -82,6 +82,12 @@ pub fn spec_or_default(spec: Option<&Path>) -> PathBuf {
     spec.map_or_else(default_spec, Path::to_path_buf)
 }
 
+/// The spec's validators, compiled in this process from its schemas (`ingest-eval`): the
+/// verdicts of the generated code without building it.
+pub fn registry(plan: &crate::plan::Plan) -> Result<ingest_runtime::Registry> {
+    ingest_eval::registry(&plan.event_inputs()).map_err(crate::errors::Error::Registry)
+}
+
 /// Checks a spec, printing its warnings: the plan of a spec that has no errors.
 pub fn checked_plan(spec: &Path, ui: Ui) -> Result<crate::plan::Plan> {
     let checked = crate::check_spec(spec)?;
