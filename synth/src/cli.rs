@@ -61,6 +61,7 @@ pub enum Command {
     /// Exit codes: 0 every record is valid; 1 some record is invalid; 2 an input could not be
     /// read whole (unreadable, empty, or a JSON array of records whose structure is broken) or
     /// the command line is wrong.
+    #[cfg(feature = "local")]
     Validate(ValidateArgs),
     /// Rehearse a primary outage locally and report whether any event was lost
     ///
@@ -78,6 +79,7 @@ pub enum Command {
     /// mapping gave up on (its retries or record age ran out) and sent to its on-failure
     /// destination, where they wait for a replay; `expired` the records a stream's retention
     /// dropped before they were read.
+    #[cfg(feature = "local")]
     Drill(DrillArgs),
     /// Run both regions on this machine: loopback APIs, the real handlers, buckets as folders
     ///
@@ -90,6 +92,7 @@ pub enum Command {
     /// outage, recover; `GET /lever` shows the state). Ctrl-C or SIGTERM stops it: the spool
     /// is flushed, everything accepted is delivered, a summary is printed, and it exits 0 when
     /// nothing was left.
+    #[cfg(feature = "local")]
     Dev(DevArgs),
     /// Build the Lambda bootstrap for provided.al2023 and write a reproducible bootstrap.zip
     Package(PackageArgs),
@@ -189,6 +192,7 @@ pub struct SynthArgs {
     pub templates: Option<PathBuf>,
 }
 
+#[cfg(feature = "local")]
 /// `ingest validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -210,6 +214,7 @@ pub struct ValidateArgs {
     pub compiled: bool,
 }
 
+#[cfg(feature = "local")]
 /// `ingest drill`.
 #[derive(Debug, Args)]
 pub struct DrillArgs {
@@ -239,6 +244,7 @@ pub struct DrillArgs {
     pub compiled: bool,
 }
 
+#[cfg(feature = "local")]
 /// `ingest dev`.
 #[derive(Debug, Args)]
 pub struct DevArgs {

@@ -140,6 +140,7 @@ pub enum Error {
 
     /// The spec's schemas could not be compiled into validators (the checks accept only
     /// schemas the evaluator runs, so this is a bug).
+    #[cfg(feature = "local")]
     #[error("cannot compile the spec's validators: {0}")]
     #[diagnostic(
         code(ingest::evaluator),
@@ -170,6 +171,7 @@ pub enum Error {
     },
 
     /// `ingest dev` could not start.
+    #[cfg(feature = "local")]
     #[error("ingest dev cannot start: {0}")]
     #[diagnostic(code(ingest::dev), help("{}", dev_help(.0)))]
     Dev(ingest_runtime::pipeline::dev::DevError),
@@ -377,6 +379,7 @@ impl Error {
     }
 }
 
+#[cfg(feature = "local")]
 fn dev_help(error: &ingest_runtime::pipeline::dev::DevError) -> &'static str {
     match error {
         ingest_runtime::pipeline::dev::DevError::Listen { .. } => {

@@ -24,6 +24,7 @@ pub mod package;
 pub mod plan;
 pub mod program;
 pub mod render;
+#[cfg(feature = "local")]
 pub mod settings;
 pub mod spec;
 pub mod staging;
