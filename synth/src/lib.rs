@@ -66,6 +66,9 @@ fn finish_check(
         diagnostics.extend(found);
         plan
     });
+    if let Some(events) = &read.raw_events {
+        diagnostics.extend(checks::events_only(&read.document, &read.path, events));
+    }
     diagnostic::sort(&mut diagnostics);
     match plan {
         Some(plan) if !diagnostics.iter().any(Diagnostic::is_error) => Ok(CheckedSpec {

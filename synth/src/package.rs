@@ -66,10 +66,13 @@ pub enum PackageError {
     #[diagnostic(code(ingest::architecture), help("use arm64 or x86_64"))]
     UnknownArchitecture(String),
     /// cargo could not be started.
-    #[error("cannot run cargo")]
+    #[error("packaging compiles the spec's Lambda with cargo, and cargo cannot be run")]
     #[diagnostic(
         code(ingest::cargo_missing),
-        help("packaging compiles the Lambda for the spec: install Rust with https://rustup.rs")
+        help(
+            "install Rust with https://rustup.rs (or set CARGO to cargo's path); check, synth, \
+             validate, drill and dev need no cargo"
+        )
     )]
     Cargo(#[source] std::io::Error),
     /// cargo failed; its own output was shown above.
@@ -507,6 +510,9 @@ pub fn arch_for(plan: &Plan, asked: Option<Arch>) -> Result<Arch, PackageError> 
 /// Builds, checks and zips the plan's `bootstrap` for `arch`, writing the zip atomically to
 /// [`zip_path`].
 pub fn package(plan: &Plan, arch: Arch, out: Option<&Path>) -> Result<Packaged, PackageError> {
+    // Before the toolchain probe: without cargo, its findings (no rustc, no target) would hide
+    // the one thing to install.
+    crate::program::cargo_runs().map_err(PackageError::Cargo)?;
     let toolchain = Toolchain::probe(arch);
     preflight(arch, &toolchain)?;
     let binary_path = build(plan, arch, &toolchain)?;

@@ -125,25 +125,25 @@ pub fn cargo() -> OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"))
 }
 
-/// Fails with [`ProgramError::Cargo`] unless cargo runs.
-pub fn require_cargo() -> Result<(), ProgramError> {
-    Command::new(cargo())
+/// Whether cargo runs (`cargo --version` succeeds); the error says why not.
+pub fn cargo_runs() -> Result<(), std::io::Error> {
+    let status = Command::new(cargo())
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status()
-        .map_err(|source| ProgramError::Cargo { source })
-        .and_then(|status| {
-            if status.success() {
-                Ok(())
-            } else {
-                Err(ProgramError::Cargo {
-                    source: std::io::Error::other(format!(
-                        "`cargo --version` exited with {status}"
-                    )),
-                })
-            }
-        })
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "`cargo --version` exited with {status}"
+        )))
+    }
+}
+
+/// Fails with [`ProgramError::Cargo`] unless cargo runs.
+pub fn require_cargo() -> Result<(), ProgramError> {
+    cargo_runs().map_err(|source| ProgramError::Cargo { source })
 }
 
 /// The built program, building it if the cache does not have it.
