@@ -42,10 +42,11 @@ impl SpecProgram {
 }
 
 /// The profiles of the staging workspace: the Lambda's release profile
-/// ([`crate::package::RELEASE_PROFILE`]) and the programs'.
+/// ([`crate::package::RELEASE_PROFILE`]) and the programs' (built quickly, every crate for
+/// speed: they are run on a developer's machine, not shipped).
 pub fn profiles() -> String {
     format!(
-        "{}\n[profile.{TOOLS_PROFILE}]\ninherits = \"release\"\nlto = false\ncodegen-units = 16\nstrip = \"none\"\n",
+        "{}\n[profile.{TOOLS_PROFILE}]\ninherits = \"release\"\nlto = false\ncodegen-units = 16\nstrip = \"none\"\n\n[profile.{TOOLS_PROFILE}.package.\"*\"]\nopt-level = 3\n",
         crate::package::RELEASE_PROFILE
     )
 }

@@ -13,6 +13,7 @@ use ingest_runtime::lines::{self, Format};
 use ingest_runtime::pipeline::dev::DevConfig;
 use ingest_runtime::pipeline::drill::DrillConfig;
 use ingest_runtime::pipeline::local::{PipelineSettings, RegionSettings};
+use ingest_runtime::redelivery::Redelivery;
 
 use crate::plan::{Plan, RegionPlan, StreamCapacity};
 
@@ -52,6 +53,7 @@ pub fn pipeline(plan: &Plan) -> PipelineSettings {
         visibility_timeout_seconds: plan.bridge.visibility_timeout_seconds,
         max_receive_count: plan.bridge.max_receive_count,
         queue_retention_seconds: plan.bridge.queue_retention_seconds,
+        bridge_redelivery: Some(plan.bridge.redelivery),
         spool_buffer_seconds: plan.storage.spool_buffer_seconds,
         spool_buffer_mb: plan.storage.spool_buffer_mb,
     }
@@ -73,7 +75,13 @@ pub fn dev(plan: &Plan, waits: DevWaits) -> DevConfig {
         pipeline.spool_buffer_seconds = seconds;
     }
     if let Some(seconds) = waits.visibility_timeout_seconds {
+        // A rehearsal's one wait: the queue's timeout, and every retry delay of the bridge.
         pipeline.visibility_timeout_seconds = seconds;
+        pipeline.bridge_redelivery = Some(Redelivery {
+            first_delay_seconds: seconds,
+            max_delay_seconds: seconds,
+            ..plan.bridge.redelivery
+        });
     }
     DevConfig {
         pipeline,
@@ -165,6 +173,21 @@ mod tests {
         assert_eq!(
             dev.pipeline.visibility_timeout_seconds,
             plan.bridge.visibility_timeout_seconds
+        );
+        assert_eq!(settings.bridge_redelivery, Some(plan.bridge.redelivery));
+        let rehearsal = super::dev(
+            &plan,
+            DevWaits {
+                spool_buffer_seconds: None,
+                visibility_timeout_seconds: Some(3),
+            },
+        );
+        let paced = rehearsal.pipeline.bridge_redelivery.expect("a schedule");
+        assert_eq!(rehearsal.pipeline.visibility_timeout_seconds, 3);
+        assert_eq!((paced.first_delay_seconds, paced.max_delay_seconds), (3, 3));
+        assert_eq!(
+            paced.max_receive_count,
+            plan.bridge.redelivery.max_receive_count
         );
         let drill = drill(&plan, 600, 7, serde_json::Value::Null);
         assert_eq!(drill.pipeline, settings);

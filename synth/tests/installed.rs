@@ -18,6 +18,11 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Diagnostics with their line wrapping undone.
+fn flat(bytes: &[u8]) -> String {
+    text(bytes).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[test]
 fn an_installed_copy_without_cargo_or_sources_checks_validates_and_drills() {
     let installed = Installed::new();
@@ -91,7 +96,7 @@ fn an_installed_copy_without_cargo_or_sources_checks_validates_and_drills() {
     // the sources embedded in the binary.
     let compiled = run(&["validate", "--compiled", "events.ndjson"]);
     assert_eq!(compiled.status.code(), Some(1));
-    let stderr = text(&compiled.stderr);
+    let stderr = flat(&compiled.stderr);
     assert!(stderr.contains("cargo cannot be run"), "{stderr}");
     assert!(stderr.contains("leave out --compiled"), "{stderr}");
     let staging = installed.home().join(".cache/ingest/build/my-events");
@@ -113,7 +118,7 @@ fn an_installed_copy_without_cargo_or_sources_checks_validates_and_drills() {
     // package compiles the Lambda: it says cargo is missing before anything else.
     let package = run(&["package"]);
     assert_eq!(package.status.code(), Some(1));
-    let stderr = text(&package.stderr);
+    let stderr = flat(&package.stderr);
     assert!(stderr.contains("cargo cannot be run"), "{stderr}");
     assert!(stderr.contains("https://rustup.rs"), "{stderr}");
     assert!(!installed.work().join("dist").exists());

@@ -80,7 +80,9 @@ fn plain(spec: &Path, events: &Path) {
         }
         let number = index + 1;
         let verdict = match serde_json::from_slice::<Value>(&line) {
-            Err(error) => json!({"line": number, "valid": false, "reason": "bad_json", "message": error.to_string()}),
+            Err(error) => {
+                json!({"line": number, "valid": false, "reason": "bad_json", "message": error.to_string()})
+            }
             Ok(value) => match value
                 .get("type")
                 .and_then(Value::as_str)
@@ -144,7 +146,12 @@ fn bench() {
     let mut sides = [
         Side {
             name: "plain program over the jsonschema crate (one thread)",
-            command: vec![this.into(), PLAIN.into(), spec.clone().into(), events.clone().into()],
+            command: vec![
+                this.into(),
+                PLAIN.into(),
+                spec.clone().into(),
+                events.clone().into(),
+            ],
             times: Vec::new(),
         },
         Side {

@@ -5,7 +5,7 @@
 //!
 //! 1. checks the spec and takes its numbers from the plan ([`crate::settings::drill`]: shards,
 //!    weights, retention, batch sizes, health checks, the spool's buffering, the queue's
-//!    visibility timeout, `maxReceiveCount` and retention);
+//!    visibility timeout, `maxReceiveCount` and retention, the bridge's redelivery schedule);
 //! 2. takes the events from `--events FILE` (NDJSON or a JSON array of request bodies), or
 //!    makes `--count N` of them from the spec's schemas ([`generate`]), mostly valid, some
 //!    invalid, some batches;

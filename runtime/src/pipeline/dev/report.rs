@@ -159,6 +159,9 @@ pub(super) fn batch_line(settings: &PipelineSettings, log: &BatchLog) -> String 
     if let Some(error) = &log.error {
         line.push_str(&format!(" ({error})"));
     }
+    if let Some(seconds) = log.paced_seconds {
+        line.push_str(&format!("; failed messages come back within {seconds} s"));
+    }
     line
 }
 
@@ -194,9 +197,19 @@ pub fn banner(config: &DevConfig, addresses: &DevAddresses, out: &std::path::Pat
         p.quarantine_bucket(),
         p.spool_bucket()
     ));
+    let retried = match &p.bridge_redelivery {
+        Some(schedule) => format!(
+            "after {} s, growing x{} to {} s ({} receives)",
+            schedule.first_delay_seconds,
+            schedule.growth,
+            schedule.max_delay_seconds,
+            schedule.max_receive_count
+        ),
+        None => format!("after {} s", p.visibility_timeout_seconds),
+    };
     text.push_str(&format!(
-        "  timing     the spool writes after {} s or {} MB; a failed bridge message is retried after {} s\n",
-        p.spool_buffer_seconds, p.spool_buffer_mb, p.visibility_timeout_seconds
+        "  timing     the spool writes after {} s or {} MB; a failed bridge message is retried {retried}\n",
+        p.spool_buffer_seconds, p.spool_buffer_mb
     ));
     text.push_str(&format!(
         "  try        curl -H 'content-type: application/json' --data @event.json {}/events\n",
