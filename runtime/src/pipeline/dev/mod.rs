@@ -292,6 +292,13 @@ mod tests {
                     visibility_timeout_seconds: 30,
                     max_receive_count: 5,
                     queue_retention_seconds: 600,
+                    bridge_redelivery: Some(crate::redelivery::Redelivery {
+                        first_delay_seconds: 2,
+                        max_delay_seconds: 30,
+                        growth: 2,
+                        jitter_percent: 10,
+                        max_receive_count: 5,
+                    }),
                     spool_buffer_seconds: 5,
                     spool_buffer_mb: 1,
                 },
