@@ -31,14 +31,12 @@ pub struct EventInput<'a> {
     pub schema_json: &'a Value,
 }
 
-/// How the generated crate finds `ingest-runtime`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RuntimeDependency {
-    /// `ingest-runtime = { workspace = true }`: the crate is a member of the ingest workspace.
-    Workspace,
-    /// `ingest-runtime = { path = "..." }`: for a crate built outside the workspace.
-    Path(String),
-}
+/// The version of `ingest-runtime` generated crates depend on: the version of this ingest (the
+/// workspace's crates share one). Generated crates name it, never a path, so they build wherever
+/// they are kept: from crates.io once the runtime is published, and until then through a
+/// `[patch.crates-io]` entry that points `ingest-runtime` at a copy of its source (the ingest
+/// workspace patches it to its own `runtime/`).
+pub const RUNTIME_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// A file to write, relative to `generated/<name>/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,17 +53,13 @@ pub fn package_name(spec_name: &str) -> String {
 }
 
 /// Every file of a spec's events crate and its JSON Schemas. Events are ordered by `type`.
-pub fn events_crate(
-    spec_name: &str,
-    events: &[EventInput<'_>],
-    runtime: &RuntimeDependency,
-) -> Vec<GeneratedFile> {
+pub fn events_crate(spec_name: &str, events: &[EventInput<'_>]) -> Vec<GeneratedFile> {
     let mut events = events.to_vec();
     events.sort_by(|a, b| a.type_name.cmp(b.type_name));
     let mut files = vec![
         GeneratedFile {
             path: PathBuf::from("events/Cargo.toml"),
-            contents: cargo_toml(spec_name, runtime),
+            contents: cargo_toml(spec_name),
         },
         GeneratedFile {
             path: PathBuf::from("events/src/lib.rs"),
@@ -87,11 +81,8 @@ fn toml_string(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_default()
 }
 
-fn cargo_toml(spec_name: &str, runtime: &RuntimeDependency) -> String {
-    let dependency = match runtime {
-        RuntimeDependency::Workspace => "{ workspace = true }".to_owned(),
-        RuntimeDependency::Path(path) => format!("{{ path = {} }}", toml_string(path)),
-    };
+fn cargo_toml(spec_name: &str) -> String {
+    let dependency = toml_string(RUNTIME_VERSION);
     format!(
         "# {HEADER}\n[package]\nname = {name}\ndescription = {description}\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n[lib]\npath = \"src/lib.rs\"\n\n[dependencies]\ningest-runtime = {dependency}\n",
         name = toml_string(&package_name(spec_name)),
@@ -211,10 +202,10 @@ mod tests {
                 schema_json: &created,
             },
         ];
-        let files = events_crate("demo", &events, &RuntimeDependency::Workspace);
+        let files = events_crate("demo", &events);
         assert_eq!(
             files,
-            events_crate("demo", &events, &RuntimeDependency::Workspace),
+            events_crate("demo", &events),
             "same input, same bytes"
         );
         let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
@@ -237,7 +228,7 @@ mod tests {
         let manifest = &files[0].contents;
         assert!(
             manifest.contains("name = \"demo-events\"")
-                && manifest.contains("ingest-runtime = { workspace = true }")
+                && manifest.contains("ingest-runtime = \"0.1.0\"")
         );
         let lib = &files[1].contents;
         for expected in [
@@ -271,7 +262,7 @@ mod tests {
     }
 
     #[test]
-    fn a_path_dependency_for_crates_outside_the_workspace() {
+    fn a_non_object_schema_becomes_a_newtype() {
         let schema = json!(true);
         let parsed = parse(&schema).unwrap();
         let events = [EventInput {
@@ -280,16 +271,7 @@ mod tests {
             schema: &parsed,
             schema_json: &schema,
         }];
-        let files = events_crate(
-            "x",
-            &events,
-            &RuntimeDependency::Path("/src/ingest/runtime".into()),
-        );
-        assert!(
-            files[0]
-                .contents
-                .contains("ingest-runtime = { path = \"/src/ingest/runtime\" }")
-        );
+        let files = events_crate("x", &events);
         assert!(
             files[1].contents.contains("pub struct Any("),
             "a non-object schema becomes a newtype"

@@ -22,5 +22,5 @@ pub mod schema;
 pub mod types;
 pub mod validator;
 
-pub use events::{EventInput, GeneratedFile, RuntimeDependency, events_crate};
+pub use events::{EventInput, GeneratedFile, RUNTIME_VERSION, events_crate};
 pub use functions::functions_crate;

@@ -22,7 +22,7 @@ use regex::Regex;
 use crate::aws;
 use crate::diagnostic::{Diagnostic, SourceFile, resolve_beside};
 use crate::plan::{self, EventPlan, Plan, RegionPlan, Role, StreamCapacity};
-use crate::spec::raw::{RawRegion, RawSpec, StreamMode};
+use crate::spec::raw::{RawEvent, RawRegion, RawSpec, StreamMode};
 use crate::spec::{Document, structure::display_path};
 
 /// Checks a structurally valid spec and resolves it. Returns the plan (only meaningful when no
@@ -32,7 +32,7 @@ pub fn run(document: &Document, spec_path: &Path, raw: &RawSpec) -> (Plan, Vec<D
         document,
         diagnostics: Vec::new(),
     };
-    let events = checker.load_events(spec_path, raw);
+    let events = checker.load_events(spec_path, &raw.events);
     let plan = Plan::resolve(raw, events);
     checker.name(&plan);
     checker.domain(&plan);
@@ -48,8 +48,24 @@ pub fn run(document: &Document, spec_path: &Path, raw: &RawSpec) -> (Plan, Vec<D
         raw.athena.as_ref().is_some_and(|a| a.database.is_some()),
     );
     checker.tags(&plan);
-    checker.event_names(raw);
+    checker.event_names(&raw.events);
     (plan, checker.diagnostics)
+}
+
+/// The checks of the event types alone, for a spec whose other parts could not be read (a
+/// required key missing, say): their problems are reported in the same run as the rest.
+pub fn events_only(
+    document: &Document,
+    spec_path: &Path,
+    events: &BTreeMap<String, RawEvent>,
+) -> Vec<Diagnostic> {
+    let mut checker = Checker {
+        document,
+        diagnostics: Vec::new(),
+    };
+    checker.load_events(spec_path, events);
+    checker.event_names(events);
+    checker.diagnostics
 }
 
 struct Checker<'a> {
@@ -315,6 +331,28 @@ impl Checker<'_> {
                 "both weights are 0: Route 53 then spreads traffic evenly and the lever has nothing to pull".to_owned(),
                 "weight 0",
                 "give the primary its steady share, for example `weight: 95` with `weight: 5` on the secondary",
+            );
+        } else if plan.secondary.weight == 0 {
+            self.warning(
+                &region_path(Role::Secondary, &["weight"]),
+                "secondary-weight-zero",
+                "the secondary's weight is 0: its path (API, stream, receiver, spool, bridge) carries no traffic, so nothing shows it works before an outage needs it".to_owned(),
+                "no steady share",
+                "give the secondary a small steady share, for example `weight: 5` with `weight: 95` on the primary",
+            );
+        } else if plan.secondary.weight > plan.primary.weight
+            && plan.secondary.weight <= aws::ROUTE53_WEIGHT.1
+        {
+            // (A weight out of range is already an error.)
+            self.warning(
+                &region_path(Role::Secondary, &["weight"]),
+                "weights-swapped",
+                format!(
+                    "the secondary's weight ({}) is above the primary's ({}): most events take the standby path and wait in its spool for the bridge",
+                    plan.secondary.weight, plan.primary.weight
+                ),
+                "above the primary's",
+                "the primary carries the steady share and the secondary a small one, for example `weight: 95` and `weight: 5`; the lever moves traffic during an outage",
             );
         }
     }
@@ -1114,8 +1152,8 @@ impl Checker<'_> {
         }
     }
 
-    fn event_names(&mut self, raw: &RawSpec) {
-        if raw.events.is_empty() {
+    fn event_names(&mut self, events: &BTreeMap<String, RawEvent>) {
+        if events.is_empty() {
             self.error(
                 &path(&["events"]),
                 "events-empty",
@@ -1125,7 +1163,7 @@ impl Checker<'_> {
             );
         }
         let mut tables: BTreeMap<String, &str> = BTreeMap::new();
-        for type_name in raw.events.keys() {
+        for type_name in events.keys() {
             let at = path(&["events", type_name]);
             if !EVENT_TYPE.is_match(type_name) || type_name.len() > 128 {
                 let lowered = type_name.to_ascii_lowercase();
@@ -1173,9 +1211,13 @@ impl Checker<'_> {
     }
 
     /// Loads every event's schema (inline or from its file) and checks it.
-    fn load_events(&mut self, spec_path: &Path, raw: &RawSpec) -> Vec<EventPlan> {
+    fn load_events(
+        &mut self,
+        spec_path: &Path,
+        raw_events: &BTreeMap<String, RawEvent>,
+    ) -> Vec<EventPlan> {
         let mut events = Vec::new();
-        for (type_name, event) in &raw.events {
+        for (type_name, event) in raw_events {
             let at = path(&["events", type_name]);
             let loaded = match (&event.schema, &event.schema_file) {
                 (Some(_), Some(_)) => {

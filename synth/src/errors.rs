@@ -138,6 +138,57 @@ pub enum Error {
     )]
     DrillEvents(String),
 
+    /// The spec's schemas could not be compiled into validators (the checks accept only
+    /// schemas the evaluator runs, so this is a bug).
+    #[cfg(feature = "local")]
+    #[error("cannot compile the spec's validators: {0}")]
+    #[diagnostic(
+        code(ingest::evaluator),
+        help("this is a bug of ingest; --compiled builds the generated validators instead")
+    )]
+    Registry(#[source] ingest_eval::RegistryError),
+
+    /// Inputs of `validate` or `drill` could not be read whole.
+    #[error(
+        "{} input{} could not be read whole",
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" }
+    )]
+    #[diagnostic(code(ingest::inputs))]
+    Inputs {
+        /// Each input's problem, in the order of the inputs.
+        #[related]
+        errors: Vec<InputTrouble>,
+    },
+
+    /// The verdicts could not be written to standard output.
+    #[error("cannot write to standard output")]
+    #[diagnostic(code(ingest::stdout))]
+    WriteOutput {
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// `ingest dev` could not start.
+    #[cfg(feature = "local")]
+    #[error("ingest dev cannot start: {0}")]
+    #[diagnostic(code(ingest::dev), help("{}", dev_help(.0)))]
+    Dev(ingest_runtime::pipeline::dev::DevError),
+
+    /// A program over the spec's generated validators did not answer as expected.
+    #[error("{} did not write a report: {message}", program.display())]
+    #[diagnostic(
+        code(ingest::program_output),
+        help("its own messages are above; leave out --compiled to run the built-in evaluator")
+    )]
+    ProgramOutput {
+        /// The program.
+        program: PathBuf,
+        /// What was wrong with its output.
+        message: String,
+    },
+
     /// A program this command runs could not be started.
     #[error("cannot run {}", program.display())]
     #[diagnostic(code(ingest::run))]
@@ -317,10 +368,61 @@ fn failure_lines(lines: &[String]) -> String {
 }
 
 impl Error {
-    /// The process exit code for this error: 1 for everything a command refuses or cannot do
-    /// (clap's own usage errors exit 2 before any command runs).
+    /// The process exit code for this error: 2 for inputs that could not be read whole (as for
+    /// clap's own usage errors, which exit 2 before any command runs), 1 for everything else a
+    /// command refuses or cannot do.
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::FAILURE
+        match self {
+            Error::Inputs { .. } => ExitCode::from(ingest_runtime::lines::EXIT_INPUT),
+            _ => ExitCode::FAILURE,
+        }
+    }
+}
+
+#[cfg(feature = "local")]
+fn dev_help(error: &ingest_runtime::pipeline::dev::DevError) -> &'static str {
+    match error {
+        ingest_runtime::pipeline::dev::DevError::Listen { .. } => {
+            ingest_runtime::pipeline::dev::DevError::LISTEN_HELP
+        }
+        ingest_runtime::pipeline::dev::DevError::Io(_) => {
+            "check that --out names a folder you can write"
+        }
+    }
+}
+
+/// One input that could not be read whole, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputTrouble(pub ingest_runtime::lines::InputError);
+
+impl From<ingest_runtime::lines::InputError> for InputTrouble {
+    fn from(error: ingest_runtime::lines::InputError) -> Self {
+        InputTrouble(error)
+    }
+}
+
+impl Diagnostic for InputTrouble {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        use ingest_runtime::lines::InputProblem;
+        Some(Box::new(match self.0.problem {
+            InputProblem::Unreadable { .. } => "ingest::input_unreadable",
+            InputProblem::Empty => "ingest::input_empty",
+            InputProblem::BrokenArray { .. } => "ingest::input_broken_array",
+        }))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        use ingest_runtime::lines::InputProblem;
+        Some(Box::new(match self.0.problem {
+            InputProblem::Unreadable { .. } => "check the path and that you may read it",
+            InputProblem::Empty => {
+                "an input holds CloudEvents as NDJSON (one per line) or as one JSON array of them"
+            }
+            InputProblem::BrokenArray { .. } => {
+                "a JSON array of records holds one record between each pair of commas and ends with `]`; or write one record per line (NDJSON)"
+            }
+        }))
     }
 }
 

@@ -16,7 +16,6 @@ pub mod cli;
 #[cfg(feature = "aws")]
 pub mod cloud;
 pub mod commands;
-pub mod dev;
 pub mod diagnostic;
 pub mod drill;
 pub mod errors;
@@ -25,7 +24,10 @@ pub mod package;
 pub mod plan;
 pub mod program;
 pub mod render;
+#[cfg(feature = "local")]
+pub mod settings;
 pub mod spec;
+pub mod staging;
 pub mod summary;
 pub mod template_checks;
 pub mod yaml;
@@ -64,6 +66,9 @@ fn finish_check(
         diagnostics.extend(found);
         plan
     });
+    if let Some(events) = &read.raw_events {
+        diagnostics.extend(checks::events_only(&read.document, &read.path, events));
+    }
     diagnostic::sort(&mut diagnostics);
     match plan {
         Some(plan) if !diagnostics.iter().any(Diagnostic::is_error) => Ok(CheckedSpec {

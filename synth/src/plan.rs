@@ -121,6 +121,10 @@ pub mod defaults {
     pub const RETENTION_MARGIN_SECONDS: u64 = 3600;
 }
 
+/// How much of a spool object the bridge sends per Invoke: the runtime's default, under the
+/// 6 MB payload limit with room for the JSON around the records.
+const BRIDGE_CHUNK_BYTES: u64 = ingest_runtime::pipeline::bridge::DEFAULT_CHUNK_BYTES as u64;
+
 /// Which of the two regions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -412,6 +416,8 @@ pub struct BridgePlan {
     /// Queue retention: [`BridgePlan::dead_letter_after_seconds`] plus a margin (at most 14
     /// days), so no message expires while it is still retried.
     pub queue_retention_seconds: u64,
+    /// Bytes of a spool object the bridge sends per Invoke (its `CHUNK_BYTES`).
+    pub chunk_bytes: u64,
     /// Invokes per spool object (chunks under the 6 MB limit).
     pub chunks_per_object: u64,
     /// The SQS mapping's `MaximumConcurrency`.
@@ -735,8 +741,9 @@ impl Plan {
             queue_retention_seconds: dead_letter_after_seconds
                 .saturating_add(defaults::RETENTION_MARGIN_SECONDS)
                 .min(aws::SQS_MAX_RETENTION_SECONDS),
+            chunk_bytes: BRIDGE_CHUNK_BYTES,
             chunks_per_object: (storage.spool_buffer_mb.saturating_mul(1024 * 1024))
-                .div_ceil(aws::BRIDGE_CHUNK_BYTES)
+                .div_ceil(BRIDGE_CHUNK_BYTES)
                 .max(1),
             max_concurrency: bridge_max_concurrency,
             queue_name: format!("{name}-spool-objects"),

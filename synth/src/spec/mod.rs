@@ -8,6 +8,7 @@
 pub mod raw;
 pub mod structure;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use serde_json::Value;
 
 use crate::diagnostic::{Diagnostic, SourceFile};
 use crate::yaml::{self, Node};
+use raw::RawEvent;
 pub use raw::RawSpec;
 
 /// A parsed YAML file with its source, for locating paths.
@@ -86,6 +88,9 @@ pub struct ReadSpec {
     /// The raw types, when deserialization succeeded (possibly after removing values blamed by
     /// structural problems, so the semantic checks can still run on the rest).
     pub raw: Option<RawSpec>,
+    /// The event types alone, when the whole spec could not be deserialized but they could:
+    /// their schemas are still checked, so every problem shows in one run.
+    pub raw_events: Option<BTreeMap<String, RawEvent>>,
 }
 
 /// The JSON Schema of `ingest.yaml`, derived from the raw types.
@@ -129,6 +134,7 @@ pub fn read_source(
         .collect();
     let mut pruned = value.clone();
     structure::prune(&mut pruned, &problems);
+    let events = pruned.get("events").cloned();
     let raw = match serde_json::from_value::<RawSpec>(pruned) {
         Ok(raw) => Some(raw),
         Err(error) if problems.is_empty() => {
@@ -148,12 +154,17 @@ pub fn read_source(
         }
         Err(_) => None,
     };
+    let raw_events = match (&raw, events) {
+        (None, Some(events)) => serde_json::from_value(events).ok(),
+        _ => None,
+    };
     Ok((
         ReadSpec {
             path: path.to_path_buf(),
             document,
             value,
             raw,
+            raw_events,
         },
         diagnostics,
     ))
