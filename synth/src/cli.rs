@@ -86,6 +86,16 @@ pub enum Command {
 pub struct CheckArgs {
     /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
     pub spec: Option<PathBuf>,
+    /// Also compare the event schemas with an older spec, and fail on changes that would send
+    /// events that were valid to quarantine
+    ///
+    /// OLD is a spec file, a git revision of the same spec (`HEAD~1`, `main`, a commit), or
+    /// REV:PATH for a file as it was in a revision (PATH from the repository's root, or `./`
+    /// for the current folder). Breaking changes are errors (exit 1), changes whose effect
+    /// cannot be decided (two different patterns) are warnings, and safe changes are listed
+    /// with the summary.
+    #[arg(long, value_name = "OLD")]
+    pub against: Option<String>,
 }
 
 /// `ingest synth`.

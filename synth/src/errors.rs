@@ -7,11 +7,13 @@
 //! Errors that belong to a located place in the user's YAML stay located diagnostics (the
 //! [`Error::Spec`] variant renders them all, each with its file, line and column).
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 
+use crate::compat::CompatError;
 use crate::diagnostic;
 use crate::package::PackageError;
 use crate::program::ProgramError;
@@ -149,6 +151,28 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The old spec of a breaking-change check could not be had.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Compat(#[from] CompatError),
+
+    /// Changes that would send events that were valid under the old spec to quarantine.
+    #[error(
+        "{} change{} against {against} would send events that were valid to quarantine",
+        breaking,
+        if *breaking == 1 { "" } else { "s" }
+    )]
+    #[diagnostic(code(ingest::breaking))]
+    Breaking {
+        /// Where the old spec came from.
+        against: String,
+        /// How many changes break events.
+        breaking: usize,
+        /// Every breaking change (errors) and every one the check cannot judge (warnings),
+        /// located in the new spec.
+        diagnostics: Vec<diagnostic::Diagnostic>,
+    },
+
     /// `synth` refused every spec because some failed; nothing was written.
     #[error("nothing was written: {} spec{} failed", errors.len(), if errors.len() == 1 { "" } else { "s" })]
     #[diagnostic(code(ingest::nothing_written))]
@@ -203,6 +227,22 @@ impl Diagnostic for SpecError {
 pub fn render(error: &Error, color: bool) -> String {
     match error {
         Error::Spec(SpecError::Invalid(diagnostics)) => diagnostic::render(diagnostics, color),
+        Error::Compat(CompatError::OldInvalid {
+            label,
+            error: SpecError::Invalid(diagnostics),
+        }) => {
+            let mut text = diagnostic::render(diagnostics, color);
+            let _ = writeln!(
+                text,
+                "the old spec {label} is not valid, so it cannot be compared: compare with a revision or file whose spec is valid for this version of ingest"
+            );
+            text
+        }
+        Error::Breaking { diagnostics, .. } => {
+            let mut text = diagnostic::render(diagnostics, color);
+            let _ = writeln!(text, "{error}");
+            text
+        }
         Error::NothingWritten { errors } => {
             let mut text: String = errors.iter().map(|e| render(e, color)).collect();
             text.push_str("nothing was written\n");
