@@ -302,6 +302,10 @@ pub struct DeployArgs {
     /// Skip the closing probe of the APIs (for identities without apigateway:POST)
     #[arg(long)]
     pub no_probe: bool,
+    /// Deploy even when the event schemas changed so that events valid under the deployed
+    /// spec would go to quarantine (deploy checks this like `ingest check --against`)
+    #[arg(long)]
+    pub allow_breaking: bool,
     /// AWS access.
     #[command(flatten)]
     pub aws: AwsArgs,

@@ -148,7 +148,9 @@ pub enum CompatError {
     #[error("{} is outside the git repository at {}", path.display(), repository.display())]
     #[diagnostic(
         code(ingest::outside_repository),
-        help("name the spec in the revision explicitly: `--against REV:<path from the repository's root>`")
+        help(
+            "name the spec in the revision explicitly: `--against REV:<path from the repository's root>`"
+        )
     )]
     OutsideRepository {
         /// The spec.
@@ -171,9 +173,7 @@ pub enum CompatError {
     #[error("the old spec {label} is not valid, so it cannot be compared")]
     #[diagnostic(
         code(ingest::against_invalid),
-        help(
-            "compare with a revision or file whose spec is valid for this version of ingest"
-        )
+        help("compare with a revision or file whose spec is valid for this version of ingest")
     )]
     OldInvalid {
         /// Where the old spec came from.
@@ -203,8 +203,8 @@ pub fn load(against: &Against, new_spec: &Path) -> Result<OldSpec, CompatError> 
                 source,
             })?;
             let label = path.display().to_string();
-            let checked = crate::check_source(source, path)
-                .map_err(|error| CompatError::OldInvalid {
+            let checked =
+                crate::check_source(source, path).map_err(|error| CompatError::OldInvalid {
                     label: label.clone(),
                     error,
                 })?;
@@ -215,31 +215,32 @@ pub fn load(against: &Against, new_spec: &Path) -> Result<OldSpec, CompatError> 
 }
 
 /// Checks an old spec held in memory (a deployed spec): `spec` is its file name among `files`,
-/// which map paths relative to the spec's folder to their text; `label` names it in messages.
+/// which map paths relative to the spec's folder to their text; `label` names it in messages,
+/// and `place` prefixes the names of its files in diagnostics (`deployed:ingest.yaml`).
 pub fn load_files(
     label: &str,
+    place: &str,
     spec: &str,
     files: &BTreeMap<String, String>,
 ) -> Result<OldSpec, CompatError> {
     let memory = MemoryFiles {
-        label,
+        label: place,
         files: files
             .iter()
             .filter_map(|(path, text)| Some((normalize(Path::new(path))?, text.as_str())))
             .collect(),
     };
     let spec_path = Path::new(spec);
-    let source = memory
-        .read(spec_path)
-        .map_err(|source| CompatError::Read {
-            path: PathBuf::from(format!("{label}:{spec}")),
-            source,
-        })?;
-    let checked =
-        crate::check_files(source, spec_path, &memory).map_err(|error| CompatError::OldInvalid {
+    let source = memory.read(spec_path).map_err(|source| CompatError::Read {
+        path: PathBuf::from(format!("{place}:{spec}")),
+        source,
+    })?;
+    let checked = crate::check_files(source, spec_path, &memory).map_err(|error| {
+        CompatError::OldInvalid {
             label: label.to_owned(),
             error,
-        })?;
+        }
+    })?;
     Ok(OldSpec {
         label: label.to_owned(),
         checked,
@@ -299,8 +300,9 @@ impl SpecFiles for GitFiles<'_> {
     fn read(&self, path: &Path) -> std::io::Result<SourceFile> {
         let place = format!("`{}`", self.rev);
         let key = normalize(path).ok_or_else(|| not_found(path, &place))?;
-        let text = git_text(self.repository, self.rev, &key)
-            .map_err(|error| std::io::Error::new(std::io::ErrorKind::NotFound, error.to_string()))?;
+        let text = git_text(self.repository, self.rev, &key).map_err(|error| {
+            std::io::Error::new(std::io::ErrorKind::NotFound, error.to_string())
+        })?;
         Ok(SourceFile::new(format!("{}:{key}", self.rev), text))
     }
 }
@@ -357,7 +359,12 @@ fn load_git(rev: &str, path: Option<&str>, new_spec: &Path) -> Result<OldSpec, C
     let commit = git(
         &repository,
         rev,
-        &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")],
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ],
     )?;
     if !commit.status.success() {
         return Err(CompatError::UnknownRevision {
@@ -425,6 +432,27 @@ fn lexical_join(base: &Path, relative: &str) -> PathBuf {
     out
 }
 
+/// The breaking-change check against what runs: the spec last deployed to the stack whose
+/// validator judges events (the primary). `None` when ingest never deployed it.
+#[cfg(feature = "aws")]
+pub async fn against_deployed(
+    cloud: &crate::cloud::Cloud,
+    new: &CheckedSpec,
+) -> Result<Option<Comparison>, crate::errors::Error> {
+    let primary = new.plan.stack(crate::plan::StackKind::Primary);
+    let Some((record, bundle)) =
+        crate::cloud::staging::deployed_spec(cloud, &primary.region, &primary.name).await?
+    else {
+        return Ok(None);
+    };
+    let label = format!(
+        "the spec deployed to {} ({})",
+        record.stack, record.deployed_at
+    );
+    let old = load_files(&label, "deployed", &bundle.spec, &bundle.files)?;
+    Ok(Some(compare(new, &old)))
+}
+
 /// The changes between an old spec and a new one, each placed in the new spec's files.
 #[derive(Debug)]
 pub struct Comparison {
@@ -481,12 +509,22 @@ impl Comparison {
             count(Severity::Warning),
             count(Severity::Advice)
         );
-        for change in self
+        let safe: Vec<&Diagnostic> = self
             .changes
             .iter()
             .filter(|d| d.severity == Severity::Advice)
-        {
-            let _ = writeln!(out, "  safe  {}  {}", change.location(), change.message);
+            .collect();
+        if !safe.is_empty() {
+            let _ = writeln!(out, "safe changes:");
+        }
+        for change in safe {
+            let _ = writeln!(
+                out,
+                "  {}  {}  {}",
+                change.location(),
+                change.code,
+                change.message
+            );
         }
         out
     }
@@ -544,7 +582,9 @@ fn locate(new: &CheckedSpec, finding: &Finding) -> Diagnostic {
             true,
             finding.message.clone(),
         ),
-        (Rule::EventTypeAdded, Some(_)) => (&new.document, event_key(), true, finding.message.clone()),
+        (Rule::EventTypeAdded, Some(_)) => {
+            (&new.document, event_key(), true, finding.message.clone())
+        }
         (_, Some(event)) => {
             let mut path = event.source.prefix.clone();
             path.extend(finding.path.iter().cloned());
@@ -651,7 +691,10 @@ mod tests {
 
     #[test]
     fn paths_are_normalized_inside_their_root() {
-        assert_eq!(normalize(Path::new("specs/../schemas/./a.json")).as_deref(), Some("schemas/a.json"));
+        assert_eq!(
+            normalize(Path::new("specs/../schemas/./a.json")).as_deref(),
+            Some("schemas/a.json")
+        );
         assert_eq!(normalize(Path::new("../a.json")), None);
         assert_eq!(
             lexical_join(Path::new("/repo/specs"), "../schemas/a.json"),

@@ -171,6 +171,8 @@ pub enum Error {
         /// Every breaking change (errors) and every one the check cannot judge (warnings),
         /// located in the new spec.
         diagnostics: Vec<diagnostic::Diagnostic>,
+        /// What the command did not do, and how to make it (`deploy`'s `--allow-breaking`).
+        next: Option<String>,
     },
 
     // The commands that deploy and operate the stacks (feature `aws`).
@@ -395,9 +397,14 @@ pub fn render(error: &Error, color: bool) -> String {
             );
             text
         }
-        Error::Breaking { diagnostics, .. } => {
+        Error::Breaking {
+            diagnostics, next, ..
+        } => {
             let mut text = diagnostic::render(diagnostics, color);
             let _ = writeln!(text, "{error}");
+            if let Some(next) = next {
+                let _ = writeln!(text, "{next}");
+            }
             text
         }
         Error::NothingWritten { errors } => {

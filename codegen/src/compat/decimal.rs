@@ -88,12 +88,8 @@ impl Decimal {
     /// Both mantissas at a common scale.
     fn align(self, other: Decimal) -> Option<(i128, i128, u32)> {
         let scale = self.scale.max(other.scale);
-        let a = self
-            .mantissa
-            .checked_mul(pow10(scale - self.scale)?)?;
-        let b = other
-            .mantissa
-            .checked_mul(pow10(scale - other.scale)?)?;
+        let a = self.mantissa.checked_mul(pow10(scale - self.scale)?)?;
+        let b = other.mantissa.checked_mul(pow10(scale - other.scale)?)?;
         Some((a, b, scale))
     }
 

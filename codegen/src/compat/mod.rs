@@ -242,9 +242,10 @@ impl<'a> Side<'a> {
 
     fn additional(self) -> Side<'a> {
         match self.schema {
-            Schema::Object(object) => {
-                self.subschema("additionalProperties", object.additional_properties.as_ref())
-            }
+            Schema::Object(object) => self.subschema(
+                "additionalProperties",
+                object.additional_properties.as_ref(),
+            ),
             Schema::Bool(_) => Side::anything(),
         }
     }
@@ -429,8 +430,7 @@ impl Comparer<'_> {
                 Verdict::Safe,
                 Rule::SchemaFalseRemoved,
                 At::Object,
-                "the schema was `false` (nothing was valid here) and now accepts values"
-                    .to_owned(),
+                "the schema was `false` (nothing was valid here) and now accepts values".to_owned(),
                 None,
             );
             return;
@@ -534,7 +534,11 @@ impl Comparer<'_> {
         let plural = lost.len() > 1 || lost[0].1;
         let names: Vec<&str> = lost.iter().map(|(name, _)| name.as_str()).collect();
         let names = names.join(", ");
-        let (verb, pronoun) = if plural { ("are", "them") } else { ("is", "it") };
+        let (verb, pronoun) = if plural {
+            ("are", "them")
+        } else {
+            ("is", "it")
+        };
         self.push(
             Verdict::Breaking,
             Rule::TypeNarrowed,
@@ -675,7 +679,9 @@ impl Comparer<'_> {
                 );
             }
         } else if items_differ {
-            self.nested(&["items"], Step::Any, |c| c.schema(old.items(), new.items()));
+            self.nested(&["items"], Step::Any, |c| {
+                c.schema(old.items(), new.items())
+            });
         }
         let old_max = if old.items().is_false() {
             Some(0)
@@ -723,11 +729,13 @@ impl Comparer<'_> {
             if o.required.contains(name) {
                 continue;
             }
-            let all_have_it = domain.values_of(InstanceType::Object).is_some_and(|values| {
-                values
-                    .iter()
-                    .all(|v| v.as_object().is_some_and(|m| m.contains_key(name)))
-            });
+            let all_have_it = domain
+                .values_of(InstanceType::Object)
+                .is_some_and(|values| {
+                    values
+                        .iter()
+                        .all(|v| v.as_object().is_some_and(|m| m.contains_key(name)))
+                });
             if all_have_it {
                 continue;
             }
@@ -761,10 +769,7 @@ impl Comparer<'_> {
         } else {
             o.max_properties
         };
-        let old_min = o
-            .min_properties
-            .unwrap_or(0)
-            .max(o.required.len() as u64);
+        let old_min = o.min_properties.unwrap_or(0).max(o.required.len() as u64);
         self.counts(
             Counted::Properties,
             (old_min, old_max),
@@ -854,31 +859,39 @@ impl Comparer<'_> {
             });
             return;
         }
-        let before = if matches!(old_rest.schema, Schema::Bool(true)) {
-            "any value was allowed under that name".to_owned()
-        } else {
-            "`additionalProperties` decided what it could be".to_owned()
-        };
+        let open = matches!(old_rest.schema, Schema::Bool(true));
         let judged = self.judge(&["properties", name], step.clone(), old_rest, after);
+        let help = Some(format!(
+            "if no producer ever sent `{name}`, nothing breaks: check stored events with `ingest validate`; objects declared with `additionalProperties: false` make new properties safe additions"
+        ));
         let (verdict, message, help) = match judged {
             None | Some((Verdict::Safe, _)) => (
                 Verdict::Safe,
-                format!("`{name}` is a new property and accepts everything the object allowed under that name before"),
+                format!(
+                    "`{name}` is a new property and accepts everything the object allowed under that name before"
+                ),
                 None,
+            ),
+            Some((Verdict::Breaking, _)) if open => (
+                Verdict::Breaking,
+                format!(
+                    "`{name}` is a new property, but the object was open: events could send `{name}` with any value, and those its schema rejects go to quarantine"
+                ),
+                help,
+            ),
+            Some((Verdict::Breaking, reason)) => (
+                Verdict::Breaking,
+                format!(
+                    "`{name}` is a new property, narrower than what `additionalProperties` allowed under that name before ({reason})"
+                ),
+                help,
             ),
             Some((verdict, reason)) => (
                 verdict,
                 format!(
-                    "`{name}` is a new property, but the object was open ({before}){}: {reason}",
-                    if verdict == Verdict::Breaking {
-                        ", so events that sent it with a value the new schema rejects go to quarantine"
-                    } else {
-                        ""
-                    }
+                    "`{name}` is a new property; before, `additionalProperties` decided what it could be, and this check cannot tell whether the new schema accepts all of that ({reason})"
                 ),
-                Some(format!(
-                    "if no producer ever sent `{name}`, nothing breaks: check stored events with `ingest validate`; objects declared with `additionalProperties: false` make new properties safe additions"
-                )),
+                help,
             ),
         };
         self.nested(&["properties", name], step, |c| {
@@ -892,20 +905,30 @@ impl Comparer<'_> {
         let (verdict, message, help) = if new_rest.is_false() {
             (
                 Verdict::Breaking,
-                format!("`{name}` is no longer listed in `properties` and `additionalProperties` is false, so events that send it go to quarantine"),
-                Some(format!("keep `{name}` in `properties` until no producer sends it")),
+                format!(
+                    "`{name}` is no longer listed in `properties` and `additionalProperties` is false, so events that send it go to quarantine"
+                ),
+                Some(format!(
+                    "keep `{name}` in `properties` until no producer sends it"
+                )),
             )
         } else {
             match self.judge(&["additionalProperties"], step.clone(), before, new_rest) {
                 None | Some((Verdict::Safe, _)) => (
                     Verdict::Safe,
-                    format!("`{name}` is no longer listed in `properties`; `additionalProperties` accepts what it accepted"),
+                    format!(
+                        "`{name}` is no longer listed in `properties`; `additionalProperties` accepts what it accepted"
+                    ),
                     None,
                 ),
                 Some((verdict, reason)) => (
                     verdict,
-                    format!("`{name}` is no longer listed in `properties`, so `additionalProperties` decides what it may be: {reason}"),
-                    Some(format!("keep `{name}` in `properties` until no producer sends it")),
+                    format!(
+                        "`{name}` is no longer listed in `properties`, so `additionalProperties` decides what it may be: {reason}"
+                    ),
+                    Some(format!(
+                        "keep `{name}` in `properties` until no producer sends it"
+                    )),
                 ),
             }
         };
@@ -963,10 +986,7 @@ fn validate_help() -> String {
 
 /// The first of `keywords` present on either side.
 fn interaction(old: Side<'_>, new: Side<'_>, keywords: &[&'static str]) -> Option<&'static str> {
-    keywords
-        .iter()
-        .copied()
-        .find(|k| old.has(k) || new.has(k))
+    keywords.iter().copied().find(|k| old.has(k) || new.has(k))
 }
 
 /// A keyword's JSON value, or `null` when absent (only compared, never judged).
@@ -1079,10 +1099,15 @@ fn kind_text(kind: InstanceType) -> &'static str {
     }
 }
 
-/// `type` as written (`` `string` ``, `` `["string","null"]` ``), or "absent".
+/// `type` as written (`` `string` ``, `` `[string, null]` ``), or "absent".
 fn types_text(side: Side<'_>) -> String {
     match side.json.get("type") {
-        Some(types) => code(types),
+        Some(Value::String(name)) => format!("`{name}`"),
+        Some(Value::Array(names)) => {
+            let names: Vec<&str> = names.iter().filter_map(Value::as_str).collect();
+            format!("`[{}]`", names.join(", "))
+        }
+        Some(other) => code(other),
         None => "absent".to_owned(),
     }
 }
@@ -1091,7 +1116,10 @@ fn types_text(side: Side<'_>) -> String {
 fn any_of_text(types: Option<&BTreeSet<InstanceType>>) -> String {
     match types {
         Some(types) if types.len() == 1 => {
-            format!("any {}", types.iter().next().map_or("value", |t| t.as_str()))
+            format!(
+                "any {}",
+                types.iter().next().map_or("value", |t| t.as_str())
+            )
         }
         _ => "any value".to_owned(),
     }
@@ -1128,7 +1156,10 @@ impl Counted {
         match self {
             Counted::Characters => format!("a string of {count} character{plural}"),
             Counted::Items => format!("an array of {count} item{plural}"),
-            Counted::Properties => format!("an object with {count} propert{}", if count == 1 { "y" } else { "ies" }),
+            Counted::Properties => format!(
+                "an object with {count} propert{}",
+                if count == 1 { "y" } else { "ies" }
+            ),
         }
     }
 }

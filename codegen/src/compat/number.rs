@@ -341,12 +341,18 @@ impl Comparer<'_> {
                 .map_or(Judged::Safe, |x| Judged::Narrowed(*x)),
             None => keywords,
         };
+        // Whether the new keywords, on the old object's grid, admit exactly the old numbers.
+        let on_old_grid = Numbers {
+            step: old.step,
+            ..new.clone()
+        };
         if !lower_same {
             let judged = judge(
                 &|x| new.lower.map_or(Some(true), |b| b.admits_as_lower(x)),
                 old.judge_lower(new.lower),
             );
-            self.report_bound(judged, "lower", old.lower, new.lower, "minimum");
+            let same = matches!(on_old_grid.judge_lower(old.lower), Judged::Safe);
+            self.report_bound(judged, same, "lower", old.lower, new.lower, "minimum");
         }
         if !upper_same {
             let judged = judge(
@@ -356,14 +362,16 @@ impl Comparer<'_> {
                 },
                 old.judge_upper(new.upper),
             );
-            self.report_bound(judged, "upper", old.upper, new.upper, "maximum");
+            let same = matches!(on_old_grid.judge_upper(old.upper), Judged::Safe);
+            self.report_bound(judged, same, "upper", old.upper, new.upper, "maximum");
         }
         if !multiple_same {
             let judged = judge(
                 &|x| new.multiple_of.map_or(Some(true), |m| x.is_multiple_of(m)),
                 old.judge_multiple(new.multiple_of),
             );
-            let text = |m: Option<Decimal>| m.map_or_else(|| "absent".to_owned(), |m| m.to_string());
+            let text =
+                |m: Option<Decimal>| m.map_or_else(|| "absent".to_owned(), |m| m.to_string());
             let change = format!(
                 "`multipleOf` is {} now (was {})",
                 text(new.multiple_of),
@@ -374,7 +382,10 @@ impl Comparer<'_> {
                     Verdict::Safe,
                     Rule::MultipleOfWidened,
                     At::Value("multipleOf"),
-                    change,
+                    match new.multiple_of {
+                        Some(_) => format!("{change}: every number that was valid is a multiple of it"),
+                        None => change,
+                    },
                     None,
                 ),
                 Judged::Narrowed(x) => self.push(
@@ -395,9 +406,11 @@ impl Comparer<'_> {
         }
     }
 
+    /// `same`: the new bound admits exactly the numbers the old one did.
     fn report_bound(
         &mut self,
         judged: Judged,
+        same: bool,
         side: &str,
         old: Option<Bound>,
         new: Option<Bound>,
@@ -414,7 +427,11 @@ impl Comparer<'_> {
                 Verdict::Safe,
                 Rule::RangeWidened,
                 At::Value(keyword),
-                change,
+                if same && new.is_some() {
+                    format!("{change}, which admits the same numbers")
+                } else {
+                    change
+                },
                 None,
             ),
             Judged::Narrowed(x) => self.push(
@@ -422,10 +439,13 @@ impl Comparer<'_> {
                 Rule::RangeNarrowed,
                 At::Value(keyword),
                 format!("{change}: {x} was valid and goes to quarantine now"),
-                Some(format!(
-                    "tighten a bound only once no producer sends values outside it; until then keep {}",
-                    text(old)
-                )),
+                Some(match old {
+                    Some(old) => format!(
+                        "tighten a bound only once no producer sends values outside it; until then keep {}",
+                        old.text()
+                    ),
+                    None => "add a bound only once no producer sends values outside it".to_owned(),
+                }),
             ),
             Judged::Unknown => self.push(
                 Verdict::CannotTell,

@@ -124,10 +124,17 @@ mod tests {
 
     #[test]
     fn resolves_pointers_and_anchors() {
-        let root = json!({"$defs": {"a/b": {"type": "string"}, "c": {"$anchor": "here", "minimum": 1}}});
-        assert_eq!(resolve(&root, "#/$defs/a~1b"), Some(&json!({"type": "string"})));
+        let root =
+            json!({"$defs": {"a/b": {"type": "string"}, "c": {"$anchor": "here", "minimum": 1}}});
+        assert_eq!(
+            resolve(&root, "#/$defs/a~1b"),
+            Some(&json!({"type": "string"}))
+        );
         assert_eq!(resolve(&root, "#/%24defs/c/minimum"), Some(&json!(1)));
-        assert_eq!(resolve(&root, "#here").and_then(|v| v.get("minimum")), Some(&json!(1)));
+        assert_eq!(
+            resolve(&root, "#here").and_then(|v| v.get("minimum")),
+            Some(&json!(1))
+        );
         assert_eq!(resolve(&root, "#"), Some(&root));
         assert_eq!(resolve(&root, "other.json#/a"), None);
     }
@@ -143,7 +150,11 @@ mod tests {
         new["$defs"]["leaf"] = json!({"type": "integer"});
         // `node` is equal in both, but a schema it refers to is not.
         assert!(!reference_unchanged(&old, &new, "#/$defs/node"));
-        assert!(!targets_unchanged(&old, &new, &json!({"$ref": "#/$defs/node"})));
+        assert!(!targets_unchanged(
+            &old,
+            &new,
+            &json!({"$ref": "#/$defs/node"})
+        ));
         assert!(targets_unchanged(&old, &new, &json!({"type": "object"})));
     }
 }

@@ -191,8 +191,11 @@ fn build(hir: &Hir, extra: u32, branch: usize, last: bool, out: &mut String) -> 
         HirKind::Empty | HirKind::Look(_) => {}
         HirKind::Literal(literal) => out.push_str(std::str::from_utf8(&literal.0).ok()?),
         HirKind::Class(Class::Unicode(class)) => {
-            let ranges: Vec<(char, char)> =
-                class.ranges().iter().map(|r| (r.start(), r.end())).collect();
+            let ranges: Vec<(char, char)> = class
+                .ranges()
+                .iter()
+                .map(|r| (r.start(), r.end()))
+                .collect();
             out.push(pick(&ranges, last)?);
         }
         HirKind::Class(Class::Bytes(class)) => {
@@ -217,9 +220,13 @@ fn build(hir: &Hir, extra: u32, branch: usize, last: bool, out: &mut String) -> 
                 build(item, extra, branch, last, out)?;
             }
         }
-        HirKind::Alternation(items) => {
-            build(items.get(branch.min(items.len() - 1))?, extra, branch, last, out)?
-        }
+        HirKind::Alternation(items) => build(
+            items.get(branch.min(items.len() - 1))?,
+            extra,
+            branch,
+            last,
+            out,
+        )?,
     }
     Some(())
 }
@@ -250,9 +257,24 @@ fn pick(ranges: &[(char, char)], last: bool) -> Option<char> {
     }
 }
 
-/// A string in a message.
+/// A string in a message, as JSON.
 fn quoted(text: &str) -> String {
     format!("`{}`", serde_json::to_string(text).unwrap_or_default())
+}
+
+/// A pattern in a message, as written.
+fn pattern_text(pattern: &str) -> String {
+    format!("`{pattern}`")
+}
+
+/// "a date", "an email".
+fn a_format(format: &str) -> String {
+    let article = if format.starts_with(['a', 'e', 'i', 'o']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {format}")
 }
 
 impl Comparer<'_> {
@@ -293,18 +315,21 @@ impl Comparer<'_> {
                 Verdict::Safe,
                 Rule::PatternRemoved,
                 At::Object,
-                format!("`pattern` {} was removed", quoted(before)),
+                format!("`pattern` {} was removed", pattern_text(before)),
                 None,
             ),
             (before, Some(after)) if before.as_ref() != Some(after) => {
                 let (rule, change) = match before {
-                    None => (Rule::PatternAdded, format!("`pattern` {} is new", quoted(after))),
+                    None => (
+                        Rule::PatternAdded,
+                        format!("`pattern` {} is new", pattern_text(after)),
+                    ),
                     Some(before) => (
                         Rule::PatternChanged,
                         format!(
                             "`pattern` is {} now (was {})",
-                            quoted(after),
-                            quoted(before)
+                            pattern_text(after),
+                            pattern_text(before)
                         ),
                     ),
                 };
@@ -369,9 +394,9 @@ impl Comparer<'_> {
                         rule,
                         At::Value("format"),
                         format!(
-                            "{change}: {} was valid and is not a {}, so it goes to quarantine now",
+                            "{change}: {} was valid and is not {}, so it goes to quarantine now",
                             quoted(witness),
-                            after.as_str()
+                            a_format(after.as_str())
                         ),
                         Some(format!(
                             "assert `format: {}` only once every producer sends it",
@@ -382,7 +407,7 @@ impl Comparer<'_> {
                         Verdict::CannotTell,
                         rule,
                         At::Value("format"),
-                        format!("{change}; this check found no valid string that is not a {}, but cannot prove there is none", after.as_str()),
+                        format!("{change}; this check found no valid string that is not {}, but cannot prove there is none", a_format(after.as_str())),
                         Some(super::validate_help()),
                     ),
                 }
@@ -487,11 +512,17 @@ mod tests {
             assert!(!is_certainly_not_format(format, sample), "{format}");
             for other in ["date-time", "date", "uuid", "email"] {
                 if other != format {
-                    assert!(is_certainly_not_format(other, sample), "{sample} as {other}");
+                    assert!(
+                        is_certainly_not_format(other, sample),
+                        "{sample} as {other}"
+                    );
                 }
             }
             assert!(is_certainly_not_format(format, "a"));
         }
-        assert!(!is_certainly_not_format("hostname", "a"), "unknown formats: maybe");
+        assert!(
+            !is_certainly_not_format("hostname", "a"),
+            "unknown formats: maybe"
+        );
     }
 }

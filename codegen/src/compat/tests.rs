@@ -73,7 +73,13 @@ fn identical_schemas_have_no_findings() {
     let schema = json!({"type": "object", "required": ["a"], "properties": {"a": {"type": "string", "pattern": "^x"}}});
     assert!(compare(schema.clone(), schema).is_empty());
     // Annotations never matter.
-    assert!(compare(json!({"title": "a"}), json!({"title": "b", "description": "c"})).is_empty());
+    assert!(
+        compare(
+            json!({"title": "a"}),
+            json!({"title": "b", "description": "c"})
+        )
+        .is_empty()
+    );
 }
 
 #[test]
@@ -84,9 +90,18 @@ fn type_narrowing_and_widening() {
     );
     assert_eq!(
         summary(&[f.clone()]),
-        vec![(Verdict::Breaking, "type-narrowed", "/properties/a/type".into(), "/a".into())]
+        vec![(
+            Verdict::Breaking,
+            "type-narrowed",
+            "/properties/a/type".into(),
+            "/a".into()
+        )]
     );
-    assert!(f.message.contains("`null` is no longer valid"), "{}", f.message);
+    assert!(
+        f.message.contains("`null` is no longer valid"),
+        "{}",
+        f.message
+    );
 
     let f = only(json!({"type": "number"}), json!({"type": "integer"}));
     assert_eq!(f.rule, Rule::TypeNarrowed);
@@ -97,12 +112,14 @@ fn type_narrowing_and_widening() {
         Verdict::Safe
     );
     // Numbers that had to be multiples of 5 were integers anyway.
-    assert!(compare(
-        json!({"type": "number", "multipleOf": 5}),
-        json!({"type": "integer", "multipleOf": 5})
-    )
-    .iter()
-    .all(|f| f.verdict == Verdict::Safe));
+    assert!(
+        compare(
+            json!({"type": "number", "multipleOf": 5}),
+            json!({"type": "integer", "multipleOf": 5})
+        )
+        .iter()
+        .all(|f| f.verdict == Verdict::Safe)
+    );
     assert_eq!(
         only(json!({}), json!({"type": "string"})).verdict,
         Verdict::Breaking
@@ -115,7 +132,12 @@ fn enum_values_removed_and_added_are_separate_findings() {
     assert_eq!(
         summary(&findings),
         vec![
-            (Verdict::Breaking, "enum-value-removed", "/enum".into(), "".into()),
+            (
+                Verdict::Breaking,
+                "enum-value-removed",
+                "/enum".into(),
+                "".into()
+            ),
             (Verdict::Safe, "enum-value-added", "/enum".into(), "".into()),
         ]
     );
@@ -128,12 +150,20 @@ fn enum_values_removed_and_added_are_separate_findings() {
         Rule::EnumValueAdded
     );
     assert_eq!(
-        only(json!({"type": "boolean"}), json!({"type": "boolean", "enum": [true, false]})).verdict,
+        only(
+            json!({"type": "boolean"}),
+            json!({"type": "boolean", "enum": [true, false]})
+        )
+        .verdict,
         Verdict::Safe,
         "every boolean is listed"
     );
     assert_eq!(
-        only(json!({"type": "string"}), json!({"type": "string", "enum": ["a"]})).verdict,
+        only(
+            json!({"type": "string"}),
+            json!({"type": "string", "enum": ["a"]})
+        )
+        .verdict,
         Verdict::Breaking
     );
 }
@@ -141,10 +171,16 @@ fn enum_values_removed_and_added_are_separate_findings() {
 #[test]
 fn bounds_are_compared_on_the_grid_of_valid_numbers() {
     let f = only(json!({"minimum": 0}), json!({"minimum": 1}));
-    assert_eq!((f.verdict, f.rule), (Verdict::Breaking, Rule::RangeNarrowed));
+    assert_eq!(
+        (f.verdict, f.rule),
+        (Verdict::Breaking, Rule::RangeNarrowed)
+    );
     assert!(f.message.contains(": 0 was valid"), "{}", f.message);
 
-    let f = only(json!({"type": "number"}), json!({"type": "number", "exclusiveMaximum": 10}));
+    let f = only(
+        json!({"type": "number"}),
+        json!({"type": "number", "exclusiveMaximum": 10}),
+    );
     assert_eq!(f.verdict, Verdict::Breaking);
     assert!(f.message.contains(": 10 was valid"), "{}", f.message);
 
@@ -153,7 +189,10 @@ fn bounds_are_compared_on_the_grid_of_valid_numbers() {
         json!({"type": "integer", "exclusiveMinimum": 0}),
         json!({"type": "integer", "minimum": 1}),
     );
-    assert!(findings.iter().all(|f| f.verdict == Verdict::Safe), "{findings:#?}");
+    assert!(
+        findings.iter().all(|f| f.verdict == Verdict::Safe),
+        "{findings:#?}"
+    );
     // On numbers they do not: 0.5 was valid.
     let f = only(
         json!({"type": "number", "exclusiveMinimum": 0}),
@@ -162,8 +201,14 @@ fn bounds_are_compared_on_the_grid_of_valid_numbers() {
     assert_eq!(f.verdict, Verdict::Breaking);
     assert!(f.message.contains("0.5 was valid"), "{}", f.message);
 
-    assert_eq!(only(json!({"maximum": 5}), json!({"maximum": 6})).rule, Rule::RangeWidened);
-    assert_eq!(only(json!({"maximum": 5}), json!({})).rule, Rule::RangeWidened);
+    assert_eq!(
+        only(json!({"maximum": 5}), json!({"maximum": 6})).rule,
+        Rule::RangeWidened
+    );
+    assert_eq!(
+        only(json!({"maximum": 5}), json!({})).rule,
+        Rule::RangeWidened
+    );
     // Multiples of 10 from 1 up start at 10: `minimum: 10` excludes nothing.
     assert_eq!(
         only(
@@ -178,7 +223,10 @@ fn bounds_are_compared_on_the_grid_of_valid_numbers() {
 #[test]
 fn multiple_of_is_safe_only_for_divisors_of_the_old_step() {
     let f = only(json!({"multipleOf": 2}), json!({"multipleOf": 4}));
-    assert_eq!((f.verdict, f.rule), (Verdict::Breaking, Rule::MultipleOfNarrowed));
+    assert_eq!(
+        (f.verdict, f.rule),
+        (Verdict::Breaking, Rule::MultipleOfNarrowed)
+    );
     assert!(f.message.contains(": 2 was valid"), "{}", f.message);
     assert_eq!(
         only(json!({"multipleOf": 4}), json!({"multipleOf": 2})).verdict,
@@ -190,11 +238,19 @@ fn multiple_of_is_safe_only_for_divisors_of_the_old_step() {
         "exact decimals, not floats"
     );
     assert_eq!(
-        only(json!({"type": "integer"}), json!({"type": "integer", "multipleOf": 0.5})).verdict,
+        only(
+            json!({"type": "integer"}),
+            json!({"type": "integer", "multipleOf": 0.5})
+        )
+        .verdict,
         Verdict::Safe
     );
     assert_eq!(
-        only(json!({"type": "number"}), json!({"type": "number", "multipleOf": 1})).verdict,
+        only(
+            json!({"type": "number"}),
+            json!({"type": "number", "multipleOf": 1})
+        )
+        .verdict,
         Verdict::Breaking
     );
 }
@@ -203,10 +259,17 @@ fn multiple_of_is_safe_only_for_divisors_of_the_old_step() {
 fn listed_values_are_checked_directly() {
     // Every listed value fits the new bound: the change is safe.
     assert_eq!(
-        only(json!({"enum": [5, 7]}), json!({"enum": [5, 7], "minimum": 5})).verdict,
+        only(
+            json!({"enum": [5, 7]}),
+            json!({"enum": [5, 7], "minimum": 5})
+        )
+        .verdict,
         Verdict::Safe
     );
-    let f = only(json!({"enum": [4, 5]}), json!({"enum": [4, 5], "minimum": 5}));
+    let f = only(
+        json!({"enum": [4, 5]}),
+        json!({"enum": [4, 5], "minimum": 5}),
+    );
     assert!(f.message.contains(": 4 was valid"), "{}", f.message);
     let f = only(
         json!({"enum": ["ab", "abc"]}),
@@ -215,21 +278,42 @@ fn listed_values_are_checked_directly() {
     assert_eq!((f.verdict, f.rule), (Verdict::Breaking, Rule::PatternAdded));
     assert!(f.message.contains("\"abc\""), "{}", f.message);
     assert_eq!(
-        only(json!({"enum": ["ab"]}), json!({"enum": ["ab"], "pattern": "^a"})).verdict,
+        only(
+            json!({"enum": ["ab"]}),
+            json!({"enum": ["ab"], "pattern": "^a"})
+        )
+        .verdict,
         Verdict::Safe
     );
 }
 
 #[test]
 fn lengths_and_counts() {
-    let f = only(json!({"type": "string"}), json!({"type": "string", "maxLength": 3}));
-    assert_eq!((f.verdict, f.rule), (Verdict::Breaking, Rule::LengthNarrowed));
-    assert!(f.message.contains("a string of 4 characters"), "{}", f.message);
+    let f = only(
+        json!({"type": "string"}),
+        json!({"type": "string", "maxLength": 3}),
+    );
     assert_eq!(
-        only(json!({"type": "string", "minLength": 2}), json!({"type": "string", "minLength": 1})).rule,
+        (f.verdict, f.rule),
+        (Verdict::Breaking, Rule::LengthNarrowed)
+    );
+    assert!(
+        f.message.contains("a string of 4 characters"),
+        "{}",
+        f.message
+    );
+    assert_eq!(
+        only(
+            json!({"type": "string", "minLength": 2}),
+            json!({"type": "string", "minLength": 1})
+        )
+        .rule,
         Rule::LengthWidened
     );
-    let f = only(json!({"type": "array"}), json!({"type": "array", "minItems": 1}));
+    let f = only(
+        json!({"type": "array"}),
+        json!({"type": "array", "minItems": 1}),
+    );
     assert_eq!(f.rule, Rule::ItemCountNarrowed);
     assert!(f.message.contains("an array of 0 items"), "{}", f.message);
     // Two required properties mean at least two properties: `minProperties: 2` is moot.
@@ -264,14 +348,20 @@ fn patterns_are_judged_by_witnesses() {
         json!({"type": "string", "pattern": "^[A-Z]{2,3}$"}),
         json!({"type": "string", "pattern": "^[A-Z]{3}$"}),
     );
-    assert_eq!((f.verdict, f.rule), (Verdict::Breaking, Rule::PatternChanged));
+    assert_eq!(
+        (f.verdict, f.rule),
+        (Verdict::Breaking, Rule::PatternChanged)
+    );
     assert!(f.message.contains("\"AA\""), "{}", f.message);
     // Widening a pattern cannot be proven: cannot tell, never a guess.
     let f = only(
         json!({"type": "string", "pattern": "^[A-Z]{3}$"}),
         json!({"type": "string", "pattern": "^[A-Z]{2,3}$"}),
     );
-    assert_eq!((f.verdict, f.rule), (Verdict::CannotTell, Rule::PatternChanged));
+    assert_eq!(
+        (f.verdict, f.rule),
+        (Verdict::CannotTell, Rule::PatternChanged)
+    );
     assert!(f.help.as_deref().unwrap().contains("ingest validate"));
     // An unanchored old pattern let text around the match through.
     let f = only(
@@ -279,23 +369,36 @@ fn patterns_are_judged_by_witnesses() {
         json!({"type": "string", "pattern": "^[0-9]{3}$"}),
     );
     assert_eq!(f.verdict, Verdict::Breaking);
-    let f = only(json!({"type": "string"}), json!({"type": "string", "pattern": "^[a-z]+$"}));
+    let f = only(
+        json!({"type": "string"}),
+        json!({"type": "string", "pattern": "^[a-z]+$"}),
+    );
     assert_eq!((f.verdict, f.rule), (Verdict::Breaking, Rule::PatternAdded));
     assert_eq!(
-        only(json!({"type": "string", "pattern": "^a"}), json!({"type": "string"})).rule,
+        only(
+            json!({"type": "string", "pattern": "^a"}),
+            json!({"type": "string"})
+        )
+        .rule,
         Rule::PatternRemoved
     );
 }
 
 #[test]
 fn formats() {
-    let f = only(json!({"type": "string"}), json!({"type": "string", "format": "uuid"}));
+    let f = only(
+        json!({"type": "string"}),
+        json!({"type": "string", "format": "uuid"}),
+    );
     assert_eq!((f.verdict, f.rule), (Verdict::Breaking, Rule::FormatAdded));
     let f = only(
         json!({"type": "string", "format": "date"}),
         json!({"type": "string", "format": "date-time"}),
     );
-    assert_eq!((f.verdict, f.rule), (Verdict::Breaking, Rule::FormatChanged));
+    assert_eq!(
+        (f.verdict, f.rule),
+        (Verdict::Breaking, Rule::FormatChanged)
+    );
     assert!(f.message.contains("\"2024-01-31\""), "{}", f.message);
     // A pattern that only lets uuids through: no witness, so cannot tell.
     let uuid = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
@@ -308,7 +411,11 @@ fn formats() {
         Verdict::CannotTell
     );
     assert_eq!(
-        only(json!({"type": "string", "format": "email"}), json!({"type": "string"})).rule,
+        only(
+            json!({"type": "string", "format": "email"}),
+            json!({"type": "string"})
+        )
+        .rule,
         Rule::FormatRemoved
     );
 }
@@ -322,8 +429,18 @@ fn required_and_properties() {
     assert_eq!(
         summary(&findings),
         vec![
-            (Verdict::Breaking, "required-added", "/required/0".into(), "".into()),
-            (Verdict::Safe, "required-removed", "/required".into(), "".into()),
+            (
+                Verdict::Breaking,
+                "required-added",
+                "/required/0".into(),
+                "".into()
+            ),
+            (
+                Verdict::Safe,
+                "required-removed",
+                "/required".into(),
+                "".into()
+            ),
         ]
     );
     // A new property in a closed object: no event had it.
@@ -333,14 +450,22 @@ fn required_and_properties() {
     );
     assert_eq!(
         summary(&[f]),
-        vec![(Verdict::Safe, "property-added", "/properties/b".into(), "/b".into())]
+        vec![(
+            Verdict::Safe,
+            "property-added",
+            "/properties/b".into(),
+            "/b".into()
+        )]
     );
     // In an open object, `b` could have been anything.
     let f = only(
         object(json!({"a": {}})),
         object(json!({"a": {}, "b": {"type": "string"}})),
     );
-    assert_eq!((f.verdict, f.rule), (Verdict::Breaking, Rule::PropertyAdded));
+    assert_eq!(
+        (f.verdict, f.rule),
+        (Verdict::Breaking, Rule::PropertyAdded)
+    );
     // Removed from a closed object: events that send it break.
     let f = only(
         json!({"type": "object", "additionalProperties": false, "properties": {"a": {}, "b": {}}}),
@@ -348,23 +473,44 @@ fn required_and_properties() {
     );
     assert_eq!(
         summary(&[f]),
-        vec![(Verdict::Breaking, "property-removed", "/properties".into(), "/b".into())]
+        vec![(
+            Verdict::Breaking,
+            "property-removed",
+            "/properties".into(),
+            "/b".into()
+        )]
     );
     assert_eq!(
-        only(object(json!({"a": {}, "b": {"type": "string"}})), object(json!({"a": {}}))).verdict,
+        only(
+            object(json!({"a": {}, "b": {"type": "string"}})),
+            object(json!({"a": {}}))
+        )
+        .verdict,
         Verdict::Safe
     );
 }
 
 #[test]
 fn additional_properties() {
-    let f = only(json!({"type": "object"}), json!({"type": "object", "additionalProperties": false}));
-    assert_eq!(
-        summary(&[f]),
-        vec![(Verdict::Breaking, "additional-properties-closed", "/additionalProperties".into(), "".into())]
+    let f = only(
+        json!({"type": "object"}),
+        json!({"type": "object", "additionalProperties": false}),
     );
     assert_eq!(
-        only(json!({"type": "object", "additionalProperties": false}), json!({"type": "object"})).rule,
+        summary(&[f]),
+        vec![(
+            Verdict::Breaking,
+            "additional-properties-closed",
+            "/additionalProperties".into(),
+            "".into()
+        )]
+    );
+    assert_eq!(
+        only(
+            json!({"type": "object", "additionalProperties": false}),
+            json!({"type": "object"})
+        )
+        .rule,
         Rule::AdditionalPropertiesOpened
     );
     let f = only(
@@ -373,7 +519,12 @@ fn additional_properties() {
     );
     assert_eq!(
         summary(&[f]),
-        vec![(Verdict::Breaking, "type-narrowed", "/additionalProperties/type".into(), "/*".into())]
+        vec![(
+            Verdict::Breaking,
+            "type-narrowed",
+            "/additionalProperties/type".into(),
+            "/*".into()
+        )]
     );
 }
 
@@ -384,30 +535,48 @@ fn nested_changes_carry_both_pointers() {
     let mut new = old.clone();
     new["properties"]["lines"]["items"]["properties"]["sku"]["maxLength"] = json!(10);
     let f = only(old, new);
-    assert_eq!(f.pointer(), "/properties/lines/items/properties/sku/maxLength");
+    assert_eq!(
+        f.pointer(),
+        "/properties/lines/items/properties/sku/maxLength"
+    );
     assert_eq!(f.instance, "/lines/*/sku");
     assert_eq!(f.target, Target::Value);
 }
 
 #[test]
 fn arrays() {
-    let f = only(json!({"type": "array"}), json!({"type": "array", "uniqueItems": true}));
-    assert_eq!((f.verdict, f.rule), (Verdict::Breaking, Rule::UniqueItemsAdded));
-    // At most one item: never a repeat.
-    assert!(compare(
-        json!({"type": "array", "maxItems": 1}),
-        json!({"type": "array", "maxItems": 1, "uniqueItems": true})
-    )
-    .is_empty());
+    let f = only(
+        json!({"type": "array"}),
+        json!({"type": "array", "uniqueItems": true}),
+    );
     assert_eq!(
-        only(json!({"type": "array", "uniqueItems": true}), json!({"type": "array"})).rule,
+        (f.verdict, f.rule),
+        (Verdict::Breaking, Rule::UniqueItemsAdded)
+    );
+    // At most one item: never a repeat.
+    assert!(
+        compare(
+            json!({"type": "array", "maxItems": 1}),
+            json!({"type": "array", "maxItems": 1, "uniqueItems": true})
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        only(
+            json!({"type": "array", "uniqueItems": true}),
+            json!({"type": "array"})
+        )
+        .rule,
         Rule::UniqueItemsRemoved
     );
     let f = only(
         json!({"type": "array", "items": {"type": "integer"}}),
         json!({"type": "array", "items": {"type": "integer", "minimum": 0}}),
     );
-    assert_eq!((f.pointer(), f.instance), ("/items/minimum".into(), "/*".into()));
+    assert_eq!(
+        (f.pointer(), f.instance),
+        ("/items/minimum".into(), "/*".into())
+    );
 }
 
 #[test]
@@ -435,14 +604,22 @@ fn keywords_without_rules_fall_back_to_identical_or_cannot_tell() {
     let f = only(old, new);
     assert_eq!(
         summary(&[f]),
-        vec![(Verdict::CannotTell, "keyword-not-judged", "/x-flag".into(), "".into())]
+        vec![(
+            Verdict::CannotTell,
+            "keyword-not-judged",
+            "/x-flag".into(),
+            "".into()
+        )]
     );
     // A property that changed next to `patternProperties` cannot be judged on its own.
     let f = only(
         json!({"type": "object", "patternProperties": {"^a": {}}, "properties": {"b": {"type": "string"}}}),
         json!({"type": "object", "patternProperties": {"^a": {}}, "properties": {"b": {"type": ["string", "null"]}}}),
     );
-    assert_eq!((f.verdict, f.rule), (Verdict::CannotTell, Rule::KeywordNotJudged));
+    assert_eq!(
+        (f.verdict, f.rule),
+        (Verdict::CannotTell, Rule::KeywordNotJudged)
+    );
 }
 
 #[test]
@@ -458,9 +635,17 @@ fn references_compare_what_they_point_at_without_looping() {
     let f = only(old, new);
     assert_eq!(
         (f.verdict, f.rule, f.pointer()),
-        (Verdict::CannotTell, Rule::KeywordNotJudged, "/properties/head/$ref".to_owned())
+        (
+            Verdict::CannotTell,
+            Rule::KeywordNotJudged,
+            "/properties/head/$ref".to_owned()
+        )
     );
-    assert!(f.message.contains("points at a schema that changed"), "{}", f.message);
+    assert!(
+        f.message.contains("points at a schema that changed"),
+        "{}",
+        f.message
+    );
 }
 
 #[test]
