@@ -85,7 +85,9 @@ pub enum Command {
     /// Per stack, a CloudFormation change set against what is deployed (deleted again right
     /// away), shown as a table: action, logical id, type, replacement; a stack that does not
     /// exist yet is listed as "new stack" with its resources. Uploads the templates and the
-    /// Lambda zip to the staging buckets first (content-addressed; skipped when there).
+    /// Lambda zip to the staging buckets first (content-addressed; skipped when there). When the
+    /// primary stack was deployed by ingest, its event schemas are compared with that spec's,
+    /// as `ingest check --against` does, and changes that deploy would refuse are shown.
     ///
     /// Exit codes: 0 no changes; 3 changes; 1 error.
     #[cfg(feature = "aws")]
@@ -98,10 +100,13 @@ pub enum Command {
     /// stacks deploy concurrently; the dns stack follows with their outputs as parameters, then
     /// the monitoring stack (alarms on the dns stack's health checks). Ends
     /// with a probe of each regional API (GET /health and the drain switch routes through API
-    /// Gateway's TestInvokeMethod).
+    /// Gateway's TestInvokeMethod). Before anything changes, the event schemas are compared
+    /// with the spec deployed to the primary stack (as `ingest check --against` does): a change
+    /// that would send events that were valid to quarantine stops the deploy, unless
+    /// --allow-breaking.
     ///
-    /// Exit codes: 0 deployed (or no changes); 1 a stack failed, the probe failed, the changes
-    /// were not confirmed, or an AWS call failed.
+    /// Exit codes: 0 deployed (or no changes); 1 a breaking schema change, a stack failed, the
+    /// probe failed, the changes were not confirmed, or an AWS call failed.
     #[cfg(feature = "aws")]
     Deploy(DeployArgs),
     /// Show each region's stack, endpoint, health, drain switch, weight and backlog

@@ -638,7 +638,9 @@ impl Comparer<'_> {
                         )),
                     );
                 }
-                if !added.is_empty() && !(both_const && !removed.is_empty()) {
+                // A changed `const` already says what the new value is.
+                let replaced = both_const && !removed.is_empty();
+                if !added.is_empty() && !replaced {
                     self.push(
                         Verdict::Safe,
                         Rule::EnumValueAdded,

@@ -89,7 +89,7 @@ fn type_narrowing_and_widening() {
         object(json!({"a": {"type": "string"}})),
     );
     assert_eq!(
-        summary(&[f.clone()]),
+        summary(std::slice::from_ref(&f)),
         vec![(
             Verdict::Breaking,
             "type-narrowed",
