@@ -235,7 +235,7 @@ pub struct DevArgs {
     /// Write spool objects after this many seconds instead of the spec's buffering interval
     #[arg(long, value_name = "SECONDS")]
     pub spool_buffer: Option<u64>,
-    /// Retry a failed bridge message after this many seconds instead of the spec's visibility timeout
+    /// Retry a failed bridge message after this many seconds instead of the spec's retry delays
     #[arg(long, value_name = "SECONDS")]
     pub visibility_timeout: Option<u64>,
 }
