@@ -20,16 +20,23 @@ use miette::Severity;
 use regex::Regex;
 
 use crate::aws;
-use crate::diagnostic::{Diagnostic, SourceFile, resolve_beside};
+use crate::diagnostic::{Diagnostic, resolve_beside};
 use crate::plan::{self, EventPlan, Plan, RegionPlan, Role, StreamCapacity};
 use crate::spec::raw::{RawEvent, RawRegion, RawSpec, StreamMode};
-use crate::spec::{Document, structure::display_path};
+use crate::spec::{Document, SchemaSource, SpecFiles, structure::display_path};
 
 /// Checks a structurally valid spec and resolves it. Returns the plan (only meaningful when no
 /// diagnostic is an error) and every diagnostic.
-pub fn run(document: &Document, spec_path: &Path, raw: &RawSpec) -> (Plan, Vec<Diagnostic>) {
+/// Schema files are read through `files` (the disk, or a spec's files at a git revision).
+pub fn run(
+    document: &Document,
+    spec_path: &Path,
+    raw: &RawSpec,
+    files: &dyn SpecFiles,
+) -> (Plan, Vec<Diagnostic>) {
     let mut checker = Checker {
         document,
+        files,
         diagnostics: Vec::new(),
     };
     let events = checker.load_events(spec_path, &raw.events);
@@ -58,9 +65,11 @@ pub fn events_only(
     document: &Document,
     spec_path: &Path,
     events: &BTreeMap<String, RawEvent>,
+    files: &dyn SpecFiles,
 ) -> Vec<Diagnostic> {
     let mut checker = Checker {
         document,
+        files,
         diagnostics: Vec::new(),
     };
     checker.load_events(spec_path, events);
@@ -70,6 +79,7 @@ pub fn events_only(
 
 struct Checker<'a> {
     document: &'a Document,
+    files: &'a dyn SpecFiles,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -1259,6 +1269,7 @@ impl Checker<'_> {
                             description: event.description.clone(),
                             schema: parsed,
                             schema_json: value,
+                            source: SchemaSource { document, prefix },
                         });
                     }
                 }
@@ -1301,7 +1312,7 @@ impl Checker<'_> {
     ) -> Option<(Document, Vec<PathSegment>, serde_json::Value)> {
         let file_path = resolve_beside(spec_path, file);
         let at = path(&["events", type_name, "schema_file"]);
-        let source = match SourceFile::read(&file_path) {
+        let source = match self.files.read(&file_path) {
             Ok(source) => source,
             Err(error) => {
                 self.error(

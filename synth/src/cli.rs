@@ -110,7 +110,9 @@ pub enum Command {
     /// Per stack, a CloudFormation change set against what is deployed (deleted again right
     /// away), shown as a table: action, logical id, type, replacement; a stack that does not
     /// exist yet is listed as "new stack" with its resources. Uploads the templates and the
-    /// Lambda zip to the staging buckets first (content-addressed; skipped when there).
+    /// Lambda zip to the staging buckets first (content-addressed; skipped when there). When the
+    /// primary stack was deployed by ingest, its event schemas are compared with that spec's,
+    /// as `ingest check --against` does, and changes that deploy would refuse are shown.
     ///
     /// Exit codes: 0 no changes; 3 changes; 1 error.
     #[cfg(feature = "aws")]
@@ -123,10 +125,13 @@ pub enum Command {
     /// stacks deploy concurrently; the dns stack follows with their outputs as parameters, then
     /// the monitoring stack (alarms on the dns stack's health checks). Ends
     /// with a probe of each regional API (GET /health and the drain switch routes through API
-    /// Gateway's TestInvokeMethod).
+    /// Gateway's TestInvokeMethod). Before anything changes, the event schemas are compared
+    /// with the spec deployed to the primary stack (as `ingest check --against` does): a change
+    /// that would send events that were valid to quarantine stops the deploy, unless
+    /// --allow-breaking.
     ///
-    /// Exit codes: 0 deployed (or no changes); 1 a stack failed, the probe failed, the changes
-    /// were not confirmed, or an AWS call failed.
+    /// Exit codes: 0 deployed (or no changes); 1 a breaking schema change, a stack failed, the
+    /// probe failed, the changes were not confirmed, or an AWS call failed.
     #[cfg(feature = "aws")]
     Deploy(DeployArgs),
     /// Show each region's stack, endpoint, health, drain switch, weight and backlog
@@ -174,6 +179,16 @@ pub enum Command {
 pub struct CheckArgs {
     /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
     pub spec: Option<PathBuf>,
+    /// Also compare the event schemas with an older spec, and fail on changes that would send
+    /// events that were valid to quarantine
+    ///
+    /// OLD is a spec file, a git revision of the same spec (`HEAD~1`, `main`, a commit), or
+    /// REV:PATH for a file as it was in a revision (PATH from the repository's root, or `./`
+    /// for the current folder). Breaking changes are errors (exit 1), changes whose effect
+    /// cannot be decided (two different patterns) are warnings, and safe changes are listed
+    /// with the summary.
+    #[arg(long, value_name = "OLD")]
+    pub against: Option<String>,
 }
 
 /// `ingest synth`.
@@ -341,6 +356,10 @@ pub struct DeployArgs {
     /// Skip the closing probe of the APIs (for identities without apigateway:POST)
     #[arg(long)]
     pub no_probe: bool,
+    /// Deploy even when the event schemas changed so that events valid under the deployed
+    /// spec would go to quarantine (deploy checks this like `ingest check --against`)
+    #[arg(long)]
+    pub allow_breaking: bool,
     /// AWS access.
     #[command(flatten)]
     pub aws: AwsArgs,

@@ -7,11 +7,13 @@
 //! Errors that belong to a located place in the user's YAML stay located diagnostics (the
 //! [`Error::Spec`] variant renders them all, each with its file, line and column).
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 
+use crate::compat::CompatError;
 use crate::diagnostic;
 use crate::package::PackageError;
 use crate::program::ProgramError;
@@ -198,6 +200,30 @@ pub enum Error {
         /// What the OS said.
         #[source]
         source: std::io::Error,
+    },
+
+    /// The old spec of a breaking-change check could not be had.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Compat(#[from] CompatError),
+
+    /// Changes that would send events that were valid under the old spec to quarantine.
+    #[error(
+        "{} change{} against {against} would send events that were valid to quarantine",
+        breaking,
+        if *breaking == 1 { "" } else { "s" }
+    )]
+    #[diagnostic(code(ingest::breaking))]
+    Breaking {
+        /// Where the old spec came from.
+        against: String,
+        /// How many changes break events.
+        breaking: usize,
+        /// Every breaking change (errors) and every one the check cannot judge (warnings),
+        /// located in the new spec.
+        diagnostics: Vec<diagnostic::Diagnostic>,
+        /// What the command did not do, and how to make it (`deploy`'s `--allow-breaking`).
+        next: Option<String>,
     },
 
     // The commands that deploy and operate the stacks (feature `aws`).
@@ -462,6 +488,27 @@ impl Diagnostic for SpecError {
 pub fn render(error: &Error, color: bool) -> String {
     match error {
         Error::Spec(SpecError::Invalid(diagnostics)) => diagnostic::render(diagnostics, color),
+        Error::Compat(CompatError::OldInvalid {
+            label,
+            error: SpecError::Invalid(diagnostics),
+        }) => {
+            let mut text = diagnostic::render(diagnostics, color);
+            let _ = writeln!(
+                text,
+                "the old spec {label} is not valid, so it cannot be compared: compare with a revision or file whose spec is valid for this version of ingest"
+            );
+            text
+        }
+        Error::Breaking {
+            diagnostics, next, ..
+        } => {
+            let mut text = diagnostic::render(diagnostics, color);
+            let _ = writeln!(text, "{error}");
+            if let Some(next) = next {
+                let _ = writeln!(text, "{next}");
+            }
+            text
+        }
         Error::NothingWritten { errors } => {
             let mut text: String = errors.iter().map(|e| render(e, color)).collect();
             text.push_str("nothing was written\n");

@@ -511,6 +511,10 @@ pub struct EventPlan {
     pub schema: Schema,
     /// The schema as JSON, as written.
     pub schema_json: serde_json::Value,
+    /// Where the schema is written (the spec or its `schema_file`), to locate diagnostics
+    /// about it.
+    #[serde(skip)]
+    pub source: crate::spec::SchemaSource,
 }
 
 impl EventPlan {

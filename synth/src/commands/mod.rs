@@ -127,7 +127,12 @@ pub fn registry(plan: &crate::plan::Plan) -> Result<ingest_runtime::Registry> {
 
 /// Checks a spec, printing its warnings: the plan of a spec that has no errors.
 pub fn checked_plan(spec: &Path, ui: Ui) -> Result<crate::plan::Plan> {
+    Ok(checked_spec(spec, ui)?.plan)
+}
+
+/// Checks a spec, printing its warnings: a spec that has no errors, with its plan and file.
+pub fn checked_spec(spec: &Path, ui: Ui) -> Result<crate::CheckedSpec> {
     let checked = crate::check_spec(spec)?;
     ui.warnings(&checked.warnings);
-    Ok(checked.plan)
+    Ok(checked)
 }

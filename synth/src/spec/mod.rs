@@ -62,6 +62,32 @@ impl Document {
     }
 }
 
+/// Where a schema is written: a file (the spec itself, or a `schema_file`) and the path of the
+/// schema inside it.
+#[derive(Debug, Clone)]
+pub struct SchemaSource {
+    /// The file.
+    pub document: Document,
+    /// The path of the schema in it (`events.<type>.schema`, or empty for a schema file).
+    pub prefix: Vec<PathSegment>,
+}
+
+/// Where the files a spec names (its `schema_file`s) are read from.
+pub trait SpecFiles {
+    /// Reads the file at `path` (the spec's folder joined with the name it gives).
+    fn read(&self, path: &Path) -> std::io::Result<SourceFile>;
+}
+
+/// The files on disk.
+#[derive(Debug, Clone, Copy)]
+pub struct Disk;
+
+impl SpecFiles for Disk {
+    fn read(&self, path: &Path) -> std::io::Result<SourceFile> {
+        SourceFile::read(path)
+    }
+}
+
 /// Why a spec could not be read or is not valid.
 #[derive(Debug)]
 pub enum SpecError {
