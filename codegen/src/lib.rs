@@ -18,6 +18,7 @@
 
 pub mod events;
 pub mod functions;
+pub mod keywords;
 pub mod schema;
 pub mod types;
 pub mod validator;
