@@ -239,10 +239,73 @@ pub fn refusal(json: &str) -> Option<&'static str> {
     })
 }
 
-/// Checks a `pattern` (or a `patternProperties` key): it must compile with the `regex` crate,
-/// which has no look-around and no backreferences (patterns run in linear time).
+/// ECMA-262 whitespace and line terminators, what `\s` matches in a JSON Schema pattern.
+const ECMA_SPACE: &str = r"\t\n\x0B\x0C\r \x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}";
+
+/// A JSON Schema pattern (ECMA-262 syntax) in the `regex` crate's syntax: the class escapes
+/// mean what ECMA-262 says (`\d` is `[0-9]`, `\w` is `[A-Za-z0-9_]`, `\s` is ECMA's
+/// whitespace, where the `regex` crate would take Unicode's digits, letters and spaces), and
+/// `\cX` is the control character X. Everything else is the same in both. Validators compile
+/// this; messages show the pattern as written.
+pub fn rust_regex(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut chars = pattern.chars().peekable();
+    let mut in_class = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(escaped) = chars.next() else {
+                    out.push('\\');
+                    break;
+                };
+                let class = |set: &str, negated: bool| {
+                    if negated {
+                        format!("[^{set}]")
+                    } else if in_class {
+                        set.to_owned()
+                    } else {
+                        format!("[{set}]")
+                    }
+                };
+                match escaped {
+                    'd' => out.push_str(&class("0-9", false)),
+                    'D' => out.push_str(&class("0-9", true)),
+                    'w' => out.push_str(&class("A-Za-z0-9_", false)),
+                    'W' => out.push_str(&class("A-Za-z0-9_", true)),
+                    's' => out.push_str(&class(ECMA_SPACE, false)),
+                    'S' => out.push_str(&class(ECMA_SPACE, true)),
+                    'c' if chars.peek().is_some_and(char::is_ascii_alphabetic) => {
+                        let letter = chars.next().unwrap_or('@');
+                        out.push_str(&format!("\\x{{{:02X}}}", u32::from(letter) % 32));
+                    }
+                    other => {
+                        out.push('\\');
+                        out.push(other);
+                    }
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push('[');
+                if chars.peek() == Some(&'^') {
+                    out.push(chars.next().unwrap_or('^'));
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(']');
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Checks a `pattern` (or a `patternProperties` key): in the `regex` crate's syntax
+/// ([`rust_regex`]) it must compile, and that crate has no look-around and no backreferences
+/// (patterns run in linear time).
 pub fn check_pattern(pattern: &str) -> Result<(), String> {
-    match regex::Regex::new(pattern) {
+    match regex::Regex::new(&rust_regex(pattern)) {
         Ok(_) => Ok(()),
         Err(error) => {
             let detail = error.to_string();
@@ -402,6 +465,11 @@ mod tests {
     #[test]
     fn shared_value_checks() {
         assert!(check_pattern("^a+$").is_ok());
+        assert!(check_pattern("^\\cC$").is_ok(), "ECMA control escapes");
+        assert_eq!(
+            rust_regex(r"^\d[\w-]\cJ\\d$"),
+            r"^[0-9][A-Za-z0-9_-]\x{0A}\\d$"
+        );
         assert!(
             check_pattern("(?<=x)y")
                 .unwrap_err()

@@ -830,11 +830,10 @@ impl Generator<'_, '_> {
     /// a `Vec<Value>` after `prefixItems`, or a struct container).
     fn loose_items(&mut self, object: &SchemaObject, hint: &str, keywords: &mut Vec<TokenStream>) {
         if let Some(items) = &object.items {
+            // Even `items()`: `items: true` evaluates every item for `unevaluatedItems`.
             let item = self.shape(items, &format!("{hint}Item"));
             let group = self.group("items", item);
-            if group.to_string() != quote!(items()).to_string() {
-                keywords.push(group);
-            }
+            keywords.push(group);
         }
     }
 
@@ -937,7 +936,12 @@ impl Generator<'_, '_> {
                 } else {
                     quote!(#item_ty)
                 };
-                if !item.keywords.is_empty() {
+                // `items()` says that `items` is there when the element type cannot (a
+                // `Value`): it evaluates every item for `unevaluatedItems`.
+                let says_nothing = object.items.is_some()
+                    && item.ty.to_string() == value.to_string()
+                    && !item.nullable;
+                if !item.keywords.is_empty() || says_nothing {
                     let inner = &item.keywords;
                     keywords.push(quote!(items(#(#inner),*)));
                 }

@@ -376,8 +376,10 @@ fn format_tokens(format: Format) -> TokenStream {
     quote!(::ingest_runtime::format::Format::#variant)
 }
 
-/// A `static` regular expression, compiled on first use.
+/// A `static` regular expression, compiled on first use (a JSON Schema pattern, in the
+/// `regex` crate's syntax: `crate::keywords::rust_regex`).
 fn regex_static(name: &Ident, pattern: &str) -> TokenStream {
+    let pattern = crate::keywords::rust_regex(pattern);
     quote! {
         static #name: ::ingest_runtime::__private::LazyLock<::ingest_runtime::__private::Regex> =
             ::ingest_runtime::__private::LazyLock::new(|| ::ingest_runtime::__private::regex(#pattern));
@@ -389,7 +391,9 @@ fn patterns_matching<'n>(node: &'n Node, name: &str) -> Vec<(usize, &'n Child)> 
     node.pattern_properties
         .iter()
         .enumerate()
-        .filter(|(_, (pattern, _))| regex::Regex::new(pattern).is_ok_and(|r| r.is_match(name)))
+        .filter(|(_, (pattern, _))| {
+            regex::Regex::new(&crate::keywords::rust_regex(pattern)).is_ok_and(|r| r.is_match(name))
+        })
         .map(|(i, (_, child))| (i, child))
         .collect()
 }
@@ -411,7 +415,7 @@ impl Expander {
     /// The expression that validates a child with the reader `p` and the checker `c` given.
     fn call(&mut self, child: &Child, p: TokenStream, c: TokenStream) -> TokenStream {
         match child {
-            Child::Inline(node) if node.is_trivial() => quote!(#p.skip_value()),
+            Child::Inline(node) if node.is_trivial() => quote!((#p).skip_value()),
             Child::Inline(node) => {
                 let name = self.node(node);
                 quote!(#name(#p, #c))
@@ -1068,7 +1072,7 @@ impl Expander {
             let pattern_static = regex_static(&name, pattern);
             checks.push(quote! {
                 #pattern_static
-                c.pattern(&s, &PATTERN)?;
+                c.pattern(&s, &PATTERN, #pattern)?;
             });
         }
         if let Some(format) = node.format {

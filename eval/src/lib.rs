@@ -103,7 +103,7 @@ pub fn registry(events: &[EventInput<'_>]) -> Result<Registry, RegistryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ingest_codegen::schema::{Schema, SchemaObject, parse};
+    use ingest_codegen::schema::{Document, Schema, SchemaObject, parse};
     use serde_json::json;
 
     #[test]
@@ -112,10 +112,10 @@ mod tests {
             pattern: Some("(".to_owned()),
             ..SchemaObject::default()
         };
-        let schema = Schema::Object(Box::new(SchemaObject {
+        let schema = Document::new(Schema::Object(Box::new(SchemaObject {
             properties: vec![("a/b".to_owned(), Schema::Object(Box::new(property)))],
             ..SchemaObject::default()
-        }));
+        })));
         let error = Program::compile(&schema).unwrap_err();
         assert_eq!(error.pointer, "/properties/a~1b/pattern");
         assert!(
@@ -130,10 +130,10 @@ mod tests {
     fn a_registry_names_the_type_whose_schema_fails_and_refuses_duplicates() {
         let value = json!({"type": "string"});
         let schema = parse(&value).unwrap();
-        let bad = Schema::Object(Box::new(SchemaObject {
+        let bad = Document::new(Schema::Object(Box::new(SchemaObject {
             pattern: Some("[".to_owned()),
             ..SchemaObject::default()
-        }));
+        })));
         let input = |type_name, schema| EventInput {
             type_name,
             description: None,

@@ -610,7 +610,22 @@ fn parse_key(
         }
         "items" | "values" => {
             let mut group = Keywords::default();
-            meta.parse_nested_meta(|inner| parse_key(&mut group, Place::Group, inner, errors))?;
+            // `items()` (nothing inside) is a group that says only that the keyword is there.
+            let empty = {
+                let fork = meta.input.fork();
+                let content;
+                syn::parenthesized!(content in fork);
+                content.is_empty()
+            };
+            if empty {
+                let content;
+                syn::parenthesized!(content in meta.input);
+                let _ = content;
+            } else {
+                meta.parse_nested_meta(|inner| {
+                    parse_key(&mut group, Place::Group, inner, errors)
+                })?;
+            }
             let slot = if key == "items" {
                 &mut k.items
             } else {

@@ -119,13 +119,6 @@ fn check_ranges(k: &Keywords, errors: &mut Errors) {
             "items",
         ),
         (
-            "min_contains",
-            &k.min_contains,
-            "max_contains",
-            &k.max_contains,
-            "matching items",
-        ),
-        (
             "min_properties",
             &k.min_properties,
             "max_properties",
@@ -351,14 +344,15 @@ impl Builder<'_> {
                     self.errors.push(prefix.span, "`prefix_items` gives the first items types of their own, so the `Vec` must hold `serde_json::Value`s; give the other items a type with `items(ty = T)`");
                 }
                 self.check_group_nullable(&group, element);
-                node.items = Some(if loose {
-                    self.loose_group(&group)
+                // A `Vec<Value>` has `items` only if it says so (`items(...)`, even empty):
+                // `unevaluated_items` tells the two apart.
+                node.items = if !loose {
+                    Some(self.child(element, &element_ty, &group, false))
+                } else if k.items.is_some() {
+                    Some(self.loose_group(&group))
                 } else {
-                    self.child(element, &element_ty, &group, false)
-                });
-                if matches!(&node.items, Some(Child::Inline(n)) if n.is_trivial()) {
-                    node.items = None;
-                }
+                    None
+                };
                 let mut types: BTreeSet<InstanceType> = [InstanceType::Array].into();
                 if nullable {
                     types.insert(InstanceType::Null);

@@ -265,15 +265,14 @@ impl Checker {
         Ok(())
     }
 
-    /// `pattern`
+    /// `pattern`: `regex` is the pattern as compiled, `source` as the schema wrote it.
     #[inline]
-    pub fn pattern(&mut self, s: &str, regex: &Regex) -> Result<(), Error> {
+    pub fn pattern(&mut self, s: &str, regex: &Regex, source: &str) -> Result<(), Error> {
         if !regex.is_match(s) {
             return self.fail("pattern", || {
                 format!(
-                    "{} does not match the pattern {}",
-                    shorten(&format!("{s:?}")),
-                    regex.as_str()
+                    "{} does not match the pattern {source}",
+                    shorten(&format!("{s:?}"))
                 )
             });
         }
@@ -563,15 +562,15 @@ impl Checker {
 
     /// A union told apart by a tag property, whose tag selects no branch.
     #[cold]
-    pub fn no_tag(
+    pub fn no_tag<S: AsRef<str>>(
         &mut self,
         keyword: &'static str,
         tag: &str,
-        values: &[&str],
+        values: &[S],
         found: &Tag<'_>,
     ) -> Result<(), Error> {
         self.fail(keyword, || {
-            let allowed: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+            let allowed: Vec<String> = values.iter().map(|v| format!("{:?}", v.as_ref())).collect();
             let found = match found {
                 Tag::NotAnObject => "but the value is not an object".to_owned(),
                 Tag::Missing => format!("but `{tag}` is missing"),
@@ -696,7 +695,11 @@ pub enum Tag<'a> {
 
 /// Reads the tag `name` of the object at `p` (a fork: `p` is not advanced) and finds the
 /// branch whose value it is. The object was read once already, so it is well-formed.
-pub fn tag_of<'a>(p: &Parser<'a>, name: &str, values: &[&str]) -> Result<Tag<'a>, Error> {
+pub fn tag_of<'a, S: AsRef<str>>(
+    p: &Parser<'a>,
+    name: &str,
+    values: &[S],
+) -> Result<Tag<'a>, Error> {
     let mut q = p.fork();
     if q.peek()? != Kind::Object {
         return Ok(Tag::NotAnObject);
@@ -713,7 +716,7 @@ pub fn tag_of<'a>(p: &Parser<'a>, name: &str, values: &[&str]) -> Result<Tag<'a>
         if q.peek()? == Kind::String {
             q.read_str()?;
             let text = q.last_str();
-            if let Some(index) = values.iter().position(|v| *v == text) {
+            if let Some(index) = values.iter().position(|v| v.as_ref() == text) {
                 return Ok(Tag::Branch(index));
             }
         } else {

@@ -75,10 +75,7 @@ pub trait Event {
     /// applies this type in place: `allOf`, `anyOf`, `oneOf`, `if`, `dependentSchemas`, or a
     /// union's branch). The default evaluates nothing, which is right for every type whose
     /// schema has no properties, items or applicators.
-    fn annotate<'a>(
-        p: &mut json::Parser<'a>,
-        a: &mut check::Annotations<'a>,
-    ) -> Result<(), json::Error> {
+    fn annotate<'a>(p: &mut json::Parser<'a>, a: &mut Annotations<'a>) -> Result<(), json::Error> {
         let _ = a;
         p.skip_value()
     }
@@ -150,13 +147,17 @@ mod scalars {
 
     impl Event for f64 {
         fn validate_json(p: &mut Parser<'_>, c: &mut Checker) -> Result<(), Error> {
-            only(p, c, Kind::Number, "a number", |p, _| p.parse_number().map(drop))
+            only(p, c, Kind::Number, "a number", |p, _| {
+                p.parse_number().map(drop)
+            })
         }
     }
 
     impl Event for bool {
         fn validate_json(p: &mut Parser<'_>, c: &mut Checker) -> Result<(), Error> {
-            only(p, c, Kind::Bool, "a boolean", |p, _| p.parse_bool().map(drop))
+            only(p, c, Kind::Bool, "a boolean", |p, _| {
+                p.parse_bool().map(drop)
+            })
         }
     }
 

@@ -97,7 +97,7 @@ fn refused_keywords_say_what_to_do_instead() {
         ("nullable", "type"),
     ] {
         let error = parse(&json!({ keyword: "x" })).unwrap_err().remove(0);
-        assert_eq!(error.code, "unsupported-keyword");
+        assert_eq!(error.code, "refused-keyword");
         assert!(error.help.contains(hint), "{keyword}: {}", error.help);
     }
     let error = parse(&json!({"properties": {"a": {"$ref": "https://example.com/a.json"}}}))
