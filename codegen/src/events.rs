@@ -73,7 +73,9 @@ pub fn events_crate(
         },
     ];
     for event in &events {
-        let mut text = serde_json::to_string_pretty(event.schema_json).unwrap_or_default();
+        // Self-contained: the files its references read are embedded.
+        let schema = crate::schema::bundle(event.schema, event.schema_json, event.type_name);
+        let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
         text.push('\n');
         files.push(GeneratedFile {
             path: PathBuf::from(format!("schemas/{}.json", event.type_name)),

@@ -321,14 +321,12 @@ pub fn check_pattern(pattern: &str) -> Result<(), String> {
 /// The help for a pattern that does not compile.
 pub const PATTERN_HELP: &str = "fix the expression; look-around and backreferences are not supported (patterns are compiled to a linear-time automaton)";
 
-/// Checks a `multipleOf`: it must be greater than 0.
-pub fn check_multiple_of(value: f64) -> Result<(), String> {
+/// Checks a `multipleOf` (called `key` where it is written): it must be greater than 0.
+pub fn check_multiple_of(key: &str, value: f64) -> Result<(), String> {
     if value > 0.0 {
         Ok(())
     } else {
-        Err(format!(
-            "`multipleOf` must be greater than 0, but it is {value}"
-        ))
+        Err(format!("`{key}` must be greater than 0, but it is {value}"))
     }
 }
 
@@ -343,23 +341,38 @@ pub struct RangeError {
     pub message: String,
 }
 
+/// The four bounds of a numeric range, each with the name it is written with where it is
+/// checked (`minimum` and `exclusiveMinimum` in a schema, `exclusive_minimum` in an attribute).
+#[derive(Debug, Clone, Copy)]
+pub struct Range {
+    /// `minimum`
+    pub minimum: (Option<f64>, &'static str),
+    /// `exclusiveMinimum`
+    pub exclusive_minimum: (Option<f64>, &'static str),
+    /// `maximum`
+    pub maximum: (Option<f64>, &'static str),
+    /// `exclusiveMaximum`
+    pub exclusive_maximum: (Option<f64>, &'static str),
+}
+
 /// Checks that a numeric range leaves some number: the tightest lower bound (`minimum` or
-/// `exclusiveMinimum`) must be below the tightest upper one. Returns the keywords of the two
+/// `exclusiveMinimum`) must be below the tightest upper one. Returns the names of the two
 /// bounds (the lower one is at fault) and the message.
-pub fn check_range(
-    minimum: Option<f64>,
-    exclusive_minimum: Option<f64>,
-    maximum: Option<f64>,
-    exclusive_maximum: Option<f64>,
-) -> Result<(), RangeError> {
+pub fn check_range(range: Range) -> Result<(), RangeError> {
     let lower = tighter(
-        minimum.map(|v| (v, false, "minimum")),
-        exclusive_minimum.map(|v| (v, true, "exclusiveMinimum")),
+        range.minimum.0.map(|v| (v, false, range.minimum.1)),
+        range
+            .exclusive_minimum
+            .0
+            .map(|v| (v, true, range.exclusive_minimum.1)),
         true,
     );
     let upper = tighter(
-        maximum.map(|v| (v, false, "maximum")),
-        exclusive_maximum.map(|v| (v, true, "exclusiveMaximum")),
+        range.maximum.0.map(|v| (v, false, range.maximum.1)),
+        range
+            .exclusive_maximum
+            .0
+            .map(|v| (v, true, range.exclusive_maximum.1)),
         false,
     );
     if let (Some((low, low_exclusive, low_key)), Some((high, high_exclusive, high_key))) =
@@ -475,21 +488,27 @@ mod tests {
                 .unwrap_err()
                 .contains("look-behind")
         );
-        assert!(check_range(Some(1.0), None, Some(1.0), None).is_ok());
+        let range = |min, xmin, max, xmax| Range {
+            minimum: (min, "minimum"),
+            exclusive_minimum: (xmin, "exclusiveMinimum"),
+            maximum: (max, "maximum"),
+            exclusive_maximum: (xmax, "exclusiveMaximum"),
+        };
+        assert!(check_range(range(Some(1.0), None, Some(1.0), None)).is_ok());
         assert_eq!(
-            check_range(Some(1.0), None, None, Some(1.0))
+            check_range(range(Some(1.0), None, None, Some(1.0)))
                 .unwrap_err()
                 .lower,
             "minimum"
         );
         assert_eq!(
-            check_range(None, Some(3.0), Some(2.0), None)
+            check_range(range(None, Some(3.0), Some(2.0), None))
                 .unwrap_err()
                 .lower,
             "exclusiveMinimum"
         );
         assert!(check_counts("minLength", 3, "maxLength", 2, "characters").is_err());
-        assert!(check_multiple_of(0.0).is_err());
+        assert!(check_multiple_of("multipleOf", 0.0).is_err());
         assert_eq!(format_named("ipv4"), Ok(Format::Ipv4));
         assert!(
             format_named("hostnme")

@@ -1074,12 +1074,16 @@ impl Generator<'_, '_> {
                 pub #field_ident: #ty
             });
         }
-        if object.additional_properties != Some(Schema::Bool(false)) {
+        // The other properties' map: unless `additionalProperties` is false, and even then for
+        // the keys `patternProperties` matches.
+        if object.additional_properties != Some(Schema::Bool(false))
+            || !object.pattern_properties.is_empty()
+        {
             let field = unique("additional_properties".to_owned(), &mut taken);
             let field_ident = Ident::new(&field, Span::call_site());
             let serde_attr = serde.then(|| quote!(#[serde(flatten)]));
             let (value_ty, attribute) = match &object.additional_properties {
-                None => (value_type(), quote!(#[event(additional)])),
+                None | Some(Schema::Bool(false)) => (value_type(), quote!(#[event(additional)])),
                 Some(additional) => {
                     let shape = self.shape(additional, &format!("{hint}Value"));
                     if object.pattern_properties.is_empty() {

@@ -161,6 +161,15 @@ impl Compiler<'_> {
         self.nodes[reserved.index()] = Node::Ref(compiled);
     }
 
+    /// Whether a node is `true` (no check), as opposed to the slot reserved for a definition
+    /// still compiling (a recursive reference), which is [`Node::Any`] only until it is done.
+    fn allows_anything(&self, id: NodeId) -> bool {
+        let reserved = |slot: &Slot| matches!(slot, Slot::Compiling(r) if *r == id);
+        matches!(self.nodes[id.index()], Node::Any)
+            && !self.root.as_ref().is_some_and(reserved)
+            && !self.definitions.values().any(reserved)
+    }
+
     fn nested<T>(&mut self, segments: &[&str], f: impl FnOnce(&mut Self) -> T) -> T {
         let depth = self.path.len();
         self.path.extend(segments.iter().map(|s| (*s).to_owned()));
@@ -291,7 +300,7 @@ impl Compiler<'_> {
         // An `items` that allows anything is no check (the derive leaves it out), but it
         // still evaluates every item for `unevaluatedItems`.
         let has_items = items.is_some();
-        let items = items.filter(|id| !matches!(self.nodes[id.index()], Node::Any));
+        let items = items.filter(|id| !self.allows_anything(*id));
         let contains = match &object.contains {
             Some(schema) => Some((
                 self.branch(schema, &["contains"])?,

@@ -188,4 +188,26 @@ mod tests {
             "duplicate keys are not JSON here"
         );
     }
+
+    #[test]
+    fn a_recursive_reference_as_the_items_schema_checks_every_level() {
+        // While `node` compiles, its `items` reach the slot reserved for it, which must not be
+        // taken for `items: true`.
+        let value = json!({
+            "$ref": "#/$defs/node",
+            "$defs": {"node": {
+                "type": "object",
+                "required": ["id"],
+                "properties": {"children": {"type": "array", "items": {"$ref": "#/$defs/node"}}}
+            }}
+        });
+        let program = Program::compile(&parse(&value).unwrap()).unwrap();
+        assert!(program.is_valid(br#"{"id":1,"children":[{"id":2,"children":[]}]}"#));
+        for bad in [
+            &br#"{"id":1,"children":[null]}"#[..],
+            br#"{"id":1,"children":[{}]}"#,
+        ] {
+            assert!(!program.is_valid(bad), "{}", String::from_utf8_lossy(bad));
+        }
+    }
 }

@@ -46,8 +46,11 @@ pub enum Place {
 #[derive(Clone)]
 pub enum Rest {
     False,
-    Type(syn::Type),
+    Type(Box<syn::Type>),
 }
+
+/// `dependent_required`: each property name with the names it requires.
+pub type DependentRequired = Vec<(String, Vec<String>)>;
 
 /// Every key an `#[event(...)]` group can set.
 #[derive(Clone, Default)]
@@ -75,7 +78,7 @@ pub struct Keywords {
     pub required_names: Option<Spanned<Vec<String>>>,
     pub pattern_properties: Option<Spanned<Vec<(String, syn::Type)>>>,
     pub property_names: Option<Spanned<syn::Type>>,
-    pub dependent_required: Option<Spanned<Vec<(String, Vec<String>)>>>,
+    pub dependent_required: Option<Spanned<DependentRequired>>,
     pub dependent_schemas: Option<Spanned<Vec<(String, syn::Type)>>>,
     pub min_properties: Option<Spanned<u64>>,
     pub max_properties: Option<Spanned<u64>>,
@@ -433,7 +436,7 @@ fn parse_rest(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Rest> {
         }
         Ok(Rest::False)
     } else {
-        parse_type(meta, key).map(Rest::Type)
+        parse_type(meta, key).map(|ty| Rest::Type(Box::new(ty)))
     }
 }
 
@@ -584,7 +587,7 @@ fn parse_key(
         }
         "multiple_of" => {
             let v = parse_number(&meta, &key)?;
-            if let Err(message) = keywords::check_multiple_of(v.as_f64().unwrap_or(0.0)) {
+            if let Err(message) = keywords::check_multiple_of(&key, v.as_f64().unwrap_or(0.0)) {
                 errors.push(span, message);
             }
             set(&mut k.multiple_of, &key, span, v, errors);
@@ -622,9 +625,7 @@ fn parse_key(
                 syn::parenthesized!(content in meta.input);
                 let _ = content;
             } else {
-                meta.parse_nested_meta(|inner| {
-                    parse_key(&mut group, Place::Group, inner, errors)
-                })?;
+                meta.parse_nested_meta(|inner| parse_key(&mut group, Place::Group, inner, errors))?;
             }
             let slot = if key == "items" {
                 &mut k.items

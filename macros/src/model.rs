@@ -133,12 +133,12 @@ fn check_ranges(k: &Keywords, errors: &mut Errors) {
             errors.push(min.span, message);
         }
     }
-    if let Err(range) = keywords::check_range(
-        as_f64(&k.minimum),
-        as_f64(&k.exclusive_minimum),
-        as_f64(&k.maximum),
-        as_f64(&k.exclusive_maximum),
-    ) {
+    if let Err(range) = keywords::check_range(keywords::Range {
+        minimum: (as_f64(&k.minimum), "minimum"),
+        exclusive_minimum: (as_f64(&k.exclusive_minimum), "exclusive_minimum"),
+        maximum: (as_f64(&k.maximum), "maximum"),
+        exclusive_maximum: (as_f64(&k.exclusive_maximum), "exclusive_maximum"),
+    }) {
         let span = match range.lower {
             "minimum" => k.minimum.as_ref().map(|s| s.span),
             _ => k.exclusive_minimum.as_ref().map(|s| s.span),
@@ -470,8 +470,12 @@ impl Builder<'_> {
                     self.errors.push(field.ty.span(), "the `additional` field must be a map from `String` to the value type, such as `BTreeMap<String, serde_json::Value>`");
                     continue;
                 };
-                if let Some(false_span) = k.additional_properties_false {
-                    self.errors.push(false_span, "`additional_properties = false` contradicts the `#[event(additional)]` field");
+                // With `additional_properties = false`, the map can only hold the keys of
+                // `pattern_properties`.
+                if let Some(false_span) = k.additional_properties_false
+                    && k.pattern_properties.is_none()
+                {
+                    self.errors.push(false_span, "`additional_properties = false` contradicts the `#[event(additional)]` field (which would hold only the keys `pattern_properties` matches, and there is no `pattern_properties`)");
                 }
                 if additional.is_some() {
                     self.errors
@@ -578,9 +582,9 @@ impl Builder<'_> {
             node.required = required.value.clone();
         }
         node.additional = match (additional, k.additional_properties_false) {
-            (Some((child, _, true)), _) => Additional::Schema(Box::new(child)),
-            (Some((_, _, false)), _) | (None, None) => Additional::Absent,
-            (None, Some(_)) => Additional::Denied,
+            (_, Some(_)) => Additional::Denied,
+            (Some((child, _, true)), None) => Additional::Schema(Box::new(child)),
+            (Some((_, _, false)), None) | (None, None) => Additional::Absent,
         };
         node
     }
@@ -617,6 +621,10 @@ impl Builder<'_> {
                 (Fields::Unnamed(fields), true) if fields.unnamed.len() == 1 => {
                     branches.push(self.typed(&fields.unnamed[0].ty));
                 }
+                (Fields::Unit, true) => self.errors.push(
+                    variant.span(),
+                    "a variant of a union holds its branch's value: one field of the branch's type, as in `Circle(Circle)`",
+                ),
                 (_, true) => self.errors.push(
                     variant.fields.span(),
                     "a variant of a union holds its branch's value: one field of the branch's type, as in `Circle(Circle)`",

@@ -396,6 +396,11 @@ pub struct Document {
     pub root: Schema,
     /// Every schema a `$ref` reaches, each once, in the order they were first reached.
     pub definitions: Vec<Definition>,
+    /// The URI the schema's references were resolved against (its file's, for a schema read
+    /// with [`parse_with`]).
+    pub base: String,
+    /// Every file a reference read: its URI and its JSON, in the order read.
+    pub files: Vec<(String, Value)>,
 }
 
 impl Document {
@@ -404,6 +409,8 @@ impl Document {
         Document {
             root,
             definitions: Vec::new(),
+            base: INLINE_BASE.to_owned(),
+            files: Vec::new(),
         }
     }
 
@@ -570,6 +577,7 @@ fn run(
     base: &str,
     loader: Option<&mut dyn Loader>,
 ) -> Result<Document, Vec<SchemaError>> {
+    let base_text = base.to_owned();
     let base = Uri::parse(base).unwrap_or_else(|_| Uri::parse(INLINE_BASE).expect("valid"));
     let mut parser = Parser {
         docs: Vec::new(),
@@ -592,9 +600,16 @@ fn run(
     parser.drain();
     parser.check_cycles();
     if parser.errors.is_empty() {
+        let files = parser
+            .docs
+            .into_iter()
+            .filter_map(|doc| doc.file.map(|file| (file, doc.value)))
+            .collect();
         Ok(Document {
             root,
             definitions: parser.definitions,
+            base: base_text,
+            files,
         })
     } else {
         Err(parser.errors)
@@ -997,7 +1012,7 @@ impl<'l> Parser<'l> {
             "exclusiveMaximum" => object.exclusive_maximum = self.exclusive_bound(key, value),
             "multipleOf" => {
                 object.multiple_of = self.number(key, value).and_then(|number| {
-                    match keywords::check_multiple_of(number.as_f64().unwrap_or(0.0)) {
+                    match keywords::check_multiple_of(key, number.as_f64().unwrap_or(0.0)) {
                         Ok(()) => Some(number),
                         Err(message) => {
                             self.error(
@@ -1247,14 +1262,24 @@ impl<'l> Parser<'l> {
                 Some((doc, Vec::new()))
             }
             Err(why) => {
-                let shown = uri_path(&resource)
-                    .map(|p| p.display().to_string())
-                    .unwrap_or(resource);
+                // Shown relative to the referring file's folder, as it is written, so the
+                // message does not depend on where the spec is.
+                let referrer = uri_path(&self.base.resource());
+                let shown = match (uri_path(&resource), &referrer) {
+                    (Some(path), Some(referrer)) => relative_path(
+                        referrer.parent().unwrap_or(std::path::Path::new("/")),
+                        &path,
+                    ),
+                    _ => resource,
+                };
+                let folder = referrer
+                    .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .map_or_else(String::new, |name| format!(" beside {name}"));
                 self.error(
                     Some("$ref"),
                     Target::Value,
                     "ref-file",
-                    format!("`$ref` {written:?} refers to {shown}, which cannot be read: {why}"),
+                    format!("`$ref` {written:?} refers to the file {shown}{folder}, which cannot be read: {why}"),
                     "the path is relative to the file this schema is in; check the name and that the file exists".to_owned(),
                 );
                 None
@@ -1762,12 +1787,12 @@ impl<'l> Parser<'l> {
     /// that cannot apply to the declared type, required properties that cannot exist.
     fn check_coherence(&mut self, object: &SchemaObject, map: &Map<String, Value>) {
         let f = |n: &Option<Number>| n.as_ref().and_then(Number::as_f64);
-        if let Err(range) = keywords::check_range(
-            f(&object.minimum),
-            f(&object.exclusive_minimum),
-            f(&object.maximum),
-            f(&object.exclusive_maximum),
-        ) {
+        if let Err(range) = keywords::check_range(keywords::Range {
+            minimum: (f(&object.minimum), "minimum"),
+            exclusive_minimum: (f(&object.exclusive_minimum), "exclusiveMinimum"),
+            maximum: (f(&object.maximum), "maximum"),
+            exclusive_maximum: (f(&object.exclusive_maximum), "exclusiveMaximum"),
+        }) {
             self.error(
                 Some(range.lower),
                 Target::Value,
@@ -1973,6 +1998,68 @@ fn in_place_references(
             out,
         );
     }
+}
+
+/// A self-contained copy of a schema that references read files: each file is embedded under
+/// `$defs` as a schema resource (with an `$id`), and the root gets an `$id` against which the
+/// references it already has resolve to those, unchanged (draft 2020-12's bundling). The URIs
+/// are on a host of their own (`schemas.ingest.invalid`), not the files' paths, so the text
+/// does not depend on where the spec is. `value` is the schema as written; a schema that read
+/// no file is returned as it is.
+pub fn bundle(document: &Document, value: &Value, name: &str) -> Value {
+    let (Value::Object(root), Some(base)) = (value, uri_path(&document.base)) else {
+        return value.clone();
+    };
+    if document.files.is_empty() {
+        return value.clone();
+    }
+    let directory = base.parent().unwrap_or(std::path::Path::new("/"));
+    let relative: Vec<(String, &Value)> = document
+        .files
+        .iter()
+        .filter_map(|(uri, file)| Some((relative_path(directory, &uri_path(uri)?), file)))
+        .collect();
+    // Deep enough that no `..` of a relative path climbs above the host.
+    let ups = relative
+        .iter()
+        .map(|(path, _)| path.split('/').take_while(|s| *s == "..").count())
+        .max()
+        .unwrap_or(0);
+    let id = format!(
+        "https://schemas.ingest.invalid/{}{name}.json",
+        "_/".repeat(ups)
+    );
+    let root_uri = Uri::parse(&id).expect("a valid URI");
+    let mut out = root.clone();
+    out.insert("$id".to_owned(), Value::String(id));
+    let mut defs = match out.remove("$defs") {
+        Some(Value::Object(defs)) => defs,
+        _ => Map::new(),
+    };
+    for (path, file) in relative {
+        let resource = root_uri.resolve(&Uri::parse(&path).unwrap_or_else(|_| root_uri.clone()));
+        let mut embedded = file.clone();
+        if let Value::Object(map) = &mut embedded {
+            map.insert("$id".to_owned(), Value::String(resource.resource()));
+        }
+        defs.insert(path, embedded);
+    }
+    out.insert("$defs".to_owned(), Value::Object(defs));
+    Value::Object(out)
+}
+
+/// `to`, relative to the folder `from` (`../shared/x.json`), with `/` separators.
+fn relative_path(from: &std::path::Path, to: &std::path::Path) -> String {
+    let from: Vec<_> = from.components().collect();
+    let to: Vec<_> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".to_owned(); from.len() - common];
+    parts.extend(
+        to[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
 }
 
 /// JSON equality as JSON Schema defines it: numbers compare by value (`1 == 1.0`).

@@ -265,6 +265,39 @@ fn files_are_read_once_relative_to_the_referring_file() {
 }
 
 #[test]
+fn a_schema_that_read_files_bundles_into_one_that_resolves_the_same() {
+    let mut files = Files(vec![
+        (
+            "/specs/common.json",
+            json!({"$defs": {"money": {"type": "integer", "minimum": 0}, "pair": {"type": "array", "items": {"$ref": "#/$defs/money"}}}}),
+        ),
+        ("/shared/zip.json", json!({"type": "string"})),
+    ]);
+    let value = json!({"properties": {
+        "a": {"$ref": "schemas/../common.json#/$defs/pair"},
+        "b": {"$ref": "../shared/zip.json"}
+    }});
+    let document = parse_with(&value, "file:///specs/x.yaml", &mut files).expect("resolves");
+    let bundled = bundle(&document, &value, "thing");
+    assert_eq!(
+        bundled["$id"],
+        "https://schemas.ingest.invalid/_/thing.json"
+    );
+    assert_eq!(
+        bundled["$defs"]["common.json"]["$id"],
+        "https://schemas.ingest.invalid/_/common.json"
+    );
+    assert_eq!(
+        bundled["$defs"]["../shared/zip.json"]["$id"],
+        "https://schemas.ingest.invalid/shared/zip.json"
+    );
+    let again = parse(&bundled).expect("the bundle resolves without files");
+    assert_eq!(again.definitions.len(), document.definitions.len());
+    let plain = json!({"type": "object"});
+    assert_eq!(bundle(&parse(&plain).unwrap(), &plain, "x"), plain);
+}
+
+#[test]
 fn numeric_ranges_consider_exclusive_bounds() {
     assert!(errors(json!({"minimum": 1, "maximum": 1})).is_empty());
     assert_eq!(
