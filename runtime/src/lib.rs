@@ -13,7 +13,9 @@
 //!   verdict with the quarantine's reason kinds (`not_json`, `bad_envelope`, `unknown_type`,
 //!   `schema_violation`, `too_large`; `docs/architecture.md#records-and-keys`);
 //! - [`lines`], the program behind `ingest validate` (NDJSON or JSON array in, one verdict per
-//!   line out), which a spec's events crate is linked into.
+//!   line out), which a spec's events crate is linked into;
+//! - [`redelivery`], the schedule on which the bridge retries a spool message it could not
+//!   deliver (shared with the `ingest` command's plan, which derives it).
 //!
 //! Behind the `lambda` feature, `pipeline` holds the three Lambda handlers (validator,
 //! receiver, bridge) over small traits; behind `local`, the local adapters and the outage drill;
@@ -50,6 +52,7 @@ pub mod lines;
 pub mod number;
 #[cfg(feature = "lambda")]
 pub mod pipeline;
+pub mod redelivery;
 pub mod value;
 
 pub use check::{Annotations, Checker, Violation};

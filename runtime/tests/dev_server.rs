@@ -47,6 +47,7 @@ fn config(primary_weight: u64, secondary_weight: u64, spool_buffer_seconds: u64)
             visibility_timeout_seconds: 1,
             max_receive_count: 1000,
             queue_retention_seconds: 86_400,
+            bridge_redelivery: None,
             spool_buffer_seconds,
             spool_buffer_mb: 1,
         },

@@ -461,6 +461,7 @@ async fn bridge_skips_the_test_event_decodes_keys_chunks_and_fails_messages_alon
         spool_bucket: Some("spool-bucket".into()),
         chunk_bytes: 5 << 20,
         retry: RetryPolicy::default(),
+        redelivery: None,
     };
     let bridge = BridgeHandler {
         config: &bridge_config,
@@ -557,6 +558,7 @@ async fn a_poison_message_reaches_the_dlq_alone() {
         spool_bucket: Some("spool-bucket".into()),
         chunk_bytes: 5 << 20,
         retry: RetryPolicy::default(),
+        redelivery: None,
     };
     let bridge = BridgeHandler {
         config: &bridge_config,

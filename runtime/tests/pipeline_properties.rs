@@ -103,7 +103,7 @@ proptest! {
         let invoker = LocalInvoker::new("validator", validator, &invoke_down);
         let rconfig = ReceiverConfig { region: "us-west-2".into(), delivery_stream: "spool".into(), retry };
         let receiver = ReceiverHandler { config: &rconfig, stream: &spool, sleeper: &clock };
-        let bconfig = BridgeConfig { validator_function: "validator".into(), spool_bucket: Some("spool-bucket".into()), chunk_bytes: 16 * 1024, retry };
+        let bconfig = BridgeConfig { validator_function: "validator".into(), spool_bucket: Some("spool-bucket".into()), chunk_bytes: 16 * 1024, retry, redelivery: None };
         let bridge = BridgeHandler { config: &bconfig, store: &store, invoker: &invoker, sleeper: &clock };
 
         let mut sent: Vec<Sent> = Vec::new();

@@ -768,38 +768,7 @@ impl Checker<'_> {
                 "lower `bridge.timeout_seconds` or set `bridge.visibility_timeout_seconds` to at most 43200",
             );
         }
-        if bridge.outage_hours > 0 {
-            let budget_hours = bridge.retry_budget_seconds as f64 / 3600.0;
-            if bridge.max_receive_count > aws::SQS_MAX_RECEIVE_COUNT.1 {
-                self.error(
-                    &outage_path,
-                    "retry-budget",
-                    format!(
-                        "riding out {} hours with a {} s visibility timeout needs {} receives per message, above SQS's maximum of {}",
-                        bridge.outage_hours,
-                        bridge.visibility_timeout_seconds,
-                        bridge.max_receive_count,
-                        aws::SQS_MAX_RECEIVE_COUNT.1
-                    ),
-                    "needs more receives than SQS allows",
-                    "raise `bridge.visibility_timeout_seconds` (or `bridge.timeout_seconds`) so fewer, longer attempts cover the outage",
-                );
-            } else if bridge
-                .retry_budget_seconds
-                .saturating_add(plan::defaults::RETENTION_MARGIN_SECONDS)
-                > aws::SQS_MAX_RETENTION_SECONDS
-            {
-                self.error(
-                    &outage_path,
-                    "retry-budget",
-                    format!(
-                        "the bridge's retry budget ({budget_hours:.1} hours) plus an hour of margin does not fit SQS's 14-day message retention: messages would expire while still being retried"
-                    ),
-                    "longer than SQS keeps messages",
-                    "lower `bridge.outage_hours` (at most about 330) or the visibility timeout",
-                );
-            }
-        }
+        self.redelivery(plan, &outage_path);
         let needed = bridge
             .chunks_per_object
             .saturating_mul(plan.validator.function.timeout_seconds);
@@ -824,7 +793,10 @@ impl Checker<'_> {
             );
         }
         let spool_seconds = plan.storage.spool_retention_days.saturating_mul(86_400);
-        if spool_seconds < bridge.retry_budget_seconds {
+        // Past SQS's receive limit the bound means nothing; that is reported above.
+        if bridge.max_receive_count <= aws::SQS_MAX_RECEIVE_COUNT.1
+            && spool_seconds < bridge.dead_letter_after_seconds
+        {
             let at = self.first_written(&[
                 &["storage", "spool", "retention_days"],
                 &["bridge", "outage_hours"],
@@ -834,15 +806,105 @@ impl Checker<'_> {
                 &at,
                 "spool-retention",
                 format!(
-                    "spool objects expire after {} days, before the bridge stops retrying them ({:.1} hours): events buffered during an outage would be lost",
+                    "spool objects expire after {} days, before the bridge may stop retrying them (up to {:.1} hours): events buffered during an outage would be lost",
                     plan.storage.spool_retention_days,
-                    bridge.retry_budget_seconds as f64 / 3600.0
+                    bridge.dead_letter_after_seconds as f64 / 3600.0
                 ),
-                "shorter than the retry budget",
+                "shorter than the retries",
                 format!(
                     "set `storage.spool.retention_days` to at least {} days, or lower `bridge.outage_hours`",
-                    bridge.retry_budget_seconds.div_ceil(86_400)
+                    bridge.dead_letter_after_seconds.div_ceil(86_400)
                 ),
+            );
+        }
+    }
+
+    /// The bridge's redelivery schedule (`ingest_runtime::redelivery`): its delays fit SQS,
+    /// its receives fit `maxReceiveCount`, its budget covers the outage, and the queue keeps a
+    /// message until it reaches the DLQ.
+    fn redelivery(&mut self, plan: &Plan, outage_path: &[PathSegment]) {
+        let bridge = &plan.bridge;
+        let schedule = &bridge.redelivery;
+        let delay_path = self.first_written(&[
+            &["bridge", "retry_max_delay_seconds"],
+            &["bridge", "outage_hours"],
+            &["bridge"],
+        ]);
+        if schedule.max_delay_seconds > aws::SQS_MAX_VISIBILITY_SECONDS {
+            self.error(
+                &delay_path,
+                "retry-delay",
+                format!(
+                    "the longest retry delay would be {} s, above SQS's maximum visibility timeout of 12 hours ({} s)",
+                    schedule.max_delay_seconds,
+                    aws::SQS_MAX_VISIBILITY_SECONDS
+                ),
+                "above 43200",
+                "set `bridge.retry_max_delay_seconds` to at most 43200, or lower `bridge.outage_hours`",
+            );
+        }
+        let first_path =
+            self.first_written(&[&["bridge", "retry_first_delay_seconds"], &["bridge"]]);
+        if schedule.first_delay_seconds == 0 {
+            self.error(
+                &first_path,
+                "retry-delay",
+                "the first retry delay is 0: a failed message would come straight back, and its delays would never grow".to_owned(),
+                "must be at least 1",
+                format!(
+                    "set `bridge.retry_first_delay_seconds` to at least 1 (default {})",
+                    plan::defaults::RETRY_FIRST_DELAY_SECONDS
+                ),
+            );
+        }
+        if bridge.outage_hours == 0 || schedule.first_delay_seconds == 0 {
+            return;
+        }
+        let outage_hours = bridge.outage_with_margin_seconds as f64 / 3600.0;
+        if bridge.max_receive_count > aws::SQS_MAX_RECEIVE_COUNT.1 {
+            self.error(
+                &delay_path,
+                "retry-budget",
+                format!(
+                    "riding out {} hours (plus {}%, {outage_hours:.1} hours) with retry delays of at most {} s needs more than {} receives per message, SQS's maximum",
+                    bridge.outage_hours,
+                    plan::defaults::OUTAGE_MARGIN_PERCENT,
+                    schedule.max_delay_seconds,
+                    aws::SQS_MAX_RECEIVE_COUNT.1
+                ),
+                "needs more receives than SQS allows",
+                "raise `bridge.retry_max_delay_seconds` (or leave it out to derive it) so fewer, longer delays cover the outage",
+            );
+        } else if bridge.retry_budget_seconds < bridge.outage_with_margin_seconds {
+            self.error(
+                outage_path,
+                "retry-budget",
+                format!(
+                    "the bridge's retry budget ({:.1} hours over {} receives) does not cover the outage plus {}% ({outage_hours:.1} hours): messages would reach the DLQ while the primary is still down",
+                    bridge.retry_budget_seconds as f64 / 3600.0,
+                    bridge.max_receive_count,
+                    plan::defaults::OUTAGE_MARGIN_PERCENT
+                ),
+                "longer than the retry budget",
+                "raise `bridge.retry_max_delay_seconds`, or lower `bridge.outage_hours`",
+            );
+        } else if bridge
+            .dead_letter_after_seconds
+            .saturating_add(plan::defaults::RETENTION_MARGIN_SECONDS)
+            > bridge.queue_retention_seconds
+        {
+            self.error(
+                outage_path,
+                "retry-budget",
+                format!(
+                    "a message can take up to {:.1} days to reach the DLQ ({} receives, each ending after the bridge's {} s timeout plus its retry delay, or after the {} s visibility timeout when the invocation dies), which plus an hour of margin does not fit SQS's 14-day message retention: messages would expire while still being retried",
+                    bridge.dead_letter_after_seconds as f64 / 86_400.0,
+                    bridge.max_receive_count,
+                    bridge.function.timeout_seconds,
+                    bridge.visibility_timeout_seconds
+                ),
+                "longer than SQS keeps messages",
+                "lower `bridge.outage_hours`, `bridge.timeout_seconds` or `bridge.visibility_timeout_seconds`",
             );
         }
     }

@@ -71,6 +71,69 @@ pub enum Command {
     Dev(DevArgs),
     /// Build the Lambda bootstrap for provided.al2023 and write a reproducible bootstrap.zip
     Package(PackageArgs),
+    /// Create a staging bucket in each region of the spec (once per account; safe to repeat)
+    ///
+    /// One bucket per region, ingest-staging-<account>-<region>: versioned, encrypted, public
+    /// access blocked, TLS only. Deploy puts templates, the Lambda zip and the record of what was
+    /// deployed there. Running it again re-applies the settings and changes nothing else.
+    ///
+    /// Exit codes: 0 done; 1 an AWS call failed (the message says what to set or allow).
+    #[cfg(feature = "aws")]
+    Bootstrap(BootstrapArgs),
+    /// Show what deploy would change in each stack, without changing anything
+    ///
+    /// Per stack, a CloudFormation change set against what is deployed (deleted again right
+    /// away), shown as a table: action, logical id, type, replacement; a stack that does not
+    /// exist yet is listed as "new stack" with its resources. Uploads the templates and the
+    /// Lambda zip to the staging buckets first (content-addressed; skipped when there).
+    ///
+    /// Exit codes: 0 no changes; 3 changes; 1 error.
+    #[cfg(feature = "aws")]
+    Diff(DiffArgs),
+    /// Deploy the stacks: package, upload, change set per stack, confirm, execute, follow
+    ///
+    /// Builds the Lambda zip (or takes --artifact), uploads it and the templates to the staging
+    /// buckets, then per stack creates a change set, shows it, asks (unless --yes), executes it
+    /// and follows the stack's events until it is done, and prints its outputs. The regional
+    /// stacks deploy concurrently; the dns stack follows with their outputs as parameters, then
+    /// the monitoring stack (alarms on the dns stack's health checks). Ends
+    /// with a probe of each regional API (GET /health and the drain switch routes through API
+    /// Gateway's TestInvokeMethod).
+    ///
+    /// Exit codes: 0 deployed (or no changes); 1 a stack failed, the probe failed, the changes
+    /// were not confirmed, or an AWS call failed.
+    #[cfg(feature = "aws")]
+    Deploy(DeployArgs),
+    /// Show each region's stack, endpoint, health, drain switch, weight and backlog
+    ///
+    /// Per region: stack status, endpoint, Route 53 health check verdict, drain switch, weight,
+    /// the stream's iterator age, the bridge queue and dead-letter queue depths, and quarantine
+    /// objects written in the last hour. A table, or JSON with --json.
+    ///
+    /// Exit codes: 0 the status was read; 1 an AWS call failed.
+    #[cfg(feature = "aws")]
+    Status(StatusArgs),
+    /// Pull the traffic lever: weights, or drain and restore a region
+    #[cfg(feature = "aws")]
+    Lever(LeverArgs),
+    /// Move the bridge's dead-letter queue back to the bridge queue
+    ///
+    /// Messages the bridge gave up on (an outage longer than the spec's bridge.outage_hours)
+    /// wait in its dead-letter queue; this moves each back to the bridge queue, deleting it from
+    /// the dead-letter queue only once its copy is sent, and reports how many moved.
+    ///
+    /// Exit codes: 0 done (also when there was nothing to move); 1 an AWS call failed.
+    #[cfg(feature = "aws")]
+    Redrive(RedriveArgs),
+    /// Delete the stacks, in reverse deploy order: monitoring, dns, then the regional stacks
+    ///
+    /// Data the stacks keep on purpose (buckets, the stream, keys, log groups: DeletionPolicy
+    /// Retain) stays; the command lists each with how to remove it.
+    ///
+    /// Exit codes: 0 deleted (or nothing deployed); 1 a deletion failed, was not confirmed, or
+    /// an AWS call failed.
+    #[cfg(feature = "aws")]
+    Destroy(DestroyArgs),
     /// Write a commented starter ingest.yaml (and the schema editors read) into a folder
     Init(InitArgs),
     /// Print the completion script of a shell
@@ -157,7 +220,7 @@ pub struct DevArgs {
     /// Write spool objects after this many seconds instead of the spec's buffering interval
     #[arg(long, value_name = "SECONDS")]
     pub spool_buffer: Option<u64>,
-    /// Retry a failed bridge message after this many seconds instead of the spec's visibility timeout
+    /// Retry a failed bridge message after this many seconds instead of the spec's retry delays
     #[arg(long, value_name = "SECONDS")]
     pub visibility_timeout: Option<u64>,
 }
@@ -173,6 +236,166 @@ pub struct PackageArgs {
     /// Folder (or .zip path) to write [default: dist/<name>/bootstrap.zip]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// How the AWS commands reach AWS (shared by every one of them).
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// Named profile of ~/.aws/config [default: AWS_PROFILE, else the usual credential chain]
+    #[arg(long, value_name = "NAME", global = true)]
+    pub profile: Option<String>,
+    /// Send every AWS call to this endpoint (an emulator) [default: AWS_ENDPOINT_URL]
+    #[arg(long, value_name = "URL", global = true)]
+    pub endpoint_url: Option<String>,
+}
+
+/// `ingest bootstrap`.
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
+    pub spec: Option<PathBuf>,
+    /// AWS access.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// `ingest diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
+    pub spec: Option<PathBuf>,
+    /// Only these stacks, by kind (primary, secondary, dns, monitoring; repeat or use commas)
+    #[arg(long, value_name = "STACK", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// The Lambda zip to compare against instead of building it (the output of `ingest package`)
+    #[arg(long, value_name = "ZIP")]
+    pub artifact: Option<PathBuf>,
+    /// AWS access.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// `ingest deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
+    pub spec: Option<PathBuf>,
+    /// Execute every change set without asking (needed when standard input is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Only these stacks, by kind (primary, secondary, dns, monitoring; repeat or use commas)
+    #[arg(long, value_name = "STACK", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Deploy this Lambda zip instead of building it (the output of `ingest package`)
+    #[arg(long, value_name = "ZIP")]
+    pub artifact: Option<PathBuf>,
+    /// Skip the closing probe of the APIs (for identities without apigateway:POST)
+    #[arg(long)]
+    pub no_probe: bool,
+    /// AWS access.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// `ingest status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
+    pub spec: Option<PathBuf>,
+    /// Print JSON (for machines) instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// AWS access.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// `ingest lever`.
+#[derive(Debug, Args)]
+pub struct LeverArgs {
+    /// Which lever.
+    #[command(subcommand)]
+    pub action: LeverAction,
+    /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
+    #[arg(long, global = true)]
+    pub spec: Option<PathBuf>,
+    /// AWS access.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// The lever's actions.
+#[derive(Debug, Subcommand)]
+pub enum LeverAction {
+    /// Set the Route 53 weights (a change set on the dns stack; Route 53's control plane)
+    ///
+    /// Share of traffic = weight / sum. Use it on calm days and for drills: during an outage
+    /// the control plane may be unreachable; drain instead.
+    ///
+    /// Exit codes: 0 set (or already so); 1 refused, not confirmed, or an AWS call failed.
+    Weights {
+        /// The primary region's weight (0-255)
+        #[arg(value_parser = clap::value_parser!(u8))]
+        primary: u8,
+        /// The secondary region's weight (0-255)
+        #[arg(value_parser = clap::value_parser!(u8))]
+        secondary: u8,
+        /// Execute the change set without asking
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Drain a region: its health check fails and Route 53 sends it no traffic
+    ///
+    /// Sets the region's drain switch in the secondary region (S3 only): no call to Route 53 or
+    /// to the primary region, so it works while either is impaired. Refused when the other
+    /// region is drained (Route 53 would then fail open and send traffic to both).
+    ///
+    /// Exit codes: 0 drained (or already); 1 refused or an AWS call failed.
+    Drain {
+        /// primary or secondary
+        #[arg(value_enum)]
+        region: RegionRole,
+    },
+    /// Undo a drain: the region's health check follows its endpoint again
+    ///
+    /// Exit codes: 0 restored (or was not drained); 1 an AWS call failed.
+    Restore {
+        /// primary or secondary
+        #[arg(value_enum)]
+        region: RegionRole,
+    },
+}
+
+/// A region by its role in the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RegionRole {
+    /// The primary region.
+    Primary,
+    /// The secondary region.
+    Secondary,
+}
+
+/// `ingest redrive`.
+#[derive(Debug, Args)]
+pub struct RedriveArgs {
+    /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
+    pub spec: Option<PathBuf>,
+    /// AWS access.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// `ingest destroy`.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
+    pub spec: Option<PathBuf>,
+    /// Delete without asking (needed when standard input is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// AWS access.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// `ingest init`.

@@ -51,7 +51,14 @@ pub fn config(plan: &Plan, args: &DevArgs) -> serde_json::Value {
         config.insert("spool_buffer_seconds".to_owned(), json!(seconds));
     }
     if let Some(seconds) = args.visibility_timeout {
+        // A rehearsal's one wait: the queue's timeout, and every retry delay of the bridge.
         config.insert("visibility_timeout_seconds".to_owned(), json!(seconds));
+        let schedule = ingest_runtime::redelivery::Redelivery {
+            first_delay_seconds: seconds,
+            max_delay_seconds: seconds,
+            ..plan.bridge.redelivery
+        };
+        config.insert("bridge_redelivery".to_owned(), json!(schedule));
     }
     serde_json::Value::Object(config)
 }

@@ -149,6 +149,158 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    // The commands that deploy and operate the stacks (feature `aws`).
+    /// An AWS call failed.
+    #[cfg(feature = "aws")]
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Cloud(#[from] crate::cloud::CloudError),
+
+    /// The staging buckets cannot be used.
+    #[cfg(feature = "aws")]
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Staging(#[from] crate::cloud::staging::StagingError),
+
+    /// A command must ask before it changes something and cannot.
+    #[error("cannot ask before {action}: standard input is not a terminal")]
+    #[diagnostic(
+        code(ingest::not_a_terminal),
+        help("pass --yes to {action} without asking (as CI pipelines do)")
+    )]
+    NotATerminal {
+        /// What it was about to do.
+        action: &'static str,
+    },
+
+    /// The person running the command said no.
+    #[error("{what}: not confirmed")]
+    #[diagnostic(code(ingest::declined))]
+    Declined {
+        /// What did not happen.
+        what: String,
+    },
+
+    /// `--only` names a stack the spec does not have.
+    #[error("the spec has no `{name}` stack")]
+    #[diagnostic(code(ingest::unknown_stack), help("its stacks are: {known}"))]
+    UnknownStack {
+        /// What was asked for.
+        name: String,
+        /// The stacks there are, comma-separated.
+        known: String,
+    },
+
+    /// A stack is in a state the command cannot work from.
+    #[error("{stack} in {region} is {status}{}", reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    #[diagnostic(code(ingest::stack_state), help("{way_out}"))]
+    StackState {
+        /// The stack.
+        stack: String,
+        /// Its region.
+        region: String,
+        /// Its status.
+        status: String,
+        /// CloudFormation's reason, if any.
+        reason: Option<String>,
+        /// What to do.
+        way_out: String,
+    },
+
+    /// A stack operation ended in failure.
+    #[error("{stack} in {region} ended {status}{}", failure_lines(failures))]
+    #[diagnostic(code(ingest::stack_failed), help("{way_out}"))]
+    StackFailed {
+        /// The stack.
+        stack: String,
+        /// Its region.
+        region: String,
+        /// Its final status.
+        status: String,
+        /// The failed resources: `Logical (Type): reason`.
+        failures: Vec<String>,
+        /// What to do.
+        way_out: String,
+    },
+
+    /// A stack another one needs is not deployed.
+    #[error("{stack} is not deployed in {region}")]
+    #[diagnostic(code(ingest::not_deployed), help("{help}"))]
+    NotDeployed {
+        /// The stack.
+        stack: String,
+        /// Its region.
+        region: String,
+        /// What to do.
+        help: String,
+    },
+
+    /// A deployed stack lacks an output ingest reads.
+    #[error("{stack} has no output `{output}`")]
+    #[diagnostic(
+        code(ingest::missing_output),
+        help(
+            "the stack was deployed from another version of ingest; run `ingest deploy` to update it"
+        )
+    )]
+    MissingOutput {
+        /// The stack.
+        stack: String,
+        /// The output.
+        output: String,
+    },
+
+    /// The rendered template of a stack has a parameter deploy cannot fill.
+    #[error("{stack}: the template's parameter `{parameter}` has no value and no default")]
+    #[diagnostic(
+        code(ingest::unfilled_parameter),
+        help("with the built-in templates this is a bug of ingest")
+    )]
+    UnfilledParameter {
+        /// The stack.
+        stack: String,
+        /// The parameter.
+        parameter: String,
+    },
+
+    /// The closing probe found routes that do not work.
+    #[error("the stacks deployed, but {} of the API's routes failed the probe:{}", failures.len(), failure_lines(failures))]
+    #[diagnostic(
+        code(ingest::probe_failed),
+        help(
+            "a 500 with \"does not have permission to assume the provided role\" is the integration role's trust policy (docs/traps.md#apigateway-integration-role-trust); a 503 on /health is the stream (is it ACTIVE?)"
+        )
+    )]
+    ProbeFailed {
+        /// One line per failed route.
+        failures: Vec<String>,
+    },
+
+    /// Draining a region while the other one is drained.
+    #[error("refusing to drain {region}: {other} is drained already")]
+    #[diagnostic(
+        code(ingest::drain_both),
+        help(
+            "with every region unhealthy Route 53 fails open and sends traffic to both by weight, so draining both drains neither; restore {other} first (`ingest lever restore {other}`)"
+        )
+    )]
+    DrainBoth {
+        /// The region asked for.
+        region: &'static str,
+        /// The other one.
+        other: &'static str,
+    },
+
+    /// Weights that would send no traffic anywhere.
+    #[error("weights 0 and 0 send no region any traffic")]
+    #[diagnostic(
+        code(ingest::zero_weights),
+        help(
+            "give at least one region a weight above 0 (share = weight / sum); to take a region out, drain it"
+        )
+    )]
+    ZeroWeights,
+
     /// `synth` refused every spec because some failed; nothing was written.
     #[error("nothing was written: {} spec{} failed", errors.len(), if errors.len() == 1 { "" } else { "s" })]
     #[diagnostic(code(ingest::nothing_written))]
@@ -157,6 +309,11 @@ pub enum Error {
         #[related]
         errors: Vec<Error>,
     },
+}
+
+/// Failure lines under a message, one indented line each.
+fn failure_lines(lines: &[String]) -> String {
+    lines.iter().map(|line| format!("\n  {line}")).collect()
 }
 
 impl Error {

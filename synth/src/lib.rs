@@ -13,6 +13,8 @@
 pub mod aws;
 pub mod checks;
 pub mod cli;
+#[cfg(feature = "aws")]
+pub mod cloud;
 pub mod commands;
 pub mod dev;
 pub mod diagnostic;

@@ -16,7 +16,14 @@
 //!    `cargo build --release --target <triple>` into the cache's own target folder. So it works
 //!    for a spec anywhere on disk, never waits on the lock of the workspace's `target/`, and
 //!    does not depend on `generated/` being current. The staging workspace's release profile
-//!    strips symbols ([`RELEASE_PROFILE`]).
+//!    ([`RELEASE_PROFILE`]) is sized for Lambda, where the zip's size is part of every cold
+//!    start: fat LTO over one codegen unit, the SDK's code optimized for size and the
+//!    per-record path for speed, symbols stripped. Panics unwind: `lambda_runtime` 1.5 wraps
+//!    the handler in a layer that catches a panic and reports it as the invocation's error
+//!    (the event source mapping then retries the batch) while the process keeps serving; with
+//!    `panic = "abort"` the process would die, Lambda would report `Runtime.ExitError`, and
+//!    the next invocation would pay a cold start. The handlers are built not to panic
+//!    (property tests, fuzzing), so unwinding costs size only, not time.
 //! 4. The binary is checked against the glibc of `provided.al2023` ([`AL2023_GLIBC`]): no
 //!    versioned symbol may need more.
 //! 5. It is zipped as `bootstrap`, mode `0755`, with a fixed timestamp (1980-01-01 00:00) and
@@ -41,8 +48,39 @@ use crate::plan::Plan;
 /// The newest glibc symbol version `provided.al2023` offers (Amazon Linux 2023 has glibc 2.34).
 pub const AL2023_GLIBC: (u32, u32) = (2, 34);
 
-/// The release profile of the staging workspace: no debug info, symbols stripped.
-pub const RELEASE_PROFILE: &str = "[profile.release]\ndebug = false\nstrip = \"symbols\"\n";
+/// The release profile of the staging workspace (see the module documentation): one
+/// codegen unit and fat LTO, so the linker sees the whole program and drops what no role
+/// calls; the AWS SDK, TLS, HTTP and logging code (everything but the crates listed after it)
+/// optimized for size, since it runs a few calls per invocation; the per-record path (the
+/// validators of the events crate, `ingest-runtime`, JSON, base64 and gzip) for speed; panics
+/// unwind, so `lambda_runtime` turns a handler panic into that invocation's error and the
+/// process keeps serving; no debug info, symbols stripped.
+pub const RELEASE_PROFILE: &str = r#"[profile.release]
+opt-level = 3
+debug = false
+strip = "symbols"
+lto = "fat"
+codegen-units = 1
+panic = "unwind"
+
+[profile.release.package."*"]
+opt-level = "s"
+
+[profile.release.package.ingest-runtime]
+opt-level = 3
+
+[profile.release.package.serde_json]
+opt-level = 3
+
+[profile.release.package.base64]
+opt-level = 3
+
+[profile.release.package.flate2]
+opt-level = 3
+
+[profile.release.package.zlib-rs]
+opt-level = 3
+"#;
 
 /// The Unix mode of `bootstrap` in the zip.
 pub const BOOTSTRAP_MODE: u32 = 0o100_755;
@@ -701,6 +739,15 @@ mod tests {
                 .1
                 .contains("path = \"/src/runtime\", features = [\"aws\"]")
         );
-        assert!(files[4].1.contains("strip = \"symbols\""));
+        for setting in [
+            "strip = \"symbols\"",
+            "lto = \"fat\"",
+            "codegen-units = 1",
+            "panic = \"unwind\"",
+            "[profile.release.package.\"*\"]\nopt-level = \"s\"",
+            "[profile.release.package.ingest-runtime]\nopt-level = 3",
+        ] {
+            assert!(files[4].1.contains(setting), "{setting} in {}", files[4].1);
+        }
     }
 }

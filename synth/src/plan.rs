@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use ingest_codegen::events::EventInput;
 use ingest_codegen::schema::Document;
+use ingest_runtime::redelivery::Redelivery;
 use serde::Serialize;
 
 use crate::aws::{self, Partition};
@@ -81,6 +82,21 @@ pub mod defaults {
     pub const HEALTH_CACHE_SIZE_GB: &str = "0.5";
     /// Most data one Athena query may scan, in MB (10^6 bytes): 100 GB, about $0.50 of scanning.
     pub const ATHENA_BYTES_SCANNED_CUTOFF_MB: u64 = 100_000;
+    /// The bridge's first retry delay of a failed spool message
+    /// (`ingest_runtime::redelivery`).
+    pub const RETRY_FIRST_DELAY_SECONDS: u64 = 30;
+    /// The bridge's longest retry delay, unless the outage needs more than
+    /// [`RETRY_RECEIVE_TARGET`] receives: after a recovery, the backlog drains within it.
+    pub const RETRY_MAX_DELAY_SECONDS: u64 = 300;
+    /// Each further failure multiplies the retry delay by this.
+    pub const RETRY_GROWTH: u64 = 2;
+    /// Jitter: a retry delay is up to this much shorter than nominal, in percent.
+    pub const RETRY_JITTER_PERCENT: u64 = 10;
+    /// Receives per message the default longest delay is raised to stay under (SQS allows
+    /// 1000).
+    pub const RETRY_RECEIVE_TARGET: u64 = 500;
+    /// The retry budget covers the outage plus this share of it, in percent.
+    pub const OUTAGE_MARGIN_PERCENT: u64 = 10;
     /// Log retention.
     pub const LOG_RETENTION_DAYS: u64 = 30;
     /// Good events are kept forever.
@@ -376,13 +392,25 @@ pub struct BridgePlan {
     pub function: FunctionPlan,
     /// The outage it must ride out, in hours.
     pub outage_hours: u64,
-    /// Queue visibility timeout.
+    /// The outage plus [`defaults::OUTAGE_MARGIN_PERCENT`]: what the retry budget must cover.
+    pub outage_with_margin_seconds: u64,
+    /// Queue visibility timeout: how long a message stays invisible when the bridge dies
+    /// before pacing it (at least 6x the function's timeout, as Lambda requires).
     pub visibility_timeout_seconds: u64,
-    /// Receives before a message goes to the DLQ.
+    /// How soon a failed message is tried again (first delay, longest delay, growth, jitter,
+    /// and `maxReceiveCount`: the fewest receives whose budget covers the outage).
+    pub redelivery: Redelivery,
+    /// Receives before a message goes to the DLQ (`redelivery.max_receive_count`).
     pub max_receive_count: u64,
-    /// `visibility_timeout_seconds * max_receive_count`: how long a message is retried.
+    /// The guaranteed span from a message's first receive to its last, every delay at its
+    /// shortest ([`Redelivery::retry_budget_seconds`]): how long an outage is ridden out.
     pub retry_budget_seconds: u64,
-    /// Queue retention: the retry budget plus a margin (at most 14 days).
+    /// The longest a message can take to reach the DLQ: each receive ends after the function's
+    /// timeout plus the full delay, or after the visibility timeout when the invocation dies
+    /// ([`Redelivery::dead_letter_after_seconds`]).
+    pub dead_letter_after_seconds: u64,
+    /// Queue retention: [`BridgePlan::dead_letter_after_seconds`] plus a margin (at most 14
+    /// days), so no message expires while it is still retried.
     pub queue_retention_seconds: u64,
     /// Invokes per spool object (chunks under the 6 MB limit).
     pub chunks_per_object: u64,
@@ -653,9 +681,38 @@ impl Plan {
             .and_then(|b| b.outage_hours)
             .unwrap_or(defaults::OUTAGE_HOURS);
         let outage_seconds = outage_hours.saturating_mul(3600);
-        // One more receive than the outage needs: the first attempt may come right before it.
-        let max_receive_count = outage_seconds.div_ceil(visibility.max(1)).saturating_add(1);
-        let retry_budget_seconds = max_receive_count.saturating_mul(visibility);
+        let outage_with_margin_seconds = outage_seconds
+            .saturating_add(outage_seconds.saturating_mul(defaults::OUTAGE_MARGIN_PERCENT) / 100);
+        // The default longest delay keeps a long outage within the receive target: each
+        // receive then adds at least the shortest (jittered) longest delay to the budget.
+        let shortest_share = 100 - defaults::RETRY_JITTER_PERCENT;
+        let max_delay = bridge
+            .and_then(|b| b.retry_max_delay_seconds)
+            .unwrap_or_else(|| {
+                outage_with_margin_seconds
+                    .saturating_mul(100)
+                    .div_ceil(shortest_share.saturating_mul(defaults::RETRY_RECEIVE_TARGET))
+                    .max(defaults::RETRY_MAX_DELAY_SECONDS)
+            });
+        let redelivery = Redelivery {
+            first_delay_seconds: bridge
+                .and_then(|b| b.retry_first_delay_seconds)
+                .unwrap_or(defaults::RETRY_FIRST_DELAY_SECONDS)
+                .min(max_delay),
+            max_delay_seconds: max_delay,
+            growth: defaults::RETRY_GROWTH,
+            jitter_percent: defaults::RETRY_JITTER_PERCENT,
+            max_receive_count: 0,
+        }
+        // Past SQS's limit the count stops one above it, for the checks to report.
+        .covering(
+            outage_with_margin_seconds,
+            aws::SQS_MAX_RECEIVE_COUNT.1.saturating_add(1),
+        );
+        let max_receive_count = redelivery.max_receive_count;
+        let retry_budget_seconds = redelivery.retry_budget_seconds();
+        let dead_letter_after_seconds =
+            redelivery.dead_letter_after_seconds(bridge_timeout, visibility);
         let bridge = BridgePlan {
             function: FunctionPlan {
                 name: format!("{name}-bridge"),
@@ -669,10 +726,13 @@ impl Plan {
                 reserved_concurrency: bridge_max_concurrency,
             },
             outage_hours,
+            outage_with_margin_seconds,
             visibility_timeout_seconds: visibility,
+            redelivery,
             max_receive_count,
             retry_budget_seconds,
-            queue_retention_seconds: retry_budget_seconds
+            dead_letter_after_seconds,
+            queue_retention_seconds: dead_letter_after_seconds
                 .saturating_add(defaults::RETENTION_MARGIN_SECONDS)
                 .min(aws::SQS_MAX_RETENTION_SECONDS),
             chunks_per_object: (storage.spool_buffer_mb.saturating_mul(1024 * 1024))

@@ -50,13 +50,23 @@ pub fn render(spec_name: &str, plan: &Plan) -> String {
         plan.secondary.region
     );
     let bridge = &plan.bridge;
+    let schedule = &bridge.redelivery;
     let _ = writeln!(
         out,
-        "  bridge     rides out {} h: {} receives x {} s visibility = {} retry budget; messages kept {}",
+        "  bridge     rides out {} h: a failed message is retried after {} s, growing x{} to {} s (up to {}% less, jitter); {} receives = {} retry budget",
         bridge.outage_hours,
+        schedule.first_delay_seconds,
+        schedule.growth,
+        schedule.max_delay_seconds,
+        schedule.jitter_percent,
         bridge.max_receive_count,
-        bridge.visibility_timeout_seconds,
         hours(bridge.retry_budget_seconds),
+    );
+    let _ = writeln!(
+        out,
+        "             after a recovery each queued message is tried again within {} s; DLQ after at most {}; messages kept {}",
+        schedule.max_delay_seconds,
+        hours(bridge.dead_letter_after_seconds),
         hours(bridge.queue_retention_seconds)
     );
     let validator = &plan.validator;

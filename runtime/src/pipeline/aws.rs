@@ -1,6 +1,6 @@
 //! The handlers' traits over the official AWS SDK for Rust (feature `aws`): [`S3Store`]
-//! ([`ObjectStore`]), [`FirehoseStream`] ([`DeliveryStream`]) and [`LambdaInvoker`]
-//! ([`Invoker`]).
+//! ([`ObjectStore`]), [`FirehoseStream`] ([`DeliveryStream`]), [`LambdaInvoker`]
+//! ([`Invoker`]) and [`SqsQueue`] ([`MessageQueue`]).
 //!
 //! Design:
 //!
@@ -26,7 +26,8 @@ use aws_sdk_s3::primitives::{Blob, ByteStream};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use super::{
-    DeliveryStream, ErrorKind, InfraError, InvokeOutput, Invoker, Lookup, ObjectStore, Service,
+    DeliveryStream, ErrorKind, InfraError, InvokeOutput, Invoker, Lookup, MessageQueue,
+    ObjectStore, Service,
 };
 
 /// Error codes that mean "slow down".
@@ -315,6 +316,51 @@ impl Invoker for LambdaInvoker {
     }
 }
 
+/// An SQS queue as a [`MessageQueue`]: `ChangeMessageVisibility` on the queue at `QUEUE_URL`.
+#[derive(Debug, Clone)]
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl SqsQueue {
+    /// The queue at `url` (the `QueueUrl` SQS answers `GetQueueUrl` with; the stacks pass
+    /// `!Ref` of the queue).
+    pub fn new(config: &SdkConfig, url: &str) -> Self {
+        SqsQueue {
+            client: aws_sdk_sqs::Client::new(config),
+            url: url.to_owned(),
+        }
+    }
+
+    /// The queue at `url` over an existing client.
+    pub fn from_client(client: aws_sdk_sqs::Client, url: &str) -> Self {
+        SqsQueue {
+            client,
+            url: url.to_owned(),
+        }
+    }
+}
+
+impl MessageQueue for SqsQueue {
+    async fn change_visibility(
+        &self,
+        receipt_handle: &str,
+        seconds: u64,
+    ) -> Result<(), InfraError> {
+        let seconds = i32::try_from(seconds).unwrap_or(i32::MAX);
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(seconds)
+            .send()
+            .await
+            .map_err(|e| infra_error(Service::Sqs, "ChangeMessageVisibility", &e))?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,6 +429,16 @@ mod tests {
         assert_eq!(
             (error.service, error.kind),
             (Service::Lambda, ErrorKind::Unavailable)
+        );
+        let queue = SqsQueue::new(&config, "http://127.0.0.1:9/123456789012/spool-objects");
+        let error = queue.change_visibility("handle", 30).await.unwrap_err();
+        assert_eq!(
+            (error.service, error.operation, error.kind),
+            (
+                Service::Sqs,
+                "ChangeMessageVisibility",
+                ErrorKind::Unavailable
+            )
         );
     }
 }

@@ -14,7 +14,11 @@
 //!    in; from then on everything goes to the secondary, whose receiver spools it, and whose
 //!    bridge keeps failing to hand it over: the SQS retry budget is what carries the night.
 //! 3. After `outage_seconds` the primary comes back and is restored; its own stream catches
-//!    up, and the bridge delivers the backlog as messages become visible again.
+//!    up, and the bridge delivers the backlog as messages become visible again: with the
+//!    spec's redelivery schedule (`bridge_redelivery`), each failed message came back after a
+//!    delay growing to the schedule's cap, so the backlog drains within about one cap of the
+//!    restore ([`DrillReport::backlog_drain_seconds`]); without it, within the queue's
+//!    visibility timeout.
 //! 4. When everything is quiet, the good and quarantine buckets are read back and every
 //!    event sent is looked for, by its bytes: [`DrillReport::lost`] counts the accepted events
 //!    found in neither (it must be 0), `duplicates` counts the extra good copies per
@@ -103,6 +107,10 @@ pub struct BridgeSummary {
     pub dead_letters: u64,
     /// Messages dropped by queue retention.
     pub queue_expired: u64,
+    /// Failed messages the bridge gave their next delay (`ChangeMessageVisibility`).
+    pub visibility_changes: u64,
+    /// The longest retry delay of the schedule, if the bridge paced its failures.
+    pub max_delay_seconds: Option<u64>,
 }
 
 /// The drill's report.
@@ -138,8 +146,13 @@ pub struct DrillReport {
     pub quarantine_reasons: BTreeMap<String, usize>,
     /// Good lines per `ingest.via`.
     pub good_by_via: BTreeMap<String, usize>,
-    /// Seconds from the primary's restore to the last object written (simulated).
+    /// Seconds from the primary's restore to the last object written (simulated; the client
+    /// may still be sending then).
     pub drain_seconds: f64,
+    /// Seconds from the restore until every spool message queued before it had left the queue
+    /// (delivered, or moved to the DLQ: see `bridge.dead_letters`); 0 when none was queued,
+    /// `None` without an outage. The pacing of failed messages decides it.
+    pub backlog_drain_seconds: Option<f64>,
     /// Records the primary's mapping sent to its on-failure destination.
     pub parked: u64,
     /// Records lost to stream retention.
@@ -316,6 +329,9 @@ async fn run_async(
     let mut down = false;
     let mut last_puts = store.puts();
     let mut last_write_ms = 0u64;
+    // The spool messages queued when the primary is restored, until they have all left.
+    let mut backlog: Option<Vec<String>> = None;
+    let mut backlog_drained_ms: Option<u64> = None;
     let horizon_ms = outage_end
         + ms(window)
         + (config
@@ -332,6 +348,9 @@ async fn run_async(
         if should_be_down != down {
             down = should_be_down;
             services.set_down(Role::Primary, down);
+        }
+        if has_outage && now_ms >= outage_end && backlog.is_none() {
+            backlog = Some(services.queue.ids());
         }
         // The client.
         let drained = has_outage && now_ms >= drained_at && now_ms < outage_end;
@@ -389,6 +408,12 @@ async fn run_async(
             last_puts = store.puts();
             last_write_ms = clock.elapsed().as_millis() as u64;
         }
+        if let (Some(waiting), None) = (&backlog, backlog_drained_ms) {
+            let queued = services.queue.ids();
+            if !waiting.iter().any(|id| queued.contains(id)) {
+                backlog_drained_ms = Some(clock.elapsed().as_millis() as u64);
+            }
+        }
         // Done?
         let now_ms = clock.elapsed().as_millis() as u64;
         let busy = pipeline.busy();
@@ -428,6 +453,8 @@ async fn run_async(
     } else {
         0.0
     };
+    report.backlog_drain_seconds =
+        backlog_drained_ms.map(|at| at.saturating_sub(outage_end) as f64 / 1000.0);
 
     // Read the buckets back.
     let mut good_keys: HashMap<(String, String), usize> = HashMap::new();
@@ -544,6 +571,11 @@ async fn run_async(
         test_events_skipped: pipeline.test_events,
         dead_letters: queue_stats.dead_lettered,
         queue_expired: queue_stats.expired,
+        visibility_changes: queue_stats.visibility_changes,
+        max_delay_seconds: config
+            .pipeline
+            .bridge_redelivery
+            .map(|schedule| schedule.max_delay_seconds),
     };
     report.wall_ms = wall.elapsed().as_millis();
     report

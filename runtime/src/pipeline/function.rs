@@ -24,8 +24,11 @@
 //!   receiver a Kinesis event, the bridge an SQS event. Answers are the handlers' own
 //!   (`batchItemFailures`, or a [`BridgeResponse`](super::records::BridgeResponse)).
 //! - **Generic over the traits**: [`Function`] works with any [`ObjectStore`],
-//!   [`DeliveryStream`] and [`Invoker`]; [`Function::connect`] wires the SDK ones of
-//!   [`super::aws`], tests wire local ones.
+//!   [`DeliveryStream`], [`Invoker`] and [`MessageQueue`]; [`Function::connect`] wires the SDK
+//!   ones of [`super::aws`], tests wire local ones.
+//! - **The bridge paces its failures**: with `QUEUE_URL` and the redelivery schedule set (the
+//!   secondary stack sets both), each message the bridge fails gets its next visibility from
+//!   the schedule ([`super::bridge::Pacing`]) before the answer goes back.
 //! - **Observability**: each batch is one `info` event with its counts; with
 //!   `METRICS_NAMESPACE` and `INGEST_NAME` set (the validator's stack sets both), the validator
 //!   also prints a CloudWatch embedded-metric-format line ([`emf_line`]) with `Records`, `Good`,
@@ -42,16 +45,17 @@ pub use lambda_runtime;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 
-use super::aws::{FirehoseStream, LambdaInvoker, S3Store, s3_path_style, sdk_config};
-use super::bridge::sqs_failures;
+use super::aws::{FirehoseStream, LambdaInvoker, S3Store, SqsQueue, s3_path_style, sdk_config};
+use super::bridge::{Pacing, sqs_failures};
 use super::records::{BridgeRequest, parse_kinesis_event};
 use super::validator::first_key;
 use super::{
-    BridgeConfig, BridgeHandler, DeliveryStream, HandlerError, Invoker, Lookup, ObjectStore,
-    ReceiverConfig, ReceiverHandler, TokioSleeper, ValidatorConfig, ValidatorHandler,
+    BridgeConfig, BridgeHandler, DeliveryStream, HandlerError, Invoker, Lookup, MessageQueue,
+    ObjectStore, ReceiverConfig, ReceiverHandler, TokioSleeper, ValidatorConfig, ValidatorHandler,
     kinesis_failures, process_env,
 };
 use crate::envelope::Registry;
+use crate::redelivery::Redelivery;
 
 /// What one `bootstrap` serves, chosen by `INGEST_ROLE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +96,17 @@ impl Role {
             Role::Receiver => (&["AWS_REGION", "DELIVERY_STREAM"], &[]),
             Role::Bridge => (
                 &["VALIDATOR_FUNCTION_ARN"],
-                &["VALIDATOR_REGION", "SPOOL_BUCKET", "CHUNK_BYTES"],
+                &[
+                    "VALIDATOR_REGION",
+                    "SPOOL_BUCKET",
+                    "CHUNK_BYTES",
+                    "QUEUE_URL",
+                    "REDELIVERY_FIRST_DELAY_SECONDS",
+                    "REDELIVERY_MAX_DELAY_SECONDS",
+                    "REDELIVERY_GROWTH",
+                    "REDELIVERY_JITTER_PERCENT",
+                    "MAX_RECEIVE_COUNT",
+                ],
             ),
         }
     }
@@ -119,12 +133,15 @@ pub enum RoleConfig {
     Validator(ValidatorConfig),
     /// The receiver's settings.
     Receiver(ReceiverConfig),
-    /// The bridge's settings and the region of the validator it invokes.
+    /// The bridge's settings, the region of the validator it invokes and its queue.
     Bridge {
         /// The bridge's settings.
         config: BridgeConfig,
         /// `VALIDATOR_REGION`, else the region in `VALIDATOR_FUNCTION_ARN`.
         validator_region: String,
+        /// `QUEUE_URL`: the spool queue, whose failed messages the bridge paces (required
+        /// with a redelivery schedule).
+        queue_url: Option<String>,
     },
 }
 
@@ -251,9 +268,20 @@ impl FunctionConfig {
                         role: Some(role),
                         message: "the environment variable VALIDATOR_REGION is not set, and VALIDATOR_FUNCTION_ARN is not an ARN that names a region".to_owned(),
                     })?;
+                let queue_url = lookup("QUEUE_URL").filter(|url| !url.is_empty());
+                if config.redelivery.is_some() && queue_url.is_none() {
+                    return Err(ConfigError {
+                        role: Some(role),
+                        message: format!(
+                            "the environment variable QUEUE_URL is not set, but the redelivery schedule ({}) is: the bridge paces failed messages on that queue",
+                            Redelivery::ENV.join(", ")
+                        ),
+                    });
+                }
                 RoleConfig::Bridge {
                     config,
                     validator_region,
+                    queue_url,
                 }
             }
         };
@@ -378,7 +406,7 @@ impl From<HandlerError> for Diagnostic {
 
 /// A role wired to its clients.
 #[derive(Debug)]
-pub enum Wiring<S, D, I> {
+pub enum Wiring<S, D, I, Q> {
     /// The validator and where it writes.
     Validator {
         /// Settings.
@@ -393,7 +421,7 @@ pub enum Wiring<S, D, I> {
         /// The Firehose spool.
         stream: D,
     },
-    /// The bridge, the spool it reads and the validator it invokes.
+    /// The bridge, the spool it reads, the validator it invokes and the queue it paces.
     Bridge {
         /// Settings.
         config: BridgeConfig,
@@ -401,16 +429,18 @@ pub enum Wiring<S, D, I> {
         store: S,
         /// The primary validator.
         invoker: I,
+        /// The spool queue, when failed messages are paced (`config.redelivery`).
+        queue: Option<Q>,
     },
 }
 
 /// A `bootstrap`'s handler: the spec's registry and a role wired to its clients.
 #[derive(Debug)]
-pub struct Function<S, D, I> {
+pub struct Function<S, D, I, Q> {
     /// The spec's event types.
     pub registry: &'static Registry,
     /// The role and its clients.
-    pub wiring: Wiring<S, D, I>,
+    pub wiring: Wiring<S, D, I, Q>,
     /// Embedded metrics of the validator.
     pub metrics: Option<Metrics>,
     /// How retries wait.
@@ -418,7 +448,7 @@ pub struct Function<S, D, I> {
 }
 
 /// A [`Function`] over the AWS SDK.
-pub type AwsFunction = Function<S3Store, FirehoseStream, LambdaInvoker>;
+pub type AwsFunction = Function<S3Store, FirehoseStream, LambdaInvoker, SqsQueue>;
 
 impl AwsFunction {
     /// Loads the SDK configuration and builds the clients the role needs (building clients
@@ -438,7 +468,11 @@ impl AwsFunction {
             RoleConfig::Bridge {
                 config: role,
                 validator_region,
+                queue_url,
             } => Wiring::Bridge {
+                queue: queue_url
+                    .filter(|_| role.redelivery.is_some())
+                    .map(|url| SqsQueue::new(&sdk, &url)),
                 config: role,
                 store: S3Store::new(&sdk, path_style),
                 invoker: LambdaInvoker::new(&sdk, &validator_region),
@@ -457,7 +491,7 @@ fn bad_payload(error: serde_json::Error) -> HandlerError {
     HandlerError::BadPayload(error.to_string())
 }
 
-impl<S: ObjectStore, D: DeliveryStream, I: Invoker> Function<S, D, I> {
+impl<S: ObjectStore, D: DeliveryStream, I: Invoker, Q: MessageQueue> Function<S, D, I, Q> {
     /// The role.
     pub fn role(&self) -> Role {
         match self.wiring {
@@ -561,6 +595,7 @@ impl<S: ObjectStore, D: DeliveryStream, I: Invoker> Function<S, D, I> {
                 config,
                 store,
                 invoker,
+                queue,
             } => {
                 let handler = BridgeHandler {
                     config,
@@ -592,6 +627,27 @@ impl<S: ObjectStore, D: DeliveryStream, I: Invoker> Function<S, D, I> {
                     "batch"
                 );
                 let failed: Vec<usize> = outcome.failed.iter().map(|(index, _)| *index).collect();
+                if let (Some(schedule), Some(queue)) = (&config.redelivery, queue) {
+                    let pacing = Pacing { schedule, queue }.pace(&event, &failed).await;
+                    for (index, receives, delay) in &pacing.paced {
+                        tracing::info!(
+                            role = "bridge",
+                            message_id = event.records[*index].message_id.as_deref().unwrap_or(""),
+                            receive = receives,
+                            max_receive_count = schedule.max_receive_count,
+                            visible_in_seconds = delay,
+                            "message paced"
+                        );
+                    }
+                    for (index, error) in &pacing.failed {
+                        tracing::warn!(
+                            role = "bridge",
+                            message_id = event.records[*index].message_id.as_deref().unwrap_or(""),
+                            error = %error,
+                            "message not paced; it waits out the queue's visibility timeout"
+                        );
+                    }
+                }
                 serde_json::to_vec(&sqs_failures(&event, &failed)).map_err(bad_payload)
             }
         }
@@ -778,14 +834,66 @@ mod tests {
         let RoleConfig::Bridge {
             config: bridge,
             validator_region,
+            queue_url,
         } = &config.role
         else {
             panic!("{config:?}")
         };
         assert_eq!(validator_region, "us-east-1", "taken from the ARN");
         assert_eq!(bridge.spool_bucket.as_deref(), Some("spool"));
+        assert_eq!((queue_url, bridge.redelivery), (&None, None), "no pacing");
         assert!(config.s3_path_style);
         assert_eq!(config.metrics, None);
+    }
+
+    #[test]
+    fn the_bridge_reads_its_redelivery_schedule_and_queue() {
+        let schedule = [
+            ("INGEST_ROLE", "bridge"),
+            (
+                "VALIDATOR_FUNCTION_ARN",
+                "arn:aws:lambda:us-east-1:1:function:v",
+            ),
+            ("REDELIVERY_FIRST_DELAY_SECONDS", "30"),
+            ("REDELIVERY_MAX_DELAY_SECONDS", "300"),
+            ("REDELIVERY_GROWTH", "2"),
+            ("REDELIVERY_JITTER_PERCENT", "10"),
+            ("MAX_RECEIVE_COUNT", "324"),
+        ];
+        let error =
+            FunctionConfig::from_lookup(&lookup_from(&with_platform(&schedule))).unwrap_err();
+        assert!(
+            error.to_string().contains("QUEUE_URL is not set"),
+            "a schedule without its queue: {error}"
+        );
+        let mut with_queue = schedule.to_vec();
+        with_queue.push(("QUEUE_URL", "https://sqs.us-west-2.amazonaws.com/1/q"));
+        let config =
+            FunctionConfig::from_lookup(&lookup_from(&with_platform(&with_queue))).unwrap();
+        let RoleConfig::Bridge {
+            config: bridge,
+            queue_url,
+            ..
+        } = &config.role
+        else {
+            panic!("{config:?}")
+        };
+        assert_eq!(
+            queue_url.as_deref(),
+            Some("https://sqs.us-west-2.amazonaws.com/1/q")
+        );
+        let redelivery = bridge.redelivery.unwrap();
+        assert_eq!(
+            (redelivery.first_delay_seconds, redelivery.max_receive_count),
+            (30, 324)
+        );
+        let mut bad = with_queue.clone();
+        bad.retain(|(name, _)| *name != "REDELIVERY_GROWTH");
+        let error = FunctionConfig::from_lookup(&lookup_from(&with_platform(&bad))).unwrap_err();
+        assert!(
+            error.to_string().contains("REDELIVERY_GROWTH is not set"),
+            "{error}"
+        );
     }
 
     #[test]

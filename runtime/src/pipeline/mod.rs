@@ -17,9 +17,10 @@
 //!   ([`validator::ValidatorHandler`] takes a Kinesis event or a bridge payload,
 //!   [`receiver::ReceiverHandler`] a Kinesis event, [`bridge::BridgeHandler`] an SQS event) and
 //!   return the batch-item-failure responses Lambda understands. They reach AWS only through
-//!   [`ObjectStore`] (S3), [`DeliveryStream`] (Firehose `PutRecordBatch`) and [`Invoker`]
-//!   (Lambda `Invoke`, `RequestResponse`), and wait only through a [`Sleeper`], so tests and
-//!   the drill run them without AWS and without waiting.
+//!   [`ObjectStore`] (S3), [`DeliveryStream`] (Firehose `PutRecordBatch`), [`Invoker`]
+//!   (Lambda `Invoke`, `RequestResponse`) and [`MessageQueue`] (SQS `ChangeMessageVisibility`,
+//!   the bridge's redelivery pacing), and wait only through a [`Sleeper`], so tests and the
+//!   drill run them without AWS and without waiting.
 //! - **A bad event is data**: the validator writes it to quarantine and succeeds. Only an
 //!   infrastructure failure ([`InfraError`]) fails a record, after [`RetryPolicy`] has retried
 //!   it with exponential backoff; the handler then reports exactly the unfinished records, so
@@ -55,7 +56,7 @@ use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
 use std::time::Duration;
 
-pub use bridge::{BridgeConfig, BridgeHandler};
+pub use bridge::{BridgeConfig, BridgeHandler, Pacing};
 pub use receiver::{ReceiverConfig, ReceiverHandler};
 pub use records::{Origin, Via};
 pub use validator::{ValidatorConfig, ValidatorHandler};
@@ -234,6 +235,19 @@ pub trait Invoker: Send + Sync {
         function: &str,
         payload: Vec<u8>,
     ) -> impl Future<Output = Result<InvokeOutput, InfraError>> + Send;
+}
+
+/// A queue's consumer side: SQS `ChangeMessageVisibility`. The bridge uses it to bring a
+/// message it failed back sooner than the queue's visibility timeout
+/// ([`bridge::Pacing`], [`crate::redelivery`]).
+pub trait MessageQueue: Send + Sync {
+    /// Makes the message received with `receipt_handle` invisible for `seconds` from now
+    /// (0 makes it visible at once).
+    fn change_visibility(
+        &self,
+        receipt_handle: &str,
+        seconds: u64,
+    ) -> impl Future<Output = Result<(), InfraError>> + Send;
 }
 
 /// The answer to a Kinesis batch whose records at `unfinished` (indices) are not done: their

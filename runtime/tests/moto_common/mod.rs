@@ -54,7 +54,7 @@ use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use ingest_runtime::pipeline::aws::{
-    FirehoseStream, LambdaInvoker, S3Store, http_client, s3_path_style,
+    FirehoseStream, LambdaInvoker, S3Store, SqsQueue, http_client, s3_path_style,
 };
 use ingest_runtime::pipeline::function::{Function, Wiring};
 use ingest_runtime::pipeline::records::gunzip_if_gzip;
@@ -992,7 +992,7 @@ pub struct Invocation {
 }
 
 /// The primary validator as a function behind Lambda's `Invoke` API.
-pub type Validator = Function<S3Store, FirehoseStream, LambdaInvoker>;
+pub type Validator = Function<S3Store, FirehoseStream, LambdaInvoker, SqsQueue>;
 
 struct InvokeState {
     validator: Validator,

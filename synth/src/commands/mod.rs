@@ -15,6 +15,21 @@ pub mod package;
 pub mod schema;
 pub mod synth;
 pub mod validate;
+// The commands that deploy and operate the stacks (feature `aws`).
+#[cfg(feature = "aws")]
+pub mod bootstrap;
+#[cfg(feature = "aws")]
+pub mod deploy;
+#[cfg(feature = "aws")]
+pub mod destroy;
+#[cfg(feature = "aws")]
+pub mod diff;
+#[cfg(feature = "aws")]
+pub mod lever;
+#[cfg(feature = "aws")]
+pub mod redrive;
+#[cfg(feature = "aws")]
+pub mod status;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -62,6 +77,20 @@ pub fn run(command: Command, ui: Ui) -> Result<ExitCode> {
         Command::Drill(args) => drill::run(&args, ui),
         Command::Dev(args) => dev::run(&args, ui),
         Command::Package(args) => package::run(&args, ui),
+        #[cfg(feature = "aws")]
+        Command::Bootstrap(args) => bootstrap::run(&args, ui),
+        #[cfg(feature = "aws")]
+        Command::Diff(args) => diff::run(&args, ui),
+        #[cfg(feature = "aws")]
+        Command::Deploy(args) => deploy::run(&args, ui),
+        #[cfg(feature = "aws")]
+        Command::Status(args) => status::run(&args, ui),
+        #[cfg(feature = "aws")]
+        Command::Lever(args) => lever::run(&args, ui),
+        #[cfg(feature = "aws")]
+        Command::Redrive(args) => redrive::run(&args, ui),
+        #[cfg(feature = "aws")]
+        Command::Destroy(args) => destroy::run(&args, ui),
         Command::Init(args) => init::run(&args),
         Command::Completions(args) => completions::run(&args),
     }

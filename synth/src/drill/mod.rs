@@ -5,7 +5,8 @@
 //!
 //! 1. checks the spec and takes its numbers from the plan (shards, weights, retention, batch
 //!    sizes, health checks, the spool's buffering, the queue's visibility timeout,
-//!    `maxReceiveCount` and retention) into a drill configuration;
+//!    `maxReceiveCount` and retention, the bridge's redelivery schedule) into a drill
+//!    configuration;
 //! 2. takes the events from `--events FILE` (NDJSON or a JSON array of request bodies), or
 //!    makes `--count N` of them from the spec's schemas ([`generate`]), mostly valid, some
 //!    invalid, some batches;
@@ -76,6 +77,7 @@ pub fn pipeline_config(plan: &Plan) -> serde_json::Map<String, serde_json::Value
             json!(plan.bridge.visibility_timeout_seconds),
         ),
         ("max_receive_count", json!(plan.bridge.max_receive_count)),
+        ("bridge_redelivery", json!(plan.bridge.redelivery)),
         (
             "queue_retention_seconds",
             json!(plan.bridge.queue_retention_seconds),

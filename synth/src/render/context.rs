@@ -516,6 +516,11 @@ pub struct SpoolContext {
     pub visibility_timeout_seconds: u64,
     /// maxReceiveCount.
     pub max_receive_count: u64,
+    /// The bridge's first and longest retry delays of a failed message (it sets them with
+    /// `ChangeMessageVisibility`; the visibility timeout applies when it dies first).
+    pub retry_first_delay_seconds: u64,
+    /// See `retry_first_delay_seconds`.
+    pub retry_max_delay_seconds: u64,
     /// MessageRetentionPeriod.
     pub message_retention_seconds: u64,
     /// DLQ MessageRetentionPeriod.
@@ -877,6 +882,8 @@ fn region(plan: &Plan, site: &RegionPlan, api_template: &str) -> RegionContext {
         dlq_name: plan.bridge.dead_letter_queue_name.clone(),
         visibility_timeout_seconds: plan.bridge.visibility_timeout_seconds,
         max_receive_count: plan.bridge.max_receive_count,
+        retry_first_delay_seconds: plan.bridge.redelivery.first_delay_seconds,
+        retry_max_delay_seconds: plan.bridge.redelivery.max_delay_seconds,
         message_retention_seconds: plan.bridge.queue_retention_seconds,
         dlq_retention_seconds: aws::SQS_MAX_RETENTION_SECONDS,
     });
@@ -1145,7 +1152,17 @@ fn functions(plan: &Plan, site: &RegionPlan) -> Vec<FunctionContext> {
             env("VALIDATOR_FUNCTION_ARN", validator_arn_sub(plan), true),
             env("VALIDATOR_REGION", plan.primary.region.clone(), false),
             env("CHUNK_BYTES", aws::BRIDGE_CHUNK_BYTES.to_string(), false),
+            // The queue whose failed messages the bridge paces (`!Ref` of a queue is its URL),
+            // and the plan's redelivery schedule.
+            env("QUEUE_URL", "${SpoolQueue}", true),
         ]);
+        bridge.env.extend(
+            plan.bridge
+                .redelivery
+                .env()
+                .into_iter()
+                .map(|(variable, value)| env(variable, value, false)),
+        );
         bridge.is_sqs = true;
         bridge.sqs_esm = Some(SqsMapping {
             batch_size: plan.bridge.function.batch_size,

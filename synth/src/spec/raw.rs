@@ -201,7 +201,16 @@ pub struct RawBridge {
     /// SQS messages per invocation, 1 to 10. Default: 10.
     pub batch_size: Option<u64>,
     /// Queue visibility timeout, at least 6 times `timeout_seconds`. Default: 6 times it.
+    /// A message the bridge fails comes back sooner, on the retry delays below; this timeout
+    /// applies only when an invocation dies before it can set them.
     pub visibility_timeout_seconds: Option<u64>,
+    /// Seconds before a failed spool message is tried again the first time; each further
+    /// failure doubles the delay up to `retry_max_delay_seconds`. Default: 30.
+    pub retry_first_delay_seconds: Option<u64>,
+    /// The longest delay between two tries of a spool message, at most 43200 (12 hours): after
+    /// the primary recovers, the backlog is delivered within about this long. Default: 300, or
+    /// more for an outage that would otherwise need more than 500 tries per message.
+    pub retry_max_delay_seconds: Option<u64>,
 }
 
 /// Settings every function shares.

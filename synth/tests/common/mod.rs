@@ -11,14 +11,17 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The `ingest` binary with plain output and its build cache under cargo's target folder (not
-/// the user's cache folder), so test runs share builds with each other and nothing else.
+/// The build cache of the tests' `ingest` runs: a fixed folder under cargo's target folder
+/// (not the user's cache folder), so test runs share builds with each other and nothing else.
+#[allow(dead_code)]
+pub fn cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("ingest-cache")
+}
+
+/// The `ingest` binary with plain output and its build cache in [`cache`].
 #[allow(dead_code)]
 pub fn ingest() -> assert_cmd::Command {
     let mut command = assert_cmd::Command::cargo_bin("ingest").expect("cargo builds ingest");
-    command.env("NO_COLOR", "1").env(
-        "INGEST_CACHE",
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join("ingest-cache"),
-    );
+    command.env("NO_COLOR", "1").env("INGEST_CACHE", cache());
     command
 }

@@ -1,0 +1,137 @@
+//! Time for the stand-ins: a simulated clock (the drill, the tests) or the wall clock
+//! (`ingest dev`), and the small seeded generator of their random choices.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::super::Sleeper;
+
+/// A small deterministic random number generator (SplitMix64).
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..bound` (0 when `bound` is 0).
+    pub fn below(&mut self, bound: u64) -> u64 {
+        if bound == 0 {
+            0
+        } else {
+            self.next_u64() % bound
+        }
+    }
+}
+
+/// A simulated clock shared by everything of a local pipeline. [`Sleeper::sleep`] advances it.
+#[derive(Debug, Clone)]
+pub struct SimClock {
+    start: DateTime<Utc>,
+    elapsed_ms: Arc<AtomicU64>,
+}
+
+impl SimClock {
+    /// A clock that starts at `start`.
+    pub fn new(start: DateTime<Utc>) -> Self {
+        SimClock {
+            start,
+            elapsed_ms: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.start
+            + chrono::Duration::milliseconds(
+                i64::try_from(self.elapsed().as_millis()).unwrap_or(i64::MAX),
+            )
+    }
+
+    /// Time since the start.
+    pub fn elapsed(&self) -> Duration {
+        Duration::from_millis(self.elapsed_ms.load(Ordering::SeqCst))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        self.elapsed_ms.fetch_add(
+            u64::try_from(by.as_millis()).unwrap_or(u64::MAX),
+            Ordering::SeqCst,
+        );
+    }
+
+    /// Moves the clock to `elapsed` after the start, if that is later than now.
+    pub fn advance_to(&self, elapsed: Duration) {
+        self.elapsed_ms.fetch_max(
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            Ordering::SeqCst,
+        );
+    }
+}
+
+impl Sleeper for SimClock {
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
+        self.advance(duration);
+        std::future::ready(())
+    }
+}
+
+/// The time of a local pipeline: simulated ([`SimClock`]: the drill and the tests) or the
+/// wall clock (`ingest dev`, where a visibility timeout really takes its seconds). Everything
+/// that reads the time or waits takes one, so the same stand-ins serve both.
+#[derive(Debug, Clone)]
+pub enum Clock {
+    /// A simulated clock: waits advance it.
+    Simulated(SimClock),
+    /// The system's clock: waits sleep (on tokio's timer, which the runtime must enable).
+    Wall,
+}
+
+impl Clock {
+    /// The current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        match self {
+            Clock::Simulated(clock) => clock.now(),
+            Clock::Wall => Utc::now(),
+        }
+    }
+}
+
+impl From<SimClock> for Clock {
+    fn from(clock: SimClock) -> Self {
+        Clock::Simulated(clock)
+    }
+}
+
+impl Sleeper for Clock {
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
+        let timer = match self {
+            Clock::Simulated(clock) => {
+                clock.advance(duration);
+                None
+            }
+            Clock::Wall => Some(tokio::time::sleep(duration)),
+        };
+        async move {
+            if let Some(timer) = timer {
+                timer.await;
+            }
+        }
+    }
+}

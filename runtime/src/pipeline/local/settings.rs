@@ -1,0 +1,148 @@
+//! The spec's numbers both regions are built with, the regions' roles, and the names the
+//! stacks give resources.
+
+use serde::{Deserialize, Serialize};
+
+use super::super::bridge::DEFAULT_CHUNK_BYTES;
+use crate::redelivery::Redelivery;
+
+/// What the API's mapping template checks before `PutRecord`: a body longer than
+/// `max_event_bytes` characters (`$input.body.length()`) is refused with 413.
+pub fn exceeds_event_limit(body: &[u8], max_event_bytes: usize) -> bool {
+    String::from_utf8_lossy(body).chars().count() > max_event_bytes
+}
+
+/// The account id local resources pretend to belong to (bucket names and ARNs carry one).
+pub const LOCAL_ACCOUNT: &str = "123456789012";
+
+/// A region's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The primary: validator, good and quarantine buckets.
+    Primary,
+    /// The secondary: receiver, spool, queue and bridge.
+    Secondary,
+}
+
+impl Role {
+    /// Both roles.
+    pub const BOTH: [Role; 2] = [Role::Primary, Role::Secondary];
+
+    /// `primary` or `secondary`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Primary => "primary",
+            Role::Secondary => "secondary",
+        }
+    }
+
+    /// The other role.
+    pub fn other(self) -> Role {
+        match self {
+            Role::Primary => Role::Secondary,
+            Role::Secondary => Role::Primary,
+        }
+    }
+}
+
+/// One region's numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionSettings {
+    /// AWS region name.
+    pub region: String,
+    /// Shards of its stream (on-demand streams: pick a number).
+    pub shards: usize,
+    /// Route 53 weight.
+    pub weight: u64,
+    /// Stream retention in hours.
+    pub retention_hours: u64,
+}
+
+fn default_chunk_bytes() -> usize {
+    DEFAULT_CHUNK_BYTES
+}
+
+/// The spec's numbers both regions are built with (from the plan, by the `ingest` command).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipelineSettings {
+    /// The spec's name: the prefix of every resource name.
+    pub name: String,
+    /// The primary region.
+    pub primary: RegionSettings,
+    /// The secondary region.
+    pub secondary: RegionSettings,
+    /// `api.max_event_bytes`.
+    pub max_event_bytes: usize,
+    /// Validator batch size.
+    pub validator_batch_size: usize,
+    /// Validator mapping retries.
+    pub validator_max_retries: u64,
+    /// Validator mapping maximum record age.
+    pub validator_max_record_age_seconds: u64,
+    /// Receiver batch size.
+    pub receiver_batch_size: usize,
+    /// Bridge batch size.
+    pub bridge_batch_size: usize,
+    /// Bridge mapping concurrency.
+    pub bridge_max_concurrency: usize,
+    /// The bridge's `CHUNK_BYTES`.
+    #[serde(default = "default_chunk_bytes")]
+    pub bridge_chunk_bytes: usize,
+    /// Spool queue visibility timeout.
+    pub visibility_timeout_seconds: u64,
+    /// Spool queue `maxReceiveCount`.
+    pub max_receive_count: u64,
+    /// Spool queue retention.
+    pub queue_retention_seconds: u64,
+    /// How the bridge paces the messages it fails ([`crate::redelivery`]); `None`: they wait
+    /// out the visibility timeout.
+    #[serde(default)]
+    pub bridge_redelivery: Option<Redelivery>,
+    /// Firehose buffer interval.
+    pub spool_buffer_seconds: u64,
+    /// Firehose buffer size.
+    pub spool_buffer_mb: u64,
+}
+
+impl PipelineSettings {
+    /// A region's numbers.
+    pub fn region(&self, role: Role) -> &RegionSettings {
+        match role {
+            Role::Primary => &self.primary,
+            Role::Secondary => &self.secondary,
+        }
+    }
+
+    /// A bucket's name as the stacks name it (`<name>-<purpose>-<account>-<region>`).
+    pub fn bucket(&self, purpose: &str, role: Role) -> String {
+        format!(
+            "{}-{purpose}-{LOCAL_ACCOUNT}-{}",
+            self.name,
+            self.region(role).region
+        )
+    }
+
+    /// The good bucket (primary).
+    pub fn good_bucket(&self) -> String {
+        self.bucket("good", Role::Primary)
+    }
+
+    /// The quarantine bucket (primary).
+    pub fn quarantine_bucket(&self) -> String {
+        self.bucket("quarantine", Role::Primary)
+    }
+
+    /// The spool bucket (secondary).
+    pub fn spool_bucket(&self) -> String {
+        self.bucket("spool", Role::Secondary)
+    }
+
+    /// The ARN the bridge invokes: `<name>-validator` in the primary's region.
+    pub fn validator_arn(&self) -> String {
+        format!(
+            "arn:aws:lambda:{}:{LOCAL_ACCOUNT}:function:{}-validator",
+            self.primary.region, self.name
+        )
+    }
+}

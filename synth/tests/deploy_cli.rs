@@ -1,0 +1,1037 @@
+//! The AWS commands (`bootstrap`, `diff`, `deploy`, `status`, `lever`, `redrive`, `destroy`) as
+//! a user runs them, against moto's server through the real AWS SDK.
+//!
+//! - **moto with ingest's shim** (`tests/moto/ingest_moto.py`): plain moto cannot deploy the
+//!   generated stacks (it skips a dozen resource types and answers 500 on their attributes);
+//!   the shim models them and CloudFormation's change-set lifecycle. `scripts/test` starts it
+//!   and exports `INGEST_MOTO_ENDPOINT`; without it every test fails and says how to start it.
+//!   moto's state is global, so the tests take turns ([`Moto::start`] holds a lock and wipes
+//!   it) and each creates the spec's hosted zone through the shim's control route.
+//! - **The binary is the installed one**: each test copies a spec into a temporary folder and
+//!   runs `ingest` there with test credentials and `AWS_ENDPOINT_URL` (what a user of an
+//!   emulator sets), never the caller's AWS configuration.
+//! - **API Gateway's `TestInvokeMethod`**, which moto lacks, is answered by [`ApiStandIn`], a
+//!   small HTTP server given to the SDK as `AWS_ENDPOINT_URL_API_GATEWAY`: it forwards every
+//!   other call to moto, and answers a test invoke from the method's integration as moto
+//!   stored it (an AWS integration with a credentials role answers 200), or, when told to,
+//!   as API Gateway answers when it may not assume the integration role. It can also stand in
+//!   front of every service and record which region and service each call went to.
+
+use std::future::Future;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+mod common;
+use common::workspace_root;
+
+/// The variable that holds the shimmed moto's URL.
+const ENDPOINT_VAR: &str = "INGEST_MOTO_ENDPOINT";
+
+static MOTO_LOCK: Mutex<()> = Mutex::new(());
+
+/// A wiped moto, held by one test until it is dropped.
+struct Moto {
+    endpoint: String,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl Moto {
+    /// Waits for this test's turn and wipes moto.
+    fn start() -> Moto {
+        let endpoint = match std::env::var(ENDPOINT_VAR) {
+            Ok(url) if !url.trim().is_empty() => url.trim().trim_end_matches('/').to_owned(),
+            _ => panic!(
+                "{ENDPOINT_VAR} is not set: these tests deploy the generated stacks to moto with \
+                 ingest's shim. Run them through `scripts/test`, or start \
+                 `.tools/venv-moto/bin/python tests/moto/ingest_moto.py -H 127.0.0.1 -p 5000` \
+                 and set {ENDPOINT_VAR}=http://127.0.0.1:5000"
+            ),
+        };
+        let turn = MOTO_LOCK
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (status, body) = http(&endpoint, "POST", "/moto-api/reset", b"", &[]);
+        assert_eq!(status, 200, "resetting moto at {endpoint}: {body}");
+        Moto {
+            endpoint,
+            _turn: turn,
+        }
+    }
+
+    /// Creates the public hosted zone a spec's dns stack names (the shim's control route).
+    fn hosted_zone(&self, spec: &Path) {
+        let plan = ingest_synth::check_spec(spec).unwrap().plan;
+        let zone = plan.domain.name.split_once('.').map_or("", |(_, z)| z);
+        let body = serde_json::json!({"Id": plan.domain.hosted_zone_id, "Name": zone}).to_string();
+        let (status, answer) = http(
+            &self.endpoint,
+            "POST",
+            "/moto-api/ingest/hosted-zones",
+            body.as_bytes(),
+            &[],
+        );
+        assert_eq!(
+            status, 200,
+            "{ENDPOINT_VAR} must be moto with ingest's shim (tests/moto/ingest_moto.py), which \
+             has POST /moto-api/ingest/hosted-zones: {answer}"
+        );
+    }
+}
+
+/// One HTTP/1.1 exchange with `Connection: close`: the status and the body.
+fn http(
+    base: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    let address = base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address)
+        .unwrap_or_else(|e| panic!("cannot reach {base}: {e}; is moto running?"));
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, b)| b.to_owned());
+    (status, body)
+}
+
+/// What [`ApiStandIn`] answers to `TestInvokeMethod`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Integration {
+    /// As API Gateway does for a well-formed AWS integration: 200.
+    Works,
+    /// As API Gateway does when its integration role's trust policy refuses it.
+    RoleRefused,
+}
+
+/// A request [`ApiStandIn`] saw: the SigV4 scope (`us-west-2/s3`) and the request line.
+#[derive(Debug, Clone)]
+struct Seen {
+    scope: String,
+    line: String,
+}
+
+/// An HTTP server in front of moto: answers `TestInvokeMethod`, forwards everything else, and
+/// records every request.
+struct ApiStandIn {
+    url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl ApiStandIn {
+    fn start(moto: &str, integration: Integration) -> ApiStandIn {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (moto, record) = (moto.to_owned(), Arc::clone(&seen));
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (moto, record) = (moto.clone(), Arc::clone(&record));
+                thread::spawn(move || serve(stream, &moto, integration, &record));
+            }
+        });
+        ApiStandIn { url, seen }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// A request: its line, its headers (lowercase names), its body.
+type Request = (String, Vec<(String, String)>, Vec<u8>);
+
+/// Reads one request.
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).ok()?;
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':')?;
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+    }
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some((line.trim_end().to_owned(), headers, body))
+}
+
+fn serve(stream: TcpStream, moto: &str, integration: Integration, seen: &Mutex<Vec<Seen>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    while let Some((line, headers, body)) = read_request(&mut reader) {
+        let scope = headers
+            .iter()
+            .find(|(n, _)| n == "authorization")
+            .and_then(|(_, v)| v.split("Credential=").nth(1))
+            .map(|credential| {
+                credential
+                    .split('/')
+                    .skip(2)
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .unwrap_or_default();
+        seen.lock().unwrap().push(Seen {
+            scope,
+            line: line.clone(),
+        });
+        let mut parts = line.split_whitespace();
+        let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let authorization = headers
+            .iter()
+            .find(|(n, _)| n == "authorization")
+            .map_or("", |(_, v)| v.as_str());
+        let answer =
+            if method == "POST" && path.starts_with("/restapis/") && path.ends_with("/methods/GET")
+            {
+                test_invoke(moto, path, &body, authorization, integration)
+            } else {
+                forward(moto, &line, &headers, &body)
+            };
+        if writer.write_all(&answer).is_err() {
+            return;
+        }
+    }
+}
+
+/// `TestInvokeMethod`: reads the method's integration from moto and answers as API Gateway.
+fn test_invoke(
+    moto: &str,
+    path: &str,
+    body: &[u8],
+    authorization: &str,
+    integration: Integration,
+) -> Vec<u8> {
+    let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let route = request["pathWithQueryString"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    // GET /restapis/{api}/resources/{resource}/methods/GET is GetMethod on moto (in the
+    // region the caller's signature names).
+    let (status, method) = http(moto, "GET", path, b"", &[("Authorization", authorization)]);
+    let method: Value = serde_json::from_str(&method).unwrap_or(Value::Null);
+    let credentials = method["methodIntegration"]["credentials"]
+        .as_str()
+        .unwrap_or("");
+    let kind = method["methodIntegration"]["type"].as_str().unwrap_or("");
+    let (code, log) = match integration {
+        Integration::RoleRefused => (
+            500,
+            format!(
+                "Execution log for request test-request\nMon Dec 01 20:00:00 UTC 2026 : Execution failed due to configuration error: API Gateway does not have permission to assume the provided role {credentials}\n"
+            ),
+        ),
+        Integration::Works if status == 200 && kind == "AWS" && !credentials.is_empty() => (
+            200,
+            "Execution log for request test-request\nMon Dec 01 20:00:00 UTC 2026 : Successfully completed execution\n".to_owned(),
+        ),
+        Integration::Works => (
+            500,
+            format!("Mon Dec 01 20:00:00 UTC 2026 : Execution failed: no AWS integration with a role ({status}, {kind:?})\n"),
+        ),
+    };
+    let answer = serde_json::json!({
+        "status": code,
+        "body": if code == 200 { "{\"ok\": true}" } else { "{\"message\": \"Internal server error\"}" },
+        "log": log,
+        "headers": {},
+        "latency": 3,
+        "route": route,
+    })
+    .to_string();
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
+        answer.len()
+    )
+    .into_bytes()
+}
+
+/// Sends a request on to moto and returns its whole answer (`Connection: close`).
+fn forward(moto: &str, line: &str, headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
+    let address = moto.trim_start_matches("http://");
+    let mut upstream = TcpStream::connect(address).unwrap();
+    let mut request = format!("{line}\r\n");
+    for (name, value) in headers {
+        if name != "connection" {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    request.push_str("connection: close\r\n\r\n");
+    upstream.write_all(request.as_bytes()).unwrap();
+    upstream.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    upstream.read_to_end(&mut answer).unwrap();
+    // The client may keep its connection: make the answer's end explicit.
+    let text = String::from_utf8_lossy(&answer);
+    match text.find("\r\n\r\n") {
+        Some(end)
+            if !text[..end].to_ascii_lowercase().contains("content-length")
+                && !text[..end]
+                    .to_ascii_lowercase()
+                    .contains("transfer-encoding") =>
+        {
+            let mut fixed = text[..end].as_bytes().to_vec();
+            fixed.extend_from_slice(
+                format!("\r\ncontent-length: {}", answer.len() - end - 4).as_bytes(),
+            );
+            fixed.extend_from_slice(&answer[end..]);
+            fixed
+        }
+        _ => answer,
+    }
+}
+
+/// A spec in a temporary folder and the `ingest` that deploys it.
+struct Project {
+    dir: tempfile::TempDir,
+    spec: PathBuf,
+    moto: String,
+    api: String,
+}
+
+impl Project {
+    /// A copy of `specs/<name>` (and its schema files) with moto as AWS and `api` as API
+    /// Gateway.
+    fn new(moto: &Moto, name: &str, api: &ApiStandIn) -> Project {
+        let root = workspace_root();
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("ingest.yaml");
+        std::fs::copy(root.join("specs").join(name), &spec).unwrap();
+        let schemas = dir.path().join("schemas");
+        std::fs::create_dir_all(&schemas).unwrap();
+        for entry in std::fs::read_dir(root.join("specs/schemas"))
+            .unwrap()
+            .flatten()
+        {
+            std::fs::copy(entry.path(), schemas.join(entry.file_name())).unwrap();
+        }
+        let zip = ingest_synth::package::zip_bootstrap(b"#!/bin/sh\necho test artifact\n").unwrap();
+        std::fs::write(dir.path().join("bootstrap.zip"), zip).unwrap();
+        Project {
+            dir,
+            spec,
+            moto: moto.endpoint.clone(),
+            api: api.url.clone(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `ingest ARGS` in the project's folder, as a user of an emulator runs it.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::cargo_bin("ingest").unwrap();
+        for name in [
+            "AWS_PROFILE",
+            "AWS_DEFAULT_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_ENDPOINT_URL_S3",
+        ] {
+            command.env_remove(name);
+        }
+        command
+            .current_dir(self.dir.path())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_CONFIG_FILE", self.path("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.path("no-aws-credentials"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ENDPOINT_URL", &self.moto)
+            .env("AWS_ENDPOINT_URL_API_GATEWAY", &self.api)
+            .env("NO_COLOR", "1")
+            .args(args);
+        command
+    }
+
+    /// Runs `ingest ARGS`: exit code, stdout, stderr. No run may panic.
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        self.output(self.command(args))
+    }
+
+    /// Runs a command: exit code, stdout, and stderr with miette's line wrapping undone (words
+    /// joined by single spaces, the frame's `│` dropped), so messages can be matched whole.
+    fn output(&self, mut command: Command) -> (i32, String, String) {
+        let output = command.output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("stack backtrace"),
+            "ingest panicked: {stderr}"
+        );
+        let flat: Vec<&str> = stderr.split_whitespace().filter(|w| *w != "│").collect();
+        (output.status.code().unwrap_or(-1), stdout, flat.join(" "))
+    }
+
+    /// Runs `ingest ARGS` and expects exit code `code`.
+    fn expect(&self, code: i32, args: &[&str]) -> (String, String) {
+        let (got, stdout, stderr) = self.run(args);
+        assert_eq!(
+            got, code,
+            "ingest {args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+        (stdout, stderr)
+    }
+
+    fn deploy(&self) -> String {
+        self.expect(0, &["deploy", "--yes", "--artifact", "bootstrap.zip"])
+            .0
+    }
+
+    fn status(&self) -> Value {
+        let (stdout, _) = self.expect(0, &["status", "--json"]);
+        serde_json::from_str(&stdout).unwrap()
+    }
+
+    /// An SDK configuration for `region` on moto (test credentials).
+    fn sdk(&self, region: &str) -> aws_config::SdkConfig {
+        let credentials =
+            aws_credential_types::Credentials::new("testing", "testing", None, None, "test");
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_owned()))
+            .endpoint_url(&self.moto)
+            .http_client(ingest_synth::cloud::http_client())
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+            )
+            .build()
+    }
+}
+
+fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// Starts moto and the API stand-in, copies `specs/ingest.yaml`, creates its hosted zone and
+/// bootstraps: the state every deploy test starts from.
+fn bootstrapped(integration: Integration) -> (Moto, ApiStandIn, Project) {
+    let moto = Moto::start();
+    let api = ApiStandIn::start(&moto.endpoint, integration);
+    let project = Project::new(&moto, "ingest.yaml", &api);
+    moto.hosted_zone(&project.spec);
+    project.expect(0, &["bootstrap"]);
+    (moto, api, project)
+}
+
+fn region_status<'a>(status: &'a Value, role: &str) -> &'a Value {
+    status["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["role"] == role)
+        .unwrap()
+}
+
+#[test]
+fn bootstrap_creates_one_locked_down_bucket_per_region_and_is_idempotent() {
+    let moto = Moto::start();
+    let api = ApiStandIn::start(&moto.endpoint, Integration::Works);
+    let project = Project::new(&moto, "ingest.yaml", &api);
+    let (first, _) = project.expect(0, &["bootstrap"]);
+    assert_eq!(
+        first,
+        "us-east-1: s3://ingest-staging-123456789012-us-east-1 created\n\
+         us-west-2: s3://ingest-staging-123456789012-us-west-2 created\n"
+    );
+    let (second, _) = project.expect(0, &["bootstrap"]);
+    assert_eq!(
+        second,
+        "us-east-1: s3://ingest-staging-123456789012-us-east-1 already bootstrapped (settings re-applied)\n\
+         us-west-2: s3://ingest-staging-123456789012-us-west-2 already bootstrapped (settings re-applied)\n"
+    );
+    block_on(async {
+        for region in ["us-east-1", "us-west-2"] {
+            let s3 = aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&project.sdk(region))
+                    .force_path_style(true)
+                    .build(),
+            );
+            let bucket = format!("ingest-staging-123456789012-{region}");
+            // moto answers GetBucketVersioning with a root element the SDK refuses: read it raw.
+            let scope = format!(
+                "AWS4-HMAC-SHA256 Credential=testing/20261201/{region}/s3/aws4_request, SignedHeaders=host, Signature=0"
+            );
+            let (status, versioning) = http(
+                &project.moto,
+                "GET",
+                &format!("/{bucket}?versioning"),
+                b"",
+                &[("Authorization", &scope)],
+            );
+            assert_eq!(status, 200, "{versioning}");
+            assert!(
+                versioning.contains("<Status>Enabled</Status>"),
+                "{versioning}"
+            );
+            let block = s3
+                .get_public_access_block()
+                .bucket(&bucket)
+                .send()
+                .await
+                .unwrap();
+            let block = block.public_access_block_configuration().unwrap();
+            assert_eq!(
+                (
+                    block.block_public_acls(),
+                    block.ignore_public_acls(),
+                    block.block_public_policy(),
+                    block.restrict_public_buckets()
+                ),
+                (Some(true), Some(true), Some(true), Some(true))
+            );
+            let encryption = s3
+                .get_bucket_encryption()
+                .bucket(&bucket)
+                .send()
+                .await
+                .unwrap();
+            let rule = &encryption
+                .server_side_encryption_configuration()
+                .unwrap()
+                .rules()[0];
+            assert_eq!(
+                rule.apply_server_side_encryption_by_default()
+                    .unwrap()
+                    .sse_algorithm()
+                    .as_str(),
+                "AES256"
+            );
+            let location = s3
+                .get_bucket_location()
+                .bucket(&bucket)
+                .send()
+                .await
+                .unwrap();
+            let expected = if region == "us-east-1" { "" } else { region };
+            assert_eq!(
+                location.location_constraint().map_or("", |l| l.as_str()),
+                expected
+            );
+        }
+    });
+}
+
+#[test]
+fn deploy_creates_the_stacks_then_finds_no_changes_and_applies_a_weight_change() {
+    let (_moto, api, project) = bootstrapped(Integration::Works);
+    let stdout = project.deploy();
+    for stack in [
+        "wiw-events-primary",
+        "wiw-events-secondary",
+        "wiw-events-dns",
+    ] {
+        assert!(stdout.contains(&format!("{stack} (")), "{stdout}");
+        assert!(stdout.contains(&format!("{stack} outputs:")), "{stdout}");
+    }
+    assert!(stdout.contains("(us-east-1): new stack, "), "{stdout}");
+    // The dns stack got the regional stacks' outputs as parameters, and the probe passed.
+    let status = project.status();
+    for stack in status["stacks"].as_array().unwrap() {
+        assert_eq!(stack["status"], "CREATE_COMPLETE", "{stack}");
+    }
+    for route in [
+        "probe wiw-events-primary GET /health: 200 ok",
+        "probe wiw-events-secondary GET /health: 200 ok",
+        "probe wiw-events-secondary GET /switch/primary: 200 ok",
+        "probe wiw-events-secondary GET /switch/secondary: 200 ok",
+    ] {
+        assert!(stdout.contains(route), "{route} missing:\n{stdout}");
+    }
+    let invokes = api
+        .seen()
+        .iter()
+        .filter(|s| s.line.starts_with("POST /restapis/"))
+        .count();
+    assert_eq!(invokes, 4, "one TestInvokeMethod per route");
+
+    // What was deployed can be found again: the spec and its schema files.
+    let (record, bundle) = block_on(async {
+        let cloud = ingest_synth::cloud::Cloud::with_config(project.sdk("us-east-1"));
+        ingest_synth::cloud::staging::deployed_spec(&cloud, "us-east-1", "wiw-events-primary")
+            .await
+            .unwrap()
+            .expect("a record of the deploy")
+    });
+    assert_eq!(record.stack, "wiw-events-primary");
+    assert!(record.artifact.is_some());
+    assert_eq!(
+        bundle.files.keys().collect::<Vec<_>>(),
+        [
+            "ingest.yaml",
+            "schemas/clock.out.json",
+            "schemas/timeoff.requested.yaml"
+        ]
+    );
+    assert!(bundle.schemas.contains_key("shift.created"));
+
+    let (again, _) = project.expect(0, &["deploy", "--yes", "--artifact", "bootstrap.zip"]);
+    assert_eq!(
+        again
+            .lines()
+            .filter(|l| l.ends_with(": no changes"))
+            .count(),
+        4,
+        "{again}"
+    );
+    assert!(again.ends_with("no changes\n"), "{again}");
+    project.expect(0, &["diff", "--artifact", "bootstrap.zip"]);
+
+    // The spec's weights change: diff shows it on the dns stack (exit 3), deploy applies it.
+    let spec = std::fs::read_to_string(&project.spec).unwrap();
+    let spec = spec
+        .replacen("weight: 95", "weight: 80", 1)
+        .replacen("weight: 5", "weight: 20", 1);
+    std::fs::write(&project.spec, spec).unwrap();
+    let (diff, _) = project.expect(3, &["diff", "--artifact", "bootstrap.zip"]);
+    insta::assert_snapshot!("diff_weights", diff);
+    project.expect(0, &["deploy", "--yes", "--only", "dns"]);
+    let status = project.status();
+    assert_eq!(region_status(&status, "primary")["weight"], 80);
+    assert_eq!(region_status(&status, "secondary")["weight"], 20);
+    assert_eq!(region_status(&status, "secondary")["share_percent"], 20.0);
+    project.expect(0, &["diff", "--artifact", "bootstrap.zip"]);
+}
+
+#[test]
+fn drain_and_restore_flip_only_the_switch_in_the_secondary_region() {
+    let (moto, _api, project) = bootstrapped(Integration::Works);
+    project.deploy();
+    let before = project.status();
+    assert_eq!(region_status(&before, "primary")["drained"], false);
+    assert_eq!(region_status(&before, "primary")["healthy"], true);
+
+    // Every call of the lever goes through a recorder: S3 and CloudFormation of us-west-2 only.
+    let recorder = ApiStandIn::start(&moto.endpoint, Integration::Works);
+    let mut drain = project.command(&["lever", "drain", "primary"]);
+    drain.env("AWS_ENDPOINT_URL", &recorder.url);
+    let (code, stdout, stderr) = project.output(drain);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with(
+            "drained primary: s3://wiw-events-switch-123456789012-us-west-2/switch/primary is set"
+        ),
+        "{stdout}"
+    );
+    let scopes: Vec<String> = recorder.seen().into_iter().map(|s| s.scope).collect();
+    assert!(!scopes.is_empty());
+    for scope in &scopes {
+        assert!(
+            scope == "us-west-2/s3" || scope == "us-west-2/cloudformation",
+            "the lever called {scope}: {scopes:?}"
+        );
+    }
+
+    let drained = project.status();
+    let primary = region_status(&drained, "primary");
+    assert_eq!(primary["drained"], true);
+    assert_eq!(primary["drain_switch"], "drained");
+    assert_eq!(
+        primary["healthy"], false,
+        "the shim's checkers read the switch: {primary}"
+    );
+    assert_eq!(region_status(&drained, "secondary")["drained"], false);
+    let (table, _) = project.expect(0, &["status"]);
+    // The API ids are random; moto lacks CloudWatch's RPC v2 CBOR protocol, so the iterator age
+    // is unavailable there, with that reason.
+    let ids = regex::Regex::new(r"https://[a-z0-9]+\.execute-api").unwrap();
+    let table = ids.replace_all(&table, "https://<api>.execute-api");
+    let port = regex::Regex::new(r"http://127\.0\.0\.1:\d+").unwrap();
+    insta::assert_snapshot!("status_drained", port.replace_all(&table, "http://<moto>"));
+
+    let (again, _) = project.expect(0, &["lever", "drain", "primary"]);
+    assert!(again.starts_with("primary is drained already"), "{again}");
+    let (_, stderr) = project.expect(1, &["lever", "drain", "secondary"]);
+    assert!(
+        stderr.contains("refusing to drain secondary: primary is drained already"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("ingest lever restore primary"), "{stderr}");
+    assert_eq!(
+        region_status(&project.status(), "secondary")["drained"],
+        false
+    );
+
+    project.expect(0, &["lever", "restore", "primary"]);
+    let restored = project.status();
+    assert_eq!(region_status(&restored, "primary")["drained"], false);
+    assert_eq!(
+        region_status(&restored, "primary")["drain_switch"],
+        "restored"
+    );
+    assert_eq!(region_status(&restored, "primary")["healthy"], true);
+    // Now the secondary may be drained.
+    project.expect(0, &["lever", "drain", "secondary"]);
+    assert_eq!(
+        region_status(&project.status(), "secondary")["drained"],
+        true
+    );
+}
+
+#[test]
+fn lever_weights_go_through_a_change_set_on_the_dns_stack() {
+    let (_moto, _api, project) = bootstrapped(Integration::Works);
+    project.deploy();
+    let (_, stderr) = project.expect(1, &["lever", "weights", "0", "0", "--yes"]);
+    assert!(
+        stderr.contains("weights 0 and 0 send no region any traffic"),
+        "{stderr}"
+    );
+    let (stdout, _) = project.expect(0, &["lever", "weights", "50", "50", "--yes"]);
+    assert!(
+        stdout.contains("parameter PrimaryWeight: 95 -> 50"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("weights: primary 50 (50.0%), secondary 50 (50.0%)\n"),
+        "{stdout}"
+    );
+    let status = project.status();
+    assert_eq!(region_status(&status, "primary")["weight"], 50);
+    let (same, _) = project.expect(0, &["lever", "weights", "50", "50", "--yes"]);
+    assert_eq!(same, "wiw-events-dns: weights are 50 and 50 already\n");
+    // The spec still says 95/5: diff shows that deploy would set it back.
+    let (diff, _) = project.expect(3, &["diff", "--only", "dns"]);
+    assert!(diff.contains("parameter PrimaryWeight: 50 -> 95"), "{diff}");
+}
+
+#[test]
+fn redrive_moves_the_dead_letter_queue_back_to_the_bridge_queue() {
+    let (_moto, _api, project) = bootstrapped(Integration::Works);
+    project.deploy();
+    let sqs = aws_sdk_sqs::Client::new(&project.sdk("us-west-2"));
+    let depth = |url: String| {
+        let sqs = sqs.clone();
+        block_on(async move {
+            let answer = sqs
+                .get_queue_attributes()
+                .queue_url(url)
+                .attribute_names(
+                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
+                )
+                .send()
+                .await
+                .unwrap();
+            answer.attributes().unwrap()
+                [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages]
+                .parse::<u64>()
+                .unwrap()
+        })
+    };
+    let (queue, dlq) = block_on(async {
+        let url = |name: &'static str| {
+            let sqs = sqs.clone();
+            async move {
+                sqs.get_queue_url()
+                    .queue_name(name)
+                    .send()
+                    .await
+                    .unwrap()
+                    .queue_url
+                    .unwrap()
+            }
+        };
+        let dlq = url("wiw-events-spool-objects-dlq").await;
+        for n in 0..3 {
+            sqs.send_message()
+                .queue_url(&dlq)
+                .message_body(format!("{{\"Records\": [{{\"n\": {n}}}]}}"))
+                .send()
+                .await
+                .unwrap();
+        }
+        (url("wiw-events-spool-objects").await, dlq)
+    });
+    let queued = depth(queue.clone());
+    assert_eq!(depth(dlq.clone()), 3);
+    let (stdout, _) = project.expect(0, &["redrive"]);
+    assert_eq!(
+        stdout,
+        "moved 3 messages from wiw-events-spool-objects-dlq to wiw-events-spool-objects (us-west-2)\n"
+    );
+    assert_eq!(depth(dlq), 0);
+    assert_eq!(depth(queue), queued + 3);
+    let (nothing, _) = project.expect(0, &["redrive"]);
+    assert!(nothing.starts_with("moved 0 messages"), "{nothing}");
+}
+
+#[test]
+fn destroy_deletes_the_stacks_and_says_what_stays() {
+    let (_moto, _api, project) = bootstrapped(Integration::Works);
+    project.deploy();
+    let (_, stderr) = project.expect(1, &["destroy"]);
+    assert!(
+        stderr.contains("standard input is not a terminal"),
+        "{stderr}"
+    );
+    let (stdout, _) = project.expect(0, &["destroy", "--yes"]);
+    let deleted: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.ends_with(": deleted"))
+        .collect();
+    assert_eq!(
+        deleted,
+        [
+            "wiw-events-monitoring: deleted",
+            "wiw-events-dns: deleted",
+            "wiw-events-primary: deleted",
+            "wiw-events-secondary: deleted"
+        ]
+    );
+    assert!(stdout.contains("kept on purpose"), "{stdout}");
+    assert!(
+        stdout.contains("wiw-events-primary GoodBucket (AWS::S3::Bucket): empty it"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "aws kinesis delete-stream --stream-name wiw-events-stream --region us-west-2"
+        ),
+        "{stdout}"
+    );
+    let status = project.status();
+    for stack in status["stacks"].as_array().unwrap() {
+        assert_eq!(stack["status"], Value::Null, "{stack}");
+    }
+    let (again, _) = project.expect(0, &["destroy", "--yes"]);
+    assert_eq!(
+        again,
+        "nothing to delete: no stack of wiw-events is deployed\n"
+    );
+}
+
+#[test]
+fn a_failed_stack_is_explained_with_its_reasons_and_the_way_out() {
+    let moto = Moto::start();
+    let api = ApiStandIn::start(&moto.endpoint, Integration::Works);
+    let project = Project::new(&moto, "ingest.yaml", &api);
+    // No hosted zone: the dns stack's records cannot be created.
+    project.expect(0, &["bootstrap"]);
+    let (_, stderr) = project.expect(1, &["deploy", "--yes", "--artifact", "bootstrap.zip"]);
+    assert!(
+        stderr.contains("wiw-events-dns in us-west-2 ended ROLLBACK_COMPLETE"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("PrimaryRecordA (AWS::Route53::RecordSet): No hosted zone found with ID: Z0123456789ABCDEFGHIJ"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "aws cloudformation delete-stack --stack-name wiw-events-dns --region us-west-2"
+        ),
+        "{stderr}"
+    );
+    let (_, stderr) = project.expect(1, &["deploy", "--yes", "--artifact", "bootstrap.zip"]);
+    assert!(
+        stderr.contains("wiw-events-dns in us-west-2 is ROLLBACK_COMPLETE"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("can only be deleted"), "{stderr}");
+}
+
+#[test]
+fn the_probe_fails_a_deploy_whose_integration_role_api_gateway_cannot_assume() {
+    let (_moto, _api, project) = bootstrapped(Integration::RoleRefused);
+    let (stdout, stderr) = project.expect(1, &["deploy", "--yes", "--artifact", "bootstrap.zip"]);
+    assert!(
+        stdout.contains("probe wiw-events-primary GET /health: 500 FAILED"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("the stacks deployed, but 4 of the API's routes failed the probe"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("API Gateway does not have permission to assume the provided role"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn errors_are_one_line_that_says_what_to_do() {
+    let moto = Moto::start();
+    let api = ApiStandIn::start(&moto.endpoint, Integration::Works);
+    let project = Project::new(&moto, "ingest.yaml", &api);
+
+    let mut bare = project.command(&["status"]);
+    bare.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY");
+    let (code, _, stderr) = project.output(bare);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("× no AWS credentials help: set AWS_ACCESS_KEY_ID"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+        "{stderr}"
+    );
+
+    let (_, stderr) = project.expect(1, &["status", "--profile", "nope"]);
+    assert!(
+        stderr.contains("AWS profile `nope` is not defined in ~/.aws/config or ~/.aws/credentials"),
+        "{stderr}"
+    );
+
+    let (_, stderr) = project.expect(1, &["status", "--endpoint-url", "http://127.0.0.1:9"]);
+    assert!(
+        stderr.contains(
+            "cannot reach http://127.0.0.1:9 for cloudformation:DescribeStacks in us-east-1"
+        ),
+        "{stderr}"
+    );
+
+    let (_, stderr) = project.expect(1, &["deploy", "--yes", "--only", "dsn"]);
+    assert!(stderr.contains("the spec has no `dsn` stack"), "{stderr}");
+    assert!(
+        stderr.contains("its stacks are: primary, secondary, dns, monitoring"),
+        "{stderr}"
+    );
+
+    let (_, stderr) = project.expect(1, &["deploy"]);
+    assert!(
+        stderr.contains("cannot ask before deploying: standard input is not a terminal"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("pass --yes"), "{stderr}");
+
+    let (_, stderr) = project.expect(1, &["deploy", "--yes", "--artifact", "bootstrap.zip"]);
+    assert!(
+        stderr.contains("× us-east-1 is not bootstrapped: there is no staging bucket"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run `ingest bootstrap`"), "{stderr}");
+
+    let (_, stderr) = project.expect(1, &["lever", "drain", "primary"]);
+    assert!(
+        stderr.contains("wiw-events-secondary is not deployed in us-west-2"),
+        "{stderr}"
+    );
+
+    project.expect(0, &["bootstrap"]);
+    let (_, stderr) = project.expect(1, &["deploy", "--yes", "--only", "dns"]);
+    assert!(
+        stderr.contains(
+            "× wiw-events-primary is not deployed in us-east-1 help: wiw-events-dns takes its \
+             outputs as parameters: deploy it first (`ingest deploy --only primary,secondary`)"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn deploy_builds_and_ships_the_real_lambda_package() {
+    let moto = Moto::start();
+    let api = ApiStandIn::start(&moto.endpoint, Integration::Works);
+    let project = Project::new(&moto, "minimal.yaml", &api);
+    moto.hosted_zone(&project.spec);
+    project.expect(0, &["bootstrap"]);
+    let (_, stderr) = project.expect(0, &["deploy", "--yes", "--only", "primary"]);
+    let words: Vec<&str> = stderr.split(' ').collect();
+    let sha = words
+        .iter()
+        .position(|w| *w == "sha256")
+        .and_then(|at| words.get(at + 1))
+        .unwrap_or_else(|| panic!("ingest package's sha256 line:\n{stderr}"));
+    assert!(
+        stderr.contains(&format!(
+            "upload s3://ingest-staging-123456789012-us-east-2/artifacts/{sha}.zip"
+        )),
+        "{stderr}"
+    );
+    let zip = std::fs::read(project.path("dist/minimal/bootstrap.zip")).unwrap();
+    assert_eq!(ingest_synth::package::sha256_hex(&zip), *sha);
+    let code = block_on(async {
+        let lambda_config = project.sdk("us-east-2");
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&lambda_config)
+                .force_path_style(true)
+                .build(),
+        );
+        let object = s3
+            .get_object()
+            .bucket("ingest-staging-123456789012-us-east-2")
+            .key(format!("artifacts/{sha}.zip"))
+            .send()
+            .await
+            .unwrap();
+        object.body.collect().await.unwrap().into_bytes().to_vec()
+    });
+    assert_eq!(code, zip, "the staged artifact is the packaged zip");
+}
+
+#[test]
+fn the_aws_commands_document_their_flags_and_exit_codes() {
+    for args in [
+        &["bootstrap", "--help"][..],
+        &["diff", "--help"],
+        &["deploy", "--help"],
+        &["status", "--help"],
+        &["lever", "--help"],
+        &["lever", "drain", "--help"],
+        &["redrive", "--help"],
+        &["destroy", "--help"],
+    ] {
+        let output = Command::cargo_bin("ingest")
+            .unwrap()
+            .args(args)
+            .env("COLUMNS", "100")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "ingest {args:?}");
+        let name = args[..args.len() - 1].join("_");
+        insta::assert_snapshot!(
+            format!("help_{name}"),
+            String::from_utf8(output.stdout).unwrap()
+        );
+    }
+}
