@@ -21,6 +21,7 @@
 pub mod compat;
 pub mod events;
 pub mod functions;
+pub mod keywords;
 pub mod schema;
 pub mod types;
 pub mod validator;

@@ -15,12 +15,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::LazyLock;
 
-use ingest_codegen::schema::{self, InstanceType, PathSegment, Schema, Target, closest};
+use ingest_codegen::schema::{self, InstanceType, PathSegment, Target, closest};
 use miette::Severity;
 use regex::Regex;
 
 use crate::aws;
-use crate::diagnostic::{Diagnostic, resolve_beside};
+use crate::diagnostic::{Diagnostic, SourceFile, resolve_beside};
 use crate::plan::{self, EventPlan, Plan, RegionPlan, Role, StreamCapacity};
 use crate::spec::raw::{RawEvent, RawRegion, RawSpec, StreamMode};
 use crate::spec::{Document, SchemaSource, SpecFiles, structure::display_path};
@@ -1220,13 +1220,15 @@ impl Checker<'_> {
         self.diagnostics.push(diagnostic);
     }
 
-    /// Loads every event's schema (inline or from its file) and checks it.
+    /// Loads every event's schema (inline or from its file), with the files its references
+    /// name, and checks it.
     fn load_events(
         &mut self,
         spec_path: &Path,
         raw_events: &BTreeMap<String, RawEvent>,
     ) -> Vec<EventPlan> {
         let mut events = Vec::new();
+        let mut files = SchemaFiles::default();
         for (type_name, event) in raw_events {
             let at = path(&["events", type_name]);
             let loaded = match (&event.schema, &event.schema_file) {
@@ -1253,14 +1255,28 @@ impl Checker<'_> {
                 (Some(value), None) => {
                     let mut prefix = at.clone();
                     prefix.push(PathSegment::Key("schema".into()));
-                    Some((self.document.clone(), prefix, value.clone()))
+                    Some((
+                        self.document.clone(),
+                        prefix,
+                        value.clone(),
+                        spec_path.to_path_buf(),
+                    ))
                 }
-                (None, Some(file)) => self.read_schema_file(spec_path, type_name, file),
+                (None, Some(file)) => self.read_schema_file(spec_path, type_name, file).map(
+                    |(document, prefix, value)| {
+                        (document, prefix, value, resolve_beside(spec_path, file))
+                    },
+                ),
             };
-            let Some((document, prefix, value)) = loaded else {
+            let Some((document, prefix, value, location)) = loaded else {
                 continue;
             };
-            match schema::parse(&value) {
+            // References resolve against the file the schema is in (the spec's folder for
+            // an inline schema), so `common.json#/$defs/address` is a file beside it.
+            let location = std::path::absolute(&location).unwrap_or(location);
+            let parsed = schema::parse_with(&value, &schema::file_uri(&location), &mut files);
+            self.diagnostics.append(&mut files.diagnostics);
+            match parsed {
                 Ok(parsed) => {
                     if self.check_event_root(&document, &prefix, type_name, &parsed) {
                         events.push(EventPlan {
@@ -1275,7 +1291,14 @@ impl Checker<'_> {
                 }
                 Err(errors) => {
                     for error in errors {
-                        let mut full = prefix.clone();
+                        // A problem in a file a reference read is located in that file.
+                        let (document, mut full) = match &error.file {
+                            Some(file) => match files.documents.get(file) {
+                                Some(file) => (file.clone(), Vec::new()),
+                                None => (document.clone(), prefix.clone()),
+                            },
+                            None => (document.clone(), prefix.clone()),
+                        };
                         full.extend(error.path.iter().cloned());
                         // The message names the keyword; the prefix names the schema it is in.
                         let owner = match full.last() {
@@ -1335,14 +1358,15 @@ impl Checker<'_> {
     }
 
     /// The schema of an event's `data` must describe an object: its properties become the
-    /// columns of the event's Athena table.
+    /// columns of the event's Athena table. (A root that is a `$ref` alone is its target.)
     fn check_event_root(
         &mut self,
         document: &Document,
         prefix: &[PathSegment],
         type_name: &str,
-        parsed: &Schema,
+        parsed: &schema::Document,
     ) -> bool {
+        let parsed = parsed.resolve(&parsed.root);
         let object_only = parsed
             .as_object()
             .and_then(|o| o.types.as_ref())
@@ -1367,5 +1391,37 @@ impl Checker<'_> {
             .with_help("describe the data as `type: object` with `properties`; wrap a single value in a property");
         self.diagnostics.push(diagnostic);
         false
+    }
+}
+
+/// The schema files that references name (`common.json#/$defs/address`), read once each, with
+/// their located text for diagnostics.
+#[derive(Default)]
+struct SchemaFiles {
+    /// Every file read, by the URI the schema parser asked for.
+    documents: BTreeMap<String, Document>,
+    /// Problems reading them (a file that is not JSON or YAML), for the checker to report.
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl schema::Loader for SchemaFiles {
+    fn load(&mut self, uri: &str) -> Result<serde_json::Value, String> {
+        let path = schema::uri_path(uri).ok_or_else(|| format!("{uri} is not a file"))?;
+        // Name the file as the user would: relative to the working directory when inside it.
+        let shown = std::env::current_dir()
+            .ok()
+            .and_then(|dir| path.strip_prefix(dir).ok().map(Path::to_path_buf))
+            .unwrap_or_else(|| path.clone());
+        let text = std::fs::read_to_string(&path).map_err(|error| error.to_string())?;
+        match Document::parse(SourceFile::new(shown.display().to_string(), text)) {
+            Ok((document, value)) => {
+                self.documents.insert(uri.to_owned(), document);
+                Ok(value)
+            }
+            Err(diagnostics) => {
+                self.diagnostics.extend(diagnostics);
+                Err("it is not valid JSON or YAML (its own error is reported too)".to_owned())
+            }
+        }
     }
 }

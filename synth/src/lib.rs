@@ -81,7 +81,12 @@ fn finish_check(
         plan
     });
     if let Some(events) = &read.raw_events {
-        diagnostics.extend(checks::events_only(&read.document, &read.path, events, files));
+        diagnostics.extend(checks::events_only(
+            &read.document,
+            &read.path,
+            events,
+            files,
+        ));
     }
     diagnostic::sort(&mut diagnostics);
     match plan {

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use ingest_codegen::events::EventInput;
-use ingest_codegen::schema::Schema;
+use ingest_codegen::schema::Document;
 use ingest_runtime::redelivery::Redelivery;
 use serde::Serialize;
 
@@ -508,7 +508,7 @@ pub struct EventPlan {
     pub description: Option<String>,
     /// The schema of `data`, checked.
     #[serde(skip)]
-    pub schema: Schema,
+    pub schema: Document,
     /// The schema as JSON, as written.
     pub schema_json: serde_json::Value,
     /// Where the schema is written (the spec or its `schema_file`), to locate diagnostics

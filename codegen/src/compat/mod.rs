@@ -130,11 +130,11 @@ pub fn compare_event(old: &EventInput<'_>, new: &EventInput<'_>) -> Vec<Finding>
     };
     comparer.schema(
         Side {
-            schema: old.schema,
+            schema: &old.schema.root,
             json: old.schema_json,
         },
         Side {
-            schema: new.schema,
+            schema: &new.schema.root,
             json: new.schema_json,
         },
     );

@@ -13,10 +13,7 @@ fn known_only(value: &Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.iter()
-                .filter(|(key, _)| {
-                    crate::schema::ASSERTION_KEYWORDS.contains(&key.as_str())
-                        || crate::schema::ANNOTATION_KEYWORDS.contains(&key.as_str())
-                })
+                .filter(|(key, _)| crate::keywords::supported().any(|known| known == key.as_str()))
                 .map(|(key, inner)| {
                     let inner = match key.as_str() {
                         "properties" => Value::Object(

@@ -180,6 +180,9 @@ pub struct AthenaContext {
     pub tables: Vec<athena::Table>,
     /// Exactly one: the quarantine table.
     pub quarantine_tables: Vec<athena::Table>,
+    /// Whether some event table has unions or recursion to explain (`Table::unions`,
+    /// `Table::recursive`).
+    pub has_unions: bool,
 }
 
 /// The dns stack.
@@ -574,6 +577,11 @@ pub fn build(plan: &Plan, api_template: &str) -> Contexts {
     }));
     let stage = &plan.api.stage;
     let health_segment = plan.failover.path.trim_start_matches('/');
+    let tables: Vec<athena::Table> = plan
+        .events
+        .iter()
+        .map(|event| athena::event_table(plan, event))
+        .collect();
     let members = [&primary, &secondary]
         .into_iter()
         .map(|site| dns_member(plan, site))
@@ -616,12 +624,11 @@ pub fn build(plan: &Plan, api_template: &str) -> Contexts {
             bytes_scanned_cutoff_bytes: plan.athena.bytes_scanned_cutoff_bytes,
             bytes_scanned_cutoff_mb: plan.athena.bytes_scanned_cutoff_mb,
             projection_start: athena::PROJECTION_START,
-            tables: plan
-                .events
-                .iter()
-                .map(|event| athena::event_table(plan, event))
-                .collect(),
+            tables: tables.clone(),
             quarantine_tables: vec![athena::quarantine_table(plan)],
+            has_unions: tables
+                .iter()
+                .any(|t| !t.unions.is_empty() || !t.recursive.is_empty()),
         },
         dns: DnsContext {
             region: plan.stack(StackKind::Dns).region.clone(),
