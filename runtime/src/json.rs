@@ -212,6 +212,24 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A second reader at the same position, for validating the value ahead again against
+    /// another schema (the applicators `allOf`, `anyOf`, `oneOf`, `not`, `if`, and
+    /// `unevaluatedProperties`). It keeps the nesting depth, so the depth limit holds in it too;
+    /// it does not copy the last string read (nothing reads it before the next value).
+    #[inline]
+    pub fn fork(&self) -> Parser<'a> {
+        Parser {
+            bytes: self.bytes,
+            text: self.text,
+            utf8: self.utf8,
+            pos: self.pos,
+            depth: self.depth,
+            string: "",
+            escaped: false,
+            decoded: String::new(),
+        }
+    }
+
     // Errors are rare: keeping their construction out of line keeps the hot readers small
     // enough to inline, so what they return stays in registers.
     #[cold]

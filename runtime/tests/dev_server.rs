@@ -12,7 +12,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ingest_runtime::pipeline::dev::{DevConfig, DevLimits, DevOptions, DevServer, LEVER_HEADER};
+use ingest_runtime::pipeline::dev::{
+    DevConfig, DevLimits, DevOptions, DevPorts, DevServer, LEVER_HEADER,
+};
 use ingest_runtime::pipeline::local::{LocalStore, PipelineSettings, RegionSettings, Role};
 use ingest_runtime::pipeline::records::{QuarantineLine, gunzip_if_gzip, split_good_line};
 use pipeline_common::{REGISTRY, note, punch};
@@ -52,10 +54,6 @@ fn config(primary_weight: u64, secondary_weight: u64, spool_buffer_seconds: u64)
             spool_buffer_mb: 1,
         },
         failover_automatic: true,
-        content_types: vec![
-            "application/json".to_owned(),
-            "application/cloudevents-batch+json".to_owned(),
-        ],
     }
 }
 
@@ -69,9 +67,11 @@ fn start_with(out: &Path, config: DevConfig, limits: DevLimits) -> (DevServer, L
     let logs: Logs = Arc::default();
     let sink = Arc::clone(&logs);
     let options = DevOptions {
-        domain_port: 0,
-        primary_port: 0,
-        secondary_port: 0,
+        ports: DevPorts {
+            domain: 0,
+            primary: 0,
+            secondary: 0,
+        },
         stop_on_signals: false,
         log: Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_owned())),
         limits,

@@ -143,9 +143,6 @@ pub const LAMBDA_DEFAULT_ACCOUNT_CONCURRENCY: u64 = 1000;
 pub const LAMBDA_UNRESERVED_MINIMUM: u64 = 100;
 /// Synchronous Invoke payload limit (6 MB).
 pub const LAMBDA_SYNC_PAYLOAD_BYTES: u64 = 6 * 1024 * 1024;
-/// How much of a spool object the bridge sends per Invoke: under the 6 MB limit with room for
-/// the JSON envelope around the records.
-pub const BRIDGE_CHUNK_BYTES: u64 = 5 * 1024 * 1024;
 
 /// SQS `MessageRetentionPeriod` maximum (14 days).
 pub const SQS_MAX_RETENTION_SECONDS: u64 = 14 * 24 * 3600;

@@ -15,24 +15,31 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::LazyLock;
 
-use ingest_codegen::schema::{self, InstanceType, PathSegment, Schema, Target, closest};
+use ingest_codegen::schema::{self, InstanceType, PathSegment, Target, closest};
 use miette::Severity;
 use regex::Regex;
 
 use crate::aws;
 use crate::diagnostic::{Diagnostic, SourceFile, resolve_beside};
 use crate::plan::{self, EventPlan, Plan, RegionPlan, Role, StreamCapacity};
-use crate::spec::raw::{RawRegion, RawSpec, StreamMode};
-use crate::spec::{Document, structure::display_path};
+use crate::spec::raw::{RawEvent, RawRegion, RawSpec, StreamMode};
+use crate::spec::{Document, SchemaSource, SpecFiles, structure::display_path};
 
 /// Checks a structurally valid spec and resolves it. Returns the plan (only meaningful when no
 /// diagnostic is an error) and every diagnostic.
-pub fn run(document: &Document, spec_path: &Path, raw: &RawSpec) -> (Plan, Vec<Diagnostic>) {
+/// Schema files are read through `files` (the disk, or a spec's files at a git revision).
+pub fn run(
+    document: &Document,
+    spec_path: &Path,
+    raw: &RawSpec,
+    files: &dyn SpecFiles,
+) -> (Plan, Vec<Diagnostic>) {
     let mut checker = Checker {
         document,
+        files,
         diagnostics: Vec::new(),
     };
-    let events = checker.load_events(spec_path, raw);
+    let events = checker.load_events(spec_path, &raw.events);
     let plan = Plan::resolve(raw, events);
     checker.name(&plan);
     checker.domain(&plan);
@@ -49,12 +56,31 @@ pub fn run(document: &Document, spec_path: &Path, raw: &RawSpec) -> (Plan, Vec<D
         raw.athena.as_ref().is_some_and(|a| a.database.is_some()),
     );
     checker.tags(&plan);
-    checker.event_names(raw);
+    checker.event_names(&raw.events);
     (plan, checker.diagnostics)
+}
+
+/// The checks of the event types alone, for a spec whose other parts could not be read (a
+/// required key missing, say): their problems are reported in the same run as the rest.
+pub fn events_only(
+    document: &Document,
+    spec_path: &Path,
+    events: &BTreeMap<String, RawEvent>,
+    files: &dyn SpecFiles,
+) -> Vec<Diagnostic> {
+    let mut checker = Checker {
+        document,
+        files,
+        diagnostics: Vec::new(),
+    };
+    checker.load_events(spec_path, events);
+    checker.event_names(events);
+    checker.diagnostics
 }
 
 struct Checker<'a> {
     document: &'a Document,
+    files: &'a dyn SpecFiles,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -354,6 +380,28 @@ impl Checker<'_> {
                 "both weights are 0: Route 53 then spreads traffic evenly and the lever has nothing to pull".to_owned(),
                 "weight 0",
                 "give the primary its steady share, for example `weight: 95` with `weight: 5` on the secondary",
+            );
+        } else if plan.secondary.weight == 0 {
+            self.warning(
+                &region_path(Role::Secondary, &["weight"]),
+                "secondary-weight-zero",
+                "the secondary's weight is 0: its path (API, stream, receiver, spool, bridge) carries no traffic, so nothing shows it works before an outage needs it".to_owned(),
+                "no steady share",
+                "give the secondary a small steady share, for example `weight: 5` with `weight: 95` on the primary",
+            );
+        } else if plan.secondary.weight > plan.primary.weight
+            && plan.secondary.weight <= aws::ROUTE53_WEIGHT.1
+        {
+            // (A weight out of range is already an error.)
+            self.warning(
+                &region_path(Role::Secondary, &["weight"]),
+                "weights-swapped",
+                format!(
+                    "the secondary's weight ({}) is above the primary's ({}): most events take the standby path and wait in its spool for the bridge",
+                    plan.secondary.weight, plan.primary.weight
+                ),
+                "above the primary's",
+                "the primary carries the steady share and the secondary a small one, for example `weight: 95` and `weight: 5`; the lever moves traffic during an outage",
             );
         }
     }
@@ -1444,8 +1492,8 @@ impl Checker<'_> {
         }
     }
 
-    fn event_names(&mut self, raw: &RawSpec) {
-        if raw.events.is_empty() {
+    fn event_names(&mut self, events: &BTreeMap<String, RawEvent>) {
+        if events.is_empty() {
             self.error(
                 &path(&["events"]),
                 "events-empty",
@@ -1455,7 +1503,7 @@ impl Checker<'_> {
             );
         }
         let mut tables: BTreeMap<String, &str> = BTreeMap::new();
-        for type_name in raw.events.keys() {
+        for type_name in events.keys() {
             let at = path(&["events", type_name]);
             if !EVENT_TYPE.is_match(type_name) || type_name.len() > 128 {
                 let lowered = type_name.to_ascii_lowercase();
@@ -1502,10 +1550,16 @@ impl Checker<'_> {
         self.diagnostics.push(diagnostic);
     }
 
-    /// Loads every event's schema (inline or from its file) and checks it.
-    fn load_events(&mut self, spec_path: &Path, raw: &RawSpec) -> Vec<EventPlan> {
+    /// Loads every event's schema (inline or from its file), with the files its references
+    /// name, and checks it.
+    fn load_events(
+        &mut self,
+        spec_path: &Path,
+        raw_events: &BTreeMap<String, RawEvent>,
+    ) -> Vec<EventPlan> {
         let mut events = Vec::new();
-        for (type_name, event) in &raw.events {
+        let mut files = SchemaFiles::default();
+        for (type_name, event) in raw_events {
             let at = path(&["events", type_name]);
             let loaded = match (&event.schema, &event.schema_file) {
                 (Some(_), Some(_)) => {
@@ -1531,14 +1585,28 @@ impl Checker<'_> {
                 (Some(value), None) => {
                     let mut prefix = at.clone();
                     prefix.push(PathSegment::Key("schema".into()));
-                    Some((self.document.clone(), prefix, value.clone()))
+                    Some((
+                        self.document.clone(),
+                        prefix,
+                        value.clone(),
+                        spec_path.to_path_buf(),
+                    ))
                 }
-                (None, Some(file)) => self.read_schema_file(spec_path, type_name, file),
+                (None, Some(file)) => self.read_schema_file(spec_path, type_name, file).map(
+                    |(document, prefix, value)| {
+                        (document, prefix, value, resolve_beside(spec_path, file))
+                    },
+                ),
             };
-            let Some((document, prefix, value)) = loaded else {
+            let Some((document, prefix, value, location)) = loaded else {
                 continue;
             };
-            match schema::parse(&value) {
+            // References resolve against the file the schema is in (the spec's folder for
+            // an inline schema), so `common.json#/$defs/address` is a file beside it.
+            let location = std::path::absolute(&location).unwrap_or(location);
+            let parsed = schema::parse_with(&value, &schema::file_uri(&location), &mut files);
+            self.diagnostics.append(&mut files.diagnostics);
+            match parsed {
                 Ok(parsed) => {
                     if self.check_event_root(&document, &prefix, type_name, &parsed) {
                         events.push(EventPlan {
@@ -1547,12 +1615,20 @@ impl Checker<'_> {
                             description: event.description.clone(),
                             schema: parsed,
                             schema_json: value,
+                            source: SchemaSource { document, prefix },
                         });
                     }
                 }
                 Err(errors) => {
                     for error in errors {
-                        let mut full = prefix.clone();
+                        // A problem in a file a reference read is located in that file.
+                        let (document, mut full) = match &error.file {
+                            Some(file) => match files.documents.get(file) {
+                                Some(file) => (file.clone(), Vec::new()),
+                                None => (document.clone(), prefix.clone()),
+                            },
+                            None => (document.clone(), prefix.clone()),
+                        };
                         full.extend(error.path.iter().cloned());
                         // The message names the keyword; the prefix names the schema it is in.
                         let owner = match full.last() {
@@ -1589,7 +1665,7 @@ impl Checker<'_> {
     ) -> Option<(Document, Vec<PathSegment>, serde_json::Value)> {
         let file_path = resolve_beside(spec_path, file);
         let at = path(&["events", type_name, "schema_file"]);
-        let source = match SourceFile::read(&file_path) {
+        let source = match self.files.read(&file_path) {
             Ok(source) => source,
             Err(error) => {
                 self.error(
@@ -1612,14 +1688,15 @@ impl Checker<'_> {
     }
 
     /// The schema of an event's `data` must describe an object: its properties become the
-    /// columns of the event's Athena table.
+    /// columns of the event's Athena table. (A root that is a `$ref` alone is its target.)
     fn check_event_root(
         &mut self,
         document: &Document,
         prefix: &[PathSegment],
         type_name: &str,
-        parsed: &Schema,
+        parsed: &schema::Document,
     ) -> bool {
+        let parsed = parsed.resolve(&parsed.root);
         let object_only = parsed
             .as_object()
             .and_then(|o| o.types.as_ref())
@@ -1644,5 +1721,37 @@ impl Checker<'_> {
             .with_help("describe the data as `type: object` with `properties`; wrap a single value in a property");
         self.diagnostics.push(diagnostic);
         false
+    }
+}
+
+/// The schema files that references name (`common.json#/$defs/address`), read once each, with
+/// their located text for diagnostics.
+#[derive(Default)]
+struct SchemaFiles {
+    /// Every file read, by the URI the schema parser asked for.
+    documents: BTreeMap<String, Document>,
+    /// Problems reading them (a file that is not JSON or YAML), for the checker to report.
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl schema::Loader for SchemaFiles {
+    fn load(&mut self, uri: &str) -> Result<serde_json::Value, String> {
+        let path = schema::uri_path(uri).ok_or_else(|| format!("{uri} is not a file"))?;
+        // Name the file as the user would: relative to the working directory when inside it.
+        let shown = std::env::current_dir()
+            .ok()
+            .and_then(|dir| path.strip_prefix(dir).ok().map(Path::to_path_buf))
+            .unwrap_or_else(|| path.clone());
+        let text = std::fs::read_to_string(&path).map_err(|error| error.to_string())?;
+        match Document::parse(SourceFile::new(shown.display().to_string(), text)) {
+            Ok((document, value)) => {
+                self.documents.insert(uri.to_owned(), document);
+                Ok(value)
+            }
+            Err(diagnostics) => {
+                self.diagnostics.extend(diagnostics);
+                Err("it is not valid JSON or YAML (its own error is reported too)".to_owned())
+            }
+        }
     }
 }

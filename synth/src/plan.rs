@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use ingest_codegen::events::EventInput;
-use ingest_codegen::schema::Schema;
+use ingest_codegen::schema::Document;
 use ingest_runtime::redelivery::Redelivery;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -165,6 +165,10 @@ pub mod defaults {
     /// Margin of queue retention over the retry budget, in seconds.
     pub const RETENTION_MARGIN_SECONDS: u64 = 3600;
 }
+
+/// How much of a spool object the bridge sends per Invoke: the runtime's default, under the
+/// 6 MB payload limit with room for the JSON around the records.
+const BRIDGE_CHUNK_BYTES: u64 = ingest_runtime::pipeline::bridge::DEFAULT_CHUNK_BYTES as u64;
 
 /// Which of the two regions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -533,6 +537,8 @@ pub struct BridgePlan {
     /// Queue retention: [`BridgePlan::dead_letter_after_seconds`] plus a margin (at most 14
     /// days), so no message expires while it is still retried.
     pub queue_retention_seconds: u64,
+    /// Bytes of a spool object the bridge sends per Invoke (its `CHUNK_BYTES`).
+    pub chunk_bytes: u64,
     /// Invokes per spool object (chunks under the 6 MB limit).
     pub chunks_per_object: u64,
     /// The SQS mapping's `MaximumConcurrency`.
@@ -692,9 +698,13 @@ pub struct EventPlan {
     pub description: Option<String>,
     /// The schema of `data`, checked.
     #[serde(skip)]
-    pub schema: Schema,
+    pub schema: Document,
     /// The schema as JSON, as written.
     pub schema_json: serde_json::Value,
+    /// Where the schema is written (the spec or its `schema_file`), to locate diagnostics
+    /// about it.
+    #[serde(skip)]
+    pub source: crate::spec::SchemaSource,
 }
 
 impl EventPlan {
@@ -955,8 +965,9 @@ impl Plan {
             queue_retention_seconds: dead_letter_after_seconds
                 .saturating_add(defaults::RETENTION_MARGIN_SECONDS)
                 .min(aws::SQS_MAX_RETENTION_SECONDS),
+            chunk_bytes: BRIDGE_CHUNK_BYTES,
             chunks_per_object: (storage.spool_buffer_mb.saturating_mul(1024 * 1024))
-                .div_ceil(aws::BRIDGE_CHUNK_BYTES)
+                .div_ceil(BRIDGE_CHUNK_BYTES)
                 .max(1),
             max_concurrency: bridge_max_concurrency,
             queue_name: format!("{name}-spool-objects"),

@@ -381,8 +381,11 @@ impl Project {
         ] {
             command.env_remove(name);
         }
+        // The package build shares the other tests' cache (a release build of the functions
+        // crate takes minutes) and stays out of the user's cache folder.
         command
             .current_dir(self.dir.path())
+            .env("INGEST_CACHE", common::cache())
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_CONFIG_FILE", self.path("no-aws-config"))

@@ -2,9 +2,10 @@
 //! pointed at it, the AWS resources of the two regions, the events, and two small HTTP servers
 //! on 127.0.0.1 that stand in for what moto cannot do.
 //!
-//! - **moto** is started by `scripts/test` (`moto_server -H 127.0.0.1 -p <port>`), which exports
-//!   its URL as `INGEST_MOTO_ENDPOINT`. Without the variable every test fails and says how to
-//!   start it: a test that skips silently would pass without testing anything.
+//! - **moto** is started by `scripts/test` through the test-only launcher
+//!   `tests/moto/ingest_moto.py -H 127.0.0.1 -p <port>` (moto's server with ingest's shim),
+//!   which exports its URL as `INGEST_MOTO_ENDPOINT`. Without the variable every test fails and
+//!   says how to start it: a test that skips silently would pass without testing anything.
 //! - **One test at a time**: moto's state is global and the tests of a binary run in parallel,
 //!   so [`Moto::reset`] takes a process-wide async lock, then wipes moto
 //!   (`POST /moto-api/reset`); the test holds the lock until it ends.
@@ -100,7 +101,8 @@ pub fn endpoint() -> String {
         _ => panic!(
             "{ENDPOINT_VAR} is not set: these tests run the Lambda handlers against moto's server. \
              Run them through `scripts/test`, which starts moto and sets it; or install moto with \
-             `scripts/setup-python`, start `.tools/venv-moto/bin/moto_server -H 127.0.0.1 -p 5000` \
+             `scripts/setup-python`, start \
+             `.tools/venv-moto/bin/python tests/moto/ingest_moto.py -H 127.0.0.1 -p 5000` \
              and run the tests with {ENDPOINT_VAR}=http://127.0.0.1:5000"
         ),
     }
@@ -126,7 +128,7 @@ impl Moto {
             .await
             .unwrap_or_else(|e| {
                 panic!(
-                    "cannot reach moto at {endpoint} ({ENDPOINT_VAR}): {e}; is moto_server running?"
+                    "cannot reach moto at {endpoint} ({ENDPOINT_VAR}): {e}; is moto's server (tests/moto/ingest_moto.py) running?"
                 )
             });
         assert!(

@@ -32,7 +32,7 @@ use std::time::Instant;
 use futures_util::future::join_all;
 use serde_json::Value;
 
-use super::{Ui, checked_plan, spec_or_default};
+use super::{Ui, checked_spec, spec_or_default};
 use crate::cli::{AwsArgs, DeployArgs};
 use crate::cloud::ip_ranges;
 use crate::cloud::probe::{self, ProbeResult};
@@ -44,7 +44,7 @@ use crate::cloud::staging::{self, DeployedRecord, SpecBundle, StagedObject, Stag
 use crate::cloud::{self, Cloud, CloudError, Settings};
 use crate::diagnostic::SourceFile;
 use crate::errors::{Error, Result};
-use crate::plan::{DeployInput, Plan};
+use crate::plan::{DeployInput, Plan, StackKind};
 use crate::render::{self, Templates};
 
 /// `print!` to standard output that ignores a closed pipe (`ingest status | head`): the
@@ -1013,12 +1013,13 @@ pub(crate) fn now_rfc3339() -> String {
 pub fn run(args: &DeployArgs, ui: Ui) -> Result<ExitCode> {
     require_answerable(args.yes, "deploying")?;
     let spec = spec_or_default(args.spec.as_deref());
-    let plan = checked_plan(&spec, ui)?;
-    let all = targets(&plan, &spec, &[])?;
-    let selected = targets(&plan, &spec, &args.only)?;
-    let bundle = spec_bundle(&plan, &spec)?;
+    let checked = checked_spec(&spec, ui)?;
+    let plan = &checked.plan;
+    let all = targets(plan, &spec, &[])?;
+    let selected = targets(plan, &spec, &args.only)?;
+    let bundle = spec_bundle(plan, &spec)?;
     let zip = if selected.iter().any(Target::needs_code) {
-        Some(artifact_bytes(&plan, args.artifact.as_deref())?)
+        Some(artifact_bytes(plan, args.artifact.as_deref())?)
     } else {
         None
     };
@@ -1031,6 +1032,13 @@ pub fn run(args: &DeployArgs, ui: Ui) -> Result<ExitCode> {
     cloud::block_on(async {
         let cloud = Cloud::connect(&settings(&args.aws), &regions[0]).await?;
         let staging = Staging::find(&cloud, &regions).await?;
+        // The validator runs in the primary stack: its schemas change only when it deploys.
+        if selected
+            .iter()
+            .any(|t| t.kind == StackKind::Primary.as_str())
+        {
+            super::check::before_deploy(&cloud, &checked, args.allow_breaking, ui).await?;
+        }
         let mut staged = stage(&staging, &selected, zip.as_deref()).await?;
         staged.deploy_values = deploy_values(&selected, args.ip_ranges.as_deref()).await?;
         let mut outputs = outside_outputs(&cloud, &all, &selected).await?;

@@ -19,12 +19,13 @@ use super::deploy::{
     StackChange, Target, artifact_bytes, deploy_values, levels, outside_outputs, prepare,
     render_change, settings, stage, targets,
 };
-use super::{Ui, checked_plan, spec_or_default};
+use super::{Ui, checked_spec, spec_or_default};
 use crate::cli::DiffArgs;
 use crate::cloud::stacks::Stacks;
 use crate::cloud::staging::Staging;
 use crate::cloud::{self, Cloud};
 use crate::errors::Result;
+use crate::plan::StackKind;
 
 /// The exit code of a diff that found changes (1 is an error, 2 a command-line mistake).
 pub const EXIT_CHANGES: u8 = 3;
@@ -32,11 +33,12 @@ pub const EXIT_CHANGES: u8 = 3;
 /// Runs `ingest diff`.
 pub fn run(args: &DiffArgs, ui: Ui) -> Result<ExitCode> {
     let spec = spec_or_default(args.spec.as_deref());
-    let plan = checked_plan(&spec, ui)?;
-    let all = targets(&plan, &spec, &[])?;
-    let selected = targets(&plan, &spec, &args.only)?;
+    let checked = checked_spec(&spec, ui)?;
+    let plan = &checked.plan;
+    let all = targets(plan, &spec, &[])?;
+    let selected = targets(plan, &spec, &args.only)?;
     let zip = if selected.iter().any(Target::needs_code) {
-        Some(artifact_bytes(&plan, args.artifact.as_deref())?)
+        Some(artifact_bytes(plan, args.artifact.as_deref())?)
     } else {
         None
     };
@@ -72,6 +74,13 @@ pub fn run(args: &DiffArgs, ui: Ui) -> Result<ExitCode> {
                     outputs.insert(target.kind, existing.outputs);
                 }
             }
+        }
+        // What deploy would refuse: changes that send valid events to quarantine.
+        if selected
+            .iter()
+            .any(|t| t.kind == StackKind::Primary.as_str())
+        {
+            super::check::in_diff(&cloud, &checked, ui).await?;
         }
         Ok(if changes {
             ExitCode::from(EXIT_CHANGES)

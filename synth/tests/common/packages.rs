@@ -34,7 +34,7 @@ static TURN: Mutex<()> = Mutex::new(());
 
 /// Every `*-bootstrap` in the cache's release folder for `triple`, with its modification time.
 fn bootstraps(triple: &str) -> Vec<(PathBuf, Option<SystemTime>)> {
-    let dir = cache().join("package/target").join(triple).join("release");
+    let dir = cache().join("target").join(triple).join("release");
     let mut found: Vec<(PathBuf, Option<SystemTime>)> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()

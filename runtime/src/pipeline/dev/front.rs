@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue};
@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 
 use super::super::local::{LocalServices, Rng, Role, exceeds_event_limit};
 use super::{DevLimits, LogSink, RequestCounts, lock};
+use crate::envelope::CONTENT_TYPES;
 
 /// Which port a request came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,13 +26,15 @@ pub(super) enum Endpoint {
 pub(super) struct Front {
     pub(super) services: LocalServices,
     pub(super) failover_automatic: bool,
-    pub(super) content_types: Vec<String>,
     pub(super) drained: Mutex<[bool; 2]>,
     pub(super) rng: Mutex<Rng>,
     pub(super) requests: Mutex<RequestCounts>,
     /// Rung on every accepted record and lever pull: the pipeline wakes at once.
     pub(super) wake: Notify,
     pub(super) log: LogSink,
+    /// Lines logged by the HTTP side (lever pulls) and by stopping, with their times, until
+    /// the pipeline's thread writes them in time order with its batch lines.
+    pub(super) pending_log: Mutex<Vec<(DateTime<Utc>, String)>>,
     pub(super) limits: DevLimits,
 }
 
@@ -116,8 +119,21 @@ fn method_not_allowed(allow: &'static str) -> Answer {
 }
 
 impl Front {
+    /// Logs a line now; it is written with the next batch lines, in time order.
     pub(super) fn log(&self, line: &str) {
-        (self.log)(&format!("{} {line}", Utc::now().format("%H:%M:%S%.3f")));
+        let mut pending = lock(&self.pending_log);
+        // The time is taken under the lock, so a line taken out by `write_log` is never later
+        // than one left in.
+        pending.push((Utc::now(), line.to_owned()));
+    }
+
+    /// Writes the pending lines and `lines` (each with the time it is about), in time order.
+    pub(super) fn write_log(&self, mut lines: Vec<(DateTime<Utc>, String)>) {
+        lines.append(&mut lock(&self.pending_log));
+        lines.sort_by_key(|(at, _)| *at);
+        for (at, line) in lines {
+            (self.log)(&format!("{} {line}", at.format("%H:%M:%S%.3f")));
+        }
     }
 
     /// An id like API Gateway's `$context.requestId`, which is also the partition key.
@@ -304,10 +320,10 @@ impl Front {
                     .to_ascii_lowercase()
             })
             .unwrap_or_else(|| "application/json".to_owned());
-        if !self.content_types.contains(&media_type) {
+        if !CONTENT_TYPES.contains(&media_type.as_str()) {
             return refuse(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                json!({"error": "unsupported_media_type", "contentTypes": self.content_types, "requestId": request_id}),
+                json!({"error": "unsupported_media_type", "contentTypes": CONTENT_TYPES, "requestId": request_id}),
             );
         }
         // A body of more than 4 bytes per allowed character is too large whatever it holds,

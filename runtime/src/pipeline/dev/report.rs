@@ -79,7 +79,7 @@ impl DevSummary {
         let by_role: Vec<String> = r.accepted.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let refused = r.too_large + r.bad_request + r.unsupported_media_type;
         let mut text = format!(
-            "stopped: {} accepted ({}), {refused} refused ({} too large, {} bad, {} unsupported type), {} unavailable\n",
+            "stopped: {} accepted ({}), {refused} refused ({} too large, {} bad, {} unsupported media type), {} unavailable\n",
             count(accepted, "request"),
             if by_role.is_empty() {
                 "none".to_owned()
@@ -127,12 +127,11 @@ fn count(n: u64, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { plural })
 }
 
-/// A handler batch as one log line.
+/// A handler batch as one log line (the time it started comes before it).
 pub(super) fn batch_line(settings: &PipelineSettings, log: &BatchLog) -> String {
     let role = log.stage.role();
     let mut line = format!(
-        "{} {} {} {}",
-        log.at.format("%H:%M:%S%.3f"),
+        "{} {} {}",
         settings.region(role).region,
         role.as_str(),
         log.stage.as_str()
@@ -235,7 +234,7 @@ mod tests {
         summary.requests.too_large = 1;
         let text = summary.render();
         assert!(text.starts_with(
-            "stopped: 1 request accepted (primary 1), 1 refused (1 too large, 0 bad, 0 unsupported type), 0 unavailable\n"
+            "stopped: 1 request accepted (primary 1), 1 refused (1 too large, 0 bad, 0 unsupported media type), 0 unavailable\n"
         ));
         assert!(text.contains(
             "wrote: 1 good line, 0 quarantine lines, 0 spool objects in 2 handler batches, under out\n"

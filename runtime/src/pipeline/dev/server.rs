@@ -60,10 +60,11 @@ impl DevServer {
                     .map_err(|error| DevError::Listen { what, port, error })?;
             Ok::<_, DevError>((listener, address))
         };
-        let (domain, domain_address) = bind("the domain, --port", options.domain_port)?;
-        let (primary, primary_address) = bind("the primary, --primary-port", options.primary_port)?;
+        let (domain, domain_address) = bind("the domain, --port", options.ports.domain)?;
+        let (primary, primary_address) =
+            bind("the primary, --primary-port", options.ports.primary)?;
         let (secondary, secondary_address) =
-            bind("the secondary, --secondary-port", options.secondary_port)?;
+            bind("the secondary, --secondary-port", options.ports.secondary)?;
         let addresses = DevAddresses {
             domain: domain_address,
             primary: primary_address,
@@ -223,6 +224,7 @@ struct Totals<'a> {
 
 impl Totals<'_> {
     fn record(&mut self, logs: Vec<BatchLog>) {
+        let mut lines = Vec::new();
         for log in logs {
             match log.stage {
                 Stage::Spool => self.summary.spool_objects += 1,
@@ -234,8 +236,9 @@ impl Totals<'_> {
             if log.stage == Stage::Bridge && log.test_events == log.records {
                 continue;
             }
-            (self.front.log)(&batch_line(&self.front.services.settings, &log));
+            lines.push((log.at, batch_line(&self.front.services.settings, &log)));
         }
+        self.front.write_log(lines);
     }
 }
 
@@ -250,7 +253,6 @@ async fn serve(
     let front = Arc::new(Front {
         services: LocalServices::new(config.pipeline, Clock::Wall, LocalStore::dir(&options.out)),
         failover_automatic: config.failover_automatic,
-        content_types: config.content_types,
         drained: Mutex::new([false; 2]),
         rng: Mutex::new(Rng::new(
             u64::try_from(Utc::now().timestamp_nanos_opt().unwrap_or_default()).unwrap_or(1)
@@ -260,6 +262,7 @@ async fn serve(
         wake: Notify::new(),
         log: Arc::clone(&options.log),
         limits: options.limits,
+        pending_log: Mutex::new(Vec::new()),
     });
     if let Some(stop) = signal_stop {
         tokio::spawn(async move {
@@ -361,6 +364,7 @@ async fn serve(
         tokio::time::sleep(RETRY_PAUSE).await;
     }
 
+    front.write_log(Vec::new());
     let mut summary = totals.summary;
     summary.requests = lock(&front.requests).clone();
     summary.pending = Pending {
