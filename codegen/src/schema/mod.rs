@@ -2048,7 +2048,7 @@ pub fn bundle(document: &Document, value: &Value, name: &str) -> Value {
     Value::Object(out)
 }
 
-/// `to`, relative to the folder `from` (`../shared/x.json`), with `/` separators.
+/// `to`, relative to the folder `from` (`../common/x.json`), with `/` separators.
 fn relative_path(from: &std::path::Path, to: &std::path::Path) -> String {
     let from: Vec<_> = from.components().collect();
     let to: Vec<_> = to.components().collect();

@@ -271,11 +271,11 @@ fn a_schema_that_read_files_bundles_into_one_that_resolves_the_same() {
             "/specs/common.json",
             json!({"$defs": {"money": {"type": "integer", "minimum": 0}, "pair": {"type": "array", "items": {"$ref": "#/$defs/money"}}}}),
         ),
-        ("/shared/zip.json", json!({"type": "string"})),
+        ("/postal/zip.json", json!({"type": "string"})),
     ]);
     let value = json!({"properties": {
         "a": {"$ref": "schemas/../common.json#/$defs/pair"},
-        "b": {"$ref": "../shared/zip.json"}
+        "b": {"$ref": "../postal/zip.json"}
     }});
     let document = parse_with(&value, "file:///specs/x.yaml", &mut files).expect("resolves");
     let bundled = bundle(&document, &value, "thing");
@@ -288,8 +288,8 @@ fn a_schema_that_read_files_bundles_into_one_that_resolves_the_same() {
         "https://schemas.ingest.invalid/_/common.json"
     );
     assert_eq!(
-        bundled["$defs"]["../shared/zip.json"]["$id"],
-        "https://schemas.ingest.invalid/shared/zip.json"
+        bundled["$defs"]["../postal/zip.json"]["$id"],
+        "https://schemas.ingest.invalid/postal/zip.json"
     );
     let again = parse(&bundled).expect("the bundle resolves without files");
     assert_eq!(again.definitions.len(), document.definitions.len());
