@@ -854,7 +854,7 @@ mod tests {
         assert_eq!(error.role, None);
         assert!(
             error.to_string().contains("INGEST_ROLE is not set")
-                && error.to_string().contains("validator, receiver or bridge"),
+                && error.to_string().contains("validator, receiver, bridge or lever"),
             "{error}"
         );
         let error =

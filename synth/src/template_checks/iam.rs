@@ -299,10 +299,10 @@ pub(super) mod tests {
         );
         let found = check(&listed);
         assert_eq!(found.len(), 2, "{found:#?}");
-        for (finding, action) in found.iter().zip([
-            "firehose:PutRecord,",
-            "s3:AbortMultipartUpload,",
-        ]) {
+        for (finding, action) in found
+            .iter()
+            .zip(["firehose:PutRecord,", "s3:AbortMultipartUpload,"])
+        {
             assert!(finding.message.contains(action), "{}", finding.message);
         }
     }

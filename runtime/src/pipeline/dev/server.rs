@@ -19,8 +19,7 @@ use super::super::local::{
 use super::front::{Endpoint, Front};
 use super::report::batch_line;
 use super::{
-    DevAddresses, DevConfig, DevError, DevLimits, DevOptions, DevSummary, Pending, RequestCounts,
-    lock,
+    DevAddresses, DevConfig, DevError, DevOptions, DevSummary, Pending, RequestCounts, lock,
 };
 use crate::envelope::Registry;
 
