@@ -13,14 +13,16 @@
 //!   those and builds the [`SdkConfig`] itself. `aws-config`'s default chain would look at the
 //!   same variables first and find them, but linking it links every other source too (profile
 //!   files, SSO, STS web identity and assume-role, the ECS container endpoint, the EC2 instance
-//!   metadata client): about a sixth of the binary, never used in Lambda, and part of every
-//!   cold start's download. The other ways Lambda can hand out credentials do not apply to
-//!   these functions: SnapStart gives them through the container credentials endpoint
+//!   metadata client), none of which runs in Lambda: dropping it took 788 KB (8.5%) off the
+//!   arm64 `bootstrap` of `specs/ingest.yaml` (BENCHMARKS.md, issue 9), bytes every cold start
+//!   downloads. Lambda's other way of handing out credentials does not apply here: with
+//!   SnapStart it gives them through the container credentials endpoint
 //!   (`AWS_CONTAINER_CREDENTIALS_FULL_URI`) instead, but SnapStart exists only for the managed
 //!   Java, Python and .NET runtimes and for container images, never for a `provided.al2023`
 //!   zip, which is what `ingest package` builds and the stacks deploy. Missing credentials or
 //!   region stop the `bootstrap` at start with one error naming the variable
-//!   ([`AwsEnvironment::from_lookup`]), never a failed call per invocation.
+//!   ([`AwsEnvironment::from_lookup`], reported by the function's configuration), never a
+//!   failed call per invocation.
 //! - **Endpoints**: `AWS_ENDPOINT_URL` and the per-service `AWS_ENDPOINT_URL_<SERVICE>`
 //!   ([`ENDPOINT_SERVICES`]: `AWS_ENDPOINT_URL_S3`...) point the clients at a stand-in such as
 //!   moto, with the SDK's precedence (the service's variable first). S3 then uses path-style
