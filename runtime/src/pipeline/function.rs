@@ -48,7 +48,8 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 
 use super::aws::{
-    CloudWatchMetrics, FirehoseStream, LambdaInvoker, S3Store, SqsQueue, s3_path_style, sdk_config,
+    AwsEnvironment, CloudWatchMetrics, FirehoseStream, LambdaInvoker, S3Store, SqsQueue, s3_path_style,
+    sdk_config,
 };
 use super::bridge::{Pacing, sqs_failures};
 use super::lever::{LeverConfig, LeverPublisher, MetricStore};
@@ -196,6 +197,8 @@ pub struct FunctionConfig {
     pub metrics: Option<Metrics>,
     /// Whether S3 is addressed path-style (an endpoint override is set).
     pub s3_path_style: bool,
+    /// The region, credentials and endpoints the SDK clients use.
+    pub aws: AwsEnvironment,
 }
 
 /// Why a `bootstrap` cannot start: names the variable and what the role reads.
@@ -341,10 +344,15 @@ impl FunctionConfig {
         let s3_path_style = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"]
             .iter()
             .any(|name| lookup(name).is_some_and(|url| !url.is_empty()));
+        let aws = AwsEnvironment::from_lookup(lookup).map_err(|message| ConfigError {
+            role: Some(role),
+            message,
+        })?;
         Ok(FunctionConfig {
             role: role_config,
             metrics,
             s3_path_style,
+            aws,
         })
     }
 }
@@ -488,7 +496,7 @@ impl AwsFunction {
     /// Loads the SDK configuration and builds the clients the role needs (building clients
     /// makes no request).
     pub async fn connect(registry: &'static Registry, config: FunctionConfig) -> Self {
-        let sdk = sdk_config().await;
+        let sdk = sdk_config(&config.aws);
         let path_style = config.s3_path_style || s3_path_style(&sdk, &process_env);
         let wiring = match config.role {
             RoleConfig::Validator(role) => Wiring::Validator {
@@ -793,11 +801,15 @@ mod tests {
         move |name: &str| map.get(name).cloned()
     }
 
-    const PLATFORM: [(&str, &str); 4] = [
+    /// What Lambda sets besides the region (which the tests choose).
+    const PLATFORM: [(&str, &str); 7] = [
         ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
         ("AWS_LAMBDA_FUNCTION_NAME", "demo-validator"),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "role-secret"),
+        ("AWS_SESSION_TOKEN", "role-session"),
     ];
 
     fn with_platform(pairs: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
@@ -833,6 +845,32 @@ mod tests {
             })
         );
         assert!(!config.s3_path_style);
+        assert_eq!(config.aws.region, "us-east-1");
+        assert_eq!(config.aws.credentials.access_key_id(), "ASIAEXAMPLE");
+        assert_eq!(config.aws.credentials.session_token(), Some("role-session"));
+        assert!(
+            !format!("{config:?}").contains("role-secret"),
+            "the secret never shows in the configuration's Debug"
+        );
+    }
+
+    #[test]
+    fn missing_credentials_stop_the_bootstrap_at_start_with_one_error() {
+        let mut env = with_platform(&[
+            ("INGEST_ROLE", "receiver"),
+            ("AWS_REGION", "us-west-2"),
+            ("DELIVERY_STREAM", "demo-spool"),
+        ]);
+        env.retain(|(name, _)| *name != "AWS_SECRET_ACCESS_KEY");
+        let error = FunctionConfig::from_lookup(&lookup_from(&env)).unwrap_err();
+        assert_eq!(error.role, Some(Role::Receiver));
+        let text = error.to_string();
+        assert!(
+            text.starts_with(
+                "cannot start: the environment variable AWS_SECRET_ACCESS_KEY is not set: Lambda sets"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
@@ -941,6 +979,7 @@ mod tests {
             ("REDELIVERY_GROWTH", "2"),
             ("REDELIVERY_JITTER_PERCENT", "10"),
             ("MAX_RECEIVE_COUNT", "324"),
+            ("AWS_REGION", "us-west-2"),
         ];
         let error =
             FunctionConfig::from_lookup(&lookup_from(&with_platform(&schedule))).unwrap_err();
