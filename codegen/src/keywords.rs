@@ -425,7 +425,7 @@ pub fn check_counts(
 
 /// The format named `name`, or the message and help for a name `ingest` does not assert.
 pub fn format_named(name: &str) -> Result<Format, (String, String)> {
-    if let Some(format) = Format::ALL.into_iter().find(|f| f.as_str() == name) {
+    if let Some(format) = Format::named(name) {
         return Ok(format);
     }
     let supported: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();

@@ -143,62 +143,9 @@ pub fn is_integral(number: &Number) -> bool {
     number.is_i64() || number.is_u64() || number.as_f64().is_some_and(|f| f.fract() == 0.0)
 }
 
-/// The string formats `ingest` asserts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// RFC 3339 `date-time`.
-    DateTime,
-    /// RFC 3339 `full-date`.
-    Date,
-    /// RFC 3339 `full-time`.
-    Time,
-    /// ISO 8601 duration (RFC 3339 appendix A).
-    Duration,
-    /// RFC 4122 UUID.
-    Uuid,
-    /// RFC 5321 mailbox address.
-    Email,
-    /// RFC 2673 dotted-quad IPv4 address.
-    Ipv4,
-    /// RFC 4291 IPv6 address.
-    Ipv6,
-    /// RFC 1123 host name (A-labels checked as IDNA 2008).
-    Hostname,
-    /// RFC 3986 URI (absolute).
-    Uri,
-}
-
-impl Format {
-    /// The name used in JSON Schema.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::DateTime => "date-time",
-            Format::Date => "date",
-            Format::Time => "time",
-            Format::Duration => "duration",
-            Format::Uuid => "uuid",
-            Format::Email => "email",
-            Format::Ipv4 => "ipv4",
-            Format::Ipv6 => "ipv6",
-            Format::Hostname => "hostname",
-            Format::Uri => "uri",
-        }
-    }
-
-    /// Every format, in the order the documentation lists them.
-    pub const ALL: [Format; 10] = [
-        Format::DateTime,
-        Format::Date,
-        Format::Time,
-        Format::Duration,
-        Format::Uuid,
-        Format::Email,
-        Format::Ipv4,
-        Format::Ipv6,
-        Format::Hostname,
-        Format::Uri,
-    ];
-}
+/// The string formats `ingest` asserts: the table of `ingest-formats`, shared with the runtime
+/// that checks them.
+pub use ingest_formats::Format;
 
 /// A `$ref`: the definition it reaches, and where it was written.
 #[derive(Debug, Clone, PartialEq)]
