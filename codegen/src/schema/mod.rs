@@ -32,7 +32,7 @@
 //! validation would never end; a cycle through `properties` or `items` (a tree of nodes) is fine,
 //! because every step reads one level deeper into the value, and the reader bounds the depth.
 
-mod uri;
+pub(crate) mod uri;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
