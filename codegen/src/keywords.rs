@@ -221,6 +221,13 @@ pub fn supported() -> impl Iterator<Item = &'static str> {
         .map(|k| k.json)
 }
 
+/// Whether a key is an annotation of the schema's author, named by OpenAPI's convention for
+/// extensions (`x-owner`, `x-pii`): every front-end ignores it, where any other key that is not
+/// a keyword is refused (a misspelt keyword would otherwise leave something unchecked).
+pub fn is_extension(key: &str) -> bool {
+    key.starts_with("x-")
+}
+
 /// Why a refused keyword is refused, and what to write instead.
 pub fn refusal(json: &str) -> Option<&'static str> {
     Some(match json {

@@ -958,7 +958,8 @@ impl Comparer<'_> {
             }
         }
         for key in keys {
-            if JUDGED.contains(&key.as_str()) {
+            // Extensions (`x-owner`) are annotations too.
+            if JUDGED.contains(&key.as_str()) || crate::keywords::is_extension(key) {
                 continue;
             }
             let (before, after) = (keyword_json(old, key), keyword_json(new, key));

@@ -11,7 +11,9 @@
 //! their own source.
 //!
 //! Semantics are those of draft 2020-12. Unsupported keywords are errors, never ignored: a schema
-//! that silently validates less than its author wrote is worse than one that does not load.
+//! that silently validates less than its author wrote is worse than one that does not load. The
+//! one exception is a key named as an extension (`x-owner`: `crate::keywords::is_extension`),
+//! an annotation of the author's that no validator reads.
 //!
 //! # References
 //!
@@ -855,6 +857,9 @@ impl<'l> Parser<'l> {
         value: &Value,
         resource_root: bool,
     ) {
+        if keywords::is_extension(key) {
+            return;
+        }
         let Some(known) = keywords::keyword(key) else {
             self.unknown(key);
             return;
@@ -1048,7 +1053,7 @@ impl<'l> Parser<'l> {
         let help = match closest(key, supported.iter()) {
             Some(suggestion) => format!("did you mean `{suggestion}`?"),
             None => format!(
-                "ingest refuses keywords it does not know, so that nothing is silently left unchecked; the supported keywords are: {}",
+                "remove it, or keep it as an annotation of your own by naming it `x-{key}` (ingest ignores `x-` keys, and refuses other keys it does not know, so that nothing is silently left unchecked); the supported keywords are: {}",
                 supported.join(", ")
             ),
         };
@@ -1567,7 +1572,7 @@ impl<'l> Parser<'l> {
                     Target::Value,
                     "enum-empty",
                     "`enum` is empty, so no value can ever be valid".to_owned(),
-                    "list the allowed values, or remove `enum`".to_owned(),
+                    "list the allowed values, or remove `enum`; to allow no value here on purpose, write the schema `false`".to_owned(),
                 );
                 None
             }
