@@ -1,7 +1,7 @@
 //! Embeds the sources a spec's generated crates build against, so an installed `ingest` can
 //! build them with no ingest source tree: the manifests and `src/` of `ingest-codegen`,
-//! `ingest-macros` and `ingest-runtime` (and a crate's `README.md`, its published
-//! documentation), the workspace's `Cargo.toml` (its shared package settings, dependency
+//! `ingest-formats`, `ingest-macros` and `ingest-runtime` (and a crate's `README.md`, its
+//! published documentation), the workspace's `Cargo.toml` (its shared package settings, dependency
 //! versions and lints) and its `Cargo.lock` (the versions the tests ran with). The list is
 //! sorted, so the same tree gives the same binary. `src/staging.rs` writes them out.
 
@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The crates embedded, as folders of the workspace.
-const CRATES: [&str; 3] = ["codegen", "macros", "runtime"];
+const CRATES: [&str; 4] = ["codegen", "formats", "macros", "runtime"];
 
 fn collect(root: &Path, relative: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(root.join(relative)) else {

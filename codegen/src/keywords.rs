@@ -221,6 +221,13 @@ pub fn supported() -> impl Iterator<Item = &'static str> {
         .map(|k| k.json)
 }
 
+/// Whether a key is an annotation of the schema's author, named by OpenAPI's convention for
+/// extensions (`x-owner`, `x-pii`): every front-end ignores it, where any other key that is not
+/// a keyword is refused (a misspelt keyword would otherwise leave something unchecked).
+pub fn is_extension(key: &str) -> bool {
+    key.starts_with("x-")
+}
+
 /// Why a refused keyword is refused, and what to write instead.
 pub fn refusal(json: &str) -> Option<&'static str> {
     Some(match json {
@@ -425,7 +432,7 @@ pub fn check_counts(
 
 /// The format named `name`, or the message and help for a name `ingest` does not assert.
 pub fn format_named(name: &str) -> Result<Format, (String, String)> {
-    if let Some(format) = Format::ALL.into_iter().find(|f| f.as_str() == name) {
+    if let Some(format) = Format::named(name) {
         return Ok(format);
     }
     let supported: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();

@@ -361,18 +361,8 @@ fn count_tokens(n: u64) -> TokenStream {
 }
 
 fn format_tokens(format: Format) -> TokenStream {
-    let variant = match format {
-        Format::DateTime => quote!(DateTime),
-        Format::Date => quote!(Date),
-        Format::Time => quote!(Time),
-        Format::Duration => quote!(Duration),
-        Format::Uuid => quote!(Uuid),
-        Format::Email => quote!(Email),
-        Format::Ipv4 => quote!(Ipv4),
-        Format::Ipv6 => quote!(Ipv6),
-        Format::Hostname => quote!(Hostname),
-        Format::Uri => quote!(Uri),
-    };
+    // The runtime re-exports the same enum, so the variant's name (its `Debug`) is the path.
+    let variant = format_ident!("{format:?}");
     quote!(::ingest_runtime::format::Format::#variant)
 }
 

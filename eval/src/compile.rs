@@ -28,12 +28,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use ingest_codegen::keywords::rust_regex;
-use ingest_codegen::schema::{
-    Document, Format as SchemaFormat, InstanceType, Schema, SchemaObject, is_bare_reference,
-};
+use ingest_codegen::schema::{Document, InstanceType, Schema, SchemaObject, is_bare_reference};
 use ingest_codegen::types::{ALL_TYPES, discriminator, is_string_enum, is_union, needs_struct};
 use ingest_codegen::validator::describe_types;
-use ingest_runtime::format::Format;
 use ingest_runtime::json::Kind;
 use ingest_runtime::number::Num;
 use regex::Regex;
@@ -131,21 +128,6 @@ fn number(n: &Number) -> Num {
 /// A count keyword's operand as generated code holds it.
 fn count(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
-}
-
-fn format(format: SchemaFormat) -> Format {
-    match format {
-        SchemaFormat::DateTime => Format::DateTime,
-        SchemaFormat::Date => Format::Date,
-        SchemaFormat::Time => Format::Time,
-        SchemaFormat::Duration => Format::Duration,
-        SchemaFormat::Uuid => Format::Uuid,
-        SchemaFormat::Email => Format::Email,
-        SchemaFormat::Ipv4 => Format::Ipv4,
-        SchemaFormat::Ipv6 => Format::Ipv6,
-        SchemaFormat::Hostname => Format::Hostname,
-        SchemaFormat::Uri => Format::Uri,
-    }
 }
 
 impl Compiler<'_> {
@@ -584,7 +566,7 @@ impl Compiler<'_> {
             max_length: object.max_length.map(count),
             pattern: pattern
                 .map(|regex| (regex, object.pattern.clone().unwrap_or_default().into())),
-            format: object.format.map(format),
+            format: object.format,
             one_of: one_of_strings,
             equal_to,
         };

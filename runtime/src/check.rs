@@ -282,7 +282,7 @@ impl Checker {
     /// `format`
     #[inline]
     pub fn format(&mut self, s: &str, format: Format) -> Result<(), Error> {
-        if !format.matches(s) {
+        if !crate::format::matches(format, s) {
             return self.fail("format", || {
                 format!(
                     "{} is not a valid {}",

@@ -1,5 +1,7 @@
-//! The string formats that schemas may assert: `date-time`, `date`, `time`, `duration`,
-//! `uuid`, `email`, `ipv4`, `ipv6`, `hostname` and `uri`.
+//! The checkers of the string formats that schemas may assert: `date-time`, `date`, `time`,
+//! `duration`, `uuid`, `email`, `ipv4`, `ipv6`, `hostname` and `uri`. The list itself (names,
+//! what each asserts, a sample) is [`Format`]'s, in `ingest-formats`, which the generator reads
+//! too; [`matches`] is the one implementation of each.
 //!
 //! Each checker is hand-written over bytes (no allocation on the common path) and follows the
 //! RFC the JSON Schema Test Suite's `optional/format` files test: RFC 3339 for dates, times and
@@ -15,63 +17,22 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// A format name as written in a schema.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// RFC 3339 `date-time`.
-    DateTime,
-    /// RFC 3339 `full-date`.
-    Date,
-    /// RFC 3339 `full-time`.
-    Time,
-    /// RFC 3339 duration (ISO 8601, appendix A).
-    Duration,
-    /// RFC 4122 UUID in its hyphenated form.
-    Uuid,
-    /// RFC 5321 mailbox.
-    Email,
-    /// RFC 2673 dotted-quad IPv4 address.
-    Ipv4,
-    /// RFC 4291 IPv6 address.
-    Ipv6,
-    /// RFC 1123 host name, A-labels checked as IDNA 2008.
-    Hostname,
-    /// RFC 3986 URI (with a scheme).
-    Uri,
-}
+pub use ingest_formats::Format;
 
-impl Format {
-    /// The name used in JSON Schema.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::DateTime => "date-time",
-            Format::Date => "date",
-            Format::Time => "time",
-            Format::Duration => "duration",
-            Format::Uuid => "uuid",
-            Format::Email => "email",
-            Format::Ipv4 => "ipv4",
-            Format::Ipv6 => "ipv6",
-            Format::Hostname => "hostname",
-            Format::Uri => "uri",
-        }
-    }
-
-    /// Whether `text` is in this format.
-    #[inline]
-    pub fn matches(self, text: &str) -> bool {
-        match self {
-            Format::DateTime => is_date_time(text),
-            Format::Date => is_date(text),
-            Format::Time => is_time(text),
-            Format::Duration => is_duration(text),
-            Format::Uuid => is_uuid(text),
-            Format::Email => is_email(text),
-            Format::Ipv4 => text.parse::<Ipv4Addr>().is_ok(),
-            Format::Ipv6 => text.parse::<Ipv6Addr>().is_ok(),
-            Format::Hostname => is_hostname(text),
-            Format::Uri => is_uri(text),
-        }
+/// Whether `text` is in `format`: what [`Format::asserts`] states, checked.
+#[inline]
+pub fn matches(format: Format, text: &str) -> bool {
+    match format {
+        Format::DateTime => is_date_time(text),
+        Format::Date => is_date(text),
+        Format::Time => is_time(text),
+        Format::Duration => is_duration(text),
+        Format::Uuid => is_uuid(text),
+        Format::Email => is_email(text),
+        Format::Ipv4 => text.parse::<Ipv4Addr>().is_ok(),
+        Format::Ipv6 => text.parse::<Ipv6Addr>().is_ok(),
+        Format::Hostname => is_hostname(text),
+        Format::Uri => is_uri(text),
     }
 }
 
@@ -660,6 +621,14 @@ fn uri_chars(text: &str, extra: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_format_has_a_checker_that_takes_its_sample() {
+        for format in Format::ALL {
+            assert!(matches(format, format.sample()), "{}", format.as_str());
+            assert!(!matches(format, ""), "{}", format.as_str());
+        }
+    }
 
     #[test]
     fn date_times() {

@@ -12,7 +12,7 @@
 //! above the account's quota) and says how to fix it; comments cite the trap's anchor.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use ingest_codegen::schema::{self, InstanceType, PathSegment, Target, closest};
@@ -20,7 +20,7 @@ use miette::Severity;
 use regex::Regex;
 
 use crate::aws;
-use crate::diagnostic::{Diagnostic, SourceFile, resolve_beside};
+use crate::diagnostic::{Diagnostic, resolve_beside};
 use crate::plan::{self, EventPlan, Plan, RegionPlan, Role, StreamCapacity};
 use crate::spec::raw::{RawEvent, RawRegion, RawSpec, StreamMode};
 use crate::spec::{Document, SchemaSource, SpecFiles, structure::display_path};
@@ -1228,7 +1228,7 @@ impl Checker<'_> {
         raw_events: &BTreeMap<String, RawEvent>,
     ) -> Vec<EventPlan> {
         let mut events = Vec::new();
-        let mut files = SchemaFiles::default();
+        let mut files = SchemaFiles::new(self.files);
         for (type_name, event) in raw_events {
             let at = path(&["events", type_name]);
             let loaded = match (&event.schema, &event.schema_file) {
@@ -1273,8 +1273,8 @@ impl Checker<'_> {
             };
             // References resolve against the file the schema is in (the spec's folder for
             // an inline schema), so `common.json#/$defs/address` is a file beside it.
-            let location = std::path::absolute(&location).unwrap_or(location);
-            let parsed = schema::parse_with(&value, &schema::file_uri(&location), &mut files);
+            let base = files.base_uri(&location);
+            let parsed = schema::parse_with(&value, &base, &mut files);
             self.diagnostics.append(&mut files.diagnostics);
             match parsed {
                 Ok(parsed) => {
@@ -1394,26 +1394,50 @@ impl Checker<'_> {
     }
 }
 
-/// The schema files that references name (`common.json#/$defs/address`), read once each, with
-/// their located text for diagnostics.
-#[derive(Default)]
-struct SchemaFiles {
+/// The schema files that references name (`common.json#/$defs/address`), read once each
+/// through the spec's own file access (the disk, or the old spec's git revision), with their
+/// located text for diagnostics.
+struct SchemaFiles<'a> {
+    /// Where the spec's files are read from.
+    files: &'a dyn SpecFiles,
+    /// What a relative spec path was made absolute against (the schema parser resolves
+    /// references between absolute `file:` URIs): taken off again to name a file to `files`,
+    /// which reads paths as the spec names them (a git revision has no absolute paths).
+    made_absolute_in: PathBuf,
     /// Every file read, by the URI the schema parser asked for.
     documents: BTreeMap<String, Document>,
     /// Problems reading them (a file that is not JSON or YAML), for the checker to report.
     diagnostics: Vec<Diagnostic>,
 }
 
-impl schema::Loader for SchemaFiles {
+impl<'a> SchemaFiles<'a> {
+    fn new(files: &'a dyn SpecFiles) -> Self {
+        SchemaFiles {
+            files,
+            made_absolute_in: std::env::current_dir().unwrap_or_default(),
+            documents: BTreeMap::new(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// The `file:` URI references in a schema at `location` resolve against (made absolute in
+    /// the working directory, as `made_absolute_in` says).
+    fn base_uri(&self, location: &Path) -> String {
+        let absolute = std::path::absolute(location).unwrap_or_else(|_| location.to_path_buf());
+        schema::file_uri(&absolute)
+    }
+}
+
+impl schema::Loader for SchemaFiles<'_> {
     fn load(&mut self, uri: &str) -> Result<serde_json::Value, String> {
         let path = schema::uri_path(uri).ok_or_else(|| format!("{uri} is not a file"))?;
-        // Name the file as the user would: relative to the working directory when inside it.
-        let shown = std::env::current_dir()
-            .ok()
-            .and_then(|dir| path.strip_prefix(dir).ok().map(Path::to_path_buf))
-            .unwrap_or_else(|| path.clone());
-        let text = std::fs::read_to_string(&path).map_err(|error| error.to_string())?;
-        match Document::parse(SourceFile::new(shown.display().to_string(), text)) {
+        // As the spec names it: relative to the working directory when inside it.
+        let path = path
+            .strip_prefix(&self.made_absolute_in)
+            .map(Path::to_path_buf)
+            .unwrap_or(path);
+        let source = self.files.read(&path).map_err(|error| error.to_string())?;
+        match Document::parse(source) {
             Ok((document, value)) => {
                 self.documents.insert(uri.to_owned(), document);
                 Ok(value)

@@ -2,8 +2,8 @@
 //! built against the ingest crates embedded in this binary, so `ingest package` and the
 //! `--compiled` programs need cargo but no ingest source tree.
 //!
-//! `build.rs` embeds the manifests and sources of `ingest-codegen`, `ingest-macros` and
-//! `ingest-runtime`, the workspace's `Cargo.toml` and its `Cargo.lock` ([`files`]). [`prepare`]
+//! `build.rs` embeds the manifests and sources of `ingest-codegen`, `ingest-formats`,
+//! `ingest-macros` and `ingest-runtime`, the workspace's `Cargo.toml` and its `Cargo.lock` ([`files`]). [`prepare`]
 //! writes, under `<cache>/build/<name>/`:
 //!
 //! ```text
@@ -11,7 +11,7 @@
 //!               and lints; these members; the release profiles; and [patch.crates-io] pointing
 //!               ingest-runtime at runtime/ below
 //!  Cargo.lock   the embedded one: the dependency versions the ingest tests ran with
-//!  codegen/  macros/  runtime/      the embedded crates (manifests without test targets)
+//!  codegen/  formats/  macros/  runtime/   the embedded crates (manifests without test targets)
 //!  events/  functions/              the spec's crates, exactly as `ingest synth` writes them
 //!  tools/       the programs of `validate`, `drill` and `dev --compiled` over the events crate
 //! ```
@@ -32,7 +32,7 @@ mod embedded {
 }
 
 /// The embedded crates, as folders of the workspace.
-pub const CRATES: [&str; 3] = ["codegen", "macros", "runtime"];
+pub const CRATES: [&str; 4] = ["codegen", "formats", "macros", "runtime"];
 
 /// A hash of everything embedded: a different ingest source gives a different hash.
 pub const SOURCES_HASH: u64 = embedded::HASH;
@@ -168,6 +168,7 @@ pub fn workspace_files(plan: &Plan, profiles: &str) -> Vec<(PathBuf, String)> {
                     "functions",
                     "tools",
                     "codegen",
+                    "formats",
                     "macros",
                     "runtime",
                 ],
@@ -291,6 +292,8 @@ mod tests {
             "Cargo.lock",
             "codegen/Cargo.toml",
             "codegen/src/lib.rs",
+            "formats/Cargo.toml",
+            "formats/src/lib.rs",
             "macros/Cargo.toml",
             "macros/src/lib.rs",
             "runtime/Cargo.toml",
@@ -347,6 +350,7 @@ mod tests {
             "tools/src/drill.rs",
             "tools/src/dev.rs",
             "runtime/Cargo.toml",
+            "formats/Cargo.toml",
         ] {
             assert!(
                 paths.contains(&expected.to_owned()),

@@ -324,3 +324,114 @@ fn without_a_repository_or_git_the_error_says_to_pass_a_file() {
     );
     assert!(stderr.contains("install git"), "{stderr}");
 }
+
+/// Commits everything in `repo` as one commit.
+fn commit_all(repo: &Path) {
+    git(repo, &["add", "--all"]);
+    git(
+        repo,
+        &[
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "commit",
+            "--quiet",
+            "-m",
+            "a commit",
+        ],
+    );
+}
+
+/// A repository whose `order.placed` schema (`specs/schemas/order.json`) takes its address
+/// from a file of shared definitions (`common.json#/$defs/address`), committed.
+fn repository_with_shared_definitions() -> tempfile::TempDir {
+    let repo = tempfile::tempdir().unwrap();
+    let specs = repo.path().join("specs");
+    fs::create_dir_all(specs.join("schemas")).unwrap();
+    let spec = fs::read_to_string(fixtures().join("item-count-narrowed/old.yaml"))
+        .unwrap()
+        .replace(
+            "schema_file: old-order.json",
+            "schema_file: schemas/order.json",
+        );
+    fs::write(specs.join("ingest.yaml"), spec).unwrap();
+    fs::write(
+        specs.join("schemas/order.json"),
+        r##"{"type": "object", "properties": {"ship_to": {"$ref": "common.json#/$defs/address"}}}"##,
+    )
+    .unwrap();
+    fs::write(
+        specs.join("schemas/common.json"),
+        r##"{"$defs": {"address": {"type": "object", "properties": {"country": {"$ref": "#/$defs/country"}}}, "country": {"type": "string", "minLength": 2}}}"##,
+    )
+    .unwrap();
+    git(repo.path(), &["init", "--quiet", "--initial-branch=main"]);
+    commit_all(repo.path());
+    repo
+}
+
+#[test]
+fn references_into_schema_files_are_followed_on_both_sides() {
+    let repo = repository_with_shared_definitions();
+    let root = repo.path();
+    let specs = root.join("specs");
+    let check = |dir: &Path, spec: &str| run(dir, &["check", spec, "--against", "HEAD"]);
+
+    // Unchanged, from the root and from the spec's folder: the definitions in `common.json` are
+    // the same on both sides, so the `$ref`s are, with nothing to warn about.
+    for (dir, spec) in [
+        (root.to_path_buf(), "specs/ingest.yaml"),
+        (specs.clone(), "ingest.yaml"),
+    ] {
+        let (code, stdout, stderr) = check(&dir, spec);
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        assert!(
+            stdout.ends_with(": no change to what events may be\n"),
+            "{spec}: {stdout}\n{stderr}"
+        );
+    }
+
+    // A change in the work tree two references away (in `common.json`, under the address):
+    // the old side reads `common.json` from HEAD, so the change is seen.
+    let common = specs.join("schemas/common.json");
+    let text = fs::read_to_string(&common).unwrap();
+    fs::write(
+        &common,
+        text.replace("\"minLength\": 2", "\"minLength\": 3"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = check(root, "specs/ingest.yaml");
+    assert_eq!(code, 0, "cannot tell is a warning: {stdout}\n{stderr}");
+    assert!(
+        comparison(&stdout)
+            .starts_with("compared with HEAD:specs/ingest.yaml: 0 breaking, 1 cannot tell, 0 safe"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("`$ref` points at a schema that changed"),
+        "{stderr}"
+    );
+    // Committed, the two sides agree again.
+    commit_all(root);
+    let (code, stdout, _) = check(root, "specs/ingest.yaml");
+    assert_eq!(code, 0);
+    assert!(
+        stdout.ends_with(": no change to what events may be\n"),
+        "{stdout}"
+    );
+
+    // The shared file renamed in the work tree: the old spec still reads `common.json`, from
+    // HEAD, where it exists (the work tree no longer has it).
+    fs::rename(&common, specs.join("schemas/shared.json")).unwrap();
+    let order = specs.join("schemas/order.json");
+    let text = fs::read_to_string(&order).unwrap();
+    fs::write(&order, text.replace("common.json#", "shared.json#")).unwrap();
+    let (code, stdout, stderr) = check(root, "specs/ingest.yaml");
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        comparison(&stdout)
+            .starts_with("compared with HEAD:specs/ingest.yaml: 0 breaking, 1 cannot tell, 0 safe"),
+        "the old spec reads its own files: {stdout}\n{stderr}"
+    );
+}

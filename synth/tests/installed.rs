@@ -107,6 +107,8 @@ fn an_installed_copy_without_cargo_or_sources_checks_validates_and_drills() {
         "runtime/src/lib.rs",
         "macros/src/lib.rs",
         "codegen/src/lib.rs",
+        "formats/Cargo.toml",
+        "formats/src/lib.rs",
     ] {
         assert!(
             staging.join(file).is_file(),

@@ -39,6 +39,8 @@ pub struct Skipped {
     pub reason: &'static str,
     /// The parser's errors.
     pub detail: &'static str,
+    /// The group's schema, as JSON text.
+    pub schema: &'static str,
 }
 
 /// The JSON Schema Test Suite's groups, one module each.

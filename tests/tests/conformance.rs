@@ -93,6 +93,32 @@ fn runs_the_whole_suite_but_the_documented_groups() {
     }
 }
 
+/// A skipped group's schema is refused with errors a user can act on: each at a location in
+/// the schema, with a help that says what to write instead, and one of them has the skip's code.
+/// (The cases that run although `format` is only an annotation parse; nothing to check there.)
+#[test]
+fn every_skipped_group_is_refused_at_a_location_with_what_to_do() {
+    for group in SKIPPED.iter().filter(|g| g.code != "format-asserted") {
+        let schema: serde_json::Value = serde_json::from_str(group.schema).unwrap();
+        let errors = ingest_codegen::schema::parse(&schema)
+            .expect_err("a skipped group's schema does not parse");
+        assert!(
+            errors.iter().any(|e| e.code == group.code),
+            "{} / {}: {errors:?}",
+            group.file,
+            group.group
+        );
+        for error in &errors {
+            assert!(
+                !error.path.is_empty() && !error.help.trim().is_empty(),
+                "{} / {}: {error:?} has no location or no help",
+                group.file,
+                group.group
+            );
+        }
+    }
+}
+
 #[test]
 fn violations_point_at_the_value_and_name_the_keyword() {
     let case = CASES

@@ -1,5 +1,5 @@
 //! The crates that generated code depends on by version (`ingest-runtime`, and through it
-//! `ingest-macros` and `ingest-codegen`) can be published: `cargo package` builds their
+//! `ingest-macros`, `ingest-codegen` and `ingest-formats`) can be published: `cargo package` builds their
 //! `.crate` files, whose manifests name each other by version, not by a path of this machine.
 //! (`--no-verify`: verifying would build each crate against the registry, where the others are
 //! not yet published.)
@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 #[test]
-fn runtime_macros_and_codegen_package_for_crates_io() {
+fn runtime_macros_codegen_and_formats_package_for_crates_io() {
     let root = ingest_tests::workspace_root();
     let target = tempfile::tempdir().unwrap();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -17,6 +17,8 @@ fn runtime_macros_and_codegen_package_for_crates_io() {
         .env("CARGO_TARGET_DIR", target.path())
         .args([
             "package",
+            "-p",
+            "ingest-formats",
             "-p",
             "ingest-codegen",
             "-p",
@@ -33,9 +35,11 @@ fn runtime_macros_and_codegen_package_for_crates_io() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "cargo package failed:\n{stderr}");
     for (name, needs) in [
-        ("ingest-codegen", None),
+        ("ingest-formats", None),
+        ("ingest-codegen", Some("ingest-formats")),
         ("ingest-macros", Some("ingest-codegen")),
         ("ingest-runtime", Some("ingest-macros")),
+        ("ingest-runtime", Some("ingest-formats")),
     ] {
         let crate_file = target
             .path()

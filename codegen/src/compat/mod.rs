@@ -26,8 +26,9 @@
 //! changed is "cannot tell". Keywords that change what the judged ones mean
 //! (`patternProperties`, `prefixItems`, `unevaluated*`) make the affected family "cannot tell"
 //! whenever it differs. A `$ref` is unchanged only when what it points to is unchanged, followed
-//! through further references with a visited set, so cycles end. Adding the rules of a new
-//! keyword is adding a family function and taking its name off the fallback.
+//! through further references (into the schema files they read, each side its own) with a
+//! visited set, so cycles end. Adding the rules of a new keyword is adding a family function and
+//! taking its name off the fallback.
 
 mod decimal;
 mod number;
@@ -122,8 +123,16 @@ pub fn compare_events(old: &[EventInput<'_>], new: &[EventInput<'_>]) -> Vec<Fin
 pub fn compare_event(old: &EventInput<'_>, new: &EventInput<'_>) -> Vec<Finding> {
     let mut comparer = Comparer {
         event: new.type_name,
-        old_root: old.schema_json,
-        new_root: new.schema_json,
+        old: refs::Documents {
+            root: old.schema_json,
+            base: &old.schema.base,
+            files: &old.schema.files,
+        },
+        new: refs::Documents {
+            root: new.schema_json,
+            base: &new.schema.base,
+            files: &new.schema.files,
+        },
         path: Vec::new(),
         instance: Vec::new(),
         findings: Vec::new(),
@@ -298,8 +307,9 @@ impl Domain<'_> {
 
 struct Comparer<'a> {
     event: &'a str,
-    old_root: &'a Value,
-    new_root: &'a Value,
+    /// Each side's schema and the files its references read.
+    old: refs::Documents<'a>,
+    new: refs::Documents<'a>,
     /// The current schema object's path in the new schema.
     path: Vec<PathSegment>,
     /// The current instance location.
@@ -345,7 +355,7 @@ impl Comparer<'_> {
         }
         // A removed keyword (or an implicit subschema) is shown at the closest place that
         // exists in the new schema.
-        while !path.is_empty() && lookup(self.new_root, &path).is_none() {
+        while !path.is_empty() && lookup(self.new.root, &path).is_none() {
             path.pop();
             target = Target::Key;
         }
@@ -408,7 +418,7 @@ impl Comparer<'_> {
     /// Whether two subtrees are the same schema: equal JSON, and every `$ref` in them points
     /// at equal schemas in both documents.
     fn identical(&self, old: &Value, new: &Value) -> bool {
-        json_equal(old, new) && refs::targets_unchanged(self.old_root, self.new_root, old)
+        json_equal(old, new) && refs::targets_unchanged(self.old, self.new, old)
     }
 
     fn schema(&mut self, old: Side<'_>, new: Side<'_>) {
@@ -948,13 +958,14 @@ impl Comparer<'_> {
             }
         }
         for key in keys {
-            if JUDGED.contains(&key.as_str()) {
+            // Extensions (`x-owner`) are annotations too.
+            if JUDGED.contains(&key.as_str()) || crate::keywords::is_extension(key) {
                 continue;
             }
             let (before, after) = (keyword_json(old, key), keyword_json(new, key));
             let target_changed = match (key.as_str(), before) {
                 ("$ref" | "$dynamicRef", Value::String(reference)) => {
-                    !refs::reference_unchanged(self.old_root, self.new_root, reference)
+                    !refs::reference_unchanged(self.old, self.new, reference)
                 }
                 _ => false,
             };

@@ -11,7 +11,9 @@
 //! their own source.
 //!
 //! Semantics are those of draft 2020-12. Unsupported keywords are errors, never ignored: a schema
-//! that silently validates less than its author wrote is worse than one that does not load.
+//! that silently validates less than its author wrote is worse than one that does not load. The
+//! one exception is a key named as an extension (`x-owner`: `crate::keywords::is_extension`),
+//! an annotation of the author's that no validator reads.
 //!
 //! # References
 //!
@@ -32,7 +34,7 @@
 //! validation would never end; a cycle through `properties` or `items` (a tree of nodes) is fine,
 //! because every step reads one level deeper into the value, and the reader bounds the depth.
 
-mod uri;
+pub(crate) mod uri;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -143,62 +145,9 @@ pub fn is_integral(number: &Number) -> bool {
     number.is_i64() || number.is_u64() || number.as_f64().is_some_and(|f| f.fract() == 0.0)
 }
 
-/// The string formats `ingest` asserts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// RFC 3339 `date-time`.
-    DateTime,
-    /// RFC 3339 `full-date`.
-    Date,
-    /// RFC 3339 `full-time`.
-    Time,
-    /// ISO 8601 duration (RFC 3339 appendix A).
-    Duration,
-    /// RFC 4122 UUID.
-    Uuid,
-    /// RFC 5321 mailbox address.
-    Email,
-    /// RFC 2673 dotted-quad IPv4 address.
-    Ipv4,
-    /// RFC 4291 IPv6 address.
-    Ipv6,
-    /// RFC 1123 host name (A-labels checked as IDNA 2008).
-    Hostname,
-    /// RFC 3986 URI (absolute).
-    Uri,
-}
-
-impl Format {
-    /// The name used in JSON Schema.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::DateTime => "date-time",
-            Format::Date => "date",
-            Format::Time => "time",
-            Format::Duration => "duration",
-            Format::Uuid => "uuid",
-            Format::Email => "email",
-            Format::Ipv4 => "ipv4",
-            Format::Ipv6 => "ipv6",
-            Format::Hostname => "hostname",
-            Format::Uri => "uri",
-        }
-    }
-
-    /// Every format, in the order the documentation lists them.
-    pub const ALL: [Format; 10] = [
-        Format::DateTime,
-        Format::Date,
-        Format::Time,
-        Format::Duration,
-        Format::Uuid,
-        Format::Email,
-        Format::Ipv4,
-        Format::Ipv6,
-        Format::Hostname,
-        Format::Uri,
-    ];
-}
+/// The string formats `ingest` asserts: the table of `ingest-formats`, shared with the runtime
+/// that checks them.
+pub use ingest_formats::Format;
 
 /// A `$ref`: the definition it reaches, and where it was written.
 #[derive(Debug, Clone, PartialEq)]
@@ -908,6 +857,9 @@ impl<'l> Parser<'l> {
         value: &Value,
         resource_root: bool,
     ) {
+        if keywords::is_extension(key) {
+            return;
+        }
         let Some(known) = keywords::keyword(key) else {
             self.unknown(key);
             return;
@@ -1101,7 +1053,7 @@ impl<'l> Parser<'l> {
         let help = match closest(key, supported.iter()) {
             Some(suggestion) => format!("did you mean `{suggestion}`?"),
             None => format!(
-                "ingest refuses keywords it does not know, so that nothing is silently left unchecked; the supported keywords are: {}",
+                "remove it, or keep it as an annotation of your own by naming it `x-{key}` (ingest ignores `x-` keys, and refuses other keys it does not know, so that nothing is silently left unchecked); the supported keywords are: {}",
                 supported.join(", ")
             ),
         };
@@ -1620,7 +1572,7 @@ impl<'l> Parser<'l> {
                     Target::Value,
                     "enum-empty",
                     "`enum` is empty, so no value can ever be valid".to_owned(),
-                    "list the allowed values, or remove `enum`".to_owned(),
+                    "list the allowed values, or remove `enum`; to allow no value here on purpose, write the schema `false`".to_owned(),
                 );
                 None
             }

@@ -358,3 +358,36 @@ fn edit_distance_counts_transpositions_once() {
     assert_eq!(edit_distance("shrads", "shards"), 1);
     assert_eq!(edit_distance("kitten", "sitting"), 3);
 }
+
+#[test]
+fn unknown_keys_are_refused_with_what_to_do_but_extensions_are_annotations() {
+    let with_extensions = json!({
+        "type": "object",
+        "x-owner": "checkout",
+        "properties": {"a": {"type": "string", "x-pii": true, "x-lookup": {"minimum": "not a schema"}}}
+    });
+    let parsed = parse(&with_extensions).expect("`x-` keys are annotations");
+    assert_eq!(
+        parsed,
+        parse(&json!({"type": "object", "properties": {"a": {"type": "string"}}})).unwrap(),
+        "an extension changes nothing"
+    );
+
+    for (key, help_starts) in [
+        ("minimun", "did you mean `minimum`?"),
+        (
+            "owner-team",
+            "remove it, or keep it as an annotation of your own by naming it `x-owner-team`",
+        ),
+    ] {
+        let errors = parse(&json!({"type": "integer", key: 1})).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].code, "unsupported-keyword");
+        assert_eq!(errors[0].pointer(), format!("/{key}"));
+        assert!(
+            errors[0].help.starts_with(help_starts),
+            "{}",
+            errors[0].help
+        );
+    }
+}

@@ -241,7 +241,9 @@ pub fn run(registry: &Registry, options: &Options, out: &mut dyn Write) -> io::R
         for _ in 0..workers {
             let (done_tx, work_rx, labels, validator) =
                 (done_tx.clone(), &work_rx, &labels, validator);
-            scope.spawn(move || {
+            // Recursive schemas recurse once per level of the input: a stack for that.
+            let worker = std::thread::Builder::new().stack_size(crate::json::VALIDATION_STACK);
+            let started = worker.spawn_scoped(scope, move || {
                 loop {
                     let next = work_rx
                         .lock()
@@ -256,6 +258,8 @@ pub fn run(registry: &Registry, options: &Options, out: &mut dyn Write) -> io::R
                     }
                 }
             });
+            // As `scope.spawn` does when the OS refuses a thread.
+            started.expect("the OS starts a validation thread");
         }
         drop(done_tx);
         let progress = Progress::new(options.progress, total_bytes, options.format);

@@ -938,6 +938,33 @@ pub(crate) fn spec_bundle(plan: &Plan, spec: &Path) -> Result<SpecBundle> {
             }
         }
     }
+    // The files the schemas' references read (`common.json#/$defs/address`), by their path
+    // beside the spec, so the deployed spec is checked again as it was, not with today's files.
+    // (A file outside the spec's folder has no such path; comparing with the deployed spec then
+    // says it cannot read it.)
+    let folder = std::path::absolute(spec)
+        .ok()
+        .and_then(|path| path.parent().map(lexically_normal));
+    for event in &plan.events {
+        for (uri, _) in &event.schema.files {
+            let Some(path) = ingest_codegen::schema::uri_path(uri) else {
+                continue;
+            };
+            let beside = folder
+                .as_deref()
+                .and_then(|folder| path.strip_prefix(folder).ok())
+                .map(|relative| {
+                    relative
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join("/")
+                });
+            if let Some(name) = beside {
+                files.insert(name, read(&path)?);
+            }
+        }
+    }
     let schemas = plan
         .events
         .iter()
@@ -948,6 +975,21 @@ pub(crate) fn spec_bundle(plan: &Plan, spec: &Path) -> Result<SpecBundle> {
         files,
         schemas,
     })
+}
+
+/// An absolute path with `.` and `..` taken out, as references' URIs are.
+fn lexically_normal(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Now, as RFC 3339 UTC.
@@ -1231,6 +1273,29 @@ mod tests {
     fn plan() -> (Plan, PathBuf) {
         let spec = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/ingest.yaml"));
         (crate::check_spec(&spec).unwrap().plan, spec)
+    }
+
+    #[test]
+    fn the_spec_bundle_holds_the_files_references_read() {
+        let spec = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../specs/./schemas/../checkout.yaml"
+        ));
+        let plan = crate::check_spec(&spec).unwrap().plan;
+        let bundle = spec_bundle(&plan, &spec).unwrap();
+        let names: Vec<&str> = bundle.files.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "checkout.yaml",
+                "schemas/catalog.updated.json",
+                "schemas/common.json",
+                "schemas/order.placed.json"
+            ]
+        );
+        // The deployed spec reads back from the bundle alone, references and all.
+        let old = crate::compat::load_files("deployed", "deployed", &bundle.spec, &bundle.files);
+        assert!(old.is_ok(), "{:?}", old.err());
     }
 
     #[test]

@@ -73,6 +73,7 @@ impl DevServer {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("ingest-dev-http")
+            .thread_stack_size(crate::json::VALIDATION_STACK)
             .enable_io()
             .enable_time()
             .build()
@@ -87,6 +88,7 @@ impl DevServer {
         let signal_stop = options.stop_on_signals.then(|| Arc::clone(&stop));
         let thread = std::thread::Builder::new()
             .name("ingest-dev".to_owned())
+            .stack_size(crate::json::VALIDATION_STACK)
             .spawn(move || {
                 runtime.block_on(serve(
                     registry,
