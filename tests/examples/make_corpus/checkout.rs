@@ -517,8 +517,11 @@ const SESSION_MISTAKES: &[Mistake] = &[
     ),
 ];
 
+/// Makes the `data` of a valid event of one type, counting the branches it takes.
+type Make = fn(&mut Rng, &mut Tally) -> Value;
+
 /// The event types, with how often each comes (out of 10) and its mistakes.
-const TYPES: &[(&str, u64, fn(&mut Rng, &mut Tally) -> Value, &[Mistake])] = &[
+const TYPES: &[(&str, u64, Make, &[Mistake])] = &[
     ("order.placed", 3, order_placed, ORDER_MISTAKES),
     ("payment.captured", 3, payment_captured, PAYMENT_MISTAKES),
     ("catalog.updated", 1, catalog_updated, CATALOG_MISTAKES),
