@@ -1130,13 +1130,16 @@ impl Checker<'_> {
                     // Every spec has some number of addresses that fill a stream (the summary
                     // prints it); only a number so small that any one attacker has it is worth
                     // a warning, so the defaults (a few addresses per shard) check clean.
+                    // A body limit, window or stream capacity out of range has its own error already.
                     if addresses > WAF_ADDRESSES_WORTH_A_WARNING
                         || !aws::WAF_WINDOWS.contains(&waf.window_seconds)
+                        || api.max_event_bytes > aws::SPOOL_MAX_EVENT_BYTES
+                        || region.stream.bytes_per_second == 0
                     {
                         continue;
                     }
                     let message = format!(
-                        "one client address at the WAF limit ({} requests per {} s) with bodies of `api.max_event_bytes` ({} bytes) writes {} KiB/s, {share:.0}% of what the {} stream takes ({} KiB/s): {} such client{} fill it for everyone",
+                        "one client address at the WAF limit ({} requests per {} s) with bodies of `api.max_event_bytes` ({} bytes) writes {} KiB/s, {share:.0}% of what the {} stream takes ({} KiB/s): {} such {} it for everyone",
                         waf.rate_per_ip,
                         waf.window_seconds,
                         api.max_event_bytes,
@@ -1144,7 +1147,7 @@ impl Checker<'_> {
                         region.role.as_str(),
                         region.stream.bytes_per_second / 1024,
                         addresses,
-                        if addresses == 1 { "" } else { "s" }
+                        if addresses == 1 { "client fills" } else { "clients fill" }
                     );
                     let help = "lower `api.waf.rate_per_ip` or `api.max_event_bytes`, or give the stream more shards";
                     if addresses <= 1 {

@@ -166,7 +166,7 @@ pub const ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 /// The SDK service ids of the clients this module builds; each has its own endpoint variable,
 /// `AWS_ENDPOINT_URL_` and the id in upper case (`AWS_ENDPOINT_URL_S3`). A client added here
 /// adds its id.
-pub const ENDPOINT_SERVICES: [&str; 4] = ["S3", "Firehose", "Lambda", "SQS"];
+pub const ENDPOINT_SERVICES: [&str; 5] = ["S3", "Firehose", "Lambda", "SQS", "CloudWatch"];
 
 /// What a `bootstrap` needs from Lambda's environment to reach AWS (see the module
 /// documentation). `Debug` shows the access key id, never the secret or the session token.
@@ -694,6 +694,7 @@ mod tests {
                 Some("http://127.0.0.1:5000".to_owned()),
                 Some("http://127.0.0.1:5000".to_owned()),
                 Some("http://127.0.0.1:5002".to_owned()),
+                Some("http://127.0.0.1:5000".to_owned()),
             ]
         );
         let only_s3 = sdk_config(&environment(&[

@@ -48,8 +48,8 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 
 use super::aws::{
-    AwsEnvironment, CloudWatchMetrics, FirehoseStream, LambdaInvoker, S3Store, SqsQueue, s3_path_style,
-    sdk_config,
+    AwsEnvironment, CloudWatchMetrics, FirehoseStream, LambdaInvoker, S3Store, SqsQueue,
+    s3_path_style, sdk_config,
 };
 use super::bridge::{Pacing, sqs_failures};
 use super::lever::{LeverConfig, LeverPublisher, MetricStore};
@@ -892,7 +892,9 @@ mod tests {
         assert_eq!(error.role, None);
         assert!(
             error.to_string().contains("INGEST_ROLE is not set")
-                && error.to_string().contains("validator, receiver, bridge or lever"),
+                && error
+                    .to_string()
+                    .contains("validator, receiver, bridge or lever"),
             "{error}"
         );
         let error =
