@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use ingest_runtime::pipeline::function::{Function, Role, Wiring};
+use ingest_runtime::pipeline::lever::MemoryMetrics;
 use ingest_runtime::pipeline::local::{LocalQueue, LocalStore};
 use ingest_runtime::pipeline::receiver::{ReceiverConfig, spool_line};
 use ingest_runtime::pipeline::records::{BridgeChunk, BridgeRequest, Origin};
@@ -53,7 +54,7 @@ impl Invoker for Unreachable {
 }
 
 /// A function over local stand-ins.
-type Local = Function<LocalStore, Recorder, Unreachable, LocalQueue>;
+type Local = Function<LocalStore, Recorder, Unreachable, LocalQueue, MemoryMetrics>;
 
 fn once() -> RetryPolicy {
     RetryPolicy {

@@ -50,6 +50,7 @@ pub fn run(
     checker.concurrency(&plan);
     checker.bridge(&plan);
     checker.storage(&plan);
+    checker.security(&plan);
     checker.athena_alarms_api(
         &plan,
         raw.athena.as_ref().is_some_and(|a| a.database.is_some()),
@@ -122,7 +123,33 @@ static EMAIL: LazyLock<Regex> =
 static HEALTH_SEGMENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9._-]{1,64}$").unwrap());
 /// Route segments the API already uses for other routes.
-const RESERVED_SEGMENTS: [&str; 2] = ["events", "switch"];
+const RESERVED_SEGMENTS: [&str; 1] = ["events"];
+
+/// How few client addresses at the web ACL's per-address limit may fill a stream before
+/// `ingest check` warns (one is an error: the limit then protects nothing).
+const WAF_ADDRESSES_WORTH_A_WARNING: u64 = 2;
+
+static IAM_PRINCIPAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}$",
+    )
+    .unwrap()
+});
+static KEY_APP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9-]{0,31}$").unwrap());
+static LAMBDA_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_-]{1,64}$").unwrap());
+static HEADER_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$").unwrap());
+
+/// Whether `text` is an IPv4 range in CIDR notation (`203.0.113.0/24`).
+fn is_ipv4_cidr(text: &str) -> bool {
+    let Some((address, bits)) = text.split_once('/') else {
+        return false;
+    };
+    address.parse::<std::net::Ipv4Addr>().is_ok()
+        && bits.parse::<u8>().is_ok_and(|bits| bits <= 32)
+        && !bits.starts_with('+')
+}
 static STAGE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_]{1,128}$").unwrap());
 static TAG_TEXT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$").unwrap());
@@ -140,6 +167,23 @@ impl Checker<'_> {
         let diagnostic = self
             .document
             .diagnostic(severity, at, false, code, with_path(at, message))
+            .with_label(label)
+            .with_help(help);
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// An error about a key itself (a map key the user chose), not its value.
+    fn push_at_key(
+        &mut self,
+        at: &[PathSegment],
+        code: &'static str,
+        message: String,
+        label: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        let diagnostic = self
+            .document
+            .diagnostic(Severity::Error, at, true, code, with_path(at, message))
             .with_label(label)
             .with_help(help);
         self.diagnostics.push(diagnostic);
@@ -840,31 +884,8 @@ impl Checker<'_> {
                 format!("set `bridge.timeout_seconds` to {needed} or more, or lower `storage.spool.buffer_mb`"),
             );
         }
-        let spool_seconds = plan.storage.spool_retention_days.saturating_mul(86_400);
-        // Past SQS's receive limit the bound means nothing; that is reported above.
-        if bridge.max_receive_count <= aws::SQS_MAX_RECEIVE_COUNT.1
-            && spool_seconds < bridge.dead_letter_after_seconds
-        {
-            let at = self.first_written(&[
-                &["storage", "spool", "retention_days"],
-                &["bridge", "outage_hours"],
-                &["bridge"],
-            ]);
-            self.error(
-                &at,
-                "spool-retention",
-                format!(
-                    "spool objects expire after {} days, before the bridge may stop retrying them (up to {:.1} hours): events buffered during an outage would be lost",
-                    plan.storage.spool_retention_days,
-                    bridge.dead_letter_after_seconds as f64 / 3600.0
-                ),
-                "shorter than the retries",
-                format!(
-                    "set `storage.spool.retention_days` to at least {} days, or lower `bridge.outage_hours`",
-                    bridge.dead_letter_after_seconds.div_ceil(86_400)
-                ),
-            );
-        }
+        // The spool's retention against the bridge's retries is judged with the other
+        // retentions (`storage`): it must outlive the dead-letter queue and a redrive.
     }
 
     /// The bridge's redelivery schedule (`ingest_runtime::redelivery`): its delays fit SQS,
@@ -971,15 +992,337 @@ impl Checker<'_> {
             aws::FIREHOSE_BUFFER_MB,
             "a Firehose buffer size in MB",
         );
-        if storage.spool_retention_days == 0 {
+        if storage.spool_retention_days < storage.spool_minimum_retention_days {
+            let at = self.first_written(&[
+                &["storage", "spool", "retention_days"],
+                &["bridge", "outage_hours"],
+                &["bridge"],
+            ]);
             self.error(
-                &path(&["storage", "spool", "retention_days"]),
+                &at,
                 "spool-retention",
-                "`storage.spool.retention_days` is 0, but the spool must keep objects until the bridge has delivered them".to_owned(),
-                "must be at least 1",
-                "leave it out (14 days) or give a number of days",
+                format!(
+                    "spool objects expire after {} days, but a notification can wait in the bridge's dead-letter queue for {} days from when it was first queued and then, redriven, be retried for {:.1} hours more: its object must still be there, or the events buffered during an outage are lost",
+                    storage.spool_retention_days,
+                    aws::SQS_MAX_RETENTION_SECONDS / 86_400,
+                    plan.bridge.queue_retention_seconds as f64 / 3600.0
+                ),
+                format!("at least {} days", storage.spool_minimum_retention_days),
+                format!(
+                    "leave `storage.spool.retention_days` out (it is derived: {} days) or set it to that or more",
+                    storage.spool_minimum_retention_days
+                ),
             );
         }
+        let retentions = [
+            (
+                "quarantine",
+                storage.quarantine_retention_days,
+                (1, 365),
+                "the quarantine keeps raw bodies, possibly personal data; keep them only as long as it takes to fix a producer and replay",
+            ),
+            (
+                "failed",
+                storage.failed_retention_days,
+                (7, 365),
+                "a failed batch must outlive the time it takes to notice its alarm and replay it",
+            ),
+            (
+                "athena_results",
+                storage.athena_results_retention_days,
+                (1, 365),
+                "query results copy lake data",
+            ),
+            (
+                "access_logs",
+                storage.access_log_retention_days,
+                (1, 3650),
+                "access logs hold the address and key of every request",
+            ),
+        ];
+        for (key, days, (low, high), why) in retentions {
+            if days < low || days > high {
+                self.error(
+                    &path(&["storage", key, "retention_days"]),
+                    "bucket-retention",
+                    format!(
+                        "`storage.{key}.retention_days` is {days}, outside {low} to {high}: {why}"
+                    ),
+                    format!("must be {low} to {high}"),
+                    format!(
+                        "set a number of days from {low} to {high}, or leave it out for the default"
+                    ),
+                );
+            }
+        }
+        let readers = plan.storage.readers.clone();
+        self.principals(&["storage", "readers", "principals"], &readers);
+    }
+
+    /// IAM principal ARNs the spec trusts (operators, readers): role or user ARNs of the
+    /// stacks' partition.
+    fn principals(&mut self, keys: &[&str], principals: &[String]) {
+        for (index, principal) in principals.iter().enumerate() {
+            if !IAM_PRINCIPAL.is_match(principal) {
+                let mut at = path(keys);
+                at.push(PathSegment::Index(index));
+                self.error(
+                    &at,
+                    "principal-arn",
+                    format!("{principal:?} is not the ARN of an IAM role or user"),
+                    "not a role or user ARN",
+                    "write it as `arn:aws:iam::123456789012:role/NAME` (or `:user/NAME`); SSO roles have a path, `role/aws-reserved/sso.amazonaws.com/NAME`",
+                );
+            }
+        }
+    }
+
+    /// The public face: the web ACL's numbers, the checker regions, API keys, the
+    /// authorizer and the lever's kind (`docs/security.md`).
+    fn security(&mut self, plan: &Plan) {
+        let api = &plan.api;
+        match &api.waf {
+            None => self.warning(
+                &path(&["api", "waf", "enabled"]),
+                "waf-off",
+                "the API has no web ACL: one client can send up to the stage throttle and fill the streams for everyone, and anyone can flood the health route that Route 53 reads".to_owned(),
+                "no per-client limit",
+                "leave `api.waf` on unless something else (your own CloudFront and WAF) limits each client and guards the health route",
+            ),
+            Some(waf) => {
+                self.range(
+                    &path(&["api", "waf", "rate_per_ip"]),
+                    waf.rate_per_ip,
+                    aws::WAF_RATE_LIMIT,
+                    "a WAF rate limit",
+                );
+                if !aws::WAF_WINDOWS.contains(&waf.window_seconds) {
+                    self.error(
+                        &path(&["api", "waf", "window_seconds"]),
+                        "waf-window",
+                        format!("WAF counts a client's requests over 60, 120, 300 or 600 seconds, not {}", waf.window_seconds),
+                        "must be 60, 120, 300 or 600",
+                        "use 300 (the default) or another of those",
+                    );
+                }
+                for (index, cidr) in waf.health_allow_cidrs.iter().enumerate() {
+                    if !is_ipv4_cidr(cidr) {
+                        let mut at = path(&["api", "waf", "health_allow_cidrs"]);
+                        at.push(PathSegment::Index(index));
+                        self.error(
+                            &at,
+                            "waf-cidr",
+                            format!("{cidr:?} is not an IPv4 range in CIDR notation"),
+                            "not an IPv4 CIDR",
+                            "write it like `203.0.113.0/24`; Route 53 checks over IPv4 only, and the web ACL's list is IPv4",
+                        );
+                    }
+                }
+                let at = self.first_written(&[
+                    &["api", "waf", "rate_per_ip"],
+                    &["api", "max_event_bytes"],
+                    &["api", "waf"],
+                    &["api"],
+                ]);
+                for (region, addresses) in plan.regions().into_iter().zip(waf.addresses_to_fill) {
+                    let share = waf.per_ip_bytes_per_second as f64 * 100.0
+                        / region.stream.bytes_per_second.max(1) as f64;
+                    // Every spec has some number of addresses that fill a stream (the summary
+                    // prints it); only a number so small that any one attacker has it is worth
+                    // a warning, so the defaults (a few addresses per shard) check clean.
+                    // A body limit, window or stream capacity out of range has its own error already.
+                    if addresses > WAF_ADDRESSES_WORTH_A_WARNING
+                        || !aws::WAF_WINDOWS.contains(&waf.window_seconds)
+                        || api.max_event_bytes > aws::SPOOL_MAX_EVENT_BYTES
+                        || region.stream.bytes_per_second == 0
+                    {
+                        continue;
+                    }
+                    let message = format!(
+                        "one client address at the WAF limit ({} requests per {} s) with bodies of `api.max_event_bytes` ({} bytes) writes {} KiB/s, {share:.0}% of what the {} stream takes ({} KiB/s): {} such {} it for everyone",
+                        waf.rate_per_ip,
+                        waf.window_seconds,
+                        api.max_event_bytes,
+                        waf.per_ip_bytes_per_second / 1024,
+                        region.role.as_str(),
+                        region.stream.bytes_per_second / 1024,
+                        addresses,
+                        if addresses == 1 { "client fills" } else { "clients fill" }
+                    );
+                    let help = "lower `api.waf.rate_per_ip` or `api.max_event_bytes`, or give the stream more shards";
+                    if addresses <= 1 {
+                        self.error(&at, "waf-rate-fills-stream", message, "one client fills the stream", help);
+                    } else {
+                        self.warning(&at, "waf-rate-fills-stream", message, "a few clients fill the stream", help);
+                    }
+                }
+            }
+        }
+        let regions = &plan.failover.checker_regions;
+        let regions_path = path(&["failover", "health_check", "regions"]);
+        if regions.len() < aws::ROUTE53_MIN_CHECKER_REGIONS {
+            self.error(
+                &regions_path,
+                "checker-regions",
+                format!(
+                    "Route 53 needs at least {} checker regions, not {}",
+                    aws::ROUTE53_MIN_CHECKER_REGIONS,
+                    regions.len()
+                ),
+                "too few regions",
+                format!(
+                    "name three or more of {}",
+                    aws::ROUTE53_CHECKER_REGIONS.join(", ")
+                ),
+            );
+        }
+        for (index, region) in regions.iter().enumerate() {
+            let duplicate = regions[..index].contains(region);
+            if duplicate || !aws::ROUTE53_CHECKER_REGIONS.contains(&region.as_str()) {
+                let mut at = regions_path.clone();
+                at.push(PathSegment::Index(index));
+                self.error(
+                    &at,
+                    "checker-regions",
+                    if duplicate {
+                        format!("checker region {region} is listed twice")
+                    } else {
+                        format!("Route 53 has no health checkers in {region:?}")
+                    },
+                    "not a checker region",
+                    format!(
+                        "use regions from {}",
+                        aws::ROUTE53_CHECKER_REGIONS.join(", ")
+                    ),
+                );
+            }
+        }
+        if api.keys.len() > aws::MAX_DYNAMIC_REFERENCES {
+            self.error(
+                &path(&["api", "keys", "apps"]),
+                "api-keys",
+                format!("{} apps is more than the {} key values a template can read from Secrets Manager", api.keys.len(), aws::MAX_DYNAMIC_REFERENCES),
+                "too many apps",
+                "group apps that share a quota under one key",
+            );
+        }
+        for app in &api.keys {
+            let at = path(&["api", "keys", "apps", &app.app]);
+            if !KEY_APP.is_match(&app.app) {
+                self.push_at_key(
+                    &at,
+                    "api-keys",
+                    format!("app name {:?} must be 1 to 32 lowercase letters, digits and hyphens, starting with a letter: it names the key, its usage plan and its secret", app.app),
+                    "invalid app name",
+                    "rename it, for example `ios` or `web-shop`",
+                );
+            }
+            let rate_path = path(&["api", "keys", "apps", &app.app, "rate"]);
+            if app.rate == 0 || app.rate > api.throttle_rate {
+                self.error(
+                    &rate_path,
+                    "api-keys",
+                    format!("the {} key's rate is {}, but it must be from 1 to the stage's `api.throttle.rate` ({}), which bounds every client together", app.app, app.rate, api.throttle_rate),
+                    format!("1 to {}", api.throttle_rate),
+                    "lower the app's rate, or raise `api.throttle.rate`",
+                );
+            }
+            if app.burst == 0 || app.burst > api.throttle_burst {
+                self.error(
+                    &path(&["api", "keys", "apps", &app.app, "burst"]),
+                    "api-keys",
+                    format!("the {} key's burst is {}, but it must be from 1 to the stage's `api.throttle.burst` ({})", app.app, app.burst, api.throttle_burst),
+                    format!("1 to {}", api.throttle_burst),
+                    "lower the app's burst, or leave it out (twice the rate)",
+                );
+            }
+            if let Some((0, _)) = app.quota {
+                self.error(
+                    &path(&["api", "keys", "apps", &app.app, "quota", "limit"]),
+                    "api-keys",
+                    format!(
+                        "the {} key's quota is 0 requests, which refuses every request",
+                        app.app
+                    ),
+                    "must be at least 1",
+                    "give the requests allowed per period, or remove `quota`",
+                );
+            }
+        }
+        if !api.keys.is_empty() {
+            let keyed = api
+                .keys
+                .iter()
+                .fold(0u64, |sum, app| sum.saturating_add(app.rate))
+                .saturating_mul(api.max_event_bytes);
+            for region in plan.regions() {
+                if keyed > region.stream.bytes_per_second {
+                    self.warning(
+                        &path(&["api", "keys", "apps"]),
+                        "api-keys-fill-stream",
+                        format!(
+                            "the apps' keys together may send {} requests/s; with bodies of `api.max_event_bytes` that is {} KiB/s, more than the {} stream takes ({} KiB/s), so one app's leaked key can fill it for all",
+                            api.keys.iter().map(|a| a.rate).sum::<u64>(),
+                            keyed / 1024,
+                            region.role.as_str(),
+                            region.stream.bytes_per_second / 1024
+                        ),
+                        "more than the stream takes",
+                        "lower the apps' rates or `api.max_event_bytes`, or give the stream more shards",
+                    );
+                }
+            }
+        }
+        if let Some(authorizer) = &api.authorizer {
+            if !LAMBDA_NAME.is_match(&authorizer.function) {
+                self.error(
+                    &path(&["api", "authorizer", "function"]),
+                    "authorizer",
+                    format!("{:?} is not a Lambda function name", authorizer.function),
+                    "letters, digits, hyphens and underscores, at most 64",
+                    "give the function's name (the same in both regions), not its ARN",
+                );
+            }
+            if authorizer.identity_headers.is_empty()
+                || authorizer
+                    .identity_headers
+                    .iter()
+                    .any(|h| !HEADER_NAME.is_match(h))
+            {
+                self.error(
+                    &path(&["api", "authorizer", "identity_headers"]),
+                    "authorizer",
+                    "`api.authorizer.identity_headers` must list one or more HTTP header names"
+                        .to_owned(),
+                    "not header names",
+                    "for example `[Authorization]`",
+                );
+            }
+            self.range(
+                &path(&["api", "authorizer", "ttl_seconds"]),
+                authorizer.ttl_seconds,
+                aws::AUTHORIZER_TTL_SECONDS,
+                "an authorizer's result cache in seconds",
+            );
+        }
+        let lever = &plan.failover.lever;
+        if lever.kind == plan::LeverChoice::Arc
+            && plan.secondary.region != aws::ARC_CONFIGURATION_REGION
+        {
+            self.error(
+                &path(&["failover", "lever"]),
+                "lever-arc-region",
+                format!(
+                    "ARC routing controls are configured in {} only, and ingest puts them in the dns stack, which deploys from the secondary region ({})",
+                    aws::ARC_CONFIGURATION_REGION,
+                    plan.secondary.region
+                ),
+                "needs the secondary in us-west-2",
+                "use `lever: metric` (the default: no public route, a few dollars a month), or make us-west-2 the secondary region",
+            );
+        }
+        let operators = lever.operators.clone();
+        self.principals(&["failover", "lever_operators"], &operators);
     }
 
     /// The database name is only judged when written: the default derives from `name`, which

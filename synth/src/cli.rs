@@ -88,10 +88,11 @@ pub enum Command {
     /// spec's validators on the real clock (the spool buffers, the bridge retries after the
     /// visibility timeout); writes good, quarantine and spool objects in the real key layout
     /// under --out; and logs a line per handler batch on stderr. The domain also pulls the
-    /// lever: `curl -X POST http://127.0.0.1:4780/lever/drain/primary` (drain, restore,
-    /// outage, recover; `GET /lever` shows the state). Ctrl-C or SIGTERM stops it: the spool
-    /// is flushed, everything accepted is delivered, a summary is printed, and it exits 0 when
-    /// nothing was left.
+    /// lever: `curl -X POST -H 'X-Ingest-Lever: 1' http://127.0.0.1:4780/lever/drain/primary`
+    /// (drain, restore, outage, recover; `GET /lever` shows the state; a pull without that
+    /// header, or from a web page, is refused). Only requests for 127.0.0.1 or localhost are
+    /// answered. Ctrl-C or SIGTERM stops it: the spool is flushed, everything accepted is
+    /// delivered, a summary is printed, and it exits 0 when nothing was left.
     #[cfg(feature = "local")]
     Dev(DevArgs),
     /// Build the Lambda bootstrap for provided.al2023 and write a reproducible bootstrap.zip
@@ -123,8 +124,9 @@ pub enum Command {
     /// buckets, then per stack creates a change set, shows it, asks (unless --yes), executes it
     /// and follows the stack's events until it is done, and prints its outputs. The regional
     /// stacks deploy concurrently; the dns stack follows with their outputs as parameters, then
-    /// the monitoring stack (alarms on the dns stack's health checks). Ends
-    /// with a probe of each regional API (GET /health and the drain switch routes through API
+    /// the monitoring stack (alarms on the dns stack's health checks). With api.waf on,
+    /// the web ACLs get Route 53's health-checker ranges from AWS's ip-ranges.json (downloaded,
+    /// or --ip-ranges FILE). Ends with a probe of each regional API (GET /health through API
     /// Gateway's TestInvokeMethod). Before anything changes, the event schemas are compared
     /// with the spec deployed to the primary stack (as `ingest check --against` does): a change
     /// that would send events that were valid to quarantine stops the deploy, unless
@@ -334,6 +336,10 @@ pub struct DiffArgs {
     /// The Lambda zip to compare against instead of building it (the output of `ingest package`)
     #[arg(long, value_name = "ZIP")]
     pub artifact: Option<PathBuf>,
+    /// AWS's published IP ranges (ip-ranges.json) to take Route 53's health-checker ranges
+    /// from, instead of downloading https://ip-ranges.amazonaws.com/ip-ranges.json
+    #[arg(long, value_name = "FILE")]
+    pub ip_ranges: Option<PathBuf>,
     /// AWS access.
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -356,6 +362,10 @@ pub struct DeployArgs {
     /// Skip the closing probe of the APIs (for identities without apigateway:POST)
     #[arg(long)]
     pub no_probe: bool,
+    /// AWS's published IP ranges (ip-ranges.json) to take Route 53's health-checker ranges
+    /// from, instead of downloading https://ip-ranges.amazonaws.com/ip-ranges.json
+    #[arg(long, value_name = "FILE")]
+    pub ip_ranges: Option<PathBuf>,
     /// Deploy even when the event schemas changed so that events valid under the deployed
     /// spec would go to quarantine (deploy checks this like `ingest check --against`)
     #[arg(long)]
@@ -414,23 +424,35 @@ pub enum LeverAction {
     },
     /// Drain a region: its health check fails and Route 53 sends it no traffic
     ///
-    /// Sets the region's drain switch in the secondary region (S3 only): no call to Route 53 or
-    /// to the primary region, so it works while either is impaired. Refused when the other
-    /// region is drained (Route 53 would then fail open and send traffic to both).
+    /// Sets the region's drain switch in the secondary region as the stack's lever operator
+    /// role (STS, S3 and CloudWatch of the secondary region only): no call to Route 53 or to
+    /// the primary region, so it works while either is impaired. The lever's publisher turns
+    /// the switch into the metric Route 53's check reads within seconds. Refused when the
+    /// other region is drained (Route 53 would then fail open and send traffic to both).
     ///
-    /// Exit codes: 0 drained (or already); 1 refused or an AWS call failed.
+    /// Exit codes: 0 drained (or already); 1 refused, not published in time with --wait, or
+    /// an AWS call failed.
     Drain {
         /// primary or secondary
         #[arg(value_enum)]
         region: RegionRole,
+        /// Wait until the publisher has published the new state (at most this many seconds;
+        /// bare --wait: 180)
+        #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "180")]
+        wait: Option<u64>,
     },
     /// Undo a drain: the region's health check follows its endpoint again
     ///
-    /// Exit codes: 0 restored (or was not drained); 1 an AWS call failed.
+    /// Exit codes: 0 restored (or was not drained); 1 not published in time with --wait, or an
+    /// AWS call failed.
     Restore {
         /// primary or secondary
         #[arg(value_enum)]
         region: RegionRole,
+        /// Wait until the publisher has published the new state (at most this many seconds;
+        /// bare --wait: 180)
+        #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "180")]
+        wait: Option<u64>,
     },
 }
 

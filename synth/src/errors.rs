@@ -368,6 +368,53 @@ pub enum Error {
         other: &'static str,
     },
 
+    /// Route 53's health-checker ranges could not be had.
+    #[error("{what}")]
+    #[diagnostic(
+        code(ingest::ip_ranges),
+        help(
+            "the web ACLs let only Route 53's health checkers read the health route, so deploy needs their addresses: download https://ip-ranges.amazonaws.com/ip-ranges.json where you can and pass it with --ip-ranges FILE"
+        )
+    )]
+    IpRanges {
+        /// What went wrong.
+        what: String,
+    },
+
+    /// `--wait` ran out before the publisher published the new state.
+    #[error("the lever's publisher did not publish {region}'s new state within {seconds} s")]
+    #[diagnostic(
+        code(ingest::lever_not_published),
+        help(
+            "the switch is set; the publisher runs every minute and on every switch change: look at its log group (/aws/lambda/<name>-lever) and its errors alarm, and at `ingest status`"
+        )
+    )]
+    LeverNotPublished {
+        /// The region.
+        region: &'static str,
+        /// How long it waited.
+        seconds: u64,
+    },
+
+    /// `ingest lever drain|restore` with ARC routing controls as the switches.
+    #[error(
+        "with failover.lever: arc the drain switches are ARC routing controls, which ingest does not set"
+    )]
+    #[diagnostic(
+        code(ingest::lever_arc),
+        help(
+            "set the routing control through one of the cluster's five regional endpoints (the ARC data plane): `aws route53-recovery-cluster update-routing-control-state --routing-control-arn <{region} routing control: the dns stack's output> --routing-control-state {state} --region <endpoint region> --endpoint-url <cluster endpoint>`"
+        )
+    )]
+    LeverArc {
+        /// The region.
+        region: &'static str,
+        /// Drain (Off) or restore (On).
+        drain: bool,
+        /// `Off` to drain, `On` to restore.
+        state: &'static str,
+    },
+
     /// Weights that would send no traffic anywhere.
     #[error("weights 0 and 0 send no region any traffic")]
     #[diagnostic(

@@ -20,6 +20,7 @@ pub mod compat;
 pub mod diagnostic;
 pub mod drill;
 pub mod errors;
+pub mod lever;
 pub mod output;
 pub mod package;
 pub mod plan;

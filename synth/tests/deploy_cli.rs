@@ -30,6 +30,9 @@ use serde_json::Value;
 mod common;
 use common::workspace_root;
 
+/// The copy of AWS's ip-ranges.json in each project (from tests/fixtures).
+const IP_RANGES: &str = "ip-ranges.json";
+
 /// The variable that holds the shimmed moto's URL.
 const ENDPOINT_VAR: &str = "INGEST_MOTO_ENDPOINT";
 
@@ -346,6 +349,13 @@ impl Project {
         }
         let zip = ingest_synth::package::zip_bootstrap(b"#!/bin/sh\necho test artifact\n").unwrap();
         std::fs::write(dir.path().join("bootstrap.zip"), zip).unwrap();
+        // The network is not there: the health checkers' ranges come from a copy of AWS's
+        // ip-ranges.json (see `command`).
+        std::fs::copy(
+            root.join("tests/fixtures/ip-ranges.json"),
+            dir.path().join(IP_RANGES),
+        )
+        .unwrap();
         Project {
             dir,
             spec,
@@ -388,6 +398,10 @@ impl Project {
             .env("AWS_ENDPOINT_URL_API_GATEWAY", &self.api)
             .env("NO_COLOR", "1")
             .args(args);
+        // deploy and diff fill the web ACLs' checker ranges from ip-ranges.json.
+        if matches!(args.first(), Some(&("deploy" | "diff"))) && !args.contains(&"--help") {
+            command.args(["--ip-ranges", IP_RANGES]);
+        }
         command
     }
 
@@ -444,6 +458,34 @@ impl Project {
             )
             .build()
     }
+}
+
+/// Publishes `value` for `region`'s switch as the lever's publisher does (`PutMetricData` in
+/// the secondary region), through CloudWatch's query protocol: moto lacks the RPC v2 CBOR
+/// protocol the SDK's CloudWatch client speaks.
+fn publish_switch(moto: &Moto, region: &str, value: f64) {
+    let body = format!(
+        "Action=PutMetricData&Version=2010-08-01&Namespace=IngestLever\
+         &MetricData.member.1.MetricName=Drained&MetricData.member.1.Value={value}\
+         &MetricData.member.1.Dimensions.member.1.Name=Ingest\
+         &MetricData.member.1.Dimensions.member.1.Value=wiw-events\
+         &MetricData.member.1.Dimensions.member.2.Name=Region\
+         &MetricData.member.1.Dimensions.member.2.Value={region}"
+    );
+    let (status, answer) = http(
+        &moto.endpoint,
+        "POST",
+        "/",
+        body.as_bytes(),
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20261201/us-west-2/monitoring/aws4_request, SignedHeaders=host, Signature=0",
+            ),
+        ],
+    );
+    assert_eq!(status, 200, "PutMetricData: {answer}");
 }
 
 fn block_on<F: Future>(future: F) -> F::Output {
@@ -584,17 +626,22 @@ fn deploy_creates_the_stacks_then_finds_no_changes_and_applies_a_weight_change()
     for route in [
         "probe wiw-events-primary GET /health: 200 ok",
         "probe wiw-events-secondary GET /health: 200 ok",
-        "probe wiw-events-secondary GET /switch/primary: 200 ok",
-        "probe wiw-events-secondary GET /switch/secondary: 200 ok",
     ] {
         assert!(stdout.contains(route), "{route} missing:\n{stdout}");
     }
+    // The drain switches are no routes any more (docs/security.md#the-lever).
+    assert!(
+        !stdout
+            .lines()
+            .any(|line| line.starts_with("probe ") && line.contains("/switch")),
+        "{stdout}"
+    );
     let invokes = api
         .seen()
         .iter()
         .filter(|s| s.line.starts_with("POST /restapis/"))
         .count();
-    assert_eq!(invokes, 4, "one TestInvokeMethod per route");
+    assert_eq!(invokes, 2, "one TestInvokeMethod per route");
 
     // What was deployed can be found again: the spec and its schema files.
     let (record, bundle) = block_on(async {
@@ -656,7 +703,8 @@ fn drain_and_restore_flip_only_the_switch_in_the_secondary_region() {
     assert_eq!(region_status(&before, "primary")["drained"], false);
     assert_eq!(region_status(&before, "primary")["healthy"], true);
 
-    // Every call of the lever goes through a recorder: S3 and CloudFormation of us-west-2 only.
+    // Every call of the lever goes through a recorder: STS (to assume the operator role), S3
+    // and CloudFormation of us-west-2 only.
     let recorder = ApiStandIn::start(&moto.endpoint, Integration::Works);
     let mut drain = project.command(&["lever", "drain", "primary"]);
     drain.env("AWS_ENDPOINT_URL", &recorder.url);
@@ -672,10 +720,32 @@ fn drain_and_restore_flip_only_the_switch_in_the_secondary_region() {
     assert!(!scopes.is_empty());
     for scope in &scopes {
         assert!(
-            scope == "us-west-2/s3" || scope == "us-west-2/cloudformation",
+            ["us-west-2/s3", "us-west-2/cloudformation", "us-west-2/sts"].contains(&scope.as_str()),
             "the lever called {scope}: {scopes:?}"
         );
     }
+    assert!(
+        scopes.iter().any(|s| s == "us-west-2/sts"),
+        "the lever writes as the operator role: {scopes:?}"
+    );
+    // The bucket policy lets only the operator role write a switch: the test's own identity
+    // (the account's root in moto) is refused.
+    let s3 = aws_sdk_s3::Client::new(&project.sdk("us-west-2"));
+    let forged = block_on(
+        s3.put_object()
+            .bucket("wiw-events-switch-123456789012-us-west-2")
+            .key("switch/secondary")
+            .body(
+                br#"{"drained": true, "by": "someone", "at": "2026-12-01T00:00:00Z"}"#
+                    .to_vec()
+                    .into(),
+            )
+            .send(),
+    );
+    assert!(forged.is_err(), "a switch written by another principal");
+    // The publisher runs on the switch's S3 notification, which moto cannot run: publish what
+    // it would, through CloudWatch's query API.
+    publish_switch(&moto, "primary", 1.0);
 
     let drained = project.status();
     let primary = region_status(&drained, "primary");
@@ -708,13 +778,16 @@ fn drain_and_restore_flip_only_the_switch_in_the_secondary_region() {
     );
 
     project.expect(0, &["lever", "restore", "primary"]);
+    publish_switch(&moto, "primary", 0.0);
     let restored = project.status();
     assert_eq!(region_status(&restored, "primary")["drained"], false);
     assert_eq!(
         region_status(&restored, "primary")["drain_switch"],
         "restored"
     );
-    assert_eq!(region_status(&restored, "primary")["healthy"], true);
+    // The drained value is still in the alarm's window: Route 53 keeps the region out until
+    // it has left it (a restore takes up to the window; a drain is at once).
+    assert_eq!(region_status(&restored, "primary")["healthy"], false);
     // Now the secondary may be drained.
     project.expect(0, &["lever", "drain", "secondary"]);
     assert_eq!(
@@ -894,7 +967,7 @@ fn the_probe_fails_a_deploy_whose_integration_role_api_gateway_cannot_assume() {
         "{stdout}"
     );
     assert!(
-        stderr.contains("the stacks deployed, but 4 of the API's routes failed the probe"),
+        stderr.contains("the stacks deployed, but 2 of the API's routes failed the probe"),
         "{stderr}"
     );
     assert!(

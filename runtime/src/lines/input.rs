@@ -97,27 +97,17 @@ impl std::fmt::Display for InputProblem {
 }
 
 /// Reads until `buf` holds `want` more bytes or the input ends; returns whether it ended.
+///
+/// `read_to_end` reads into the vector's spare capacity without zeroing it first (resizing the
+/// vector with zeros before each read cost a pass over every byte of the input).
 fn fill(reader: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> Result<bool, InputProblem> {
-    let goal = buf.len() + want;
-    while buf.len() < goal {
-        let old = buf.len();
-        buf.resize(goal, 0);
-        match reader.read(&mut buf[old..]) {
-            Ok(0) => {
-                buf.truncate(old);
-                return Ok(true);
-            }
-            Ok(n) => buf.truncate(old + n),
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => buf.truncate(old),
-            Err(error) => {
-                buf.truncate(old);
-                return Err(InputProblem::Unreadable {
-                    message: error.to_string(),
-                });
-            }
-        }
+    buf.reserve(want);
+    match reader.take(want as u64).read_to_end(buf) {
+        Ok(read) => Ok(read < want),
+        Err(error) => Err(InputProblem::Unreadable {
+            message: error.to_string(),
+        }),
     }
-    Ok(false)
 }
 
 /// How the input is laid out.

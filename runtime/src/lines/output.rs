@@ -154,9 +154,14 @@ fn judge(
     let Some((reason, violations)) = rejected else {
         output.valid += 1;
         if options.format == Format::Json {
-            let _ = write!(output.text, "{{{}\"line\":{line}", label.json);
+            // Most lines are this one: written without the formatting machinery.
+            output.text.push(b'{');
+            output.text.extend_from_slice(label.json.as_bytes());
+            output.text.extend_from_slice(b"\"line\":");
+            push_decimal(&mut output.text, line);
             if let Some(index) = index {
-                let _ = write!(output.text, ",\"index\":{index}");
+                output.text.extend_from_slice(b",\"index\":");
+                push_decimal(&mut output.text, index);
             }
             output.text.extend_from_slice(b",\"valid\":true}\n");
         }
@@ -186,6 +191,21 @@ fn judge(
             }
         }
     }
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(text: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    text.extend_from_slice(&digits[at..]);
 }
 
 /// The attributes of an event a person recognizes it by.
@@ -345,6 +365,20 @@ impl Progress {
             let mut stderr = std::io::stderr().lock();
             let _ = write!(stderr, "\r\x1b[2K");
             let _ = stderr.flush();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_decimal;
+
+    #[test]
+    fn decimals_are_written_like_display() {
+        for n in [0, 7, 10, 99, 100, 123_456, usize::MAX] {
+            let mut text = b"x".to_vec();
+            push_decimal(&mut text, n);
+            assert_eq!(text, format!("x{n}").into_bytes());
         }
     }
 }

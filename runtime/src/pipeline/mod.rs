@@ -1,4 +1,4 @@
-//! The three Lambda handlers (`docs/architecture.md#the-deployed-system`), written against small
+//! The Lambda handlers (`docs/architecture.md#the-deployed-system`), written against small
 //! traits so that the same code runs in AWS and on one machine (feature `lambda`; the local
 //! adapters and the outage drill are behind `local`; `ingest dev`, the local pipeline behind HTTP
 //! on loopback, behind `dev`; the AWS SDK adapters (`aws`) and the Lambda `bootstrap` (`function`)
@@ -9,6 +9,7 @@
 //!                                    \-> quarantine store (dt=/hr=/...json.gz)
 //!  secondary:  Kinesis --> receiver --> delivery stream (Firehose) --> spool objects
 //!              spool notification --> queue (SQS + DLQ) --> bridge --Invoke--> validator
+//!              drain switches (S3) --> lever publisher --> metric (CloudWatch) <-- Route 53
 //! ```
 //!
 //! Design:
@@ -34,6 +35,7 @@
 //!   function error).
 
 pub mod bridge;
+pub mod lever;
 pub mod receiver;
 pub mod records;
 pub mod validator;
@@ -74,6 +76,8 @@ pub enum Service {
     Kinesis,
     /// A queue (SQS).
     Sqs,
+    /// Metrics (CloudWatch).
+    CloudWatch,
 }
 
 impl Service {
@@ -85,6 +89,7 @@ impl Service {
             Service::Lambda => "lambda",
             Service::Kinesis => "kinesis",
             Service::Sqs => "sqs",
+            Service::CloudWatch => "cloudwatch",
         }
     }
 }
@@ -175,6 +180,9 @@ pub enum HandlerError {
     BadPayload(String),
     /// The function is misconfigured (a missing environment variable...).
     Config(String),
+    /// A call to AWS failed and the handler has no finer way to report it than failing the
+    /// invocation (the lever's publisher: the next scheduled run repeats it).
+    Infra(InfraError),
 }
 
 impl fmt::Display for HandlerError {
@@ -182,6 +190,7 @@ impl fmt::Display for HandlerError {
         match self {
             HandlerError::BadPayload(message) => write!(f, "bad payload: {message}"),
             HandlerError::Config(message) => write!(f, "configuration: {message}"),
+            HandlerError::Infra(error) => write!(f, "{error}"),
         }
     }
 }

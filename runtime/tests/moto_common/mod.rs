@@ -11,8 +11,8 @@
 //!   (`POST /moto-api/reset`); the test holds the lock until it ends.
 //! - **The SDK clients are the real ones**: the handlers get [`S3Store`], [`FirehoseStream`] and
 //!   [`LambdaInvoker`] over an [`SdkConfig`] whose endpoint is moto (or one of the servers
-//!   below), with credentials `testing` and the SDK's retries off, exactly as
-//!   [`ingest_runtime::pipeline::aws::sdk_config`] loads them in Lambda.
+//!   below) and credentials `testing`, built by the `bootstrap`'s own
+//!   [`ingest_runtime::pipeline::aws::sdk_config`] from the variables Lambda would set.
 //! - **[`FaultProxy`]**: moto never throttles, never fails, and accepts every entry of a
 //!   `PutRecordBatch`. The proxy sits in front of it and follows a script of [`Rule`]s: per
 //!   operation (and bucket), answer an error itself, or forward the request and mark entries
@@ -36,16 +36,14 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
-use aws_sdk_s3::config::Credentials;
-use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Event as S3EventName, FilterRule,
     FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter, QueueConfiguration,
     S3KeyFilter,
 };
+use aws_types::SdkConfig;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use http_body_util::{BodyExt, Full};
@@ -55,7 +53,8 @@ use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use ingest_runtime::pipeline::aws::{
-    FirehoseStream, LambdaInvoker, S3Store, SqsQueue, http_client, s3_path_style,
+    AwsEnvironment, CloudWatchMetrics, FirehoseStream, LambdaInvoker, S3Store, SqsQueue,
+    s3_path_style,
 };
 use ingest_runtime::pipeline::function::{Function, Wiring};
 use ingest_runtime::pipeline::records::gunzip_if_gzip;
@@ -158,23 +157,17 @@ impl Moto {
     }
 }
 
-/// The SDK configuration a function loads, pointed at `endpoint`: credentials `testing`, the
-/// SDK's retries off (the handlers retry), the handlers' HTTP client.
+/// The SDK configuration a function builds in `region` with `AWS_ENDPOINT_URL` set to
+/// `endpoint` and credentials `testing` (the SDK's retries off: the handlers retry).
 pub async fn sdk_config(endpoint: &str, region: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http_client())
-        .retry_config(RetryConfig::disabled())
-        .region(Region::new(region.to_owned()))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "moto-tests",
-        ))
-        .load()
-        .await
+    let lookup = |name: &str| match name {
+        "AWS_REGION" => Some(region.to_owned()),
+        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("testing".to_owned()),
+        "AWS_ENDPOINT_URL" => Some(endpoint.to_owned()),
+        _ => None,
+    };
+    let environment = AwsEnvironment::from_lookup(&lookup).expect("the variables are all set");
+    ingest_runtime::pipeline::aws::sdk_config(&environment)
 }
 
 /// An S3 client over `config`, path-style as [`s3_path_style`] decides for an endpoint
@@ -994,7 +987,7 @@ pub struct Invocation {
 }
 
 /// The primary validator as a function behind Lambda's `Invoke` API.
-pub type Validator = Function<S3Store, FirehoseStream, LambdaInvoker, SqsQueue>;
+pub type Validator = Function<S3Store, FirehoseStream, LambdaInvoker, SqsQueue, CloudWatchMetrics>;
 
 struct InvokeState {
     validator: Validator,

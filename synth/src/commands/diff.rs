@@ -16,8 +16,8 @@ use std::process::ExitCode;
 
 use super::deploy::out;
 use super::deploy::{
-    StackChange, Target, artifact_bytes, levels, outside_outputs, prepare, render_change, settings,
-    stage, targets,
+    StackChange, Target, artifact_bytes, deploy_values, levels, outside_outputs, prepare,
+    render_change, settings, stage, targets,
 };
 use super::{Ui, checked_spec, spec_or_default};
 use crate::cli::DiffArgs;
@@ -51,7 +51,8 @@ pub fn run(args: &DiffArgs, ui: Ui) -> Result<ExitCode> {
     cloud::block_on(async {
         let cloud = Cloud::connect(&settings(&args.aws), &regions[0]).await?;
         let staging = Staging::find(&cloud, &regions).await?;
-        let staged = stage(&staging, &selected, zip.as_deref()).await?;
+        let mut staged = stage(&staging, &selected, zip.as_deref()).await?;
+        staged.deploy_values = deploy_values(&selected, args.ip_ranges.as_deref()).await?;
         let mut outputs = outside_outputs(&cloud, &all, &selected).await?;
         let mut changes = false;
         for level in levels(&selected) {

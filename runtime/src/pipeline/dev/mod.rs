@@ -30,6 +30,15 @@
 //!   `interval x threshold`. The lever routes drain and restore a region (draining both is
 //!   refused, see `docs/architecture.md#the-lever`) and take a region down or bring it back (its
 //!   stream, its buckets, and for the primary the validator as the bridge's target).
+//! - **Facing the browser and slow clients** (`docs/security.md#ingest-dev`). Every port
+//!   answers only requests for `127.0.0.1:<port>` or `localhost:<port>` (403 otherwise): a
+//!   web page whose name was rebound to 127.0.0.1 sends its own `Host`. A lever pull must carry
+//!   [`LEVER_HEADER`], which a page of another origin cannot send without a CORS preflight this
+//!   server never grants, and is refused with an `Origin` or `Sec-Fetch-Site` of another site.
+//!   [`DevLimits`]: hyper closes a connection whose headers are late (it applies no header
+//!   timeout without a timer, so one is set), a body that is late gets 408, and each port holds
+//!   a bounded number of connections of its own, so flooding a region's port leaves the domain
+//!   and its lever free.
 //! - **Threads.** HTTP runs on a one-worker tokio runtime; the pipeline runs on the thread that
 //!   drives it and sleeps until a record arrives, the spool or a message is due, or a second
 //!   has passed. Each handler batch and spool object is one line of [`DevOptions::log`]
@@ -54,6 +63,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +72,7 @@ use super::local::RegionSettings;
 use super::local::{PipelineSettings, Role};
 use crate::envelope::Registry;
 
+pub use front::LEVER_HEADER;
 pub use report::{DevSummary, Pending, RequestCounts, banner};
 pub use server::DevServer;
 
@@ -122,6 +133,36 @@ pub struct DevOptions {
     pub stop_on_signals: bool,
     /// Where a line per handler batch and per lever pull goes, in the order of their times.
     pub log: LogSink,
+    /// What one client may hold of the server (timeouts, connections).
+    pub limits: DevLimits,
+}
+
+/// What one client may hold of `ingest dev`'s ports, so that a slow or greedy client (a
+/// slowloris that sends a header byte now and then, a script that opens sockets and idles)
+/// cannot take the ports from the others, or the lever from its operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DevLimits {
+    /// Time to send a request's headers, counted from when the connection opens (on a
+    /// kept-alive connection, from the end of the previous answer); the connection is closed
+    /// after it, so a connection that sends nothing, or a header byte now and then, is reaped.
+    pub header_read_timeout: Duration,
+    /// Time to send a request's body once its headers are in; 408 after it.
+    pub body_read_timeout: Duration,
+    /// Open connections per port; a connection beyond it is closed at once. Each port has its
+    /// own, so a flood of a region's port cannot take the domain's (and the lever's).
+    pub connections_per_port: usize,
+}
+
+impl Default for DevLimits {
+    /// 10 s for headers and 30 s for a body (API Gateway allows a request 30 s in all), 256
+    /// connections a port.
+    fn default() -> Self {
+        DevLimits {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            connections_per_port: 256,
+        }
+    }
 }
 
 impl fmt::Debug for DevOptions {
@@ -130,6 +171,7 @@ impl fmt::Debug for DevOptions {
             .field("out", &self.out)
             .field("ports", &self.ports)
             .field("stop_on_signals", &self.stop_on_signals)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -142,6 +184,7 @@ impl DevOptions {
             ports: DevPorts::default(),
             stop_on_signals: true,
             log: stderr_log(),
+            limits: DevLimits::default(),
         }
     }
 }

@@ -174,7 +174,7 @@ pub fn banner(config: &DevConfig, addresses: &DevAddresses, out: &std::path::Pat
         p.name
     );
     text.push_str(&format!(
-        "  domain     {:<24} POST /events, GET /health: weighted {}/{} among regions in DNS; GET /lever, POST /lever/{{drain,restore,outage,recover}}/{{primary,secondary}}\n",
+        "  domain     {:<24} POST /events, GET /health: weighted {}/{} among regions in DNS; GET /lever, POST /lever/{{drain,restore,outage,recover}}/{{primary,secondary}} with X-Ingest-Lever: 1\n",
         url(addresses.domain),
         p.primary.weight,
         p.secondary.weight

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 
 use super::super::local::{
     BatchLog, Clock, LocalPipeline, LocalServices, LocalStore, Rng, Role, Stage,
@@ -164,6 +164,11 @@ async fn signalled() {
 }
 
 /// Accepts connections until told to stop, then lets the requests in flight finish.
+///
+/// Each port holds at most [`DevLimits::connections_per_port`] connections (a permit per
+/// connection, given back when it closes; beyond it a connection is closed at once), and hyper
+/// closes a connection whose headers take longer than [`DevLimits::header_read_timeout`]
+/// (hyper applies no header timeout without a timer, so one is set).
 async fn accept(
     front: Arc<Front>,
     endpoint: Endpoint,
@@ -173,19 +178,34 @@ async fn accept(
     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
         return;
     };
+    let Ok(port) = listener.local_addr().map(|a| a.port()) else {
+        return;
+    };
+    let limits = front.limits;
+    let connections = Arc::new(Semaphore::new(limits.connections_per_port));
     let graceful = GracefulShutdown::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                // Full: this connection is closed (dropped) unanswered.
+                let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+                    continue;
+                };
                 let front = Arc::clone(&front);
                 let service = service_fn(move |request| {
                     let front = Arc::clone(&front);
-                    async move { Ok::<_, Infallible>(front.handle(endpoint, request).await) }
+                    async move { Ok::<_, Infallible>(front.handle(endpoint, port, request).await) }
                 });
                 let connection = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(limits.header_read_timeout)
                     .serve_connection(TokioIo::new(stream), service);
-                tokio::spawn(graceful.watch(connection));
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                    drop(permit);
+                });
             }
             changed = stopped.changed() => {
                 if changed.is_err() || *stopped.borrow() {
@@ -242,6 +262,7 @@ async fn serve(
         requests: Mutex::new(RequestCounts::default()),
         wake: Notify::new(),
         log: Arc::clone(&options.log),
+        limits: options.limits,
         pending_log: Mutex::new(Vec::new()),
     });
     if let Some(stop) = signal_stop {

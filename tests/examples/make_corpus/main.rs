@@ -1,6 +1,12 @@
-//! Writes the benchmark corpus, `tests/benches/corpus.ndjson.gz`: 100,000 CloudEvents of
-//! `specs/ingest.yaml`, about 400 bytes each, about 90% valid, from a fixed seed (so the same
-//! bytes every time). Run with `cargo run -p ingest-tests --example make_corpus`.
+//! Writes the benchmark corpora, each from a fixed seed (so the same bytes every time):
+//!
+//! - `tests/benches/corpus.ndjson.gz`: 100,000 CloudEvents of `specs/ingest.yaml`, about 400
+//!   bytes each, about 90% valid (`cargo run -p ingest-tests --example make_corpus`);
+//! - `tests/benches/checkout.ndjson.gz`: CloudEvents of `specs/checkout.yaml`, about 90% valid,
+//!   every event type and every branch of its unions (see `checkout.rs`;
+//!   `cargo run -p ingest-tests --example make_corpus -- checkout`).
+
+mod checkout;
 
 use std::io::Write;
 
@@ -23,6 +29,9 @@ impl Rng {
     }
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len() as u64) as usize]
+    }
+    fn pick_item<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
     }
     fn uuid(&mut self) -> String {
         let (a, b) = (self.next(), self.next());
@@ -135,6 +144,18 @@ fn break_it(rng: &mut Rng, event: &mut Value) {
 }
 
 fn main() {
+    match std::env::args().nth(1).as_deref() {
+        None | Some("seed") => seed_corpus(),
+        Some("checkout") => checkout::write(),
+        Some(other) => {
+            eprintln!("unknown corpus {other:?}: `seed` (the default) or `checkout`");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The seed spec's corpus.
+fn seed_corpus() {
     const TYPES: &[&str] = &[
         "shift.created",
         "shift.created",
