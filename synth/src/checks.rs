@@ -1774,11 +1774,8 @@ impl<'a> SchemaFiles<'a> {
 impl schema::Loader for SchemaFiles<'_> {
     fn load(&mut self, uri: &str) -> Result<serde_json::Value, String> {
         let path = schema::uri_path(uri).ok_or_else(|| format!("{uri} is not a file"))?;
-        // As the spec names it: relative to the working directory when inside it.
-        let path = path
-            .strip_prefix(&self.made_absolute_in)
-            .map(Path::to_path_buf)
-            .unwrap_or(path);
+        // As the spec names it: relative to the working directory (with `..` when outside it).
+        let path = crate::spec::name_relative_to(&path, &self.made_absolute_in).unwrap_or(path);
         let source = self.files.read(&path).map_err(|error| error.to_string())?;
         match Document::parse(source) {
             Ok((document, value)) => {

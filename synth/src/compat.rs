@@ -274,15 +274,20 @@ fn not_found(path: &Path, place: &str) -> std::io::Error {
     )
 }
 
-/// A relative path with `.` and `..` resolved, `/`-separated; `None` when it leaves its root.
+/// A relative path with `.` and `..` resolved, `/`-separated, a leading `..` kept; `None` when
+/// it is absolute.
 fn normalize(path: &Path) -> Option<String> {
     let mut parts: Vec<&str> = Vec::new();
     for component in path.components() {
         match component {
             Component::CurDir => {}
-            Component::ParentDir => {
-                parts.pop()?;
-            }
+            // A name above the spec's folder (`../shared/common.json`) keeps its `..`.
+            Component::ParentDir => match parts.last() {
+                Some(&last) if last != ".." => {
+                    parts.pop();
+                }
+                _ => parts.push(".."),
+            },
             Component::Normal(part) => parts.push(part.to_str()?),
             Component::RootDir | Component::Prefix(_) => return None,
         }
@@ -299,7 +304,10 @@ struct GitFiles<'a> {
 impl SpecFiles for GitFiles<'_> {
     fn read(&self, path: &Path) -> std::io::Result<SourceFile> {
         let place = format!("`{}`", self.rev);
-        let key = normalize(path).ok_or_else(|| not_found(path, &place))?;
+        // A revision holds only the repository's own files.
+        let key = normalize(path)
+            .filter(|key| !key.starts_with("../"))
+            .ok_or_else(|| not_found(path, &place))?;
         let text = git_text(self.repository, self.rev, &key).map_err(|error| {
             std::io::Error::new(std::io::ErrorKind::NotFound, error.to_string())
         })?;
@@ -695,7 +703,15 @@ mod tests {
             normalize(Path::new("specs/../schemas/./a.json")).as_deref(),
             Some("schemas/a.json")
         );
-        assert_eq!(normalize(Path::new("../a.json")), None);
+        assert_eq!(
+            normalize(Path::new("../a.json")).as_deref(),
+            Some("../a.json")
+        );
+        assert_eq!(
+            normalize(Path::new("a/../../b/../c.json")).as_deref(),
+            Some("../c.json")
+        );
+        assert_eq!(normalize(Path::new("/a.json")), None);
         assert_eq!(
             lexical_join(Path::new("/repo/specs"), "../schemas/a.json"),
             PathBuf::from("/repo/schemas/a.json")

@@ -422,7 +422,8 @@ fn references_into_schema_files_are_followed_on_both_sides() {
     );
 
     // The shared file renamed in the work tree: the old spec still reads `common.json`, from
-    // HEAD, where it exists (the work tree no longer has it).
+    // HEAD, where it exists (the work tree no longer has it); both references point at equal
+    // schemas, so nothing changed.
     fs::rename(&common, specs.join("schemas/shared.json")).unwrap();
     let order = specs.join("schemas/order.json");
     let text = fs::read_to_string(&order).unwrap();
@@ -430,8 +431,41 @@ fn references_into_schema_files_are_followed_on_both_sides() {
     let (code, stdout, stderr) = check(root, "specs/ingest.yaml");
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
+        stdout.ends_with(": no change to what events may be\n"),
+        "a renamed file with the same definitions: {stdout}\n{stderr}"
+    );
+
+    // A definition renamed (`address` -> `postal_address`) and its reference with it: the same
+    // schema under another name.
+    let shared = specs.join("schemas/shared.json");
+    let text = fs::read_to_string(&shared).unwrap();
+    fs::write(&shared, text.replace("\"address\"", "\"postal_address\"")).unwrap();
+    let text = fs::read_to_string(&order).unwrap();
+    fs::write(
+        &order,
+        text.replace("$defs/address", "$defs/postal_address"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = check(root, "specs/ingest.yaml");
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.ends_with(": no change to what events may be\n"),
+        "a renamed definition: {stdout}\n{stderr}"
+    );
+
+    // The reference moved to another definition that is not the same schema: it cannot tell.
+    let text = fs::read_to_string(&order).unwrap();
+    fs::write(
+        &order,
+        text.replace("$defs/postal_address", "$defs/country"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = check(root, "specs/ingest.yaml");
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
         comparison(&stdout)
             .starts_with("compared with HEAD:specs/ingest.yaml: 0 breaking, 1 cannot tell, 0 safe"),
-        "the old spec reads its own files: {stdout}\n{stderr}"
+        "{stdout}\n{stderr}"
     );
+    assert!(stderr.contains("`$ref` changed"), "{stderr}");
 }

@@ -963,13 +963,20 @@ impl Comparer<'_> {
                 continue;
             }
             let (before, after) = (keyword_json(old, key), keyword_json(new, key));
-            let target_changed = match (key.as_str(), before) {
-                ("$ref" | "$dynamicRef", Value::String(reference)) => {
-                    !refs::reference_unchanged(self.old, self.new, reference)
-                }
-                _ => false,
+            // A reference is judged by what it points at, so a renamed `$defs` entry with the
+            // same schema is no change.
+            let references = match (key.as_str(), before, after) {
+                ("$ref" | "$dynamicRef", Value::String(before), Value::String(after)) => Some(
+                    refs::references_equivalent(self.old, self.new, before, after),
+                ),
+                _ => None,
             };
-            if old.has(key) && new.has(key) && self.identical(before, after) && !target_changed {
+            let target_changed = references == Some(false);
+            let unchanged = match references {
+                Some(equivalent) => equivalent,
+                None => self.identical(before, after),
+            };
+            if old.has(key) && new.has(key) && unchanged {
                 continue;
             }
             let what = match (old.has(key), new.has(key)) {

@@ -51,45 +51,59 @@ impl<'v> Documents<'v> {
 /// in both sides, transitively.
 pub(super) fn targets_unchanged(old: Documents<'_>, new: Documents<'_>, subtree: &Value) -> bool {
     let mut visited = BTreeSet::new();
-    references(subtree)
-        .into_iter()
-        .all(|reference| unchanged(old, new, (old.base, new.base), reference, &mut visited))
+    references(subtree).into_iter().all(|reference| {
+        equivalent(
+            old,
+            new,
+            (old.base, new.base),
+            (reference, reference),
+            &mut visited,
+        )
+    })
 }
 
-/// Whether one reference of the event schema points at equal schemas in both sides,
-/// transitively.
-pub(super) fn reference_unchanged(old: Documents<'_>, new: Documents<'_>, reference: &str) -> bool {
-    unchanged(
+/// Whether a reference of the old event schema and one of the new point at equal schemas,
+/// transitively: the same text, or another name for the same schema (a `$defs` entry renamed,
+/// a definition moved into a file of its own).
+pub(super) fn references_equivalent(
+    old: Documents<'_>,
+    new: Documents<'_>,
+    old_reference: &str,
+    new_reference: &str,
+) -> bool {
+    equivalent(
         old,
         new,
         (old.base, new.base),
-        reference,
+        (old_reference, new_reference),
         &mut BTreeSet::new(),
     )
 }
 
-/// `from`: the URIs of the documents the reference is written in, old and new.
-fn unchanged(
+/// `from`: the URIs of the documents the references are written in, old and new.
+fn equivalent(
     old: Documents<'_>,
     new: Documents<'_>,
     from: (&str, &str),
-    reference: &str,
-    visited: &mut BTreeSet<(String, String)>,
+    references: (&str, &str),
+    visited: &mut BTreeSet<[String; 4]>,
 ) -> bool {
     // The document a reference is written in and its text name its target.
-    if !visited.insert((from.0.to_owned(), reference.to_owned())) {
+    let pair = [from.0, references.0, from.1, references.1].map(str::to_owned);
+    if !visited.insert(pair) {
         return true;
     }
     let (Some((old_uri, old_target)), Some((new_uri, new_target))) = (
-        old.resolve(from.0, reference),
-        new.resolve(from.1, reference),
+        old.resolve(from.0, references.0),
+        new.resolve(from.1, references.1),
     ) else {
         return false;
     };
+    // Equal targets hold the same reference texts, each resolved in its own side's document.
     json_equal(old_target, new_target)
-        && references(old_target)
+        && self::references(old_target)
             .into_iter()
-            .all(|inner| unchanged(old, new, (&old_uri, &new_uri), inner, visited))
+            .all(|inner| equivalent(old, new, (&old_uri, &new_uri), (inner, inner), visited))
 }
 
 /// Every `$ref` and `$dynamicRef` string in a subtree.
@@ -203,16 +217,18 @@ mod tests {
             "leaf": {"type": "string"}
         }});
         let mut new = old.clone();
-        assert!(reference_unchanged(
+        assert!(references_equivalent(
             inline(&old),
             inline(&new),
+            "#/$defs/node",
             "#/$defs/node"
         ));
         new["$defs"]["leaf"] = json!({"type": "integer"});
         // `node` is equal in both, but a schema it refers to is not.
-        assert!(!reference_unchanged(
+        assert!(!references_equivalent(
             inline(&old),
             inline(&new),
+            "#/$defs/node",
             "#/$defs/node"
         ));
         assert!(!targets_unchanged(
@@ -225,9 +241,10 @@ mod tests {
             inline(&new),
             &json!({"type": "object"})
         ));
-        assert!(!reference_unchanged(
+        assert!(!references_equivalent(
             inline(&old),
             inline(&old),
+            "other.json#/a",
             "other.json#/a"
         ));
     }
@@ -264,10 +281,69 @@ mod tests {
             ..new
         };
         assert!(!targets_unchanged(old, new, &root));
-        assert!(!reference_unchanged(old, new, "common.json#/$defs/address"));
+        assert!(!references_equivalent(
+            old,
+            new,
+            "common.json#/$defs/address",
+            "common.json#/$defs/address"
+        ));
 
         // A file the new side did not read is not the same schema.
         let new = Documents { files: &[], ..new };
-        assert!(!reference_unchanged(old, new, "common.json#/$defs/address"));
+        assert!(!references_equivalent(
+            old,
+            new,
+            "common.json#/$defs/address",
+            "common.json#/$defs/address"
+        ));
+    }
+
+    #[test]
+    fn a_renamed_or_moved_definition_is_the_same_schema() {
+        let old = json!({"$defs": {
+            "address": {"properties": {"country": {"$ref": "#/$defs/country"}}},
+            "country": {"type": "string", "minLength": 2}
+        }});
+        // Renamed: `address` is now `postal_address`, equal, with the same inner reference.
+        let renamed = json!({"$defs": {
+            "postal_address": {"properties": {"country": {"$ref": "#/$defs/country"}}},
+            "country": {"type": "string", "minLength": 2}
+        }});
+        assert!(references_equivalent(
+            inline(&old),
+            inline(&renamed),
+            "#/$defs/address",
+            "#/$defs/postal_address"
+        ));
+        // The inner reference's target changed under the new name: not the same schema.
+        let mut tightened = renamed.clone();
+        tightened["$defs"]["country"]["minLength"] = json!(3);
+        assert!(!references_equivalent(
+            inline(&old),
+            inline(&tightened),
+            "#/$defs/address",
+            "#/$defs/postal_address"
+        ));
+        // Moved into a file of its own, at the same pointer.
+        let root = json!({"properties": {"to": {"$ref": "common.json#/$defs/address"}}});
+        let files = [("file:///common.json".to_owned(), old.clone())];
+        let moved = Documents {
+            root: &root,
+            base: "file:///schema.json",
+            files: &files,
+        };
+        assert!(references_equivalent(
+            inline(&old),
+            moved,
+            "#/$defs/address",
+            "common.json#/$defs/address"
+        ));
+        // A different schema under the old name's place is not equivalent.
+        assert!(!references_equivalent(
+            inline(&old),
+            inline(&renamed),
+            "#/$defs/address",
+            "#/$defs/country"
+        ));
     }
 }

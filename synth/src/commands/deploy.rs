@@ -990,21 +990,20 @@ pub(crate) fn spec_bundle(plan: &Plan, spec: &Path) -> Result<SpecBundle> {
             }
         }
     }
-    // The files the schemas' references read (`common.json#/$defs/address`), by their path
-    // beside the spec, so the deployed spec is checked again as it was, not with today's files.
-    // (A file outside the spec's folder has no such path; comparing with the deployed spec then
-    // says it cannot read it.)
+    // The files the schemas' references read (`common.json#/$defs/address`), named relative to
+    // the spec's folder (`../shared/common.json` for one outside it), as the deployed spec's
+    // check reads them back, so it is checked again as it was, not with today's files.
     let folder = std::path::absolute(spec)
         .ok()
-        .and_then(|path| path.parent().map(lexically_normal));
+        .and_then(|path| path.parent().map(crate::spec::lexically_normal));
     for event in &plan.events {
         for (uri, _) in &event.schema.files {
             let Some(path) = ingest_codegen::schema::uri_path(uri) else {
                 continue;
             };
-            let beside = folder
+            let name = folder
                 .as_deref()
-                .and_then(|folder| path.strip_prefix(folder).ok())
+                .and_then(|folder| crate::spec::name_relative_to(&path, folder))
                 .map(|relative| {
                     relative
                         .components()
@@ -1012,7 +1011,7 @@ pub(crate) fn spec_bundle(plan: &Plan, spec: &Path) -> Result<SpecBundle> {
                         .collect::<Vec<_>>()
                         .join("/")
                 });
-            if let Some(name) = beside {
+            if let Some(name) = name {
                 files.insert(name, read(&path)?);
             }
         }
@@ -1027,21 +1026,6 @@ pub(crate) fn spec_bundle(plan: &Plan, spec: &Path) -> Result<SpecBundle> {
         files,
         schemas,
     })
-}
-
-/// An absolute path with `.` and `..` taken out, as references' URIs are.
-fn lexically_normal(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// Now, as RFC 3339 UTC.
@@ -1347,6 +1331,39 @@ mod tests {
             ]
         );
         // The deployed spec reads back from the bundle alone, references and all.
+        let old = crate::compat::load_files("deployed", "deployed", &bundle.spec, &bundle.files);
+        assert!(old.is_ok(), "{:?}", old.err());
+    }
+
+    #[test]
+    fn the_spec_bundle_names_files_outside_the_spec_folder_by_their_way_up() {
+        // A team's spec beside a folder of definitions shared by several specs.
+        let root = tempfile::tempdir().unwrap();
+        let (team, shared) = (root.path().join("team"), root.path().join("shared"));
+        std::fs::create_dir_all(&team).unwrap();
+        std::fs::create_dir_all(&shared).unwrap();
+        let minimal = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../specs/minimal.yaml"
+        ))
+        .unwrap();
+        let spec_text = minimal.replace(
+            "url: { type: string, maxLength: 2048 }",
+            "url: { $ref: \"../shared/common.json#/$defs/url\" }",
+        );
+        assert_ne!(spec_text, minimal);
+        let spec = team.join("ingest.yaml");
+        std::fs::write(&spec, spec_text).unwrap();
+        std::fs::write(
+            shared.join("common.json"),
+            r#"{"$defs": {"url": {"type": "string", "maxLength": 2048}}}"#,
+        )
+        .unwrap();
+        let plan = crate::check_spec(&spec).unwrap().plan;
+        let bundle = spec_bundle(&plan, &spec).unwrap();
+        let names: Vec<&str> = bundle.files.keys().map(String::as_str).collect();
+        assert_eq!(names, ["../shared/common.json", "ingest.yaml"]);
+        // Read back from the bundle alone, the reference finds its file by the same name.
         let old = crate::compat::load_files("deployed", "deployed", &bundle.spec, &bundle.files);
         assert!(old.is_ok(), "{:?}", old.err());
     }

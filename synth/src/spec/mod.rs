@@ -78,6 +78,50 @@ pub trait SpecFiles {
     fn read(&self, path: &Path) -> std::io::Result<SourceFile>;
 }
 
+/// How a spec names a file it reads, given the file's absolute, normal path (as a schema
+/// reference's `file:` URI gives it) and the absolute folder relative paths start from: relative,
+/// with `..` where the file is outside that folder (`../shared/common.json`), so a spec whose
+/// files were stored by these names (a git revision, a deployed bundle) reads them back the same
+/// way. `None` when the two have no common root (another drive).
+pub fn name_relative_to(path: &Path, folder: &Path) -> Option<PathBuf> {
+    let folder = lexically_normal(folder);
+    let mut path_parts = path.components().peekable();
+    let mut folder_parts = folder.components().peekable();
+    let mut shared = false;
+    while let (Some(a), Some(b)) = (path_parts.peek(), folder_parts.peek()) {
+        if a != b {
+            break;
+        }
+        shared = true;
+        path_parts.next();
+        folder_parts.next();
+    }
+    if !shared {
+        return None;
+    }
+    let mut name = PathBuf::new();
+    for _ in folder_parts {
+        name.push("..");
+    }
+    name.extend(path_parts);
+    Some(name)
+}
+
+/// An absolute path with `.` and `..` taken out, as references' URIs are.
+pub fn lexically_normal(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// The files on disk.
 #[derive(Debug, Clone, Copy)]
 pub struct Disk;
@@ -194,4 +238,24 @@ pub fn read_source(
         },
         diagnostics,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_relative_to_a_folder_go_up_where_they_must() {
+        let folder = Path::new("/work/team/./specs/../specs");
+        let name = |path: &str| name_relative_to(Path::new(path), folder);
+        assert_eq!(
+            name("/work/team/specs/schemas/a.json"),
+            Some(PathBuf::from("schemas/a.json"))
+        );
+        assert_eq!(
+            name("/work/shared/common.json"),
+            Some(PathBuf::from("../../shared/common.json"))
+        );
+        assert_eq!(name("/work/team/specs"), Some(PathBuf::new()));
+    }
 }
