@@ -283,7 +283,10 @@ fn a_flood_from_one_address_is_blocked_by_waf_and_moves_nothing() {
     // (a) WAF blocks the address at its first check after the flood starts, not before: the
     // flood reaches the stream and takes honest tokens until then.
     assert_eq!(report.waf_blocked_after_seconds, Some(30.0));
-    assert!(report.flood_accepted > 0 && report.honest_throttled > 0, "{report:#?}");
+    assert!(
+        report.flood_accepted > 0 && report.honest_throttled > 0,
+        "{report:#?}"
+    );
     assert!(
         report.flood_blocked_by_waf > report.flood_sent * 9 / 10,
         "{report:#?}"
@@ -322,7 +325,10 @@ fn without_waf_the_same_flood_starves_the_honest_clients_and_fails_the_health_ch
     assert!(report.flood_accepted > 1000 * 600, "{report:#?}");
     // And the health route's 10 tokens a second: the checkers' reads fail, the primary turns
     // unhealthy (and back once the flood stops).
-    assert!(report.health_reads_failed > report.health_reads / 2, "{report:#?}");
+    assert!(
+        report.health_reads_failed > report.health_reads / 2,
+        "{report:#?}"
+    );
     assert!(report.health_verdict_changes >= 1, "{report:#?}");
 }
 
@@ -346,5 +352,9 @@ fn the_drill_report_carries_the_flood_and_fails_on_it() {
         "{}",
         report.verdict()
     );
-    assert!(report.verdict().contains("moved the primary's health verdict"));
+    assert!(
+        report
+            .verdict()
+            .contains("moved the primary's health verdict")
+    );
 }

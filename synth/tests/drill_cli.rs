@@ -61,7 +61,10 @@ fn the_seed_spec_survives_the_drill_with_ten_thousand_events() {
     assert_eq!(flood["honest_gave_up"], 0, "{flood}");
     assert_eq!(flood["health_verdict_changes"], 0, "{flood}");
     assert_eq!(flood["lever_changes"], 0, "{flood}");
-    assert!(flood["flood_blocked_by_waf"].as_u64().unwrap() > 0, "{flood}");
+    assert!(
+        flood["flood_blocked_by_waf"].as_u64().unwrap() > 0,
+        "{flood}"
+    );
 }
 
 /// The seed spec with `api.waf.enabled: false`: the drill's flood takes the stage's tokens and
@@ -104,5 +107,8 @@ fn without_waf_the_drills_flood_starves_the_honest_clients() {
     let accepted = flood["honest_accepted_per_second"].as_f64().unwrap();
     let leaves = flood["stage_leaves_per_second"].as_f64().unwrap();
     assert!(accepted < leaves / 2.0, "{flood}");
-    assert!(flood["health_verdict_changes"].as_u64().unwrap() >= 1, "{flood}");
+    assert!(
+        flood["health_verdict_changes"].as_u64().unwrap() >= 1,
+        "{flood}"
+    );
 }

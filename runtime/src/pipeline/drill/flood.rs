@@ -361,7 +361,8 @@ pub fn run(config: &DrillConfig) -> Option<FloodReport> {
         stage_leaves_per_second: offered.min(flood.stage_rate as f64),
         ..FloodReport::default()
     };
-    let mut rng = Rng::new(config.seed ^ 0x666c_6f6f_64);
+    // Its own sequence of the drill's seed, so the phase does not depend on the client's draws.
+    let mut rng = Rng::new(config.seed ^ u64::from_be_bytes(*b"\0\0\0flood"));
     let mut stage = Bucket::new(flood.stage_rate, flood.stage_burst);
     let mut health = Bucket::new(flood.health_rate, flood.health_burst);
     // Address 0 is the hostile one; the honest ones follow.
@@ -370,7 +371,10 @@ pub fn run(config: &DrillConfig) -> Option<FloodReport> {
         .waf
         .as_ref()
         .map(|rule| RateRule::new(rule, honest_addresses + 1));
-    let detection_ms = flood.waf.as_ref().map(|rule| rule.detection_seconds * 1000);
+    let detection_ms = flood
+        .waf
+        .as_ref()
+        .map(|rule| (rule.detection_seconds * 1000).max(STEP_MS));
     let mut honest = Arrivals::new(offered);
     let mut hostile_events = Arrivals::new(flood.requests_per_second as f64);
     let mut hostile_health = Arrivals::new(flood.requests_per_second as f64);
@@ -406,7 +410,7 @@ pub fn run(config: &DrillConfig) -> Option<FloodReport> {
         health.refill(STEP_MS as f64 / 1000.0);
         if let (Some(rule), Some(every)) = (waf.as_mut(), detection_ms)
             && now_ms > 0
-            && now_ms % every == 0
+            && now_ms.is_multiple_of(every)
         {
             rule.check();
             if rule.blocked[0] && report.waf_blocked_after_seconds.is_none() {
@@ -484,7 +488,7 @@ pub fn run(config: &DrillConfig) -> Option<FloodReport> {
             hostile
         };
         let due: Vec<usize> = (0..checkers)
-            .filter(|c| (now_ms + checker_offset_ms[*c]) % interval_ms == 0)
+            .filter(|c| (now_ms + checker_offset_ms[*c]).is_multiple_of(interval_ms))
             .collect();
         let (served, hostile_served) = health.serve(due.len(), hostile, &mut rng);
         report.flood_throttled += hostile - hostile_served;
@@ -516,7 +520,12 @@ pub fn run(config: &DrillConfig) -> Option<FloodReport> {
 }
 
 /// An honest request refused: sent again after the client's backoff, or given up.
-fn refuse(send: Retry, now_ms: u64, retries: &mut BinaryHeap<Reverse<Retry>>, report: &mut FloodReport) {
+fn refuse(
+    send: Retry,
+    now_ms: u64,
+    retries: &mut BinaryHeap<Reverse<Retry>>,
+    report: &mut FloodReport,
+) {
     if send.attempt >= CLIENT_RETRY.retries {
         report.honest_gave_up += 1;
         return;
