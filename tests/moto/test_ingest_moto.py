@@ -1760,7 +1760,11 @@ def test_cloudwatch_cbor_round_trip(
             {
                 "Id": "drain",
                 "MetricStat": {
-                    "Metric": {"Namespace": "Ingest/Lever", "MetricName": "Drain", "Dimensions": region},
+                    "Metric": {
+                        "Namespace": "Ingest/Lever",
+                        "MetricName": "Drain",
+                        "Dimensions": region,
+                    },
                     "Period": 60,
                     "Stat": "Maximum",
                 },
@@ -1823,6 +1827,42 @@ def test_cloudwatch_cbor_round_trip(
     for request in sent:
         assert "/service/GraniteServiceVersion20100801/operation/" in request.url
         assert request.headers["smithy-protocol"] == b"rpc-v2-cbor"
+
+
+def test_cloudwatch_cbor_compressed_put(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PutMetricData bodies the SDK gzips (its request compression, here from the first byte)
+    are read as the uncompressed ones."""
+    import botocore.model
+
+    monkeypatch.setattr(
+        botocore.model, "PRIORITY_ORDERED_SUPPORTED_PROTOCOLS", ("smithy-rpc-v2-cbor",)
+    )
+    client = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing").client(
+        "cloudwatch",
+        region_name="eu-central-1",
+        endpoint_url=aws.endpoint,
+        config=Config(retries={"max_attempts": 1}, request_min_compression_size_bytes=1),
+    )
+    encodings: list[Any] = []
+    client.meta.events.register(
+        "before-send",
+        lambda request, **_: encodings.append(request.headers.get("Content-Encoding")),
+    )
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    client.put_metric_data(
+        Namespace="Ingest/Lever",
+        MetricData=[{"MetricName": "Drain", "Value": 1.0, "Timestamp": now}],
+    )
+    assert encodings == [b"gzip"]
+    points = client.get_metric_statistics(
+        Namespace="Ingest/Lever",
+        MetricName="Drain",
+        Period=60,
+        Statistics=["Maximum"],
+        StartTime=now - timedelta(minutes=1),
+        EndTime=now + timedelta(minutes=1),
+    )["Datapoints"]
+    assert [(p["Timestamp"], p["Maximum"]) for p in points] == [(now, 1.0)]
 
 
 def test_cloudwatch_cbor_errors(aws: Aws, cbor_cloudwatch: tuple[Any, list[Any]]) -> None:

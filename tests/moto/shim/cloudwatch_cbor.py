@@ -22,7 +22,8 @@ and become the protocol's error body, a CBOR map with `__type` (the shape id,
 `x-amzn-query-error` header (the query protocol's code and fault) is passed through, as the
 SDKs read the code from it. Every operation moto's CloudWatch implements is served; the others
 answer moto's own error. A request without `smithy-protocol: rpc-v2-cbor` is refused (400), as
-the protocol requires the header.
+the protocol requires the header. A gzip body (PutMetricData's request compression, which
+SDKs apply above a size) is decompressed first.
 
 The CBOR codec is botocore's own (the client side of this protocol: its parser decodes CBOR,
 its serializer encodes a value against a shape), pinned with moto in requirements/moto.txt, so
@@ -32,6 +33,7 @@ tests/moto/README.md.
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import datetime
 from typing import Any
@@ -110,14 +112,20 @@ def serve_cbor(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str
     if request.method != "POST":
         return _error(405, "UnknownOperationException", "rpc-v2-cbor operations are POST")
     if (headers.get("smithy-protocol") or "").strip() != "rpc-v2-cbor":
-        return _error(400, "MissingSmithyProtocol", "the smithy-protocol header must be rpc-v2-cbor")
+        return _error(
+            400, "MissingSmithyProtocol", "the smithy-protocol header must be rpc-v2-cbor"
+        )
     model = service_model()
     try:
         operation = model.operation_model(operation_name)
     except OperationNotFoundError:
         return _error(404, "UnknownOperationException", f"no operation {operation_name}")
+    body = request.data
+    if (headers.get("Content-Encoding") or "").strip().lower() == "gzip":
+        # PutMetricData has Smithy's requestCompression: SDKs gzip bodies over a size.
+        body = gzip.decompress(body)
     try:
-        params = decode(request.data)
+        params = decode(body)
     except Exception as failure:  # botocore's parser raises its response errors
         return _error(400, "SerializationException", f"the body is not CBOR: {failure}")
     if not isinstance(params, dict):
@@ -126,7 +134,8 @@ def serve_cbor(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str
     forwarded = {
         key: value
         for key, value in headers.items()
-        if key.lower() not in ("content-type", "content-length", "smithy-protocol", "accept")
+        if key.lower()
+        not in ("content-type", "content-length", "content-encoding", "smithy-protocol", "accept")
     }
     forwarded["Content-Type"] = JSON_1_0
     forwarded["X-Amz-Target"] = f"{SERVICE}.{operation_name}"
