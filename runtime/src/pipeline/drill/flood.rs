@@ -536,3 +536,56 @@ fn refuse(
         ..send
     }));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule() -> WafRule {
+        WafRule {
+            rate_per_ip: 100,
+            window_seconds: 60,
+            detection_seconds: 30,
+        }
+    }
+
+    #[test]
+    fn the_rate_rule_blocks_from_the_check_after_the_limit_and_lets_go_once_the_window_is_under() {
+        let mut waf = RateRule::new(&rule(), 2);
+        // Address 0 sends 101 in the first 30 s; address 1 exactly the limit.
+        assert!(waf.admit(0, 101), "nothing is blocked before a check");
+        assert!(waf.admit(1, 100));
+        waf.check();
+        assert!(waf.blocked[0] && !waf.blocked[1]);
+        // Blocked requests still count: while address 0 keeps sending, it stays blocked.
+        assert!(!waf.admit(0, 60));
+        waf.check();
+        assert!(waf.blocked[0], "161 in the trailing 60 s");
+        // It stops sending: the next check sees only the last interval's 60, under the limit.
+        waf.check();
+        assert!(!waf.blocked[0], "60 in the trailing 60 s");
+        assert!(waf.admit(0, 1));
+    }
+
+    #[test]
+    fn a_bucket_serves_its_burst_then_its_rate_and_shares_it_at_random() {
+        let mut rng = Rng::new(1);
+        let mut bucket = Bucket::new(10, 20);
+        let (ours, others) = bucket.serve(5, 15, &mut rng);
+        assert_eq!((ours, others), (vec![true; 5], 15), "the burst covers 20");
+        let (ours, others) = bucket.serve(1, 0, &mut rng);
+        assert_eq!((ours, others), (vec![false], 0), "empty until it refills");
+        bucket.refill(1.0);
+        // 10 tokens for 1000 requests of which 100 are ours: about a tenth of the tokens.
+        let mut ours_served = 0;
+        let mut others_served = 0;
+        for _ in 0..1000 {
+            let (ours, others) = bucket.serve(100, 900, &mut rng);
+            ours_served += ours.iter().filter(|got| **got).count();
+            others_served += others;
+            bucket.refill(1.0);
+        }
+        assert_eq!(ours_served as u64 + others_served, 10_000);
+        assert!((800..1200).contains(&ours_served), "{ours_served}");
+    }
+}
