@@ -1222,3 +1222,129 @@ async fn the_bridge_paces_a_failed_message_with_change_message_visibility() {
     );
     assert!(!error.kind.is_retryable(), "{error}");
 }
+
+/// The lever's publisher against moto through the real CloudWatch client (Smithy RPC v2 CBOR,
+/// served by the shim's `cloudwatch-cbor` route): what `PutMetricData` wrote is what
+/// `GetMetricStatistics` reads back, per region; a 1 that no switch explains is reported as
+/// tampering on the next run.
+#[tokio::test]
+async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
+    use ingest_runtime::pipeline::aws::CloudWatchMetrics;
+    use ingest_runtime::pipeline::lever::{Datum, LeverConfig, LeverPublisher, MetricStore};
+    use std::time::SystemTime;
+
+    let moto = Moto::reset().await;
+    let config = moto.config(SECONDARY).await;
+    let s3 = s3_client(&config);
+    let bucket = "wiw-switch";
+    create_bucket(&s3, SECONDARY, bucket).await;
+    let switches = store(&config);
+    switches
+        .put_object(
+            bucket,
+            "switch/primary",
+            br#"{"drained": true, "by": "operator", "at": "2026-12-01T00:00:00Z"}"#.to_vec(),
+        )
+        .await
+        .unwrap();
+    let metrics = CloudWatchMetrics::new(&config);
+    let lever = LeverConfig {
+        pipeline: "wiw-events".to_owned(),
+        bucket: bucket.to_owned(),
+        namespace: "IngestLever".to_owned(),
+        metric: "Drained".to_owned(),
+        tamper_metric: "LeverTampered".to_owned(),
+        window: Duration::from_secs(300),
+    };
+    let publisher = LeverPublisher {
+        config: &lever,
+        store: &switches,
+        metrics: &metrics,
+    };
+    let now = SystemTime::now();
+    let report = publisher.publish(now).await.unwrap();
+    assert_eq!(
+        report
+            .switches
+            .iter()
+            .map(|s| (s.region, s.drained, s.tampered))
+            .collect::<Vec<_>>(),
+        [("primary", true, false), ("secondary", false, false)]
+    );
+    let since = now - Duration::from_secs(300);
+    let until = now + Duration::from_secs(60);
+    let read = |region: &'static str| {
+        let dimensions = publisher.dimensions(region);
+        let metrics = &metrics;
+        async move {
+            metrics
+                .maximum("IngestLever", "Drained", &dimensions, since, until)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(read("primary").await, Some(1.0));
+    assert_eq!(read("secondary").await, Some(0.0));
+    assert_eq!(
+        metrics
+            .maximum(
+                "IngestLever",
+                "LeverTampered",
+                &[("Ingest".to_owned(), "wiw-events".to_owned())],
+                since,
+                until,
+            )
+            .await
+            .unwrap(),
+        Some(0.0)
+    );
+    // Nothing of another pipeline is read as this one.
+    assert_eq!(
+        metrics
+            .maximum(
+                "IngestLever",
+                "Drained",
+                &[
+                    ("Ingest".to_owned(), "other-pipeline".to_owned()),
+                    ("Region".to_owned(), "primary".to_owned()),
+                ],
+                since,
+                until,
+            )
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Someone with broad PutMetricData publishes a 1 for the undrained secondary.
+    metrics
+        .put(
+            "IngestLever",
+            vec![Datum {
+                metric: "Drained".to_owned(),
+                dimensions: publisher.dimensions("secondary"),
+                value: 1.0,
+                timestamp: now,
+            }],
+        )
+        .await
+        .unwrap();
+    let report = publisher
+        .publish(now + Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert!(report.switches[1].tampered, "{report:?}");
+    assert_eq!(
+        metrics
+            .maximum(
+                "IngestLever",
+                "LeverTampered",
+                &[("Ingest".to_owned(), "wiw-events".to_owned())],
+                since,
+                until,
+            )
+            .await
+            .unwrap(),
+        Some(1.0)
+    );
+}

@@ -9,6 +9,7 @@ mod pipeline_common;
 use std::time::Duration;
 
 use ingest_runtime::pipeline::bridge::DEFAULT_CHUNK_BYTES;
+use ingest_runtime::pipeline::drill::flood::{self, FloodConfig, WafRule};
 use ingest_runtime::pipeline::drill::{DrillConfig, DrillRegion, run};
 use ingest_runtime::pipeline::local::{
     LocalPipeline, LocalServices, LocalStore, PipelineSettings, Stage,
@@ -55,6 +56,7 @@ fn seed_config(outage_seconds: u64) -> DrillConfig {
         seed: 7,
         start: None,
         notes: serde_json::Value::Null,
+        flood: None,
     }
 }
 
@@ -246,4 +248,113 @@ async fn a_message_that_keeps_failing_reaches_the_dlq_only_after_the_whole_budge
     );
     assert_eq!(services.queue.stats().dead_lettered, 1);
     assert_eq!(services.queue.dead_letters(), ["not a notification"]);
+}
+
+/// The seed spec's front door as `ingest drill` builds it from the plan (`settings::flood`):
+/// stage throttle 2000/s burst 5000, `/health` 10/s burst 20, WAF 600 requests per 300 s per
+/// address (checked every 30 s), three checker regions, Route 53's 18%; the hostile address at
+/// ten times the stage's rate on each route, for two windows.
+fn seed_flood(waf: bool) -> FloodConfig {
+    FloodConfig {
+        seconds: 600,
+        requests_per_second: 20_000,
+        stage_rate: 2000,
+        stage_burst: 5000,
+        health_rate: 10,
+        health_burst: 20,
+        waf: waf.then_some(WafRule {
+            rate_per_ip: 600,
+            window_seconds: 300,
+            detection_seconds: 30,
+        }),
+        honest_addresses: 500,
+        health_checkers: 3,
+        healthy_checkers_percent: 18,
+    }
+}
+
+#[test]
+fn a_flood_from_one_address_is_blocked_by_waf_and_moves_nothing() {
+    let mut config = seed_config(0);
+    config.flood = Some(seed_flood(true));
+    let report = flood::run(&config).expect("a flood phase");
+    eprintln!("{:?}", report.rows());
+    assert!(report.held(), "{report:#?}");
+    // (a) WAF blocks the address at its first check after the flood starts, not before: the
+    // flood reaches the stream and takes honest tokens until then.
+    assert_eq!(report.waf_blocked_after_seconds, Some(30.0));
+    assert!(
+        report.flood_accepted > 0 && report.honest_throttled > 0,
+        "{report:#?}"
+    );
+    assert!(
+        report.flood_blocked_by_waf > report.flood_sent * 9 / 10,
+        "{report:#?}"
+    );
+    // (b) Every honest request gets in, and over the flood's second half on its first try, at
+    // the rate the honest clients send (the stage throttle leaves them all of it).
+    assert_eq!(report.honest_gave_up, 0);
+    assert_eq!(report.honest_accepted, report.honest_sent);
+    assert_eq!(report.honest_blocked_by_waf, 0);
+    assert_eq!(report.stage_leaves_per_second, 475.0);
+    assert!(report.honest_accepted_per_second >= 474.0, "{report:#?}");
+    // (c) The checkers read `/health` throughout, none refused; the verdict and the lever stay.
+    assert!(report.health_reads >= 3 * 600 / 30, "{report:#?}");
+    assert_eq!(report.health_reads_failed, 0);
+    assert_eq!(report.health_verdict_changes, 0);
+    assert_eq!(report.lever_changes, 0);
+}
+
+#[test]
+fn without_waf_the_same_flood_starves_the_honest_clients_and_fails_the_health_checks() {
+    let mut config = seed_config(0);
+    config.flood = Some(seed_flood(false));
+    let report = flood::run(&config).expect("a flood phase");
+    eprintln!("{:?}", report.rows());
+    assert!(!report.held());
+    assert_eq!(report.flood_blocked_by_waf, 0);
+    assert_eq!(report.waf_blocked_after_seconds, None);
+    // The flood holds most of the stage's tokens: a fraction of the honest requests get in on
+    // their first try for as long as it lasts; the others only after minutes of retries.
+    assert!(report.starved());
+    assert!(
+        report.honest_accepted_per_second < report.stage_leaves_per_second / 2.0,
+        "{report:#?}"
+    );
+    assert!(report.honest_longest_wait_seconds > 60.0, "{report:#?}");
+    assert!(report.flood_accepted > 1000 * 600, "{report:#?}");
+    // And the health route's 10 tokens a second: the checkers' reads fail, the primary turns
+    // unhealthy (and back once the flood stops).
+    assert!(
+        report.health_reads_failed > report.health_reads / 2,
+        "{report:#?}"
+    );
+    assert!(report.health_verdict_changes >= 1, "{report:#?}");
+}
+
+#[test]
+fn the_drill_report_carries_the_flood_and_fails_on_it() {
+    let (records, _) = events();
+    let records = &records[..200];
+    let mut config = seed_config(0);
+    config.flood = Some(seed_flood(true));
+    let report = run(&REGISTRY, &config, records, None);
+    assert!(report.passed(), "{}", report.render());
+    assert!(report.render().contains("  flood "), "{}", report.render());
+    config.flood = Some(seed_flood(false));
+    let report = run(&REGISTRY, &config, records, None);
+    assert_eq!(report.lost, 0);
+    assert!(!report.passed());
+    assert!(
+        report
+            .verdict()
+            .starts_with("drill FAILED: one address's flood starved the honest clients"),
+        "{}",
+        report.verdict()
+    );
+    assert!(
+        report
+            .verdict()
+            .contains("moved the primary's health verdict")
+    );
 }

@@ -188,6 +188,11 @@ pub const MAX_USER_TAGS: usize = 45;
 pub const WAF_RATE_LIMIT: (u64, u64) = (10, 2_000_000_000);
 /// AWS WAF rate-based rule: the evaluation windows it accepts, in seconds.
 pub const WAF_WINDOWS: [u64; 4] = [60, 120, 300, 600];
+/// How late AWS WAF's rate-based rule starts (and stops) blocking an address: it re-estimates
+/// rates "frequently", and the delay is "usually below 30 seconds" (the drill's flood phase
+/// models a check every this many seconds).
+/// <https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-caveats.html>
+pub const WAF_DETECTION_SECONDS: u64 = 30;
 /// AWS WAF list prices (the same in every region): per web ACL and per rule a month, and per
 /// million requests inspected, blocked ones included. <https://aws.amazon.com/waf/pricing/>
 pub const WAF_PRICE_PER_ACL_MONTH: f64 = 5.0;
@@ -218,6 +223,10 @@ pub const ROUTE53_CHECKER_REGIONS: [&str; 8] = [
     "ap-northeast-1",
     "sa-east-1",
 ];
+/// Route 53 considers an endpoint healthy when more than this share (percent) of its health
+/// checkers report it healthy.
+/// <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html>
+pub const ROUTE53_HEALTHY_CHECKERS_PERCENT: u64 = 18;
 /// Fewest checker regions a Route 53 health check may name.
 pub const ROUTE53_MIN_CHECKER_REGIONS: usize = 3;
 /// Lambda authorizer result TTL bounds in seconds.

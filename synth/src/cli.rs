@@ -67,8 +67,11 @@ pub enum Command {
     ///
     /// Events go through both regions with the real handlers and the spec's validators; the
     /// primary goes down mid-stream, traffic drains to the secondary, and the bridge delivers
-    /// the backlog once the primary is back. Prints a report (for people on a terminal, JSON
-    /// otherwise or with --json) and a verdict; exits 0 only when no accepted event was lost.
+    /// the backlog once the primary is back. Then one address floods the primary's public routes
+    /// against a model of the spec's web ACL, throttles and health checkers (`flood` in the
+    /// report). Prints a report (for people on a terminal, JSON otherwise or with --json) and a
+    /// verdict; exits 0 only when no accepted event was lost and the flood starved no honest
+    /// client and moved neither the health verdict nor the lever.
     ///
     /// In the report: `lost` counts accepted events found neither in good nor in quarantine
     /// (must be 0); `duplicates` the extra good copies of an event by (source, id), which

@@ -12,10 +12,12 @@ use std::path::PathBuf;
 use ingest_runtime::lines::{self, Format};
 use ingest_runtime::pipeline::dev::DevConfig;
 use ingest_runtime::pipeline::drill::DrillConfig;
+use ingest_runtime::pipeline::drill::flood::{FloodConfig, WafRule};
 use ingest_runtime::pipeline::local::{PipelineSettings, RegionSettings};
 use ingest_runtime::redelivery::Redelivery;
 
-use crate::plan::{Plan, RegionPlan, StreamCapacity};
+use crate::aws;
+use crate::plan::{Plan, RegionPlan, StreamCapacity, defaults};
 
 /// Shards the local pipeline gives an on-demand stream, which has no shard count of its own.
 pub const ON_DEMAND_SHARDS: usize = 4;
@@ -89,6 +91,39 @@ pub fn dev(plan: &Plan, waits: DevWaits) -> DevConfig {
     }
 }
 
+/// The drill's hostile address sends this many times the stage's throttle rate to each public
+/// route: far more than it takes to starve the others if nothing stops it per address.
+pub const FLOOD_OVER_STAGE_RATE: u64 = 10;
+
+/// The drill's flood phase: what the stacks put in front of the primary's API, from the plan,
+/// and a flood of two WAF windows (the rule's window, or its default when `api.waf` is off).
+pub fn flood(plan: &Plan) -> FloodConfig {
+    let api = &plan.api;
+    let (rate_per_ip, window_seconds) = api.waf.as_ref().map_or(
+        (defaults::WAF_RATE_PER_IP, defaults::WAF_WINDOW_SECONDS),
+        |waf| (waf.rate_per_ip, waf.window_seconds),
+    );
+    FloodConfig {
+        seconds: 2 * window_seconds,
+        requests_per_second: FLOOD_OVER_STAGE_RATE * api.throttle_rate,
+        stage_rate: api.throttle_rate,
+        stage_burst: api.throttle_burst,
+        health_rate: api.health_throttle_rate,
+        health_burst: api.health_throttle_burst,
+        waf: api.waf.as_ref().map(|waf| WafRule {
+            rate_per_ip: waf.rate_per_ip,
+            window_seconds: waf.window_seconds,
+            detection_seconds: aws::WAF_DETECTION_SECONDS,
+        }),
+        // Each honest address sends half what the rate rule allows it.
+        honest_addresses: (2 * plan.capacity.peak_events_per_second * window_seconds)
+            .div_ceil(rate_per_ip.max(1))
+            .max(1),
+        health_checkers: plan.failover.checker_regions.len() as u64,
+        healthy_checkers_percent: aws::ROUTE53_HEALTHY_CHECKERS_PERCENT,
+    }
+}
+
 /// What `ingest drill` runs with: the outage, the client's seed, and notes echoed in the
 /// report (how the events were made).
 pub fn drill(plan: &Plan, outage_seconds: u64, seed: u64, notes: serde_json::Value) -> DrillConfig {
@@ -102,6 +137,7 @@ pub fn drill(plan: &Plan, outage_seconds: u64, seed: u64, notes: serde_json::Val
         seed,
         start: None,
         notes,
+        flood: Some(flood(plan)),
     }
 }
 

@@ -461,31 +461,55 @@ impl Project {
 }
 
 /// Publishes `value` for `region`'s switch as the lever's publisher does (`PutMetricData` in
-/// the secondary region), through CloudWatch's query protocol: moto lacks the RPC v2 CBOR
-/// protocol the SDK's CloudWatch client speaks.
-fn publish_switch(moto: &Moto, region: &str, value: f64) {
-    let body = format!(
-        "Action=PutMetricData&Version=2010-08-01&Namespace=IngestLever\
-         &MetricData.member.1.MetricName=Drained&MetricData.member.1.Value={value}\
-         &MetricData.member.1.Dimensions.member.1.Name=Ingest\
-         &MetricData.member.1.Dimensions.member.1.Value=wiw-events\
-         &MetricData.member.1.Dimensions.member.2.Name=Region\
-         &MetricData.member.1.Dimensions.member.2.Value={region}"
-    );
-    let (status, answer) = http(
-        &moto.endpoint,
-        "POST",
-        "/",
-        body.as_bytes(),
-        &[
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            (
-                "Authorization",
-                "AWS4-HMAC-SHA256 Credential=testing/20261201/us-west-2/monitoring/aws4_request, SignedHeaders=host, Signature=0",
-            ),
-        ],
-    );
-    assert_eq!(status, 200, "PutMetricData: {answer}");
+/// the secondary region, through the SDK's CloudWatch client: RPC v2 CBOR, which the shim
+/// serves).
+fn publish_switch(project: &Project, region: &str, value: f64) {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let dimension = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
+    block_on(
+        aws_sdk_cloudwatch::Client::new(&project.sdk("us-west-2"))
+            .put_metric_data()
+            .namespace("IngestLever")
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name("Drained")
+                    .dimensions(dimension("Ingest", "wiw-events"))
+                    .dimensions(dimension("Region", region))
+                    .value(value)
+                    .build(),
+            )
+            .send(),
+    )
+    .unwrap_or_else(|error| panic!("PutMetricData: {error:?}"));
+}
+
+/// Sets the switch alarm the secondary stack's `output` names to ALARM, through the SDK's
+/// CloudWatch client (RPC v2 CBOR), as CloudWatch does when a 1 is in its window.
+fn set_switch_alarm(project: &Project, output: &str, reason: &str) {
+    let config = project.sdk("us-west-2");
+    block_on(async {
+        let stacks = aws_sdk_cloudformation::Client::new(&config)
+            .describe_stacks()
+            .stack_name("wiw-events-secondary")
+            .send()
+            .await
+            .unwrap();
+        let alarm = stacks.stacks()[0]
+            .outputs()
+            .iter()
+            .find(|o| o.output_key() == Some(output))
+            .and_then(|o| o.output_value())
+            .unwrap_or_else(|| panic!("the secondary stack has no output {output}"))
+            .to_owned();
+        aws_sdk_cloudwatch::Client::new(&config)
+            .set_alarm_state()
+            .alarm_name(alarm)
+            .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+            .state_reason(reason)
+            .send()
+            .await
+            .unwrap();
+    });
 }
 
 fn block_on<F: Future>(future: F) -> F::Output {
@@ -744,8 +768,15 @@ fn drain_and_restore_flip_only_the_switch_in_the_secondary_region() {
     );
     assert!(forged.is_err(), "a switch written by another principal");
     // The publisher runs on the switch's S3 notification, which moto cannot run: publish what
-    // it would, through CloudWatch's query API.
-    publish_switch(&moto, "primary", 1.0);
+    // it would. moto never evaluates an alarm from its data:
+    // move the primary's switch alarm as CloudWatch would on that 1.
+    publish_switch(&project, "primary", 1.0);
+    publish_switch(&project, "secondary", 0.0);
+    set_switch_alarm(
+        &project,
+        "PrimarySwitchAlarmName",
+        "drained by the test's 1",
+    );
 
     let drained = project.status();
     let primary = region_status(&drained, "primary");
@@ -757,8 +788,9 @@ fn drain_and_restore_flip_only_the_switch_in_the_secondary_region() {
     );
     assert_eq!(region_status(&drained, "secondary")["drained"], false);
     let (table, _) = project.expect(0, &["status"]);
-    // The API ids are random; moto lacks CloudWatch's RPC v2 CBOR protocol, so the iterator age
-    // is unavailable there, with that reason.
+    // The API ids are random. CloudWatch answers through the shim's RPC v2 CBOR route: the
+    // published values and alarm states are read; moto emits no Kinesis metrics, so the
+    // iterator age has no data.
     let ids = regex::Regex::new(r"https://[a-z0-9]+\.execute-api").unwrap();
     let table = ids.replace_all(&table, "https://<api>.execute-api");
     let port = regex::Regex::new(r"http://127\.0\.0\.1:\d+").unwrap();
@@ -778,7 +810,7 @@ fn drain_and_restore_flip_only_the_switch_in_the_secondary_region() {
     );
 
     project.expect(0, &["lever", "restore", "primary"]);
-    publish_switch(&moto, "primary", 0.0);
+    publish_switch(&project, "primary", 0.0);
     let restored = project.status();
     assert_eq!(region_status(&restored, "primary")["drained"], false);
     assert_eq!(

@@ -1,7 +1,9 @@
 //! `ingest drill` as a process, on a copy of the seed spec in a temporary folder: 10,000
 //! events generated from the spec's schemas, judged by the spec's validators, the
 //! primary down for ten minutes mid-stream; nothing accepted is lost and the verdicts match
-//! what the generator meant.
+//! what the generator meant; and the flood phase, whose numbers come from the spec: one address
+//! is blocked by the web ACL and moves nothing, and with `api.waf` off the same flood starves
+//! the honest clients and fails the drill.
 
 mod common;
 use common::workspace_root;
@@ -53,4 +55,60 @@ fn the_seed_spec_survives_the_drill_with_ten_thousand_events() {
     assert!(report["accepted_by_region"]["secondary"].as_u64().unwrap() > 2_000);
     assert!(report["good_by_via"]["bridge"].as_u64().unwrap() > 2_000);
     assert_eq!(report["bridge"]["dead_letters"], 0);
+    let flood = &report["flood"];
+    assert_eq!(flood["waf"], true, "{flood}");
+    assert_eq!(flood["seconds"], 600, "two of the spec's 300 s WAF windows");
+    assert_eq!(flood["honest_gave_up"], 0, "{flood}");
+    assert_eq!(flood["health_verdict_changes"], 0, "{flood}");
+    assert_eq!(flood["lever_changes"], 0, "{flood}");
+    assert!(
+        flood["flood_blocked_by_waf"].as_u64().unwrap() > 0,
+        "{flood}"
+    );
+}
+
+/// The seed spec with `api.waf.enabled: false`: the drill's flood takes the stage's tokens and
+/// the health route's, and the drill says so and exits 1, though no accepted event was lost.
+#[test]
+fn without_waf_the_drills_flood_starves_the_honest_clients() {
+    let root = workspace_root();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("schemas")).unwrap();
+    for file in ["schemas/clock.out.json", "schemas/timeoff.requested.yaml"] {
+        std::fs::copy(root.join("specs").join(file), dir.path().join(file)).unwrap();
+    }
+    let spec = dir.path().join("ingest.yaml");
+    let text = std::fs::read_to_string(root.join("specs/ingest.yaml")).unwrap();
+    let api = "api: { throttle: { rate: 2000, burst: 5000 }, max_event_bytes: 262144 }";
+    assert!(text.contains(api), "the seed spec's api line changed");
+    let text = text.replace(
+        api,
+        "api: { throttle: { rate: 2000, burst: 5000 }, max_event_bytes: 262144, waf: { enabled: false } }",
+    );
+    std::fs::write(&spec, text).unwrap();
+
+    let output = common::ingest()
+        .arg("drill")
+        .arg(&spec)
+        .args(["--count", "200", "--outage", "0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    assert!(
+        stderr.contains("drill FAILED: one address's flood starved the honest clients"),
+        "{stderr}"
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["lost"], 0);
+    let flood = &report["flood"];
+    assert_eq!(flood["waf"], false, "{flood}");
+    assert_eq!(flood["flood_blocked_by_waf"], 0, "{flood}");
+    let accepted = flood["honest_accepted_per_second"].as_f64().unwrap();
+    let leaves = flood["stage_leaves_per_second"].as_f64().unwrap();
+    assert!(accepted < leaves / 2.0, "{flood}");
+    assert!(
+        flood["health_verdict_changes"].as_u64().unwrap() >= 1,
+        "{flood}"
+    );
 }

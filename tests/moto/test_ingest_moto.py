@@ -42,6 +42,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -1687,3 +1688,207 @@ def test_alarm_health_check(aws: Aws) -> None:
         ],
     )
     assert statuses() == {f"Failure: {reads} ALARM"}
+
+
+# --- CloudWatch over Smithy RPC v2 CBOR (the protocol aws-sdk-cloudwatch speaks) -------------
+
+
+@pytest.fixture
+def cbor_cloudwatch(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[Any]]:
+    """A boto3 CloudWatch client that speaks rpc-v2-cbor (boto3 prefers JSON; botocore picks
+    the first protocol of its priority list that the service offers), and the requests it
+    sent, so the test can tell the route, not moto's JSON path, answered."""
+    import botocore.model
+
+    monkeypatch.setattr(
+        botocore.model, "PRIORITY_ORDERED_SUPPORTED_PROTOCOLS", ("smithy-rpc-v2-cbor",)
+    )
+    client = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing"
+    ).client(
+        "cloudwatch",
+        region_name="eu-central-1",
+        endpoint_url=aws.endpoint,
+        config=Config(retries={"max_attempts": 1}),
+    )
+    sent: list[Any] = []
+    client.meta.events.register("before-send", lambda request, **_: sent.append(request))
+    return client, sent
+
+
+def test_cloudwatch_cbor_round_trip(
+    aws: Aws, cbor_cloudwatch: tuple[Any, list[Any]]
+) -> None:
+    """Each operation ingest calls goes through the CBOR route to moto's CloudWatch backend
+    and back: what PutMetricData wrote, GetMetricStatistics and GetMetricData read (the
+    lever's publisher and `ingest status`), alarms made by PutMetricAlarm and moved by
+    SetAlarmState are what DescribeAlarms lists, timestamps survive as CBOR tag 1, and the
+    JSON client (moto's own path) sees the same data."""
+    cloudwatch, sent = cbor_cloudwatch
+    region = [{"Name": "Region", "Value": "primary"}]
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    window = {"StartTime": now - timedelta(minutes=5), "EndTime": now + timedelta(minutes=1)}
+
+    cloudwatch.put_metric_data(
+        Namespace="Ingest/Lever",
+        MetricData=[
+            {"MetricName": "Drain", "Dimensions": region, "Value": 1.0, "Timestamp": now},
+            {
+                "MetricName": "Drain",
+                "Dimensions": region,
+                "Value": 0.0,
+                "Timestamp": now - timedelta(minutes=2),
+            },
+        ],
+    )
+    statistics = cloudwatch.get_metric_statistics(
+        Namespace="Ingest/Lever",
+        MetricName="Drain",
+        Dimensions=region,
+        Period=60,
+        Statistics=["Maximum", "SampleCount"],
+        **window,
+    )
+    points = sorted(statistics["Datapoints"], key=lambda point: point["Timestamp"])
+    assert [(p["Timestamp"], p["Maximum"], p["SampleCount"]) for p in points] == [
+        (now - timedelta(minutes=2), 0.0, 1.0),
+        (now, 1.0, 1.0),
+    ]
+
+    data = cloudwatch.get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "drain",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "Ingest/Lever",
+                        "MetricName": "Drain",
+                        "Dimensions": region,
+                    },
+                    "Period": 60,
+                    "Stat": "Maximum",
+                },
+            }
+        ],
+        ScanBy="TimestampDescending",
+        **window,
+    )
+    [result] = data["MetricDataResults"]
+    assert result["Id"] == "drain" and result["StatusCode"] == "Complete"
+    assert dict(zip(result["Timestamps"], result["Values"])) == {
+        now: 1.0,
+        now - timedelta(minutes=2): 0.0,
+    }
+
+    cloudwatch.put_metric_alarm(
+        AlarmName="lever-drain-primary",
+        Namespace="Ingest/Lever",
+        MetricName="Drain",
+        Dimensions=region,
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="notBreaching",
+    )
+    cloudwatch.set_alarm_state(
+        AlarmName="lever-drain-primary", StateValue="ALARM", StateReason="drained by the test"
+    )
+    [alarm] = cloudwatch.describe_alarms(AlarmNames=["lever-drain-primary"])["MetricAlarms"]
+    assert (alarm["StateValue"], alarm["StateReason"], alarm["Threshold"]) == (
+        "ALARM",
+        "drained by the test",
+        1.0,
+    )
+    assert alarm["Dimensions"] == region and alarm["EvaluationPeriods"] == 1
+    assert isinstance(alarm["StateUpdatedTimestamp"], datetime)
+
+    # The same data through moto's JSON path: one backend behind both protocols.
+    json_points = aws("cloudwatch", "eu-central-1").get_metric_statistics(
+        Namespace="Ingest/Lever",
+        MetricName="Drain",
+        Dimensions=region,
+        Period=60,
+        Statistics=["Maximum"],
+        **window,
+    )["Datapoints"]
+    assert sorted(p["Maximum"] for p in json_points) == [0.0, 1.0]
+
+    operations = [request.url.rsplit("/", 1)[-1] for request in sent]
+    assert operations == [
+        "PutMetricData",
+        "GetMetricStatistics",
+        "GetMetricData",
+        "PutMetricAlarm",
+        "SetAlarmState",
+        "DescribeAlarms",
+    ]
+    for request in sent:
+        assert "/service/GraniteServiceVersion20100801/operation/" in request.url
+        assert request.headers["smithy-protocol"] == b"rpc-v2-cbor"
+
+
+def test_cloudwatch_cbor_compressed_put(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PutMetricData bodies the SDK gzips (its request compression, here from the first byte)
+    are read as the uncompressed ones."""
+    import botocore.model
+
+    monkeypatch.setattr(
+        botocore.model, "PRIORITY_ORDERED_SUPPORTED_PROTOCOLS", ("smithy-rpc-v2-cbor",)
+    )
+    client = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing").client(
+        "cloudwatch",
+        region_name="eu-central-1",
+        endpoint_url=aws.endpoint,
+        config=Config(retries={"max_attempts": 1}, request_min_compression_size_bytes=1),
+    )
+    encodings: list[Any] = []
+    client.meta.events.register(
+        "before-send",
+        lambda request, **_: encodings.append(request.headers.get("Content-Encoding")),
+    )
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    client.put_metric_data(
+        Namespace="Ingest/Lever",
+        MetricData=[{"MetricName": "Drain", "Value": 1.0, "Timestamp": now}],
+    )
+    assert encodings == [b"gzip"]
+    points = client.get_metric_statistics(
+        Namespace="Ingest/Lever",
+        MetricName="Drain",
+        Period=60,
+        Statistics=["Maximum"],
+        StartTime=now - timedelta(minutes=1),
+        EndTime=now + timedelta(minutes=1),
+    )["Datapoints"]
+    assert [(p["Timestamp"], p["Maximum"]) for p in points] == [(now, 1.0)]
+
+
+def test_cloudwatch_cbor_errors(aws: Aws, cbor_cloudwatch: tuple[Any, list[Any]]) -> None:
+    """moto's errors come back in the protocol's shape: the status, `__type` and the
+    awsQueryCompatible code; a request without the protocol header is refused."""
+    cloudwatch, _ = cbor_cloudwatch
+    with pytest.raises(ClientError) as raised:
+        cloudwatch.set_alarm_state(AlarmName="missing", StateValue="OK", StateReason="x")
+    error = raised.value.response
+    assert error["Error"]["Code"] == "ResourceNotFound"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert error["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "application/cbor"
+    assert error["ResponseMetadata"]["HTTPHeaders"]["smithy-protocol"] == "rpc-v2-cbor"
+
+    request = urllib.request.Request(
+        f"{aws.endpoint}/service/GraniteServiceVersion20100801/operation/DescribeAlarms",
+        data=b"\xa0",
+        headers={
+            "Content-Type": "application/cbor",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/eu-central-1/"
+            "monitoring/aws4_request, SignedHeaders=host, Signature=0",
+        },
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+    body = refused.value.read()
+    assert b"com.amazonaws.cloudwatch#MissingSmithyProtocol" in body

@@ -24,7 +24,14 @@
 //!    found in neither (it must be 0), `duplicates` counts the extra good copies per
 //!    `(source, id)`, and `altered` the good lines whose event differs from what was sent.
 //!
+//! 5. With [`DrillConfig::flood`], the flood phase ([`flood`]): one hostile address floods
+//!    the primary's public routes through a model of the web ACL, the stage and method
+//!    throttles and the health checkers; the drill fails if it starves the honest clients or
+//!    moves the health verdict or the lever ([`DrillReport::flood`]).
+//!
 //! Every run with the same inputs gives the same report except `wall_ms`.
+
+pub mod flood;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -45,6 +52,34 @@ use crate::json::{Kind, Parser};
 
 /// One region of the drill.
 pub type DrillRegion = RegionSettings;
+
+/// How the drill's clients send a refused request again: after `first_ms`, doubling up to
+/// `max_ms`, at most `retries` times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientRetry {
+    /// The first wait.
+    pub first_ms: u64,
+    /// The longest wait.
+    pub max_ms: u64,
+    /// Times a request is sent again before the client gives up.
+    pub retries: u32,
+}
+
+impl ClientRetry {
+    /// The wait after try `attempt` (0 for the first) was refused.
+    pub fn backoff_ms(&self, attempt: u32) -> u64 {
+        self.first_ms
+            .saturating_mul(1u64 << attempt.min(16))
+            .min(self.max_ms)
+    }
+}
+
+/// The drill's clients: a second, doubling to 30 s, 60 times (about half an hour).
+pub const CLIENT_RETRY: ClientRetry = ClientRetry {
+    first_ms: 1000,
+    max_ms: 30_000,
+    retries: 60,
+};
 
 /// The spec's numbers the drill runs with (built by `ingest drill` from the plan): the
 /// pipeline's, as `ingest dev` gets them, and the drill's own.
@@ -70,6 +105,9 @@ pub struct DrillConfig {
     /// Anything the caller wants echoed in the report (how the events were made).
     #[serde(default)]
     pub notes: serde_json::Value,
+    /// The flood phase, if any.
+    #[serde(default)]
+    pub flood: Option<flood::FloodConfig>,
 }
 
 /// The timeline, in seconds from the start.
@@ -167,20 +205,50 @@ pub struct DrillReport {
     pub output: Option<PathBuf>,
     /// Wall-clock milliseconds the drill took.
     pub wall_ms: u128,
+    /// The flood phase, when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flood: Option<flood::FloodReport>,
     /// The caller's notes.
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub generated: serde_json::Value,
 }
 
 impl DrillReport {
-    /// Whether the drill passed: no accepted event was lost.
+    /// Whether the drill passed: no accepted event was lost, and the flood (if it ran)
+    /// starved no honest client and moved neither the health verdict nor the lever.
     pub fn passed(&self) -> bool {
-        self.lost == 0
+        self.lost == 0 && self.flood.as_ref().is_none_or(flood::FloodReport::held)
     }
 
     /// One line for people: whether anything was lost, and the numbers that say so.
     pub fn verdict(&self) -> String {
-        let outcome = if self.passed() {
+        let flood_failure = self.flood.as_ref().filter(|f| !f.held()).map(|f| {
+            let mut what = Vec::new();
+            if f.starved() || f.honest_gave_up > 0 {
+                what.push(format!(
+                    "starved the honest clients ({:.0}/s accepted of the {:.0}/s the stage leaves them, {} given up)",
+                    f.honest_accepted_per_second, f.stage_leaves_per_second, f.honest_gave_up
+                ));
+            }
+            if f.health_verdict_changes > 0 {
+                what.push(format!(
+                    "moved the primary's health verdict {} times",
+                    f.health_verdict_changes
+                ));
+            }
+            if f.lever_changes > 0 {
+                what.push(format!("moved the lever {} times", f.lever_changes));
+            }
+            what.join(" and ")
+        });
+        let outcome = if self.lost == 0 && flood_failure.is_some() {
+            format!(
+                "drill FAILED: one address's flood {}",
+                flood_failure.unwrap_or_default()
+            )
+        } else if self.passed() && self.flood.is_some() {
+            "drill passed: nothing accepted was lost, and one address's flood starved no one and moved nothing".to_owned()
+        } else if self.passed() {
             "drill passed: nothing accepted was lost".to_owned()
         } else {
             format!(
@@ -279,6 +347,9 @@ impl DrillReport {
             ),
         ];
         for (name, value) in rows {
+            text.push_str(&format!("  {name:<10} {value}\n"));
+        }
+        for (name, value) in self.flood.iter().flat_map(flood::FloodReport::rows) {
             text.push_str(&format!("  {name:<10} {value}\n"));
         }
         if let Some(out) = &self.output {
@@ -508,11 +579,12 @@ async fn run_async(
                         .entry(role.as_str().to_owned())
                         .or_default() += record_events[send.record].len();
                 }
-                Err(_) if send.attempt >= 60 => report.gave_up += record_events[send.record].len(),
+                Err(_) if send.attempt >= CLIENT_RETRY.retries => {
+                    report.gave_up += record_events[send.record].len();
+                }
                 Err(_) => {
-                    let backoff = (1000u64 << send.attempt.min(5)).min(30_000);
                     sends.push(Reverse(Send {
-                        at_ms: now_ms + backoff,
+                        at_ms: now_ms + CLIENT_RETRY.backoff_ms(send.attempt),
                         record: send.record,
                         attempt: send.attempt + 1,
                     }));
@@ -694,6 +766,7 @@ async fn run_async(
             .bridge_redelivery
             .map(|schedule| schedule.max_delay_seconds),
     };
+    report.flood = flood::run(config);
     report.wall_ms = wall.elapsed().as_millis();
     report
 }

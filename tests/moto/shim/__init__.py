@@ -55,6 +55,12 @@ def _sqs() -> None:
     sqs.install()
 
 
+def _cloudwatch_cbor() -> None:
+    from . import cloudwatch_cbor
+
+    cloudwatch_cbor.install()
+
+
 def _control() -> None:
     from . import control
 
@@ -172,6 +178,16 @@ PATCHES = [
         "AWS::CloudWatch::Alarm is skipped (DescribeAlarms sees nothing)",
         "put through moto's CloudWatch backend (PutMetricAlarm semantics), deleted with the stack",
         _models("cloudwatch_alarm"),
+    ),
+    Patch(
+        "cloudwatch-cbor",
+        "CloudWatch's Smithy RPC v2 CBOR protocol (POST /service/GraniteServiceVersion20100801/"
+        "operation/<Op>, the protocol aws-sdk-cloudwatch speaks) answers 404: moto serves "
+        "only the query and JSON protocols",
+        "the CBOR request decoded and sent to moto's own CloudWatch handler as the JSON "
+        "request, its answer (or error, as __type) encoded back as CBOR with the protocol's "
+        "headers",
+        _cloudwatch_cbor,
     ),
     Patch(
         "sqs-redrive",
