@@ -9,7 +9,7 @@
 //! (unzipped into a temporary folder first). An aarch64 binary runs under qemu's user-mode
 //! emulator (`qemu-aarch64 -L /usr/aarch64-linux-gnu`, installed by `scripts/setup-cross`), an
 //! x86_64 one natively. Every run starts the binary as Lambda would, with the role's variables
-//! (`--role validator|receiver|bridge`, default all three in turn) and the platform's
+//! (`--role validator|receiver|bridge|lever`, default all four in turn) and the platform's
 //! (`AWS_LAMBDA_RUNTIME_API` pointing at a one-request Runtime API server on 127.0.0.1 that this
 //! program runs), times it until that request arrives, then kills it. Nothing leaves the
 //! machine: the SDK clients are built, but no AWS call is made before the first poll.
@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: bootstrap_startup [--runs N] [--role validator|receiver|bridge] BOOTSTRAP|bootstrap.zip...";
-const ROLES: [&str; 3] = ["validator", "receiver", "bridge"];
+const USAGE: &str = "usage: bootstrap_startup [--runs N] [--role validator|receiver|bridge|lever] BOOTSTRAP|bootstrap.zip...";
+const ROLES: [&str; 4] = ["validator", "receiver", "bridge", "lever"];
 /// The cross glibc the aarch64 binary runs against under qemu.
 const AARCH64_SYSROOT: &str = "/usr/aarch64-linux-gnu";
 /// A run that has not polled by then failed.
@@ -54,6 +54,13 @@ fn role_env(role: &str) -> Vec<(&'static str, &'static str)> {
             ("INGEST_NAME", "bench"),
         ],
         "receiver" => vec![("DELIVERY_STREAM", "bench-spool")],
+        "lever" => vec![
+            ("INGEST_NAME", "bench"),
+            ("SWITCH_BUCKET", "bench-switch"),
+            ("LEVER_NAMESPACE", "Ingest/Lever"),
+            ("LEVER_METRIC", "Drained"),
+            ("LEVER_TAMPER_METRIC", "Tampered"),
+        ],
         _ => vec![
             (
                 "VALIDATOR_FUNCTION_ARN",

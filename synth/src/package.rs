@@ -18,13 +18,14 @@
 //!    a workspace's `target/`, and does not depend on `generated/` being current. The staging
 //!    workspace's release profile ([`RELEASE_PROFILE`]) is sized for Lambda, where the zip's
 //!    size is part of every cold start: fat LTO over one codegen unit, the SDK's code optimized
-//!    for size (`opt-level = "z"`) and the per-record path for speed, symbols stripped. Panics
-//!    unwind: `lambda_runtime` 1.5 wraps the handler in a layer that catches a panic and
-//!    reports it as the invocation's error (the event source mapping then retries the batch)
-//!    while the process keeps serving; with `panic = "abort"` the process would die, Lambda
-//!    would report `Runtime.ExitError`, and the next invocation would pay a cold start. The
-//!    handlers are built not to panic (property tests, fuzzing), so unwinding costs size only
-//!    (its `.gcc_except_table` is 0.3 MB of the arm64 `bootstrap`'s 7.8 MB), not time.
+//!    for size (`opt-level = "z"`) and the per-record path for speed, symbols stripped, and
+//!    `panic = "abort"`. A handler panic (a bug: the handlers are built not to panic, property
+//!    tests and fuzzing check it) fails its invocation either way, and the event source mapping
+//!    retries the batch; with `abort` the process dies too (its message is still logged),
+//!    Lambda reports `Runtime.ExitError`, and the next invocation pays a cold start. In
+//!    exchange every cold start downloads less: unwinding's landing pads and
+//!    `.gcc_except_table` were what kept the arm64 `bootstrap` over 8 MB once the lever's
+//!    CloudWatch client joined it (BENCHMARKS.md, "The 8 MB goal").
 //! 4. The binary is checked against the glibc of `provided.al2023` ([`AL2023_GLIBC`]): no
 //!    versioned symbol may need more.
 //! 5. It is zipped as `bootstrap`, mode `0755`, with a fixed timestamp (1980-01-01 00:00) and
@@ -54,16 +55,16 @@ pub const AL2023_GLIBC: (u32, u32) = (2, 34);
 /// calls; the AWS SDK, TLS, HTTP and logging code (everything but the crates listed after it)
 /// optimized for size with `"z"` (`"s"` with a lower inlining threshold: 7.7% off the arm64
 /// `bootstrap`, BENCHMARKS.md), since it runs a few calls per invocation; the per-record path
-/// (the validators of the events crate, `ingest-runtime`, JSON, base64 and gzip) for speed; panics
-/// unwind, so `lambda_runtime` turns a handler panic into that invocation's error and the
-/// process keeps serving; no debug info, symbols stripped.
+/// (the validators of the events crate, `ingest-runtime`, JSON, base64 and gzip) for speed; a
+/// panic aborts the process (see the module documentation for the trade); no debug info,
+/// symbols stripped.
 pub const RELEASE_PROFILE: &str = r#"[profile.release]
 opt-level = 3
 debug = false
 strip = "symbols"
 lto = "fat"
 codegen-units = 1
-panic = "unwind"
+panic = "abort"
 
 [profile.release.package."*"]
 opt-level = "z"
@@ -700,7 +701,7 @@ mod tests {
             "strip = \"symbols\"",
             "lto = \"fat\"",
             "codegen-units = 1",
-            "panic = \"unwind\"",
+            "panic = \"abort\"",
             "[profile.release.package.\"*\"]\nopt-level = \"z\"",
             "[profile.release.package.ingest-runtime]\nopt-level = 3",
         ] {
