@@ -9,8 +9,9 @@ mod common;
 use common::workspace_root;
 use serde_json::Value;
 
-#[test]
-fn the_seed_spec_survives_the_drill_with_ten_thousand_events() {
+/// The seed spec and its schema files in a temporary folder, the spec's text passed through
+/// `edit` first; the folder and the spec's path.
+fn seed_spec_copy(edit: impl Fn(String) -> String) -> (tempfile::TempDir, std::path::PathBuf) {
     let root = workspace_root();
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("schemas")).unwrap();
@@ -18,7 +19,14 @@ fn the_seed_spec_survives_the_drill_with_ten_thousand_events() {
         std::fs::copy(root.join("specs").join(file), dir.path().join(file)).unwrap();
     }
     let spec = dir.path().join("ingest.yaml");
-    std::fs::copy(root.join("specs/ingest.yaml"), &spec).unwrap();
+    let text = std::fs::read_to_string(root.join("specs/ingest.yaml")).unwrap();
+    std::fs::write(&spec, edit(text)).unwrap();
+    (dir, spec)
+}
+
+#[test]
+fn the_seed_spec_survives_the_drill_with_ten_thousand_events() {
+    let (_dir, spec) = seed_spec_copy(|text| text);
 
     let output = common::ingest()
         .arg("drill")
@@ -71,21 +79,14 @@ fn the_seed_spec_survives_the_drill_with_ten_thousand_events() {
 /// the health route's, and the drill says so and exits 1, though no accepted event was lost.
 #[test]
 fn without_waf_the_drills_flood_starves_the_honest_clients() {
-    let root = workspace_root();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("schemas")).unwrap();
-    for file in ["schemas/clock.out.json", "schemas/timeoff.requested.yaml"] {
-        std::fs::copy(root.join("specs").join(file), dir.path().join(file)).unwrap();
-    }
-    let spec = dir.path().join("ingest.yaml");
-    let text = std::fs::read_to_string(root.join("specs/ingest.yaml")).unwrap();
-    let api = "api: { throttle: { rate: 2000, burst: 5000 }, max_event_bytes: 262144 }";
-    assert!(text.contains(api), "the seed spec's api line changed");
-    let text = text.replace(
-        api,
-        "api: { throttle: { rate: 2000, burst: 5000 }, max_event_bytes: 262144, waf: { enabled: false } }",
-    );
-    std::fs::write(&spec, text).unwrap();
+    let (_dir, spec) = seed_spec_copy(|text| {
+        let api = "api: { throttle: { rate: 2000, burst: 5000 }, max_event_bytes: 262144 }";
+        assert!(text.contains(api), "the seed spec's api line changed");
+        text.replace(
+            api,
+            "api: { throttle: { rate: 2000, burst: 5000 }, max_event_bytes: 262144, waf: { enabled: false } }",
+        )
+    });
 
     let output = common::ingest()
         .arg("drill")
