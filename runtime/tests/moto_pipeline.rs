@@ -21,7 +21,9 @@ use ingest_runtime::pipeline::records::{
     Origin, QuarantineLine, SpoolRecord, content_tag, gunzip_if_gzip, gzip, split_good_line,
 };
 use ingest_runtime::pipeline::validator::{ValidatorConfig, ValidatorHandler};
-use ingest_runtime::pipeline::{ErrorKind, Invoker, ObjectStore, RetryPolicy, Service};
+use ingest_runtime::pipeline::{
+    Deadline, ErrorKind, Invoker, ObjectStore, RetryPolicy, Service,
+};
 use moto_common::*;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -73,6 +75,7 @@ async fn validator_writes_gzip_ndjson_under_design_keys_to_s3() {
         config: &config,
         store: &store,
         sleeper: &sleeper,
+        deadline: Deadline::NONE,
     };
     let records = mixed_records();
     let event = kinesis_event(PRIMARY, &records);
@@ -233,6 +236,7 @@ async fn validator_retries_s3_throttles_and_errors_with_the_same_object() {
         config: &config,
         store: &store,
         sleeper: &sleeper,
+        deadline: Deadline::NONE,
     };
     let response = handler
         .handle_kinesis(&kinesis_event(PRIMARY, &mixed_records()))
@@ -296,6 +300,7 @@ async fn validator_reports_exactly_the_records_s3_refuses_for_the_whole_budget()
         config: &config,
         store: &store,
         sleeper: &sleeper,
+        deadline: Deadline::NONE,
     };
     assert_eq!(
         failures(handler.handle_kinesis(&event).await),
@@ -353,6 +358,7 @@ async fn validator_reports_exactly_the_records_s3_refuses_for_the_whole_budget()
         config: &missing,
         store: &direct,
         sleeper: &sleeper,
+        deadline: Deadline::NONE,
     };
     assert_eq!(
         failures(handler.handle_kinesis(&event).await),
@@ -369,6 +375,7 @@ fn receiver_config(stream: &str) -> ReceiverConfig {
             attempts: 5,
             first_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(40),
+            attempt_timeout: Duration::from_secs(10),
         },
     }
 }
@@ -403,6 +410,7 @@ async fn receiver_spools_every_record_through_firehose() {
         config: &receiver,
         stream: &stream,
         sleeper: &sleeper,
+        deadline: Deadline::NONE,
     };
     // 502 records: two PutRecordBatch calls (500 is the limit), with every kind of bytes.
     let mut records = mixed_records();
@@ -461,6 +469,7 @@ async fn receiver_puts_again_exactly_the_entries_firehose_refuses() {
         config: &receiver,
         stream: &stream,
         sleeper: &sleeper,
+        deadline: Deadline::NONE,
     };
     let records: Vec<Vec<u8>> = (0..6).map(|i| punch("app", i, 5).into_bytes()).collect();
     let event = kinesis_event(SECONDARY, &records);
@@ -544,6 +553,7 @@ async fn receiver_puts_again_exactly_the_entries_firehose_refuses() {
         config: &missing,
         stream: &direct,
         sleeper: &sleeper,
+        deadline: Deadline::NONE,
     };
     let outcome = handler.process_kinesis(&event).await;
     assert_eq!(outcome.unfinished, (0..6).collect::<Vec<_>>());
@@ -682,6 +692,7 @@ async fn spool_notification_queue_bridge_invoke_validator_end_to_end() {
         config: &receiver,
         stream: &stream,
         sleeper: &sleeper,
+        deadline: Deadline::NONE,
     }
     .process_kinesis(&kinesis_event(SECONDARY, &direct))
     .await;
@@ -709,6 +720,7 @@ async fn spool_notification_queue_bridge_invoke_validator_end_to_end() {
         store: &secondary.store,
         invoker: &invoker,
         sleeper: &sleeper,
+        deadline: Deadline::NONE,
     };
     let outcome = bridge.process_sqs(&event).await;
     assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
@@ -858,6 +870,7 @@ async fn primary_down_for_the_whole_retry_budget_fails_every_message_until_it_is
             store: &secondary.store,
             invoker: &invoker,
             sleeper: &sleeper,
+            deadline: Deadline::NONE,
         };
         let outcome = bridge.process_sqs(&event).await;
         let failed: Vec<usize> = outcome.failed.iter().map(|(i, _)| *i).collect();
@@ -898,6 +911,7 @@ async fn primary_down_for_the_whole_retry_budget_fails_every_message_until_it_is
         store: &secondary.store,
         invoker: &invoker,
         sleeper: &sleeper,
+        deadline: Deadline::NONE,
     };
     let outcome = bridge.process_sqs(&event).await;
     assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
@@ -978,6 +992,7 @@ async fn poison_messages_fail_alone_and_bad_lines_are_quarantined() {
         store: &secondary.store,
         invoker: &invoker,
         sleeper: &sleeper,
+        deadline: Deadline::NONE,
     };
     let outcome = bridge.process_sqs(&event).await;
 
@@ -1062,6 +1077,7 @@ async fn bridge_retries_spool_reads_that_s3_throttles() {
         store: &spool,
         invoker: &invoker,
         sleeper: &sleeper,
+        deadline: Deadline::NONE,
     };
     let outcome = bridge.process_sqs(&event).await;
     assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);

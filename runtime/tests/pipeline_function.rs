@@ -56,6 +56,7 @@ fn once() -> RetryPolicy {
         attempts: 1,
         first_delay: Duration::ZERO,
         max_delay: Duration::ZERO,
+        attempt_timeout: Duration::from_secs(10),
     }
 }
 
@@ -69,11 +70,12 @@ fn validator(store: LocalStore) -> Function<LocalStore, Recorder, Unreachable> {
                 quarantine_bucket: "quarantine".into(),
                 max_event_bytes: 4096,
                 retry: once(),
+                lake: Default::default(),
             },
             store,
         },
         metrics: None,
-        sleeper: TokioSleeper,
+        sleeper: TokioSleeper::default(),
     }
 }
 
@@ -178,7 +180,7 @@ async fn the_receiver_spools_and_the_bridge_skips_the_test_event() {
             stream: Recorder::default(),
         },
         metrics: None,
-        sleeper: TokioSleeper,
+        sleeper: TokioSleeper::default(),
     };
     let clock = clock();
     let records = [punch("app", 1, 7).into_bytes(), b"anything".to_vec()];
@@ -209,7 +211,7 @@ async fn the_receiver_spools_and_the_bridge_skips_the_test_event() {
             invoker: Unreachable,
         },
         metrics: None,
-        sleeper: TokioSleeper,
+        sleeper: TokioSleeper::default(),
     };
     let sqs = json!({"Records": [
         {"messageId": "m-test", "body": "{\"Service\":\"Amazon S3\",\"Event\":\"s3:TestEvent\"}"},

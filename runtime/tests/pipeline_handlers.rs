@@ -13,12 +13,14 @@ use ingest_runtime::pipeline::local::{
     Faults, LocalInvoker, LocalQueue, LocalSpool, LocalStore, SqsMapping,
 };
 use ingest_runtime::pipeline::receiver::{
-    MAX_BATCH_BYTES, MAX_BATCH_RECORDS, ReceiverConfig, ReceiverHandler, spool_line,
+    MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_RECORD_BYTES, ReceiverConfig, ReceiverHandler,
+    spool_line,
 };
 use ingest_runtime::pipeline::records::{QuarantineLine, gunzip_if_gzip, split_good_line};
+use ingest_runtime::pipeline::lake::LakeSchema;
 use ingest_runtime::pipeline::validator::{ValidatorConfig, ValidatorHandler};
 use ingest_runtime::pipeline::{
-    DeliveryStream, InfraError, InvokeOutput, Invoker, ObjectStore, RetryPolicy,
+    Deadline, DeliveryStream, InfraError, InvokeOutput, Invoker, ObjectStore, RetryPolicy,
 };
 use pipeline_common::{REGISTRY, clock, kinesis, note, punch};
 
@@ -29,6 +31,7 @@ fn validator_config() -> ValidatorConfig {
         quarantine_bucket: "quarantine".to_owned(),
         max_event_bytes: 4096,
         retry: RetryPolicy::default(),
+        lake: LakeSchema::default(),
     }
 }
 
@@ -67,6 +70,7 @@ async fn validator_writes_good_and_quarantine_with_deterministic_keys() {
         config: &config,
         store: &store,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     let response = handler.handle_kinesis(&event).await;
     assert!(
@@ -195,6 +199,7 @@ async fn validator_retries_throttles_and_errors_then_succeeds() {
         config: &config,
         store: &store,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     let response = handler.handle_kinesis(&event).await;
     assert!(response.batch_item_failures.is_empty());
@@ -202,9 +207,11 @@ async fn validator_retries_throttles_and_errors_then_succeeds() {
         store.faults("good").injected() + store.faults("quarantine").injected(),
         5
     );
+    // Full jitter: each wait is a random share of 200, 400, 800 ms.
+    let waited = clock.elapsed();
     assert!(
-        clock.elapsed() >= Duration::from_millis(200 + 400 + 800 + 200 + 400),
-        "it backed off"
+        waited > Duration::ZERO && waited <= Duration::from_millis(200 + 400 + 800 + 200 + 400),
+        "it backed off: {waited:?}"
     );
 }
 
@@ -226,6 +233,7 @@ async fn validator_reports_only_unfinished_records_when_a_store_stays_down() {
         config: &config,
         store: &store,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     let outcome = handler.process_kinesis(&event).await;
     assert_eq!(
@@ -306,6 +314,7 @@ async fn receiver_puts_again_exactly_the_refused_entries_within_the_limits() {
         config: &config,
         stream: &firehose,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     let outcome = receiver.process_kinesis(&event).await;
     assert!(outcome.unfinished.is_empty());
@@ -318,17 +327,22 @@ async fn receiver_puts_again_exactly_the_refused_entries_within_the_limits() {
             "newline-delimited (G18)"
         );
     }
-    // Every record was accepted exactly once: accepted = sent minus refused.
+    // Every record was accepted exactly once: accepted = sent minus refused. Firehose records
+    // pack whole lines (about 8,200 bytes each, so 124 fit one record of 1,000 KiB).
     let mut accepted = std::collections::BTreeMap::new();
     for (call, batch) in batches.iter().enumerate() {
-        for (i, line) in batch.iter().enumerate() {
+        for (i, record) in batch.iter().enumerate() {
+            assert!(record.len() <= MAX_RECORD_BYTES);
             if !(call < 3 && i % 3 == 0) {
-                *accepted.entry(line.clone()).or_insert(0) += 1;
+                for line in record.split_inclusive(|b| *b == b'\n') {
+                    *accepted.entry(line.to_vec()).or_insert(0) += 1;
+                }
             }
         }
     }
     assert_eq!(accepted.len(), 1200);
     assert!(accepted.values().all(|n| *n == 1));
+    assert_eq!(outcome.stats.packed, 10, "1,200 lines in 10 Firehose records");
     assert_eq!(
         outcome.stats.retried_entries,
         batches[3..].iter().map(Vec::len).sum::<usize>()
@@ -368,6 +382,7 @@ async fn receiver_reports_records_when_firehose_stays_down_and_truncates_oversiz
         config: &config,
         stream: &spool,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     spool.faults.set_down(true);
     let response = receiver.handle_kinesis(&event).await;
@@ -424,6 +439,7 @@ async fn bridge_skips_the_test_event_decodes_keys_chunks_and_fails_messages_alon
         config: &config,
         store: &store,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     let down = Faults::new();
     let local = LocalInvoker::new("validator", validator, &down);
@@ -467,6 +483,7 @@ async fn bridge_skips_the_test_event_decodes_keys_chunks_and_fails_messages_alon
         store: &store,
         invoker: &invoker,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
 
     let mut event = aws_lambda_events::event::sqs::SqsEvent::default();
@@ -531,6 +548,7 @@ async fn a_poison_message_reaches_the_dlq_alone() {
         config: &config,
         store: &store,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     let faults = Faults::new();
     let invoker = LocalInvoker::new("validator", validator, &faults);
@@ -563,6 +581,7 @@ async fn a_poison_message_reaches_the_dlq_alone() {
         store: &store,
         invoker: &invoker,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     let receiver_config = ReceiverConfig {
         region: "us-west-2".into(),
@@ -573,6 +592,7 @@ async fn a_poison_message_reaches_the_dlq_alone() {
         config: &receiver_config,
         stream: &spool,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     let (_stream, event) = kinesis(
         "us-west-2",

@@ -76,7 +76,11 @@ pub fn assemble_with(
     let events = plan.event_inputs();
     let crates = events_crate(name, &events, runtime)
         .into_iter()
-        .chain(functions_crate(name, runtime));
+        .chain(functions_crate(
+            name,
+            runtime,
+            &render::athena::lake_columns(plan),
+        ));
     for file in crates {
         let path = file.path.to_string_lossy().replace('\\', "/");
         set.add(format!("{name}/{path}"), file.contents);

@@ -420,7 +420,11 @@ pub fn staging_files(plan: &Plan, runtime: &Path) -> Vec<(PathBuf, String)> {
     let events = plan.event_inputs();
     let mut files: Vec<(PathBuf, String)> = events_crate(&plan.name, &events, &runtime)
         .into_iter()
-        .chain(functions_crate(&plan.name, &runtime))
+        .chain(functions_crate(
+            &plan.name,
+            &runtime,
+            &crate::render::athena::lake_columns(plan),
+        ))
         .filter(|file| file.path.starts_with("events") || file.path.starts_with("functions"))
         .map(|file| (file.path, file.contents))
         .collect();

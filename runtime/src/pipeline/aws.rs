@@ -12,9 +12,19 @@
 //! - **One retry layer**: the SDK's own retries are disabled ([`sdk_config`]); the handlers'
 //!   [`RetryPolicy`](super::RetryPolicy) retries what [`classify`] calls retryable, so the
 //!   number of tries and the backoff are the documented ones, not a product of two policies.
+//! - **Every call has a deadline**: the SDK sets no attempt or read timeout by default, so a
+//!   hung connection would hold an invocation until Lambda kills it (a function error: every
+//!   record or message of the batch comes back, finished or not). [`sdk_config`] bounds each
+//!   attempt ([`ATTEMPT_TIMEOUT`], the handlers' `RetryPolicy::attempt_timeout`) and the
+//!   connect; an `Invoke` waits for the validator, so its attempt is the validator's timeout
+//!   and a margin ([`LambdaInvoker::new`]); and a `GetObject` body, which the SDK's timeouts
+//!   do not cover once the response has started, is read under [`S3Store`]'s own timeout.
 //! - Every SDK failure becomes an [`InfraError`] whose [`ErrorKind`] comes from the HTTP status
 //!   and the service's error code ([`classify`]); the message keeps the SDK's whole error chain.
 
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_firehose::types::Record;
 use aws_sdk_lambda::types::InvocationType;
@@ -133,12 +143,30 @@ pub fn http_client() -> SharedHttpClient {
         .build_https()
 }
 
+/// How long one attempt of an S3 or Firehose call may take (the default
+/// `RetryPolicy::attempt_timeout`).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection may take to open.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
+/// How long reading a `GetObject` body may take once its response started.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The SDK's timeouts for calls whose attempts take at most `attempt`.
+pub fn timeouts(attempt: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(attempt)
+        .build()
+}
+
 /// Loads the SDK configuration the usual way (region, credentials and endpoint from the
-/// environment, profile or instance role), with [`http_client`] and the SDK's retries off.
+/// environment, profile or instance role), with [`http_client`], the SDK's retries off and
+/// every attempt bounded ([`ATTEMPT_TIMEOUT`]).
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
         .retry_config(RetryConfig::disabled())
+        .timeout_config(timeouts(ATTEMPT_TIMEOUT))
         .load()
         .await
 }
@@ -201,14 +229,18 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map_err(|e| infra_error(Service::S3, "GetObject", &e))?;
-        let body = output.body.collect().await.map_err(|e| {
+        let unavailable = |what: String| {
             InfraError::new(
                 Service::S3,
                 "GetObject",
                 ErrorKind::Unavailable,
-                format!("reading the body of s3://{bucket}/{key}: {e}"),
+                format!("reading the body of s3://{bucket}/{key}: {what}"),
             )
-        })?;
+        };
+        let body = tokio::time::timeout(BODY_TIMEOUT, output.body.collect())
+            .await
+            .map_err(|_| unavailable(format!("no end after {} s", BODY_TIMEOUT.as_secs())))?
+            .map_err(|e| unavailable(e.to_string()))?;
         Ok(body.into_bytes().to_vec())
     }
 }
@@ -281,10 +313,13 @@ pub struct LambdaInvoker {
 }
 
 impl LambdaInvoker {
-    /// An invoker over an SDK configuration, calling functions in `region`.
-    pub fn new(config: &SdkConfig, region: &str) -> Self {
+    /// An invoker over an SDK configuration, calling functions in `region` that answer within
+    /// `function_timeout` (a synchronous `Invoke` lasts as long as the function runs: its
+    /// attempt may take that and a margin).
+    pub fn new(config: &SdkConfig, region: &str, function_timeout: Duration) -> Self {
         let lambda = aws_sdk_lambda::config::Builder::from(config)
             .region(Region::new(region.to_owned()))
+            .timeout_config(timeouts(function_timeout.saturating_add(ATTEMPT_TIMEOUT)))
             .build();
         LambdaInvoker {
             client: aws_sdk_lambda::Client::from_conf(lambda),
@@ -375,7 +410,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(error.operation, "PutRecordBatch");
         assert!(error.kind.is_retryable());
-        let invoker = LambdaInvoker::new(&config, "us-east-1");
+        let invoker = LambdaInvoker::new(&config, "us-east-1", Duration::from_secs(60));
         let error = invoker
             .invoke("validator", b"{}".to_vec())
             .await

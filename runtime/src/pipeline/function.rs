@@ -35,20 +35,25 @@
 use std::fmt;
 use std::future::Future;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::SqsEvent;
 pub use lambda_runtime;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 
-use super::aws::{FirehoseStream, LambdaInvoker, S3Store, s3_path_style, sdk_config};
+use super::aws::{
+    ATTEMPT_TIMEOUT, FirehoseStream, LambdaInvoker, S3Store, s3_path_style, sdk_config,
+};
 use super::bridge::sqs_failures;
+use super::Sleeper as _;
+use super::lake::LakeSchema;
 use super::records::{BridgeRequest, parse_kinesis_event};
 use super::validator::first_key;
 use super::{
-    BridgeConfig, BridgeHandler, DeliveryStream, HandlerError, Invoker, Lookup, ObjectStore,
-    ReceiverConfig, ReceiverHandler, TokioSleeper, ValidatorConfig, ValidatorHandler,
+    BridgeConfig, BridgeHandler, Deadline, DeliveryStream, HandlerError, Invoker, Lookup,
+    ObjectStore,
+    ReceiverConfig, ReceiverHandler, TokioSleeper, ValidatorConfig, ValidatorHandler, env_number,
     kinesis_failures, process_env,
 };
 use crate::envelope::Registry;
@@ -92,7 +97,12 @@ impl Role {
             Role::Receiver => (&["AWS_REGION", "DELIVERY_STREAM"], &[]),
             Role::Bridge => (
                 &["VALIDATOR_FUNCTION_ARN"],
-                &["VALIDATOR_REGION", "SPOOL_BUCKET", "CHUNK_BYTES"],
+                &[
+                    "VALIDATOR_REGION",
+                    "VALIDATOR_TIMEOUT_SECONDS",
+                    "SPOOL_BUCKET",
+                    "CHUNK_BYTES",
+                ],
             ),
         }
     }
@@ -125,6 +135,9 @@ pub enum RoleConfig {
         config: BridgeConfig,
         /// `VALIDATOR_REGION`, else the region in `VALIDATOR_FUNCTION_ARN`.
         validator_region: String,
+        /// `VALIDATOR_TIMEOUT_SECONDS` (default Lambda's longest, 900): how long one `Invoke`
+        /// may last.
+        validator_timeout: Duration,
     },
 }
 
@@ -251,9 +264,16 @@ impl FunctionConfig {
                         role: Some(role),
                         message: "the environment variable VALIDATOR_REGION is not set, and VALIDATOR_FUNCTION_ARN is not an ARN that names a region".to_owned(),
                     })?;
+                let validator_timeout = Duration::from_secs(
+                    env_number(lookup, "VALIDATOR_TIMEOUT_SECONDS", 900).map_err(failed)?,
+                );
+                let mut config = config;
+                // A try of a chunk is one Invoke, which lasts as long as the validator runs.
+                config.retry.attempt_timeout = validator_timeout.saturating_add(ATTEMPT_TIMEOUT);
                 RoleConfig::Bridge {
                     config,
                     validator_region,
+                    validator_timeout,
                 }
             }
         };
@@ -295,6 +315,22 @@ impl FunctionConfig {
             metrics,
             s3_path_style,
         })
+    }
+}
+
+impl FunctionConfig {
+    /// Gives the validator the column types of the event tables (pairs of event type and the
+    /// Hive type of its `data` column, which `ingest synth` writes into the generated
+    /// `bootstrap`): it then quarantines valid events Athena could not read
+    /// ([`super::lake`]). Other roles ignore them.
+    pub fn with_lake(mut self, pairs: &[(&str, &str)]) -> Result<Self, ConfigError> {
+        if let RoleConfig::Validator(config) = &mut self.role {
+            config.lake = LakeSchema::new(pairs.iter().copied()).map_err(|message| ConfigError {
+                role: Some(Role::Validator),
+                message: format!("the generated lake schema does not read: {message}"),
+            })?;
+        }
+        Ok(self)
     }
 }
 
@@ -438,17 +474,18 @@ impl AwsFunction {
             RoleConfig::Bridge {
                 config: role,
                 validator_region,
+                validator_timeout,
             } => Wiring::Bridge {
                 config: role,
                 store: S3Store::new(&sdk, path_style),
-                invoker: LambdaInvoker::new(&sdk, &validator_region),
+                invoker: LambdaInvoker::new(&sdk, &validator_region, validator_timeout),
             },
         };
         Function {
             registry,
             wiring,
             metrics: config.metrics,
-            sleeper: TokioSleeper,
+            sleeper: TokioSleeper::default(),
         }
     }
 }
@@ -467,20 +504,33 @@ impl<S: ObjectStore, D: DeliveryStream, I: Invoker> Function<S, D, I> {
         }
     }
 
-    /// Handles one invocation (what `lambda_runtime::service_fn` calls).
+    /// Handles one invocation (what `lambda_runtime::service_fn` calls): the handlers stop
+    /// starting work before the invocation's deadline (`Context::deadline`, less a margin) and
+    /// answer with what they finished, the rest reported unfinished.
     pub async fn handle(
         &self,
         event: LambdaEvent<Box<RawValue>>,
     ) -> Result<Box<RawValue>, HandlerError> {
+        let deadline = Deadline::for_invocation(self.sleeper.now_ms(), event.context.deadline);
         // Boxed: the handlers' futures are deep, and `main`'s future holds this one.
-        let answer = Box::pin(self.handle_payload(event.payload.get().as_bytes())).await?;
+        let answer = Box::pin(self.handle_invocation(event.payload.get().as_bytes(), deadline))
+            .await?;
         let text = String::from_utf8(answer)
             .map_err(|e| HandlerError::BadPayload(format!("the answer is not UTF-8: {e}")))?;
         RawValue::from_string(text).map_err(bad_payload)
     }
 
-    /// Handles one payload (JSON bytes) and returns the answer (JSON bytes).
+    /// Handles one payload (JSON bytes) with no deadline and returns the answer (JSON bytes).
     pub async fn handle_payload(&self, payload: &[u8]) -> Result<Vec<u8>, HandlerError> {
+        self.handle_invocation(payload, Deadline::NONE).await
+    }
+
+    /// Handles one payload (JSON bytes) that must be answered by `deadline`.
+    pub async fn handle_invocation(
+        &self,
+        payload: &[u8],
+        deadline: Deadline,
+    ) -> Result<Vec<u8>, HandlerError> {
         match &self.wiring {
             Wiring::Validator { config, store } => {
                 let handler = ValidatorHandler {
@@ -488,6 +538,7 @@ impl<S: ObjectStore, D: DeliveryStream, I: Invoker> Function<S, D, I> {
                     config,
                     store,
                     sleeper: &self.sleeper,
+                    deadline,
                 };
                 if first_key(payload).as_deref() == Some("ingest_bridge") {
                     let request: BridgeRequest =
@@ -541,6 +592,7 @@ impl<S: ObjectStore, D: DeliveryStream, I: Invoker> Function<S, D, I> {
                     config,
                     stream,
                     sleeper: &self.sleeper,
+                    deadline,
                 };
                 let event = parse_kinesis_event(payload).map_err(bad_payload)?;
                 let outcome = handler.process_kinesis(&event).await;
@@ -567,6 +619,7 @@ impl<S: ObjectStore, D: DeliveryStream, I: Invoker> Function<S, D, I> {
                     store,
                     invoker,
                     sleeper: &self.sleeper,
+                    deadline,
                 };
                 let event: SqsEvent = serde_json::from_slice(payload).map_err(bad_payload)?;
                 let outcome = handler.process_sqs(&event).await;
@@ -778,6 +831,7 @@ mod tests {
         let RoleConfig::Bridge {
             config: bridge,
             validator_region,
+            ..
         } = &config.role
         else {
             panic!("{config:?}")

@@ -66,6 +66,14 @@ pub fn pipeline_config(plan: &Plan) -> serde_json::Map<String, serde_json::Value
             json!(plan.validator.max_record_age_seconds),
         ),
         ("receiver_batch_size", json!(plan.receiver.batch_size)),
+        (
+            "receiver_max_retries",
+            json!(plan.receiver_mapping.max_retries),
+        ),
+        (
+            "receiver_max_record_age_seconds",
+            json!(plan.receiver_mapping.max_record_age_seconds),
+        ),
         ("bridge_batch_size", json!(plan.bridge.function.batch_size)),
         (
             "bridge_max_concurrency",

@@ -254,6 +254,10 @@ pub struct RawSpool {
     pub buffer_mb: Option<u64>,
     /// Days spool objects are kept; must outlast the bridge's retry budget. Default: 14.
     pub retention_days: Option<u64>,
+    /// The Firehose stream's throughput quota in MiB/s, when AWS raised it for this account
+    /// (a Direct PUT stream gets 5 MiB/s by default in us-east-1, us-west-2 and eu-west-1, 1 MiB/s
+    /// elsewhere). At 100% failover the spool must carry the whole peak. Default: the region's.
+    pub quota_mib_per_second: Option<u64>,
 }
 
 /// Athena.
