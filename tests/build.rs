@@ -1,11 +1,12 @@
 //! Generates, into `OUT_DIR`, the validators that the conformance, differential and property
 //! tests (and the benchmark) exercise, through the real generator and derive:
 //!
-//! - `conformance.rs`: one module per group of the JSON Schema Test Suite
-//!   (vendored in `vendor/json-schema-test-suite`, the files listed in [`SUITE_FILES`]), each the Rust
+//! - `conformance.rs`: one module per group of the JSON Schema Test Suite (vendored in
+//!   `vendor/json-schema-test-suite`, every file of its `draft2020-12` folder), each the Rust
 //!   types `ingest_codegen::types` writes for the group's schema (so `#[derive(Event)]` expands
-//!   them when this crate compiles), and a table of every test case. Groups whose schema uses a
-//!   keyword outside the subset are listed as skipped, with the parser's reason.
+//!   them when this crate compiles), and a table of every test case. A group is skipped only for
+//!   one of the reasons of [`SKIP_REASONS`] (the one place that says what does not run, and
+//!   why), decided by the schema parser's own error; any other parse error fails the build.
 //! - `specs.rs`: one module per spec in `specs/`, the same events module that `ingest synth`
 //!   writes to `generated/<name>/events/`.
 //! - `shapes.rs`: one module per schema of `fixtures/schemas/shapes.json` (schemas whose Rust
@@ -19,8 +20,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use ingest_codegen::events::{EventInput, module_tokens};
-use ingest_codegen::schema::{Schema, parse};
-use ingest_codegen::types::{TypeOptions, rust_types};
+use ingest_codegen::schema::{Document, parse};
+use ingest_codegen::types::{TypeOptions, rust_types, type_name};
 use serde_json::Value;
 
 fn main() {
@@ -40,58 +41,84 @@ fn suite_dir(root: &Path) -> PathBuf {
     root.join("vendor/json-schema-test-suite/tests/draft2020-12")
 }
 
-/// The suite files that run: those of the keywords and formats ingest supports. The other files
-/// of the vendored folder test keywords the schema parser refuses.
-const SUITE_FILES: &[&str] = &[
-    "additionalProperties.json",
-    "boolean_schema.json",
-    "const.json",
-    "default.json",
-    "enum.json",
-    "exclusiveMaximum.json",
-    "exclusiveMinimum.json",
-    "items.json",
-    "maxItems.json",
-    "maxLength.json",
-    "maxProperties.json",
-    "maximum.json",
-    "minItems.json",
-    "minLength.json",
-    "minProperties.json",
-    "minimum.json",
-    "multipleOf.json",
-    "pattern.json",
-    "prefixItems.json",
-    "properties.json",
-    "required.json",
-    "type.json",
-    "uniqueItems.json",
-    "optional/format/date-time.json",
-    "optional/format/date.json",
-    "optional/format/email.json",
-    "optional/format/uuid.json",
+/// Why a group of the suite does not run, by the code of the parser's error. Issue 11's rule: a
+/// `$ref` to a URL (nothing is fetched), `$dynamicRef`/`$dynamicAnchor` and `$vocabulary` are
+/// refused, formats are asserted (unsupported ones refused). Every other schema must pass, or be
+/// refused with a located error that says what to do, and the reason below says which; the
+/// conformance test checks that each such group's errors carry a location and a help. A group
+/// whose schema fails to parse for any other reason fails the build.
+const SKIP_REASONS: &[(&str, &str)] = &[
+    (
+        "refused-keyword",
+        "uses `$dynamicRef`/`$dynamicAnchor` or `$vocabulary` (refused by the rule: dynamic references are resolved while validating, so no type can be generated), or draft-07's `dependencies` or `definitions`, refused with a located error that names the draft 2020-12 keyword to write instead (`dependentRequired` or `dependentSchemas`; `$defs`)",
+    ),
+    (
+        "unsupported-keyword",
+        "uses a key that is no keyword: refused with a located error that suggests the keyword it may be misspelt from, or else says to remove it or name it `x-<key>`, an annotation ingest ignores (an unknown key is never ignored silently, so a typo cannot leave something unchecked)",
+    ),
+    (
+        "ref-remote",
+        "refers to a schema by a URL outside the document (refused by the rule: ingest never fetches)",
+    ),
+    (
+        "format-unsupported",
+        "asserts a format ingest does not check (refused by the rule, with a located error listing the supported formats and `pattern` as the way to say anything else)",
+    ),
+    (
+        "schema-uri",
+        "declares a custom meta-schema by URL (to switch vocabularies, which the rule refuses; ingest never fetches it): refused with a located error that says to set `$schema` to draft 2020-12's or remove it",
+    ),
+    (
+        "enum-empty",
+        "has `enum: []`, which accepts nothing: refused with a located error that says to list the allowed values, remove `enum`, or write the schema `false` to allow no value on purpose",
+    ),
+    (
+        "format-asserted",
+        "expects `format` to be an annotation only (draft 2020-12's default vocabulary), where ingest asserts every format it supports (the format-assertion vocabulary, by the rule; `optional/format/*.json` test that)",
+    ),
 ];
+
+/// Cases that do not run although their group does: the file, the end of the test's
+/// description, and the code of their reason in [`SKIP_REASONS`].
+const SKIPPED_CASES: &[(&str, &str, &str)] = &[(
+    "format.json",
+    "string is only an annotation by default",
+    "format-asserted",
+)];
+
+/// Every file of a folder, recursively, sorted.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{} must be readable: {e}", dir.display()))
+        .map(|e| e.expect("a directory entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else if path.extension().is_some_and(|e| e == "json") {
+            out.push(path);
+        }
+    }
+    out
+}
 
 fn conformance(root: &Path, out: &Path) {
     let dir = suite_dir(root);
     println!("cargo:rerun-if-changed={}", dir.display());
-    // A missing file fails the build: conformance must never pass by running nothing.
-    let files: Vec<PathBuf> = SUITE_FILES
-        .iter()
-        .map(|name| {
-            let path = dir.join(name);
-            assert!(
-                path.is_file(),
-                "the JSON Schema Test Suite file {} is missing (vendor/json-schema-test-suite)",
-                path.display()
-            );
-            path
-        })
-        .collect();
+    // A missing suite fails the build: conformance must never pass by running nothing.
+    let files = files_under(&dir);
+    assert!(
+        files.len() >= 80,
+        "the JSON Schema Test Suite is missing files ({} found under vendor/json-schema-test-suite)",
+        files.len()
+    );
 
     let mut modules = String::new();
     let mut cases = String::new();
     let mut skipped = String::new();
+    let mut unexpected: Vec<String> = Vec::new();
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
         let name = file
@@ -106,15 +133,26 @@ fn conformance(root: &Path, out: &Path) {
             let schema = match parse(&group["schema"]) {
                 Ok(schema) => schema,
                 Err(errors) => {
-                    let reason = errors
+                    // The first reason of the table that an error has (a `$ref` to a
+                    // `$dynamicAnchor` also fails to resolve, say: the keyword is the reason).
+                    let Some((code, why)) = SKIP_REASONS
+                        .iter()
+                        .find(|(c, _)| errors.iter().any(|e| e.code == *c))
+                        .copied()
+                    else {
+                        unexpected.push(format!("{name} / {description}: {errors:?}"));
+                        continue;
+                    };
+                    let detail = errors
                         .iter()
                         .map(ToString::to_string)
                         .collect::<Vec<_>>()
                         .join("; ");
                     let tests = group["tests"].as_array().map_or(0, Vec::len);
+                    let schema_text = serde_json::to_string(&group["schema"]).unwrap();
                     writeln!(
                         skipped,
-                        "    ({name:?}, {description:?}, {tests}, {reason:?}),"
+                        "    Skipped {{ file: {name:?}, group: {description:?}, cases: {tests}, code: {code:?}, reason: {why:?}, detail: {detail:?}, schema: {schema_text:?} }},"
                     )
                     .unwrap();
                     continue;
@@ -137,6 +175,23 @@ fn conformance(root: &Path, out: &Path) {
                 let data = serde_json::to_string(&test["data"]).unwrap();
                 let valid = test["valid"].as_bool().expect("valid is a boolean");
                 let test_description = test["description"].as_str().unwrap_or_default();
+                if let Some((_, _, code)) = SKIPPED_CASES
+                    .iter()
+                    .find(|(file, end, _)| *file == name && test_description.ends_with(end))
+                {
+                    let why = SKIP_REASONS
+                        .iter()
+                        .find(|(c, _)| c == code)
+                        .map(|(_, why)| *why)
+                        .expect("a case is skipped for a reason of SKIP_REASONS");
+                    let group = format!("{description} / {test_description}");
+                    writeln!(
+                        skipped,
+                        "    Skipped {{ file: {name:?}, group: {group:?}, cases: 1, code: {code:?}, reason: {why:?}, detail: \"\", schema: {schema_text:?} }},"
+                    )
+                    .unwrap();
+                    continue;
+                }
                 writeln!(
                     cases,
                     "    Case {{ file: {name:?}, group: {description:?}, test: {test_description:?}, schema: {schema_text:?}, data: {data:?}, valid: {valid}, validate: <{module}::Root as ::ingest_runtime::Event>::validate_json, is_valid: <{module}::Root as ::ingest_runtime::Event>::is_valid, violations: <{module}::Root as ::ingest_runtime::Event>::violations }},"
@@ -145,8 +200,17 @@ fn conformance(root: &Path, out: &Path) {
             }
         }
     }
+    assert!(
+        unexpected.is_empty(),
+        "groups whose schema does not parse for a reason that is not a skip reason:\n{}",
+        unexpected.join("\n")
+    );
+    let reasons: String = SKIP_REASONS
+        .iter()
+        .map(|(code, why)| format!("    ({code:?}, {why:?}),\n"))
+        .collect();
     let code = format!(
-        "{modules}\n/// Every test case of the supported groups.\npub static CASES: &[Case] = &[\n{cases}];\n\n/// Groups skipped: (file, group, number of tests, why).\npub static SKIPPED: &[(&str, &str, usize, &str)] = &[\n{skipped}];\n"
+        "{modules}\n/// Every test case of the groups that run.\npub static CASES: &[Case] = &[\n{cases}];\n\n/// Groups skipped, each for one of `SKIP_REASONS`.\npub static SKIPPED: &[Skipped] = &[\n{skipped}];\n\n/// Why a group may be skipped: (the parser's error code, the reason).\npub static SKIP_REASONS: &[(&str, &str)] = &[\n{reasons}];\n"
     );
     std::fs::write(out.join("conformance.rs"), code).expect("OUT_DIR is writable");
 }
@@ -168,7 +232,7 @@ fn specs(root: &Path, out: &Path) {
         let checked = ingest_synth::check_spec(&path)
             .unwrap_or_else(|_| panic!("{} must pass `ingest check`", path.display()));
         let plan = checked.plan;
-        let mut events: Vec<(String, Option<String>, Schema, Value)> = plan
+        let mut events: Vec<(String, Option<String>, Document, Value)> = plan
             .events
             .iter()
             .map(|e| {
@@ -192,9 +256,21 @@ fn specs(root: &Path, out: &Path) {
             .collect();
         let module = plan.name.replace('-', "_");
         let tokens = module_tokens(&inputs);
+        // Each event type's serde round trip, for `tests/round_trip.rs`.
+        let value = "::ingest_runtime::__private::serde_json";
+        let round_trips: String = inputs
+            .iter()
+            .map(|input| {
+                let ty = type_name(input.type_name);
+                format!(
+                    "    ({:?}, |v| {{ let typed: {ty} = {value}::from_value(v.clone()).map_err(|e| e.to_string())?; {value}::to_value(&typed).map_err(|e| e.to_string()) }}),\n",
+                    input.type_name
+                )
+            })
+            .collect();
         writeln!(
             code,
-            "#[allow(dead_code, missing_docs, clippy::all)]\npub mod {module} {{\n{tokens}\n}}"
+            "#[allow(dead_code, missing_docs, clippy::all)]\npub mod {module} {{\n{tokens}\n/// Each event type's round trip through its generated type: JSON -> type -> JSON.\npub static ROUND_TRIPS: &[(&str, fn(&{value}::Value) -> Result<{value}::Value, String>)] = &[\n{round_trips}];\n}}"
         )
         .unwrap();
         let file = path

@@ -5,6 +5,8 @@
 //! only parse their own input and call in here. It therefore knows nothing of source spans,
 //! command lines or templates.
 //!
+//! - [`compat`]: whether every event valid under old schemas is valid under new ones (the
+//!   breaking-change check of `ingest check --against`), as typed findings.
 //! - [`schema`]: the model of the JSON Schema subset that `ingest.yaml` accepts (see
 //!   `docs/architecture.md#events`). Parsing checks every keyword and value and reports each
 //!   problem with its JSON pointer, so a front-end can place the error in its own source.
@@ -16,11 +18,13 @@
 //! - [`functions`]: a spec's functions crate (`generated/<name>/functions/`), which links the
 //!   events crate into the Lambda `bootstrap`.
 
+pub mod compat;
 pub mod events;
 pub mod functions;
+pub mod keywords;
 pub mod schema;
 pub mod types;
 pub mod validator;
 
-pub use events::{EventInput, GeneratedFile, RuntimeDependency, events_crate};
+pub use events::{EventInput, GeneratedFile, RUNTIME_VERSION, events_crate};
 pub use functions::functions_crate;

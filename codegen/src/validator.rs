@@ -1,21 +1,45 @@
 //! The validator model and its expansion into Rust: what `#[derive(Event)]` emits.
 //!
-//! A [`Node`] holds every assertion keyword of the subset for one position in a JSON document.
-//! Its children are either inline nodes or other Rust types that implement
-//! `ingest_runtime::Event` (a nested struct or enum with its own derive). The derive builds the
-//! model from a type's attributes; [`expand`] turns it into one `impl Event`, whose code reads
-//! the JSON once with `ingest_runtime::json::Parser` and checks each keyword as soon as its
-//! value is read: a property's value is checked before the next key is read, a string's format
-//! before the next token. Nothing is materialized except where a keyword needs whole values
-//! (`enum` and `const` over non-strings, `uniqueItems`), and then only that value.
+//! A [`Node`] holds every assertion and applicator of the vocabulary for one position in a JSON
+//! document. Its children are either inline nodes or other Rust types that implement
+//! `ingest_runtime::Event` (a nested struct, a union's branch, a `$defs` type with its own
+//! derive). The derive builds the model from a type's attributes; [`expand`] turns it into one
+//! `impl Event`, whose code reads the JSON once with `ingest_runtime::json::Parser` and checks
+//! each keyword as soon as its value is read: a property's value is checked before the next key
+//! is read, a string's format before the next token. Nothing is materialized except where a
+//! keyword needs whole values (`enum` and `const` over non-strings, `uniqueItems`), and then
+//! only that value.
+//!
+//! Applicators that apply more schemas to the same value (`allOf`, `anyOf`, `oneOf`, `not`,
+//! `if`/`then`/`else`, `dependentSchemas`, `unevaluatedProperties`, `unevaluatedItems`) read it
+//! again: the node takes a fork of the reader (`Parser::fork`, a copy of its position) before
+//! reading the value, reads the value once for its own keywords (which also proves it
+//! well-formed), then runs each subschema over a fresh fork, in this order:
+//!
+//! 1. `allOf` (a `$ref` beside other keywords is its first branch), each branch reporting its
+//!    violations in place;
+//! 2. `anyOf` and `oneOf`, each branch with a checker of its own ([`Checker::branch`]); when no
+//!    branch matches, the report names the closest branch (the rule is stated on
+//!    `ingest_runtime::Checker::no_branch_matched`) and adds its violations. A union whose
+//!    branches are objects told apart by a `const` property (a [`Tag`]) reads that property and
+//!    runs only the branch it selects, which is the same verdict (no other branch can match)
+//!    for a fraction of the work;
+//! 3. `not`, `if` (verdicts only), then `then` or `else` in place;
+//! 4. `dependentSchemas` whose property is present, in place;
+//! 5. `unevaluatedProperties` / `unevaluatedItems`: the properties (items) that no keyword
+//!    evaluated, where the evaluated ones are this node's own (`properties`, `patternProperties`,
+//!    `additionalProperties`; `prefixItems`, `items`, `contains`) and those of every in-place
+//!    subschema that passed, which each type reports through `Event::annotate`.
 //!
 //! Every check goes through `ingest_runtime::Checker`, which either stops at the first
 //! violation (the fast path) or records it with its pointer (the report): one generated body,
 //! two behaviours, so the two paths agree on every input by construction.
+//!
+//! [`Checker::branch`]: https://docs.rs/ingest-runtime
 
 use std::collections::BTreeSet;
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 use serde_json::{Number, Value};
 
@@ -46,26 +70,63 @@ pub struct Node {
     pub exclusive_maximum: Option<Number>,
     /// `multipleOf`
     pub multiple_of: Option<Number>,
+    /// `prefixItems`: the schemas of the first items, in order.
+    pub prefix_items: Vec<Child>,
+    /// `items`: the schema of the items after `prefixItems`; `None` allows any.
+    pub items: Option<Child>,
+    /// `contains`
+    pub contains: Option<Child>,
+    /// `minContains` (with `contains`; 1 when absent)
+    pub min_contains: Option<u64>,
+    /// `maxContains` (with `contains`)
+    pub max_contains: Option<u64>,
     /// `minItems`
     pub min_items: Option<u64>,
     /// `maxItems`
     pub max_items: Option<u64>,
     /// `uniqueItems`
     pub unique_items: bool,
-    /// `items`; `None` allows any element.
-    pub items: Option<Child>,
+    /// `unevaluatedItems`
+    pub unevaluated_items: Option<Unevaluated>,
     /// `properties` with `required` folded in.
     pub properties: Vec<Property>,
+    /// The names in `required` that no property declares: they must be present, and their
+    /// values are checked like any other undeclared key's (`patternProperties`,
+    /// `additionalProperties`).
+    pub required: Vec<String>,
+    /// `patternProperties`, in order.
+    pub pattern_properties: Vec<(String, Child)>,
     /// `additionalProperties`
     pub additional: Additional,
+    /// `propertyNames`
+    pub property_names: Option<Child>,
+    /// `dependentRequired`
+    pub dependent_required: Vec<(String, Vec<String>)>,
+    /// `dependentSchemas`
+    pub dependent_schemas: Vec<(String, Child)>,
     /// `minProperties`
     pub min_properties: Option<u64>,
     /// `maxProperties`
     pub max_properties: Option<u64>,
+    /// `unevaluatedProperties`
+    pub unevaluated_properties: Option<Unevaluated>,
     /// `enum`
     pub enum_values: Option<Vec<Value>>,
     /// `const`
     pub const_value: Option<Value>,
+    /// `allOf` (and a `$ref` beside other keywords, first).
+    pub all_of: Vec<Child>,
+    /// `anyOf`
+    pub any_of: Vec<Child>,
+    /// `oneOf`
+    pub one_of: Vec<Child>,
+    /// How the branches of the union (`oneOf`, or `anyOf` when there is no `oneOf`) are told
+    /// apart, when they are objects selected by a property.
+    pub tag: Option<Tag>,
+    /// `not`
+    pub not: Option<Child>,
+    /// `if`, `then`, `else`.
+    pub condition: Option<Condition>,
 }
 
 /// A declared property.
@@ -79,16 +140,49 @@ pub struct Property {
     pub child: Child,
 }
 
-/// What `additionalProperties` says about keys that no property declares.
+/// What `additionalProperties` says about keys that neither `properties` nor
+/// `patternProperties` covers.
 #[derive(Debug, Clone, Default)]
 pub enum Additional {
-    /// Any key, any value (the keyword is absent or `true`).
+    /// The keyword is absent: the keys are allowed, and left unevaluated (for
+    /// `unevaluatedProperties`).
     #[default]
-    Allowed,
+    Absent,
     /// No other key (`false`).
     Denied,
-    /// Other keys' values must match this schema.
+    /// Other keys' values must match this schema (`true` is a schema that allows anything),
+    /// and count as evaluated.
     Schema(Box<Child>),
+}
+
+/// What `unevaluatedProperties` or `unevaluatedItems` says about what no keyword evaluated.
+#[derive(Debug, Clone)]
+pub enum Unevaluated {
+    /// Nothing more is allowed (`false`).
+    Denied,
+    /// The rest must match this schema.
+    Schema(Box<Child>),
+}
+
+/// The property that tells the branches of a union apart: each branch is an object whose
+/// `property` is required and equal to its entry of `values`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    /// The property (`kind`).
+    pub property: String,
+    /// Its value for each branch, in branch order (all different).
+    pub values: Vec<String>,
+}
+
+/// `if`, `then` and `else`.
+#[derive(Debug, Clone)]
+pub struct Condition {
+    /// `if`
+    pub test: Child,
+    /// `then`
+    pub then: Option<Child>,
+    /// `else`
+    pub otherwise: Option<Child>,
 }
 
 /// The schema of a child position.
@@ -116,7 +210,8 @@ impl Node {
         }
     }
 
-    fn is_trivial(&self) -> bool {
+    /// Whether the node accepts every value (no keyword asserts anything).
+    pub fn is_trivial(&self) -> bool {
         self.types.is_none()
             && !self.never
             && self.min_length.is_none()
@@ -128,16 +223,50 @@ impl Node {
             && self.exclusive_minimum.is_none()
             && self.exclusive_maximum.is_none()
             && self.multiple_of.is_none()
+            && self.prefix_items.is_empty()
+            && self.items.is_none()
+            && self.contains.is_none()
             && self.min_items.is_none()
             && self.max_items.is_none()
             && !self.unique_items
-            && self.items.is_none()
+            && self.unevaluated_items.is_none()
             && self.properties.is_empty()
-            && matches!(self.additional, Additional::Allowed)
+            && self.required.is_empty()
+            && self.pattern_properties.is_empty()
+            && matches!(self.additional, Additional::Absent)
+            && self.property_names.is_none()
+            && self.dependent_required.is_empty()
+            && self.dependent_schemas.is_empty()
             && self.min_properties.is_none()
             && self.max_properties.is_none()
+            && self.unevaluated_properties.is_none()
             && self.enum_values.is_none()
             && self.const_value.is_none()
+            && !self.has_in_place()
+    }
+
+    /// Whether the node applies subschemas to the value itself.
+    pub fn has_in_place(&self) -> bool {
+        !self.all_of.is_empty()
+            || !self.any_of.is_empty()
+            || !self.one_of.is_empty()
+            || self.not.is_some()
+            || self.condition.is_some()
+            || !self.dependent_schemas.is_empty()
+    }
+
+    /// Whether the node evaluates properties or items of the value (so a type with this node
+    /// reports annotations, see `ingest_runtime::Event::annotate`).
+    pub fn annotates(&self) -> bool {
+        !self.properties.is_empty()
+            || !self.pattern_properties.is_empty()
+            || !matches!(self.additional, Additional::Absent)
+            || self.unevaluated_properties.is_some()
+            || !self.prefix_items.is_empty()
+            || self.items.is_some()
+            || self.contains.is_some()
+            || self.unevaluated_items.is_some()
+            || self.has_in_place()
     }
 
     /// Whether only strings can pass the type check.
@@ -145,6 +274,52 @@ impl Node {
         self.types
             .as_ref()
             .is_some_and(|t| t.len() == 1 && t.contains(&InstanceType::String))
+    }
+
+    /// The union the tag applies to: `oneOf`, or else `anyOf`.
+    fn tagged_union(&self) -> Option<(&'static str, &[Child], &Tag)> {
+        let tag = self.tag.as_ref()?;
+        if !self.one_of.is_empty() {
+            Some(("oneOf", &self.one_of, tag))
+        } else if !self.any_of.is_empty() {
+            Some(("anyOf", &self.any_of, tag))
+        } else {
+            None
+        }
+    }
+
+    /// Whether `unevaluatedProperties` has anything left to check: `additionalProperties`
+    /// evaluates every property it can see.
+    fn checks_unevaluated_properties(&self) -> bool {
+        self.unevaluated_properties.is_some() && matches!(self.additional, Additional::Absent)
+    }
+
+    /// Whether `unevaluatedItems` has anything left to check: `items` evaluates every item
+    /// after `prefixItems`.
+    fn checks_unevaluated_items(&self) -> bool {
+        self.unevaluated_items.is_some() && self.items.is_none()
+    }
+
+    /// The names the object reader must notice beyond the declared properties: required
+    /// names no property declares, and the names `dependentRequired` and `dependentSchemas`
+    /// mention.
+    fn noted_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        let mentioned = self
+            .required
+            .iter()
+            .chain(
+                self.dependent_required
+                    .iter()
+                    .flat_map(|(trigger, names)| std::iter::once(trigger).chain(names)),
+            )
+            .chain(self.dependent_schemas.iter().map(|(trigger, _)| trigger));
+        for name in mentioned {
+            if !self.properties.iter().any(|p| p.name == *name) && !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        names
     }
 }
 
@@ -186,48 +361,109 @@ fn count_tokens(n: u64) -> TokenStream {
 }
 
 fn format_tokens(format: Format) -> TokenStream {
-    match format {
-        Format::DateTime => quote!(::ingest_runtime::format::Format::DateTime),
-        Format::Date => quote!(::ingest_runtime::format::Format::Date),
-        Format::Uuid => quote!(::ingest_runtime::format::Format::Uuid),
-        Format::Email => quote!(::ingest_runtime::format::Format::Email),
+    // The runtime re-exports the same enum, so the variant's name (its `Debug`) is the path.
+    let variant = format_ident!("{format:?}");
+    quote!(::ingest_runtime::format::Format::#variant)
+}
+
+/// A `static` regular expression, compiled on first use (a JSON Schema pattern, in the
+/// `regex` crate's syntax: `crate::keywords::rust_regex`).
+fn regex_static(name: &Ident, pattern: &str) -> TokenStream {
+    let pattern = crate::keywords::rust_regex(pattern);
+    quote! {
+        static #name: ::ingest_runtime::__private::LazyLock<::ingest_runtime::__private::Regex> =
+            ::ingest_runtime::__private::LazyLock::new(|| ::ingest_runtime::__private::regex(#pattern));
     }
+}
+
+/// Which patterns of `patternProperties` match a declared name (known when generating).
+fn patterns_matching<'n>(node: &'n Node, name: &str) -> Vec<(usize, &'n Child)> {
+    node.pattern_properties
+        .iter()
+        .enumerate()
+        .filter(|(_, (pattern, _))| {
+            regex::Regex::new(&crate::keywords::rust_regex(pattern)).is_ok_and(|r| r.is_match(name))
+        })
+        .map(|(i, (_, child))| (i, child))
+        .collect()
 }
 
 struct Expander {
     functions: Vec<TokenStream>,
 }
 
+/// Flags the applicator phase records for the annotations of `unevaluated*`: which in-place
+/// branches passed.
+#[derive(Default)]
+struct Outcomes {
+    /// (branch, flag expression) of every in-place subschema that may have evaluated
+    /// something, in order.
+    passed: Vec<(Child, TokenStream)>,
+}
+
 impl Expander {
-    /// The expression that validates a child at the parser's position.
-    fn child_call(&mut self, child: &Child) -> TokenStream {
+    /// The expression that validates a child with the reader `p` and the checker `c` given.
+    fn call(&mut self, child: &Child, p: TokenStream, c: TokenStream) -> TokenStream {
         match child {
-            Child::Inline(node) if node.is_trivial() => quote!(p.skip_value()),
+            Child::Inline(node) if node.is_trivial() => quote!((#p).skip_value()),
             Child::Inline(node) => {
                 let name = self.node(node);
-                quote!(#name(p, c))
+                quote!(#name(#p, #c))
             }
             Child::Type {
                 path,
                 nullable: false,
             } => {
-                quote!(<#path as ::ingest_runtime::Event>::validate_json(p, c))
+                quote!(<#path as ::ingest_runtime::Event>::validate_json(#p, #c))
             }
             Child::Type {
                 path,
                 nullable: true,
-            } => quote!(
+            } => quote!({
+                let p: &mut ::ingest_runtime::json::Parser<'_> = #p;
                 if p.peek()? == ::ingest_runtime::json::Kind::Null {
                     p.parse_null()
                 } else {
-                    <#path as ::ingest_runtime::Event>::validate_json(p, c)
+                    <#path as ::ingest_runtime::Event>::validate_json(p, #c)
                 }
-            ),
+            }),
         }
     }
 
-    /// Generates the function for a node and returns its name.
-    fn node(&mut self, node: &Node) -> proc_macro2::Ident {
+    /// The expression: whether a child matches the value at the reader `fork` (not moved).
+    fn matches(&mut self, child: &Child, fork: TokenStream) -> TokenStream {
+        match child {
+            Child::Type {
+                path,
+                nullable: false,
+            } => quote!(<#path as ::ingest_runtime::Event>::matches(&#fork)),
+            _ => {
+                let call = self.call(
+                    child,
+                    quote!(&mut #fork.fork()),
+                    quote!(&mut ::ingest_runtime::Checker::fast()),
+                );
+                quote!((#call).is_ok())
+            }
+        }
+    }
+
+    /// The statement that adds a child's annotations (for a value it matches) to `a`.
+    fn annotate_call(&mut self, child: &Child, fork: TokenStream) -> TokenStream {
+        match child {
+            Child::Type { path, .. } => {
+                quote!(<#path as ::ingest_runtime::Event>::annotate(&mut #fork.fork(), a)?;)
+            }
+            Child::Inline(node) if node.annotates() => {
+                let name = self.annotate_fn(node);
+                quote!(#name(&mut #fork.fork(), a)?;)
+            }
+            Child::Inline(_) => TokenStream::new(),
+        }
+    }
+
+    /// Generates the validating function for a node and returns its name.
+    fn node(&mut self, node: &Node) -> Ident {
         let index = self.functions.len();
         let name = format_ident!("node_{}", index);
         self.functions.push(TokenStream::new());
@@ -236,6 +472,23 @@ impl Expander {
             fn #name<'a>(
                 p: &mut ::ingest_runtime::json::Parser<'a>,
                 c: &mut ::ingest_runtime::Checker,
+            ) -> ::core::result::Result<(), ::ingest_runtime::json::Error> {
+                #body
+            }
+        };
+        name
+    }
+
+    /// Generates the annotating function for a node and returns its name.
+    fn annotate_fn(&mut self, node: &Node) -> Ident {
+        let index = self.functions.len();
+        let name = format_ident!("annotate_{}", index);
+        self.functions.push(TokenStream::new());
+        let body = self.annotate_body(node);
+        self.functions[index] = quote! {
+            fn #name<'a>(
+                p: &mut ::ingest_runtime::json::Parser<'a>,
+                a: &mut ::ingest_runtime::Annotations<'a>,
             ) -> ::core::result::Result<(), ::ingest_runtime::json::Error> {
                 #body
             }
@@ -264,6 +517,8 @@ impl Expander {
             node.string_only() && node.const_value.as_ref().is_some_and(Value::is_string);
         let general_enum = node.enum_values.is_some() && !inline_enum;
         let general_const = node.const_value.is_some() && !inline_const;
+        let unevaluated = node.checks_unevaluated_properties() || node.checks_unevaluated_items();
+        let needs_fork = node.has_in_place() || unevaluated;
 
         let mut arms = Vec::new();
         let all_kinds = [
@@ -314,7 +569,12 @@ impl Expander {
         if missing_kind {
             arms.push(quote!(other => c.wrong_type(p, other, #expected)?,));
         }
+        let fork = needs_fork.then(|| quote!(let fork = p.fork();));
         let start = (general_enum || general_const).then(|| quote!(let start = p.offset();));
+        let dependents = (!node.dependent_schemas.is_empty()).then(|| {
+            let n = node.dependent_schemas.len();
+            quote!(let mut dependents = [false; #n];)
+        });
         let enum_check = general_enum.then(|| {
             let text = Value::Array(node.enum_values.clone().unwrap_or_default()).to_string();
             quote! {
@@ -331,14 +591,451 @@ impl Expander {
                 c.const_value(p, start, p.offset(), &EXPECTED)?;
             }
         });
+        let mut outcomes = Outcomes::default();
+        let applicators = self.applicators(node, unevaluated, &mut outcomes);
+        let unevaluated_checks = self.unevaluated(node, &outcomes);
         quote! {
             let kind = p.peek()?;
+            #fork
             #start
+            #dependents
             match kind {
                 #(#arms)*
             }
             #enum_check
             #const_check
+            #applicators
+            #unevaluated_checks
+            Ok(())
+        }
+    }
+
+    /// The in-place applicators, in the order of the module documentation. With `record`,
+    /// each branch's outcome is kept in a flag for the annotations of `unevaluated*`.
+    fn applicators(&mut self, node: &Node, record: bool, outcomes: &mut Outcomes) -> TokenStream {
+        let mut out = Vec::new();
+        let fork = quote!(fork);
+        for (i, child) in node.all_of.iter().enumerate() {
+            let call = self.call(child, quote!(&mut fork.fork()), quote!(c));
+            if record {
+                let flag = format_ident!("all_of_{}", i);
+                out.push(quote! {
+                    let before = c.count();
+                    #call?;
+                    let #flag = c.count() == before;
+                });
+                outcomes.passed.push((child.clone(), quote!(#flag)));
+            } else {
+                out.push(quote!(#call?;));
+            }
+        }
+        let tagged = node
+            .tagged_union()
+            .map(|(keyword, _, tag)| (keyword, tag.clone()));
+        for (keyword, branches) in [("anyOf", &node.any_of), ("oneOf", &node.one_of)] {
+            if branches.is_empty() {
+                continue;
+            }
+            out.push(match &tagged {
+                Some((tagged_keyword, tag)) if *tagged_keyword == keyword => {
+                    self.tagged(keyword, branches, tag, record, outcomes)
+                }
+                _ => self.union(keyword, branches, record, outcomes),
+            });
+        }
+        if let Some(not) = &node.not {
+            let matches = self.matches(not, fork.clone());
+            out.push(quote!(if #matches { c.matches_not()?; }));
+        }
+        if let Some(condition) = &node.condition {
+            let test = self.matches(&condition.test, fork.clone());
+            if record {
+                outcomes
+                    .passed
+                    .push((condition.test.clone(), quote!(condition)));
+            }
+            let mut branch = |child: &Option<Child>, flag: &str| {
+                let Some(child) = child else {
+                    return TokenStream::new();
+                };
+                let call = self.call(child, quote!(&mut fork.fork()), quote!(c));
+                if record {
+                    let flag = format_ident!("{}", flag);
+                    outcomes.passed.push((child.clone(), quote!(#flag)));
+                    quote! {
+                        let before = c.count();
+                        #call?;
+                        #flag = c.count() == before;
+                    }
+                } else {
+                    quote!(#call?;)
+                }
+            };
+            let then = branch(&condition.then, "then_passed");
+            let otherwise = branch(&condition.otherwise, "else_passed");
+            let flags = record.then(|| {
+                quote! {
+                    let mut then_passed = false;
+                    let mut else_passed = false;
+                }
+            });
+            out.push(quote! {
+                let condition = #test;
+                #flags
+                if condition {
+                    #then
+                } else {
+                    #otherwise
+                }
+            });
+        }
+        for (i, (_, child)) in node.dependent_schemas.iter().enumerate() {
+            let call = self.call(child, quote!(&mut fork.fork()), quote!(c));
+            if record {
+                let flag = format_ident!("dependent_{}", i);
+                out.push(quote! {
+                    let mut #flag = false;
+                    if dependents[#i] {
+                        let before = c.count();
+                        #call?;
+                        #flag = c.count() == before;
+                    }
+                });
+                outcomes.passed.push((child.clone(), quote!(#flag)));
+            } else {
+                out.push(quote!(if dependents[#i] { #call?; }));
+            }
+        }
+        quote!(#(#out)*)
+    }
+
+    /// An untagged `anyOf` or `oneOf`: every branch with a checker of its own.
+    fn union(
+        &mut self,
+        keyword: &str,
+        branches: &[Child],
+        record: bool,
+        outcomes: &mut Outcomes,
+    ) -> TokenStream {
+        let n = branches.len();
+        let flags = format_ident!(
+            "{}",
+            if keyword == "anyOf" {
+                "any_of"
+            } else {
+                "one_of"
+            }
+        );
+        let mut steps = Vec::new();
+        for (i, child) in branches.iter().enumerate() {
+            let call = self.call(child, quote!(&mut fork.fork()), quote!(&mut b));
+            // `anyOf` may stop at the first match, unless annotations need every branch.
+            let guard = (keyword == "anyOf" && !record).then(|| quote!(if !#flags.contains(&true)));
+            steps.push(quote! {
+                #guard {
+                    let mut b = c.branch();
+                    let result = #call;
+                    if ::ingest_runtime::Checker::passed(&b, result)? {
+                        #flags[#i] = true;
+                    } else if c.is_report() {
+                        failed.push(b);
+                    }
+                }
+            });
+            if record {
+                outcomes.passed.push((child.clone(), quote!(#flags[#i])));
+            }
+        }
+        let verdict = if keyword == "anyOf" {
+            quote! {
+                if !#flags.contains(&true) {
+                    c.no_branch_matched("anyOf", failed)?;
+                }
+            }
+        } else {
+            quote! {
+                let matched: usize = #flags.iter().filter(|f| **f).count();
+                if matched == 0 {
+                    c.no_branch_matched("oneOf", failed)?;
+                } else if matched > 1 {
+                    let which: ::std::vec::Vec<usize> =
+                        (0..#n).filter(|i| #flags[*i]).collect();
+                    c.several_branches_matched(&which)?;
+                }
+            }
+        };
+        quote! {
+            let mut #flags = [false; #n];
+            {
+                let mut failed: ::std::vec::Vec<::ingest_runtime::Checker> = ::std::vec::Vec::new();
+                #(#steps)*
+                #verdict
+            }
+        }
+    }
+
+    /// A union told apart by a tag: the branch the tag selects, alone.
+    fn tagged(
+        &mut self,
+        keyword: &str,
+        branches: &[Child],
+        tag: &Tag,
+        record: bool,
+        outcomes: &mut Outcomes,
+    ) -> TokenStream {
+        let n = branches.len();
+        let flags = format_ident!(
+            "{}",
+            if keyword == "anyOf" {
+                "any_of"
+            } else {
+                "one_of"
+            }
+        );
+        let property = &tag.property;
+        let values = &tag.values;
+        let mut arms = Vec::new();
+        for (i, child) in branches.iter().enumerate() {
+            let call = self.call(child, quote!(&mut fork.fork()), quote!(&mut b));
+            arms.push(quote! {
+                ::ingest_runtime::check::Tag::Branch(#i) => {
+                    let mut b = c.branch();
+                    let result = #call;
+                    if ::ingest_runtime::Checker::passed(&b, result)? {
+                        #flags[#i] = true;
+                    } else {
+                        c.tagged_branch_failed(#keyword, #property, VALUES[#i], #i, b)?;
+                    }
+                }
+            });
+            if record {
+                outcomes.passed.push((child.clone(), quote!(#flags[#i])));
+            }
+        }
+        quote! {
+            let mut #flags = [false; #n];
+            {
+                const VALUES: &[&str] = &[#(#values),*];
+                match ::ingest_runtime::check::tag_of(&fork, #property, VALUES)? {
+                    #(#arms)*
+                    other => c.no_tag(#keyword, #property, VALUES, &other)?,
+                }
+            }
+        }
+    }
+
+    /// The pass of `unevaluatedProperties` / `unevaluatedItems` over a fork of the value.
+    fn unevaluated(&mut self, node: &Node, outcomes: &Outcomes) -> TokenStream {
+        if !node.checks_unevaluated_properties() && !node.checks_unevaluated_items() {
+            return TokenStream::new();
+        }
+        let mut annotations = Vec::new();
+        for (child, flag) in &outcomes.passed {
+            let call = self.annotate_call(child, quote!(fork));
+            if !call.is_empty() {
+                annotations.push(quote!(if #flag { #call }));
+            }
+        }
+        let mut passes = Vec::new();
+        if let Some(rule) = node
+            .unevaluated_properties
+            .as_ref()
+            .filter(|_| node.checks_unevaluated_properties())
+        {
+            let names: Vec<&str> = node.properties.iter().map(|p| p.name.as_str()).collect();
+            let declared = if names.is_empty() {
+                quote!(false)
+            } else {
+                quote!(matches!(::core::convert::AsRef::<str>::as_ref(&key), #(#names)|*))
+            };
+            let (statics, patterns) = self.pattern_tests(node, "U");
+            let rest = match rule {
+                Unevaluated::Denied => quote!(c.unevaluated_property(&mut q, &key)?;),
+                Unevaluated::Schema(child) => {
+                    let call = self.call(child, quote!(&mut q), quote!(c));
+                    quote! {
+                        c.enter_key(&key);
+                        #call?;
+                        c.leave();
+                    }
+                }
+            };
+            passes.push(quote! {
+                if kind == ::ingest_runtime::json::Kind::Object {
+                    #statics
+                    let mut q = fork.fork();
+                    q.begin_object()?;
+                    let mut first = true;
+                    while q.read_key(&mut first)? {
+                        let key = q.last_str();
+                        if #declared #patterns || a.has_key(&key) {
+                            q.skip_value()?;
+                        } else {
+                            #rest
+                        }
+                    }
+                }
+            });
+        }
+        if let Some(rule) = node
+            .unevaluated_items
+            .as_ref()
+            .filter(|_| node.checks_unevaluated_items())
+        {
+            let prefix = node.prefix_items.len();
+            let contains = node.contains.as_ref().map(|child| {
+                let matches = self.matches(child, quote!(q));
+                quote!(|| #matches)
+            });
+            let rest = match rule {
+                Unevaluated::Denied => quote!(c.unevaluated_item(&mut q, index)?;),
+                Unevaluated::Schema(child) => {
+                    let call = self.call(child, quote!(&mut q), quote!(c));
+                    quote! {
+                        c.enter_index(index);
+                        #call?;
+                        c.leave();
+                    }
+                }
+            };
+            passes.push(quote! {
+                if kind == ::ingest_runtime::json::Kind::Array {
+                    let mut q = fork.fork();
+                    q.begin_array()?;
+                    let mut first = true;
+                    let mut index = 0usize;
+                    while q.next_element(&mut first)? {
+                        if index < #prefix #contains || a.has_item(index) {
+                            q.skip_value()?;
+                        } else {
+                            #rest
+                        }
+                        index += 1;
+                    }
+                }
+            });
+        }
+        quote! {
+            let mut a = ::ingest_runtime::Annotations::default();
+            {
+                let a = &mut a;
+                #(#annotations)*
+            }
+            #(#passes)*
+        }
+    }
+
+    /// `static`s for the node's `patternProperties` and the `|| P.is_match(&key)` tests.
+    fn pattern_tests(&mut self, node: &Node, prefix: &str) -> (TokenStream, TokenStream) {
+        let mut statics = Vec::new();
+        let mut tests = Vec::new();
+        for (i, (pattern, _)) in node.pattern_properties.iter().enumerate() {
+            let name = format_ident!("{}PATTERN_{}", prefix, i);
+            statics.push(regex_static(&name, pattern));
+            tests.push(quote!(|| #name.is_match(&key)));
+        }
+        (quote!(#(#statics)*), quote!(#(#tests)*))
+    }
+
+    fn annotate_body(&mut self, node: &Node) -> TokenStream {
+        let kind = quote!(::ingest_runtime::json::Kind);
+        let mut arms = Vec::new();
+        let object_all =
+            !matches!(node.additional, Additional::Absent) || node.unevaluated_properties.is_some();
+        if object_all {
+            arms.push(quote!(#kind::Object => { a.all_keys(); p.skip_value()?; }));
+        } else if !node.properties.is_empty() || !node.pattern_properties.is_empty() {
+            let names: Vec<&str> = node.properties.iter().map(|p| p.name.as_str()).collect();
+            let declared = if names.is_empty() {
+                quote!(false)
+            } else {
+                quote!(matches!(::core::convert::AsRef::<str>::as_ref(&key), #(#names)|*))
+            };
+            let (statics, patterns) = self.pattern_tests(node, "A");
+            arms.push(quote! {
+                #kind::Object => {
+                    #statics
+                    p.begin_object()?;
+                    let mut first = true;
+                    while p.read_key(&mut first)? {
+                        let key = p.last_str();
+                        if #declared #patterns {
+                            a.key(key);
+                        }
+                        p.skip_value()?;
+                    }
+                }
+            });
+        }
+        if node.items.is_some() || node.unevaluated_items.is_some() {
+            arms.push(quote!(#kind::Array => { a.all_items(); p.skip_value()?; }));
+        } else if !node.prefix_items.is_empty() || node.contains.is_some() {
+            let prefix = node.prefix_items.len();
+            let contains = node.contains.as_ref().map(|child| {
+                let matches = self.matches(child, quote!(p));
+                quote!(if #matches { a.item(index); })
+            });
+            arms.push(quote! {
+                #kind::Array => {
+                    a.prefix(#prefix);
+                    p.begin_array()?;
+                    let mut first = true;
+                    let mut index = 0usize;
+                    while p.next_element(&mut first)? {
+                        #contains
+                        p.skip_value()?;
+                        index += 1;
+                    }
+                }
+            });
+        }
+        let mut in_place = Vec::new();
+        for child in &node.all_of {
+            in_place.push(self.annotate_call(child, quote!(fork)));
+        }
+        for child in node.any_of.iter().chain(&node.one_of) {
+            let matches = self.matches(child, quote!(fork));
+            let call = self.annotate_call(child, quote!(fork));
+            if !call.is_empty() {
+                in_place.push(quote!(if #matches { #call }));
+            }
+        }
+        if let Some(condition) = &node.condition {
+            let test = self.matches(&condition.test, quote!(fork));
+            let test_call = self.annotate_call(&condition.test, quote!(fork));
+            let then = condition
+                .then
+                .as_ref()
+                .map(|c| self.annotate_call(c, quote!(fork)));
+            let otherwise = condition
+                .otherwise
+                .as_ref()
+                .map(|c| self.annotate_call(c, quote!(fork)));
+            in_place.push(quote! {
+                if #test {
+                    #test_call
+                    #then
+                } else {
+                    #otherwise
+                }
+            });
+        }
+        for (name, child) in &node.dependent_schemas {
+            let call = self.annotate_call(child, quote!(fork));
+            if !call.is_empty() {
+                in_place.push(quote! {
+                    if ::ingest_runtime::check::has_key(&fork, #name)? { #call }
+                });
+            }
+        }
+        let fork = (!in_place.is_empty()).then(|| quote!(let fork = p.fork();));
+        quote! {
+            #fork
+            match p.peek()? {
+                #(#arms)*
+                _ => p.skip_value()?,
+            }
+            #(#in_place)*
             Ok(())
         }
     }
@@ -361,10 +1058,11 @@ impl Expander {
             checks.push(quote!(c.max_length(&s, #max)?;));
         }
         if let Some(pattern) = &node.pattern {
+            let name = format_ident!("PATTERN");
+            let pattern_static = regex_static(&name, pattern);
             checks.push(quote! {
-                static PATTERN: ::ingest_runtime::__private::LazyLock<::ingest_runtime::__private::Regex> =
-                    ::ingest_runtime::__private::LazyLock::new(|| ::ingest_runtime::__private::regex(#pattern));
-                c.pattern(&s, &PATTERN)?;
+                #pattern_static
+                c.pattern(&s, &PATTERN, #pattern)?;
             });
         }
         if let Some(format) = node.format {
@@ -410,9 +1108,23 @@ impl Expander {
     }
 
     fn array_checks(&mut self, node: &Node) -> TokenStream {
-        let item = match &node.items {
-            Some(child) => self.child_call(child),
+        let items = match &node.items {
+            Some(child) => self.call(child, quote!(p), quote!(c)),
             None => quote!(p.skip_value()),
+        };
+        let item = if node.prefix_items.is_empty() {
+            items
+        } else {
+            let arms: Vec<TokenStream> = node
+                .prefix_items
+                .iter()
+                .enumerate()
+                .map(|(i, child)| {
+                    let call = self.call(child, quote!(p), quote!(c));
+                    quote!(#i => #call,)
+                })
+                .collect();
+            quote!(match count { #(#arms)* _ => #items })
         };
         let unique = node.unique_items;
         let spans_decl = unique.then(
@@ -421,6 +1133,26 @@ impl Expander {
         let span_start = unique.then(|| quote!(p.peek()?; let item_start = p.offset();));
         let span_push = unique.then(|| quote!(spans.push((item_start, p.offset()));));
         let unique_check = unique.then(|| quote!(c.unique_items(p, &spans)?;));
+        let (contains_decl, contains_test, contains_check) = match &node.contains {
+            Some(child) => {
+                let matches = self.matches(child, quote!(p));
+                let min = count_tokens(node.min_contains.unwrap_or(1));
+                let min_given = node.min_contains.is_some();
+                let max = match node.max_contains {
+                    Some(max) => {
+                        let max = count_tokens(max);
+                        quote!(::core::option::Option::Some(#max))
+                    }
+                    None => quote!(::core::option::Option::None),
+                };
+                (
+                    Some(quote!(let mut matching = 0usize;)),
+                    Some(quote!(if #matches { matching += 1; })),
+                    Some(quote!(c.contains(matching, #min, #min_given, #max)?;)),
+                )
+            }
+            None => (None, None, None),
+        };
         let min = node.min_items.map(|n| {
             let n = count_tokens(n);
             quote!(c.min_items(count, #n)?;)
@@ -434,8 +1166,10 @@ impl Expander {
             let mut first = true;
             let mut count = 0usize;
             #spans_decl
+            #contains_decl
             while p.next_element(&mut first)? {
                 c.enter_index(count);
+                #contains_test
                 #span_start
                 #item?;
                 #span_push
@@ -444,16 +1178,28 @@ impl Expander {
             }
             #min
             #max
+            #contains_check
             #unique_check
         }
     }
 
     fn object_checks(&mut self, node: &Node) -> TokenStream {
+        let noted = node.noted_names();
+        let (statics, _) = self.pattern_tests(node, "");
+        let pattern_calls: Vec<(Ident, TokenStream)> = node
+            .pattern_properties
+            .iter()
+            .enumerate()
+            .map(|(i, (_, child))| {
+                let call = self.call(child, quote!(&mut value.fork()), quote!(c));
+                (format_ident!("PATTERN_{}", i), call)
+            })
+            .collect();
         let other = match &node.additional {
-            Additional::Allowed => quote!(p.skip_value()?;),
+            Additional::Absent => quote!(p.skip_value()?;),
             Additional::Denied => quote!(c.not_allowed(p, &key)?;),
             Additional::Schema(child) => {
-                let call = self.child_call(child);
+                let call = self.call(child, quote!(p), quote!(c));
                 quote! {
                     c.enter_key(&key);
                     #call?;
@@ -461,6 +1207,61 @@ impl Expander {
                 }
             }
         };
+        let other = if pattern_calls.is_empty() {
+            other
+        } else {
+            let tests = pattern_calls.iter().map(|(name, call)| {
+                quote! {
+                    if #name.is_match(&key) {
+                        matched = true;
+                        c.enter_key(&key);
+                        #call?;
+                        c.leave();
+                    }
+                }
+            });
+            quote! {
+                let value = p.fork();
+                let mut matched = false;
+                #(#tests)*
+                if matched {
+                    p.skip_value()?;
+                } else {
+                    #other
+                }
+            }
+        };
+        let note = (!noted.is_empty()).then(|| {
+            let arms = noted
+                .iter()
+                .enumerate()
+                .map(|(i, name)| quote!(#name => noted[#i] = true,));
+            quote! {
+                match ::core::convert::AsRef::<str>::as_ref(&key) {
+                    #(#arms)*
+                    _ => {}
+                }
+            }
+        });
+        let other_arm = quote! {
+            ::ingest_runtime::check::note_key(p, &mut others, &key)?;
+            #note
+            #other
+        };
+        let property_names = node.property_names.as_ref().map(|child| {
+            let call = self.call(child, quote!(&mut q), quote!(&mut b));
+            quote! {
+                {
+                    let text = ::ingest_runtime::check::json_string(&key);
+                    let mut q = ::ingest_runtime::json::Parser::new(text.as_bytes());
+                    let mut b = c.branch();
+                    let result = #call;
+                    if !::ingest_runtime::Checker::passed(&b, result)? {
+                        c.bad_property_name(&key, b)?;
+                    }
+                }
+            }
+        });
         let count_properties = node.min_properties.is_some() || node.max_properties.is_some();
         let count_decl = count_properties.then(|| quote!(let mut count = 0usize;));
         let count_inc = count_properties.then(|| quote!(count += 1;));
@@ -472,61 +1273,108 @@ impl Expander {
             let n = count_tokens(n);
             quote!(c.max_properties(count, #n)?;)
         });
-        let other_arm = quote! {
-            ::ingest_runtime::check::note_key(p, &mut others, &key)?;
-            #other
+        let noted_decl = (!noted.is_empty()).then(|| {
+            let n = noted.len();
+            quote!(let mut noted = [false; #n];)
+        });
+        // Whether a name is present: a declared property's `seen` flag, or a noted name's.
+        let present = |name: &str| -> TokenStream {
+            if let Some(i) = node.properties.iter().position(|p| p.name == name) {
+                quote!(seen[#i])
+            } else {
+                let i = noted.iter().position(|n| n == name).unwrap_or(0);
+                quote!(noted[#i])
+            }
         };
-        if node.properties.is_empty() {
-            return quote! {
-                p.begin_object()?;
-                let mut first = true;
-                let mut others = ::ingest_runtime::json::KeySet::default();
-                #count_decl
-                while p.read_key(&mut first)? {
-                    let key = p.last_str();
-                    #count_inc
-                    #other_arm
-                }
-                #min
-                #max
-            };
-        }
-        let count = node.properties.len();
-        let mut arms = Vec::new();
         let mut required = Vec::new();
         for (index, property) in node.properties.iter().enumerate() {
-            let name = &property.name;
-            let call = self.child_call(&property.child);
-            arms.push(quote! {
-                #name => {
-                    if seen[#index] {
-                        return ::core::result::Result::Err(p.duplicate_key(&key));
-                    }
-                    seen[#index] = true;
-                    c.enter_key(#name);
-                    #call?;
-                    c.leave();
-                }
-            });
             if property.required {
+                let name = &property.name;
                 required.push(quote!(if !seen[#index] { c.missing(#name)?; }));
             }
         }
-        quote! {
-            p.begin_object()?;
-            let mut first = true;
-            let mut seen = [false; #count];
-            let mut others = ::ingest_runtime::json::KeySet::default();
-            #count_decl
-            while p.read_key(&mut first)? {
+        for name in &node.required {
+            let flag = present(name);
+            required.push(quote!(if !#flag { c.missing(#name)?; }));
+        }
+        for (trigger, names) in &node.dependent_required {
+            let trigger_flag = present(trigger);
+            let checks = names.iter().map(|name| {
+                let flag = present(name);
+                quote!(if !#flag { c.dependent_missing(#trigger, #name)?; })
+            });
+            required.push(quote!(if #trigger_flag { #(#checks)* }));
+        }
+        let dependents: Vec<TokenStream> = node
+            .dependent_schemas
+            .iter()
+            .enumerate()
+            .map(|(i, (trigger, _))| {
+                let flag = present(trigger);
+                quote!(dependents[#i] = #flag;)
+            })
+            .collect();
+        let loop_body = if node.properties.is_empty() {
+            quote! {
                 let key = p.last_str();
                 #count_inc
+                #property_names
+                #other_arm
+            }
+        } else {
+            let mut arms = Vec::new();
+            for (index, property) in node.properties.iter().enumerate() {
+                let name = &property.name;
+                let call = self.call(&property.child, quote!(p), quote!(c));
+                let matching = patterns_matching(node, name);
+                let value_fork = (!matching.is_empty()).then(|| quote!(let value = p.fork();));
+                let pattern_calls = matching.iter().map(|(i, child)| {
+                    let _ = i;
+                    let call = self.call(child, quote!(&mut value.fork()), quote!(c));
+                    quote!(#call?;)
+                });
+                let pattern_calls: Vec<TokenStream> = pattern_calls.collect();
+                arms.push(quote! {
+                    #name => {
+                        if seen[#index] {
+                            return ::core::result::Result::Err(p.duplicate_key(&key));
+                        }
+                        seen[#index] = true;
+                        c.enter_key(#name);
+                        #value_fork
+                        #call?;
+                        #(#pattern_calls)*
+                        c.leave();
+                    }
+                });
+            }
+            quote! {
+                let key = p.last_str();
+                #count_inc
+                #property_names
                 match ::core::convert::AsRef::<str>::as_ref(&key) {
                     #(#arms)*
                     _ => { #other_arm }
                 }
             }
+        };
+        let seen_decl = (!node.properties.is_empty()).then(|| {
+            let count = node.properties.len();
+            quote!(let mut seen = [false; #count];)
+        });
+        quote! {
+            #statics
+            p.begin_object()?;
+            let mut first = true;
+            #seen_decl
+            #noted_decl
+            let mut others = ::ingest_runtime::json::KeySet::default();
+            #count_decl
+            while p.read_key(&mut first)? {
+                #loop_body
+            }
             #(#required)*
+            #(#dependents)*
             #min
             #max
         }
@@ -534,12 +1382,25 @@ impl Expander {
 }
 
 /// The `impl ingest_runtime::Event` for a type whose schema is `node`.
-pub fn expand(ty: &syn::Ident, generics: &syn::Generics, node: &Node) -> TokenStream {
+pub fn expand(ty: &Ident, generics: &syn::Generics, node: &Node) -> TokenStream {
     let mut expander = Expander {
         functions: Vec::new(),
     };
     let root = expander.node(node);
-    let functions = expander.functions;
+    let functions = std::mem::take(&mut expander.functions);
+    let annotate = node.annotates().then(|| {
+        let body = expander.annotate_body(node);
+        let helpers = std::mem::take(&mut expander.functions);
+        quote! {
+            fn annotate<'a>(
+                p: &mut ::ingest_runtime::json::Parser<'a>,
+                a: &mut ::ingest_runtime::Annotations<'a>,
+            ) -> ::core::result::Result<(), ::ingest_runtime::json::Error> {
+                #(#helpers)*
+                #body
+            }
+        }
+    });
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     quote! {
         #[automatically_derived]
@@ -552,68 +1413,7 @@ pub fn expand(ty: &syn::Ident, generics: &syn::Generics, node: &Node) -> TokenSt
                 #(#functions)*
                 #root(p, c)
             }
+            #annotate
         }
-    }
-}
-
-/// The model of a parsed schema with every child inline (for tools and tests that validate a
-/// schema without declaring Rust types).
-pub fn from_schema(schema: &crate::schema::Schema) -> Node {
-    use crate::schema::Schema;
-    let object = match schema {
-        Schema::Bool(true) => return Node::default(),
-        Schema::Bool(false) => {
-            return Node {
-                never: true,
-                ..Node::default()
-            };
-        }
-        Schema::Object(object) => object,
-    };
-    let inline = |s: &Schema| Child::Inline(Box::new(from_schema(s)));
-    let mut properties: Vec<Property> = object
-        .properties
-        .iter()
-        .map(|(name, s)| Property {
-            name: name.clone(),
-            required: object.required.contains(name),
-            child: inline(s),
-        })
-        .collect();
-    for name in &object.required {
-        if object.property(name).is_none() {
-            properties.push(Property {
-                name: name.clone(),
-                required: true,
-                child: Child::Inline(Box::default()),
-            });
-        }
-    }
-    Node {
-        types: object.types.clone(),
-        never: false,
-        min_length: object.min_length,
-        max_length: object.max_length,
-        pattern: object.pattern.clone(),
-        format: object.format,
-        minimum: object.minimum.clone(),
-        maximum: object.maximum.clone(),
-        exclusive_minimum: object.exclusive_minimum.clone(),
-        exclusive_maximum: object.exclusive_maximum.clone(),
-        multiple_of: object.multiple_of.clone(),
-        min_items: object.min_items,
-        max_items: object.max_items,
-        unique_items: object.unique_items,
-        items: object.items.as_ref().map(inline),
-        properties,
-        additional: match &object.additional_properties {
-            None | Some(Schema::Bool(true)) => Additional::Allowed,
-            Some(Schema::Bool(false)) => Additional::Denied,
-            Some(s) => Additional::Schema(Box::new(inline(s))),
-        },
-        min_properties: object.min_properties,
-        max_properties: object.max_properties,
-        enum_values: object.enum_values.clone(),
-        const_value: object.const_value.clone(),
     }
 }

@@ -103,7 +103,7 @@ pub fn registry(events: &[EventInput<'_>]) -> Result<Registry, RegistryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ingest_codegen::schema::{Schema, SchemaObject, parse};
+    use ingest_codegen::schema::{Document, Schema, SchemaObject, parse};
     use serde_json::json;
 
     #[test]
@@ -112,10 +112,10 @@ mod tests {
             pattern: Some("(".to_owned()),
             ..SchemaObject::default()
         };
-        let schema = Schema::Object(Box::new(SchemaObject {
+        let schema = Document::new(Schema::Object(Box::new(SchemaObject {
             properties: vec![("a/b".to_owned(), Schema::Object(Box::new(property)))],
             ..SchemaObject::default()
-        }));
+        })));
         let error = Program::compile(&schema).unwrap_err();
         assert_eq!(error.pointer, "/properties/a~1b/pattern");
         assert!(
@@ -130,10 +130,10 @@ mod tests {
     fn a_registry_names_the_type_whose_schema_fails_and_refuses_duplicates() {
         let value = json!({"type": "string"});
         let schema = parse(&value).unwrap();
-        let bad = Schema::Object(Box::new(SchemaObject {
+        let bad = Document::new(Schema::Object(Box::new(SchemaObject {
             pattern: Some("[".to_owned()),
             ..SchemaObject::default()
-        }));
+        })));
         let input = |type_name, schema| EventInput {
             type_name,
             description: None,
@@ -187,5 +187,27 @@ mod tests {
             program.violations(br#"{"id":"a","id":"b"}"#).is_err(),
             "duplicate keys are not JSON here"
         );
+    }
+
+    #[test]
+    fn a_recursive_reference_as_the_items_schema_checks_every_level() {
+        // While `node` compiles, its `items` reach the slot reserved for it, which must not be
+        // taken for `items: true`.
+        let value = json!({
+            "$ref": "#/$defs/node",
+            "$defs": {"node": {
+                "type": "object",
+                "required": ["id"],
+                "properties": {"children": {"type": "array", "items": {"$ref": "#/$defs/node"}}}
+            }}
+        });
+        let program = Program::compile(&parse(&value).unwrap()).unwrap();
+        assert!(program.is_valid(br#"{"id":1,"children":[{"id":2,"children":[]}]}"#));
+        for bad in [
+            &br#"{"id":1,"children":[null]}"#[..],
+            br#"{"id":1,"children":[{}]}"#,
+        ] {
+            assert!(!program.is_valid(bad), "{}", String::from_utf8_lossy(bad));
+        }
     }
 }

@@ -7,15 +7,13 @@
 //! by the JSON kind they apply to, so the interpreter reads the kind of the next value once and
 //! runs only that kind's checks, in the order generated code runs them.
 //!
-//! Why an arena: the schema subset of a later version adds references (`$ref`, `$defs`,
-//! `$anchor`), which may be recursive, and applicators (`allOf`, `anyOf`, `oneOf`, `not`,
-//! `if`/`then`/`else`, `dependentSchemas`, `prefixItems`, `contains`, `patternProperties`,
-//! `propertyNames`) over sub-schemas. In an arena a reference is just the index of its target
-//! (a cycle is an index to an ancestor, compiled once), and an applicator is one more kind of
-//! node (or one more list in [`Checks`]) over the indices of its sub-programs. The readers of
-//! objects and arrays keep the set of properties and items they evaluated (`seen` in the object
-//! reader), which is where `unevaluatedProperties`/`unevaluatedItems` annotations will come
-//! from.
+//! Why an arena: references (`$ref`, `$defs`, `$anchor`) may be recursive, and applicators
+//! (`allOf`, `anyOf`, `oneOf`, `not`, `if`/`then`/`else`, `dependentSchemas`, `prefixItems`,
+//! `contains`, `patternProperties`, `propertyNames`, `unevaluated*`) run sub-schemas. In an
+//! arena a reference is just the index of its target (a definition is compiled once; a
+//! reference back to one still being compiled goes through a [`Node::Ref`]), and an
+//! applicator is a list of indices in [`Applicators`], run over a fork of the reader as the
+//! generated code runs them.
 
 use std::collections::HashMap;
 
@@ -70,6 +68,9 @@ pub(crate) enum Node {
     NullOr(NodeId),
     /// The assertions of a schema object.
     Checks(Box<Checks>),
+    /// The node of a definition that was still being compiled where it was referenced (a
+    /// recursive schema).
+    Ref(NodeId),
 }
 
 /// Bits of the JSON kinds a node allows, indexed by `ingest_runtime::json::Kind as u8`.
@@ -92,6 +93,55 @@ pub(crate) struct Checks {
     pub(crate) object: Objects,
     /// Checks of the whole value, once it is read; `None` for most positions.
     pub(crate) whole: Option<Box<Whole>>,
+    /// Applicators over the same value; `None` for most positions.
+    pub(crate) applicators: Option<Box<Applicators>>,
+}
+
+/// The subschemas a position applies to the value itself, and `unevaluated*`.
+#[derive(Debug)]
+pub(crate) struct Applicators {
+    /// `allOf` (a `$ref` beside other keywords first).
+    pub(crate) all_of: Box<[NodeId]>,
+    /// `anyOf`
+    pub(crate) any_of: Box<[NodeId]>,
+    /// `oneOf`
+    pub(crate) one_of: Box<[NodeId]>,
+    /// The tag of the union (of `oneOf`, or of `anyOf` without `oneOf`), for a position that
+    /// is a union enum whose branches a property tells apart.
+    pub(crate) tag: Option<Tag>,
+    /// `not`
+    pub(crate) not: Option<NodeId>,
+    /// `if`, `then`, `else`.
+    pub(crate) condition: Option<(NodeId, Option<NodeId>, Option<NodeId>)>,
+    /// `dependentSchemas`, in the order of the object's `dependent_triggers`.
+    pub(crate) dependent_schemas: Box<[NodeId]>,
+    /// `unevaluatedProperties`, when `additionalProperties` leaves something to it.
+    pub(crate) unevaluated_properties: Option<Rest>,
+    /// `unevaluatedItems`, when `items` leaves something to it.
+    pub(crate) unevaluated_items: Option<Rest>,
+}
+
+impl Applicators {
+    /// Whether the outcome of each branch is kept, for the annotations of `unevaluated*`.
+    pub(crate) fn records(&self) -> bool {
+        self.unevaluated_properties.is_some() || self.unevaluated_items.is_some()
+    }
+}
+
+/// A union's tag property and its value per branch.
+#[derive(Debug)]
+pub(crate) struct Tag {
+    pub(crate) property: Box<str>,
+    pub(crate) values: Box<[Box<str>]>,
+}
+
+/// What `unevaluatedProperties` / `unevaluatedItems` does with what no keyword evaluated.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Rest {
+    /// `false`
+    Denied,
+    /// A schema.
+    Schema(NodeId),
 }
 
 /// The checks that need a value read to its end, re-read from its span in the input. This is
@@ -115,8 +165,8 @@ pub(crate) struct Strings {
     pub(crate) min_length: Option<usize>,
     /// `maxLength`
     pub(crate) max_length: Option<usize>,
-    /// `pattern`
-    pub(crate) pattern: Option<Regex>,
+    /// `pattern`, compiled, and as written (for messages).
+    pub(crate) pattern: Option<(Regex, Box<str>)>,
     /// `format`
     pub(crate) format: Option<Format>,
     /// `enum` when the position admits strings only and every value is one: compared as text.
@@ -148,8 +198,16 @@ pub(crate) enum Bound {
 /// The checks of an array.
 #[derive(Debug)]
 pub(crate) struct Arrays {
-    /// `items` (a node that allows anything when absent).
+    /// `prefixItems`
+    pub(crate) prefix: Box<[NodeId]>,
+    /// `items`, after the prefix (a node that allows anything when absent).
     pub(crate) items: NodeId,
+    /// Whether `items` is present (it evaluates every item after the prefix).
+    pub(crate) has_items: bool,
+    /// Whether `unevaluatedItems` is present (it evaluates every item).
+    pub(crate) has_unevaluated: bool,
+    /// `contains`, `minContains` (and whether it was given), `maxContains`.
+    pub(crate) contains: Option<(NodeId, usize, bool, Option<usize>)>,
     /// `minItems`
     pub(crate) min_items: Option<usize>,
     /// `maxItems`
@@ -161,12 +219,27 @@ pub(crate) struct Arrays {
 /// The checks of an object.
 #[derive(Debug)]
 pub(crate) struct Objects {
-    /// `properties` in schema order, then the `required` names no property declares.
+    /// `properties` in schema order.
     pub(crate) properties: Box<[Property]>,
     /// The indices (into `properties`) of the required ones, in property order.
     pub(crate) required: Box<[usize]>,
+    /// The names the reader notices beyond the properties (required names that no property
+    /// declares, and the names of `dependentRequired` and `dependentSchemas`).
+    pub(crate) noted: Box<[Box<str>]>,
+    /// The required names no property declares, as where to find them (in `noted`).
+    pub(crate) required_noted: Box<[(Box<str>, Presence)]>,
+    /// `patternProperties`, in order.
+    pub(crate) patterns: Box<[(Regex, NodeId)]>,
     /// `additionalProperties`
     pub(crate) additional: Additional,
+    /// `propertyNames`
+    pub(crate) property_names: Option<NodeId>,
+    /// `dependentRequired`: the trigger, and the names it requires.
+    pub(crate) dependent_required: Box<[DependentRequired]>,
+    /// Where each `dependentSchemas` trigger is found.
+    pub(crate) dependent_triggers: Box<[Presence]>,
+    /// Whether `unevaluatedProperties` is present (it evaluates every property).
+    pub(crate) has_unevaluated: bool,
     /// `minProperties`
     pub(crate) min_properties: Option<usize>,
     /// `maxProperties`
@@ -230,13 +303,32 @@ pub(crate) struct Property {
     pub(crate) name: Box<str>,
     /// Its schema.
     pub(crate) node: NodeId,
+    /// The `patternProperties` whose pattern matches the name (known when compiling).
+    pub(crate) patterns: Box<[NodeId]>,
+}
+
+/// Where the reader records whether a name is present.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Presence {
+    /// A declared property (its index).
+    Declared(usize),
+    /// A noted name (its index in `Objects::noted`).
+    Noted(usize),
+}
+
+/// One entry of `dependentRequired`.
+#[derive(Debug)]
+pub(crate) struct DependentRequired {
+    pub(crate) trigger: Box<str>,
+    pub(crate) at: Presence,
+    pub(crate) names: Box<[(Box<str>, Presence)]>,
 }
 
 /// What `additionalProperties` says about keys no property declares.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Additional {
-    /// Any key, any value.
-    Allowed,
+    /// Absent: any key, any value, unevaluated.
+    Absent,
     /// No other key.
     Denied,
     /// Other keys' values must match this node.

@@ -3,21 +3,21 @@
 //! The Rust type of each position says which JSON type it holds (`String` is a string, `i64`
 //! an integer, `Vec<T>` an array of `T`, `Option<T>` may be absent or null, another type has
 //! its own `#[derive(Event)]`), and the keywords add what the type cannot say. This module
-//! checks that they fit together (a `minimum` on a `String` is an error, with its span) and
-//! builds the [`Node`]. Every problem is collected in [`Errors`].
+//! checks that they fit together (a `minimum` on a `String` is an error, with its span; which
+//! JSON values a keyword applies to comes from codegen's keyword table) and builds the
+//! [`Node`]. Every problem is collected in [`Errors`].
 
 use std::collections::BTreeSet;
 
+use ingest_codegen::keywords::{self, Family};
 use ingest_codegen::schema::InstanceType;
-use ingest_codegen::validator::{Additional, Child, Node, Property};
+use ingest_codegen::validator::{Additional, Child, Condition, Node, Property, Tag, Unevaluated};
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, GenericArgument, PathArguments, Type};
 
-use crate::attr::{
-    self, ARRAY_KEYS, Errors, Keywords, NUMBER_KEYS, OBJECT_KEYS, Place, STRING_KEYS,
-};
+use crate::attr::{self, Errors, Keywords, Place, Rest};
 
 /// What a Rust type says about the JSON at its position.
 enum Shape {
@@ -76,18 +76,12 @@ fn shape_of(ty: &Type) -> Shape {
     }
 }
 
-fn family(key: &str) -> Option<InstanceType> {
-    if STRING_KEYS.contains(&key) {
-        Some(InstanceType::String)
-    } else if NUMBER_KEYS.contains(&key) {
-        Some(InstanceType::Number)
-    } else if ARRAY_KEYS.contains(&key) {
-        Some(InstanceType::Array)
-    } else if OBJECT_KEYS.contains(&key) {
-        Some(InstanceType::Object)
-    } else {
-        None
-    }
+/// The values an attribute key applies to, from codegen's keyword table (`None` for the keys
+/// that apply to any value, and the derive's own keys).
+fn family(key: &str) -> Option<Family> {
+    keywords::by_attribute(key)
+        .map(|k| k.family)
+        .filter(|f| *f != Family::Any)
 }
 
 fn rust_for(t: InstanceType) -> &'static str {
@@ -102,45 +96,54 @@ fn rust_for(t: InstanceType) -> &'static str {
     }
 }
 
-/// Checks the ranges that keywords set together (min <= max, a non-empty numeric range).
+fn as_f64(n: &Option<attr::Spanned<serde_json::Number>>) -> Option<f64> {
+    n.as_ref().and_then(|s| s.value.as_f64())
+}
+
+/// Checks the ranges that keywords set together, with codegen's messages: min <= max, a
+/// non-empty numeric range.
 fn check_ranges(k: &Keywords, errors: &mut Errors) {
-    for (min, max, unit) in [
-        (&k.min_length, &k.max_length, "characters"),
-        (&k.min_items, &k.max_items, "items"),
-        (&k.min_properties, &k.max_properties, "properties"),
+    for (min_key, min, max_key, max, unit) in [
+        (
+            "min_length",
+            &k.min_length,
+            "max_length",
+            &k.max_length,
+            "characters",
+        ),
+        (
+            "min_items",
+            &k.min_items,
+            "max_items",
+            &k.max_items,
+            "items",
+        ),
+        (
+            "min_properties",
+            &k.min_properties,
+            "max_properties",
+            &k.max_properties,
+            "properties",
+        ),
     ] {
         if let (Some(min), Some(max)) = (min, max)
-            && min.value > max.value
+            && let Err(message) =
+                keywords::check_counts(min_key, min.value, max_key, max.value, unit)
         {
-            errors.push(
-                min.span,
-                format!(
-                    "the minimum of {} {unit} is above the maximum of {}, so no value can be valid",
-                    min.value, max.value
-                ),
-            );
+            errors.push(min.span, message);
         }
     }
-    let lower = [(&k.minimum, false), (&k.exclusive_minimum, true)];
-    let upper = [(&k.maximum, false), (&k.exclusive_maximum, true)];
-    for (low, low_exclusive) in lower {
-        for (high, high_exclusive) in upper {
-            if let (Some(low), Some(high)) = (low, high) {
-                let (l, h) = (
-                    low.value.as_f64().unwrap_or(0.0),
-                    high.value.as_f64().unwrap_or(0.0),
-                );
-                if l > h || (l == h && (low_exclusive || high_exclusive)) {
-                    errors.push(
-                        low.span,
-                        format!(
-                            "no number is above {} and below {}: the range is empty",
-                            low.value, high.value
-                        ),
-                    );
-                }
-            }
-        }
+    if let Err(range) = keywords::check_range(keywords::Range {
+        minimum: (as_f64(&k.minimum), "minimum"),
+        exclusive_minimum: (as_f64(&k.exclusive_minimum), "exclusive_minimum"),
+        maximum: (as_f64(&k.maximum), "maximum"),
+        exclusive_maximum: (as_f64(&k.exclusive_maximum), "exclusive_maximum"),
+    }) {
+        let span = match range.lower {
+            "minimum" => k.minimum.as_ref().map(|s| s.span),
+            _ => k.exclusive_minimum.as_ref().map(|s| s.span),
+        };
+        errors.push(span.unwrap_or_else(Span::call_site), range.message);
     }
 }
 
@@ -150,7 +153,7 @@ struct Builder<'e> {
 
 impl Builder<'_> {
     /// Keywords that apply to one JSON type only must fit the Rust type.
-    fn check_applies(&mut self, k: &Keywords, shape: InstanceType, ty_span: Span) {
+    fn check_applies(&mut self, k: &Keywords, shape: InstanceType) {
         for (key, span) in k.assertions() {
             if key == "type" {
                 self.errors.push(span, format!("`type` is given by the Rust type ({}); use `serde_json::Value` for a value of several types", rust_for(shape)));
@@ -159,25 +162,31 @@ impl Builder<'_> {
             let Some(applies_to) = family(key) else {
                 continue;
             };
-            let fits = applies_to == shape
-                || (applies_to == InstanceType::Number && shape == InstanceType::Integer);
-            if !fits {
+            if !applies_to.includes(shape) {
                 self.errors.push(
                     span,
                     format!(
                         "`{key}` applies to {}, but this value is {} ({})",
-                        match applies_to {
-                            InstanceType::String => "strings",
-                            InstanceType::Number => "numbers",
-                            InstanceType::Array => "arrays",
-                            _ => "objects",
-                        },
+                        applies_to.plural(),
                         shape_word(shape),
                         rust_for(shape),
                     ),
                 );
-                let _ = ty_span;
             }
+        }
+    }
+
+    /// The child of a subschema named by a type in an attribute (`all_of(T)`): a type with
+    /// its own derive, or one the derive knows (`String`, `Vec<i64>`...).
+    fn typed(&mut self, ty: &Type) -> Child {
+        let shape = shape_of(ty);
+        self.child(&shape, ty, &Keywords::default(), false)
+    }
+
+    fn rest(&mut self, rest: &Rest) -> Unevaluated {
+        match rest {
+            Rest::False => Unevaluated::Denied,
+            Rest::Type(ty) => Unevaluated::Schema(Box::new(self.typed(ty))),
         }
     }
 
@@ -193,13 +202,83 @@ impl Builder<'_> {
         node.exclusive_minimum = k.exclusive_minimum.as_ref().map(|s| s.value.clone());
         node.exclusive_maximum = k.exclusive_maximum.as_ref().map(|s| s.value.clone());
         node.multiple_of = k.multiple_of.as_ref().map(|s| s.value.clone());
+        node.prefix_items = k
+            .prefix_items
+            .iter()
+            .flat_map(|s| s.value.clone())
+            .map(|t| self.typed(&t))
+            .collect();
+        node.contains = k.contains.as_ref().map(|s| self.typed(&s.value));
+        node.min_contains = k.min_contains.as_ref().map(|s| s.value);
+        node.max_contains = k.max_contains.as_ref().map(|s| s.value);
+        if k.contains.is_none() {
+            for (key, span) in [
+                ("min_contains", k.min_contains.as_ref().map(|s| s.span)),
+                ("max_contains", k.max_contains.as_ref().map(|s| s.span)),
+            ] {
+                if let Some(span) = span {
+                    self.errors.push(span, format!("`{key}` counts the items that match `contains`, so it has no effect without `contains(T)`"));
+                }
+            }
+        }
         node.min_items = k.min_items.as_ref().map(|s| s.value);
         node.max_items = k.max_items.as_ref().map(|s| s.value);
         node.unique_items = k.unique_items.is_some();
+        node.unevaluated_items = k.unevaluated_items.as_ref().map(|s| self.rest(&s.value));
+        node.pattern_properties = k
+            .pattern_properties
+            .iter()
+            .flat_map(|s| s.value.clone())
+            .map(|(pattern, t)| (pattern, self.typed(&t)))
+            .collect();
+        node.property_names = k.property_names.as_ref().map(|s| self.typed(&s.value));
+        node.dependent_required = k
+            .dependent_required
+            .as_ref()
+            .map(|s| s.value.clone())
+            .unwrap_or_default();
+        node.dependent_schemas = k
+            .dependent_schemas
+            .iter()
+            .flat_map(|s| s.value.clone())
+            .map(|(name, t)| (name, self.typed(&t)))
+            .collect();
         node.min_properties = k.min_properties.as_ref().map(|s| s.value);
         node.max_properties = k.max_properties.as_ref().map(|s| s.value);
+        node.unevaluated_properties = k
+            .unevaluated_properties
+            .as_ref()
+            .map(|s| self.rest(&s.value));
         node.enum_values = k.enum_values.as_ref().map(|s| s.value.clone());
         node.const_value = k.const_value.as_ref().map(|s| s.value.clone());
+        let branches = |b: &mut Self, list: &Option<attr::Spanned<Vec<Type>>>| -> Vec<Child> {
+            list.iter()
+                .flat_map(|s| s.value.clone())
+                .map(|t| b.typed(&t))
+                .collect()
+        };
+        node.all_of = branches(self, &k.all_of);
+        node.any_of = branches(self, &k.any_of);
+        node.one_of = branches(self, &k.one_of);
+        node.not = k.not.as_ref().map(|s| self.typed(&s.value));
+        node.condition = k.test.as_ref().map(|test| Condition {
+            test: self.typed(&test.value),
+            then: k.then.as_ref().map(|s| self.typed(&s.value)),
+            otherwise: k.otherwise.as_ref().map(|s| self.typed(&s.value)),
+        });
+        if k.test.is_none() {
+            for (key, span) in [
+                ("then", k.then.as_ref().map(|s| s.span)),
+                ("else", k.otherwise.as_ref().map(|s| s.span)),
+            ] {
+                if let Some(span) = span {
+                    self.errors.push(
+                        span,
+                        format!("`{key}` applies when `if` holds (or not), so it has no effect without `if(T)`"),
+                    );
+                }
+            }
+        }
         node.never = k.never.is_some();
         if node.never && k.assertions().len() > 1 {
             self.errors.push(
@@ -230,7 +309,7 @@ impl Builder<'_> {
                 Child::Inline(Box::default())
             }
             Shape::Scalar(t) => {
-                self.check_applies(k, *t, ty.span());
+                self.check_applies(k, *t);
                 let mut node = Node::default();
                 self.fill(&mut node, k);
                 let mut types: BTreeSet<InstanceType> = [*t].into();
@@ -241,7 +320,7 @@ impl Builder<'_> {
                 Child::Inline(Box::new(node))
             }
             Shape::Vec(element) => {
-                self.check_applies(k, InstanceType::Array, ty.span());
+                self.check_applies(k, InstanceType::Array);
                 let mut node = Node::default();
                 self.fill(&mut node, k);
                 let element_ty = match ty_arg(ty) {
@@ -253,11 +332,27 @@ impl Builder<'_> {
                     .as_ref()
                     .map(|g| g.value.as_ref().clone())
                     .unwrap_or_default();
-                if let Some(t) = &group.ty {
-                    self.errors.push(t.span, "`ty` is only for `items(...)` of a `serde_json::Value`; here the element type is the `Vec`'s");
+                let loose = matches!(element.as_ref(), Shape::Value);
+                if let Some(t) = &group.ty
+                    && !loose
+                {
+                    self.errors.push(t.span, "`ty` is only for `items(...)` of a `serde_json::Value` (or a `Vec<serde_json::Value>`); here the element type is the `Vec`'s");
+                }
+                if let Some(prefix) = &k.prefix_items
+                    && !loose
+                {
+                    self.errors.push(prefix.span, "`prefix_items` gives the first items types of their own, so the `Vec` must hold `serde_json::Value`s; give the other items a type with `items(ty = T)`");
                 }
                 self.check_group_nullable(&group, element);
-                node.items = Some(self.child(element, &element_ty, &group, false));
+                // A `Vec<Value>` has `items` only if it says so (`items(...)`, even empty):
+                // `unevaluated_items` tells the two apart.
+                node.items = if !loose {
+                    Some(self.child(element, &element_ty, &group, false))
+                } else if k.items.is_some() {
+                    Some(self.loose_group(&group))
+                } else {
+                    None
+                };
                 let mut types: BTreeSet<InstanceType> = [InstanceType::Array].into();
                 if nullable {
                     types.insert(InstanceType::Null);
@@ -317,7 +412,7 @@ impl Builder<'_> {
         }
     }
 
-    fn structure(&mut self, input: &DeriveInput, fields: &syn::FieldsNamed, k: &Keywords) -> Node {
+    fn structure(&mut self, fields: &syn::FieldsNamed, k: &Keywords) -> Node {
         let mut node = Node::default();
         self.fill(&mut node, k);
         let types = k
@@ -335,14 +430,13 @@ impl Builder<'_> {
         }
         for (key, span) in k.assertions() {
             if let Some(applies) = family(key)
-                && !types.contains(&applies)
-                && !(applies == InstanceType::Number && types.contains(&InstanceType::Integer))
+                && !types.iter().any(|t| applies.includes(*t))
             {
                 self.errors.push(
                     span,
                     format!(
-                        "`{key}` never applies: the struct's `type` does not include {}s",
-                        applies.as_str()
+                        "`{key}` never applies: the struct's `type` does not include {}",
+                        applies.plural()
                     ),
                 );
             }
@@ -352,7 +446,7 @@ impl Builder<'_> {
             node.items = Some(self.loose_group(&group.value));
         }
         let mut names: Vec<(String, Span)> = Vec::new();
-        let mut additional: Option<(Child, Span)> = None;
+        let mut additional: Option<(Child, Span, bool)> = None;
         for field in &fields.named {
             let fk = attr::parse(&field.attrs, Place::Field, self.errors);
             let ident = field
@@ -376,8 +470,12 @@ impl Builder<'_> {
                     self.errors.push(field.ty.span(), "the `additional` field must be a map from `String` to the value type, such as `BTreeMap<String, serde_json::Value>`");
                     continue;
                 };
-                if let Some(false_span) = k.additional_properties_false {
-                    self.errors.push(false_span, "`additional_properties = false` contradicts the `#[event(additional)]` field");
+                // With `additional_properties = false`, the map can only hold the keys of
+                // `pattern_properties`.
+                if let Some(false_span) = k.additional_properties_false
+                    && k.pattern_properties.is_none()
+                {
+                    self.errors.push(false_span, "`additional_properties = false` contradicts the `#[event(additional)]` field (which would hold only the keys `pattern_properties` matches, and there is no `pattern_properties`)");
                 }
                 if additional.is_some() {
                     self.errors
@@ -404,7 +502,11 @@ impl Builder<'_> {
                     Some(_) => self.loose_group(&group),
                     None => self.child(value_shape, &value_ty, &group, false),
                 };
-                additional = Some((child, span));
+                // A map of JSON values without `values(...)` only holds what no keyword
+                // checks (`additionalProperties` is absent); with `values(...)`, even empty,
+                // or with values of a type, it is `additionalProperties`.
+                let checked = fk.values.is_some() || !matches!(value_shape.as_ref(), Shape::Value);
+                additional = Some((child, span, checked));
                 continue;
             }
             if let Some(v) = &fk.values {
@@ -421,9 +523,19 @@ impl Builder<'_> {
             }
             names.push((name.clone(), name_span));
             let (required, nullable, inner) = match &shape {
-                Shape::Option(inner) => {
-                    (fk.required.is_some(), fk.nullable.is_some(), inner.as_ref())
-                }
+                Shape::Option(inner) => match inner.as_ref() {
+                    // Absent, null, or a value.
+                    Shape::Option(innermost) => {
+                        if let Some(span) = fk.nullable {
+                            self.errors.push(span, "`Option<Option<_>>` is already nullable (`Some(None)` is null); remove `nullable`");
+                        }
+                        if let Some(span) = fk.required {
+                            self.errors.push(span, "`Option<Option<_>>` is for a property that may be absent; for one that must be present but may be null, use `Option<_>` with `nullable, required`");
+                        }
+                        (false, true, innermost.as_ref())
+                    }
+                    inner => (fk.required.is_some(), fk.nullable.is_some(), inner),
+                },
                 other => {
                     if let Some(span) = fk.nullable {
                         self.errors
@@ -436,14 +548,18 @@ impl Builder<'_> {
                 }
             };
             let inner_ty = match &shape {
-                Shape::Option(_) => ty_arg(&field.ty)
-                    .cloned()
-                    .unwrap_or_else(|| field.ty.clone()),
+                Shape::Option(outer) => {
+                    let once = ty_arg(&field.ty)
+                        .cloned()
+                        .unwrap_or_else(|| field.ty.clone());
+                    if matches!(outer.as_ref(), Shape::Option(_)) {
+                        ty_arg(&once).cloned().unwrap_or(once)
+                    } else {
+                        once
+                    }
+                }
                 _ => field.ty.clone(),
             };
-            if let Shape::Option(_) = inner {
-                self.errors.push(field.ty.span(), "`Option<Option<_>>` is not supported: use `Option<_>` with `nullable` (and `required` if the key must be present)");
-            }
             let child = if fk.never.is_some() {
                 let mut never = Node::default();
                 self.fill(&mut never, &fk);
@@ -457,12 +573,96 @@ impl Builder<'_> {
                 child,
             });
         }
+        if let Some(required) = &k.required_names {
+            for name in &required.value {
+                if node.properties.iter().any(|p| p.name == *name) {
+                    self.errors.push(required.span, format!("`{name}` is a field; a field is required unless it is an `Option<_>` (add `required` to it to require a key whose value may be null)"));
+                }
+            }
+            node.required = required.value.clone();
+        }
         node.additional = match (additional, k.additional_properties_false) {
-            (Some((child, _)), _) => Additional::Schema(Box::new(child)),
-            (None, Some(_)) => Additional::Denied,
-            (None, None) => Additional::Allowed,
+            (_, Some(_)) => Additional::Denied,
+            (Some((child, _, true)), None) => Additional::Schema(Box::new(child)),
+            (Some((_, _, false)), None) | (None, None) => Additional::Absent,
         };
-        let _ = input;
+        node
+    }
+
+    /// An enum: of unit variants, a string enum; of one-field variants marked `one_of` or
+    /// `any_of`, a union whose branches are the variants' types.
+    fn enumeration(&mut self, input: &DeriveInput, data: &syn::DataEnum, k: &Keywords) -> Node {
+        let mut node = Node::default();
+        if data.variants.is_empty() {
+            self.errors.push(
+                input.ident.span(),
+                "an enum with no variants matches no value; add a variant per allowed value",
+            );
+        }
+        let mut names: Vec<String> = Vec::new();
+        let mut branches = Vec::new();
+        for variant in &data.variants {
+            let vk = attr::parse(&variant.attrs, Place::Variant, self.errors);
+            let name = vk
+                .rename
+                .as_ref()
+                .map_or_else(|| variant.ident.to_string(), |r| r.value.clone());
+            if names.contains(&name) {
+                self.errors.push(
+                    vk.rename
+                        .as_ref()
+                        .map_or_else(|| variant.span(), |r| r.span),
+                    format!("two variants are named \"{name}\" in JSON"),
+                );
+            }
+            names.push(name);
+            match (&variant.fields, k.union.is_some()) {
+                (Fields::Unit, false) => {}
+                (Fields::Unnamed(fields), true) if fields.unnamed.len() == 1 => {
+                    branches.push(self.typed(&fields.unnamed[0].ty));
+                }
+                (Fields::Unit, true) => self.errors.push(
+                    variant.span(),
+                    "a variant of a union holds its branch's value: one field of the branch's type, as in `Circle(Circle)`",
+                ),
+                (_, true) => self.errors.push(
+                    variant.fields.span(),
+                    "a variant of a union holds its branch's value: one field of the branch's type, as in `Circle(Circle)`",
+                ),
+                (_, false) => self.errors.push(
+                    variant.fields.span(),
+                    "an enum of unit variants is a string enum; an enum whose variants hold values is a union: mark it `#[event(one_of)]` or `#[event(any_of)]`",
+                ),
+            }
+        }
+        match &k.union {
+            None => {
+                for (key, span) in k.assertions() {
+                    if family(key).is_some_and(|f| f != Family::String) || key == "type" {
+                        self.errors.push(span, format!("`{key}` cannot be used on an enum of unit variants: it is a string enum; only string keywords and annotations apply"));
+                    }
+                }
+                if let Some(tag) = &k.tag {
+                    self.errors.push(tag.span, "`tag` names the property that tells a union's variants apart; mark the enum `#[event(one_of)]` or `#[event(any_of)]`");
+                }
+                self.fill(&mut node, k);
+                node.types = Some([InstanceType::String].into());
+                node.enum_values = Some(names.into_iter().map(serde_json::Value::String).collect());
+            }
+            Some(union) => {
+                self.fill(&mut node, k);
+                node.types = k.types.as_ref().map(|s| s.value.clone());
+                if union.value == "one_of" {
+                    node.one_of = branches;
+                } else {
+                    node.any_of = branches;
+                }
+                node.tag = k.tag.as_ref().map(|tag| Tag {
+                    property: tag.value.clone(),
+                    values: names,
+                });
+            }
+        }
         node
     }
 }
@@ -519,7 +719,7 @@ pub fn build(input: &DeriveInput) -> Result<Node, syn::Error> {
                 Builder {
                     errors: &mut errors,
                 }
-                .structure(input, fields, &k)
+                .structure(fields, &k)
             }
             Fields::Unnamed(fields) if fields.unnamed.len() == 1 => {
                 let k = attr::parse(&input.attrs, Place::Newtype, &mut errors);
@@ -544,55 +744,22 @@ pub fn build(input: &DeriveInput) -> Result<Node, syn::Error> {
                 match builder.child(&shape, &field.ty, &k, false) {
                     Child::Inline(node) => *node,
                     Child::Type { .. } => {
-                        errors.push(field.ty.span(), "a tuple struct must wrap a JSON type (`String`, `f64`, `Vec<_>`, `serde_json::Value`...), not another event type");
+                        errors.push(field.ty.span(), "a tuple struct must wrap a JSON type (`String`, `f64`, `Vec<_>`, `serde_json::Value`...), not another event type (for the same schema, use a type alias)");
                         Node::default()
                     }
                 }
             }
             _ => {
-                errors.push(input.ident.span(), "`#[derive(Event)]` needs a struct with named fields (an object), a tuple struct with one field, or an enum of unit variants (a string enum)");
+                errors.push(input.ident.span(), "`#[derive(Event)]` needs a struct with named fields (an object), a tuple struct with one field, or an enum (a string enum, or a union of its variants' types)");
                 Node::default()
             }
         },
         Data::Enum(data) => {
             let k = attr::parse(&input.attrs, Place::Enum, &mut errors);
-            let mut node = Node::default();
             Builder {
                 errors: &mut errors,
             }
-            .fill(&mut node, &k);
-            node.types = Some([InstanceType::String].into());
-            let mut values: Vec<serde_json::Value> = Vec::new();
-            if data.variants.is_empty() {
-                errors.push(
-                    input.ident.span(),
-                    "an enum with no variants matches no string; add a variant per allowed value",
-                );
-            }
-            for variant in &data.variants {
-                let vk = attr::parse(&variant.attrs, Place::Variant, &mut errors);
-                if !matches!(variant.fields, Fields::Unit) {
-                    errors.push(
-                        variant.fields.span(),
-                        "a string enum has unit variants only; use a struct for an object",
-                    );
-                }
-                let name = vk
-                    .rename
-                    .as_ref()
-                    .map_or_else(|| variant.ident.to_string(), |r| r.value.clone());
-                if values.iter().any(|v| v.as_str() == Some(&name)) {
-                    errors.push(
-                        vk.rename
-                            .as_ref()
-                            .map_or_else(|| variant.span(), |r| r.span),
-                        format!("two variants are named \"{name}\" in JSON"),
-                    );
-                }
-                values.push(serde_json::Value::String(name));
-            }
-            node.enum_values = Some(values);
-            node
+            .enumeration(input, data, &k)
         }
         Data::Union(data) => {
             errors.push(

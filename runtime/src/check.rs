@@ -265,15 +265,14 @@ impl Checker {
         Ok(())
     }
 
-    /// `pattern`
+    /// `pattern`: `regex` is the pattern as compiled, `source` as the schema wrote it.
     #[inline]
-    pub fn pattern(&mut self, s: &str, regex: &Regex) -> Result<(), Error> {
+    pub fn pattern(&mut self, s: &str, regex: &Regex, source: &str) -> Result<(), Error> {
         if !regex.is_match(s) {
             return self.fail("pattern", || {
                 format!(
-                    "{} does not match the pattern {}",
-                    shorten(&format!("{s:?}")),
-                    regex.as_str()
+                    "{} does not match the pattern {source}",
+                    shorten(&format!("{s:?}"))
                 )
             });
         }
@@ -283,7 +282,7 @@ impl Checker {
     /// `format`
     #[inline]
     pub fn format(&mut self, s: &str, format: Format) -> Result<(), Error> {
-        if !format.matches(s) {
+        if !crate::format::matches(format, s) {
             return self.fail("format", || {
                 format!(
                     "{} is not a valid {}",
@@ -428,6 +427,382 @@ impl Checker {
             });
         }
         Ok(())
+    }
+}
+
+/// Applicators (`allOf`, `anyOf`, `oneOf`, `not`, `if`, `dependentSchemas`, `contains`,
+/// `propertyNames`, `unevaluated*`): generated code runs a subschema over a fork of the reader
+/// (`Parser::fork`) with [`Checker::branch`], then reports what it found with these methods.
+impl Checker {
+    /// A checker for one branch of an applicator: the same mode and position, no violations.
+    #[inline]
+    pub fn branch(&self) -> Checker {
+        Checker {
+            report: self.report,
+            path: if self.report {
+                self.path.clone()
+            } else {
+                Vec::new()
+            },
+            violations: Vec::new(),
+        }
+    }
+
+    /// How many violations are recorded so far (always 0 in fast mode).
+    #[inline]
+    pub fn count(&self) -> usize {
+        self.violations.len()
+    }
+
+    /// Whether a branch checked with [`Checker::branch`] passed: `result` is what the branch's
+    /// validator returned.
+    #[inline]
+    pub fn passed(branch: &Checker, result: Result<(), Error>) -> Result<bool, Error> {
+        match result {
+            Ok(()) => Ok(branch.violations.is_empty()),
+            Err(Error::Stop) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// `anyOf` or `oneOf` (`keyword`) where no branch matched; `branches` are the branches'
+    /// checkers, in order (report mode only; fast mode stops).
+    ///
+    /// The report names the closest branch and adds its violations after its own. The closest
+    /// is the one that fails least fundamentally: first a branch that accepts the value's
+    /// type, then one whose `const`s and `enum`s all hold (the branch a discriminating
+    /// property selects), then the one with the fewest violations, then the first. The other
+    /// branches are summed up by their first violation.
+    #[cold]
+    pub fn no_branch_matched(
+        &mut self,
+        keyword: &'static str,
+        branches: Vec<Checker>,
+    ) -> Result<(), Error> {
+        if !self.report {
+            return Err(Error::Stop);
+        }
+        let here = self.pointer();
+        let rank = |b: &Checker| {
+            let wrong_type = b
+                .violations
+                .iter()
+                .any(|v| v.pointer == here && v.keyword == "type");
+            let constants = b
+                .violations
+                .iter()
+                .filter(|v| matches!(v.keyword, "const" | "enum"))
+                .count();
+            (wrong_type, constants, b.violations.len())
+        };
+        let closest = (0..branches.len())
+            .min_by_key(|i| rank(&branches[*i]))
+            .unwrap_or(0);
+        let others: Vec<String> = branches
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != closest)
+            .filter_map(|(i, b)| {
+                b.violations.first().map(|v| {
+                    let at = if v.pointer == here {
+                        String::new()
+                    } else {
+                        format!(" at `{}`", v.pointer)
+                    };
+                    format!("branch {i} fails `{}`{at}", v.keyword)
+                })
+            })
+            .collect();
+        let others = if others.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", others.join(", "))
+        };
+        let count = branches.len();
+        self.fail(keyword, || {
+            format!("matches none of the {count} branches of `{keyword}`; the closest is branch {closest}, whose violations follow{others}")
+        })?;
+        if let Some(branch) = branches.into_iter().nth(closest) {
+            self.violations.extend(branch.violations);
+        }
+        Ok(())
+    }
+
+    /// `oneOf` where several branches matched (`matched`, in order).
+    #[cold]
+    pub fn several_branches_matched(&mut self, matched: &[usize]) -> Result<(), Error> {
+        self.fail("oneOf", || {
+            let list: Vec<String> = matched.iter().map(usize::to_string).collect();
+            let (init, last) = list.split_at(list.len() - 1);
+            format!(
+                "matches branches {} and {} of `oneOf`, but must match exactly one",
+                init.join(", "),
+                last[0]
+            )
+        })
+    }
+
+    /// A union told apart by a tag property (`keyword` is `anyOf` or `oneOf`): the tag
+    /// selected branch `index`, which failed with `branch`'s violations.
+    #[cold]
+    pub fn tagged_branch_failed(
+        &mut self,
+        keyword: &'static str,
+        tag: &str,
+        value: &str,
+        index: usize,
+        branch: Checker,
+    ) -> Result<(), Error> {
+        self.fail(keyword, || {
+            format!("`{tag}` is {value:?}, which selects branch {index} of `{keyword}`, and the value does not match that branch: its violations follow")
+        })?;
+        self.violations.extend(branch.violations);
+        Ok(())
+    }
+
+    /// A union told apart by a tag property, whose tag selects no branch.
+    #[cold]
+    pub fn no_tag<S: AsRef<str>>(
+        &mut self,
+        keyword: &'static str,
+        tag: &str,
+        values: &[S],
+        found: &Tag<'_>,
+    ) -> Result<(), Error> {
+        self.fail(keyword, || {
+            let allowed: Vec<String> = values.iter().map(|v| format!("{:?}", v.as_ref())).collect();
+            let found = match found {
+                Tag::NotAnObject => "but the value is not an object".to_owned(),
+                Tag::Missing => format!("but `{tag}` is missing"),
+                Tag::Other(text) => format!("found {}", shorten(text)),
+                Tag::Branch(_) => "found a branch".to_owned(),
+            };
+            format!(
+                "`{tag}` selects the branch of `{keyword}` and must be one of {}, {found}",
+                allowed.join(", ")
+            )
+        })
+    }
+
+    /// `not`: the value matched the schema it must not match.
+    #[cold]
+    pub fn matches_not(&mut self) -> Result<(), Error> {
+        self.fail("not", || {
+            "must not match the schema of `not`, but does".to_owned()
+        })
+    }
+
+    /// `contains` with `minContains` and `maxContains`: `count` items matched.
+    #[inline]
+    pub fn contains(
+        &mut self,
+        count: usize,
+        min: usize,
+        min_given: bool,
+        max: Option<usize>,
+    ) -> Result<(), Error> {
+        if count < min {
+            let keyword = if min_given { "minContains" } else { "contains" };
+            return self.fail(keyword, || {
+                if min_given {
+                    format!(
+                        "has {count} items that match `contains`, fewer than the minimum of {min}"
+                    )
+                } else {
+                    "has no item that matches `contains`".to_owned()
+                }
+            });
+        }
+        if let Some(max) = max
+            && count > max
+        {
+            return self.fail("maxContains", || {
+                format!("has {count} items that match `contains`, more than the maximum of {max}")
+            });
+        }
+        Ok(())
+    }
+
+    /// `dependentRequired`: `trigger` is present, so `name` must be, and is not.
+    #[cold]
+    pub fn dependent_missing(&mut self, trigger: &str, name: &str) -> Result<(), Error> {
+        self.fail("dependentRequired", || {
+            format!("`{name}` is required when `{trigger}` is present, but missing")
+        })
+    }
+
+    /// `propertyNames`: the name `key` failed the names' schema with `branch`'s violations.
+    #[cold]
+    pub fn bad_property_name(&mut self, key: &str, branch: Checker) -> Result<(), Error> {
+        self.enter_key(key);
+        let reasons: Vec<String> = branch
+            .violations
+            .iter()
+            .map(|v| v.message.clone())
+            .collect();
+        let result = self.fail("propertyNames", || {
+            format!(
+                "the property name {} is not allowed: {}",
+                shorten(&format!("{key:?}")),
+                reasons.join("; ")
+            )
+        });
+        self.leave();
+        result
+    }
+
+    /// `unevaluatedProperties: false`: no keyword evaluated `key`. Skips its value.
+    #[cold]
+    pub fn unevaluated_property(&mut self, p: &mut Parser<'_>, key: &str) -> Result<(), Error> {
+        self.enter_key(key);
+        let result = self.fail("unevaluatedProperties", || {
+            format!(
+                "`{key}` is not evaluated by any keyword here, and `unevaluatedProperties` is false"
+            )
+        });
+        self.leave();
+        result?;
+        p.skip_value()
+    }
+
+    /// `unevaluatedItems: false`: no keyword evaluated item `index`. Skips it.
+    #[cold]
+    pub fn unevaluated_item(&mut self, p: &mut Parser<'_>, index: usize) -> Result<(), Error> {
+        self.enter_index(index);
+        let result = self.fail("unevaluatedItems", || {
+            format!(
+                "item {index} is not evaluated by any keyword here, and `unevaluatedItems` is false"
+            )
+        });
+        self.leave();
+        result?;
+        p.skip_value()
+    }
+}
+
+/// What the tag of a union told apart by a property says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tag<'a> {
+    /// The tag selects this branch.
+    Branch(usize),
+    /// The value is not an object.
+    NotAnObject,
+    /// The object has no tag property.
+    Missing,
+    /// The tag is this JSON text, which selects no branch.
+    Other(Cow<'a, str>),
+}
+
+/// Reads the tag `name` of the object at `p` (a fork: `p` is not advanced) and finds the
+/// branch whose value it is. The object was read once already, so it is well-formed.
+pub fn tag_of<'a, S: AsRef<str>>(
+    p: &Parser<'a>,
+    name: &str,
+    values: &[S],
+) -> Result<Tag<'a>, Error> {
+    let mut q = p.fork();
+    if q.peek()? != Kind::Object {
+        return Ok(Tag::NotAnObject);
+    }
+    q.begin_object()?;
+    let mut first = true;
+    while q.read_key(&mut first)? {
+        if q.last_str() != name {
+            q.skip_value()?;
+            continue;
+        }
+        q.peek()?;
+        let start = q.offset();
+        if q.peek()? == Kind::String {
+            q.read_str()?;
+            let text = q.last_str();
+            if let Some(index) = values.iter().position(|v| v.as_ref() == text) {
+                return Ok(Tag::Branch(index));
+            }
+        } else {
+            q.skip_value()?;
+        }
+        let raw = String::from_utf8_lossy(q.slice(start, q.offset())).into_owned();
+        return Ok(Tag::Other(Cow::Owned(raw)));
+    }
+    Ok(Tag::Missing)
+}
+
+/// Whether the object at `p` (a fork: `p` is not advanced) has the key `name` (for the
+/// annotations of `dependentSchemas`).
+pub fn has_key(p: &Parser<'_>, name: &str) -> Result<bool, Error> {
+    let mut q = p.fork();
+    if q.peek()? != Kind::Object {
+        return Ok(false);
+    }
+    q.begin_object()?;
+    let mut first = true;
+    while q.read_key(&mut first)? {
+        if q.last_str() == name {
+            return Ok(true);
+        }
+        q.skip_value()?;
+    }
+    Ok(false)
+}
+
+/// A key as JSON text, for validating a property name against `propertyNames`.
+pub fn json_string(key: &str) -> String {
+    serde_json::to_string(key).unwrap_or_default()
+}
+
+/// The parts of one value that schemas evaluated, as draft 2020-12's annotations record them
+/// for `unevaluatedProperties` and `unevaluatedItems`: property names (`properties`,
+/// `patternProperties`, `additionalProperties`, and the same keywords of every subschema that
+/// applied to the value and passed), and item indices (`prefixItems`, `items`, `contains`).
+#[derive(Debug, Default)]
+pub struct Annotations<'a> {
+    keys: Vec<Cow<'a, str>>,
+    all_keys: bool,
+    prefix: usize,
+    all_items: bool,
+    items: Vec<usize>,
+}
+
+impl<'a> Annotations<'a> {
+    /// A property was evaluated.
+    #[inline]
+    pub fn key(&mut self, key: Cow<'a, str>) {
+        self.keys.push(key);
+    }
+
+    /// Every property was evaluated (`additionalProperties`, `unevaluatedProperties`).
+    #[inline]
+    pub fn all_keys(&mut self) {
+        self.all_keys = true;
+    }
+
+    /// The first `count` items were evaluated (`prefixItems`).
+    #[inline]
+    pub fn prefix(&mut self, count: usize) {
+        self.prefix = self.prefix.max(count);
+    }
+
+    /// Every item was evaluated (`items`, `unevaluatedItems`).
+    #[inline]
+    pub fn all_items(&mut self) {
+        self.all_items = true;
+    }
+
+    /// Item `index` was evaluated (it matched `contains`).
+    #[inline]
+    pub fn item(&mut self, index: usize) {
+        self.items.push(index);
+    }
+
+    /// Whether property `key` was evaluated.
+    pub fn has_key(&self, key: &str) -> bool {
+        self.all_keys || self.keys.iter().any(|k| k == key)
+    }
+
+    /// Whether item `index` was evaluated.
+    pub fn has_item(&self, index: usize) -> bool {
+        self.all_items || index < self.prefix || self.items.contains(&index)
     }
 }
 

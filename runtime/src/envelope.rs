@@ -238,6 +238,15 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in the order of the pipeline's checks.
+    pub const ALL: [Reason; 5] = [
+        Reason::TooLarge,
+        Reason::NotJson,
+        Reason::BadEnvelope,
+        Reason::UnknownType,
+        Reason::SchemaViolation,
+    ];
+
     /// The reason as written in quarantine records.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -332,6 +341,14 @@ pub struct Validator<'r> {
     registry: &'r Registry,
     max_bytes: usize,
 }
+
+/// The media types of a request body that holds CloudEvents in JSON (structured mode: one
+/// event, or a batch): the API has a mapping template for each, and refuses others with 415.
+pub const CONTENT_TYPES: [&str; 3] = [
+    "application/json",
+    "application/cloudevents+json",
+    "application/cloudevents-batch+json",
+];
 
 /// The default limit on a record's size: the API's `max_event_bytes` default (256 KiB).
 pub const DEFAULT_MAX_BYTES: usize = 262_144;

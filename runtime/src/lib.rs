@@ -13,7 +13,9 @@
 //!   verdict with the quarantine's reason kinds (`not_json`, `bad_envelope`, `unknown_type`,
 //!   `schema_violation`, `too_large`; `docs/architecture.md#records-and-keys`);
 //! - [`lines`], the program behind `ingest validate` (NDJSON or JSON array in, one verdict per
-//!   line out), which a spec's events crate is linked into.
+//!   line out), which a spec's events crate is linked into;
+//! - [`redelivery`], the schedule on which the bridge retries a spool message it could not
+//!   deliver (shared with the `ingest` command's plan, which derives it).
 //!
 //! Behind the `lambda` feature, `pipeline` holds the three Lambda handlers (validator,
 //! receiver, bridge) over small traits; behind `local`, the local adapters and the outage drill;
@@ -50,9 +52,10 @@ pub mod lines;
 pub mod number;
 #[cfg(feature = "lambda")]
 pub mod pipeline;
+pub mod redelivery;
 pub mod value;
 
-pub use check::{Checker, Violation};
+pub use check::{Annotations, Checker, Violation};
 pub use envelope::{
     DataValidator, DynamicEventType, EventType, EventTypeRef, EventVerdict, Reason, RecordOutcome,
     Registry, Rejection, Validator,
@@ -68,6 +71,24 @@ pub trait Event {
     /// the checker. Returns an error when the input is malformed, or (fast mode only) at the
     /// first violation.
     fn validate_json(p: &mut json::Parser<'_>, c: &mut Checker) -> Result<(), json::Error>;
+
+    /// Reads one JSON value at the reader's position, which this type's schema is known to
+    /// accept, and records in `a` the properties and items its schema evaluated (the
+    /// annotations `unevaluatedProperties` and `unevaluatedItems` read, in a schema that
+    /// applies this type in place: `allOf`, `anyOf`, `oneOf`, `if`, `dependentSchemas`, or a
+    /// union's branch). The default evaluates nothing, which is right for every type whose
+    /// schema has no properties, items or applicators.
+    fn annotate<'a>(p: &mut json::Parser<'a>, a: &mut Annotations<'a>) -> Result<(), json::Error> {
+        let _ = a;
+        p.skip_value()
+    }
+
+    /// The fast verdict on the value at the reader's position, without moving the reader
+    /// (for applicators that ask whether a subschema matches).
+    fn matches(p: &json::Parser<'_>) -> bool {
+        let mut q = p.fork();
+        Self::validate_json(&mut q, &mut Checker::fast()).is_ok()
+    }
 
     /// The fast verdict on a complete JSON text.
     fn is_valid(json: &[u8]) -> bool {
@@ -87,6 +108,76 @@ pub trait Event {
     }
 }
 
+/// The JSON types themselves as schemas, for applicators and unions whose branch is just a
+/// type (`anyOf: [{type: string}, {type: integer}]` is `any_of(String, i64)`); the same checks
+/// and messages as a position typed so.
+mod scalars {
+    use crate::json::{Error, Kind, Parser};
+    use crate::{Checker, Event};
+
+    fn only(
+        p: &mut Parser<'_>,
+        c: &mut Checker,
+        kind: Kind,
+        expected: &str,
+        read: impl FnOnce(&mut Parser<'_>, &mut Checker) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let found = p.peek()?;
+        if found == kind {
+            read(p, c)
+        } else {
+            c.wrong_type(p, found, expected)
+        }
+    }
+
+    impl Event for String {
+        fn validate_json(p: &mut Parser<'_>, c: &mut Checker) -> Result<(), Error> {
+            only(p, c, Kind::String, "a string", |p, _| p.read_str())
+        }
+    }
+
+    impl Event for i64 {
+        fn validate_json(p: &mut Parser<'_>, c: &mut Checker) -> Result<(), Error> {
+            only(p, c, Kind::Number, "an integer", |p, c| {
+                let n = p.parse_number()?;
+                if !n.is_integer() {
+                    c.not_integer(n, "an integer")?;
+                }
+                Ok(())
+            })
+        }
+    }
+
+    impl Event for f64 {
+        fn validate_json(p: &mut Parser<'_>, c: &mut Checker) -> Result<(), Error> {
+            only(p, c, Kind::Number, "a number", |p, _| {
+                p.parse_number().map(drop)
+            })
+        }
+    }
+
+    impl Event for bool {
+        fn validate_json(p: &mut Parser<'_>, c: &mut Checker) -> Result<(), Error> {
+            only(p, c, Kind::Bool, "a boolean", |p, _| {
+                p.parse_bool().map(drop)
+            })
+        }
+    }
+
+    impl Event for () {
+        fn validate_json(p: &mut Parser<'_>, c: &mut Checker) -> Result<(), Error> {
+            only(p, c, Kind::Null, "null", |p, _| p.parse_null())
+        }
+    }
+
+    /// Any JSON value (the `true` schema).
+    impl Event for serde_json::Value {
+        fn validate_json(p: &mut Parser<'_>, _: &mut Checker) -> Result<(), Error> {
+            p.skip_value()
+        }
+    }
+}
+
 /// What generated code refers to; not a public interface.
 #[doc(hidden)]
 pub mod __private {
@@ -98,5 +189,34 @@ pub mod __private {
     /// Compiles a pattern that codegen already checked.
     pub fn regex(pattern: &str) -> Regex {
         Regex::new(pattern).expect("the derive checked this pattern")
+    }
+
+    /// serde's `with` for a property that may be absent, `null` or a value:
+    /// `Option<Option<T>>`, where the outer `None` is absent (with `default` and
+    /// `skip_serializing_if = "Option::is_none"`) and `Some(None)` is `null`.
+    pub mod double_option {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        /// Writes `Some(None)` as `null` and `Some(Some(value))` as the value (`None` is
+        /// skipped before this is called).
+        pub fn serialize<S, T>(value: &Option<Option<T>>, serializer: S) -> Result<S::Ok, S::Error>
+        where
+            S: Serializer,
+            T: Serialize,
+        {
+            match value {
+                Some(inner) => inner.serialize(serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        /// Reads a present key: `null` is `Some(None)`.
+        pub fn deserialize<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+        where
+            D: Deserializer<'de>,
+            T: Deserialize<'de>,
+        {
+            Option::<T>::deserialize(deserializer).map(Some)
+        }
     }
 }

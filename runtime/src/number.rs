@@ -79,7 +79,9 @@ impl Num {
         }
         let quotient = value / divisor;
         if !quotient.is_finite() {
-            return false;
+            // The quotient overflows (`1e308 / 0.5`): the remainder is exact in floating
+            // point, so ask it instead.
+            return value % divisor == 0.0;
         }
         if quotient.fract() == 0.0 {
             return true;

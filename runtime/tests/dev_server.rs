@@ -12,7 +12,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ingest_runtime::pipeline::dev::{DevConfig, DevOptions, DevServer};
+use ingest_runtime::pipeline::dev::{
+    DevConfig, DevLimits, DevOptions, DevPorts, DevServer, LEVER_HEADER,
+};
 use ingest_runtime::pipeline::local::{LocalStore, PipelineSettings, RegionSettings, Role};
 use ingest_runtime::pipeline::records::{QuarantineLine, gunzip_if_gzip, split_good_line};
 use pipeline_common::{REGISTRY, note, punch};
@@ -49,28 +51,32 @@ fn config(primary_weight: u64, secondary_weight: u64, spool_buffer_seconds: u64)
             visibility_timeout_seconds: 1,
             max_receive_count: 1000,
             queue_retention_seconds: 86_400,
+            bridge_redelivery: None,
             spool_buffer_seconds,
             spool_buffer_mb: 1,
         },
         failover_automatic: true,
-        content_types: vec![
-            "application/json".to_owned(),
-            "application/cloudevents-batch+json".to_owned(),
-        ],
     }
 }
 
 type Logs = Arc<Mutex<Vec<String>>>;
 
 fn start(out: &Path, config: DevConfig) -> (DevServer, Logs) {
+    start_with(out, config, DevLimits::default())
+}
+
+fn start_with(out: &Path, config: DevConfig, limits: DevLimits) -> (DevServer, Logs) {
     let logs: Logs = Arc::default();
     let sink = Arc::clone(&logs);
     let options = DevOptions {
-        domain_port: 0,
-        primary_port: 0,
-        secondary_port: 0,
+        ports: DevPorts {
+            domain: 0,
+            primary: 0,
+            secondary: 0,
+        },
         stop_on_signals: false,
         log: Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_owned())),
+        limits,
         ..DevOptions::new(out)
     };
     let server = DevServer::start(&REGISTRY, config, options).unwrap();
@@ -98,17 +104,37 @@ fn http(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Answer {
+    let content_type = content_type.map(|t| ("Content-Type", t));
+    http_with(address, method, path, content_type.as_slice(), body)
+}
+
+/// One request with these headers (and `Host: <address>` unless they name a host) on its own
+/// connection, read to the end.
+fn http_with(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Answer {
     let mut stream = TcpStream::connect(address).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
-    let content_type = content_type
-        .map(|t| format!("Content-Type: {t}\r\n"))
-        .unwrap_or_default();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{content_type}Content-Length: {}\r\n\r\n",
+    let mut head = format!("{method} {path} HTTP/1.1\r\n");
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        head.push_str(&format!("Host: {address}\r\n"));
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!(
+        "Connection: close\r\nContent-Length: {}\r\n\r\n",
         body.len()
-    );
+    ));
     stream.write_all(head.as_bytes()).unwrap();
     stream.write_all(body).unwrap();
     let mut raw = Vec::new();
@@ -396,7 +422,7 @@ fn the_domain_splits_by_weight_follows_the_lever_and_stopping_delivers_everythin
     assert_eq!(by_role["primary"] + by_role["secondary"], 200);
 
     // Drain the primary: everything goes to the secondary. Draining both is refused.
-    let lever = |path: &str| http(domain, "POST", path, None, b"");
+    let lever = |path: &str| http_with(domain, "POST", path, &[(LEVER_HEADER, "1")], b"");
     let answer = lever("/lever/drain/primary");
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(answer.json()["primary"]["drained"], true);
@@ -466,4 +492,264 @@ fn the_domain_splits_by_weight_follows_the_lever_and_stopping_delivers_everythin
     accepted_ids.sort();
     assert_eq!(good_ids, accepted_ids, "every accepted event is good, once");
     assert_eq!(via["bridge"], by_role["secondary"] + 40);
+}
+
+/// The lever as the server saw it: who is drained, who is in DNS.
+fn lever_state(domain: SocketAddr) -> Value {
+    let state = http(domain, "GET", "/lever", None, b"");
+    assert_eq!(state.status, 200, "{}", state.body);
+    state.json()
+}
+
+#[test]
+fn a_web_page_can_neither_pull_the_lever_nor_read_the_ports() {
+    let out = tempfile::tempdir().unwrap();
+    let (server, logs) = start(out.path(), config(95, 5, 1));
+    let addresses = server.addresses();
+    let domain = addresses.domain;
+    let port = domain.port().to_string();
+    let before = lever_state(domain);
+    assert_eq!(before["primary"]["drained"], false);
+
+    // DNS rebinding: a page at evil.example whose name now resolves to 127.0.0.1 sends its
+    // own Host, on every port and route.
+    let evil_host = format!("evil.example:{port}");
+    for (address, method, path) in [
+        (domain, "POST", "/lever/drain/primary"),
+        (domain, "GET", "/lever"),
+        (domain, "POST", "/events"),
+        (addresses.primary, "GET", "/health"),
+        (addresses.secondary, "POST", "/events"),
+    ] {
+        let answer = http_with(
+            address,
+            method,
+            path,
+            &[("Host", &evil_host), (LEVER_HEADER, "1")],
+            br#"{"id":"1"}"#,
+        );
+        assert_eq!(answer.status, 403, "{method} {path}: {}", answer.body);
+        assert_eq!(answer.json()["error"], "forbidden_host");
+    }
+    // Another port of this host is another server.
+    let other_port = format!("127.0.0.1:{}", addresses.primary.port());
+    let answer = http_with(domain, "GET", "/lever", &[("Host", &other_port)], b"");
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    // `localhost` is this host.
+    let localhost = format!("localhost:{port}");
+    let answer = http_with(domain, "GET", "/lever", &[("Host", &localhost)], b"");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+
+    // CSRF: a page of another origin posting to the lever, with what browsers send.
+    let own_origin = format!("http://127.0.0.1:{port}");
+    let pulls: [(&[(&str, &str)], &str); 5] = [
+        (&[], "X-Ingest-Lever"),
+        (&[("Content-Type", "text/plain")], "X-Ingest-Lever"),
+        (
+            &[(LEVER_HEADER, "1"), ("Origin", "http://evil.example")],
+            "http://evil.example",
+        ),
+        (
+            &[(LEVER_HEADER, "1"), ("Origin", "null")],
+            "web page at null",
+        ),
+        (
+            &[(LEVER_HEADER, "1"), ("Sec-Fetch-Site", "cross-site")],
+            "cross-site",
+        ),
+    ];
+    for (headers, why) in pulls {
+        let answer = http_with(domain, "POST", "/lever/drain/primary", headers, b"");
+        assert_eq!(answer.status, 403, "{headers:?}: {}", answer.body);
+        assert_eq!(answer.json()["error"], "forbidden");
+        let message = answer.json()["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(why), "{headers:?}: {message}");
+    }
+    assert_eq!(
+        lever_state(domain),
+        before,
+        "no refused pull moved the lever"
+    );
+
+    // The operator's pulls: curl with the header, or the page the server itself serves.
+    let answer = http_with(
+        domain,
+        "POST",
+        "/lever/drain/primary",
+        &[(LEVER_HEADER, "1")],
+        b"",
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json()["primary"]["drained"], true);
+    let answer = http_with(
+        domain,
+        "POST",
+        "/lever/restore/primary",
+        &[
+            (LEVER_HEADER, "1"),
+            ("Origin", &own_origin),
+            ("Sec-Fetch-Site", "same-origin"),
+        ],
+        b"",
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json()["primary"]["drained"], false);
+
+    server.stop();
+    let log = logs.lock().unwrap().join("\n");
+    assert!(
+        log.contains("lever: refused POST /lever/drain/primary: a lever pull from the web page at http://evil.example is refused"),
+        "{log}"
+    );
+    assert!(log.contains("lever: drain primary (us-east-1)"), "{log}");
+}
+
+/// Reads what the server sends on `stream` until it closes it; fails when it keeps it open
+/// for `limit`.
+fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> String {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut raw = Vec::new();
+    match stream.read_to_end(&mut raw) {
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(error) => panic!(
+            "the server kept the connection open ({error}); read so far: {:?}",
+            String::from_utf8_lossy(&raw)
+        ),
+    }
+    String::from_utf8_lossy(&raw).into_owned()
+}
+
+#[test]
+fn slow_and_greedy_clients_cannot_hold_the_ports() {
+    let out = tempfile::tempdir().unwrap();
+    let limits = DevLimits {
+        header_read_timeout: Duration::from_millis(500),
+        body_read_timeout: Duration::from_millis(500),
+        connections_per_port: 4,
+    };
+    let (server, _) = start_with(out.path(), config(95, 5, 1), limits);
+    let addresses = server.addresses();
+    let primary = addresses.primary;
+    // Far beyond the timeouts, far below "held forever".
+    let patience = Duration::from_secs(15);
+
+    // Slowloris: a request line and half a header, then a byte now and then. The connection
+    // is closed once the headers are late, without an answer that accepts anything.
+    let mut slow = TcpStream::connect(primary).unwrap();
+    slow.write_all(format!("POST /events HTTP/1.1\r\nHost: {primary}\r\nX-Slow: ").as_bytes())
+        .unwrap();
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(200));
+        if slow.write_all(b"a").is_err() {
+            break;
+        }
+    }
+    let answer = read_until_closed(&mut slow, patience);
+    assert!(!answer.contains(" 200 "), "{answer}");
+
+    // A body that never arrives in full: 408.
+    let mut late = TcpStream::connect(primary).unwrap();
+    late.write_all(
+        format!("POST /events HTTP/1.1\r\nHost: {primary}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"id\":").as_bytes(),
+    )
+    .unwrap();
+    let answer = read_until_closed(&mut late, patience);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
+
+    // Connections that send nothing hold the primary's 4 places; the 5th is closed at once,
+    // unanswered, while the other ports answer as usual.
+    let mut idle: Vec<TcpStream> = (0..4)
+        .map(|_| TcpStream::connect(primary).unwrap())
+        .collect();
+    // The accept loop takes them in order: the 5th is seen after the 4.
+    std::thread::sleep(Duration::from_millis(100));
+    let mut extra = TcpStream::connect(primary).unwrap();
+    let _ = extra.write_all(format!("GET /health HTTP/1.1\r\nHost: {primary}\r\n\r\n").as_bytes());
+    let answer = read_until_closed(&mut extra, patience);
+    assert_eq!(
+        answer, "",
+        "a connection beyond the cap is closed unanswered"
+    );
+    assert_eq!(
+        http(addresses.domain, "GET", "/lever", None, b"").status,
+        200
+    );
+    assert_eq!(
+        http(addresses.secondary, "GET", "/health", None, b"").status,
+        200
+    );
+    // The idle ones are reaped by the header timeout, and the primary answers again.
+    for stream in &mut idle {
+        assert_eq!(read_until_closed(stream, patience), "");
+    }
+    eventually(patience, "the primary to take connections again", || {
+        http(primary, "GET", "/health", None, b"").status == 200
+    });
+    server.stop();
+}
+
+#[test]
+fn a_flood_of_the_public_routes_moves_neither_the_lever_nor_the_health_verdicts() {
+    let out = tempfile::tempdir().unwrap();
+    let (server, _) = start(out.path(), config(95, 5, 3600));
+    let addresses = server.addresses();
+    let domain = addresses.domain;
+    let drained = http_with(
+        domain,
+        "POST",
+        "/lever/drain/primary",
+        &[(LEVER_HEADER, "1")],
+        b"",
+    );
+    assert_eq!(drained.status, 200, "{}", drained.body);
+    let before = lever_state(domain);
+
+    // What anyone can send: events (good, too large, malformed), health reads, the lever's
+    // routes without its header or with the wrong method, on every port, from 4 clients.
+    let flood = |to: SocketAddr, seed: usize| {
+        let mut statuses = BTreeMap::<u16, usize>::new();
+        for i in 0..60 {
+            let answer = match i % 6 {
+                0 => post(to, &punch("flood", seed * 1000 + i, 1)),
+                1 => post(to, &"x".repeat(MAX_EVENT_BYTES * 5)),
+                2 => http(to, "GET", "/health", None, b""),
+                3 => http(to, "POST", "/lever/restore/primary", None, b""),
+                4 => http(to, "GET", "/lever/drain/secondary", None, b""),
+                _ => http(
+                    to,
+                    "POST",
+                    "/lever/outage/secondary",
+                    Some("text/plain"),
+                    b"x",
+                ),
+            };
+            *statuses.entry(answer.status).or_default() += 1;
+        }
+        statuses
+    };
+    let floods: Vec<_> = [domain, addresses.primary, addresses.secondary, domain]
+        .into_iter()
+        .enumerate()
+        .map(|(seed, to)| std::thread::spawn(move || flood(to, seed)))
+        .collect();
+    for flood in floods {
+        let statuses = flood.join().unwrap();
+        assert!(statuses.keys().all(|s| *s != 500), "{statuses:?}");
+    }
+
+    assert_eq!(lever_state(domain), before, "the flood moved the lever");
+    for role in Role::BOTH {
+        let health = http(addresses.region(role), "GET", "/health", None, b"");
+        assert_eq!(health.status, 200, "{role:?}: {}", health.body);
+    }
+    // The domain still sends everything to the undrained secondary.
+    for i in 0..20 {
+        let answer = post(domain, &punch("after", i, 1));
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(role_of(&answer), "secondary");
+    }
+    let summary = server.stop();
+    assert!(summary.delivered(), "{}", summary.render());
 }

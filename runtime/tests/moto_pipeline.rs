@@ -14,16 +14,19 @@ mod pipeline_common;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{TimeZone, Utc};
-use ingest_runtime::pipeline::aws::FirehoseStream;
-use ingest_runtime::pipeline::bridge::{BridgeConfig, BridgeError, BridgeHandler, sqs_failures};
+use ingest_runtime::pipeline::aws::{FirehoseStream, SqsQueue};
+use ingest_runtime::pipeline::bridge::{
+    BridgeConfig, BridgeError, BridgeHandler, Pacing, sqs_failures,
+};
 use ingest_runtime::pipeline::receiver::{ReceiverConfig, ReceiverHandler, spool_line};
 use ingest_runtime::pipeline::records::{
     Origin, QuarantineLine, SpoolRecord, content_tag, gunzip_if_gzip, gzip, split_good_line,
 };
 use ingest_runtime::pipeline::validator::{ValidatorConfig, ValidatorHandler};
 use ingest_runtime::pipeline::{
-    Deadline, ErrorKind, Invoker, ObjectStore, RetryPolicy, Service,
+    Deadline, ErrorKind, Invoker, MessageQueue, ObjectStore, RetryPolicy, Service,
 };
+use ingest_runtime::redelivery::Redelivery;
 use moto_common::*;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -629,6 +632,7 @@ fn bridge_config(chunk_bytes: usize) -> BridgeConfig {
         spool_bucket: Some(SPOOL.into()),
         chunk_bytes,
         retry: quick_retry(),
+        redelivery: None,
     }
 }
 
@@ -1166,4 +1170,69 @@ async fn the_invoke_stand_in_answers_as_lambda_does_through_the_sdk() {
             .iter()
             .all(|i| i.region == PRIMARY && i.invocation_type.as_deref() == Some("RequestResponse"))
     );
+}
+
+#[tokio::test]
+async fn the_bridge_paces_a_failed_message_with_change_message_visibility() {
+    let moto = Moto::reset().await;
+    let config = moto.config(SECONDARY).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let url = sqs
+        .create_queue()
+        .queue_name("paced")
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "1800",
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateQueue: {}", show(&e)))
+        .queue_url
+        .unwrap();
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body("not a notification")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("SendMessage: {}", show(&e)));
+    let first = receive(&sqs, &url, 1).await;
+    let event = sqs_event(&first, &format!("arn:aws:sqs:{SECONDARY}:{ACCOUNT}:paced"));
+
+    let schedule = Redelivery {
+        first_delay_seconds: 1,
+        max_delay_seconds: 1,
+        growth: 2,
+        jitter_percent: 0,
+        max_receive_count: 5,
+    };
+    let queue = SqsQueue::new(&config, &url);
+    let pacing = Pacing {
+        schedule: &schedule,
+        queue: &queue,
+    };
+    let outcome = pacing.pace(&event, &[0]).await;
+    assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
+    assert_eq!(outcome.paced, [(0, 1, 1)], "receive 1, back in 1 s");
+    // In flight for a second, not for the queue's 30 minutes.
+    assert_eq!(queue_depth(&sqs, &url).await, (0, 1));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let again = receive(&sqs, &url, 1).await;
+    let count = again[0]
+        .attributes()
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+        })
+        .cloned();
+    assert_eq!(count.as_deref(), Some("2"));
+
+    // A handle SQS never gave out is refused, and retrying would not help.
+    let error = queue
+        .change_visibility("not-a-handle", 5)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (error.service, error.operation),
+        (Service::Sqs, "ChangeMessageVisibility")
+    );
+    assert!(!error.kind.is_retryable(), "{error}");
 }

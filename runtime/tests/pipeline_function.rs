@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use ingest_runtime::pipeline::function::{Function, Role, Wiring};
-use ingest_runtime::pipeline::local::LocalStore;
+use ingest_runtime::pipeline::lever::MemoryMetrics;
+use ingest_runtime::pipeline::local::{LocalQueue, LocalStore};
 use ingest_runtime::pipeline::receiver::{ReceiverConfig, spool_line};
 use ingest_runtime::pipeline::records::{BridgeChunk, BridgeRequest, Origin};
 use ingest_runtime::pipeline::validator::ValidatorConfig;
@@ -17,6 +18,7 @@ use ingest_runtime::pipeline::{
     BridgeConfig, DeliveryStream, ErrorKind, HandlerError, InfraError, InvokeOutput, Invoker,
     RetryPolicy, Service, TokioSleeper,
 };
+use ingest_runtime::redelivery::Redelivery;
 use lambda_runtime::{Context, LambdaEvent};
 use pipeline_common::{REGISTRY, clock, kinesis, punch, start};
 use serde_json::{Value, json};
@@ -51,6 +53,9 @@ impl Invoker for Unreachable {
     }
 }
 
+/// A function over local stand-ins.
+type Local = Function<LocalStore, Recorder, Unreachable, LocalQueue, MemoryMetrics>;
+
 fn once() -> RetryPolicy {
     RetryPolicy {
         attempts: 1,
@@ -60,7 +65,7 @@ fn once() -> RetryPolicy {
     }
 }
 
-fn validator(store: LocalStore) -> Function<LocalStore, Recorder, Unreachable> {
+fn validator(store: LocalStore) -> Local {
     Function {
         registry: &REGISTRY,
         wiring: Wiring::Validator {
@@ -169,7 +174,7 @@ async fn an_unwritable_bucket_reports_exactly_the_unfinished_records() {
 
 #[tokio::test]
 async fn the_receiver_spools_and_the_bridge_skips_the_test_event() {
-    let receiver: Function<LocalStore, Recorder, Unreachable> = Function {
+    let receiver: Local = Function {
         registry: &REGISTRY,
         wiring: Wiring::Receiver {
             config: ReceiverConfig {
@@ -198,7 +203,33 @@ async fn the_receiver_spools_and_the_bridge_skips_the_test_event() {
     assert_eq!(batches[0].len(), 2);
     assert!(batches[0].iter().all(|line| line.ends_with(b"\n")));
 
-    let bridge: Function<LocalStore, Recorder, Unreachable> = Function {
+    // The bridge paces what it fails: the poison message, received for the third time, comes
+    // back after the schedule's third delay, not after the queue's visibility timeout.
+    let schedule = Redelivery {
+        first_delay_seconds: 10,
+        max_delay_seconds: 60,
+        growth: 2,
+        jitter_percent: 0,
+        max_receive_count: 5,
+    };
+    let queue = LocalQueue::new(
+        "spool-objects",
+        "us-west-2",
+        Duration::from_secs(1800),
+        5,
+        Duration::from_secs(86_400),
+        clock.clone(),
+    );
+    queue.send(r#"{"Service":"Amazon S3","Event":"s3:TestEvent"}"#.to_owned());
+    queue.send("not a notification".to_owned());
+    for _ in 0..2 {
+        assert_eq!(queue.receive(10).len(), 2);
+        queue.make_visible();
+    }
+    let messages = queue.receive(10);
+    assert_eq!(messages[1].attributes["ApproximateReceiveCount"], "3");
+    let poison = messages[1].message_id.clone().unwrap();
+    let bridge: Local = Function {
         registry: &REGISTRY,
         wiring: Wiring::Bridge {
             config: BridgeConfig {
@@ -206,20 +237,36 @@ async fn the_receiver_spools_and_the_bridge_skips_the_test_event() {
                 spool_bucket: Some("spool".into()),
                 chunk_bytes: 1 << 20,
                 retry: once(),
+                redelivery: Some(schedule),
             },
             store: LocalStore::memory(),
             invoker: Unreachable,
+            queue: Some(queue),
         },
         metrics: None,
         sleeper: TokioSleeper::default(),
     };
-    let sqs = json!({"Records": [
-        {"messageId": "m-test", "body": "{\"Service\":\"Amazon S3\",\"Event\":\"s3:TestEvent\"}"},
-        {"messageId": "m-poison", "body": "not a notification"},
-    ]});
+    let mut sqs = aws_lambda_events::event::sqs::SqsEvent::default();
+    sqs.records = messages;
     let answer = bridge
         .handle_payload(&serde_json::to_vec(&sqs).unwrap())
         .await
         .unwrap();
-    assert_eq!(failures(&answer), ["m-poison"]);
+    assert_eq!(failures(&answer), [poison]);
+    let Wiring::Bridge {
+        queue: Some(queue), ..
+    } = &bridge.wiring
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        queue.stats().visibility_changes,
+        1,
+        "only the failed message"
+    );
+    assert_eq!(
+        queue.next_visible(),
+        Some(clock.now() + chrono::Duration::seconds(40)),
+        "10 s x 2 x 2 after the third receive"
+    );
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use ingest_runtime::pipeline::bridge::{
     BridgeConfig, BridgeError, BridgeHandler, INVOKE_LIMIT_BYTES,
 };
+use ingest_runtime::pipeline::lake::LakeSchema;
 use ingest_runtime::pipeline::local::{
     Faults, LocalInvoker, LocalQueue, LocalSpool, LocalStore, SqsMapping,
 };
@@ -17,7 +18,6 @@ use ingest_runtime::pipeline::receiver::{
     spool_line,
 };
 use ingest_runtime::pipeline::records::{QuarantineLine, gunzip_if_gzip, split_good_line};
-use ingest_runtime::pipeline::lake::LakeSchema;
 use ingest_runtime::pipeline::validator::{ValidatorConfig, ValidatorHandler};
 use ingest_runtime::pipeline::{
     Deadline, DeliveryStream, InfraError, InvokeOutput, Invoker, ObjectStore, RetryPolicy,
@@ -342,7 +342,10 @@ async fn receiver_puts_again_exactly_the_refused_entries_within_the_limits() {
     }
     assert_eq!(accepted.len(), 1200);
     assert!(accepted.values().all(|n| *n == 1));
-    assert_eq!(outcome.stats.packed, 10, "1,200 lines in 10 Firehose records");
+    assert_eq!(
+        outcome.stats.packed, 10,
+        "1,200 lines in 10 Firehose records"
+    );
     assert_eq!(
         outcome.stats.retried_entries,
         batches[3..].iter().map(Vec::len).sum::<usize>()
@@ -477,6 +480,7 @@ async fn bridge_skips_the_test_event_decodes_keys_chunks_and_fails_messages_alon
         spool_bucket: Some("spool-bucket".into()),
         chunk_bytes: 5 << 20,
         retry: RetryPolicy::default(),
+        redelivery: None,
     };
     let bridge = BridgeHandler {
         config: &bridge_config,
@@ -575,6 +579,7 @@ async fn a_poison_message_reaches_the_dlq_alone() {
         spool_bucket: Some("spool-bucket".into()),
         chunk_bytes: 5 << 20,
         retry: RetryPolicy::default(),
+        redelivery: None,
     };
     let bridge = BridgeHandler {
         config: &bridge_config,

@@ -100,13 +100,23 @@ async fn valid_events_athena_cannot_read_are_quarantined_as_unqueryable() {
     for line in &quarantine {
         assert_eq!(line.kind, "unqueryable");
         assert_eq!(line.violations[0].keyword, "athena");
-        assert!(unreadable.iter().any(|u| u.as_bytes() == line.original_bytes().unwrap()));
+        assert!(
+            unreadable
+                .iter()
+                .any(|u| u.as_bytes() == line.original_bytes().unwrap())
+        );
         pointers.push(line.violations[0].pointer.clone());
     }
     pointers.sort();
     assert_eq!(
         pointers,
-        ["/data", "/data/Count", "/data/user_id", "/data/user_id", "/data/x"]
+        [
+            "/data",
+            "/data/Count",
+            "/data/user_id",
+            "/data/user_id",
+            "/data/x"
+        ]
     );
 }
 
@@ -118,26 +128,51 @@ async fn a_record_of_empty_objects_is_one_quarantine_line_with_its_bytes() {
     let empties = format!("[{}]", vec!["{}"; 87_000].join(",")).into_bytes();
     let ones = format!("[{}]", vec!["1"; 130_000].join(",")).into_bytes();
     assert!(empties.len() <= 262_144 && ones.len() <= 262_144);
-    let records = vec![empties.clone(), punch("app", 1, 5).into_bytes(), ones.clone()];
+    let records = vec![
+        empties.clone(),
+        punch("app", 1, 5).into_bytes(),
+        ones.clone(),
+    ];
     let store = run(&records, &config(262_144)).await;
     let quarantine = quarantined(&store);
     assert_eq!(quarantine.len(), 2, "one line per hostile record");
     for (line, record) in quarantine.iter().zip([&empties, &ones]) {
-        assert_eq!((line.kind.as_str(), line.violations[0].keyword.as_str()), ("too_large", "events"));
-        assert!(line.violations[0].message.contains("kept whole"), "{}", line.violations[0].message);
-        assert_eq!(&line.original_bytes().unwrap(), record, "the record is kept whole");
+        assert_eq!(
+            (line.kind.as_str(), line.violations[0].keyword.as_str()),
+            ("too_large", "events")
+        );
+        assert!(
+            line.violations[0].message.contains("kept whole"),
+            "{}",
+            line.violations[0].message
+        );
+        assert_eq!(
+            &line.original_bytes().unwrap(),
+            record,
+            "the record is kept whole"
+        );
         assert_eq!(line.event_index, None);
     }
     // 2,835 empty objects fill the budget of eight times the record's bytes...
-    assert!(quarantine[0].violations[0].message.contains("bytes of quarantine lines"));
+    assert!(
+        quarantine[0].violations[0]
+            .message
+            .contains("bytes of quarantine lines")
+    );
     // ...while numbers make short lines: more events than 259,999 bytes of valid events could
     // be stops the reading first.
     assert!(
-        quarantine[1].violations[0].message.contains("more than valid events of its 260001 bytes could be"),
+        quarantine[1].violations[0]
+            .message
+            .contains("more than valid events of its 260001 bytes could be"),
         "{}",
         quarantine[1].violations[0].message
     );
-    assert_eq!(lines(&store, "good").len(), 1, "the other record is unaffected");
+    assert_eq!(
+        lines(&store, "good").len(),
+        1,
+        "the other record is unaffected"
+    );
 }
 
 /// A batch whose events would make more quarantine lines than the budget allows is one line
@@ -156,17 +191,30 @@ async fn quarantine_lines_beyond_the_budget_collapse_into_one() {
     let light = format!("[{event},{}]", punch("app", 2, 0)).into_bytes();
     let store = run(&[heavy.clone(), light], &config(262_144)).await;
     let quarantine = quarantined(&store);
-    let whole: Vec<&QuarantineLine> = quarantine.iter().filter(|l| l.kind == "too_large").collect();
+    let whole: Vec<&QuarantineLine> = quarantine
+        .iter()
+        .filter(|l| l.kind == "too_large")
+        .collect();
     assert_eq!(whole.len(), 1);
     assert_eq!(whole[0].original_bytes().unwrap(), heavy);
-    assert!(whole[0].violations[0].message.contains("bytes of quarantine lines"));
-    assert_eq!(whole[0].violations[1].pointer, "/0/A", "the first problems follow");
+    assert!(
+        whole[0].violations[0]
+            .message
+            .contains("bytes of quarantine lines")
+    );
+    assert_eq!(
+        whole[0].violations[1].pointer, "/0/A",
+        "the first problems follow"
+    );
     let per_event: Vec<(&str, Option<usize>)> = quarantine
         .iter()
         .filter(|l| l.kind != "too_large")
         .map(|l| (l.kind.as_str(), l.event_index))
         .collect();
-    assert_eq!(per_event, [("bad_envelope", Some(0)), ("schema_violation", Some(1))]);
+    assert_eq!(
+        per_event,
+        [("bad_envelope", Some(0)), ("schema_violation", Some(1))]
+    );
 }
 
 /// A line lists at most 16 violations and says how many more there were.
@@ -188,7 +236,11 @@ async fn a_line_lists_sixteen_violations_and_counts_the_rest() {
 #[tokio::test]
 async fn originals_never_cost_more_than_base64() {
     let controls = vec![1u8; 300];
-    let store = run(&[controls.clone(), b"{\"a\":\"text\"".to_vec()], &config(4096)).await;
+    let store = run(
+        &[controls.clone(), b"{\"a\":\"text\"".to_vec()],
+        &config(4096),
+    )
+    .await;
     let mut quarantine = quarantined(&store);
     quarantine.sort_by_key(|l| l.original_encoding.clone());
     assert_eq!(quarantine[0].original_encoding, "base64");

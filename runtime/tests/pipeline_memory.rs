@@ -73,7 +73,10 @@ fn a_hostile_batch_costs_about_what_a_normal_batch_of_its_size_costs() {
         normal.len()
     );
     let bound = limits::worst_case_bytes(hostile.len(), 22, 2);
-    assert!(hostile_peak <= bound, "{hostile_peak} > the stated bound {bound}");
+    assert!(
+        hostile_peak <= bound,
+        "{hostile_peak} > the stated bound {bound}"
+    );
     assert!(
         hostile_peak <= 2 * normal_peak + (8 << 20),
         "hostile {hostile_peak} against normal {normal_peak}"

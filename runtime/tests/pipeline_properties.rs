@@ -13,7 +13,6 @@ mod pipeline_common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use ingest_runtime::pipeline::{Deadline, RetryPolicy};
 use ingest_runtime::pipeline::bridge::{BridgeConfig, BridgeHandler};
 use ingest_runtime::pipeline::local::{
     Faults, KinesisMapping, LocalInvoker, LocalQueue, LocalSpool, LocalStore, LocalStream,
@@ -24,6 +23,7 @@ use ingest_runtime::pipeline::records::{
     QuarantineLine, event_fields, gunzip_if_gzip, split_good_line,
 };
 use ingest_runtime::pipeline::validator::{ValidatorConfig, ValidatorHandler};
+use ingest_runtime::pipeline::{Deadline, RetryPolicy};
 use pipeline_common::{REGISTRY, clock, note, punch};
 use proptest::prelude::*;
 
@@ -103,7 +103,7 @@ proptest! {
         let invoker = LocalInvoker::new("validator", validator, &invoke_down);
         let rconfig = ReceiverConfig { region: "us-west-2".into(), delivery_stream: "spool".into(), retry };
         let receiver = ReceiverHandler { config: &rconfig, stream: &spool, sleeper: &clock, deadline: Deadline::NONE };
-        let bconfig = BridgeConfig { validator_function: "validator".into(), spool_bucket: Some("spool-bucket".into()), chunk_bytes: 16 * 1024, retry };
+        let bconfig = BridgeConfig { validator_function: "validator".into(), spool_bucket: Some("spool-bucket".into()), chunk_bytes: 16 * 1024, retry, redelivery: None };
         let bridge = BridgeHandler { config: &bconfig, store: &store, invoker: &invoker, sleeper: &clock, deadline: Deadline::NONE };
 
         let mut sent: Vec<Sent> = Vec::new();

@@ -144,9 +144,6 @@ pub const LAMBDA_DEFAULT_ACCOUNT_CONCURRENCY: u64 = 1000;
 pub const LAMBDA_UNRESERVED_MINIMUM: u64 = 100;
 /// Synchronous Invoke payload limit (6 MB).
 pub const LAMBDA_SYNC_PAYLOAD_BYTES: u64 = 6 * 1024 * 1024;
-/// How much of a spool object the bridge sends per Invoke: under the 6 MB limit with room for
-/// the JSON envelope around the records.
-pub const BRIDGE_CHUNK_BYTES: u64 = 5 * 1024 * 1024;
 
 /// SQS `MessageRetentionPeriod` maximum (14 days).
 pub const SQS_MAX_RETENTION_SECONDS: u64 = 14 * 24 * 3600;
@@ -204,3 +201,61 @@ pub const BUCKET_NAME_MAX: usize = 63;
 
 /// Tags per resource, less the ones `ingest` adds itself.
 pub const MAX_USER_TAGS: usize = 45;
+
+/// AWS WAF rate-based rule: the lowest and highest request limit.
+/// <https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html>
+pub const WAF_RATE_LIMIT: (u64, u64) = (10, 2_000_000_000);
+/// AWS WAF rate-based rule: the evaluation windows it accepts, in seconds.
+pub const WAF_WINDOWS: [u64; 4] = [60, 120, 300, 600];
+/// AWS WAF list prices (the same in every region): per web ACL and per rule a month, and per
+/// million requests inspected, blocked ones included. <https://aws.amazon.com/waf/pricing/>
+pub const WAF_PRICE_PER_ACL_MONTH: f64 = 5.0;
+/// See [`WAF_PRICE_PER_ACL_MONTH`].
+pub const WAF_PRICE_PER_RULE_MONTH: f64 = 1.0;
+/// See [`WAF_PRICE_PER_ACL_MONTH`].
+pub const WAF_PRICE_PER_MILLION_REQUESTS: f64 = 0.60;
+/// API Gateway REST API list price per million requests (first tier, us-east-1), which WAF
+/// spares for every request it blocks. <https://aws.amazon.com/api-gateway/pricing/>
+pub const API_GATEWAY_PRICE_PER_MILLION_REQUESTS: f64 = 3.50;
+/// Route 53 Application Recovery Controller bills each cluster by the hour: $2.50 an hour at
+/// the list price we know of (<https://aws.amazon.com/application-recovery-controller/pricing/>;
+/// the routing-control guide says only that clusters are "charged by the hour").
+pub const ARC_CLUSTER_PRICE_PER_HOUR: f64 = 2.50;
+/// The region that holds ARC's recovery-control configuration (clusters, control panels,
+/// routing controls). <https://docs.aws.amazon.com/recovery-cluster/latest/api/what-is-recovery-control.html>
+pub const ARC_CONFIGURATION_REGION: &str = "us-west-2";
+
+/// The regions Route 53 runs health checkers in (`HealthCheckConfig.Regions`); a check needs
+/// at least three. <https://docs.aws.amazon.com/Route53/latest/APIReference/API_HealthCheckConfig.html>
+pub const ROUTE53_CHECKER_REGIONS: [&str; 8] = [
+    "us-east-1",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "sa-east-1",
+];
+/// Fewest checker regions a Route 53 health check may name.
+pub const ROUTE53_MIN_CHECKER_REGIONS: usize = 3;
+/// Lambda authorizer result TTL bounds in seconds.
+pub const AUTHORIZER_TTL_SECONDS: (u64, u64) = (0, 3600);
+/// Dynamic references a template may hold (each API key's value is one).
+pub const MAX_DYNAMIC_REFERENCES: usize = 60;
+/// The account-level API Gateway throttle per region (raisable; shared by every API of the
+/// account there). <https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html>
+pub const API_GATEWAY_ACCOUNT_RATE: u64 = 10_000;
+/// CloudWatch list prices (us-east-1): a custom metric a month (first 10,000), a standard
+/// alarm metric a month, and `PutMetricData` per 1,000 requests.
+/// <https://aws.amazon.com/cloudwatch/pricing/>
+pub const CLOUDWATCH_PRICE_PER_METRIC_MONTH: f64 = 0.30;
+/// See [`CLOUDWATCH_PRICE_PER_METRIC_MONTH`].
+pub const CLOUDWATCH_PRICE_PER_ALARM_MONTH: f64 = 0.10;
+/// See [`CLOUDWATCH_PRICE_PER_METRIC_MONTH`].
+pub const CLOUDWATCH_PRICE_PER_THOUSAND_PUTS: f64 = 0.01;
+/// KMS: a customer managed key a month (automatic rotation adds a dollar a month per
+/// rotated backing key). <https://aws.amazon.com/kms/pricing/>
+pub const KMS_PRICE_PER_KEY_MONTH: f64 = 1.0;
+/// Seconds in the 30-day month prices are quoted for.
+pub const SECONDS_PER_MONTH: u64 = 30 * 24 * 3600;

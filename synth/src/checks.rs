@@ -12,27 +12,34 @@
 //! above the account's quota) and says how to fix it; comments cite the trap's anchor.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use ingest_codegen::schema::{self, InstanceType, PathSegment, Schema, Target, closest};
+use ingest_codegen::schema::{self, InstanceType, PathSegment, Target, closest};
 use miette::Severity;
 use regex::Regex;
 
 use crate::aws;
-use crate::diagnostic::{Diagnostic, SourceFile, resolve_beside};
+use crate::diagnostic::{Diagnostic, resolve_beside};
 use crate::plan::{self, EventPlan, Plan, RegionPlan, Role, StreamCapacity};
-use crate::spec::raw::{RawRegion, RawSpec, StreamMode};
-use crate::spec::{Document, structure::display_path};
+use crate::spec::raw::{RawEvent, RawRegion, RawSpec, StreamMode};
+use crate::spec::{Document, SchemaSource, SpecFiles, structure::display_path};
 
 /// Checks a structurally valid spec and resolves it. Returns the plan (only meaningful when no
 /// diagnostic is an error) and every diagnostic.
-pub fn run(document: &Document, spec_path: &Path, raw: &RawSpec) -> (Plan, Vec<Diagnostic>) {
+/// Schema files are read through `files` (the disk, or a spec's files at a git revision).
+pub fn run(
+    document: &Document,
+    spec_path: &Path,
+    raw: &RawSpec,
+    files: &dyn SpecFiles,
+) -> (Plan, Vec<Diagnostic>) {
     let mut checker = Checker {
         document,
+        files,
         diagnostics: Vec::new(),
     };
-    let events = checker.load_events(spec_path, raw);
+    let events = checker.load_events(spec_path, &raw.events);
     let plan = Plan::resolve(raw, events);
     checker.name(&plan);
     checker.domain(&plan);
@@ -43,17 +50,37 @@ pub fn run(document: &Document, spec_path: &Path, raw: &RawSpec) -> (Plan, Vec<D
     checker.concurrency(&plan);
     checker.bridge(&plan);
     checker.storage(&plan);
+    checker.security(&plan);
     checker.athena_alarms_api(
         &plan,
         raw.athena.as_ref().is_some_and(|a| a.database.is_some()),
     );
     checker.tags(&plan);
-    checker.event_names(raw);
+    checker.event_names(&raw.events);
     (plan, checker.diagnostics)
+}
+
+/// The checks of the event types alone, for a spec whose other parts could not be read (a
+/// required key missing, say): their problems are reported in the same run as the rest.
+pub fn events_only(
+    document: &Document,
+    spec_path: &Path,
+    events: &BTreeMap<String, RawEvent>,
+    files: &dyn SpecFiles,
+) -> Vec<Diagnostic> {
+    let mut checker = Checker {
+        document,
+        files,
+        diagnostics: Vec::new(),
+    };
+    checker.load_events(spec_path, events);
+    checker.event_names(events);
+    checker.diagnostics
 }
 
 struct Checker<'a> {
     document: &'a Document,
+    files: &'a dyn SpecFiles,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -107,7 +134,33 @@ static EMAIL: LazyLock<Regex> =
 static HEALTH_SEGMENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9._-]{1,64}$").unwrap());
 /// Route segments the API already uses for other routes.
-const RESERVED_SEGMENTS: [&str; 2] = ["events", "switch"];
+const RESERVED_SEGMENTS: [&str; 1] = ["events"];
+
+/// How few client addresses at the web ACL's per-address limit may fill a stream before
+/// `ingest check` warns (one is an error: the limit then protects nothing).
+const WAF_ADDRESSES_WORTH_A_WARNING: u64 = 2;
+
+static IAM_PRINCIPAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}$",
+    )
+    .unwrap()
+});
+static KEY_APP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9-]{0,31}$").unwrap());
+static LAMBDA_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_-]{1,64}$").unwrap());
+static HEADER_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$").unwrap());
+
+/// Whether `text` is an IPv4 range in CIDR notation (`203.0.113.0/24`).
+fn is_ipv4_cidr(text: &str) -> bool {
+    let Some((address, bits)) = text.split_once('/') else {
+        return false;
+    };
+    address.parse::<std::net::Ipv4Addr>().is_ok()
+        && bits.parse::<u8>().is_ok_and(|bits| bits <= 32)
+        && !bits.starts_with('+')
+}
 static STAGE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_]{1,128}$").unwrap());
 static TAG_TEXT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$").unwrap());
@@ -125,6 +178,23 @@ impl Checker<'_> {
         let diagnostic = self
             .document
             .diagnostic(severity, at, false, code, with_path(at, message))
+            .with_label(label)
+            .with_help(help);
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// An error about a key itself (a map key the user chose), not its value.
+    fn push_at_key(
+        &mut self,
+        at: &[PathSegment],
+        code: &'static str,
+        message: String,
+        label: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        let diagnostic = self
+            .document
+            .diagnostic(Severity::Error, at, true, code, with_path(at, message))
             .with_label(label)
             .with_help(help);
         self.diagnostics.push(diagnostic);
@@ -326,6 +396,28 @@ impl Checker<'_> {
                 "both weights are 0: Route 53 then spreads traffic evenly and the lever has nothing to pull".to_owned(),
                 "weight 0",
                 "give the primary its steady share, for example `weight: 95` with `weight: 5` on the secondary",
+            );
+        } else if plan.secondary.weight == 0 {
+            self.warning(
+                &region_path(Role::Secondary, &["weight"]),
+                "secondary-weight-zero",
+                "the secondary's weight is 0: its path (API, stream, receiver, spool, bridge) carries no traffic, so nothing shows it works before an outage needs it".to_owned(),
+                "no steady share",
+                "give the secondary a small steady share, for example `weight: 5` with `weight: 95` on the primary",
+            );
+        } else if plan.secondary.weight > plan.primary.weight
+            && plan.secondary.weight <= aws::ROUTE53_WEIGHT.1
+        {
+            // (A weight out of range is already an error.)
+            self.warning(
+                &region_path(Role::Secondary, &["weight"]),
+                "weights-swapped",
+                format!(
+                    "the secondary's weight ({}) is above the primary's ({}): most events take the standby path and wait in its spool for the bridge",
+                    plan.secondary.weight, plan.primary.weight
+                ),
+                "above the primary's",
+                "the primary carries the steady share and the secondary a small one, for example `weight: 95` and `weight: 5`; the lever moves traffic during an outage",
             );
         }
     }
@@ -864,38 +956,7 @@ impl Checker<'_> {
                 "lower `bridge.timeout_seconds` or set `bridge.visibility_timeout_seconds` to at most 43200",
             );
         }
-        if bridge.outage_hours > 0 {
-            let budget_hours = bridge.retry_budget_seconds as f64 / 3600.0;
-            if bridge.max_receive_count > aws::SQS_MAX_RECEIVE_COUNT.1 {
-                self.error(
-                    &outage_path,
-                    "retry-budget",
-                    format!(
-                        "riding out {} hours with a {} s visibility timeout needs {} receives per message, above SQS's maximum of {}",
-                        bridge.outage_hours,
-                        bridge.visibility_timeout_seconds,
-                        bridge.max_receive_count,
-                        aws::SQS_MAX_RECEIVE_COUNT.1
-                    ),
-                    "needs more receives than SQS allows",
-                    "raise `bridge.visibility_timeout_seconds` (or `bridge.timeout_seconds`) so fewer, longer attempts cover the outage",
-                );
-            } else if bridge
-                .retry_budget_seconds
-                .saturating_add(plan::defaults::RETENTION_MARGIN_SECONDS)
-                > aws::SQS_MAX_RETENTION_SECONDS
-            {
-                self.error(
-                    &outage_path,
-                    "retry-budget",
-                    format!(
-                        "the bridge's retry budget ({budget_hours:.1} hours) plus an hour of margin does not fit SQS's 14-day message retention: messages would expire while still being retried"
-                    ),
-                    "longer than SQS keeps messages",
-                    "lower `bridge.outage_hours` (at most about 330) or the visibility timeout",
-                );
-            }
-        }
+        self.redelivery(plan, &outage_path);
         let needed = bridge
             .chunks_per_object
             .saturating_mul(plan.validator.function.timeout_seconds);
@@ -919,26 +980,94 @@ impl Checker<'_> {
                 format!("set `bridge.timeout_seconds` to {needed} or more, or lower `storage.spool.buffer_mb`"),
             );
         }
-        let spool_seconds = plan.storage.spool_retention_days.saturating_mul(86_400);
-        if spool_seconds < bridge.retry_budget_seconds {
-            let at = self.first_written(&[
-                &["storage", "spool", "retention_days"],
-                &["bridge", "outage_hours"],
-                &["bridge"],
-            ]);
+        // The spool's retention against the bridge's retries is judged with the other
+        // retentions (`storage`): it must outlive the dead-letter queue and a redrive.
+    }
+
+    /// The bridge's redelivery schedule (`ingest_runtime::redelivery`): its delays fit SQS,
+    /// its receives fit `maxReceiveCount`, its budget covers the outage, and the queue keeps a
+    /// message until it reaches the DLQ.
+    fn redelivery(&mut self, plan: &Plan, outage_path: &[PathSegment]) {
+        let bridge = &plan.bridge;
+        let schedule = &bridge.redelivery;
+        let delay_path = self.first_written(&[
+            &["bridge", "retry_max_delay_seconds"],
+            &["bridge", "outage_hours"],
+            &["bridge"],
+        ]);
+        if schedule.max_delay_seconds > aws::SQS_MAX_VISIBILITY_SECONDS {
             self.error(
-                &at,
-                "spool-retention",
+                &delay_path,
+                "retry-delay",
                 format!(
-                    "spool objects expire after {} days, before the bridge stops retrying them ({:.1} hours): events buffered during an outage would be lost",
-                    plan.storage.spool_retention_days,
-                    bridge.retry_budget_seconds as f64 / 3600.0
+                    "the longest retry delay would be {} s, above SQS's maximum visibility timeout of 12 hours ({} s)",
+                    schedule.max_delay_seconds,
+                    aws::SQS_MAX_VISIBILITY_SECONDS
                 ),
-                "shorter than the retry budget",
+                "above 43200",
+                "set `bridge.retry_max_delay_seconds` to at most 43200, or lower `bridge.outage_hours`",
+            );
+        }
+        let first_path =
+            self.first_written(&[&["bridge", "retry_first_delay_seconds"], &["bridge"]]);
+        if schedule.first_delay_seconds == 0 {
+            self.error(
+                &first_path,
+                "retry-delay",
+                "the first retry delay is 0: a failed message would come straight back, and its delays would never grow".to_owned(),
+                "must be at least 1",
                 format!(
-                    "set `storage.spool.retention_days` to at least {} days, or lower `bridge.outage_hours`",
-                    bridge.retry_budget_seconds.div_ceil(86_400)
+                    "set `bridge.retry_first_delay_seconds` to at least 1 (default {})",
+                    plan::defaults::RETRY_FIRST_DELAY_SECONDS
                 ),
+            );
+        }
+        if bridge.outage_hours == 0 || schedule.first_delay_seconds == 0 {
+            return;
+        }
+        let outage_hours = bridge.outage_with_margin_seconds as f64 / 3600.0;
+        if bridge.max_receive_count > aws::SQS_MAX_RECEIVE_COUNT.1 {
+            self.error(
+                &delay_path,
+                "retry-budget",
+                format!(
+                    "riding out {} hours (plus the margin, {outage_hours:.1} hours) with retry delays of at most {} s needs more than {} receives per message, SQS's maximum",
+                    bridge.outage_hours,
+                    schedule.max_delay_seconds,
+                    aws::SQS_MAX_RECEIVE_COUNT.1
+                ),
+                "needs more receives than SQS allows",
+                "raise `bridge.retry_max_delay_seconds` (or leave it out to derive it) so fewer, longer delays cover the outage",
+            );
+        } else if bridge.retry_budget_seconds < bridge.outage_with_margin_seconds {
+            self.error(
+                outage_path,
+                "retry-budget",
+                format!(
+                    "the bridge's retry budget ({:.1} hours over {} receives) does not cover the outage plus the margin ({outage_hours:.1} hours): messages would reach the DLQ while the primary is still down",
+                    bridge.retry_budget_seconds as f64 / 3600.0,
+                    bridge.max_receive_count,
+                ),
+                "longer than the retry budget",
+                "raise `bridge.retry_max_delay_seconds`, or lower `bridge.outage_hours`",
+            );
+        } else if bridge
+            .dead_letter_after_seconds
+            .saturating_add(plan::defaults::RETENTION_MARGIN_SECONDS)
+            > bridge.queue_retention_seconds
+        {
+            self.error(
+                outage_path,
+                "retry-budget",
+                format!(
+                    "a message can take up to {:.1} days to reach the DLQ ({} receives, each ending after the bridge's {} s timeout plus its retry delay, or after the {} s visibility timeout when the invocation dies), which plus an hour of margin does not fit SQS's 14-day message retention: messages would expire while still being retried",
+                    bridge.dead_letter_after_seconds as f64 / 86_400.0,
+                    bridge.max_receive_count,
+                    bridge.function.timeout_seconds,
+                    bridge.visibility_timeout_seconds
+                ),
+                "longer than SQS keeps messages",
+                "lower `bridge.outage_hours`, `bridge.timeout_seconds` or `bridge.visibility_timeout_seconds`",
             );
         }
     }
@@ -950,13 +1079,14 @@ impl Checker<'_> {
         // (`docs/traps.md#firehose-throughput-quota`).
         if storage.spool_peak_bytes_per_second > storage.spool_quota_bytes_per_second {
             let quota_mib = storage.spool_quota_bytes_per_second as f64 / 1024.0 / 1024.0;
-            let needed_mib = storage
-                .spool_peak_bytes_per_second
-                .div_ceil(1024 * 1024);
+            let needed_mib = storage.spool_peak_bytes_per_second.div_ceil(1024 * 1024);
             let whose = if storage.spool_quota_declared {
                 "the declared quota".to_owned()
             } else {
-                format!("Firehose's default quota per stream in {}", plan.secondary.region)
+                format!(
+                    "Firehose's default quota per stream in {}",
+                    plan.secondary.region
+                )
             };
             self.error(
                 &self.first_written(&[
@@ -990,15 +1120,371 @@ impl Checker<'_> {
             aws::FIREHOSE_BUFFER_MB,
             "a Firehose buffer size in MB",
         );
-        if storage.spool_retention_days == 0 {
+        if storage.spool_retention_days < storage.spool_minimum_retention_days {
+            let at = self.first_written(&[
+                &["storage", "spool", "retention_days"],
+                &["bridge", "outage_hours"],
+                &["bridge"],
+            ]);
             self.error(
-                &path(&["storage", "spool", "retention_days"]),
+                &at,
                 "spool-retention",
-                "`storage.spool.retention_days` is 0, but the spool must keep objects until the bridge has delivered them".to_owned(),
-                "must be at least 1",
-                "leave it out (14 days) or give a number of days",
+                format!(
+                    "spool objects expire after {} days, but a notification can wait in the bridge's dead-letter queue for {} days from when it was first queued and then, redriven, be retried for {:.1} hours more: its object must still be there, or the events buffered during an outage are lost",
+                    storage.spool_retention_days,
+                    aws::SQS_MAX_RETENTION_SECONDS / 86_400,
+                    plan.bridge.queue_retention_seconds as f64 / 3600.0
+                ),
+                format!("at least {} days", storage.spool_minimum_retention_days),
+                format!(
+                    "leave `storage.spool.retention_days` out (it is derived: {} days) or set it to that or more",
+                    storage.spool_minimum_retention_days
+                ),
             );
         }
+        let retentions = [
+            (
+                "quarantine",
+                storage.quarantine_retention_days,
+                (1, 365),
+                "the quarantine keeps raw bodies, possibly personal data; keep them only as long as it takes to fix a producer and replay",
+            ),
+            (
+                "failed",
+                storage.failed_retention_days,
+                (7, 365),
+                "a failed batch must outlive the time it takes to notice its alarm and replay it",
+            ),
+            (
+                "athena_results",
+                storage.athena_results_retention_days,
+                (1, 365),
+                "query results copy lake data",
+            ),
+            (
+                "access_logs",
+                storage.access_log_retention_days,
+                (1, 3650),
+                "access logs hold the address and key of every request",
+            ),
+        ];
+        for (key, days, (low, high), why) in retentions {
+            if days < low || days > high {
+                self.error(
+                    &path(&["storage", key, "retention_days"]),
+                    "bucket-retention",
+                    format!(
+                        "`storage.{key}.retention_days` is {days}, outside {low} to {high}: {why}"
+                    ),
+                    format!("must be {low} to {high}"),
+                    format!(
+                        "set a number of days from {low} to {high}, or leave it out for the default"
+                    ),
+                );
+            }
+        }
+        // A parked batch must outlive the stream it came from by a margin: its alarm fires
+        // when it is parked, and `ingest redrive --failed` replays it while the object exists.
+        let longest_retention_seconds = plan
+            .regions()
+            .iter()
+            .map(|r| r.stream.retention_hours.saturating_mul(3600))
+            .max()
+            .unwrap_or(0);
+        let failed_minimum_days = longest_retention_seconds
+            .saturating_add(plan.buffers.margin_seconds)
+            .div_ceil(86_400)
+            .saturating_add(1);
+        if storage.failed_retention_days < failed_minimum_days {
+            let at = self.first_written(&[
+                &["storage", "failed", "retention_days"],
+                &["storage", "failed"],
+                &["storage"],
+            ]);
+            self.error(
+                &at,
+                "failed-retention",
+                format!(
+                    "the failed buckets expire batches after {} days, not more than the streams' retention ({:.0} hours) plus the margin ({:.0} hours): a batch a mapping parks must still be there when `ingest redrive --failed` runs after its alarm",
+                    storage.failed_retention_days,
+                    longest_retention_seconds as f64 / 3600.0,
+                    plan.buffers.margin_seconds as f64 / 3600.0
+                ),
+                format!("at least {failed_minimum_days} days"),
+                format!(
+                    "set `storage.failed.retention_days` to {failed_minimum_days} or more (default {})",
+                    plan::defaults::FAILED_RETENTION_DAYS
+                ),
+            );
+        }
+        let readers = plan.storage.readers.clone();
+        self.principals(&["storage", "readers", "principals"], &readers);
+    }
+
+    /// IAM principal ARNs the spec trusts (operators, readers): role or user ARNs of the
+    /// stacks' partition.
+    fn principals(&mut self, keys: &[&str], principals: &[String]) {
+        for (index, principal) in principals.iter().enumerate() {
+            if !IAM_PRINCIPAL.is_match(principal) {
+                let mut at = path(keys);
+                at.push(PathSegment::Index(index));
+                self.error(
+                    &at,
+                    "principal-arn",
+                    format!("{principal:?} is not the ARN of an IAM role or user"),
+                    "not a role or user ARN",
+                    "write it as `arn:aws:iam::123456789012:role/NAME` (or `:user/NAME`); SSO roles have a path, `role/aws-reserved/sso.amazonaws.com/NAME`",
+                );
+            }
+        }
+    }
+
+    /// The public face: the web ACL's numbers, the checker regions, API keys, the
+    /// authorizer and the lever's kind (`docs/security.md`).
+    fn security(&mut self, plan: &Plan) {
+        let api = &plan.api;
+        match &api.waf {
+            None => self.warning(
+                &path(&["api", "waf", "enabled"]),
+                "waf-off",
+                "the API has no web ACL: one client can send up to the stage throttle and fill the streams for everyone, and anyone can flood the health route that Route 53 reads".to_owned(),
+                "no per-client limit",
+                "leave `api.waf` on unless something else (your own CloudFront and WAF) limits each client and guards the health route",
+            ),
+            Some(waf) => {
+                self.range(
+                    &path(&["api", "waf", "rate_per_ip"]),
+                    waf.rate_per_ip,
+                    aws::WAF_RATE_LIMIT,
+                    "a WAF rate limit",
+                );
+                if !aws::WAF_WINDOWS.contains(&waf.window_seconds) {
+                    self.error(
+                        &path(&["api", "waf", "window_seconds"]),
+                        "waf-window",
+                        format!("WAF counts a client's requests over 60, 120, 300 or 600 seconds, not {}", waf.window_seconds),
+                        "must be 60, 120, 300 or 600",
+                        "use 300 (the default) or another of those",
+                    );
+                }
+                for (index, cidr) in waf.health_allow_cidrs.iter().enumerate() {
+                    if !is_ipv4_cidr(cidr) {
+                        let mut at = path(&["api", "waf", "health_allow_cidrs"]);
+                        at.push(PathSegment::Index(index));
+                        self.error(
+                            &at,
+                            "waf-cidr",
+                            format!("{cidr:?} is not an IPv4 range in CIDR notation"),
+                            "not an IPv4 CIDR",
+                            "write it like `203.0.113.0/24`; Route 53 checks over IPv4 only, and the web ACL's list is IPv4",
+                        );
+                    }
+                }
+                let at = self.first_written(&[
+                    &["api", "waf", "rate_per_ip"],
+                    &["api", "max_event_bytes"],
+                    &["api", "waf"],
+                    &["api"],
+                ]);
+                for (region, addresses) in plan.regions().into_iter().zip(waf.addresses_to_fill) {
+                    let share = waf.per_ip_bytes_per_second as f64 * 100.0
+                        / region.stream.bytes_per_second.max(1) as f64;
+                    // Every spec has some number of addresses that fill a stream (the summary
+                    // prints it); only a number so small that any one attacker has it is worth
+                    // a warning, so the defaults (a few addresses per shard) check clean.
+                    // A body limit, window or stream capacity out of range has its own error already.
+                    if addresses > WAF_ADDRESSES_WORTH_A_WARNING
+                        || !aws::WAF_WINDOWS.contains(&waf.window_seconds)
+                        || api.max_event_bytes > aws::SPOOL_MAX_EVENT_BYTES
+                        || region.stream.bytes_per_second == 0
+                    {
+                        continue;
+                    }
+                    let message = format!(
+                        "one client address at the WAF limit ({} requests per {} s) with bodies of `api.max_event_bytes` ({} bytes) writes {} KiB/s, {share:.0}% of what the {} stream takes ({} KiB/s): {} such {} it for everyone",
+                        waf.rate_per_ip,
+                        waf.window_seconds,
+                        api.max_event_bytes,
+                        waf.per_ip_bytes_per_second / 1024,
+                        region.role.as_str(),
+                        region.stream.bytes_per_second / 1024,
+                        addresses,
+                        if addresses == 1 { "client fills" } else { "clients fill" }
+                    );
+                    let help = "lower `api.waf.rate_per_ip` or `api.max_event_bytes`, or give the stream more shards";
+                    if addresses <= 1 {
+                        self.error(&at, "waf-rate-fills-stream", message, "one client fills the stream", help);
+                    } else {
+                        self.warning(&at, "waf-rate-fills-stream", message, "a few clients fill the stream", help);
+                    }
+                }
+            }
+        }
+        let regions = &plan.failover.checker_regions;
+        let regions_path = path(&["failover", "health_check", "regions"]);
+        if regions.len() < aws::ROUTE53_MIN_CHECKER_REGIONS {
+            self.error(
+                &regions_path,
+                "checker-regions",
+                format!(
+                    "Route 53 needs at least {} checker regions, not {}",
+                    aws::ROUTE53_MIN_CHECKER_REGIONS,
+                    regions.len()
+                ),
+                "too few regions",
+                format!(
+                    "name three or more of {}",
+                    aws::ROUTE53_CHECKER_REGIONS.join(", ")
+                ),
+            );
+        }
+        for (index, region) in regions.iter().enumerate() {
+            let duplicate = regions[..index].contains(region);
+            if duplicate || !aws::ROUTE53_CHECKER_REGIONS.contains(&region.as_str()) {
+                let mut at = regions_path.clone();
+                at.push(PathSegment::Index(index));
+                self.error(
+                    &at,
+                    "checker-regions",
+                    if duplicate {
+                        format!("checker region {region} is listed twice")
+                    } else {
+                        format!("Route 53 has no health checkers in {region:?}")
+                    },
+                    "not a checker region",
+                    format!(
+                        "use regions from {}",
+                        aws::ROUTE53_CHECKER_REGIONS.join(", ")
+                    ),
+                );
+            }
+        }
+        if api.keys.len() > aws::MAX_DYNAMIC_REFERENCES {
+            self.error(
+                &path(&["api", "keys", "apps"]),
+                "api-keys",
+                format!("{} apps is more than the {} key values a template can read from Secrets Manager", api.keys.len(), aws::MAX_DYNAMIC_REFERENCES),
+                "too many apps",
+                "group apps that share a quota under one key",
+            );
+        }
+        for app in &api.keys {
+            let at = path(&["api", "keys", "apps", &app.app]);
+            if !KEY_APP.is_match(&app.app) {
+                self.push_at_key(
+                    &at,
+                    "api-keys",
+                    format!("app name {:?} must be 1 to 32 lowercase letters, digits and hyphens, starting with a letter: it names the key, its usage plan and its secret", app.app),
+                    "invalid app name",
+                    "rename it, for example `ios` or `web-shop`",
+                );
+            }
+            let rate_path = path(&["api", "keys", "apps", &app.app, "rate"]);
+            if app.rate == 0 || app.rate > api.throttle_rate {
+                self.error(
+                    &rate_path,
+                    "api-keys",
+                    format!("the {} key's rate is {}, but it must be from 1 to the stage's `api.throttle.rate` ({}), which bounds every client together", app.app, app.rate, api.throttle_rate),
+                    format!("1 to {}", api.throttle_rate),
+                    "lower the app's rate, or raise `api.throttle.rate`",
+                );
+            }
+            if app.burst == 0 || app.burst > api.throttle_burst {
+                self.error(
+                    &path(&["api", "keys", "apps", &app.app, "burst"]),
+                    "api-keys",
+                    format!("the {} key's burst is {}, but it must be from 1 to the stage's `api.throttle.burst` ({})", app.app, app.burst, api.throttle_burst),
+                    format!("1 to {}", api.throttle_burst),
+                    "lower the app's burst, or leave it out (twice the rate)",
+                );
+            }
+            if let Some((0, _)) = app.quota {
+                self.error(
+                    &path(&["api", "keys", "apps", &app.app, "quota", "limit"]),
+                    "api-keys",
+                    format!(
+                        "the {} key's quota is 0 requests, which refuses every request",
+                        app.app
+                    ),
+                    "must be at least 1",
+                    "give the requests allowed per period, or remove `quota`",
+                );
+            }
+        }
+        if !api.keys.is_empty() {
+            let keyed = api
+                .keys
+                .iter()
+                .fold(0u64, |sum, app| sum.saturating_add(app.rate))
+                .saturating_mul(api.max_event_bytes);
+            for region in plan.regions() {
+                if keyed > region.stream.bytes_per_second {
+                    self.warning(
+                        &path(&["api", "keys", "apps"]),
+                        "api-keys-fill-stream",
+                        format!(
+                            "the apps' keys together may send {} requests/s; with bodies of `api.max_event_bytes` that is {} KiB/s, more than the {} stream takes ({} KiB/s), so one app's leaked key can fill it for all",
+                            api.keys.iter().map(|a| a.rate).sum::<u64>(),
+                            keyed / 1024,
+                            region.role.as_str(),
+                            region.stream.bytes_per_second / 1024
+                        ),
+                        "more than the stream takes",
+                        "lower the apps' rates or `api.max_event_bytes`, or give the stream more shards",
+                    );
+                }
+            }
+        }
+        if let Some(authorizer) = &api.authorizer {
+            if !LAMBDA_NAME.is_match(&authorizer.function) {
+                self.error(
+                    &path(&["api", "authorizer", "function"]),
+                    "authorizer",
+                    format!("{:?} is not a Lambda function name", authorizer.function),
+                    "letters, digits, hyphens and underscores, at most 64",
+                    "give the function's name (the same in both regions), not its ARN",
+                );
+            }
+            if authorizer.identity_headers.is_empty()
+                || authorizer
+                    .identity_headers
+                    .iter()
+                    .any(|h| !HEADER_NAME.is_match(h))
+            {
+                self.error(
+                    &path(&["api", "authorizer", "identity_headers"]),
+                    "authorizer",
+                    "`api.authorizer.identity_headers` must list one or more HTTP header names"
+                        .to_owned(),
+                    "not header names",
+                    "for example `[Authorization]`",
+                );
+            }
+            self.range(
+                &path(&["api", "authorizer", "ttl_seconds"]),
+                authorizer.ttl_seconds,
+                aws::AUTHORIZER_TTL_SECONDS,
+                "an authorizer's result cache in seconds",
+            );
+        }
+        let lever = &plan.failover.lever;
+        if lever.kind == plan::LeverChoice::Arc
+            && plan.secondary.region != aws::ARC_CONFIGURATION_REGION
+        {
+            self.error(
+                &path(&["failover", "lever"]),
+                "lever-arc-region",
+                format!(
+                    "ARC routing controls are configured in {} only, and ingest puts them in the dns stack, which deploys from the secondary region ({})",
+                    aws::ARC_CONFIGURATION_REGION,
+                    plan.secondary.region
+                ),
+                "needs the secondary in us-west-2",
+                "use `lever: metric` (the default: no public route, a few dollars a month), or make us-west-2 the secondary region",
+            );
+        }
+        let operators = lever.operators.clone();
+        self.principals(&["failover", "lever_operators"], &operators);
     }
 
     /// The database name is only judged when written: the default derives from `name`, which
@@ -1181,8 +1667,8 @@ impl Checker<'_> {
         }
     }
 
-    fn event_names(&mut self, raw: &RawSpec) {
-        if raw.events.is_empty() {
+    fn event_names(&mut self, events: &BTreeMap<String, RawEvent>) {
+        if events.is_empty() {
             self.error(
                 &path(&["events"]),
                 "events-empty",
@@ -1192,7 +1678,7 @@ impl Checker<'_> {
             );
         }
         let mut tables: BTreeMap<String, &str> = BTreeMap::new();
-        for type_name in raw.events.keys() {
+        for type_name in events.keys() {
             let at = path(&["events", type_name]);
             if !EVENT_TYPE.is_match(type_name) || type_name.len() > 128 {
                 let lowered = type_name.to_ascii_lowercase();
@@ -1239,10 +1725,16 @@ impl Checker<'_> {
         self.diagnostics.push(diagnostic);
     }
 
-    /// Loads every event's schema (inline or from its file) and checks it.
-    fn load_events(&mut self, spec_path: &Path, raw: &RawSpec) -> Vec<EventPlan> {
+    /// Loads every event's schema (inline or from its file), with the files its references
+    /// name, and checks it.
+    fn load_events(
+        &mut self,
+        spec_path: &Path,
+        raw_events: &BTreeMap<String, RawEvent>,
+    ) -> Vec<EventPlan> {
         let mut events = Vec::new();
-        for (type_name, event) in &raw.events {
+        let mut files = SchemaFiles::new(self.files);
+        for (type_name, event) in raw_events {
             let at = path(&["events", type_name]);
             let loaded = match (&event.schema, &event.schema_file) {
                 (Some(_), Some(_)) => {
@@ -1268,14 +1760,28 @@ impl Checker<'_> {
                 (Some(value), None) => {
                     let mut prefix = at.clone();
                     prefix.push(PathSegment::Key("schema".into()));
-                    Some((self.document.clone(), prefix, value.clone()))
+                    Some((
+                        self.document.clone(),
+                        prefix,
+                        value.clone(),
+                        spec_path.to_path_buf(),
+                    ))
                 }
-                (None, Some(file)) => self.read_schema_file(spec_path, type_name, file),
+                (None, Some(file)) => self.read_schema_file(spec_path, type_name, file).map(
+                    |(document, prefix, value)| {
+                        (document, prefix, value, resolve_beside(spec_path, file))
+                    },
+                ),
             };
-            let Some((document, prefix, value)) = loaded else {
+            let Some((document, prefix, value, location)) = loaded else {
                 continue;
             };
-            match schema::parse(&value) {
+            // References resolve against the file the schema is in (the spec's folder for
+            // an inline schema), so `common.json#/$defs/address` is a file beside it.
+            let base = files.base_uri(&location);
+            let parsed = schema::parse_with(&value, &base, &mut files);
+            self.diagnostics.append(&mut files.diagnostics);
+            match parsed {
                 Ok(parsed) => {
                     if self.check_event_root(&document, &prefix, type_name, &parsed) {
                         events.push(EventPlan {
@@ -1284,12 +1790,20 @@ impl Checker<'_> {
                             description: event.description.clone(),
                             schema: parsed,
                             schema_json: value,
+                            source: SchemaSource { document, prefix },
                         });
                     }
                 }
                 Err(errors) => {
                     for error in errors {
-                        let mut full = prefix.clone();
+                        // A problem in a file a reference read is located in that file.
+                        let (document, mut full) = match &error.file {
+                            Some(file) => match files.documents.get(file) {
+                                Some(file) => (file.clone(), Vec::new()),
+                                None => (document.clone(), prefix.clone()),
+                            },
+                            None => (document.clone(), prefix.clone()),
+                        };
                         full.extend(error.path.iter().cloned());
                         // The message names the keyword; the prefix names the schema it is in.
                         let owner = match full.last() {
@@ -1326,7 +1840,7 @@ impl Checker<'_> {
     ) -> Option<(Document, Vec<PathSegment>, serde_json::Value)> {
         let file_path = resolve_beside(spec_path, file);
         let at = path(&["events", type_name, "schema_file"]);
-        let source = match SourceFile::read(&file_path) {
+        let source = match self.files.read(&file_path) {
             Ok(source) => source,
             Err(error) => {
                 self.error(
@@ -1349,14 +1863,15 @@ impl Checker<'_> {
     }
 
     /// The schema of an event's `data` must describe an object: its properties become the
-    /// columns of the event's Athena table.
+    /// columns of the event's Athena table. (A root that is a `$ref` alone is its target.)
     fn check_event_root(
         &mut self,
         document: &Document,
         prefix: &[PathSegment],
         type_name: &str,
-        parsed: &Schema,
+        parsed: &schema::Document,
     ) -> bool {
+        let parsed = parsed.resolve(&parsed.root);
         let object_only = parsed
             .as_object()
             .and_then(|o| o.types.as_ref())
@@ -1381,5 +1896,61 @@ impl Checker<'_> {
             .with_help("describe the data as `type: object` with `properties`; wrap a single value in a property");
         self.diagnostics.push(diagnostic);
         false
+    }
+}
+
+/// The schema files that references name (`common.json#/$defs/address`), read once each
+/// through the spec's own file access (the disk, or the old spec's git revision), with their
+/// located text for diagnostics.
+struct SchemaFiles<'a> {
+    /// Where the spec's files are read from.
+    files: &'a dyn SpecFiles,
+    /// What a relative spec path was made absolute against (the schema parser resolves
+    /// references between absolute `file:` URIs): taken off again to name a file to `files`,
+    /// which reads paths as the spec names them (a git revision has no absolute paths).
+    made_absolute_in: PathBuf,
+    /// Every file read, by the URI the schema parser asked for.
+    documents: BTreeMap<String, Document>,
+    /// Problems reading them (a file that is not JSON or YAML), for the checker to report.
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> SchemaFiles<'a> {
+    fn new(files: &'a dyn SpecFiles) -> Self {
+        SchemaFiles {
+            files,
+            made_absolute_in: std::env::current_dir().unwrap_or_default(),
+            documents: BTreeMap::new(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// The `file:` URI references in a schema at `location` resolve against (made absolute in
+    /// the working directory, as `made_absolute_in` says).
+    fn base_uri(&self, location: &Path) -> String {
+        let absolute = std::path::absolute(location).unwrap_or_else(|_| location.to_path_buf());
+        schema::file_uri(&absolute)
+    }
+}
+
+impl schema::Loader for SchemaFiles<'_> {
+    fn load(&mut self, uri: &str) -> Result<serde_json::Value, String> {
+        let path = schema::uri_path(uri).ok_or_else(|| format!("{uri} is not a file"))?;
+        // As the spec names it: relative to the working directory when inside it.
+        let path = path
+            .strip_prefix(&self.made_absolute_in)
+            .map(Path::to_path_buf)
+            .unwrap_or(path);
+        let source = self.files.read(&path).map_err(|error| error.to_string())?;
+        match Document::parse(source) {
+            Ok((document, value)) => {
+                self.documents.insert(uri.to_owned(), document);
+                Ok(value)
+            }
+            Err(diagnostics) => {
+                self.diagnostics.extend(diagnostics);
+                Err("it is not valid JSON or YAML (its own error is reported too)".to_owned())
+            }
+        }
     }
 }

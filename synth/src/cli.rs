@@ -5,7 +5,6 @@
 //! input is invalid or the command could not do its job, 2 for a command-line mistake (clap's
 //! own).
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -49,13 +48,38 @@ pub enum Command {
     Synth(SynthArgs),
     /// Print the JSON Schema of ingest.yaml (for editors and yaml-language-server).
     Schema,
-    /// Validate events with the spec's generated validators: one JSON verdict per record.
+    /// Validate CloudEvents with the spec's validators: a verdict per record
+    ///
+    /// Each record (a line of NDJSON, or an element of a JSON array of records) is a CloudEvents
+    /// 1.0 envelope in JSON (`specversion`, `id`, `source`, `type`, `data`; or a batch array of
+    /// them) whose `data` is judged by the schema its `type` names in the spec, exactly as the
+    /// pipeline's validator judges it. Inputs are read as a stream and validated on every core;
+    /// verdicts come out in input order. On a terminal it prints a line per violation of the
+    /// invalid records; otherwise, or with --json, one JSON object per record. A summary goes to
+    /// standard error.
+    ///
+    /// Exit codes: 0 every record is valid; 1 some record is invalid; 2 an input could not be
+    /// read whole (unreadable, empty, or a JSON array of records whose structure is broken) or
+    /// the command line is wrong.
+    #[cfg(feature = "local")]
     Validate(ValidateArgs),
     /// Rehearse a primary outage locally and report whether any event was lost
     ///
     /// Events go through both regions with the real handlers and the spec's validators; the
-    /// primary goes down mid-stream and the bridge delivers the backlog once it is back. Prints
-    /// a JSON report; exits 0 only when no accepted event was lost.
+    /// primary goes down mid-stream, traffic drains to the secondary, and the bridge delivers
+    /// the backlog once the primary is back. Prints a report (for people on a terminal, JSON
+    /// otherwise or with --json) and a verdict; exits 0 only when no accepted event was lost.
+    ///
+    /// In the report: `lost` counts accepted events found neither in good nor in quarantine
+    /// (must be 0); `duplicates` the extra good copies of an event by (source, id), which
+    /// at-least-once delivery allows; `altered` the good lines whose event is not byte for byte
+    /// one that was sent (must be 0); `refused` the events the API refused as too large (never
+    /// accepted, so not lost); `gave_up` the events the client stopped retrying after many
+    /// refusals while both regions were unreachable; `parked` the records the validator's Kinesis
+    /// mapping gave up on (its retries or record age ran out) and sent to its on-failure
+    /// destination, where they wait for a replay; `expired` the records a stream's retention
+    /// dropped before they were read.
+    #[cfg(feature = "local")]
     Drill(DrillArgs),
     /// Run both regions on this machine: loopback APIs, the real handlers, buckets as folders
     ///
@@ -64,10 +88,12 @@ pub enum Command {
     /// spec's validators on the real clock (the spool buffers, the bridge retries after the
     /// visibility timeout); writes good, quarantine and spool objects in the real key layout
     /// under --out; and logs a line per handler batch on stderr. The domain also pulls the
-    /// lever: `curl -X POST http://127.0.0.1:4780/lever/drain/primary` (drain, restore,
-    /// outage, recover; `GET /lever` shows the state). Ctrl-C or SIGTERM stops it: the spool
-    /// is flushed, everything accepted is delivered, a summary is printed, and it exits 0 when
-    /// nothing was left.
+    /// lever: `curl -X POST -H 'X-Ingest-Lever: 1' http://127.0.0.1:4780/lever/drain/primary`
+    /// (drain, restore, outage, recover; `GET /lever` shows the state; a pull without that
+    /// header, or from a web page, is refused). Only requests for 127.0.0.1 or localhost are
+    /// answered. Ctrl-C or SIGTERM stops it: the spool is flushed, everything accepted is
+    /// delivered, a summary is printed, and it exits 0 when nothing was left.
+    #[cfg(feature = "local")]
     Dev(DevArgs),
     /// Build the Lambda bootstrap for provided.al2023 and write a reproducible bootstrap.zip
     Package(PackageArgs),
@@ -85,7 +111,9 @@ pub enum Command {
     /// Per stack, a CloudFormation change set against what is deployed (deleted again right
     /// away), shown as a table: action, logical id, type, replacement; a stack that does not
     /// exist yet is listed as "new stack" with its resources. Uploads the templates and the
-    /// Lambda zip to the staging buckets first (content-addressed; skipped when there).
+    /// Lambda zip to the staging buckets first (content-addressed; skipped when there). When the
+    /// primary stack was deployed by ingest, its event schemas are compared with that spec's,
+    /// as `ingest check --against` does, and changes that deploy would refuse are shown.
     ///
     /// Exit codes: 0 no changes; 3 changes; 1 error.
     #[cfg(feature = "aws")]
@@ -96,12 +124,16 @@ pub enum Command {
     /// buckets, then per stack creates a change set, shows it, asks (unless --yes), executes it
     /// and follows the stack's events until it is done, and prints its outputs. The regional
     /// stacks deploy concurrently; the dns stack follows with their outputs as parameters, then
-    /// the monitoring stack (alarms on the dns stack's health checks). Ends
-    /// with a probe of each regional API (GET /health and the drain switch routes through API
-    /// Gateway's TestInvokeMethod).
+    /// the monitoring stack (alarms on the dns stack's health checks). With api.waf on,
+    /// the web ACLs get Route 53's health-checker ranges from AWS's ip-ranges.json (downloaded,
+    /// or --ip-ranges FILE). Ends with a probe of each regional API (GET /health through API
+    /// Gateway's TestInvokeMethod). Before anything changes, the event schemas are compared
+    /// with the spec deployed to the primary stack (as `ingest check --against` does): a change
+    /// that would send events that were valid to quarantine stops the deploy, unless
+    /// --allow-breaking.
     ///
-    /// Exit codes: 0 deployed (or no changes); 1 a stack failed, the probe failed, the changes
-    /// were not confirmed, or an AWS call failed.
+    /// Exit codes: 0 deployed (or no changes); 1 a breaking schema change, a stack failed, the
+    /// probe failed, the changes were not confirmed, or an AWS call failed.
     #[cfg(feature = "aws")]
     Deploy(DeployArgs),
     /// Show each region's stack, endpoint, health, drain switch, weight and backlog
@@ -155,6 +187,16 @@ pub enum Command {
 pub struct CheckArgs {
     /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
     pub spec: Option<PathBuf>,
+    /// Also compare the event schemas with an older spec, and fail on changes that would send
+    /// events that were valid to quarantine
+    ///
+    /// OLD is a spec file, a git revision of the same spec (`HEAD~1`, `main`, a commit), or
+    /// REV:PATH for a file as it was in a revision (PATH from the repository's root, or `./`
+    /// for the current folder). Breaking changes are errors (exit 1), changes whose effect
+    /// cannot be decided (two different patterns) are warnings, and safe changes are listed
+    /// with the summary.
+    #[arg(long, value_name = "OLD")]
+    pub against: Option<String>,
 }
 
 /// `ingest synth`.
@@ -173,6 +215,7 @@ pub struct SynthArgs {
     pub templates: Option<PathBuf>,
 }
 
+#[cfg(feature = "local")]
 /// `ingest validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -181,9 +224,20 @@ pub struct ValidateArgs {
     pub spec: Option<PathBuf>,
     /// Files of events: NDJSON (one record per line) or one JSON array; `-` for stdin
     #[arg(required = true)]
-    pub files: Vec<OsString>,
+    pub files: Vec<PathBuf>,
+    /// One JSON verdict per record on standard output, even on a terminal
+    #[arg(long)]
+    pub json: bool,
+    /// Worker threads [default: one per core]
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Judge with the spec's generated validators, the Lambda's own code, built with cargo (once,
+    /// cached) instead of the built-in evaluator (the same verdicts, no build)
+    #[arg(long)]
+    pub compiled: bool,
 }
 
+#[cfg(feature = "local")]
 /// `ingest drill`.
 #[derive(Debug, Args)]
 pub struct DrillArgs {
@@ -204,8 +258,16 @@ pub struct DrillArgs {
     /// Keep the local buckets as files in this folder
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Print the report as JSON, even on a terminal
+    #[arg(long)]
+    pub json: bool,
+    /// Run the spec's generated validators, the Lambda's own code, built with cargo (once,
+    /// cached) instead of the built-in evaluator
+    #[arg(long)]
+    pub compiled: bool,
 }
 
+#[cfg(feature = "local")]
 /// `ingest dev`.
 #[derive(Debug, Args)]
 pub struct DevArgs {
@@ -215,20 +277,24 @@ pub struct DevArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Port of the domain: the weighted split among healthy, undrained regions, and the lever (0: any free port)
-    #[arg(long, value_name = "PORT", default_value_t = crate::dev::DEFAULT_PORT)]
+    #[arg(long, value_name = "PORT", default_value_t = ingest_runtime::pipeline::dev::DEFAULT_DOMAIN_PORT)]
     pub port: u16,
     /// Port of the primary region's API (0: any free port)
-    #[arg(long, value_name = "PORT", default_value_t = crate::dev::DEFAULT_PRIMARY_PORT)]
+    #[arg(long, value_name = "PORT", default_value_t = ingest_runtime::pipeline::dev::DEFAULT_PRIMARY_PORT)]
     pub primary_port: u16,
     /// Port of the secondary region's API (0: any free port)
-    #[arg(long, value_name = "PORT", default_value_t = crate::dev::DEFAULT_SECONDARY_PORT)]
+    #[arg(long, value_name = "PORT", default_value_t = ingest_runtime::pipeline::dev::DEFAULT_SECONDARY_PORT)]
     pub secondary_port: u16,
     /// Write spool objects after this many seconds instead of the spec's buffering interval
     #[arg(long, value_name = "SECONDS")]
     pub spool_buffer: Option<u64>,
-    /// Retry a failed bridge message after this many seconds instead of the spec's visibility timeout
+    /// Retry a failed bridge message after this many seconds instead of the spec's retry delays
     #[arg(long, value_name = "SECONDS")]
     pub visibility_timeout: Option<u64>,
+    /// Run the spec's generated validators, the Lambda's own code, built with cargo (once,
+    /// cached) instead of the built-in evaluator
+    #[arg(long)]
+    pub compiled: bool,
 }
 
 /// `ingest package`.
@@ -276,6 +342,10 @@ pub struct DiffArgs {
     /// The Lambda zip to compare against instead of building it (the output of `ingest package`)
     #[arg(long, value_name = "ZIP")]
     pub artifact: Option<PathBuf>,
+    /// AWS's published IP ranges (ip-ranges.json) to take Route 53's health-checker ranges
+    /// from, instead of downloading https://ip-ranges.amazonaws.com/ip-ranges.json
+    #[arg(long, value_name = "FILE")]
+    pub ip_ranges: Option<PathBuf>,
     /// AWS access.
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -298,6 +368,14 @@ pub struct DeployArgs {
     /// Skip the closing probe of the APIs (for identities without apigateway:POST)
     #[arg(long)]
     pub no_probe: bool,
+    /// AWS's published IP ranges (ip-ranges.json) to take Route 53's health-checker ranges
+    /// from, instead of downloading https://ip-ranges.amazonaws.com/ip-ranges.json
+    #[arg(long, value_name = "FILE")]
+    pub ip_ranges: Option<PathBuf>,
+    /// Deploy even when the event schemas changed so that events valid under the deployed
+    /// spec would go to quarantine (deploy checks this like `ingest check --against`)
+    #[arg(long)]
+    pub allow_breaking: bool,
     /// AWS access.
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -352,23 +430,35 @@ pub enum LeverAction {
     },
     /// Drain a region: its health check fails and Route 53 sends it no traffic
     ///
-    /// Sets the region's drain switch in the secondary region (S3 only): no call to Route 53 or
-    /// to the primary region, so it works while either is impaired. Refused when the other
-    /// region is drained (Route 53 would then fail open and send traffic to both).
+    /// Sets the region's drain switch in the secondary region as the stack's lever operator
+    /// role (STS, S3 and CloudWatch of the secondary region only): no call to Route 53 or to
+    /// the primary region, so it works while either is impaired. The lever's publisher turns
+    /// the switch into the metric Route 53's check reads within seconds. Refused when the
+    /// other region is drained (Route 53 would then fail open and send traffic to both).
     ///
-    /// Exit codes: 0 drained (or already); 1 refused or an AWS call failed.
+    /// Exit codes: 0 drained (or already); 1 refused, not published in time with --wait, or
+    /// an AWS call failed.
     Drain {
         /// primary or secondary
         #[arg(value_enum)]
         region: RegionRole,
+        /// Wait until the publisher has published the new state (at most this many seconds;
+        /// bare --wait: 180)
+        #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "180")]
+        wait: Option<u64>,
     },
     /// Undo a drain: the region's health check follows its endpoint again
     ///
-    /// Exit codes: 0 restored (or was not drained); 1 an AWS call failed.
+    /// Exit codes: 0 restored (or was not drained); 1 not published in time with --wait, or an
+    /// AWS call failed.
     Restore {
         /// primary or secondary
         #[arg(value_enum)]
         region: RegionRole,
+        /// Wait until the publisher has published the new state (at most this many seconds;
+        /// bare --wait: 180)
+        #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "180")]
+        wait: Option<u64>,
     },
 }
 

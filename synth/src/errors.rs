@@ -7,11 +7,13 @@
 //! Errors that belong to a located place in the user's YAML stay located diagnostics (the
 //! [`Error::Spec`] variant renders them all, each with its file, line and column).
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 
+use crate::compat::CompatError;
 use crate::diagnostic;
 use crate::package::PackageError;
 use crate::program::ProgramError;
@@ -138,6 +140,57 @@ pub enum Error {
     )]
     DrillEvents(String),
 
+    /// The spec's schemas could not be compiled into validators (the checks accept only
+    /// schemas the evaluator runs, so this is a bug).
+    #[cfg(feature = "local")]
+    #[error("cannot compile the spec's validators: {0}")]
+    #[diagnostic(
+        code(ingest::evaluator),
+        help("this is a bug of ingest; --compiled builds the generated validators instead")
+    )]
+    Registry(#[source] ingest_eval::RegistryError),
+
+    /// Inputs of `validate` or `drill` could not be read whole.
+    #[error(
+        "{} input{} could not be read whole",
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" }
+    )]
+    #[diagnostic(code(ingest::inputs))]
+    Inputs {
+        /// Each input's problem, in the order of the inputs.
+        #[related]
+        errors: Vec<InputTrouble>,
+    },
+
+    /// The verdicts could not be written to standard output.
+    #[error("cannot write to standard output")]
+    #[diagnostic(code(ingest::stdout))]
+    WriteOutput {
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// `ingest dev` could not start.
+    #[cfg(feature = "local")]
+    #[error("ingest dev cannot start: {0}")]
+    #[diagnostic(code(ingest::dev), help("{}", dev_help(.0)))]
+    Dev(ingest_runtime::pipeline::dev::DevError),
+
+    /// A program over the spec's generated validators did not answer as expected.
+    #[error("{} did not write a report: {message}", program.display())]
+    #[diagnostic(
+        code(ingest::program_output),
+        help("its own messages are above; leave out --compiled to run the built-in evaluator")
+    )]
+    ProgramOutput {
+        /// The program.
+        program: PathBuf,
+        /// What was wrong with its output.
+        message: String,
+    },
+
     /// A program this command runs could not be started.
     #[error("cannot run {}", program.display())]
     #[diagnostic(code(ingest::run))]
@@ -147,6 +200,30 @@ pub enum Error {
         /// What the OS said.
         #[source]
         source: std::io::Error,
+    },
+
+    /// The old spec of a breaking-change check could not be had.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Compat(#[from] CompatError),
+
+    /// Changes that would send events that were valid under the old spec to quarantine.
+    #[error(
+        "{} change{} against {against} would send events that were valid to quarantine",
+        breaking,
+        if *breaking == 1 { "" } else { "s" }
+    )]
+    #[diagnostic(code(ingest::breaking))]
+    Breaking {
+        /// Where the old spec came from.
+        against: String,
+        /// How many changes break events.
+        breaking: usize,
+        /// Every breaking change (errors) and every one the check cannot judge (warnings),
+        /// located in the new spec.
+        diagnostics: Vec<diagnostic::Diagnostic>,
+        /// What the command did not do, and how to make it (`deploy`'s `--allow-breaking`).
+        next: Option<String>,
     },
 
     // The commands that deploy and operate the stacks (feature `aws`).
@@ -291,6 +368,53 @@ pub enum Error {
         other: &'static str,
     },
 
+    /// Route 53's health-checker ranges could not be had.
+    #[error("{what}")]
+    #[diagnostic(
+        code(ingest::ip_ranges),
+        help(
+            "the web ACLs let only Route 53's health checkers read the health route, so deploy needs their addresses: download https://ip-ranges.amazonaws.com/ip-ranges.json where you can and pass it with --ip-ranges FILE"
+        )
+    )]
+    IpRanges {
+        /// What went wrong.
+        what: String,
+    },
+
+    /// `--wait` ran out before the publisher published the new state.
+    #[error("the lever's publisher did not publish {region}'s new state within {seconds} s")]
+    #[diagnostic(
+        code(ingest::lever_not_published),
+        help(
+            "the switch is set; the publisher runs every minute and on every switch change: look at its log group (/aws/lambda/<name>-lever) and its errors alarm, and at `ingest status`"
+        )
+    )]
+    LeverNotPublished {
+        /// The region.
+        region: &'static str,
+        /// How long it waited.
+        seconds: u64,
+    },
+
+    /// `ingest lever drain|restore` with ARC routing controls as the switches.
+    #[error(
+        "with failover.lever: arc the drain switches are ARC routing controls, which ingest does not set"
+    )]
+    #[diagnostic(
+        code(ingest::lever_arc),
+        help(
+            "set the routing control through one of the cluster's five regional endpoints (the ARC data plane): `aws route53-recovery-cluster update-routing-control-state --routing-control-arn <{region} routing control: the dns stack's output> --routing-control-state {state} --region <endpoint region> --endpoint-url <cluster endpoint>`"
+        )
+    )]
+    LeverArc {
+        /// The region.
+        region: &'static str,
+        /// Drain (Off) or restore (On).
+        drain: bool,
+        /// `Off` to drain, `On` to restore.
+        state: &'static str,
+    },
+
     /// Weights that would send no traffic anywhere.
     #[error("weights 0 and 0 send no region any traffic")]
     #[diagnostic(
@@ -317,10 +441,61 @@ fn failure_lines(lines: &[String]) -> String {
 }
 
 impl Error {
-    /// The process exit code for this error: 1 for everything a command refuses or cannot do
-    /// (clap's own usage errors exit 2 before any command runs).
+    /// The process exit code for this error: 2 for inputs that could not be read whole (as for
+    /// clap's own usage errors, which exit 2 before any command runs), 1 for everything else a
+    /// command refuses or cannot do.
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::FAILURE
+        match self {
+            Error::Inputs { .. } => ExitCode::from(ingest_runtime::lines::EXIT_INPUT),
+            _ => ExitCode::FAILURE,
+        }
+    }
+}
+
+#[cfg(feature = "local")]
+fn dev_help(error: &ingest_runtime::pipeline::dev::DevError) -> &'static str {
+    match error {
+        ingest_runtime::pipeline::dev::DevError::Listen { .. } => {
+            ingest_runtime::pipeline::dev::DevError::LISTEN_HELP
+        }
+        ingest_runtime::pipeline::dev::DevError::Io(_) => {
+            "check that --out names a folder you can write"
+        }
+    }
+}
+
+/// One input that could not be read whole, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputTrouble(pub ingest_runtime::lines::InputError);
+
+impl From<ingest_runtime::lines::InputError> for InputTrouble {
+    fn from(error: ingest_runtime::lines::InputError) -> Self {
+        InputTrouble(error)
+    }
+}
+
+impl Diagnostic for InputTrouble {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        use ingest_runtime::lines::InputProblem;
+        Some(Box::new(match self.0.problem {
+            InputProblem::Unreadable { .. } => "ingest::input_unreadable",
+            InputProblem::Empty => "ingest::input_empty",
+            InputProblem::BrokenArray { .. } => "ingest::input_broken_array",
+        }))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        use ingest_runtime::lines::InputProblem;
+        Some(Box::new(match self.0.problem {
+            InputProblem::Unreadable { .. } => "check the path and that you may read it",
+            InputProblem::Empty => {
+                "an input holds CloudEvents as NDJSON (one per line) or as one JSON array of them"
+            }
+            InputProblem::BrokenArray { .. } => {
+                "a JSON array of records holds one record between each pair of commas and ends with `]`; or write one record per line (NDJSON)"
+            }
+        }))
     }
 }
 
@@ -360,6 +535,27 @@ impl Diagnostic for SpecError {
 pub fn render(error: &Error, color: bool) -> String {
     match error {
         Error::Spec(SpecError::Invalid(diagnostics)) => diagnostic::render(diagnostics, color),
+        Error::Compat(CompatError::OldInvalid {
+            label,
+            error: SpecError::Invalid(diagnostics),
+        }) => {
+            let mut text = diagnostic::render(diagnostics, color);
+            let _ = writeln!(
+                text,
+                "the old spec {label} is not valid, so it cannot be compared: compare with a revision or file whose spec is valid for this version of ingest"
+            );
+            text
+        }
+        Error::Breaking {
+            diagnostics, next, ..
+        } => {
+            let mut text = diagnostic::render(diagnostics, color);
+            let _ = writeln!(text, "{error}");
+            if let Some(next) = next {
+                let _ = writeln!(text, "{next}");
+            }
+            text
+        }
         Error::NothingWritten { errors } => {
             let mut text: String = errors.iter().map(|e| render(e, color)).collect();
             text.push_str("nothing was written\n");

@@ -12,7 +12,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use ingest_codegen::events::{RuntimeDependency, events_crate};
+use ingest_codegen::events::events_crate;
 use ingest_codegen::functions::functions_crate;
 
 use crate::plan::Plan;
@@ -35,21 +35,12 @@ impl FileSet {
 }
 
 /// Assembles everything generated for one spec, plus the spec format's JSON Schema. The events
-/// crate depends on `ingest-runtime` as a workspace member (the committed `generated/` is part of
-/// the ingest workspace); see [`assemble_with`] for output built elsewhere.
+/// and functions crates depend on `ingest-runtime` by version
+/// ([`ingest_codegen::RUNTIME_VERSION`]), so they build wherever they are written; the ingest
+/// workspace patches that version to its own `runtime/`.
 pub fn assemble(
     plan: &Plan,
     templates: &Templates,
-) -> Result<(FileSet, Rendered), render::RenderError> {
-    assemble_with(plan, templates, &RuntimeDependency::Workspace)
-}
-
-/// [`assemble`], with the events and functions crates finding `ingest-runtime` as `runtime`
-/// says.
-pub fn assemble_with(
-    plan: &Plan,
-    templates: &Templates,
-    runtime: &RuntimeDependency,
 ) -> Result<(FileSet, Rendered), render::RenderError> {
     let rendered = render::render(plan, templates)?;
     let name = &plan.name;
@@ -74,37 +65,15 @@ pub fn assemble_with(
         );
     }
     let events = plan.event_inputs();
-    let crates = events_crate(name, &events, runtime)
+    let crates = events_crate(name, &events)
         .into_iter()
-        .chain(functions_crate(
-            name,
-            runtime,
-            &render::athena::lake_columns(plan),
-        ));
+        .chain(functions_crate(name, &render::athena::lake_columns(plan)));
     for file in crates {
         let path = file.path.to_string_lossy().replace('\\', "/");
         set.add(format!("{name}/{path}"), file.contents);
     }
     set.add("ingest.schema.json", schema_file());
     Ok((set, rendered))
-}
-
-/// How events crates written under `out` find `ingest-runtime`: as members of this ingest
-/// workspace when `out` lies inside it (as the committed `generated/` does), else by the path of
-/// its runtime crate, so a crate generated anywhere else still builds.
-pub fn runtime_dependency_for(out: &Path) -> RuntimeDependency {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .and_then(|root| root.canonicalize().ok());
-    let out = out
-        .canonicalize()
-        .or_else(|_| std::env::current_dir().map(|cwd| cwd.join(out)));
-    match (workspace, out) {
-        (Some(workspace), Ok(out)) if !out.starts_with(&workspace) => {
-            RuntimeDependency::Path(workspace.join("runtime").display().to_string())
-        }
-        _ => RuntimeDependency::Workspace,
-    }
 }
 
 /// The JSON Schema of `ingest.yaml`, as committed in `generated/`.

@@ -9,14 +9,22 @@
 //!    installs it. The linker is passed to cargo as `CARGO_TARGET_<TRIPLE>_LINKER` (and the C
 //!    compiler of build scripts as `CC_<triple>`) for this one invocation, never through a
 //!    committed `.cargo/config.toml` that would change everyone's builds.
-//! 3. The spec's events and functions crates, exactly as `ingest synth` generates them but with
-//!    `ingest-runtime` by path, are written to a staging workspace in the program cache
-//!    ([`crate::program::cache_root`]`/package/<name>/`, only files that changed, so cargo
-//!    rebuilds only what changed) with the workspace's `Cargo.lock`, and built there with
-//!    `cargo build --release --target <triple>` into the cache's own target folder. So it works
-//!    for a spec anywhere on disk, never waits on the lock of the workspace's `target/`, and
-//!    does not depend on `generated/` being current. The staging workspace's release profile
-//!    strips symbols ([`RELEASE_PROFILE`]).
+//! 3. The spec's events and functions crates, exactly as `ingest synth` generates them, are
+//!    written to the spec's staging workspace in the cache ([`crate::staging`]: with the
+//!    runtime, macros and codegen sources embedded in this binary, so no ingest checkout is
+//!    needed; only files that changed, so cargo rebuilds only what changed), and built there
+//!    with `cargo build --release --target <triple>` into the cache's own target folder. So it
+//!    works for a spec anywhere on disk, from an installed `ingest`, never waits on the lock of
+//!    a workspace's `target/`, and does not depend on `generated/` being current. The staging
+//!    workspace's release profile ([`RELEASE_PROFILE`]) is sized for Lambda, where the zip's
+//!    size is part of every cold start: fat LTO over one codegen unit, the SDK's code optimized
+//!    for size (`opt-level = "z"`) and the per-record path for speed, symbols stripped. Panics
+//!    unwind: `lambda_runtime` 1.5 wraps the handler in a layer that catches a panic and
+//!    reports it as the invocation's error (the event source mapping then retries the batch)
+//!    while the process keeps serving; with `panic = "abort"` the process would die, Lambda
+//!    would report `Runtime.ExitError`, and the next invocation would pay a cold start. The
+//!    handlers are built not to panic (property tests, fuzzing), so unwinding costs size only
+//!    (its `.gcc_except_table` is 0.3 MB of the arm64 `bootstrap`'s 7.8 MB), not time.
 //! 4. The binary is checked against the glibc of `provided.al2023` ([`AL2023_GLIBC`]): no
 //!    versioned symbol may need more.
 //! 5. It is zipped as `bootstrap`, mode `0755`, with a fixed timestamp (1980-01-01 00:00) and
@@ -32,17 +40,49 @@ use std::process::{Command, Stdio};
 
 use flate2::Compression;
 use flate2::write::DeflateEncoder;
-use ingest_codegen::events::{RuntimeDependency, events_crate};
-use ingest_codegen::functions::{bootstrap_bin_name, functions_crate, functions_package_name};
+use ingest_codegen::functions::{bootstrap_bin_name, functions_package_name};
 use sha2::{Digest, Sha256};
 
 use crate::plan::Plan;
+use crate::staging;
 
 /// The newest glibc symbol version `provided.al2023` offers (Amazon Linux 2023 has glibc 2.34).
 pub const AL2023_GLIBC: (u32, u32) = (2, 34);
 
-/// The release profile of the staging workspace: no debug info, symbols stripped.
-pub const RELEASE_PROFILE: &str = "[profile.release]\ndebug = false\nstrip = \"symbols\"\n";
+/// The release profile of the staging workspace (see the module documentation): one
+/// codegen unit and fat LTO, so the linker sees the whole program and drops what no role
+/// calls; the AWS SDK, TLS, HTTP and logging code (everything but the crates listed after it)
+/// optimized for size with `"z"` (`"s"` with a lower inlining threshold: 7.7% off the arm64
+/// `bootstrap`, BENCHMARKS.md), since it runs a few calls per invocation; the per-record path
+/// (the validators of the events crate, `ingest-runtime`, JSON, base64 and gzip) for speed; panics
+/// unwind, so `lambda_runtime` turns a handler panic into that invocation's error and the
+/// process keeps serving; no debug info, symbols stripped.
+pub const RELEASE_PROFILE: &str = r#"[profile.release]
+opt-level = 3
+debug = false
+strip = "symbols"
+lto = "fat"
+codegen-units = 1
+panic = "unwind"
+
+[profile.release.package."*"]
+opt-level = "z"
+
+[profile.release.package.ingest-runtime]
+opt-level = 3
+
+[profile.release.package.serde_json]
+opt-level = 3
+
+[profile.release.package.base64]
+opt-level = 3
+
+[profile.release.package.flate2]
+opt-level = 3
+
+[profile.release.package.zlib-rs]
+opt-level = 3
+"#;
 
 /// The Unix mode of `bootstrap` in the zip.
 pub const BOOTSTRAP_MODE: u32 = 0o100_755;
@@ -66,10 +106,13 @@ pub enum PackageError {
     #[diagnostic(code(ingest::architecture), help("use arm64 or x86_64"))]
     UnknownArchitecture(String),
     /// cargo could not be started.
-    #[error("cannot run cargo")]
+    #[error("packaging compiles the spec's Lambda with cargo, and cargo cannot be run")]
     #[diagnostic(
         code(ingest::cargo_missing),
-        help("packaging compiles the Lambda for the spec: install Rust with https://rustup.rs")
+        help(
+            "install Rust with https://rustup.rs (or set CARGO to cargo's path); check, synth, \
+             validate, drill and dev need no cargo"
+        )
     )]
     Cargo(#[source] std::io::Error),
     /// cargo failed; its own output was shown above.
@@ -412,55 +455,18 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         })
 }
 
-/// The staging workspace of a plan: the generated events and functions crates (with
-/// `ingest-runtime` by path) and a root manifest with [`RELEASE_PROFILE`]. Paths are relative
-/// to the staging folder.
-pub fn staging_files(plan: &Plan, runtime: &Path) -> Vec<(PathBuf, String)> {
-    let runtime = RuntimeDependency::Path(runtime.display().to_string());
-    let events = plan.event_inputs();
-    let mut files: Vec<(PathBuf, String)> = events_crate(&plan.name, &events, &runtime)
-        .into_iter()
-        .chain(functions_crate(
-            &plan.name,
-            &runtime,
-            &crate::render::athena::lake_columns(plan),
-        ))
-        .filter(|file| file.path.starts_with("events") || file.path.starts_with("functions"))
-        .map(|file| (file.path, file.contents))
-        .collect();
-    files.push((
-        PathBuf::from("Cargo.toml"),
-        format!(
-            "# generated by ingest package - do not edit\n[workspace]\nresolver = \"3\"\nmembers = [\"events\", \"functions\"]\n\n{RELEASE_PROFILE}"
-        ),
-    ));
-    files
-}
-
-/// Writes a file unless it already has these contents (so cargo sees no change).
-fn write_if_changed(path: &Path, contents: &[u8]) -> Result<(), PackageError> {
-    if std::fs::read(path).is_ok_and(|old| old == contents) {
-        return Ok(());
-    }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(PackageError::write(parent))?;
-    }
-    std::fs::write(path, contents).map_err(PackageError::write(path))
-}
-
 /// Builds the plan's `bootstrap` for `arch` in the staging workspace; returns its path.
 pub fn build(plan: &Plan, arch: Arch, toolchain: &Toolchain) -> Result<PathBuf, PackageError> {
-    let root = crate::program::workspace_root();
-    let root = root.canonicalize().unwrap_or(root);
-    let cache = crate::program::cache_root().join("package");
-    let dir = cache.join(&plan.name);
-    for (path, contents) in staging_files(plan, &root.join("runtime")) {
-        write_if_changed(&dir.join(path), contents.as_bytes())?;
-    }
-    if let Ok(lock) = std::fs::read(root.join("Cargo.lock")) {
-        write_if_changed(&dir.join("Cargo.lock"), &lock)?;
-    }
-    let target = cache.join("target");
+    let staging = staging::prepare(
+        plan,
+        &crate::program::cache_root(),
+        &crate::program::profiles(),
+    )
+    .map_err(|error| PackageError::Write {
+        path: error.path,
+        source: error.source,
+    })?;
+    let (dir, target) = (staging.dir, staging.target);
     let bin = bootstrap_bin_name(&plan.name);
     eprintln!(
         "building {} for {} (release, {}) in {}...",
@@ -469,8 +475,7 @@ pub fn build(plan: &Plan, arch: Arch, toolchain: &Toolchain) -> Result<PathBuf, 
         arch.triple(),
         dir.display()
     );
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    let mut command = Command::new(cargo);
+    let mut command = Command::new(crate::program::cargo());
     command
         .args(["build", "--release", "--quiet", "--target", arch.triple()])
         .args(["--bin", &bin, "--manifest-path"])
@@ -545,6 +550,9 @@ pub fn arch_for(plan: &Plan, asked: Option<Arch>) -> Result<Arch, PackageError> 
 /// Builds, checks and zips the plan's `bootstrap` for `arch`, writing the zip atomically to
 /// [`zip_path`].
 pub fn package(plan: &Plan, arch: Arch, out: Option<&Path>) -> Result<Packaged, PackageError> {
+    // Before the toolchain probe: without cargo, its findings (no rustc, no target) would hide
+    // the one thing to install.
+    crate::program::cargo_runs().map_err(PackageError::Cargo)?;
     let toolchain = Toolchain::probe(arch);
     preflight(arch, &toolchain)?;
     let binary_path = build(plan, arch, &toolchain)?;
@@ -688,23 +696,18 @@ mod tests {
             zip_path(&plan, Some(Path::new("x/a.zip"))),
             Path::new("x/a.zip")
         );
-        let files = staging_files(&plan, Path::new("/src/runtime"));
-        let paths: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
-        assert_eq!(
-            paths,
-            [
-                "events/Cargo.toml",
-                "events/src/lib.rs",
-                "functions/Cargo.toml",
-                "functions/src/main.rs",
-                "Cargo.toml"
-            ]
-        );
-        assert!(
-            files[2]
-                .1
-                .contains("path = \"/src/runtime\", features = [\"aws\"]")
-        );
-        assert!(files[4].1.contains("strip = \"symbols\""));
+        for setting in [
+            "strip = \"symbols\"",
+            "lto = \"fat\"",
+            "codegen-units = 1",
+            "panic = \"unwind\"",
+            "[profile.release.package.\"*\"]\nopt-level = \"z\"",
+            "[profile.release.package.ingest-runtime]\nopt-level = 3",
+        ] {
+            assert!(
+                RELEASE_PROFILE.contains(setting),
+                "{setting} in {RELEASE_PROFILE}"
+            );
+        }
     }
 }

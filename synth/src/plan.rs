@@ -11,11 +11,15 @@
 use std::collections::BTreeMap;
 
 use ingest_codegen::events::EventInput;
-use ingest_codegen::schema::Schema;
+use ingest_codegen::schema::Document;
+use ingest_runtime::redelivery::Redelivery;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::aws::{self, Partition};
-use crate::spec::raw::{Architecture, EndpointKind, RawRegion, RawSpec, StreamMode};
+use crate::spec::raw::{
+    Architecture, EndpointKind, LeverKind, QuotaPeriod, RawRegion, RawSpec, StreamMode,
+};
 
 /// Defaults, in one place.
 pub mod defaults {
@@ -87,18 +91,73 @@ pub mod defaults {
     pub const HEALTH_CACHE_SIZE_GB: &str = "0.5";
     /// Most data one Athena query may scan, in MB (10^6 bytes): 100 GB, about $0.50 of scanning.
     pub const ATHENA_BYTES_SCANNED_CUTOFF_MB: u64 = 100_000;
+    /// The bridge's first retry delay of a failed spool message
+    /// (`ingest_runtime::redelivery`).
+    pub const RETRY_FIRST_DELAY_SECONDS: u64 = 30;
+    /// The bridge's longest retry delay, unless the outage needs more than
+    /// [`RETRY_RECEIVE_TARGET`] receives: after a recovery, the backlog drains within it.
+    pub const RETRY_MAX_DELAY_SECONDS: u64 = 300;
+    /// Each further failure multiplies the retry delay by this.
+    pub const RETRY_GROWTH: u64 = 2;
+    /// Jitter: a retry delay is up to this much shorter than nominal, in percent.
+    pub const RETRY_JITTER_PERCENT: u64 = 10;
+    /// Receives per message the default longest delay is raised to stay under (SQS allows
+    /// 1000).
+    pub const RETRY_RECEIVE_TARGET: u64 = 500;
     /// Log retention.
     pub const LOG_RETENTION_DAYS: u64 = 30;
     /// Good events are kept forever.
     pub const GOOD_RETENTION_DAYS: u64 = 0;
-    /// Quarantined records are kept 90 days.
-    pub const QUARANTINE_RETENTION_DAYS: u64 = 90;
+    /// Quarantined records (raw bodies, possibly personal data) are kept 30 days: long enough
+    /// to notice a broken producer, fix it and replay.
+    pub const QUARANTINE_RETENTION_DAYS: u64 = 30;
+    /// Batches a mapping gave up on are kept 30 days: long enough to notice the alarm and
+    /// replay them.
+    pub const FAILED_RETENTION_DAYS: u64 = 30;
+    /// Athena query results are kept 30 days.
+    pub const ATHENA_RESULTS_RETENTION_DAYS: u64 = 30;
+    /// S3 server access logs (client addresses and keys of every request) are kept 90 days.
+    pub const ACCESS_LOG_RETENTION_DAYS: u64 = 90;
+    /// Old versions of objects are kept 7 days (an overwrite or delete can be undone that long).
+    pub const NONCURRENT_DAYS: u64 = 7;
+    /// Old versions of a drain switch are kept a year: the history of every lever pull.
+    pub const SWITCH_NONCURRENT_DAYS: u64 = 365;
+    /// Days before an incomplete multipart upload is aborted.
+    pub const ABORT_MULTIPART_DAYS: u64 = 7;
+    /// WAF: requests one client address may send per window.
+    pub const WAF_RATE_PER_IP: u64 = 600;
+    /// WAF: the rate-based rule's evaluation window.
+    pub const WAF_WINDOW_SECONDS: u64 = 300;
+    /// Route 53 checker regions of the endpoint checks (the minimum of three, on two
+    /// continents); with WAF on, only their addresses may read the health route.
+    pub const CHECKER_REGIONS: [&str; 3] = ["us-east-1", "us-west-1", "eu-west-1"];
+    /// `GET /health`'s own method throttle: far above what the checkers send (each checker
+    /// region sends a request per interval), and its own bucket, apart from `POST /events`.
+    pub const HEALTH_THROTTLE_RATE: u64 = 10;
+    /// Burst of `GET /health`.
+    pub const HEALTH_THROTTLE_BURST: u64 = 20;
+    /// Seconds API Gateway caches a Lambda authorizer's answer.
+    pub const AUTHORIZER_TTL_SECONDS: u64 = 300;
+    /// The header a Lambda authorizer reads.
+    pub const AUTHORIZER_HEADER: &str = "Authorization";
+    /// CloudWatch namespace of the lever's metrics; no other principal of ingest publishes in
+    /// it (the validator's namespace is `Ingest`).
+    pub const LEVER_NAMESPACE: &str = "IngestLever";
+    /// The alarm period of a drain switch: one missed publication is absorbed by it, and a
+    /// restore takes effect once the last drained value has left it.
+    pub const LEVER_PERIOD_SECONDS: u64 = 300;
+    /// How often the publisher runs on its schedule (it also runs on every switch change).
+    pub const LEVER_PUBLISH_SECONDS: u64 = 60;
+    /// The publisher's memory.
+    pub const LEVER_MEMORY_MB: u64 = 128;
+    /// The publisher's timeout.
+    pub const LEVER_TIMEOUT_SECONDS: u64 = 30;
+    /// The publisher's reserved concurrency: the schedule and the switch notifications.
+    pub const LEVER_CONCURRENCY: u64 = 2;
     /// Firehose buffer interval.
     pub const SPOOL_BUFFER_SECONDS: u64 = 60;
     /// Firehose buffer size.
     pub const SPOOL_BUFFER_MB: u64 = 5;
-    /// Spool objects are kept as long as SQS can keep their notifications.
-    pub const SPOOL_RETENTION_DAYS: u64 = 14;
     /// Stage throttling rate.
     pub const THROTTLE_RATE: u64 = 2000;
     /// Stage throttling burst.
@@ -110,6 +169,10 @@ pub mod defaults {
     /// Margin of queue retention over the retry budget, in seconds.
     pub const RETENTION_MARGIN_SECONDS: u64 = 3600;
 }
+
+/// How much of a spool object the bridge sends per Invoke: the runtime's default, under the
+/// 6 MB payload limit with room for the JSON around the records.
+const BRIDGE_CHUNK_BYTES: u64 = ingest_runtime::pipeline::bridge::DEFAULT_CHUNK_BYTES as u64;
 
 /// Which of the two regions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -217,7 +280,29 @@ pub struct StackPlan {
     pub depends_on: Vec<StackKind>,
     /// Parameters fed from other stacks' outputs, in template order.
     pub inputs: Vec<StackInput>,
+    /// Parameters `ingest deploy` fills from outside the stacks.
+    pub deploy_inputs: Vec<DeployInput>,
 }
+
+/// A parameter whose value `ingest deploy` finds outside the stacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum DeployInput {
+    /// The IPv4 ranges of Route 53's health checkers in `regions` (AWS's published
+    /// `ip-ranges.json`, service `ROUTE53_HEALTHCHECKS`), plus the spec's extra ranges, as a
+    /// comma-separated list: the addresses the web ACL lets read the health route.
+    CheckerRanges {
+        /// The parameter.
+        parameter: String,
+        /// Checker regions whose ranges it takes.
+        regions: Vec<String>,
+        /// Extra ranges from the spec.
+        extra: Vec<String>,
+    },
+}
+
+/// The parameter of a regional stack that takes the health checkers' address ranges.
+pub const CHECKER_RANGES_PARAMETER: &str = "Route53CheckerCidrs";
 
 /// A parameter whose value is another stack's output.
 #[derive(Debug, Clone, Serialize)]
@@ -321,6 +406,60 @@ pub struct FailoverPlan {
     pub interval_seconds: u64,
     /// Failures before unhealthy.
     pub failure_threshold: u64,
+    /// Route 53 checker regions of the endpoint checks (`HealthCheckConfig.Regions`).
+    pub checker_regions: Vec<String>,
+    /// The drain switches.
+    pub lever: LeverPlan,
+}
+
+/// The drain switches (`docs/security.md#the-lever`).
+#[derive(Debug, Clone, Serialize)]
+pub struct LeverPlan {
+    /// Metric alarms (default) or ARC routing controls.
+    pub kind: LeverChoice,
+    /// Principals that may assume the operator role (empty: the account).
+    pub operators: Vec<String>,
+    /// The publisher function (secondary region), which turns the switch objects into the
+    /// metric every minute and on every change.
+    pub publisher: FunctionPlan,
+    /// CloudWatch namespace of the lever's metrics.
+    pub namespace: &'static str,
+    /// The metric of a region's drain switch: 1 drained, 0 not.
+    pub metric: &'static str,
+    /// The metric the publisher sets to 1 when the published state disagrees with the switch
+    /// objects (someone else published into the namespace).
+    pub tamper_metric: &'static str,
+    /// The switch alarms' period.
+    pub period_seconds: u64,
+    /// How often the publisher runs on its schedule.
+    pub publish_seconds: u64,
+    /// Each region's switch alarm, primary then secondary.
+    pub alarms: [LeverAlarm; 2],
+    /// The role that may write the switches.
+    pub operator_role_output: &'static str,
+}
+
+/// The lever's mechanism.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeverChoice {
+    /// CloudWatch alarms on a published metric.
+    Metric,
+    /// ARC routing controls.
+    Arc,
+}
+
+/// The alarm Route 53 reads for one region's drain switch.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeverAlarm {
+    /// The region it drains.
+    pub role: Role,
+    /// `AlarmName`: ends with a hash of the alarm's settings, so a change of them renames the
+    /// alarm and makes CloudFormation update the health check, which keeps a copy of the
+    /// settings from when it was created.
+    pub name: String,
+    /// Dimension `Region` of the metric (the role).
+    pub region_dimension: &'static str,
 }
 
 /// Declared load.
@@ -437,14 +576,29 @@ pub struct BridgePlan {
     pub function: FunctionPlan,
     /// The outage it must ride out, in hours.
     pub outage_hours: u64,
-    /// Queue visibility timeout.
+    /// The outage plus the buffers' margin ([`BufferPlan::hold_seconds`]): what the retry
+    /// budget must cover.
+    pub outage_with_margin_seconds: u64,
+    /// Queue visibility timeout: how long a message stays invisible when the bridge dies
+    /// before pacing it (at least 6x the function's timeout, as Lambda requires).
     pub visibility_timeout_seconds: u64,
-    /// Receives before a message goes to the DLQ.
+    /// How soon a failed message is tried again (first delay, longest delay, growth, jitter,
+    /// and `maxReceiveCount`: the fewest receives whose budget covers the outage).
+    pub redelivery: Redelivery,
+    /// Receives before a message goes to the DLQ (`redelivery.max_receive_count`).
     pub max_receive_count: u64,
-    /// `visibility_timeout_seconds * max_receive_count`: how long a message is retried.
+    /// The guaranteed span from a message's first receive to its last, every delay at its
+    /// shortest ([`Redelivery::retry_budget_seconds`]): how long an outage is ridden out.
     pub retry_budget_seconds: u64,
-    /// Queue retention: the retry budget plus a margin (at most 14 days).
+    /// The longest a message can take to reach the DLQ: each receive ends after the function's
+    /// timeout plus the full delay, or after the visibility timeout when the invocation dies
+    /// ([`Redelivery::dead_letter_after_seconds`]).
+    pub dead_letter_after_seconds: u64,
+    /// Queue retention: [`BridgePlan::dead_letter_after_seconds`] plus a margin (at most 14
+    /// days), so no message expires while it is still retried.
     pub queue_retention_seconds: u64,
+    /// Bytes of a spool object the bridge sends per Invoke (its `CHUNK_BYTES`).
+    pub chunk_bytes: u64,
     /// Invokes per spool object (chunks under the 6 MB limit).
     pub chunks_per_object: u64,
     /// The SQS mapping's `MaximumConcurrency`.
@@ -469,8 +623,24 @@ pub struct FunctionsPlan {
 pub struct StoragePlan {
     /// Days good events are kept (0: forever).
     pub good_retention_days: u64,
-    /// Days quarantined records are kept (0: forever).
+    /// Days quarantined records are kept.
     pub quarantine_retention_days: u64,
+    /// Days batches a mapping gave up on are kept.
+    pub failed_retention_days: u64,
+    /// Days Athena query results are kept.
+    pub athena_results_retention_days: u64,
+    /// Days S3 server access logs are kept.
+    pub access_log_retention_days: u64,
+    /// Days old object versions are kept.
+    pub noncurrent_days: u64,
+    /// The least `spool_retention_days` may be: a spool object must outlive its notification
+    /// in the queue and the dead-letter queue (whose retention counts from the first enqueue),
+    /// and then a redrive, which starts the queue's retention anew.
+    pub spool_minimum_retention_days: u64,
+    /// Principals that may assume the reader role (empty: the account).
+    pub readers: Vec<String>,
+    /// Whether the reader role may read the quarantine.
+    pub readers_see_quarantine: bool,
     /// Firehose buffer interval.
     pub spool_buffer_seconds: u64,
     /// Firehose buffer size.
@@ -540,6 +710,59 @@ pub struct ApiPlan {
     pub health_cache_ttl_seconds: u64,
     /// Stage cache size in GB (`CacheClusterSize`).
     pub health_cache_size_gb: &'static str,
+    /// `GET /health`'s own throttle rate.
+    pub health_throttle_rate: u64,
+    /// `GET /health`'s own burst.
+    pub health_throttle_burst: u64,
+    /// The web ACL of both stages; `None` when `api.waf.enabled` is false.
+    pub waf: Option<WafPlan>,
+    /// API keys and usage plans, one per client app, sorted by app (empty: no keys).
+    pub keys: Vec<KeyAppPlan>,
+    /// The Lambda authorizer, if any.
+    pub authorizer: Option<AuthorizerPlan>,
+}
+
+/// The web ACL of each stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct WafPlan {
+    /// Requests one address may send per window.
+    pub rate_per_ip: u64,
+    /// The window, in seconds.
+    pub window_seconds: u64,
+    /// Extra IPv4 ranges allowed to read the health route.
+    pub health_allow_cidrs: Vec<String>,
+    /// Bytes per second one address can write at its limit with bodies of the largest size.
+    pub per_ip_bytes_per_second: u64,
+    /// Addresses at their limit that fill each region's stream (primary, secondary).
+    pub addresses_to_fill: [u64; 2],
+    /// CloudWatch log group of blocked requests (`aws-waf-logs-` prefix, which WAF requires).
+    pub log_group: String,
+}
+
+/// One client app's usage plan and key.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyAppPlan {
+    /// App name.
+    pub app: String,
+    /// Steady requests per second.
+    pub rate: u64,
+    /// Burst.
+    pub burst: u64,
+    /// Quota per period, if any: (limit, `DAY`/`WEEK`/`MONTH`).
+    pub quota: Option<(u64, &'static str)>,
+    /// Secrets Manager secret that holds the key's value, in both regions.
+    pub secret: String,
+}
+
+/// A Lambda `REQUEST` authorizer.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthorizerPlan {
+    /// Function name (the same in both regions).
+    pub function: String,
+    /// Headers that carry the credentials.
+    pub identity_headers: Vec<String>,
+    /// Result cache TTL.
+    pub ttl_seconds: u64,
 }
 
 /// One event type.
@@ -553,9 +776,13 @@ pub struct EventPlan {
     pub description: Option<String>,
     /// The schema of `data`, checked.
     #[serde(skip)]
-    pub schema: Schema,
+    pub schema: Document,
     /// The schema as JSON, as written.
     pub schema_json: serde_json::Value,
+    /// Where the schema is written (the spec or its `schema_file`), to locate diagnostics
+    /// about it.
+    #[serde(skip)]
+    pub source: crate::spec::SchemaSource,
 }
 
 impl EventPlan {
@@ -654,6 +881,13 @@ impl Plan {
             failure_threshold: health
                 .and_then(|h| h.failure_threshold)
                 .unwrap_or(defaults::HEALTH_FAILURE_THRESHOLD),
+            checker_regions: health.and_then(|h| h.regions.clone()).unwrap_or_else(|| {
+                defaults::CHECKER_REGIONS
+                    .iter()
+                    .map(|r| (*r).to_owned())
+                    .collect()
+            }),
+            lever: lever(&name, failover),
         };
 
         let bridge_max_concurrency = defaults::BRIDGE_MAX_CONCURRENCY;
@@ -710,36 +944,57 @@ impl Plan {
             parallelization_factor: 1,
         };
 
-        let storage = raw.storage.as_ref();
+        let raw_storage = raw.storage.as_ref();
+        let storage = raw_storage;
         let spool = storage.and_then(|s| s.spool.as_ref());
-        let storage = StoragePlan {
-            good_retention_days: storage
-                .and_then(|s| s.good.as_ref())
-                .and_then(|g| g.retention_days)
-                .unwrap_or(defaults::GOOD_RETENTION_DAYS),
-            quarantine_retention_days: storage
-                .and_then(|s| s.quarantine.as_ref())
-                .and_then(|q| q.retention_days)
-                .unwrap_or(defaults::QUARANTINE_RETENTION_DAYS),
+        let retention =
+            |pick: fn(&crate::spec::raw::RawStorage) -> Option<&crate::spec::raw::RawRetention>,
+             default: u64| {
+                storage
+                    .and_then(pick)
+                    .and_then(|r| r.retention_days)
+                    .unwrap_or(default)
+            };
+        let readers = storage.and_then(|s| s.readers.as_ref());
+        let mut storage = StoragePlan {
+            good_retention_days: retention(|s| s.good.as_ref(), defaults::GOOD_RETENTION_DAYS),
+            quarantine_retention_days: retention(
+                |s| s.quarantine.as_ref(),
+                defaults::QUARANTINE_RETENTION_DAYS,
+            ),
+            failed_retention_days: retention(
+                |s| s.failed.as_ref(),
+                defaults::FAILED_RETENTION_DAYS,
+            ),
+            athena_results_retention_days: retention(
+                |s| s.athena_results.as_ref(),
+                defaults::ATHENA_RESULTS_RETENTION_DAYS,
+            ),
+            access_log_retention_days: retention(
+                |s| s.access_logs.as_ref(),
+                defaults::ACCESS_LOG_RETENTION_DAYS,
+            ),
+            noncurrent_days: defaults::NONCURRENT_DAYS,
+            spool_minimum_retention_days: 0,
+            readers: readers
+                .and_then(|r| r.principals.clone())
+                .unwrap_or_default(),
+            readers_see_quarantine: readers.and_then(|r| r.quarantine).unwrap_or(false),
             spool_buffer_seconds: spool
                 .and_then(|s| s.buffer_seconds)
                 .unwrap_or(defaults::SPOOL_BUFFER_SECONDS),
             spool_buffer_mb: spool
                 .and_then(|s| s.buffer_mb)
                 .unwrap_or(defaults::SPOOL_BUFFER_MB),
-            spool_retention_days: spool
-                .and_then(|s| s.retention_days)
-                .unwrap_or(defaults::SPOOL_RETENTION_DAYS),
+            spool_retention_days: 0,
             spool_delivery_stream: format!("{name}-spool"),
             spool_peak_bytes_per_second: capacity.peak_events_per_second.saturating_mul(
                 spool_line_bytes(capacity.average_event_bytes, &secondary.region),
             ),
-            spool_quota_bytes_per_second: spool
-                .and_then(|s| s.quota_mib_per_second)
-                .map_or_else(
-                    || aws::firehose_default_quota(&secondary.region).0,
-                    |mib| mib.saturating_mul(1024 * 1024),
-                ),
+            spool_quota_bytes_per_second: spool.and_then(|s| s.quota_mib_per_second).map_or_else(
+                || aws::firehose_default_quota(&secondary.region).0,
+                |mib| mib.saturating_mul(1024 * 1024),
+            ),
             spool_quota_declared: spool.and_then(|s| s.quota_mib_per_second).is_some(),
         };
 
@@ -750,10 +1005,38 @@ impl Plan {
         let visibility = bridge
             .and_then(|b| b.visibility_timeout_seconds)
             .unwrap_or(bridge_timeout.saturating_mul(defaults::VISIBILITY_FACTOR));
-        let outage_seconds = buffers.outage_seconds;
-        // One more receive than the outage needs: the first attempt may come right before it.
-        let max_receive_count = outage_seconds.div_ceil(visibility.max(1)).saturating_add(1);
-        let retry_budget_seconds = max_receive_count.saturating_mul(visibility);
+        // The queue is a buffer like the others: its retries cover the outage and the margin.
+        let outage_with_margin_seconds = buffers.hold_seconds;
+        // The default longest delay keeps a long outage within the receive target: each
+        // receive then adds at least the shortest (jittered) longest delay to the budget.
+        let shortest_share = 100 - defaults::RETRY_JITTER_PERCENT;
+        let max_delay = bridge
+            .and_then(|b| b.retry_max_delay_seconds)
+            .unwrap_or_else(|| {
+                outage_with_margin_seconds
+                    .saturating_mul(100)
+                    .div_ceil(shortest_share.saturating_mul(defaults::RETRY_RECEIVE_TARGET))
+                    .max(defaults::RETRY_MAX_DELAY_SECONDS)
+            });
+        let redelivery = Redelivery {
+            first_delay_seconds: bridge
+                .and_then(|b| b.retry_first_delay_seconds)
+                .unwrap_or(defaults::RETRY_FIRST_DELAY_SECONDS)
+                .min(max_delay),
+            max_delay_seconds: max_delay,
+            growth: defaults::RETRY_GROWTH,
+            jitter_percent: defaults::RETRY_JITTER_PERCENT,
+            max_receive_count: 0,
+        }
+        // Past SQS's limit the count stops one above it, for the checks to report.
+        .covering(
+            outage_with_margin_seconds,
+            aws::SQS_MAX_RECEIVE_COUNT.1.saturating_add(1),
+        );
+        let max_receive_count = redelivery.max_receive_count;
+        let retry_budget_seconds = redelivery.retry_budget_seconds();
+        let dead_letter_after_seconds =
+            redelivery.dead_letter_after_seconds(bridge_timeout, visibility);
         let bridge = BridgePlan {
             function: FunctionPlan {
                 name: format!("{name}-bridge"),
@@ -766,20 +1049,34 @@ impl Plan {
                     .unwrap_or(defaults::BRIDGE_BATCH_SIZE),
                 reserved_concurrency: bridge_max_concurrency,
             },
-            outage_hours,
+            outage_hours: buffers.outage_seconds / 3600,
+            outage_with_margin_seconds,
             visibility_timeout_seconds: visibility,
+            redelivery,
             max_receive_count,
             retry_budget_seconds,
-            queue_retention_seconds: retry_budget_seconds
+            dead_letter_after_seconds,
+            queue_retention_seconds: dead_letter_after_seconds
                 .saturating_add(defaults::RETENTION_MARGIN_SECONDS)
                 .min(aws::SQS_MAX_RETENTION_SECONDS),
+            chunk_bytes: BRIDGE_CHUNK_BYTES,
             chunks_per_object: (storage.spool_buffer_mb.saturating_mul(1024 * 1024))
-                .div_ceil(aws::BRIDGE_CHUNK_BYTES)
+                .div_ceil(BRIDGE_CHUNK_BYTES)
                 .max(1),
             max_concurrency: bridge_max_concurrency,
             queue_name: format!("{name}-spool-objects"),
             dead_letter_queue_name: format!("{name}-spool-objects-dlq"),
         };
+        // A message lives at most the dead-letter queue's retention from its first enqueue
+        // (moving it to the DLQ keeps its enqueue time); a redrive then starts the queue's
+        // retention anew. S3 expires an object at the first midnight UTC after its creation
+        // plus the days, so whole days of that sum suffice.
+        storage.spool_minimum_retention_days = aws::SQS_MAX_RETENTION_SECONDS
+            .saturating_add(bridge.queue_retention_seconds)
+            .div_ceil(86_400);
+        storage.spool_retention_days = spool
+            .and_then(|s| s.retention_days)
+            .unwrap_or(storage.spool_minimum_retention_days);
 
         let functions = raw.functions.as_ref();
         let functions = FunctionsPlan {
@@ -823,8 +1120,53 @@ impl Plan {
             manage_account_role: api.and_then(|a| a.manage_account_role).unwrap_or(true),
             health_cache_ttl_seconds: defaults::HEALTH_CACHE_TTL_SECONDS,
             health_cache_size_gb: defaults::HEALTH_CACHE_SIZE_GB,
+            health_throttle_rate: defaults::HEALTH_THROTTLE_RATE,
+            health_throttle_burst: defaults::HEALTH_THROTTLE_BURST,
+            waf: None,
+            keys: api
+                .and_then(|a| a.keys.as_ref())
+                .map(|keys| {
+                    keys.apps
+                        .iter()
+                        .map(|(app, plan)| KeyAppPlan {
+                            app: app.clone(),
+                            rate: plan.rate,
+                            burst: plan.burst.unwrap_or(plan.rate.saturating_mul(2)),
+                            quota: plan.quota.as_ref().map(|q| {
+                                (
+                                    q.limit,
+                                    match q.period {
+                                        QuotaPeriod::Day => "DAY",
+                                        QuotaPeriod::Week => "WEEK",
+                                        QuotaPeriod::Month => "MONTH",
+                                    },
+                                )
+                            }),
+                            secret: format!("{name}/api-keys/{app}"),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            authorizer: api
+                .and_then(|a| a.authorizer.as_ref())
+                .map(|a| AuthorizerPlan {
+                    function: a.function.clone(),
+                    identity_headers: a
+                        .identity_headers
+                        .clone()
+                        .unwrap_or_else(|| vec![defaults::AUTHORIZER_HEADER.to_owned()]),
+                    ttl_seconds: a.ttl_seconds.unwrap_or(defaults::AUTHORIZER_TTL_SECONDS),
+                }),
         };
-        let stacks = stacks(&name, &primary, &secondary);
+        let raw_waf = raw.api.as_ref().and_then(|a| a.waf.as_ref());
+        let api = ApiPlan {
+            waf: raw_waf
+                .and_then(|w| w.enabled)
+                .unwrap_or(true)
+                .then(|| waf(&name, raw_waf, &api, [&primary, &secondary])),
+            ..api
+        };
+        let stacks = stacks(&name, &primary, &secondary, &failover, api.waf.as_ref());
 
         Plan {
             domain: DomainPlan {
@@ -907,10 +1249,102 @@ fn stream_concurrency(stream: &StreamPlan) -> u64 {
     }
 }
 
+/// The web ACL: the rate-based rule's numbers and what one address can do within them.
+fn waf(
+    name: &str,
+    raw: Option<&crate::spec::raw::RawWaf>,
+    api: &ApiPlan,
+    regions: [&RegionPlan; 2],
+) -> WafPlan {
+    let rate_per_ip = raw
+        .and_then(|w| w.rate_per_ip)
+        .unwrap_or(defaults::WAF_RATE_PER_IP);
+    let window_seconds = raw
+        .and_then(|w| w.window_seconds)
+        .unwrap_or(defaults::WAF_WINDOW_SECONDS);
+    let per_ip_bytes_per_second = rate_per_ip
+        .saturating_mul(api.max_event_bytes)
+        .div_ceil(window_seconds.max(1));
+    WafPlan {
+        rate_per_ip,
+        window_seconds,
+        health_allow_cidrs: raw
+            .and_then(|w| w.health_allow_cidrs.clone())
+            .unwrap_or_default(),
+        per_ip_bytes_per_second,
+        addresses_to_fill: regions.map(|region| {
+            region
+                .stream
+                .bytes_per_second
+                .div_ceil(per_ip_bytes_per_second.max(1))
+        }),
+        log_group: format!("aws-waf-logs-{name}"),
+    }
+}
+
+/// The drain switches: the publisher, the metric and each region's alarm.
+fn lever(name: &str, raw: Option<&crate::spec::raw::RawFailover>) -> LeverPlan {
+    let kind = match raw.and_then(|f| f.lever) {
+        Some(LeverKind::Arc) => LeverChoice::Arc,
+        Some(LeverKind::Metric) | None => LeverChoice::Metric,
+    };
+    let alarm = |role: Role| {
+        // Everything Route 53 copies from the alarm when the check is created.
+        let settings = format!(
+            "{}|{}|{LEVER_DIMENSION_PIPELINE}={name},{LEVER_DIMENSION_REGION}={}|Maximum|{}|1|1|GreaterThanOrEqualToThreshold",
+            defaults::LEVER_NAMESPACE,
+            LEVER_METRIC,
+            role.as_str(),
+            defaults::LEVER_PERIOD_SECONDS
+        );
+        let digest = Sha256::digest(settings.as_bytes());
+        let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        LeverAlarm {
+            role,
+            name: format!("{name}-lever-{}-{hash}", role.as_str()),
+            region_dimension: role.as_str(),
+        }
+    };
+    LeverPlan {
+        kind,
+        operators: raw
+            .and_then(|f| f.lever_operators.clone())
+            .unwrap_or_default(),
+        publisher: FunctionPlan {
+            name: format!("{name}-lever"),
+            memory_mb: defaults::LEVER_MEMORY_MB,
+            timeout_seconds: defaults::LEVER_TIMEOUT_SECONDS,
+            batch_size: 1,
+            reserved_concurrency: defaults::LEVER_CONCURRENCY,
+        },
+        namespace: defaults::LEVER_NAMESPACE,
+        metric: LEVER_METRIC,
+        tamper_metric: LEVER_TAMPER_METRIC,
+        period_seconds: defaults::LEVER_PERIOD_SECONDS,
+        publish_seconds: defaults::LEVER_PUBLISH_SECONDS,
+        alarms: [alarm(Role::Primary), alarm(Role::Secondary)],
+        operator_role_output: "LeverOperatorRoleArn",
+    }
+}
+
+/// The metric of a drain switch.
+pub const LEVER_METRIC: &str = "Drained";
+/// The lever metrics' dimension naming the pipeline (value: the spec's `name`).
+pub const LEVER_DIMENSION_PIPELINE: &str = "Ingest";
+/// The switch metric's dimension naming the region it drains (`primary`, `secondary`).
+pub const LEVER_DIMENSION_REGION: &str = "Region";
+/// The metric of a disagreement between the published state and the switch objects.
+pub const LEVER_TAMPER_METRIC: &str = "LeverTampered";
 /// The four stacks in deploy order, with what each takes from the others. The regional stacks
 /// are independent; the dns stack takes each region's execute-api host and custom-domain alias
 /// target; the monitoring stack takes the health checks the dns stack created.
-fn stacks(name: &str, primary: &RegionPlan, secondary: &RegionPlan) -> Vec<StackPlan> {
+fn stacks(
+    name: &str,
+    primary: &RegionPlan,
+    secondary: &RegionPlan,
+    failover: &FailoverPlan,
+    waf: Option<&WafPlan>,
+) -> Vec<StackPlan> {
     let input = |parameter: String, from: StackKind, output: &str| StackInput {
         parameter,
         from,
@@ -920,7 +1354,7 @@ fn stacks(name: &str, primary: &RegionPlan, secondary: &RegionPlan) -> Vec<Stack
         (StackKind::Primary, "Primary"),
         (StackKind::Secondary, "Secondary"),
     ];
-    let dns_inputs = regional
+    let mut dns_inputs: Vec<StackInput> = regional
         .iter()
         .flat_map(|&(kind, prefix)| {
             [
@@ -934,6 +1368,26 @@ fn stacks(name: &str, primary: &RegionPlan, secondary: &RegionPlan) -> Vec<Stack
             ]
         })
         .collect();
+    if failover.lever.kind == LeverChoice::Metric {
+        // The switch checks read the alarms the secondary stack made: taking their names from
+        // its outputs orders the stacks and updates the checks whenever an alarm is renamed.
+        for &(_, prefix) in &regional {
+            dns_inputs.push(input(
+                format!("{prefix}SwitchAlarmName"),
+                StackKind::Secondary,
+                &format!("{prefix}SwitchAlarmName"),
+            ));
+        }
+    }
+    let checker_ranges = || {
+        waf.map(|waf| DeployInput::CheckerRanges {
+            parameter: CHECKER_RANGES_PARAMETER.to_owned(),
+            regions: failover.checker_regions.clone(),
+            extra: waf.health_allow_cidrs.clone(),
+        })
+        .into_iter()
+        .collect::<Vec<_>>()
+    };
     let monitoring_inputs = regional
         .iter()
         .flat_map(|&(_, prefix)| {
@@ -944,32 +1398,45 @@ fn stacks(name: &str, primary: &RegionPlan, secondary: &RegionPlan) -> Vec<Stack
         })
         .collect();
     let partition = aws::partition_of(&primary.region).unwrap_or(Partition::Aws);
-    let stack = |kind: StackKind, region: &str, depends_on: Vec<StackKind>, inputs| StackPlan {
-        kind,
-        name: format!("{name}-{}", kind.as_str()),
-        region: region.to_owned(),
-        depends_on,
-        inputs,
-    };
+    let stack =
+        |kind: StackKind, region: &str, depends_on: Vec<StackKind>, inputs, deploy_inputs| {
+            StackPlan {
+                kind,
+                name: format!("{name}-{}", kind.as_str()),
+                region: region.to_owned(),
+                depends_on,
+                inputs,
+                deploy_inputs,
+            }
+        };
     vec![
-        stack(StackKind::Primary, &primary.region, Vec::new(), Vec::new()),
+        stack(
+            StackKind::Primary,
+            &primary.region,
+            Vec::new(),
+            Vec::new(),
+            checker_ranges(),
+        ),
         stack(
             StackKind::Secondary,
             &secondary.region,
             Vec::new(),
             Vec::new(),
+            checker_ranges(),
         ),
         stack(
             StackKind::Dns,
             &secondary.region,
             vec![StackKind::Primary, StackKind::Secondary],
             dns_inputs,
+            Vec::new(),
         ),
         stack(
             StackKind::Monitoring,
             aws::route53_metrics_region(partition),
             vec![StackKind::Dns],
             monitoring_inputs,
+            Vec::new(),
         ),
     ]
 }
@@ -1074,7 +1541,11 @@ mod tests {
         let buffers = &plan.buffers;
         // The default outage of 24 h: a margin of 6 h; streams keep 36 h.
         assert_eq!(
-            (buffers.outage_seconds, buffers.margin_seconds, buffers.hold_seconds),
+            (
+                buffers.outage_seconds,
+                buffers.margin_seconds,
+                buffers.hold_seconds
+            ),
             (86_400, 21_600, 108_000)
         );
         assert_eq!(buffers.stream_retention_hours, 36);
@@ -1083,17 +1554,24 @@ mod tests {
         assert_eq!(plan.secondary.stream.retention_hours, 48);
         // The mappings give up a margin before the stream trims, and retry until then.
         assert_eq!(plan.validator.max_record_age_seconds, 36 * 3600 - 21_600);
-        assert_eq!(plan.receiver_mapping.max_record_age_seconds, 48 * 3600 - 21_600);
+        assert_eq!(
+            plan.receiver_mapping.max_record_age_seconds,
+            48 * 3600 - 21_600
+        );
         assert_eq!(plan.validator.max_retries, None);
         assert_eq!(plan.receiver_mapping.max_retries, None);
         // A short outage keeps the least margin, an hour, and Kinesis's least retention.
         let short = BufferPlan::for_outage(2);
-        assert_eq!((short.margin_seconds, short.stream_retention_hours), (3600, 24));
+        assert_eq!(
+            (short.margin_seconds, short.stream_retention_hours),
+            (3600, 24)
+        );
         // Lambda's ceiling of 7 days wins over a longer retention.
         let long = plan_with_retention(8760);
         assert_eq!(long.validator.max_record_age_seconds, 604_800);
         // The spec's own values are kept (the checks judge them).
-        let own = resolve(json!({ "validator": { "max_record_age_seconds": 600, "max_retries": 3 } }));
+        let own =
+            resolve(json!({ "validator": { "max_record_age_seconds": 600, "max_retries": 3 } }));
         assert_eq!(own.validator.max_record_age_seconds, 600);
         assert_eq!(own.validator.max_retries, Some(3));
     }

@@ -1,84 +1,96 @@
-//! Programs that link a spec's generated validators, built once and cached.
+//! Programs over a spec's generated validators: `validate`, `drill` and `dev --compiled`.
 //!
-//! `ingest validate` and `ingest drill` must judge events with exactly the code the pipeline
-//! runs: the spec's events module as `ingest synth` generates it, expanded by `#[derive(Event)]`
-//! and linked with `ingest-runtime`. So they write a small crate (that module plus a one-line
-//! `main`), build it in release mode and run it. The crate lives in a cache folder keyed by a hash
-//! of everything that decides the binary: the generated code, the program's `main`, and the
-//! sources and manifests of `ingest-runtime`, `ingest-macros` and `ingest-codegen`. A second run
-//! with the same spec and the same ingest reuses the binary; any change builds anew. The crate
-//! depends on the runtime by path, so it builds for a spec anywhere on disk.
+//! Without `--compiled` those commands run in this process over validators that `ingest-eval`
+//! compiles from the spec's schemas at run time: no build, no cargo, the generated code's
+//! verdicts. `--compiled` runs the very code the Lambda runs instead: the spec's generated events
+//! crate (`#[derive(Event)]` expanded) linked with `ingest-runtime` into a small program, built
+//! with cargo in the staging workspace ([`crate::staging`], from sources embedded in this
+//! binary, so no ingest checkout is needed) in the [`TOOLS_PROFILE`], and run with the same
+//! typed settings the in-process path uses, as JSON. A program is rebuilt only when something it
+//! is made from changed (the spec's generated code, the embedded sources); otherwise it starts at
+//! once.
 //!
-//! The cache lives in the user's cache folder ([`cache_root`]), never in the ingest checkout.
+//! The cache lives in the user's cache folder ([`cache_root`]), never in the current folder.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use ingest_codegen::events::{format_tokens, module_tokens};
-
 use crate::plan::Plan;
+use crate::staging::{self, StagingError, TOOLS_PROFILE};
 
-/// A program over a spec's events.
-#[derive(Debug, Clone, Copy)]
-pub struct SpecProgram<'a> {
-    /// What it is for (`validate`, `drill`): names the binary and its cache folder.
-    pub purpose: &'a str,
-    /// Features of `ingest-runtime` it needs.
-    pub runtime_features: &'a [&'a str],
-    /// The body of `main`, an expression of type `std::process::ExitCode`; `events::REGISTRY` is
-    /// the spec's registry.
-    pub main: &'a str,
+/// A program over a spec's events (one binary of the staging workspace's `tools` crate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecProgram {
+    /// `ingest_runtime::lines::main`.
+    Validate,
+    /// `ingest_runtime::pipeline::drill::main`.
+    Drill,
+    /// `ingest_runtime::pipeline::dev::main`.
+    Dev,
+}
+
+impl SpecProgram {
+    /// The command it serves.
+    pub fn purpose(self) -> &'static str {
+        match self {
+            SpecProgram::Validate => "validate",
+            SpecProgram::Drill => "drill",
+            SpecProgram::Dev => "dev",
+        }
+    }
+}
+
+/// The profiles of the staging workspace: the Lambda's release profile
+/// ([`crate::package::RELEASE_PROFILE`]) and the programs' (built quickly, every crate for
+/// speed: they are run on a developer's machine, not shipped).
+pub fn profiles() -> String {
+    format!(
+        "{}\n[profile.{TOOLS_PROFILE}]\ninherits = \"release\"\nlto = false\ncodegen-units = 16\nstrip = \"none\"\n\n[profile.{TOOLS_PROFILE}.package.\"*\"]\nopt-level = 3\n",
+        crate::package::RELEASE_PROFILE
+    )
 }
 
 /// Why a program could not be built.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ProgramError {
     /// A file of the cache could not be written.
-    #[error("cannot write {}", path.display())]
+    #[error(transparent)]
     #[diagnostic(
         code(ingest::program_cache),
         help("set INGEST_CACHE to a folder you can write")
     )]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
+    Write(#[from] StagingError),
     /// cargo could not be run.
-    #[error("cannot run cargo to build the {purpose} program")]
+    #[error("--compiled builds the spec's generated validators, and cargo cannot be run")]
     #[diagnostic(
         code(ingest::cargo_missing),
-        help("the compiled validators need cargo (https://rustup.rs) and the ingest source tree")
+        help(
+            "install Rust with https://rustup.rs (or set CARGO to cargo's path); or leave out --compiled: \
+             the built-in evaluator gives the same verdicts with no build"
+        )
     )]
     Cargo {
-        /// The program's purpose.
-        purpose: String,
         /// What the OS said.
         #[source]
         source: std::io::Error,
     },
     /// cargo failed.
     #[error("building the {purpose} program failed: cargo exited with {status}:\n{stderr}")]
-    #[diagnostic(code(ingest::program_build))]
+    #[diagnostic(
+        code(ingest::program_build),
+        help(
+            "the build needs the crates of the embedded Cargo.lock: from crates.io, or from cargo's cache when offline"
+        )
+    )]
     Build {
         /// The program's purpose.
-        purpose: String,
+        purpose: &'static str,
         /// How cargo exited.
         status: std::process::ExitStatus,
         /// What cargo said.
         stderr: String,
     },
-}
-
-/// The ingest workspace this binary was built from.
-pub(crate) fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
 }
 
 /// Where `ingest` keeps what it builds (programs over compiled validators, Lambda packages):
@@ -109,141 +121,83 @@ pub fn cache_root_from(env: &dyn Fn(&str) -> Option<OsString>) -> PathBuf {
     platform.map_or_else(|| PathBuf::from(".ingest-cache"), |dir| dir.join("ingest"))
 }
 
-/// FNV-1a, 64 bits: a hash that is stable across runs and builds (unlike `DefaultHasher`).
-fn fnv1a(parts: &[&[u8]]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for byte in part.iter().chain(&[0xff]) {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    hash
+/// The cargo to run: `$CARGO` (set when ingest itself runs under cargo), else `cargo`.
+pub fn cargo() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"))
 }
 
-/// Every file under a folder, in path order.
-fn files_under(dir: &Path, out: &mut Vec<Vec<u8>>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            files_under(&path, out);
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            out.push(path.as_os_str().as_encoded_bytes().to_vec());
-            out.push(bytes);
-        }
+/// Whether cargo runs (`cargo --version` succeeds); the error says why not.
+pub fn cargo_runs() -> Result<(), std::io::Error> {
+    let status = Command::new(cargo())
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "`cargo --version` exited with {status}"
+        )))
     }
 }
 
-/// The source of a program's `main.rs`: the spec's events module and `main`.
-pub fn main_source(plan: &Plan, program: &SpecProgram<'_>) -> String {
-    let mut events = plan.event_inputs();
-    events.sort_by(|a, b| a.type_name.cmp(b.type_name));
-    let module = format_tokens(module_tokens(&events));
-    format!(
-        "//! `ingest {purpose}` for the `{name}` spec (generated by ingest).\n\n\
-         #![allow(missing_docs, dead_code)]\n\n\
-         /// The spec's events and validators, as in `generated/{name}/events`.\n\
-         mod events {{\n{module}}}\n\n\
-         fn main() -> std::process::ExitCode {{\n    {main}\n}}\n",
-        purpose = program.purpose,
-        name = plan.name,
-        main = program.main,
-    )
+/// Fails with [`ProgramError::Cargo`] unless cargo runs.
+pub fn require_cargo() -> Result<(), ProgramError> {
+    cargo_runs().map_err(|source| ProgramError::Cargo { source })
 }
 
 /// The built program, building it if the cache does not have it.
-pub fn build(plan: &Plan, program: &SpecProgram<'_>) -> Result<PathBuf, ProgramError> {
-    let root = workspace_root();
-    let root = root.canonicalize().unwrap_or(root);
-    let main_rs = main_source(plan, program);
-    let mut inputs = vec![
-        env!("CARGO_PKG_VERSION").as_bytes().to_vec(),
-        main_rs.clone().into_bytes(),
-        program.runtime_features.join(",").into_bytes(),
-    ];
-    for crate_dir in ["runtime", "macros", "codegen"] {
-        files_under(&root.join(crate_dir).join("src"), &mut inputs);
-        inputs.push(std::fs::read(root.join(crate_dir).join("Cargo.toml")).unwrap_or_default());
-    }
-    let parts: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
-    let key = format!("{:016x}", fnv1a(&parts));
-
-    let cache = cache_root();
-    let purpose = program.purpose;
-    let dir = cache.join(format!("{purpose}-{}-{key}", plan.name));
-    let target = cache.join("target");
-    let bin_name = format!("{purpose}-{}-{key}", plan.name);
-    let binary = target
-        .join("release")
-        .join(format!("{bin_name}{}", std::env::consts::EXE_SUFFIX));
-    if binary.exists() {
+pub fn build(plan: &Plan, program: SpecProgram) -> Result<PathBuf, ProgramError> {
+    let purpose = program.purpose();
+    let staging = staging::prepare(plan, &cache_root(), &profiles())?;
+    let bin = format!("{}-{purpose}", plan.name);
+    let binary = staging
+        .target
+        .join(TOOLS_PROFILE)
+        .join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    // What the binary was built from; the same key, the same binary.
+    let stamp = binary.with_extension("ingest-key");
+    let key = format!("{:016x}\n", staging.key);
+    if binary.exists() && std::fs::read_to_string(&stamp).is_ok_and(|old| old == key) {
         return Ok(binary);
     }
-
-    let write = |path: PathBuf, contents: &[u8]| -> Result<(), ProgramError> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| ProgramError::Write {
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        }
-        std::fs::write(&path, contents).map_err(|source| ProgramError::Write { path, source })
-    };
-    let quoted = |text: &str| serde_json::to_string(text).unwrap_or_default();
-    let features: Vec<String> = program.runtime_features.iter().map(|f| quoted(f)).collect();
-    let manifest = format!(
-        "# generated by ingest {purpose} - do not edit\n[package]\nname = {package}\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n[[bin]]\nname = {bin}\npath = \"src/main.rs\"\n\n[dependencies]\ningest-runtime = {{ path = {runtime}, features = [{features}] }}\n\n[workspace]\n",
-        package = quoted(&format!("ingest-{purpose}-{}", plan.name)),
-        bin = quoted(&bin_name),
-        runtime = quoted(&root.join("runtime").display().to_string()),
-        features = features.join(", "),
-    );
-    write(dir.join("Cargo.toml"), manifest.as_bytes())?;
-    write(dir.join("src/main.rs"), main_rs.as_bytes())?;
-    // The workspace's lock file pins the same dependency versions the tests ran with.
-    if let Ok(lock) = std::fs::read(root.join("Cargo.lock")) {
-        write(dir.join("Cargo.lock"), &lock)?;
-    }
+    require_cargo()?;
     eprintln!(
-        "building the {purpose} program of {} (release, once; cached in {})...",
+        "building the {purpose} program of {} over its generated validators (once; cached in {})...",
         plan.name,
-        dir.display()
+        staging.dir.display()
     );
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    let output = Command::new(cargo)
+    let output = Command::new(cargo())
         .args([
             "build",
-            "--release",
             "--quiet",
+            "--profile",
+            TOOLS_PROFILE,
             "--bin",
-            &bin_name,
-            "--manifest-path",
+            &bin,
         ])
-        .arg(dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target)
+        .arg("--manifest-path")
+        .arg(staging.dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &staging.target)
         .stdout(Stdio::null())
         .output()
-        .map_err(|source| ProgramError::Cargo {
-            purpose: purpose.to_owned(),
-            source,
-        })?;
+        .map_err(|source| ProgramError::Cargo { source })?;
     if !output.status.success() || !binary.exists() {
         return Err(ProgramError::Build {
-            purpose: purpose.to_owned(),
+            purpose,
             status: output.status,
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         });
     }
+    staging::write_if_changed(&stamp, key.as_bytes())?;
     Ok(binary)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn the_cache_is_the_users_unless_ingest_cache_says_otherwise() {

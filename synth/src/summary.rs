@@ -2,12 +2,14 @@
 //!
 //! It answers what a reviewer of the spec asks first: where does traffic go, can each region
 //! carry the whole peak on its own, how long can the primary be down before anything is lost,
-//! what one Athena query may cost, which stacks get deployed where and in what order, and which
-//! event types exist.
+//! what one Athena query may cost, what faces the internet and what it costs to guard it (the
+//! web ACL, keys, the lever, the data key), which stacks get deployed where and in what order,
+//! and which event types exist.
 
 use std::fmt::Write;
 
-use crate::plan::{Plan, RegionPlan, StackKind, StreamCapacity};
+use crate::aws;
+use crate::plan::{LeverChoice, Plan, RegionPlan, StackKind, StreamCapacity};
 
 /// Renders the summary of a checked plan.
 pub fn render(spec_name: &str, plan: &Plan) -> String {
@@ -38,7 +40,7 @@ pub fn render(spec_name: &str, plan: &Plan) -> String {
     let failover = &plan.failover;
     let _ = writeln!(
         out,
-        "  failover   {}: GET {} every {} s, unhealthy after {} failures; drain switches in {}",
+        "  failover   {}: GET {} every {} s, unhealthy after {} failures",
         if failover.automatic {
             "automatic"
         } else {
@@ -47,16 +49,25 @@ pub fn render(spec_name: &str, plan: &Plan) -> String {
         failover.path,
         failover.interval_seconds,
         failover.failure_threshold,
-        plan.secondary.region
     );
     let bridge = &plan.bridge;
+    let schedule = &bridge.redelivery;
     let _ = writeln!(
         out,
-        "  bridge     rides out {} h: {} receives x {} s visibility = {} retry budget; messages kept {}",
+        "  bridge     rides out {} h: a failed message is retried after {} s, growing x{} to {} s (up to {}% less, jitter); {} receives = {} retry budget",
         bridge.outage_hours,
+        schedule.first_delay_seconds,
+        schedule.growth,
+        schedule.max_delay_seconds,
+        schedule.jitter_percent,
         bridge.max_receive_count,
-        bridge.visibility_timeout_seconds,
         hours(bridge.retry_budget_seconds),
+    );
+    let _ = writeln!(
+        out,
+        "             after a recovery each queued message is tried again within {} s; DLQ after at most {}; messages kept {}",
+        schedule.max_delay_seconds,
+        hours(bridge.dead_letter_after_seconds),
         hours(bridge.queue_retention_seconds)
     );
     buffers_lines(&mut out, plan);
@@ -83,6 +94,9 @@ pub fn render(spec_name: &str, plan: &Plan) -> String {
         plan.athena.workgroup,
         decimal_megabytes(plan.athena.bytes_scanned_cutoff_mb)
     );
+    for (label, line) in security_lines(plan) {
+        let _ = writeln!(out, "  {label:<9}  {line}");
+    }
     let _ = writeln!(out, "  stacks     {}", deploy_order(plan));
     let names: Vec<&str> = plan.events.iter().map(|e| e.type_name.as_str()).collect();
     let _ = writeln!(
@@ -114,7 +128,11 @@ fn buffers_lines(out: &mut String, plan: &Plan) {
             StreamCapacity::OnDemand => 0,
         })
         .sum();
-    let cost = if plan.regions().iter().all(|r| r.stream.retention_hours <= 24) {
+    let cost = if plan
+        .regions()
+        .iter()
+        .all(|r| r.stream.retention_hours <= 24)
+    {
         String::new()
     } else if extended > 0 {
         format!("; beyond 24 h is billed as extended retention: {extended} shard-hours each hour")
@@ -133,12 +151,16 @@ fn buffers_lines(out: &mut String, plan: &Plan) {
     };
     let _ = writeln!(
         out,
-        "             mappings retry the validator {}, the receiver {}; then the failed buckets keep the batch for `ingest redrive --failed`",
-        retry(plan.validator.max_retries, plan.validator.max_record_age_seconds),
+        "             mappings retry the validator {}, the receiver {}; then the failed buckets keep the batch {} days: run `ingest redrive --failed` before",
+        retry(
+            plan.validator.max_retries,
+            plan.validator.max_record_age_seconds
+        ),
         retry(
             plan.receiver_mapping.max_retries,
             plan.receiver_mapping.max_record_age_seconds
         ),
+        plan.storage.failed_retention_days,
     );
     let _ = writeln!(
         out,
@@ -163,6 +185,160 @@ fn buffers_lines(out: &mut String, plan: &Plan) {
         "  api        bodies up to {} bytes, counted in bytes and passed on unchanged (binary) on both paths",
         plan.api.max_event_bytes
     );
+}
+
+/// What faces the internet and guards the data: the web ACL, keys and authorizer, the lever,
+/// the data key and retention; with the monthly cost of each where it is known.
+fn security_lines(plan: &Plan) -> Vec<(&'static str, String)> {
+    let mut lines = Vec::new();
+    let api = &plan.api;
+    let peak_requests_month = plan
+        .capacity
+        .peak_events_per_second
+        .saturating_mul(aws::SECONDS_PER_MONTH);
+    match &api.waf {
+        Some(waf) => {
+            let fills: Vec<String> = plan
+                .regions()
+                .iter()
+                .zip(waf.addresses_to_fill)
+                .map(|(region, n)| format!("{n} fill the {}'s stream", region.role.as_str()))
+                .collect();
+            lines.push((
+                "waf",
+                format!(
+                    "{} requests per {} s per client address, then 429 (one address at most {}/s with the largest bodies: {}); GET {} only from Route 53's checkers in {}",
+                    waf.rate_per_ip,
+                    waf.window_seconds,
+                    bytes(waf.per_ip_bytes_per_second),
+                    fills.join(", "),
+                    plan.failover.path,
+                    plan.failover.checker_regions.join(", ")
+                ),
+            ));
+            let fixed = 2.0 * (aws::WAF_PRICE_PER_ACL_MONTH + 3.0 * aws::WAF_PRICE_PER_RULE_MONTH);
+            let inspected =
+                peak_requests_month as f64 / 1e6 * aws::WAF_PRICE_PER_MILLION_REQUESTS;
+            lines.push((
+                "",
+                format!(
+                    "web ACL cost: ${fixed:.0}/month for the two ACLs and their rules, plus ${inspected:.0}/month inspecting {} requests/s all month; each request it blocks saves API Gateway's ${:.2} per million",
+                    plan.capacity.peak_events_per_second,
+                    aws::API_GATEWAY_PRICE_PER_MILLION_REQUESTS
+                ),
+            ));
+        }
+        None => lines.push((
+            "waf",
+            "OFF (api.waf.enabled: false): no per-client limit, and the health route is open to everyone".to_owned(),
+        )),
+    }
+    if !api.keys.is_empty() {
+        let apps: Vec<String> = api
+            .keys
+            .iter()
+            .map(|app| {
+                let quota = app
+                    .quota
+                    .map(|(limit, period)| format!(", {limit}/{}", period.to_ascii_lowercase()))
+                    .unwrap_or_default();
+                format!("{} ({}/s, burst {}{quota})", app.app, app.rate, app.burst)
+            })
+            .collect();
+        lines.push((
+            "keys",
+            format!(
+                "POST /events needs an x-api-key of: {}; values from Secrets Manager {}/api-keys/<app> in both regions",
+                apps.join(", "),
+                plan.name
+            ),
+        ));
+    }
+    if let Some(authorizer) = &api.authorizer {
+        lines.push((
+            "authorizer",
+            format!(
+                "Lambda {} (in both regions) checks {} before Kinesis; answers cached {} s",
+                authorizer.function,
+                authorizer.identity_headers.join(", "),
+                authorizer.ttl_seconds
+            ),
+        ));
+    }
+    let lever = &plan.failover.lever;
+    let operators = if lever.operators.is_empty() {
+        "any principal of the account IAM lets assume it".to_owned()
+    } else {
+        format!("{} named principals", lever.operators.len())
+    };
+    match lever.kind {
+        LeverChoice::Metric => {
+            let cost = 3.0 * aws::CLOUDWATCH_PRICE_PER_METRIC_MONTH
+                + 4.0 * aws::CLOUDWATCH_PRICE_PER_ALARM_MONTH
+                + (aws::SECONDS_PER_MONTH / lever.publish_seconds.max(1)) as f64 / 1000.0
+                    * aws::CLOUDWATCH_PRICE_PER_THOUSAND_PUTS;
+            lines.push((
+                "lever",
+                format!(
+                    "drain switches in {} written only by its operator role ({operators}), published every {} s and on each change as {}/{}, read by Route 53 through alarms; no public route; about ${cost:.2}/month",
+                    plan.secondary.region,
+                    lever.publish_seconds,
+                    lever.namespace,
+                    lever.metric
+                ),
+            ));
+        }
+        LeverChoice::Arc => {
+            let hourly = aws::ARC_CLUSTER_PRICE_PER_HOUR;
+            lines.push((
+                "lever",
+                format!(
+                    "ARC routing controls (cluster in {}): the cluster is billed by the hour, ${hourly:.2}/h, about ${:.0}/month",
+                    aws::ARC_CONFIGURATION_REGION,
+                    hourly * 24.0 * 30.0
+                ),
+            ));
+        }
+    }
+    let storage = &plan.storage;
+    let readers = if storage.readers.is_empty() {
+        "any principal of the account IAM lets assume it".to_owned()
+    } else {
+        format!("{} named principals", storage.readers.len())
+    };
+    lines.push((
+        "data",
+        format!(
+            "a customer managed key per region (${:.0}/month each) for the streams, the lake, the spool and Athena results; besides the pipeline only the reader role may decrypt ({readers}{})",
+            aws::KMS_PRICE_PER_KEY_MONTH,
+            if storage.readers_see_quarantine {
+                ", quarantine included"
+            } else {
+                ", quarantine excluded"
+            }
+        ),
+    ));
+    let days = |n: u64| {
+        if n == 0 {
+            "forever".to_owned()
+        } else {
+            format!("{n} d")
+        }
+    };
+    lines.push((
+        "",
+        format!(
+            "kept: good {}, quarantine {}, failed batches {}, spool {}, Athena results {}, access logs {}; old versions {}",
+            days(storage.good_retention_days),
+            days(storage.quarantine_retention_days),
+            days(storage.failed_retention_days),
+            days(storage.spool_retention_days),
+            days(storage.athena_results_retention_days),
+            days(storage.access_log_retention_days),
+            days(storage.noncurrent_days)
+        ),
+    ));
+    lines
 }
 
 fn region_line(region: &RegionPlan) -> String {

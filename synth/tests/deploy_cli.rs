@@ -30,6 +30,9 @@ use serde_json::Value;
 mod common;
 use common::workspace_root;
 
+/// The copy of AWS's ip-ranges.json in each project (from tests/fixtures).
+const IP_RANGES: &str = "ip-ranges.json";
+
 /// The variable that holds the shimmed moto's URL.
 const ENDPOINT_VAR: &str = "INGEST_MOTO_ENDPOINT";
 
@@ -346,6 +349,13 @@ impl Project {
         }
         let zip = ingest_synth::package::zip_bootstrap(b"#!/bin/sh\necho test artifact\n").unwrap();
         std::fs::write(dir.path().join("bootstrap.zip"), zip).unwrap();
+        // The network is not there: the health checkers' ranges come from a copy of AWS's
+        // ip-ranges.json (see `command`).
+        std::fs::copy(
+            root.join("tests/fixtures/ip-ranges.json"),
+            dir.path().join(IP_RANGES),
+        )
+        .unwrap();
         Project {
             dir,
             spec,
@@ -371,8 +381,11 @@ impl Project {
         ] {
             command.env_remove(name);
         }
+        // The package build shares the other tests' cache (a release build of the functions
+        // crate takes minutes) and stays out of the user's cache folder.
         command
             .current_dir(self.dir.path())
+            .env("INGEST_CACHE", common::cache())
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_CONFIG_FILE", self.path("no-aws-config"))
@@ -385,6 +398,10 @@ impl Project {
             .env("AWS_ENDPOINT_URL_API_GATEWAY", &self.api)
             .env("NO_COLOR", "1")
             .args(args);
+        // deploy and diff fill the web ACLs' checker ranges from ip-ranges.json.
+        if matches!(args.first(), Some(&("deploy" | "diff"))) && !args.contains(&"--help") {
+            command.args(["--ip-ranges", IP_RANGES]);
+        }
         command
     }
 
@@ -441,6 +458,34 @@ impl Project {
             )
             .build()
     }
+}
+
+/// Publishes `value` for `region`'s switch as the lever's publisher does (`PutMetricData` in
+/// the secondary region), through CloudWatch's query protocol: moto lacks the RPC v2 CBOR
+/// protocol the SDK's CloudWatch client speaks.
+fn publish_switch(moto: &Moto, region: &str, value: f64) {
+    let body = format!(
+        "Action=PutMetricData&Version=2010-08-01&Namespace=IngestLever\
+         &MetricData.member.1.MetricName=Drained&MetricData.member.1.Value={value}\
+         &MetricData.member.1.Dimensions.member.1.Name=Ingest\
+         &MetricData.member.1.Dimensions.member.1.Value=wiw-events\
+         &MetricData.member.1.Dimensions.member.2.Name=Region\
+         &MetricData.member.1.Dimensions.member.2.Value={region}"
+    );
+    let (status, answer) = http(
+        &moto.endpoint,
+        "POST",
+        "/",
+        body.as_bytes(),
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20261201/us-west-2/monitoring/aws4_request, SignedHeaders=host, Signature=0",
+            ),
+        ],
+    );
+    assert_eq!(status, 200, "PutMetricData: {answer}");
 }
 
 fn block_on<F: Future>(future: F) -> F::Output {
@@ -581,17 +626,22 @@ fn deploy_creates_the_stacks_then_finds_no_changes_and_applies_a_weight_change()
     for route in [
         "probe wiw-events-primary GET /health: 200 ok",
         "probe wiw-events-secondary GET /health: 200 ok",
-        "probe wiw-events-secondary GET /switch/primary: 200 ok",
-        "probe wiw-events-secondary GET /switch/secondary: 200 ok",
     ] {
         assert!(stdout.contains(route), "{route} missing:\n{stdout}");
     }
+    // The drain switches are no routes any more (docs/security.md#the-lever).
+    assert!(
+        !stdout
+            .lines()
+            .any(|line| line.starts_with("probe ") && line.contains("/switch")),
+        "{stdout}"
+    );
     let invokes = api
         .seen()
         .iter()
         .filter(|s| s.line.starts_with("POST /restapis/"))
         .count();
-    assert_eq!(invokes, 4, "one TestInvokeMethod per route");
+    assert_eq!(invokes, 2, "one TestInvokeMethod per route");
 
     // What was deployed can be found again: the spec and its schema files.
     let (record, bundle) = block_on(async {
@@ -632,6 +682,10 @@ fn deploy_creates_the_stacks_then_finds_no_changes_and_applies_a_weight_change()
         .replacen("weight: 5", "weight: 20", 1);
     std::fs::write(&project.spec, spec).unwrap();
     let (diff, _) = project.expect(3, &["diff", "--artifact", "bootstrap.zip"]);
+    // The schema comparison names when the deployed spec was stored; the rest is stable.
+    let stored_at = regex::Regex::new(r"\(\d{4}-\d\d-\d\dT[0-9:.]+Z\)").unwrap();
+    assert!(stored_at.is_match(&diff), "{diff}");
+    let diff = stored_at.replace_all(&diff, "(<stored at>)");
     insta::assert_snapshot!("diff_weights", diff);
     project.expect(0, &["deploy", "--yes", "--only", "dns"]);
     let status = project.status();
@@ -649,7 +703,8 @@ fn drain_and_restore_flip_only_the_switch_in_the_secondary_region() {
     assert_eq!(region_status(&before, "primary")["drained"], false);
     assert_eq!(region_status(&before, "primary")["healthy"], true);
 
-    // Every call of the lever goes through a recorder: S3 and CloudFormation of us-west-2 only.
+    // Every call of the lever goes through a recorder: STS (to assume the operator role), S3
+    // and CloudFormation of us-west-2 only.
     let recorder = ApiStandIn::start(&moto.endpoint, Integration::Works);
     let mut drain = project.command(&["lever", "drain", "primary"]);
     drain.env("AWS_ENDPOINT_URL", &recorder.url);
@@ -665,10 +720,32 @@ fn drain_and_restore_flip_only_the_switch_in_the_secondary_region() {
     assert!(!scopes.is_empty());
     for scope in &scopes {
         assert!(
-            scope == "us-west-2/s3" || scope == "us-west-2/cloudformation",
+            ["us-west-2/s3", "us-west-2/cloudformation", "us-west-2/sts"].contains(&scope.as_str()),
             "the lever called {scope}: {scopes:?}"
         );
     }
+    assert!(
+        scopes.iter().any(|s| s == "us-west-2/sts"),
+        "the lever writes as the operator role: {scopes:?}"
+    );
+    // The bucket policy lets only the operator role write a switch: the test's own identity
+    // (the account's root in moto) is refused.
+    let s3 = aws_sdk_s3::Client::new(&project.sdk("us-west-2"));
+    let forged = block_on(
+        s3.put_object()
+            .bucket("wiw-events-switch-123456789012-us-west-2")
+            .key("switch/secondary")
+            .body(
+                br#"{"drained": true, "by": "someone", "at": "2026-12-01T00:00:00Z"}"#
+                    .to_vec()
+                    .into(),
+            )
+            .send(),
+    );
+    assert!(forged.is_err(), "a switch written by another principal");
+    // The publisher runs on the switch's S3 notification, which moto cannot run: publish what
+    // it would, through CloudWatch's query API.
+    publish_switch(&moto, "primary", 1.0);
 
     let drained = project.status();
     let primary = region_status(&drained, "primary");
@@ -701,13 +778,16 @@ fn drain_and_restore_flip_only_the_switch_in_the_secondary_region() {
     );
 
     project.expect(0, &["lever", "restore", "primary"]);
+    publish_switch(&moto, "primary", 0.0);
     let restored = project.status();
     assert_eq!(region_status(&restored, "primary")["drained"], false);
     assert_eq!(
         region_status(&restored, "primary")["drain_switch"],
         "restored"
     );
-    assert_eq!(region_status(&restored, "primary")["healthy"], true);
+    // The drained value is still in the alarm's window: Route 53 keeps the region out until
+    // it has left it (a restore takes up to the window; a drain is at once).
+    assert_eq!(region_status(&restored, "primary")["healthy"], false);
     // Now the secondary may be drained.
     project.expect(0, &["lever", "drain", "secondary"]);
     assert_eq!(
@@ -803,6 +883,235 @@ fn redrive_moves_the_dead_letter_queue_back_to_the_bridge_queue() {
     assert!(nothing.starts_with("moved 0 messages"), "{nothing}");
 }
 
+/// A stand-in for Lambda's `Invoke`: records each call's function and payload and answers as a
+/// stream function does, with a `batchItemFailures` for a payload that names `poison`.
+struct LambdaStandIn {
+    url: String,
+    calls: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+}
+
+impl LambdaStandIn {
+    fn start() -> LambdaStandIn {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&calls);
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let record = Arc::clone(&record);
+                thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut writer = stream;
+                    while let Some((line, _headers, body)) = read_request(&mut reader) {
+                        // POST /2015-03-31/functions/<name>/invocations
+                        let function = line.split('/').nth(3).unwrap_or_default().to_owned();
+                        let answer: &[u8] = if body.windows(6).any(|w| w == b"poison") {
+                            br#"{"batchItemFailures":[{"itemIdentifier":"2"}]}"#
+                        } else {
+                            br#"{"batchItemFailures":[]}"#
+                        };
+                        record.lock().unwrap().push((function, body));
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Amz-Executed-Version: $LATEST\r\nContent-Length: {}\r\n\r\n",
+                            answer.len()
+                        );
+                        if writer.write_all(head.as_bytes()).is_err()
+                            || writer.write_all(answer).is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        LambdaStandIn { url, calls }
+    }
+
+    fn calls(&self) -> Vec<(String, Vec<u8>)> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+/// A failure record as Lambda writes it to an S3 on-failure destination (the Lambda developer
+/// guide's example): the batch's metadata and, as an escaped JSON string, the invocation's
+/// Kinesis event with one record per body.
+fn failure_record(bodies: &[&str], with_payload: bool) -> (String, String) {
+    use base64::Engine as _;
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(n, body)| {
+            let sequence = format!("4960118965842235937883629852182763847532018901230970472{n}");
+            serde_json::json!({
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": format!("key-{n}"),
+                    "sequenceNumber": sequence,
+                    "data": base64::engine::general_purpose::STANDARD.encode(body),
+                    "approximateArrivalTimestamp": 1_764_583_200.5
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": format!("shardId-000000000000:{sequence}"),
+                "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": "arn:aws:iam::123456789012:role/wiw-events-validator",
+                "awsRegion": "us-east-1",
+                "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/wiw-events-primary"
+            })
+        })
+        .collect();
+    let payload = serde_json::json!({ "Records": records }).to_string();
+    let mut record = serde_json::json!({
+        "requestContext": {
+            "requestId": "c9b8fa9f-5a7f-xmpl-af9c-0c604cde93a5",
+            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:wiw-events-validator",
+            "condition": "RecordAgeExceeded",
+            "approximateInvokeCount": 40
+        },
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0",
+        "timestamp": "2026-12-01T10:00:06.021Z",
+        "KinesisBatchInfo": {
+            "shardId": "shardId-000000000000",
+            "startSequenceNumber": "49601189658422359378836298521827638475320189012309704720",
+            "endSequenceNumber": "49601189658422359378836298521827638475320189012309704729",
+            "approximateArrivalOfFirstRecord": "2026-12-01T10:00:00.500Z",
+            "approximateArrivalOfLastRecord": "2026-12-01T10:00:00.500Z",
+            "batchSize": bodies.len(),
+            "streamArn": "arn:aws:kinesis:us-east-1:123456789012:stream/wiw-events-primary"
+        }
+    });
+    if with_payload {
+        record["payload"] = Value::String(payload.clone());
+    }
+    (record.to_string(), payload)
+}
+
+#[test]
+fn redrive_failed_replays_parked_batches_through_the_validator_and_keeps_what_fails() {
+    let moto = Moto::start();
+    let api = ApiStandIn::start(&moto.endpoint, Integration::Works);
+    let project = Project::new(&moto, "ingest.yaml", &api);
+    let lambda = LambdaStandIn::start();
+    // The primary's failed bucket, as the regional stack names it (moto's account).
+    let bucket = "wiw-events-failed-123456789012-us-east-1";
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&project.sdk("us-east-1"))
+            .force_path_style(true)
+            .build(),
+    );
+    let prefix = "aws/lambda/0c6f1f8e-uuid/shardId-000000000000/2026/12/01/";
+    let (good, good_payload) = failure_record(
+        &[
+            r#"{"specversion":"1.0","id":"1"}"#,
+            r#"{"specversion":"1.0","id":"2"}"#,
+        ],
+        true,
+    );
+    let (poison, poison_payload) = failure_record(&[r#"{"poison":1}"#], true);
+    let (metadata_only, _) = failure_record(&[r#"{"id":"3"}"#], false);
+    let objects = [
+        (format!("{prefix}2026-12-01T10.00.06-a"), good),
+        (format!("{prefix}2026-12-01T10.00.07-b"), poison),
+        (format!("{prefix}2026-12-01T10.00.08-c"), metadata_only),
+    ];
+    let keys = |under: &str| {
+        let s3 = s3.clone();
+        let under = under.to_owned();
+        block_on(async move {
+            let page = s3
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(under)
+                .send()
+                .await
+                .unwrap();
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned))
+                .collect::<Vec<_>>()
+        })
+    };
+    block_on(async {
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+        for (key, body) in &objects {
+            s3.put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(body.clone().into_bytes().into())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    let redrive = |extra: &[&str]| {
+        let mut args = vec!["redrive", "--failed", "--region", "primary"];
+        args.extend_from_slice(extra);
+        let mut command = project.command(&args);
+        command.env("AWS_ENDPOINT_URL_LAMBDA", &lambda.url);
+        project.output(command)
+    };
+
+    // --dry-run reads every record and changes nothing.
+    let (code, stdout, stderr) = redrive(&["--dry-run"]);
+    assert_eq!(code, 1, "one record cannot be replayed: {stderr}");
+    assert_eq!(
+        stdout,
+        format!(
+            "would replay 2 failed batches (3 records) from {bucket} through wiw-events-validator\n"
+        )
+    );
+    assert!(lambda.calls().is_empty(), "a dry run invokes nothing");
+    assert_eq!(keys("aws/lambda/").len(), 3);
+
+    // The replay sends each payload byte for byte to the validator; what it took moves under
+    // redriven/, what it did not take stays.
+    let (code, stdout, stderr) = redrive(&[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        stdout,
+        format!("replayed 1 failed batch (2 records) from {bucket} through wiw-events-validator\n")
+    );
+    let calls = lambda.calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(
+        calls[0],
+        ("wiw-events-validator".to_owned(), good_payload.into_bytes())
+    );
+    assert_eq!(
+        calls[1],
+        (
+            "wiw-events-validator".to_owned(),
+            poison_payload.into_bytes()
+        )
+    );
+    assert!(
+        stderr.contains(
+            "-b: wiw-events-validator answered {\"batchItemFailures\":[{\"itemIdentifier\":\"2\"}]}"
+        ),
+        "{stderr}"
+    );
+    // A record without its data says where the data still is, and for how long.
+    assert!(
+        stderr.contains("stream/wiw-events-primary shardId-000000000000 from sequence number 49601189658422359378836298521827638475320189012309704720 to 49601189658422359378836298521827638475320189012309704729"),
+        "{stderr}"
+    );
+    assert_eq!(
+        keys("aws/lambda/"),
+        [objects[1].0.clone(), objects[2].0.clone()]
+    );
+    assert_eq!(keys("redriven/"), [format!("redriven/{}", objects[0].0)]);
+
+    // A second run replays only what is left.
+    let (code, stdout, _) = redrive(&[]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.starts_with("replayed 0 failed batches (0 records)"),
+        "{stdout}"
+    );
+    assert_eq!(lambda.calls().len(), 3);
+}
+
 #[test]
 fn destroy_deletes_the_stacks_and_says_what_stays() {
     let (_moto, _api, project) = bootstrapped(Integration::Works);
@@ -887,7 +1196,7 @@ fn the_probe_fails_a_deploy_whose_integration_role_api_gateway_cannot_assume() {
         "{stdout}"
     );
     assert!(
-        stderr.contains("the stacks deployed, but 4 of the API's routes failed the probe"),
+        stderr.contains("the stacks deployed, but 2 of the API's routes failed the probe"),
         "{stderr}"
     );
     assert!(

@@ -1,5 +1,5 @@
 //! `ingest drill` as a process, on a copy of the seed spec in a temporary folder: 10,000
-//! events generated from the spec's schemas, judged by the spec's generated validators, the
+//! events generated from the spec's schemas, judged by the spec's validators, the
 //! primary down for ten minutes mid-stream; nothing accepted is lost and the verdicts match
 //! what the generator meant.
 

@@ -1,34 +1,32 @@
-//! `ingest package` as a process, on a copy of a spec in a temporary folder (a spec anywhere on
+//! `ingest package` as a process, on copies of specs in temporary folders (a spec anywhere on
 //! disk):
 //!
-//! - for x86_64, the host's own target: packaging twice gives the same zip bytes; the zip holds
-//!   one executable `bootstrap` at its root (checked by Python's `zipfile`, an independent
-//!   reader); and the packaged binary, started without its configuration, exits with an error
-//!   naming the missing variable instead of panicking;
+//! - for x86_64, the host's own target: packaging the same spec twice is a cache hit and gives
+//!   the same zip bytes, and another spec (another name and validator) gives another zip; the
+//!   zip holds one executable `bootstrap` at its root (checked by Python's `zipfile`, an
+//!   independent reader); and the packaged binary, started without its configuration, exits
+//!   with an error naming the missing variable instead of panicking;
 //! - for arm64 (Graviton, the default), cross-linked with `aarch64-linux-gnu-gcc`: an aarch64
 //!   executable that, started under qemu's user-mode emulator with the cross glibc, says the
 //!   same. `scripts/setup-cross` (run by `scripts/test`) installs the target, linker and qemu.
+//!
+//! Builds are shared ([`packages`], `common/packages.rs`): every packaging goes through one
+//! package cache under the target directory, so a test run makes one release build of
+//! `specs/minimal.yaml`'s functions crate per architecture, plus the small rebuild of the
+//! other spec. A later test that needs a real `ingest package` output (a deploy test) reuses
+//! the same build: declare `#[path = "common/packages.rs"] mod packages;` and call
+//! `packages::package(&spec, "arm64", &out)` with a copy of `specs/minimal.yaml`; it is a
+//! cache hit whenever this file's arm64 test ran first in the same target directory (and one
+//! build otherwise), and `Packaging::built` tells which.
 
 use std::path::Path;
 use std::process::Command as Process;
 
-use assert_cmd::Command;
 mod common;
+#[path = "common/packages.rs"]
+mod packages;
 use common::workspace_root;
-
-fn package(spec: &Path, out: &Path, arch: &str) -> String {
-    let output = Command::cargo_bin("ingest")
-        .unwrap()
-        .arg("package")
-        .arg(spec)
-        .args(["--arch", arch, "--out"])
-        .arg(out)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
-    String::from_utf8(output.stdout).unwrap()
-}
+use packages::package;
 
 /// Reads the zip with Python's `zipfile`: entry names, Unix mode, date, CRC test, SHA-256; then
 /// extracts it, giving each file the mode the zip stores (as Lambda and `unzip` do; `zipfile`
@@ -57,32 +55,60 @@ fn packaging_is_reproducible_and_the_bootstrap_refuses_a_bad_config() {
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("somewhere/ingest.yaml");
     std::fs::create_dir_all(spec.parent().unwrap()).unwrap();
-    std::fs::copy(root.join("specs/minimal.yaml"), &spec).unwrap();
+    let minimal = std::fs::read_to_string(root.join("specs/minimal.yaml")).unwrap();
+    std::fs::write(&spec, &minimal).unwrap();
 
-    let first = package(&spec, &dir.path().join("first"), "x86_64");
-    let second_zip = dir.path().join("second.zip");
-    let second = package(&spec, &second_zip, "x86_64");
-    let first_zip = dir.path().join("first/bootstrap.zip");
-    let a = std::fs::read(&first_zip).unwrap();
-    let b = std::fs::read(&second_zip).unwrap();
-    assert!(a == b, "two packagings of one binary differ");
+    let first = package(&spec, "x86_64", &dir.path().join("first"));
+    let second = package(&spec, "x86_64", &dir.path().join("second.zip"));
     assert!(
-        first.starts_with(&format!(
+        !second.built,
+        "the same inputs again are a cache hit, not a second build"
+    );
+    let a = std::fs::read(&first.zip).unwrap();
+    let b = std::fs::read(&second.zip).unwrap();
+    assert!(a == b, "two packagings of the same spec differ");
+    assert!(
+        first.stdout.starts_with(&format!(
             "{}: {} bytes (bootstrap ",
-            first_zip.display(),
+            first.zip.display(),
             a.len()
         )),
-        "{first}"
+        "{}",
+        first.stdout
     );
     assert!(
-        first.contains("x86_64, x86_64-unknown-linux-gnu, provided.al2023"),
-        "{first}"
+        first
+            .stdout
+            .contains("x86_64, x86_64-unknown-linux-gnu, provided.al2023"),
+        "{}",
+        first.stdout
+    );
+
+    // Another spec: another name and a different validator. Its zip differs.
+    let other = dir.path().join("other.yaml");
+    let other_text = minimal
+        .replace("name: minimal", "name: minimal-other")
+        .replace("maxLength: 2048", "maxLength: 1024");
+    assert_ne!(other_text, minimal);
+    std::fs::write(&other, other_text).unwrap();
+    let third = package(&other, "x86_64", &dir.path().join("other"));
+    assert!(
+        std::fs::read(&third.zip).unwrap() != a,
+        "a different spec gives a different zip"
     );
 
     let extracted = dir.path().join("extracted");
-    let sha = check_zip(&first_zip, &extracted);
-    assert!(first.contains(&format!("sha256 {sha}\n")), "{first}");
-    assert!(second.contains(&format!("sha256 {sha}\n")), "{second}");
+    let sha = check_zip(&first.zip, &extracted);
+    assert!(
+        first.stdout.contains(&format!("sha256 {sha}\n")),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        second.stdout.contains(&format!("sha256 {sha}\n")),
+        "{}",
+        second.stdout
+    );
 
     let bootstrap = extracted.join("bootstrap");
     assert_eq!(elf_machine(&bootstrap), 62, "x86-64 machine");
@@ -96,14 +122,14 @@ fn arm64_package_is_an_aarch64_bootstrap_that_runs_under_qemu() {
     let spec = dir.path().join("ingest.yaml");
     std::fs::copy(root.join("specs/minimal.yaml"), &spec).unwrap();
 
-    let out = dir.path().join("arm64");
-    let printed = package(&spec, &out, "arm64");
+    let packaged = package(&spec, "arm64", &dir.path().join("arm64"));
+    let printed = &packaged.stdout;
     assert!(
         printed.contains("arm64, aarch64-unknown-linux-gnu, provided.al2023"),
         "{printed}"
     );
     let extracted = dir.path().join("extracted");
-    let sha = check_zip(&out.join("bootstrap.zip"), &extracted);
+    let sha = check_zip(&packaged.zip, &extracted);
     assert!(printed.contains(&format!("sha256 {sha}\n")), "{printed}");
     let bootstrap = extracted.join("bootstrap");
     assert_eq!(elf_machine(&bootstrap), 183, "aarch64 machine");

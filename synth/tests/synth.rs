@@ -88,7 +88,11 @@ fn no_spec_leaks_into_another() {
     let all: Vec<(ingest_synth::plan::Plan, FileSet)> =
         specs().iter().map(|s| assemble(s)).collect();
     for (plan, set) in &all {
-        let own_regions = [plan.primary.region.as_str(), plan.secondary.region.as_str()];
+        // Its own regions, and the Route 53 checker regions its endpoint checks name.
+        let own_regions: Vec<&str> = [plan.primary.region.as_str(), plan.secondary.region.as_str()]
+            .into_iter()
+            .chain(plan.failover.checker_regions.iter().map(String::as_str))
+            .collect();
         let own_accounts: Vec<&str> = [
             &plan.primary.certificate_arn,
             &plan.secondary.certificate_arn,
@@ -207,8 +211,21 @@ fn stack_inputs_are_declared_parameters_fed_by_earlier_outputs() {
                     input.parameter
                 );
             }
+            for input in &stack.deploy_inputs {
+                let ingest_synth::plan::DeployInput::CheckerRanges { parameter, .. } = input;
+                assert!(
+                    parameters.contains_key(parameter),
+                    "{}: {kind} has no parameter {parameter} for ingest deploy to fill",
+                    plan.name
+                );
+            }
             for (name, declaration) in &parameters {
-                let fed = stack.inputs.iter().any(|input| &input.parameter == name);
+                let fed = stack.inputs.iter().any(|input| &input.parameter == name)
+                    || stack.deploy_inputs.iter().any(|input| match input {
+                        ingest_synth::plan::DeployInput::CheckerRanges { parameter, .. } => {
+                            parameter == name
+                        }
+                    });
                 let defaulted = declaration.get("Default").is_some();
                 assert!(
                     fed || defaulted || CODE_PARAMETERS.contains(&name.as_str()),

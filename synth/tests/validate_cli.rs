@@ -1,6 +1,6 @@
-//! `ingest validate` as a process: it builds the spec's generated events crate in release mode
-//! (cached) and prints one verdict per record; here with the seed spec copied to a temporary
-//! folder, to show it works for a spec anywhere on disk.
+//! `ingest validate` as a process: it judges each record with the spec's validators (compiled in
+//! process by the evaluator) and prints one verdict per record; here with the seed spec copied
+//! to a temporary folder, to show it works for a spec anywhere on disk.
 
 mod common;
 use common::workspace_root;

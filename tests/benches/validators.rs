@@ -1,6 +1,9 @@
-//! Validator throughput over the committed corpus (`benches/corpus.ndjson.gz`, 100,000
-//! CloudEvents of `specs/ingest.yaml`, ~440 bytes each, ~90% valid; rebuild it with
-//! `cargo run -p ingest-tests --example make_corpus`).
+//! Validator throughput over the committed corpora: `benches/corpus.ndjson.gz` (100,000
+//! CloudEvents of the seed spec `specs/ingest.yaml`, ~440 bytes each, ~90% valid) and
+//! `benches/checkout.ndjson.gz` (30,000 CloudEvents of `specs/checkout.yaml`, ~590 bytes each,
+//! ~90% valid, every event type and every branch of its unions; its schemas use `$ref` into
+//! schema files, `oneOf`/`anyOf`, `if`/`then`/`else`, `unevaluatedProperties`...). Rebuild them
+//! with `cargo run -p ingest-tests --example make_corpus [-- checkout]`.
 //!
 //! One run measures, per event, from bytes to a verdict:
 //! - `floor`: `serde_json` parsing into `IgnoredAny` (no validation at all);
@@ -18,6 +21,9 @@
 //! the corpus separately (by our verdict, which the run first checks equals jsonschema's), so
 //! the cost of each kind can be stated side by side from one run.
 //!
+//! A fourth group, `validate_checkout_corpus`, measures the sides of the first on the checkout
+//! corpus, after the same checks (verdicts equal to jsonschema's and to the evaluator's).
+//!
 //! Run: `cargo bench -p ingest-tests --bench validators`.
 
 // `criterion_group!` defines a function that cannot carry a doc comment.
@@ -28,18 +34,19 @@ use std::collections::HashMap;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ingest_codegen::EventInput;
 use ingest_runtime::{Registry, Validator};
-use ingest_tests::generated::specs::wiw_events::REGISTRY;
+use ingest_tests::generated::specs::{checkout_plan, wiw_events};
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
-fn plan() -> ingest_synth::plan::Plan {
+/// The plan of a spec of `specs/`.
+fn plan(file: &str) -> ingest_synth::plan::Plan {
     let root = ingest_tests::workspace_root();
-    ingest_synth::check_spec(&root.join("specs/ingest.yaml"))
-        .expect("the seed spec is valid")
+    ingest_synth::check_spec(&root.join("specs").join(file))
+        .unwrap_or_else(|_| panic!("specs/{file} is valid"))
         .plan
 }
 
-/// The evaluator's registry for the seed spec, compiled from the plan's schemas.
+/// The evaluator's registry for a spec, compiled from the plan's schemas.
 fn evaluated_registry(plan: &ingest_synth::plan::Plan) -> Registry {
     let inputs: Vec<EventInput<'_>> = plan
         .events
@@ -51,7 +58,7 @@ fn evaluated_registry(plan: &ingest_synth::plan::Plan) -> Registry {
             schema_json: &e.schema_json,
         })
         .collect();
-    ingest_eval::registry(&inputs).expect("the seed spec's schemas compile")
+    ingest_eval::registry(&inputs).expect("the spec's schemas compile")
 }
 
 fn jsonschema_validators(
@@ -60,9 +67,11 @@ fn jsonschema_validators(
     plan.events
         .iter()
         .map(|e| {
+            // Self-contained: the schema files its `$ref`s read are bundled in.
+            let bundled = ingest_codegen::schema::bundle(&e.schema, &e.schema_json, &e.type_name);
             let validator = jsonschema::draft202012::options()
                 .should_validate_formats(true)
-                .build(&e.schema_json)
+                .build(&bundled)
                 .expect("compiles");
             (e.type_name.clone(), validator)
         })
@@ -85,82 +94,126 @@ fn jsonschema_verdict(validators: &HashMap<String, jsonschema::Validator>, bytes
         .is_some_and(|data| validator.is_valid(data))
 }
 
-fn bench(c: &mut Criterion) {
-    let events = ingest_tests::corpus();
-    let plan = plan();
-    let validators = jsonschema_validators(&plan);
-    let evaluated = evaluated_registry(&plan);
-    let ours = Validator::new(&REGISTRY);
-    let eval = Validator::new(&evaluated);
-    let total_bytes: usize = events.iter().map(Vec::len).sum();
-    let valid = events.iter().filter(|e| ours.is_valid(e)).count();
-    let agree = events
-        .iter()
-        .filter(|e| ours.is_valid(e) == jsonschema_verdict(&validators, e))
-        .count();
-    eprintln!(
-        "corpus: {} events, {} bytes on average, {valid} valid ({:.1}%), verdicts equal to jsonschema's on {agree}",
-        events.len(),
-        total_bytes / events.len(),
-        100.0 * valid as f64 / events.len() as f64
-    );
-    assert_eq!(
-        agree,
-        events.len(),
-        "the generated validator must agree with jsonschema on the corpus"
-    );
-    assert!(
-        events.iter().all(|e| eval.is_valid(e) == ours.is_valid(e)),
-        "the evaluator must agree with the generated validator on the corpus"
-    );
+/// The validators of one spec over its corpus, every verdict checked before any timing.
+struct Sides<'a> {
+    events: Vec<Vec<u8>>,
+    plan: ingest_synth::plan::Plan,
+    jsonschema: HashMap<String, jsonschema::Validator>,
+    evaluated: Registry,
+    ours: Validator<'a>,
+}
 
-    let mut group = c.benchmark_group("validate_corpus");
-    group.throughput(Throughput::Elements(events.len() as u64));
-    group.sample_size(20);
-    group.bench_function("floor_serde_ignored_any", |b| {
-        b.iter(|| {
-            events
-                .iter()
-                .filter(|e| serde_json::from_slice::<IgnoredAny>(e).is_ok())
-                .count()
-        })
-    });
-    group.bench_function("jsonschema_value_is_valid", |b| {
-        b.iter(|| {
-            events
-                .iter()
-                .filter(|e| jsonschema_verdict(&validators, e))
-                .count()
-        })
-    });
-    group.bench_function("generated_fast_path", |b| {
-        b.iter(|| events.iter().filter(|e| ours.is_valid(e)).count())
-    });
-    group.bench_function("generated_report", |b| {
-        b.iter(|| {
-            events
-                .iter()
-                .filter(|e| ours.validate(e).is_valid())
-                .count()
-        })
-    });
-    group.bench_function("eval_fast_path", |b| {
-        b.iter(|| events.iter().filter(|e| eval.is_valid(e)).count())
-    });
-    group.bench_function("eval_report", |b| {
-        b.iter(|| {
-            events
-                .iter()
-                .filter(|e| eval.validate(e).is_valid())
-                .count()
-        })
-    });
-    group.finish();
+impl<'a> Sides<'a> {
+    /// Loads a corpus and its spec's validators, and checks that the generated validator's
+    /// verdict equals the `jsonschema` crate's and the evaluator's on every event.
+    fn new(name: &str, events: Vec<Vec<u8>>, spec: &str, registry: &'a Registry) -> Self {
+        let plan = plan(spec);
+        let jsonschema = jsonschema_validators(&plan);
+        let evaluated = evaluated_registry(&plan);
+        let ours = Validator::new(registry);
+        let total_bytes: usize = events.iter().map(Vec::len).sum();
+        let valid = events.iter().filter(|e| ours.is_valid(e)).count();
+        let agree = events
+            .iter()
+            .filter(|e| ours.is_valid(e) == jsonschema_verdict(&jsonschema, e))
+            .count();
+        eprintln!(
+            "{name}: {} events, {} bytes on average, {valid} valid ({:.1}%), verdicts equal to jsonschema's on {agree}",
+            events.len(),
+            total_bytes / events.len(),
+            100.0 * valid as f64 / events.len() as f64
+        );
+        assert_eq!(
+            agree,
+            events.len(),
+            "{name}: the generated validator must agree with jsonschema on the corpus"
+        );
+        let eval = Validator::new(&evaluated);
+        assert!(
+            events.iter().all(|e| eval.is_valid(e) == ours.is_valid(e)),
+            "{name}: the evaluator must agree with the generated validator on the corpus"
+        );
+        Sides {
+            events,
+            plan,
+            jsonschema,
+            evaluated,
+            ours,
+        }
+    }
+
+    /// The floor, the `jsonschema` crate, and the fast path and report of the generated
+    /// validator and of the evaluator, over the whole corpus, in one group.
+    fn bench_corpus(&self, c: &mut Criterion, group_name: &str) {
+        let (events, validators, ours) = (&self.events, &self.jsonschema, &self.ours);
+        let eval = Validator::new(&self.evaluated);
+        let mut group = c.benchmark_group(group_name);
+        group.throughput(Throughput::Elements(events.len() as u64));
+        group.sample_size(20);
+        group.bench_function("floor_serde_ignored_any", |b| {
+            b.iter(|| {
+                events
+                    .iter()
+                    .filter(|e| serde_json::from_slice::<IgnoredAny>(e).is_ok())
+                    .count()
+            })
+        });
+        group.bench_function("jsonschema_value_is_valid", |b| {
+            b.iter(|| {
+                events
+                    .iter()
+                    .filter(|e| jsonschema_verdict(validators, e))
+                    .count()
+            })
+        });
+        group.bench_function("generated_fast_path", |b| {
+            b.iter(|| events.iter().filter(|e| ours.is_valid(e)).count())
+        });
+        group.bench_function("generated_report", |b| {
+            b.iter(|| {
+                events
+                    .iter()
+                    .filter(|e| ours.validate(e).is_valid())
+                    .count()
+            })
+        });
+        group.bench_function("eval_fast_path", |b| {
+            b.iter(|| events.iter().filter(|e| eval.is_valid(e)).count())
+        });
+        group.bench_function("eval_report", |b| {
+            b.iter(|| {
+                events
+                    .iter()
+                    .filter(|e| eval.validate(e).is_valid())
+                    .count()
+            })
+        });
+        group.finish();
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let seed = Sides::new(
+        "corpus",
+        ingest_tests::corpus(),
+        "ingest.yaml",
+        &wiw_events::REGISTRY,
+    );
+    // Both corpora are checked before anything is timed.
+    let checkout = Sides::new(
+        "checkout corpus",
+        ingest_tests::checkout_corpus(),
+        "checkout.yaml",
+        &checkout_plan::REGISTRY,
+    );
+    seed.bench_corpus(c, "validate_corpus");
+    let (events, plan, ours) = (&seed.events, &seed.plan, &seed.ours);
+    let eval = Validator::new(&seed.evaluated);
 
     let mut group = c.benchmark_group("eval_compile");
     group.sample_size(20);
     group.bench_function("registry_of_the_seed_spec", |b| {
-        b.iter(|| evaluated_registry(&plan).len())
+        b.iter(|| evaluated_registry(plan).len())
     });
     group.finish();
 
@@ -186,6 +239,8 @@ fn bench(c: &mut Criterion) {
         });
         group.finish();
     }
+
+    checkout.bench_corpus(c, "validate_checkout_corpus");
 }
 
 criterion_group!(benches, bench);

@@ -46,6 +46,7 @@ import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -213,6 +214,20 @@ def _zip() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("bootstrap", "#!/bin/sh\nexit 0\n")
     return buffer.getvalue()
+
+
+# Route 53's health-checker ranges of the endpoint checks' regions, as `ingest deploy` takes them
+# from ip-ranges.json (a fixed list here: the fake has no network).
+CHECKER_CIDRS = "15.177.0.0/18,15.177.64.0/23,15.177.66.0/23"
+
+
+def regional_parameters(spec: Spec, role: str, template: dict[str, Any]) -> dict[str, str]:
+    """What `ingest deploy` gives a regional stack: the Lambda zip's location and, with the
+    web ACL, the checkers' ranges."""
+    parameters = {"CodeBucket": _code_bucket(spec, spec.region(role)), "CodeKey": CODE_KEY}
+    if "Route53CheckerCidrs" in (template.get("Parameters") or {}):
+        parameters["Route53CheckerCidrs"] = CHECKER_CIDRS
+    return parameters
 
 
 def _code_bucket(spec: Spec, region: str) -> str:
@@ -483,18 +498,44 @@ def check_regional(
         )
 
 
+def operator_s3(aws: Aws, region: str, role_arn: str) -> Any:
+    """S3 as the lever's operator role (assumed through the region's STS, as `ingest lever`)."""
+    credentials = aws("sts", region).assume_role(RoleArn=role_arn, RoleSessionName="shim-lever")[
+        "Credentials"
+    ]
+    return boto3.client(
+        "s3",
+        region_name=region,
+        endpoint_url=aws.endpoint,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        config=Config(s3={"addressing_style": "path"}),
+    )
+
+
 def check_secondary_data_plane(aws: Aws, spec: Spec, values: dict[str, str]) -> None:
-    """The deployed secondary's buckets and queue work for real: the lever's drain switch is
-    written and read back (a versioned object, under the bucket's deny-insecure-transport
-    policy), an object in the spool reaches the bridge's queue as an S3 notification, and the
-    spool's dead-letter queue redrives into it."""
+    """The deployed secondary's buckets and queue work for real: only the lever's operator role
+    may write a drain switch (the bucket policy denies everyone else, under its
+    deny-insecure-transport statement too), whose object is versioned and notifies the lever's
+    publisher; an object in the spool reaches the bridge's queue as an S3 notification, and
+    the spool's dead-letter queue redrives into it."""
     region = spec.secondary
     s3, sqs = aws("s3", region), aws("sqs", region)
     switch = values["SwitchBucketName"]
     key = values["SwitchObjectPrimary"].removeprefix(f"s3://{switch}/")
-    s3.put_object(Bucket=switch, Key=key, Body=b"drain=on")
-    assert s3.get_object(Bucket=switch, Key=key)["Body"].read() == b"drain=on"
+    body = b'{"drained": true, "by": "shim", "at": "2026-12-01T10:00:00Z"}'
+    with pytest.raises(ClientError) as refused:
+        s3.put_object(Bucket=switch, Key=key, Body=body)
+    assert refused.value.response["Error"]["Code"] in ("AccessDenied", "403"), refused.value
+    operator = operator_s3(aws, region, values["LeverOperatorRoleArn"])
+    operator.put_object(Bucket=switch, Key=key, Body=body)
+    assert s3.get_object(Bucket=switch, Key=key)["Body"].read() == body, "reading is not locked"
     assert [v["Key"] for v in s3.list_object_versions(Bucket=switch)["Versions"]] == [key]
+    [publisher] = s3.get_bucket_notification_configuration(Bucket=switch)[
+        "LambdaFunctionConfigurations"
+    ]
+    assert publisher["LambdaFunctionArn"].endswith(f":function:{values['LeverFunctionName']}")
     spool, queue = values["SpoolBucketName"], values["SpoolQueueUrl"]
     prefix = next(
         rule["Value"]
@@ -523,6 +564,7 @@ def dns_parameters(regional: dict[str, dict[str, str]]) -> dict[str, str]:
         parameters[f"{prefix}ApiHost"] = regional[role]["ApiHost"]
         parameters[f"{prefix}TargetDomainName"] = regional[role]["DomainTarget"]
         parameters[f"{prefix}TargetHostedZoneId"] = regional[role]["DomainTargetHostedZoneId"]
+        parameters[f"{prefix}SwitchAlarmName"] = regional["secondary"][f"{prefix}SwitchAlarmName"]
     return parameters
 
 
@@ -563,17 +605,20 @@ def check_dns(
         assert calculated["Type"] == "CALCULATED"
         children = [checks[c]["HealthCheckConfig"] for c in calculated["ChildHealthChecks"]]
         assert len(children) == len(calculated["ChildHealthChecks"]) >= 2
-        switch = [c for c in children if c["Type"].endswith("STR_MATCH")]
-        assert switch and all(c["Inverted"] and c["SearchString"] for c in switch), children
+        [switch] = [c for c in children if c["Type"] == "CLOUDWATCH_METRIC"]
+        assert switch["AlarmIdentifier"]["Name"] == parameters[f"{prefix}SwitchAlarmName"]
+        assert switch["InsufficientDataHealthStatus"] == "Healthy"
+        assert not switch.get("Inverted"), children
     assert set(outputs(stack)) == set(template.get("Outputs") or {})
 
 
 def check_health(aws: Aws, spec: Spec, secondary: dict[str, str]) -> None:
-    """The dns stack's checks read the deployed APIs: endpoints are healthy, the primary's
-    drain switch (set to drain=on by check_secondary_data_plane) reads as drained until the
-    lever restores it; calculated checks cannot be asked, as on Route 53."""
+    """The dns stack's checks read the deployed APIs and the lever's alarms: endpoints are
+    healthy; a switch check reads its alarm's data (published here as the lever's publisher
+    would: nothing yet reads as not drained, a 1 in the alarm's window drains, a restore
+    counts once the 1 has left the window); calculated checks cannot be asked, as on Route 53."""
     region = spec.secondary
-    route53, s3 = aws("route53", "us-east-1"), aws("s3", region)
+    route53, cloudwatch = aws("route53", "us-east-1"), aws("cloudwatch", region)
     physical = {
         r["LogicalResourceId"]: r["PhysicalResourceId"]
         for r in aws("cloudformation", region).list_stack_resources(StackName=spec.stack("dns"))[
@@ -586,9 +631,7 @@ def check_health(aws: Aws, spec: Spec, secondary: dict[str, str]) -> None:
         observations = route53.get_health_check_status(HealthCheckId=physical[name])[
             "HealthCheckObservations"
         ]
-        assert (
-            len(observations) == 8 and len({o["StatusReport"]["Status"] for o in observations}) == 1
-        )
+        assert len({o["StatusReport"]["Status"] for o in observations}) == 1
         return observations[0]["StatusReport"]["Status"]
 
     switches = {}
@@ -598,17 +641,36 @@ def check_health(aws: Aws, spec: Spec, secondary: dict[str, str]) -> None:
             with pytest.raises(ClientError) as refused:
                 status(name)
             assert refused.value.response["Error"]["Code"] == "InvalidInput"
-        elif config.get("Inverted"):
-            switches[config["ResourcePath"].rsplit("/", 1)[-1]] = name
+        elif config["Type"] == "CLOUDWATCH_METRIC":
+            switches[name.removesuffix("SwitchCheck").lower()] = name
         else:
+            assert len(config["Regions"]) >= 3
             assert status(name).startswith("Success: HTTP Status Code 200"), name
     assert set(switches) == {"primary", "secondary"}
-    assert status(switches["primary"]).startswith("Failure:"), "the primary's switch says drain=on"
+    assert status(switches["primary"]).startswith("Success:"), "nothing published: not drained"
+    [alarm] = cloudwatch.describe_alarms(AlarmNames=[secondary["PrimarySwitchAlarmName"]])[
+        "MetricAlarms"
+    ]
+
+    def publish(value: float, seconds_ago: int) -> None:
+        cloudwatch.put_metric_data(
+            Namespace=alarm["Namespace"],
+            MetricData=[
+                {
+                    "MetricName": alarm["MetricName"],
+                    "Dimensions": alarm["Dimensions"],
+                    "Value": value,
+                    "Timestamp": datetime.now(timezone.utc) - timedelta(seconds=seconds_ago),
+                }
+            ],
+        )
+
+    publish(1, alarm["Period"] + 60)
+    publish(0, 5)
+    assert status(switches["primary"]).startswith("Success:"), "a drain that left the window"
+    publish(1, 2)
+    assert status(switches["primary"]).startswith("Failure:"), "drained"
     assert status(switches["secondary"]).startswith("Success:")
-    switch = secondary["SwitchBucketName"]
-    key = secondary["SwitchObjectPrimary"].removeprefix(f"s3://{switch}/")
-    s3.put_object(Bucket=switch, Key=key, Body=b"drain=off")
-    assert status(switches["primary"]).startswith("Success:")
 
 
 # --- the lifecycle of every spec -------------------------------------------------------------
@@ -645,7 +707,7 @@ def test_spec_lifecycle(aws: Aws, spec: Spec) -> None:
     # 1. CREATE the three stacks through change sets.
     regional: dict[str, dict[str, str]] = {}
     for role in ("primary", "secondary"):
-        code = {"CodeBucket": _code_bucket(spec, spec.region(role)), "CodeKey": CODE_KEY}
+        code = regional_parameters(spec, role, templates[role])
         described, stack = change_set(
             aws, spec, role, "create", body=spec.template(role), parameters=code, kind="CREATE"
         )
@@ -720,7 +782,7 @@ def test_spec_lifecycle(aws: Aws, spec: Spec) -> None:
 
     # 4. A template update of the secondary stack.
     alarm, dashboard, body, edited = _edited(templates["secondary"])
-    secondary_code = {"CodeBucket": _code_bucket(spec, spec.secondary), "CodeKey": CODE_KEY}
+    secondary_code = regional_parameters(spec, "secondary", templates["secondary"])
     described, stack = change_set(
         aws, spec, "secondary", "edit", body=body, parameters=secondary_code
     )
@@ -873,9 +935,11 @@ GOOD_DNS_PARAMETERS = {
     "PrimaryApiHost": "abc123defg.execute-api.us-east-2.amazonaws.com",
     "PrimaryTargetDomainName": "d-abcdefghij.execute-api.us-east-2.amazonaws.com",
     "PrimaryTargetHostedZoneId": "ZOJJZC49E0EPZ",
+    "PrimarySwitchAlarmName": "minimal-lever-primary-0a1b2c3d",
     "SecondaryApiHost": "hij456klmn.execute-api.us-west-2.amazonaws.com",
     "SecondaryTargetDomainName": "d-klmnopqrst.execute-api.us-west-2.amazonaws.com",
     "SecondaryTargetHostedZoneId": "Z2OJLYMUO9EFXC",
+    "SecondarySwitchAlarmName": "minimal-lever-secondary-0a1b2c3d",
 }
 
 
@@ -990,11 +1054,10 @@ def test_iam_needs_capabilities(aws: Aws) -> None:
             ChangeSetName="c",
             ChangeSetType="CREATE",
             Parameters=[
-                {
-                    "ParameterKey": "CodeBucket",
-                    "ParameterValue": _code_bucket(MINIMAL, MINIMAL.primary),
-                },
-                {"ParameterKey": "CodeKey", "ParameterValue": CODE_KEY},
+                {"ParameterKey": key, "ParameterValue": value}
+                for key, value in regional_parameters(
+                    MINIMAL, "primary", parse_template(body)
+                ).items()
             ],
             **_source(aws, MINIMAL, MINIMAL.primary, "capabilities", body),
         )
@@ -1539,8 +1602,9 @@ def test_dead_letter_redrive(aws: Aws) -> None:
 
 
 def test_alarm_health_check(aws: Aws) -> None:
-    """A CLOUDWATCH_METRIC health check follows its alarm (the lever's alternative switch):
-    healthy while the alarm is OK, unhealthy in ALARM; made by a stack or by the API."""
+    """A CLOUDWATCH_METRIC health check follows its alarm's data (the lever's switch), as
+    Route 53 does: no data reads as InsufficientDataHealthStatus says, a breaching value in
+    the last period is unhealthy, SetAlarmState changes nothing; made by a stack or the API."""
     cf, cloudwatch = aws("cloudformation", "us-west-2"), aws("cloudwatch", "us-west-2")
     route53 = aws("route53", "us-east-1")
     template = {
@@ -1593,8 +1657,33 @@ def test_alarm_health_check(aws: Aws) -> None:
 
     config = route53.get_health_check(HealthCheckId=from_stack)["HealthCheck"]["HealthCheckConfig"]
     assert config["AlarmIdentifier"] == {"Name": "shim-drain-primary", "Region": "us-west-2"}
-    assert statuses() == {"Success: CloudWatch alarm shim-drain-primary is in state OK"}
+    reads = "the data of CloudWatch alarm shim-drain-primary reads"
+    assert statuses() == {f"Success: {reads} INSUFFICIENT_DATA"}, "no data: Healthy"
     cloudwatch.set_alarm_state(
         AlarmName="shim-drain-primary", StateValue="ALARM", StateReason="drain"
     )
-    assert statuses() == {"Failure: CloudWatch alarm shim-drain-primary is in state ALARM"}
+    assert statuses() == {f"Success: {reads} INSUFFICIENT_DATA"}, "the state is not read"
+
+    def publish(value: float, seconds_ago: int) -> None:
+        at = datetime.now(timezone.utc) - timedelta(seconds=seconds_ago)
+        cloudwatch.put_metric_data(
+            Namespace="Ingest/Lever",
+            MetricData=[{"MetricName": "DrainPrimary", "Value": value, "Timestamp": at}],
+        )
+
+    publish(0, 5)
+    assert statuses() == {f"Success: {reads} OK"}
+    publish(1, 10)
+    assert statuses() == {f"Failure: {reads} ALARM"}, "Maximum over the period breaches"
+    # Another dimension is another metric.
+    cloudwatch.put_metric_data(
+        Namespace="Ingest/Lever",
+        MetricData=[
+            {
+                "MetricName": "DrainPrimary",
+                "Value": 5,
+                "Dimensions": [{"Name": "Region", "Value": "primary"}],
+            }
+        ],
+    )
+    assert statuses() == {f"Failure: {reads} ALARM"}

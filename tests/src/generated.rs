@@ -24,9 +24,28 @@ pub struct Case {
         fn(&[u8]) -> Result<Vec<ingest_runtime::Violation>, ingest_runtime::json::Error>,
 }
 
+/// A group of the JSON Schema Test Suite that does not run, and why.
+#[derive(Debug, Clone, Copy)]
+pub struct Skipped {
+    /// The suite file.
+    pub file: &'static str,
+    /// The group's description.
+    pub group: &'static str,
+    /// How many test cases it has.
+    pub cases: usize,
+    /// The schema parser's error code, one of `SKIP_REASONS`.
+    pub code: &'static str,
+    /// The reason of that code.
+    pub reason: &'static str,
+    /// The parser's errors.
+    pub detail: &'static str,
+    /// The group's schema, as JSON text.
+    pub schema: &'static str,
+}
+
 /// The JSON Schema Test Suite's groups, one module each.
 pub mod conformance {
-    use super::Case;
+    use super::{Case, Skipped};
     include!(concat!(env!("OUT_DIR"), "/conformance.rs"));
 }
 

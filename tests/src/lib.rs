@@ -11,7 +11,21 @@ use std::path::{Path, PathBuf};
 /// `specs/ingest.yaml`, made by `cargo run -p ingest-tests --example make_corpus`), one event
 /// per element.
 pub fn corpus() -> Vec<Vec<u8>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/corpus.ndjson.gz");
+    read_corpus("corpus.ndjson.gz")
+}
+
+/// The benchmark corpus of `specs/checkout.yaml`, `benches/checkout.ndjson.gz` (30,000
+/// CloudEvents, made by `cargo run -p ingest-tests --example make_corpus -- checkout`), one
+/// event per element.
+pub fn checkout_corpus() -> Vec<Vec<u8>> {
+    read_corpus("checkout.ndjson.gz")
+}
+
+/// A committed corpus of `benches/`: gzip, one event per line.
+fn read_corpus(file: &str) -> Vec<Vec<u8>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("benches")
+        .join(file);
     let file = std::fs::File::open(&path).expect("the corpus is committed");
     BufReader::new(flate2::read::GzDecoder::new(file))
         .split(b'\n')

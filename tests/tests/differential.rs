@@ -19,7 +19,7 @@ use ingest_tests::workspace_root;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRng, TestRunner};
 use serde_json::Value;
-use support::value_for;
+use support::{inlined, value_for};
 
 fn run(validate: EventTypeRef<'_>, bytes: &[u8], report: bool) -> (bool, usize) {
     let mut p = Parser::new(bytes);
@@ -49,7 +49,11 @@ fn reference(validator: &jsonschema::Validator, bytes: &[u8]) -> bool {
     validator.is_valid(&value)
 }
 
-fn schemas() -> Vec<(String, Value, EventTypeRef<'static>)> {
+/// Every event type of every spec: its name, the schema events are generated from (its
+/// references inlined), the schema the `jsonschema` crate compiles (self-contained: the files
+/// its references read are bundled in, as in `generated/<name>/schemas/`), and the generated
+/// validator.
+fn schemas() -> Vec<(String, Value, Value, EventTypeRef<'static>)> {
     let root = workspace_root();
     let mut out = Vec::new();
     for (file, registry) in SPECS {
@@ -61,12 +65,16 @@ fn schemas() -> Vec<(String, Value, EventTypeRef<'static>)> {
                 .expect("the registry has every event type");
             out.push((
                 format!("{file} {}", event.type_name),
-                event.schema_json.clone(),
+                inlined(&event.schema, &event.schema_json),
+                ingest_codegen::schema::bundle(&event.schema, &event.schema_json, &event.type_name),
                 event_type,
             ));
         }
     }
-    assert!(out.len() >= 7, "specs/ingest.yaml alone has 7 event types");
+    assert!(
+        out.len() >= 11,
+        "specs/ingest.yaml alone has 7 event types, specs/checkout.yaml 4"
+    );
     out
 }
 
@@ -87,8 +95,8 @@ fn compiled(schema: &Value) -> jsonschema::Validator {
 
 #[test]
 fn random_events_get_the_jsonschema_crates_verdict() {
-    for (name, schema, validate) in schemas() {
-        let reference_validator = compiled(&schema);
+    for (name, schema, bundled, validate) in schemas() {
+        let reference_validator = compiled(&bundled);
         let mut runner = seeded(Config {
             cases: 600,
             failure_persistence: None,
@@ -131,8 +139,8 @@ fn random_events_get_the_jsonschema_crates_verdict() {
 
 #[test]
 fn mutated_events_get_the_jsonschema_crates_verdict() {
-    for (name, schema, validate) in schemas() {
-        let reference_validator = compiled(&schema);
+    for (name, schema, bundled, validate) in schemas() {
+        let reference_validator = compiled(&bundled);
         let mut runner = seeded(Config {
             cases: 400,
             failure_persistence: None,

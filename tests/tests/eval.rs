@@ -29,7 +29,7 @@ use ingest_tests::workspace_root;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRng, TestRunner};
 use serde_json::{Value, json};
-use support::{any_json, value_for};
+use support::{any_json, inlined, value_for};
 
 /// What one validator says about one input in one mode: the reader's result (an error for
 /// malformed JSON, or `Stop` at the first violation of the fast path) and the violations.
@@ -198,7 +198,7 @@ fn spec_types() -> Vec<SpecType> {
         for event in &plan(file).events {
             out.push(SpecType {
                 name: format!("{file} {}", event.type_name),
-                schema: event.schema_json.clone(),
+                schema: inlined(&event.schema, &event.schema_json),
                 generated: registry
                     .get(&event.type_name)
                     .expect("the registry has every event type"),
@@ -355,7 +355,7 @@ fn whole_records_get_the_generated_reason_and_violations() {
         let schemas: Vec<(String, Value)> = plan(file)
             .events
             .iter()
-            .map(|e| (e.type_name.clone(), e.schema_json.clone()))
+            .map(|e| (e.type_name.clone(), inlined(&e.schema, &e.schema_json)))
             .collect();
         let one_event = proptest::sample::select(schemas).prop_flat_map(|(type_name, schema)| {
             (value_for(&schema, 0), 0u8..10)

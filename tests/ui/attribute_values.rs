@@ -11,7 +11,7 @@ struct Values {
     c: f64,
     #[event(pattern = "(unclosed")]
     d: String,
-    #[event(format = "hostname")]
+    #[event(format = "idn-email")]
     e: String,
     #[event(enum = "{}")]
     f: serde_json::Value,

@@ -1,14 +1,33 @@
 //! The handlers' traits over the official AWS SDK for Rust (feature `aws`): [`S3Store`]
-//! ([`ObjectStore`]), [`FirehoseStream`] ([`DeliveryStream`]) and [`LambdaInvoker`]
-//! ([`Invoker`]).
+//! ([`ObjectStore`]), [`FirehoseStream`] ([`DeliveryStream`]), [`LambdaInvoker`]
+//! ([`Invoker`]), [`SqsQueue`] ([`MessageQueue`]) and [`CloudWatchMetrics`] ([`MetricStore`],
+//! the lever's publisher).
 //!
 //! Design:
 //!
 //! - **One HTTP stack**: hyper 1 with rustls over ring ([`http_client`]), passed to the SDK
 //!   explicitly, so no SDK crate pulls its default (aws-lc) or legacy (hyper 0.14) stack.
-//! - **Endpoints come from the SDK's own configuration chain**: `AWS_ENDPOINT_URL` (and the
-//!   per-service `AWS_ENDPOINT_URL_S3`...) point the clients at a stand-in such as moto. S3 then
-//!   uses path-style addressing, since a local endpoint has no per-bucket host names.
+//! - **Configuration from Lambda's environment, not the SDK's default chain**
+//!   ([`AwsEnvironment`], [`sdk_config`]). Lambda sets the execution role's credentials
+//!   (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and the region
+//!   (`AWS_REGION`) in the environment of every function it starts, so the `bootstrap` reads
+//!   those and builds the [`SdkConfig`] itself. `aws-config`'s default chain would look at the
+//!   same variables first and find them, but linking it links every other source too (profile
+//!   files, SSO, STS web identity and assume-role, the ECS container endpoint, the EC2 instance
+//!   metadata client), none of which runs in Lambda: dropping it took 788 KB (8.5%) off the
+//!   arm64 `bootstrap` of `specs/ingest.yaml` (BENCHMARKS.md, issue 9), bytes every cold start
+//!   downloads. Lambda's other way of handing out credentials does not apply here: with
+//!   SnapStart it gives them through the container credentials endpoint
+//!   (`AWS_CONTAINER_CREDENTIALS_FULL_URI`) instead, but SnapStart exists only for the managed
+//!   Java, Python and .NET runtimes and for container images, never for a `provided.al2023`
+//!   zip, which is what `ingest package` builds and the stacks deploy. Missing credentials or
+//!   region stop the `bootstrap` at start with one error naming the variable
+//!   ([`AwsEnvironment::from_lookup`], reported by the function's configuration), never a
+//!   failed call per invocation.
+//! - **Endpoints**: `AWS_ENDPOINT_URL` and the per-service `AWS_ENDPOINT_URL_<SERVICE>`
+//!   ([`ENDPOINT_SERVICES`]: `AWS_ENDPOINT_URL_S3`...) point the clients at a stand-in such as
+//!   moto, with the SDK's precedence (the service's variable first). S3 then uses path-style
+//!   addressing, since a local endpoint has no per-bucket host names.
 //! - **One retry layer**: the SDK's own retries are disabled ([`sdk_config`]); the handlers'
 //!   [`RetryPolicy`](super::RetryPolicy) retries what [`classify`] calls retryable, so the
 //!   number of tries and the backoff are the documented ones, not a product of two policies.
@@ -22,21 +41,28 @@
 //! - Every SDK failure becomes an [`InfraError`] whose [`ErrorKind`] comes from the HTTP status
 //!   and the service's error code ([`classify`]); the message keeps the SDK's whole error chain.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_firehose::types::Record;
 use aws_sdk_lambda::types::InvocationType;
-use aws_sdk_s3::config::SharedHttpClient;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
+use aws_sdk_s3::config::{BehaviorVersion, SharedHttpClient};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{Blob, ByteStream};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_types::region::Region;
+use aws_types::sdk_config::SdkConfig;
+use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
+use super::lever::{Datum, MetricStore};
 use super::{
-    DeliveryStream, ErrorKind, InfraError, InvokeOutput, Invoker, Lookup, ObjectStore, Service,
+    DeliveryStream, ErrorKind, InfraError, InvokeOutput, Invoker, Lookup, MessageQueue,
+    ObjectStore, Service,
 };
 
 /// Error codes that mean "slow down".
@@ -159,16 +185,111 @@ pub fn timeouts(attempt: Duration) -> TimeoutConfig {
         .build()
 }
 
-/// Loads the SDK configuration the usual way (region, credentials and endpoint from the
-/// environment, profile or instance role), with [`http_client`], the SDK's retries off and
-/// every attempt bounded ([`ATTEMPT_TIMEOUT`]).
-pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+/// The variable that overrides every service's endpoint.
+pub const ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+
+/// The SDK service ids of the clients this module builds; each has its own endpoint variable,
+/// `AWS_ENDPOINT_URL_` and the id in upper case (`AWS_ENDPOINT_URL_S3`). A client added here
+/// adds its id.
+pub const ENDPOINT_SERVICES: [&str; 5] = ["S3", "Firehose", "Lambda", "SQS", "CloudWatch"];
+
+/// What a `bootstrap` needs from Lambda's environment to reach AWS (see the module
+/// documentation). `Debug` shows the access key id, never the secret or the session token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsEnvironment {
+    /// `AWS_REGION` (Lambda sets it), else `AWS_DEFAULT_REGION`.
+    pub region: String,
+    /// The execution role's credentials: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+    /// `AWS_SESSION_TOKEN`.
+    pub credentials: Credentials,
+    /// `AWS_ENDPOINT_URL`, when set.
+    pub endpoint_url: Option<String>,
+    /// `AWS_ENDPOINT_URL_<SERVICE>` by service id, for the ids of [`ENDPOINT_SERVICES`] that
+    /// have one.
+    pub service_endpoints: BTreeMap<String, String>,
+}
+
+impl AwsEnvironment {
+    /// Reads the region, the credentials and the endpoint overrides through `lookup` (an empty
+    /// variable counts as unset). A missing region or key is an error naming the variable.
+    pub fn from_lookup(lookup: Lookup<'_>) -> Result<Self, String> {
+        let read = |name: &str| lookup(name).filter(|value| !value.is_empty());
+        let region = read("AWS_REGION")
+            .or_else(|| read("AWS_DEFAULT_REGION"))
+            .ok_or("the environment variable AWS_REGION is not set (Lambda sets it)")?;
+        let key = |name: &str| {
+            read(name).ok_or_else(|| {
+                format!(
+                    "the environment variable {name} is not set: Lambda sets AWS_ACCESS_KEY_ID, \
+                     AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN to the execution role's \
+                     credentials; outside Lambda, set them to the credentials to use"
+                )
+            })
+        };
+        let credentials = Credentials::new(
+            key("AWS_ACCESS_KEY_ID")?,
+            key("AWS_SECRET_ACCESS_KEY")?,
+            read("AWS_SESSION_TOKEN"),
+            None,
+            "Environment",
+        );
+        let service_endpoints = ENDPOINT_SERVICES
+            .iter()
+            .filter_map(|id| {
+                let url = read(&format!("{ENDPOINT_URL}_{}", id.to_uppercase()))?;
+                Some(((*id).to_owned(), url))
+            })
+            .collect();
+        Ok(AwsEnvironment {
+            region,
+            credentials,
+            endpoint_url: read(ENDPOINT_URL),
+            service_endpoints,
+        })
+    }
+}
+
+/// The per-service endpoints as the SDK clients ask for them: each client asks with its
+/// service id when it is built from an [`SdkConfig`], and its own variable wins over
+/// `AWS_ENDPOINT_URL`, as in `aws-config`. Other settings are not read (the SDK's defaults).
+#[derive(Debug)]
+struct ServiceEndpoints {
+    global: Option<String>,
+    by_service: BTreeMap<String, String>,
+}
+
+impl LoadServiceConfig for ServiceEndpoints {
+    fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
+        if key.env() != ENDPOINT_URL {
+            return None;
+        }
+        self.by_service
+            .get(key.service_id())
+            .or(self.global.as_ref())
+            .cloned()
+    }
+}
+
+/// The SDK configuration of a `bootstrap`: `environment`'s region, credentials and endpoints,
+/// [`http_client`], the SDK's retries off, every attempt bounded ([`ATTEMPT_TIMEOUT`]) and
+/// the connect ([`CONNECT_TIMEOUT`]), and otherwise the clients' defaults of the latest
+/// behavior version (stalled-stream protection, an identity cache).
+pub fn sdk_config(environment: &AwsEnvironment) -> SdkConfig {
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(environment.region.clone()))
+        .credentials_provider(SharedCredentialsProvider::new(
+            environment.credentials.clone(),
+        ))
         .http_client(http_client())
         .retry_config(RetryConfig::disabled())
-        .timeout_config(timeouts(ATTEMPT_TIMEOUT))
-        .load()
-        .await
+        .service_config(ServiceEndpoints {
+            global: environment.endpoint_url.clone(),
+            by_service: environment.service_endpoints.clone(),
+        })
+        .timeout_config(timeouts(ATTEMPT_TIMEOUT));
+    builder.set_endpoint_url(environment.endpoint_url.clone());
+    builder.build()
 }
 
 /// Whether S3 must be addressed path-style: when an endpoint override (`AWS_ENDPOINT_URL` or
@@ -350,9 +471,280 @@ impl Invoker for LambdaInvoker {
     }
 }
 
+/// CloudWatch as a [`MetricStore`] (`PutMetricData`, `GetMetricStatistics`).
+#[derive(Debug, Clone)]
+pub struct CloudWatchMetrics {
+    client: aws_sdk_cloudwatch::Client,
+}
+
+impl CloudWatchMetrics {
+    /// Metrics over an SDK configuration, in its region.
+    pub fn new(config: &SdkConfig) -> Self {
+        CloudWatchMetrics {
+            client: aws_sdk_cloudwatch::Client::new(config),
+        }
+    }
+
+    /// Metrics over an existing client.
+    pub fn from_client(client: aws_sdk_cloudwatch::Client) -> Self {
+        CloudWatchMetrics { client }
+    }
+}
+
+fn cloudwatch_dimensions(
+    dimensions: &[(String, String)],
+) -> Vec<aws_sdk_cloudwatch::types::Dimension> {
+    dimensions
+        .iter()
+        .map(|(name, value)| {
+            aws_sdk_cloudwatch::types::Dimension::builder()
+                .name(name)
+                .value(value)
+                .build()
+        })
+        .collect()
+}
+
+impl MetricStore for CloudWatchMetrics {
+    async fn put(&self, namespace: &str, data: Vec<Datum>) -> Result<(), InfraError> {
+        use aws_sdk_cloudwatch::types::{MetricDatum, StandardUnit};
+        let data = data
+            .into_iter()
+            .map(|datum| {
+                MetricDatum::builder()
+                    .metric_name(datum.metric)
+                    .set_dimensions(Some(cloudwatch_dimensions(&datum.dimensions)))
+                    .value(datum.value)
+                    .unit(StandardUnit::Count)
+                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from(
+                        datum.timestamp,
+                    ))
+                    .storage_resolution(60)
+                    .build()
+            })
+            .collect();
+        self.client
+            .put_metric_data()
+            .namespace(namespace)
+            .set_metric_data(Some(data))
+            .send()
+            .await
+            .map_err(|e| infra_error(Service::CloudWatch, "PutMetricData", &e))?;
+        Ok(())
+    }
+
+    async fn maximum(
+        &self,
+        namespace: &str,
+        metric: &str,
+        dimensions: &[(String, String)],
+        since: std::time::SystemTime,
+        until: std::time::SystemTime,
+    ) -> Result<Option<f64>, InfraError> {
+        let window = until
+            .duration_since(since)
+            .unwrap_or_default()
+            .as_secs()
+            .max(60);
+        // One period over the whole window, a multiple of 60 as CloudWatch requires.
+        let period = i32::try_from(window.div_ceil(60) * 60).unwrap_or(i32::MAX);
+        let answer = self
+            .client
+            .get_metric_statistics()
+            .namespace(namespace)
+            .metric_name(metric)
+            .set_dimensions(Some(cloudwatch_dimensions(dimensions)))
+            .start_time(aws_sdk_cloudwatch::primitives::DateTime::from(since))
+            .end_time(aws_sdk_cloudwatch::primitives::DateTime::from(until))
+            .period(period)
+            .statistics(aws_sdk_cloudwatch::types::Statistic::Maximum)
+            .send()
+            .await
+            .map_err(|e| infra_error(Service::CloudWatch, "GetMetricStatistics", &e))?;
+        Ok(answer
+            .datapoints()
+            .iter()
+            .filter_map(|point| point.maximum())
+            .fold(None, |largest: Option<f64>, value| {
+                Some(largest.map_or(value, |l| l.max(value)))
+            }))
+    }
+}
+
+/// An SQS queue as a [`MessageQueue`]: `ChangeMessageVisibility` on the queue at `QUEUE_URL`.
+#[derive(Debug, Clone)]
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl SqsQueue {
+    /// The queue at `url` (the `QueueUrl` SQS answers `GetQueueUrl` with; the stacks pass
+    /// `!Ref` of the queue).
+    pub fn new(config: &SdkConfig, url: &str) -> Self {
+        SqsQueue {
+            client: aws_sdk_sqs::Client::new(config),
+            url: url.to_owned(),
+        }
+    }
+
+    /// The queue at `url` over an existing client.
+    pub fn from_client(client: aws_sdk_sqs::Client, url: &str) -> Self {
+        SqsQueue {
+            client,
+            url: url.to_owned(),
+        }
+    }
+}
+
+impl MessageQueue for SqsQueue {
+    async fn change_visibility(
+        &self,
+        receipt_handle: &str,
+        seconds: u64,
+    ) -> Result<(), InfraError> {
+        let seconds = i32::try_from(seconds).unwrap_or(i32::MAX);
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(seconds)
+            .send()
+            .await
+            .map_err(|e| infra_error(Service::Sqs, "ChangeMessageVisibility", &e))?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lookup_from(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        move |name: &str| map.get(name).cloned()
+    }
+
+    fn environment(pairs: &[(&str, &str)]) -> AwsEnvironment {
+        AwsEnvironment::from_lookup(&lookup_from(pairs)).unwrap()
+    }
+
+    fn endpoint_for(config: &SdkConfig, service_id: &str) -> Option<String> {
+        let key = ServiceConfigKey::builder()
+            .service_id(service_id)
+            .env(ENDPOINT_URL)
+            .profile("endpoint_url")
+            .build()
+            .unwrap();
+        config.service_config()?.load_config(key)
+    }
+
+    #[test]
+    fn lambdas_variables_give_the_region_and_the_roles_credentials() {
+        let env = environment(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "session"),
+        ]);
+        assert_eq!(env.region, "eu-west-1", "AWS_REGION first");
+        assert_eq!(
+            (
+                env.credentials.access_key_id(),
+                env.credentials.secret_access_key(),
+                env.credentials.session_token(),
+                env.credentials.expiry(),
+            ),
+            ("ASIAEXAMPLE", "secret", Some("session"), None)
+        );
+        assert_eq!((env.endpoint_url, env.service_endpoints.len()), (None, 0));
+        let config = sdk_config(&environment(&[
+            ("AWS_DEFAULT_REGION", "us-east-2"),
+            ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ]));
+        assert_eq!(
+            config.region().map(|region| region.as_ref()),
+            Some("us-east-2")
+        );
+        assert_eq!(
+            config.retry_config().map(RetryConfig::max_attempts),
+            Some(1),
+            "the handlers retry, not the SDK"
+        );
+        assert!(config.credentials_provider().is_some());
+        assert_eq!(config.endpoint_url(), None);
+        assert_eq!(endpoint_for(&config, "S3"), None, "AWS's own endpoints");
+    }
+
+    #[test]
+    fn a_missing_region_or_key_is_one_error_naming_the_variable() {
+        let error = AwsEnvironment::from_lookup(&lookup_from(&[
+            ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ]))
+        .unwrap_err();
+        assert!(error.contains("AWS_REGION is not set"), "{error}");
+        for missing in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            let pairs: Vec<(&str, &str)> = [
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+                ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ]
+            .into_iter()
+            .map(|(name, value)| (name, if name == missing { "" } else { value }))
+            .collect();
+            let error = AwsEnvironment::from_lookup(&lookup_from(&pairs)).unwrap_err();
+            assert!(
+                error.starts_with(&format!("the environment variable {missing} is not set")),
+                "an empty value counts as missing: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_services_own_endpoint_variable_wins_over_the_global_one() {
+        let config = sdk_config(&environment(&[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+            ("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:5001"),
+            ("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:5002"),
+        ]));
+        assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:5000"));
+        let endpoints: Vec<Option<String>> = ENDPOINT_SERVICES
+            .iter()
+            .map(|id| endpoint_for(&config, id))
+            .collect();
+        assert_eq!(
+            endpoints,
+            [
+                Some("http://127.0.0.1:5001".to_owned()),
+                Some("http://127.0.0.1:5000".to_owned()),
+                Some("http://127.0.0.1:5000".to_owned()),
+                Some("http://127.0.0.1:5002".to_owned()),
+                Some("http://127.0.0.1:5000".to_owned()),
+            ]
+        );
+        let only_s3 = sdk_config(&environment(&[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:5001"),
+        ]));
+        assert_eq!(
+            (
+                endpoint_for(&only_s3, "S3"),
+                endpoint_for(&only_s3, "Lambda")
+            ),
+            (Some("http://127.0.0.1:5001".to_owned()), None)
+        );
+    }
 
     #[test]
     fn codes_decide_before_statuses() {
@@ -387,16 +779,12 @@ mod tests {
     #[tokio::test]
     async fn an_unreachable_endpoint_is_a_retryable_error_not_a_panic() {
         // Port 9 on the loopback address (discard) is closed here: the connection is refused.
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http_client())
-            .retry_config(RetryConfig::disabled())
-            .region(Region::new("us-east-1"))
-            .endpoint_url("http://127.0.0.1:9")
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .load()
-            .await;
+        let config = sdk_config(&environment(&[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ]));
         let store = S3Store::new(&config, s3_path_style(&config, &|_| None));
         let error = store.get_object("bucket", "key").await.unwrap_err();
         assert_eq!(
@@ -418,6 +806,16 @@ mod tests {
         assert_eq!(
             (error.service, error.kind),
             (Service::Lambda, ErrorKind::Unavailable)
+        );
+        let queue = SqsQueue::new(&config, "http://127.0.0.1:9/123456789012/spool-objects");
+        let error = queue.change_visibility("handle", 30).await.unwrap_err();
+        assert_eq!(
+            (error.service, error.operation, error.kind),
+            (
+                Service::Sqs,
+                "ChangeMessageVisibility",
+                ErrorKind::Unavailable
+            )
         );
     }
 }

@@ -6,11 +6,19 @@
 //! limit of a synchronous invoke, `docs/traps.md#lambda-invoke-payload`), and invokes the primary
 //! validator with `RequestResponse` for each chunk, in order. A chunk is done when the validator
 //! answers without a function error and with no unfinished line; otherwise it is tried again with
-//! backoff, and when it still fails the message is reported in `batchItemFailures`: SQS makes
-//! it visible again after the visibility timeout, and a message that keeps failing (a poison
-//! message, or a primary outage longer than the retry budget) reaches the DLQ alone, without
-//! holding back the others. Chunks are cut the same way every time, so a retried message
-//! writes the same keys.
+//! backoff, and when it still fails the message is reported in `batchItemFailures`, and a
+//! message that keeps failing (a poison message, or a primary outage longer than the retry
+//! budget) reaches the DLQ alone, without holding back the others. Chunks are cut the same way
+//! every time, so a retried message writes the same keys.
+//!
+//! A failed message would come back only when the queue's visibility timeout (six times the
+//! bridge's timeout) runs out. [`Pacing`] brings it back sooner: with a redelivery schedule
+//! (`REDELIVERY_*` and `MAX_RECEIVE_COUNT`, [`crate::redelivery`]) and the queue
+//! (`QUEUE_URL`), the bridge gives each failed message a visibility that grows with its
+//! `ApproximateReceiveCount` from a short first delay to a cap, so after the primary recovers
+//! the backlog drains within about one cap, while the receives up to `maxReceiveCount` still
+//! span the whole retry budget. Pacing a message that then fails to change only costs time: it
+//! waits out the queue's visibility timeout instead.
 //!
 //! The `s3:TestEvent` message S3 sends when the notification is configured
 //! (`docs/traps.md#s3-test-event`) has no `Records`; it is acknowledged and skipped.
@@ -23,7 +31,7 @@
 
 use std::fmt;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
@@ -33,9 +41,10 @@ use super::records::{
     self, BridgeChunk, BridgeRequest, BridgeResponse, decode_s3_key, parse_timestamp, timestamp,
 };
 use super::{
-    Deadline, ErrorKind, HandlerError, InfraError, Invoker, Lookup, ObjectStore, RetryPolicy,
-    Service, Sleeper, env_number, env_var, process_env,
+    Deadline, ErrorKind, HandlerError, InfraError, Invoker, Lookup, MessageQueue, ObjectStore,
+    RetryPolicy, Service, Sleeper, env_number, env_var, process_env,
 };
+use crate::redelivery::Redelivery;
 
 /// Largest synchronous `Invoke` request payload (6 MB, `docs/traps.md#lambda-invoke-payload`).
 pub const INVOKE_LIMIT_BYTES: usize = 6 * 1024 * 1024;
@@ -55,11 +64,14 @@ pub struct BridgeConfig {
     pub chunk_bytes: usize,
     /// Retries of reads and invokes.
     pub retry: RetryPolicy,
+    /// `REDELIVERY_*` and `MAX_RECEIVE_COUNT`: how soon a failed message comes back
+    /// ([`Pacing`]); `None` leaves it to the queue's visibility timeout.
+    pub redelivery: Option<Redelivery>,
 }
 
 impl BridgeConfig {
-    /// Reads `VALIDATOR_FUNCTION_ARN`, `SPOOL_BUCKET` and `CHUNK_BYTES` from the process
-    /// environment.
+    /// Reads `VALIDATOR_FUNCTION_ARN`, `SPOOL_BUCKET`, `CHUNK_BYTES` and the redelivery
+    /// schedule from the process environment.
     pub fn from_env() -> Result<Self, HandlerError> {
         Self::from_lookup(&process_env)
     }
@@ -74,6 +86,8 @@ impl BridgeConfig {
                 .unwrap_or(DEFAULT_CHUNK_BYTES)
                 .min(INVOKE_LIMIT_BYTES),
             retry: RetryPolicy::default(),
+            redelivery: Redelivery::from_lookup(lookup)
+                .map_err(|error| HandlerError::Config(error.to_string()))?,
         })
     }
 }
@@ -322,7 +336,9 @@ impl<S: ObjectStore, I: Invoker, Z: Sleeper> BridgeHandler<'_, S, I, Z> {
                     self.store.get_object(&bucket, &key)
                 })
                 .await
-                .map_err(|gave_up| BridgeError::Read(gave_up.into_error(Service::S3, "GetObject")))?;
+                .map_err(|gave_up| {
+                    BridgeError::Read(gave_up.into_error(Service::S3, "GetObject"))
+                })?;
             stats.objects += 1;
             let text = records::gunzip_if_gzip(&object)
                 .map_err(|e| BridgeError::Corrupt(e.to_string()))?;
@@ -393,6 +409,87 @@ impl<S: ObjectStore, I: Invoker, Z: Sleeper> BridgeHandler<'_, S, I, Z> {
             ));
         }
         Ok(response)
+    }
+}
+
+/// The `ApproximateReceiveCount` of an SQS message (1 when it is missing or unreadable).
+pub fn receive_count(message: &SqsMessage) -> u64 {
+    message
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(1)
+}
+
+/// What [`Pacing::pace`] did to a batch's failed messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PacingOutcome {
+    /// Messages given their next delay: (index, receive count, delay in seconds).
+    pub paced: Vec<(usize, u64, u64)>,
+    /// Messages whose visibility could not be changed (they wait out the queue's visibility
+    /// timeout instead), by index.
+    pub failed: Vec<(usize, InfraError)>,
+}
+
+impl PacingOutcome {
+    /// The longest delay given, in seconds.
+    pub fn longest_delay_seconds(&self) -> u64 {
+        self.paced
+            .iter()
+            .map(|(_, _, delay)| *delay)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// The bridge's redelivery pacing: after a batch, each failed message becomes visible again
+/// after its schedule's next delay instead of the queue's visibility timeout (see the module
+/// documentation and [`crate::redelivery`]).
+#[derive(Debug)]
+pub struct Pacing<'a, Q> {
+    /// The schedule.
+    pub schedule: &'a Redelivery,
+    /// The queue the messages came from.
+    pub queue: &'a Q,
+}
+
+impl<Q> Clone for Pacing<'_, Q> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<Q> Copy for Pacing<'_, Q> {}
+
+impl<Q: MessageQueue> Pacing<'_, Q> {
+    /// Gives each message of `event` at `failed` (indices) the delay its receive count calls
+    /// for (`ChangeMessageVisibility` on its receipt handle). Call it before answering the
+    /// batch: the event source mapping leaves failed messages in flight as they are.
+    pub async fn pace(&self, event: &SqsEvent, failed: &[usize]) -> PacingOutcome {
+        let mut outcome = PacingOutcome::default();
+        for &index in failed {
+            let message = &event.records[index];
+            let receives = receive_count(message);
+            let id = message.message_id.as_deref().unwrap_or_default();
+            let delay = self.schedule.delay(id, receives);
+            let Some(handle) = message.receipt_handle.as_deref().filter(|h| !h.is_empty()) else {
+                outcome.failed.push((
+                    index,
+                    InfraError::new(
+                        Service::Sqs,
+                        "ChangeMessageVisibility",
+                        ErrorKind::Invalid,
+                        "the message has no receipt handle",
+                    ),
+                ));
+                continue;
+            };
+            match self.queue.change_visibility(handle, delay).await {
+                Ok(()) => outcome.paced.push((index, receives, delay)),
+                Err(error) => outcome.failed.push((index, error)),
+            }
+        }
+        outcome
     }
 }
 

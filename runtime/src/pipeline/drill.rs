@@ -14,7 +14,11 @@
 //!    in; from then on everything goes to the secondary, whose receiver spools it, and whose
 //!    bridge keeps failing to hand it over: the SQS retry budget is what carries the night.
 //! 3. After `outage_seconds` the primary comes back and is restored; its own stream catches
-//!    up, and the bridge delivers the backlog as messages become visible again.
+//!    up, and the bridge delivers the backlog as messages become visible again: with the
+//!    spec's redelivery schedule (`bridge_redelivery`), each failed message came back after a
+//!    delay growing to the schedule's cap, so the backlog drains within about one cap of the
+//!    restore ([`DrillReport::backlog_drain_seconds`]); without it, within the queue's
+//!    visibility timeout.
 //! 4. When everything is quiet, the good and quarantine buckets are read back and every
 //!    event sent is looked for, by its bytes: [`DrillReport::lost`] counts the accepted events
 //!    found in neither (it must be 0), `duplicates` counts the extra good copies per
@@ -42,12 +46,11 @@ use crate::json::{Kind, Parser};
 /// One region of the drill.
 pub type DrillRegion = RegionSettings;
 
-/// The spec's numbers the drill runs with (written by `ingest drill` from the plan): the
+/// The spec's numbers the drill runs with (built by `ingest drill` from the plan): the
 /// pipeline's, as `ingest dev` gets them, and the drill's own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DrillConfig {
     /// Both regions' numbers.
-    #[serde(flatten)]
     pub pipeline: PipelineSettings,
     /// Whether health checks take an unhealthy region out of DNS.
     pub failover_automatic: bool,
@@ -70,7 +73,7 @@ pub struct DrillConfig {
 }
 
 /// The timeline, in seconds from the start.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timeline {
     /// The send window.
     pub send_window_s: f64,
@@ -89,7 +92,7 @@ pub struct Timeline {
 }
 
 /// The bridge's side of the night.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BridgeSummary {
     /// Spool objects written.
     pub spool_objects: u64,
@@ -103,10 +106,14 @@ pub struct BridgeSummary {
     pub dead_letters: u64,
     /// Messages dropped by queue retention.
     pub queue_expired: u64,
+    /// Failed messages the bridge gave their next delay (`ChangeMessageVisibility`).
+    pub visibility_changes: u64,
+    /// The longest retry delay of the schedule, if the bridge paced its failures.
+    pub max_delay_seconds: Option<u64>,
 }
 
 /// The drill's report.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DrillReport {
     /// The spec's name.
     pub spec: String,
@@ -138,8 +145,13 @@ pub struct DrillReport {
     pub quarantine_reasons: BTreeMap<String, usize>,
     /// Good lines per `ingest.via`.
     pub good_by_via: BTreeMap<String, usize>,
-    /// Seconds from the primary's restore to the last object written (simulated).
+    /// Seconds from the primary's restore to the last object written (simulated; the client
+    /// may still be sending then).
     pub drain_seconds: f64,
+    /// Seconds from the restore until every spool message queued before it had left the queue
+    /// (delivered, or moved to the DLQ: see `bridge.dead_letters`); 0 when none was queued,
+    /// `None` without an outage. The pacing of failed messages decides it.
+    pub backlog_drain_seconds: Option<f64>,
     /// Records the primary's mapping sent to its on-failure destination.
     pub parked: u64,
     /// Records lost to stream retention.
@@ -151,13 +163,131 @@ pub struct DrillReport {
     /// Objects read back: good and quarantine.
     pub objects: BTreeMap<String, usize>,
     /// Where the buckets were written, when kept.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<PathBuf>,
     /// Wall-clock milliseconds the drill took.
     pub wall_ms: u128,
     /// The caller's notes.
-    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub generated: serde_json::Value,
+}
+
+impl DrillReport {
+    /// Whether the drill passed: no accepted event was lost.
+    pub fn passed(&self) -> bool {
+        self.lost == 0
+    }
+
+    /// One line for people: whether anything was lost, and the numbers that say so.
+    pub fn verdict(&self) -> String {
+        let outcome = if self.passed() {
+            "drill passed: nothing accepted was lost".to_owned()
+        } else {
+            format!(
+                "drill FAILED: {} accepted event{} lost",
+                self.lost,
+                if self.lost == 1 { " was" } else { "s were" }
+            )
+        };
+        format!(
+            "{outcome} ({} of {} events accepted, {} good, {} quarantined, {} duplicate{}; drained {:.0} s after the primary came back)",
+            self.accepted,
+            self.sent,
+            self.good,
+            self.quarantined,
+            self.duplicates,
+            if self.duplicates == 1 { "" } else { "s" },
+            self.drain_seconds
+        )
+    }
+
+    /// The report for people: what happened, a line per part of the system, and the verdict.
+    pub fn render(&self) -> String {
+        let list = |map: &BTreeMap<String, usize>| {
+            if map.is_empty() {
+                "none".to_owned()
+            } else {
+                map.iter()
+                    .map(|(key, n)| format!("{key} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        let t = &self.timeline;
+        let mut text = format!(
+            "drill of {}: the primary is down from {:.0} s to {:.0} s (simulated; drained from DNS at {:.0} s)\n",
+            self.spec, t.outage_start_s, t.restored_s, t.drained_s
+        );
+        let rows = [
+            (
+                "sent",
+                format!(
+                    "{} events in {} records; {} refused as too large, {} given up by the client",
+                    self.sent, self.records, self.refused, self.gave_up
+                ),
+            ),
+            (
+                "accepted",
+                format!("{} ({})", self.accepted, list(&self.accepted_by_region)),
+            ),
+            (
+                "delivered",
+                format!(
+                    "{} good ({}), {} quarantined ({}), {} lost",
+                    self.good,
+                    list(&self.good_by_via),
+                    self.quarantined,
+                    list(&self.quarantine_reasons),
+                    self.lost
+                ),
+            ),
+            (
+                "copies",
+                format!(
+                    "{} duplicate good lines by (source, id), {} duplicate quarantine lines, {} altered",
+                    self.duplicates, self.quarantine_duplicates, self.altered
+                ),
+            ),
+            (
+                "bridge",
+                format!(
+                    "{} spool objects, {} receives, {} invokes, {} dead letters, {} expired",
+                    self.bridge.spool_objects,
+                    self.bridge.receives,
+                    self.bridge.invokes,
+                    self.bridge.dead_letters,
+                    self.bridge.queue_expired
+                ),
+            ),
+            (
+                "parked",
+                format!(
+                    "{} records sent to the validator's on-failure destination, {} expired from a stream",
+                    self.parked, self.expired
+                ),
+            ),
+            (
+                "time",
+                format!(
+                    "the spool's backlog left the queue {} after the primary came back, the last object was written {:.0} s after; {:.0} s simulated in {:.1} s",
+                    self.backlog_drain_seconds
+                        .map_or_else(|| "-".to_owned(), |seconds| format!("{seconds:.0} s")),
+                    self.drain_seconds,
+                    t.end_s,
+                    self.wall_ms as f64 / 1000.0
+                ),
+            ),
+        ];
+        for (name, value) in rows {
+            text.push_str(&format!("  {name:<10} {value}\n"));
+        }
+        if let Some(out) = &self.output {
+            text.push_str(&format!("  {:<10} {}\n", "buckets", out.display()));
+        }
+        text.push_str(&self.verdict());
+        text.push('\n');
+        text
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -316,6 +446,9 @@ async fn run_async(
     let mut down = false;
     let mut last_puts = store.puts();
     let mut last_write_ms = 0u64;
+    // The spool messages queued when the primary is restored, until they have all left.
+    let mut backlog: Option<Vec<String>> = None;
+    let mut backlog_drained_ms: Option<u64> = None;
     let horizon_ms = outage_end
         + ms(window)
         + (config
@@ -332,6 +465,9 @@ async fn run_async(
         if should_be_down != down {
             down = should_be_down;
             services.set_down(Role::Primary, down);
+        }
+        if has_outage && now_ms >= outage_end && backlog.is_none() {
+            backlog = Some(services.queue.ids());
         }
         // The client.
         let drained = has_outage && now_ms >= drained_at && now_ms < outage_end;
@@ -389,6 +525,12 @@ async fn run_async(
             last_puts = store.puts();
             last_write_ms = clock.elapsed().as_millis() as u64;
         }
+        if let (Some(waiting), None) = (&backlog, backlog_drained_ms) {
+            let queued = services.queue.ids();
+            if !waiting.iter().any(|id| queued.contains(id)) {
+                backlog_drained_ms = Some(clock.elapsed().as_millis() as u64);
+            }
+        }
         // Done?
         let now_ms = clock.elapsed().as_millis() as u64;
         let busy = pipeline.busy();
@@ -428,6 +570,8 @@ async fn run_async(
     } else {
         0.0
     };
+    report.backlog_drain_seconds =
+        backlog_drained_ms.map(|at| at.saturating_sub(outage_end) as f64 / 1000.0);
 
     // Read the buckets back.
     let mut good_keys: HashMap<(String, String), usize> = HashMap::new();
@@ -544,6 +688,11 @@ async fn run_async(
         test_events_skipped: pipeline.test_events,
         dead_letters: queue_stats.dead_lettered,
         queue_expired: queue_stats.expired,
+        visibility_changes: queue_stats.visibility_changes,
+        max_delay_seconds: config
+            .pipeline
+            .bridge_redelivery
+            .map(|schedule| schedule.max_delay_seconds),
     };
     report.wall_ms = wall.elapsed().as_millis();
     report
@@ -551,64 +700,49 @@ async fn run_async(
 
 /// Reads the records of an events file: NDJSON (one record per line) or one JSON array of
 /// records (see [`crate::lines::records`]).
-pub fn read_records(input: &[u8]) -> Vec<Vec<u8>> {
-    crate::lines::records(input)
+pub fn read_records(input: &[u8]) -> Result<Vec<Vec<u8>>, crate::lines::InputProblem> {
+    Ok(crate::lines::records(input)?
         .into_iter()
-        .map(|r| r.bytes.to_vec())
-        .collect()
+        .map(|r| r.bytes)
+        .collect())
 }
 
-const USAGE: &str = "usage: drill --config CONFIG.json --events FILE [--out DIR]";
+/// What `ingest drill --compiled` hands the program, as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillRun {
+    /// The spec's numbers.
+    pub config: DrillConfig,
+    /// The request bodies to send: NDJSON or one JSON array of them.
+    pub events: PathBuf,
+    /// Where to keep the buckets as files (in memory without).
+    pub out: Option<PathBuf>,
+}
 
-/// The program behind `ingest drill`, linked with a spec's events crate: prints the
-/// [`DrillReport`] as JSON; exits 0 when nothing was lost, 1 when something was, 2 on a usage
-/// or input error.
+/// The program behind `ingest drill --compiled`, linked with a spec's events crate: its one
+/// argument is a [`DrillRun`] as JSON. Prints the [`DrillReport`] as JSON (`ingest` presents
+/// it); exits 0 when nothing was lost, 1 when something was, 2 on a usage or input error.
 pub fn main(registry: &Registry, args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
-    let mut config_path = None;
-    let mut events_path = None;
-    let mut out = None;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        match arg.to_str() {
-            Some("--config") => config_path = args.next().map(PathBuf::from),
-            Some("--events") => events_path = args.next().map(PathBuf::from),
-            Some("--out") => out = args.next().map(PathBuf::from),
-            _ => {
-                eprintln!(
-                    "error: unexpected argument {}\n{USAGE}",
-                    arg.to_string_lossy()
-                );
-                return ExitCode::from(2);
-            }
-        }
-    }
-    let (Some(config_path), Some(events_path)) = (config_path, events_path) else {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    let run = match args.as_slice() {
+        [json] => serde_json::from_str::<DrillRun>(&json.to_string_lossy())
+            .map_err(|error| format!("the argument is not a drill run: {error}")),
+        _ => Err("expected one argument: the drill run as JSON".to_owned()),
     };
-    let config: DrillConfig = match std::fs::read(&config_path)
-        .map_err(|e| e.to_string())
-        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
-    {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("error: cannot read {}: {error}", config_path.display());
+    let records = run.and_then(|run| {
+        let input = std::fs::read(&run.events)
+            .map_err(|error| format!("cannot read {}: {error}", run.events.display()))?;
+        let records = read_records(&input)
+            .map_err(|problem| format!("{} {problem}", run.events.display()))?;
+        Ok((run, records))
+    });
+    let (run, records) = match records {
+        Ok(read) => read,
+        Err(message) => {
+            eprintln!("error: {message}");
             return ExitCode::from(2);
         }
     };
-    let input = match std::fs::read(&events_path) {
-        Ok(input) => input,
-        Err(error) => {
-            eprintln!("error: cannot read {}: {error}", events_path.display());
-            return ExitCode::from(2);
-        }
-    };
-    let records = read_records(&input);
-    if records.is_empty() {
-        eprintln!("error: {} holds no records", events_path.display());
-        return ExitCode::from(2);
-    }
-    let report = run(registry, &config, &records, out.as_deref());
+    let report = self::run(registry, &run.config, &records, run.out.as_deref());
     println!(
         "{}",
         serde_json::to_string_pretty(&report).unwrap_or_default()
@@ -616,7 +750,6 @@ pub fn main(registry: &Registry, args: impl IntoIterator<Item = std::ffi::OsStri
     if report.lost == 0 {
         ExitCode::SUCCESS
     } else {
-        eprintln!("error: {} accepted events were lost", report.lost);
         ExitCode::FAILURE
     }
 }

@@ -1,4 +1,4 @@
-//! The Lambda `bootstrap` of a spec (feature `aws`): one binary, three roles.
+//! The Lambda `bootstrap` of a spec (feature `aws`): one binary, four roles.
 //!
 //! `ingest synth` writes `generated/<name>/functions/`, a crate whose `main` links the spec's
 //! events crate and does only this:
@@ -12,20 +12,25 @@
 //!
 //! Design:
 //!
-//! - **The role is configuration**: the stacks deploy the same `bootstrap.zip` three times and
-//!   set `INGEST_ROLE` (`validator` in the primary region, `receiver` and `bridge` in the
-//!   secondary). [`FunctionConfig::from_lookup`] reads that role's variables (and the ones
+//! - **The role is configuration**: the stacks deploy the same `bootstrap.zip` four times and
+//!   set `INGEST_ROLE` (`validator` in the primary region; `receiver`, `bridge` and `lever`,
+//!   the drain switches' publisher, in the secondary). [`FunctionConfig::from_lookup`] reads that role's variables (and the ones
 //!   `lambda_runtime` itself needs) before anything starts, so a missing or malformed variable
 //!   is a [`ConfigError`] naming it and what the role reads, printed once, never a panic
 //!   inside the runtime loop.
 //! - **Raw JSON in, raw JSON out**: [`Function::handle`] takes the invocation payload as
 //!   [`RawValue`] and dispatches by role: the validator accepts a Kinesis event or a bridge
 //!   chunk (`{"ingest_bridge": ...}`, decided by the first key, without a second parse), the
-//!   receiver a Kinesis event, the bridge an SQS event. Answers are the handlers' own
-//!   (`batchItemFailures`, or a [`BridgeResponse`](super::records::BridgeResponse)).
+//!   receiver a Kinesis event, the bridge an SQS event, the lever any event (its schedule's or
+//!   an S3 notification: it reads both switches whatever woke it). Answers are the handlers'
+//!   own (`batchItemFailures`, a [`BridgeResponse`](super::records::BridgeResponse), or the
+//!   lever's [`PublishReport`](super::lever::PublishReport)).
 //! - **Generic over the traits**: [`Function`] works with any [`ObjectStore`],
-//!   [`DeliveryStream`] and [`Invoker`]; [`Function::connect`] wires the SDK ones of
-//!   [`super::aws`], tests wire local ones.
+//!   [`DeliveryStream`], [`Invoker`], [`MessageQueue`] and [`MetricStore`];
+//!   [`Function::connect`] wires the SDK ones of [`super::aws`], tests wire local ones.
+//! - **The bridge paces its failures**: with `QUEUE_URL` and the redelivery schedule set (the
+//!   secondary stack sets both), each message the bridge fails gets its next visibility from
+//!   the schedule ([`super::bridge::Pacing`]) before the answer goes back.
 //! - **Observability**: each batch is one `info` event with its counts; with
 //!   `METRICS_NAMESPACE` and `INGEST_NAME` set (the validator's stack sets both), the validator
 //!   also prints a CloudWatch embedded-metric-format line ([`emf_line`]) with `Records`, `Good`,
@@ -42,21 +47,23 @@ pub use lambda_runtime;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 
-use super::aws::{
-    ATTEMPT_TIMEOUT, FirehoseStream, LambdaInvoker, S3Store, s3_path_style, sdk_config,
-};
-use super::bridge::sqs_failures;
 use super::Sleeper as _;
+use super::aws::{
+    ATTEMPT_TIMEOUT, AwsEnvironment, CloudWatchMetrics, FirehoseStream, LambdaInvoker, S3Store,
+    SqsQueue, s3_path_style, sdk_config,
+};
+use super::bridge::{Pacing, sqs_failures};
 use super::lake::LakeSchema;
+use super::lever::{LeverConfig, LeverPublisher, MetricStore};
 use super::records::{BridgeRequest, parse_kinesis_event};
 use super::validator::first_key;
 use super::{
     BridgeConfig, BridgeHandler, Deadline, DeliveryStream, HandlerError, Invoker, Lookup,
-    ObjectStore,
-    ReceiverConfig, ReceiverHandler, TokioSleeper, ValidatorConfig, ValidatorHandler, env_number,
-    kinesis_failures, process_env,
+    MessageQueue, ObjectStore, ReceiverConfig, ReceiverHandler, TokioSleeper, ValidatorConfig,
+    ValidatorHandler, env_number, kinesis_failures, process_env,
 };
 use crate::envelope::Registry;
+use crate::redelivery::Redelivery;
 
 /// What one `bootstrap` serves, chosen by `INGEST_ROLE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,11 +74,13 @@ pub enum Role {
     Receiver,
     /// The secondary region's bridge (spool objects into the primary validator).
     Bridge,
+    /// The secondary region's lever publisher (drain switches into the switch metric).
+    Lever,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 3] = [Role::Validator, Role::Receiver, Role::Bridge];
+    pub const ALL: [Role; 4] = [Role::Validator, Role::Receiver, Role::Bridge, Role::Lever];
 
     /// The value of `INGEST_ROLE`.
     pub fn as_str(self) -> &'static str {
@@ -79,6 +88,7 @@ impl Role {
             Role::Validator => "validator",
             Role::Receiver => "receiver",
             Role::Bridge => "bridge",
+            Role::Lever => "lever",
         }
     }
 
@@ -102,7 +112,23 @@ impl Role {
                     "VALIDATOR_TIMEOUT_SECONDS",
                     "SPOOL_BUCKET",
                     "CHUNK_BYTES",
+                    "QUEUE_URL",
+                    "REDELIVERY_FIRST_DELAY_SECONDS",
+                    "REDELIVERY_MAX_DELAY_SECONDS",
+                    "REDELIVERY_GROWTH",
+                    "REDELIVERY_JITTER_PERCENT",
+                    "MAX_RECEIVE_COUNT",
                 ],
+            ),
+            Role::Lever => (
+                &[
+                    "INGEST_NAME",
+                    "SWITCH_BUCKET",
+                    "LEVER_NAMESPACE",
+                    "LEVER_METRIC",
+                    "LEVER_TAMPER_METRIC",
+                ],
+                &["LEVER_WINDOW_SECONDS"],
             ),
         }
     }
@@ -129,7 +155,7 @@ pub enum RoleConfig {
     Validator(ValidatorConfig),
     /// The receiver's settings.
     Receiver(ReceiverConfig),
-    /// The bridge's settings and the region of the validator it invokes.
+    /// The bridge's settings, the region of the validator it invokes and its queue.
     Bridge {
         /// The bridge's settings.
         config: BridgeConfig,
@@ -138,7 +164,12 @@ pub enum RoleConfig {
         /// `VALIDATOR_TIMEOUT_SECONDS` (default Lambda's longest, 900): how long one `Invoke`
         /// may last.
         validator_timeout: Duration,
+        /// `QUEUE_URL`: the spool queue, whose failed messages the bridge paces (required
+        /// with a redelivery schedule).
+        queue_url: Option<String>,
     },
+    /// The lever publisher's settings.
+    Lever(LeverConfig),
 }
 
 impl RoleConfig {
@@ -148,6 +179,7 @@ impl RoleConfig {
             RoleConfig::Validator(_) => Role::Validator,
             RoleConfig::Receiver(_) => Role::Receiver,
             RoleConfig::Bridge { .. } => Role::Bridge,
+            RoleConfig::Lever(_) => Role::Lever,
         }
     }
 }
@@ -171,6 +203,8 @@ pub struct FunctionConfig {
     pub metrics: Option<Metrics>,
     /// Whether S3 is addressed path-style (an endpoint override is set).
     pub s3_path_style: bool,
+    /// The region, credentials and endpoints the SDK clients use.
+    pub aws: AwsEnvironment,
 }
 
 /// Why a `bootstrap` cannot start: names the variable and what the role reads.
@@ -188,7 +222,7 @@ impl fmt::Display for ConfigError {
         match self.role {
             None => write!(
                 f,
-                " (INGEST_ROLE chooses what this bootstrap serves: validator, receiver or bridge; the stacks `ingest synth` generates set it)"
+                " (INGEST_ROLE chooses what this bootstrap serves: validator, receiver, bridge or lever; the stacks `ingest synth` generates set it)"
             ),
             Some(role) => {
                 let (required, optional) = role.variables();
@@ -230,7 +264,7 @@ impl FunctionConfig {
                 return Err(ConfigError {
                     role: None,
                     message: format!(
-                        "INGEST_ROLE is {text:?}, which is none of validator, receiver, bridge"
+                        "INGEST_ROLE is {text:?}, which is none of validator, receiver, bridge, lever"
                     ),
                 });
             }
@@ -239,6 +273,7 @@ impl FunctionConfig {
             role: Some(role),
             message: match error {
                 HandlerError::Config(message) | HandlerError::BadPayload(message) => message,
+                HandlerError::Infra(error) => error.to_string(),
             },
         };
         let role_config = match role {
@@ -270,12 +305,24 @@ impl FunctionConfig {
                 let mut config = config;
                 // A try of a chunk is one Invoke, which lasts as long as the validator runs.
                 config.retry.attempt_timeout = validator_timeout.saturating_add(ATTEMPT_TIMEOUT);
+                let queue_url = lookup("QUEUE_URL").filter(|url| !url.is_empty());
+                if config.redelivery.is_some() && queue_url.is_none() {
+                    return Err(ConfigError {
+                        role: Some(role),
+                        message: format!(
+                            "the environment variable QUEUE_URL is not set, but the redelivery schedule ({}) is: the bridge paces failed messages on that queue",
+                            Redelivery::ENV.join(", ")
+                        ),
+                    });
+                }
                 RoleConfig::Bridge {
                     config,
                     validator_region,
                     validator_timeout,
+                    queue_url,
                 }
             }
+            Role::Lever => RoleConfig::Lever(LeverConfig::from_lookup(lookup).map_err(failed)?),
         };
         for name in PLATFORM_VARIABLES {
             if lookup(name).is_none_or(|value| value.is_empty()) {
@@ -310,10 +357,15 @@ impl FunctionConfig {
         let s3_path_style = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"]
             .iter()
             .any(|name| lookup(name).is_some_and(|url| !url.is_empty()));
+        let aws = AwsEnvironment::from_lookup(lookup).map_err(|message| ConfigError {
+            role: Some(role),
+            message,
+        })?;
         Ok(FunctionConfig {
             role: role_config,
             metrics,
             s3_path_style,
+            aws,
         })
     }
 }
@@ -325,10 +377,11 @@ impl FunctionConfig {
     /// ([`super::lake`]). Other roles ignore them.
     pub fn with_lake(mut self, pairs: &[(&str, &str)]) -> Result<Self, ConfigError> {
         if let RoleConfig::Validator(config) = &mut self.role {
-            config.lake = LakeSchema::new(pairs.iter().copied()).map_err(|message| ConfigError {
-                role: Some(Role::Validator),
-                message: format!("the generated lake schema does not read: {message}"),
-            })?;
+            config.lake =
+                LakeSchema::new(pairs.iter().copied()).map_err(|message| ConfigError {
+                    role: Some(Role::Validator),
+                    message: format!("the generated lake schema does not read: {message}"),
+                })?;
         }
         Ok(self)
     }
@@ -404,6 +457,7 @@ impl From<HandlerError> for Diagnostic {
         let error_type = match error {
             HandlerError::BadPayload(_) => "BadPayload",
             HandlerError::Config(_) => "Config",
+            HandlerError::Infra(_) => "Infrastructure",
         };
         Diagnostic {
             error_type: error_type.to_owned(),
@@ -414,7 +468,7 @@ impl From<HandlerError> for Diagnostic {
 
 /// A role wired to its clients.
 #[derive(Debug)]
-pub enum Wiring<S, D, I> {
+pub enum Wiring<S, D, I, Q, M> {
     /// The validator and where it writes.
     Validator {
         /// Settings.
@@ -429,7 +483,7 @@ pub enum Wiring<S, D, I> {
         /// The Firehose spool.
         stream: D,
     },
-    /// The bridge, the spool it reads and the validator it invokes.
+    /// The bridge, the spool it reads, the validator it invokes and the queue it paces.
     Bridge {
         /// Settings.
         config: BridgeConfig,
@@ -437,16 +491,27 @@ pub enum Wiring<S, D, I> {
         store: S,
         /// The primary validator.
         invoker: I,
+        /// The spool queue, when failed messages are paced (`config.redelivery`).
+        queue: Option<Q>,
+    },
+    /// The lever publisher, the switch bucket and CloudWatch.
+    Lever {
+        /// Settings.
+        config: LeverConfig,
+        /// The switch bucket.
+        store: S,
+        /// Where the switch metric goes.
+        metrics: M,
     },
 }
 
 /// A `bootstrap`'s handler: the spec's registry and a role wired to its clients.
 #[derive(Debug)]
-pub struct Function<S, D, I> {
+pub struct Function<S, D, I, Q, M> {
     /// The spec's event types.
     pub registry: &'static Registry,
     /// The role and its clients.
-    pub wiring: Wiring<S, D, I>,
+    pub wiring: Wiring<S, D, I, Q, M>,
     /// Embedded metrics of the validator.
     pub metrics: Option<Metrics>,
     /// How retries wait.
@@ -454,13 +519,14 @@ pub struct Function<S, D, I> {
 }
 
 /// A [`Function`] over the AWS SDK.
-pub type AwsFunction = Function<S3Store, FirehoseStream, LambdaInvoker>;
+pub type AwsFunction =
+    Function<S3Store, FirehoseStream, LambdaInvoker, SqsQueue, CloudWatchMetrics>;
 
 impl AwsFunction {
     /// Loads the SDK configuration and builds the clients the role needs (building clients
     /// makes no request).
     pub async fn connect(registry: &'static Registry, config: FunctionConfig) -> Self {
-        let sdk = sdk_config().await;
+        let sdk = sdk_config(&config.aws);
         let path_style = config.s3_path_style || s3_path_style(&sdk, &process_env);
         let wiring = match config.role {
             RoleConfig::Validator(role) => Wiring::Validator {
@@ -475,10 +541,19 @@ impl AwsFunction {
                 config: role,
                 validator_region,
                 validator_timeout,
+                queue_url,
             } => Wiring::Bridge {
+                queue: queue_url
+                    .filter(|_| role.redelivery.is_some())
+                    .map(|url| SqsQueue::new(&sdk, &url)),
                 config: role,
                 store: S3Store::new(&sdk, path_style),
                 invoker: LambdaInvoker::new(&sdk, &validator_region, validator_timeout),
+            },
+            RoleConfig::Lever(role) => Wiring::Lever {
+                config: role,
+                store: S3Store::new(&sdk, path_style),
+                metrics: CloudWatchMetrics::new(&sdk),
             },
         };
         Function {
@@ -494,13 +569,16 @@ fn bad_payload(error: serde_json::Error) -> HandlerError {
     HandlerError::BadPayload(error.to_string())
 }
 
-impl<S: ObjectStore, D: DeliveryStream, I: Invoker> Function<S, D, I> {
+impl<S: ObjectStore, D: DeliveryStream, I: Invoker, Q: MessageQueue, M: MetricStore>
+    Function<S, D, I, Q, M>
+{
     /// The role.
     pub fn role(&self) -> Role {
         match self.wiring {
             Wiring::Validator { .. } => Role::Validator,
             Wiring::Receiver { .. } => Role::Receiver,
             Wiring::Bridge { .. } => Role::Bridge,
+            Wiring::Lever { .. } => Role::Lever,
         }
     }
 
@@ -513,8 +591,8 @@ impl<S: ObjectStore, D: DeliveryStream, I: Invoker> Function<S, D, I> {
     ) -> Result<Box<RawValue>, HandlerError> {
         let deadline = Deadline::for_invocation(self.sleeper.now_ms(), event.context.deadline);
         // Boxed: the handlers' futures are deep, and `main`'s future holds this one.
-        let answer = Box::pin(self.handle_invocation(event.payload.get().as_bytes(), deadline))
-            .await?;
+        let answer =
+            Box::pin(self.handle_invocation(event.payload.get().as_bytes(), deadline)).await?;
         let text = String::from_utf8(answer)
             .map_err(|e| HandlerError::BadPayload(format!("the answer is not UTF-8: {e}")))?;
         RawValue::from_string(text).map_err(bad_payload)
@@ -613,6 +691,7 @@ impl<S: ObjectStore, D: DeliveryStream, I: Invoker> Function<S, D, I> {
                 config,
                 store,
                 invoker,
+                queue,
             } => {
                 let handler = BridgeHandler {
                     config,
@@ -645,7 +724,68 @@ impl<S: ObjectStore, D: DeliveryStream, I: Invoker> Function<S, D, I> {
                     "batch"
                 );
                 let failed: Vec<usize> = outcome.failed.iter().map(|(index, _)| *index).collect();
+                if let (Some(schedule), Some(queue)) = (&config.redelivery, queue) {
+                    let pacing = Pacing { schedule, queue }.pace(&event, &failed).await;
+                    for (index, receives, delay) in &pacing.paced {
+                        tracing::info!(
+                            role = "bridge",
+                            message_id = event.records[*index].message_id.as_deref().unwrap_or(""),
+                            receive = receives,
+                            max_receive_count = schedule.max_receive_count,
+                            visible_in_seconds = delay,
+                            "message paced"
+                        );
+                    }
+                    for (index, error) in &pacing.failed {
+                        tracing::warn!(
+                            role = "bridge",
+                            message_id = event.records[*index].message_id.as_deref().unwrap_or(""),
+                            error = %error,
+                            "message not paced; it waits out the queue's visibility timeout"
+                        );
+                    }
+                }
                 serde_json::to_vec(&sqs_failures(&event, &failed)).map_err(bad_payload)
+            }
+            Wiring::Lever {
+                config,
+                store,
+                metrics,
+            } => {
+                let publisher = LeverPublisher {
+                    config,
+                    store,
+                    metrics,
+                };
+                // A failed run is an invocation error: the schedule runs it again in a minute,
+                // and the function's error alarm counts it.
+                let report = publisher
+                    .publish(SystemTime::now())
+                    .await
+                    .map_err(HandlerError::Infra)?;
+                for switch in &report.switches {
+                    if switch.tampered {
+                        tracing::warn!(
+                            role = "lever",
+                            region = switch.region,
+                            "the published state says drained, but the switch does not: someone else published into the lever's namespace"
+                        );
+                    }
+                    if switch.state == "unreadable" {
+                        tracing::warn!(
+                            role = "lever",
+                            region = switch.region,
+                            "the switch object is not a lever switch; published as not drained"
+                        );
+                    }
+                }
+                tracing::info!(
+                    role = "lever",
+                    primary_drained = report.switches[0].drained,
+                    secondary_drained = report.switches[1].drained,
+                    "published"
+                );
+                serde_json::to_vec(&report).map_err(bad_payload)
             }
         }
     }
@@ -708,11 +848,15 @@ mod tests {
         move |name: &str| map.get(name).cloned()
     }
 
-    const PLATFORM: [(&str, &str); 4] = [
+    /// What Lambda sets besides the region (which the tests choose).
+    const PLATFORM: [(&str, &str); 7] = [
         ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
         ("AWS_LAMBDA_FUNCTION_NAME", "demo-validator"),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "role-secret"),
+        ("AWS_SESSION_TOKEN", "role-session"),
     ];
 
     fn with_platform(pairs: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
@@ -748,6 +892,32 @@ mod tests {
             })
         );
         assert!(!config.s3_path_style);
+        assert_eq!(config.aws.region, "us-east-1");
+        assert_eq!(config.aws.credentials.access_key_id(), "ASIAEXAMPLE");
+        assert_eq!(config.aws.credentials.session_token(), Some("role-session"));
+        assert!(
+            !format!("{config:?}").contains("role-secret"),
+            "the secret never shows in the configuration's Debug"
+        );
+    }
+
+    #[test]
+    fn missing_credentials_stop_the_bootstrap_at_start_with_one_error() {
+        let mut env = with_platform(&[
+            ("INGEST_ROLE", "receiver"),
+            ("AWS_REGION", "us-west-2"),
+            ("DELIVERY_STREAM", "demo-spool"),
+        ]);
+        env.retain(|(name, _)| *name != "AWS_SECRET_ACCESS_KEY");
+        let error = FunctionConfig::from_lookup(&lookup_from(&env)).unwrap_err();
+        assert_eq!(error.role, Some(Role::Receiver));
+        let text = error.to_string();
+        assert!(
+            text.starts_with(
+                "cannot start: the environment variable AWS_SECRET_ACCESS_KEY is not set: Lambda sets"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
@@ -769,7 +939,9 @@ mod tests {
         assert_eq!(error.role, None);
         assert!(
             error.to_string().contains("INGEST_ROLE is not set")
-                && error.to_string().contains("validator, receiver or bridge"),
+                && error
+                    .to_string()
+                    .contains("validator, receiver, bridge or lever"),
             "{error}"
         );
         let error =
@@ -831,6 +1003,7 @@ mod tests {
         let RoleConfig::Bridge {
             config: bridge,
             validator_region,
+            queue_url,
             ..
         } = &config.role
         else {
@@ -838,8 +1011,60 @@ mod tests {
         };
         assert_eq!(validator_region, "us-east-1", "taken from the ARN");
         assert_eq!(bridge.spool_bucket.as_deref(), Some("spool"));
+        assert_eq!((queue_url, bridge.redelivery), (&None, None), "no pacing");
         assert!(config.s3_path_style);
         assert_eq!(config.metrics, None);
+    }
+
+    #[test]
+    fn the_bridge_reads_its_redelivery_schedule_and_queue() {
+        let schedule = [
+            ("INGEST_ROLE", "bridge"),
+            (
+                "VALIDATOR_FUNCTION_ARN",
+                "arn:aws:lambda:us-east-1:1:function:v",
+            ),
+            ("REDELIVERY_FIRST_DELAY_SECONDS", "30"),
+            ("REDELIVERY_MAX_DELAY_SECONDS", "300"),
+            ("REDELIVERY_GROWTH", "2"),
+            ("REDELIVERY_JITTER_PERCENT", "10"),
+            ("MAX_RECEIVE_COUNT", "324"),
+            ("AWS_REGION", "us-west-2"),
+        ];
+        let error =
+            FunctionConfig::from_lookup(&lookup_from(&with_platform(&schedule))).unwrap_err();
+        assert!(
+            error.to_string().contains("QUEUE_URL is not set"),
+            "a schedule without its queue: {error}"
+        );
+        let mut with_queue = schedule.to_vec();
+        with_queue.push(("QUEUE_URL", "https://sqs.us-west-2.amazonaws.com/1/q"));
+        let config =
+            FunctionConfig::from_lookup(&lookup_from(&with_platform(&with_queue))).unwrap();
+        let RoleConfig::Bridge {
+            config: bridge,
+            queue_url,
+            ..
+        } = &config.role
+        else {
+            panic!("{config:?}")
+        };
+        assert_eq!(
+            queue_url.as_deref(),
+            Some("https://sqs.us-west-2.amazonaws.com/1/q")
+        );
+        let redelivery = bridge.redelivery.unwrap();
+        assert_eq!(
+            (redelivery.first_delay_seconds, redelivery.max_receive_count),
+            (30, 324)
+        );
+        let mut bad = with_queue.clone();
+        bad.retain(|(name, _)| *name != "REDELIVERY_GROWTH");
+        let error = FunctionConfig::from_lookup(&lookup_from(&with_platform(&bad))).unwrap_err();
+        assert!(
+            error.to_string().contains("REDELIVERY_GROWTH is not set"),
+            "{error}"
+        );
     }
 
     #[test]

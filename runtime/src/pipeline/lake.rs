@@ -237,7 +237,10 @@ impl Walk {
                 p.begin_array().map_err(|e| self.unreadable(&e))?;
                 let mut first = true;
                 let mut index = 0usize;
-                while p.next_element(&mut first).map_err(|e| self.unreadable(&e))? {
+                while p
+                    .next_element(&mut first)
+                    .map_err(|e| self.unreadable(&e))?
+                {
                     let length = self.pointer.len();
                     self.pointer.push('/');
                     self.pointer.push_str(&index.to_string());
@@ -354,10 +357,23 @@ mod tests {
     #[test]
     fn plain_integers_within_64_bits_fit_bigint() {
         assert_eq!(check(r#"{"start":9223372036854775807,"x":1.5}"#), Ok(()));
-        assert_eq!(check(r#"{"start":-9223372036854775808,"labels":[1,-2,null]}"#), Ok(()));
-        for bad in ["1.0", "1e2", "9223372036854775808", "18446744073709551616", "-0.0"] {
+        assert_eq!(
+            check(r#"{"start":-9223372036854775808,"labels":[1,-2,null]}"#),
+            Ok(())
+        );
+        for bad in [
+            "1.0",
+            "1e2",
+            "9223372036854775808",
+            "18446744073709551616",
+            "-0.0",
+        ] {
             let error = check(&format!(r#"{{"start":{bad}}}"#)).unwrap_err();
-            assert_eq!((error.pointer.as_str(), error.keyword), ("/data/start", "athena"), "{bad}");
+            assert_eq!(
+                (error.pointer.as_str(), error.keyword),
+                ("/data/start", "athena"),
+                "{bad}"
+            );
             assert!(error.message.starts_with(bad), "{}", error.message);
         }
         let error = check(r#"{"labels":[1,2.5]}"#).unwrap_err();
@@ -365,14 +381,21 @@ mod tests {
         let error = check(r#"{"changes":{"a":1,"b/c":1e3}}"#).unwrap_err();
         assert_eq!(error.pointer, "/data/changes/b~1c");
         // A double column takes any number; a string column anything.
-        assert_eq!(check(r#"{"x":1e300,"who":{"name":{"deep":[1.5]}}}"#), Ok(()));
+        assert_eq!(
+            check(r#"{"x":1e300,"who":{"name":{"deep":[1.5]}}}"#),
+            Ok(())
+        );
     }
 
     #[test]
     fn keys_equal_once_lowercased_collide_at_any_depth() {
         let error = check(r#"{"changes":{"Start":1,"start":2}}"#).unwrap_err();
         assert_eq!(error.pointer, "/data/changes");
-        assert!(error.message.contains("\"Start\" and \"start\""), "{}", error.message);
+        assert!(
+            error.message.contains("\"Start\" and \"start\""),
+            "{}",
+            error.message
+        );
         let error = check(r#"{"who":{"name":[{"a":{"ÄB":1,"äb":2}}]}}"#).unwrap_err();
         assert_eq!(error.pointer, "/data/who/name/0/a");
         // The Kelvin sign lowercases to `k`.
@@ -388,7 +411,11 @@ mod tests {
         // `Start` is an extra property, but Athena reads it as the bigint column `start`.
         let error = check(r#"{"Start":"soon"}"#).unwrap_err();
         assert_eq!(error.pointer, "/data/Start");
-        assert!(error.message.contains("a string where Athena's column has type bigint"));
+        assert!(
+            error
+                .message
+                .contains("a string where Athena's column has type bigint")
+        );
         assert!(check(r#"{"WHO":{"OK":"yes"}}"#).is_err());
         assert_eq!(check(r#"{"Who":{"Ok":true},"other":"x"}"#), Ok(()));
         assert!(check(r#"{"who":[1]}"#).is_err());

@@ -1,4 +1,4 @@
-//! The three Lambda handlers (`docs/architecture.md#the-deployed-system`), written against small
+//! The Lambda handlers (`docs/architecture.md#the-deployed-system`), written against small
 //! traits so that the same code runs in AWS and on one machine (feature `lambda`; the local
 //! adapters and the outage drill are behind `local`; `ingest dev`, the local pipeline behind HTTP
 //! on loopback, behind `dev`; the AWS SDK adapters (`aws`) and the Lambda `bootstrap` (`function`)
@@ -9,6 +9,7 @@
 //!                                    \-> quarantine store (dt=/hr=/...json.gz)
 //!  secondary:  Kinesis --> receiver --> delivery stream (Firehose) --> spool objects
 //!              spool notification --> queue (SQS + DLQ) --> bridge --Invoke--> validator
+//!              drain switches (S3) --> lever publisher --> metric (CloudWatch) <-- Route 53
 //! ```
 //!
 //! Design:
@@ -17,9 +18,10 @@
 //!   ([`validator::ValidatorHandler`] takes a Kinesis event or a bridge payload,
 //!   [`receiver::ReceiverHandler`] a Kinesis event, [`bridge::BridgeHandler`] an SQS event) and
 //!   return the batch-item-failure responses Lambda understands. They reach AWS only through
-//!   [`ObjectStore`] (S3), [`DeliveryStream`] (Firehose `PutRecordBatch`) and [`Invoker`]
-//!   (Lambda `Invoke`, `RequestResponse`), and wait only through a [`Sleeper`], so tests and
-//!   the drill run them without AWS and without waiting.
+//!   [`ObjectStore`] (S3), [`DeliveryStream`] (Firehose `PutRecordBatch`), [`Invoker`]
+//!   (Lambda `Invoke`, `RequestResponse`) and [`MessageQueue`] (SQS `ChangeMessageVisibility`,
+//!   the bridge's redelivery pacing), and wait only through a [`Sleeper`], so tests and the
+//!   drill run them without AWS and without waiting.
 //! - **A bad event is data**: the validator writes it to quarantine and succeeds. Only an
 //!   infrastructure failure ([`InfraError`]) fails a record, after [`RetryPolicy`] has retried
 //!   it with exponential backoff; the handler then reports exactly the unfinished records, so
@@ -34,6 +36,7 @@
 
 pub mod bridge;
 pub mod lake;
+pub mod lever;
 pub mod receiver;
 pub mod records;
 pub mod validator;
@@ -56,7 +59,7 @@ use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
 use std::time::Duration;
 
-pub use bridge::{BridgeConfig, BridgeHandler};
+pub use bridge::{BridgeConfig, BridgeHandler, Pacing};
 pub use receiver::{ReceiverConfig, ReceiverHandler};
 pub use records::{Origin, Via};
 pub use validator::{ValidatorConfig, ValidatorHandler};
@@ -74,6 +77,8 @@ pub enum Service {
     Kinesis,
     /// A queue (SQS).
     Sqs,
+    /// Metrics (CloudWatch).
+    CloudWatch,
 }
 
 impl Service {
@@ -85,6 +90,7 @@ impl Service {
             Service::Lambda => "lambda",
             Service::Kinesis => "kinesis",
             Service::Sqs => "sqs",
+            Service::CloudWatch => "cloudwatch",
         }
     }
 }
@@ -175,6 +181,9 @@ pub enum HandlerError {
     BadPayload(String),
     /// The function is misconfigured (a missing environment variable...).
     Config(String),
+    /// A call to AWS failed and the handler has no finer way to report it than failing the
+    /// invocation (the lever's publisher: the next scheduled run repeats it).
+    Infra(InfraError),
 }
 
 impl fmt::Display for HandlerError {
@@ -182,6 +191,7 @@ impl fmt::Display for HandlerError {
         match self {
             HandlerError::BadPayload(message) => write!(f, "bad payload: {message}"),
             HandlerError::Config(message) => write!(f, "configuration: {message}"),
+            HandlerError::Infra(error) => write!(f, "{error}"),
         }
     }
 }
@@ -235,6 +245,19 @@ pub trait Invoker: Send + Sync {
         function: &str,
         payload: Vec<u8>,
     ) -> impl Future<Output = Result<InvokeOutput, InfraError>> + Send;
+}
+
+/// A queue's consumer side: SQS `ChangeMessageVisibility`. The bridge uses it to bring a
+/// message it failed back sooner than the queue's visibility timeout
+/// ([`bridge::Pacing`], [`crate::redelivery`]).
+pub trait MessageQueue: Send + Sync {
+    /// Makes the message received with `receipt_handle` invisible for `seconds` from now
+    /// (0 makes it visible at once).
+    fn change_visibility(
+        &self,
+        receipt_handle: &str,
+        seconds: u64,
+    ) -> impl Future<Output = Result<(), InfraError>> + Send;
 }
 
 /// The answer to a Kinesis batch whose records at `unfinished` (indices) are not done: their
@@ -463,10 +486,8 @@ impl RetryPolicy {
                 Err(error) => {
                     last = Some(error);
                     let wait = self.jittered_delay(attempt, sleeper.random());
-                    if !deadline.allows(
-                        sleeper.now_ms(),
-                        wait.saturating_add(self.attempt_timeout),
-                    ) {
+                    if !deadline.allows(sleeper.now_ms(), wait.saturating_add(self.attempt_timeout))
+                    {
                         return Err(GaveUp::Deadline(last));
                     }
                     sleeper.sleep(wait).await;

@@ -234,7 +234,11 @@ impl<D: DeliveryStream, Z: Sleeper> ReceiverHandler<'_, D, Z> {
         while !pending.is_empty() && !stop {
             let mut refused = Vec::new();
             for batch in batches(pending) {
-                if stop || !self.deadline.allows(self.sleeper.now_ms(), retry.attempt_timeout) {
+                if stop
+                    || !self
+                        .deadline
+                        .allows(self.sleeper.now_ms(), retry.attempt_timeout)
+                {
                     refused.extend(batch);
                     continue;
                 }
@@ -321,9 +325,10 @@ impl<D: DeliveryStream, Z: Sleeper> ReceiverHandler<'_, D, Z> {
                 }
                 [single] => {
                     // A packed record: its lines one by one.
-                    let line_lengths = single.records.iter().map(|&index| {
-                        self.line_len(&event.records[index])
-                    });
+                    let line_lengths = single
+                        .records
+                        .iter()
+                        .map(|&index| self.line_len(&event.records[index]));
                     let mut offset = 0;
                     let mut parts = Vec::new();
                     for (&index, length) in single.records.iter().zip(line_lengths) {
@@ -351,7 +356,9 @@ impl<D: DeliveryStream, Z: Sleeper> ReceiverHandler<'_, D, Z> {
     }
 
     fn line_len(&self, record: &KinesisEventRecord) -> usize {
-        spool_line(&self.origin(record), &record.kinesis.data.0).0.len()
+        spool_line(&self.origin(record), &record.kinesis.data.0)
+            .0
+            .len()
     }
 
     /// The marker line of a record Firehose refused as invalid.

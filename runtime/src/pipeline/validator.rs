@@ -530,8 +530,13 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
         for ((_, _, region, shard), group) in quarantine {
             let arrival = group.arrival;
             for part in group.into_parts() {
-                let key =
-                    quarantine_key_tagged(arrival, &region, &shard, &part.first_sequence, &part.tag);
+                let key = quarantine_key_tagged(
+                    arrival,
+                    &region,
+                    &shard,
+                    &part.first_sequence,
+                    &part.tag,
+                );
                 objects.push((false, key, part));
             }
         }
@@ -567,7 +572,12 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
 
     /// Judges one record into `lines`; returns whether it was quarantined whole because its
     /// events would cost too much.
-    fn judge(&self, validator: &Validator<'_>, record: &InputRecord<'_>, lines: &mut RecordLines) -> bool {
+    fn judge(
+        &self,
+        validator: &Validator<'_>,
+        record: &InputRecord<'_>,
+        lines: &mut RecordLines,
+    ) -> bool {
         let origin = &record.origin;
         if let Some(message) = &record.unreadable {
             let violation = violation("", "spool", message.clone());
@@ -725,15 +735,21 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
                         v
                     }));
                 }
-                let mut line = QuarantineLine::new(Reason::TooLarge, &violations, data, origin, record.via);
+                let mut line =
+                    QuarantineLine::new(Reason::TooLarge, &violations, data, origin, record.via);
                 line.event_type = None;
                 lines.quarantine(&line);
                 true
             }
             Err(rejection) => {
                 lines.clear();
-                let mut line =
-                    QuarantineLine::new(rejection.reason, &rejection.violations, data, origin, record.via);
+                let mut line = QuarantineLine::new(
+                    rejection.reason,
+                    &rejection.violations,
+                    data,
+                    origin,
+                    record.via,
+                );
                 if rejection.reason != Reason::TooLarge {
                     line.event_type = event_fields(data).type_name;
                 }
@@ -800,8 +816,14 @@ mod tests {
     fn groups_split_into_parts_at_record_boundaries_with_their_own_keys() {
         let whole = parts(usize::MAX);
         assert_eq!(whole.len(), 1);
-        let lines: Vec<u8> = (0..5).flat_map(|i| format!("{{\"line\":{i}}}\n").into_bytes()).collect();
-        assert_eq!(whole[0].tag, records::content_tag(&lines), "the digest streams");
+        let lines: Vec<u8> = (0..5)
+            .flat_map(|i| format!("{{\"line\":{i}}}\n").into_bytes())
+            .collect();
+        assert_eq!(
+            whole[0].tag,
+            records::content_tag(&lines),
+            "the digest streams"
+        );
         assert_eq!(records::gunzip_if_gzip(&whole[0].body).unwrap(), lines);
         // Two records of 11 bytes fill a part of 20.
         let split = parts(20);
@@ -811,7 +833,11 @@ mod tests {
             .collect();
         assert_eq!(
             shape,
-            [("10", 2, &[0, 1][..]), ("12", 2, &[2, 3][..]), ("14", 1, &[4][..])]
+            [
+                ("10", 2, &[0, 1][..]),
+                ("12", 2, &[2, 3][..]),
+                ("14", 1, &[4][..])
+            ]
         );
         let again = parts(20);
         let tags = |p: &[Finished]| p.iter().map(|f| f.tag.clone()).collect::<Vec<_>>();

@@ -2,16 +2,17 @@
 //! pointed at it, the AWS resources of the two regions, the events, and two small HTTP servers
 //! on 127.0.0.1 that stand in for what moto cannot do.
 //!
-//! - **moto** is started by `scripts/test` (`moto_server -H 127.0.0.1 -p <port>`), which exports
-//!   its URL as `INGEST_MOTO_ENDPOINT`. Without the variable every test fails and says how to
-//!   start it: a test that skips silently would pass without testing anything.
+//! - **moto** is started by `scripts/test` through the test-only launcher
+//!   `tests/moto/ingest_moto.py -H 127.0.0.1 -p <port>` (moto's server with ingest's shim),
+//!   which exports its URL as `INGEST_MOTO_ENDPOINT`. Without the variable every test fails and
+//!   says how to start it: a test that skips silently would pass without testing anything.
 //! - **One test at a time**: moto's state is global and the tests of a binary run in parallel,
 //!   so [`Moto::reset`] takes a process-wide async lock, then wipes moto
 //!   (`POST /moto-api/reset`); the test holds the lock until it ends.
 //! - **The SDK clients are the real ones**: the handlers get [`S3Store`], [`FirehoseStream`] and
 //!   [`LambdaInvoker`] over an [`SdkConfig`] whose endpoint is moto (or one of the servers
-//!   below), with credentials `testing` and the SDK's retries off, exactly as
-//!   [`ingest_runtime::pipeline::aws::sdk_config`] loads them in Lambda.
+//!   below) and credentials `testing`, built by the `bootstrap`'s own
+//!   [`ingest_runtime::pipeline::aws::sdk_config`] from the variables Lambda would set.
 //! - **[`FaultProxy`]**: moto never throttles, never fails, and accepts every entry of a
 //!   `PutRecordBatch`. The proxy sits in front of it and follows a script of [`Rule`]s: per
 //!   operation (and bucket), answer an error itself, or forward the request and mark entries
@@ -35,16 +36,14 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
-use aws_sdk_s3::config::Credentials;
-use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Event as S3EventName, FilterRule,
     FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter, QueueConfiguration,
     S3KeyFilter,
 };
+use aws_types::SdkConfig;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use http_body_util::{BodyExt, Full};
@@ -54,7 +53,8 @@ use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use ingest_runtime::pipeline::aws::{
-    FirehoseStream, LambdaInvoker, S3Store, http_client, s3_path_style,
+    AwsEnvironment, CloudWatchMetrics, FirehoseStream, LambdaInvoker, S3Store, SqsQueue,
+    s3_path_style,
 };
 use ingest_runtime::pipeline::function::{Function, Wiring};
 use ingest_runtime::pipeline::records::gunzip_if_gzip;
@@ -100,7 +100,8 @@ pub fn endpoint() -> String {
         _ => panic!(
             "{ENDPOINT_VAR} is not set: these tests run the Lambda handlers against moto's server. \
              Run them through `scripts/test`, which starts moto and sets it; or install moto with \
-             `scripts/setup-python`, start `.tools/venv-moto/bin/moto_server -H 127.0.0.1 -p 5000` \
+             `scripts/setup-python`, start \
+             `.tools/venv-moto/bin/python tests/moto/ingest_moto.py -H 127.0.0.1 -p 5000` \
              and run the tests with {ENDPOINT_VAR}=http://127.0.0.1:5000"
         ),
     }
@@ -126,7 +127,7 @@ impl Moto {
             .await
             .unwrap_or_else(|e| {
                 panic!(
-                    "cannot reach moto at {endpoint} ({ENDPOINT_VAR}): {e}; is moto_server running?"
+                    "cannot reach moto at {endpoint} ({ENDPOINT_VAR}): {e}; is moto's server (tests/moto/ingest_moto.py) running?"
                 )
             });
         assert!(
@@ -156,23 +157,17 @@ impl Moto {
     }
 }
 
-/// The SDK configuration a function loads, pointed at `endpoint`: credentials `testing`, the
-/// SDK's retries off (the handlers retry), the handlers' HTTP client.
+/// The SDK configuration a function builds in `region` with `AWS_ENDPOINT_URL` set to
+/// `endpoint` and credentials `testing` (the SDK's retries off: the handlers retry).
 pub async fn sdk_config(endpoint: &str, region: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http_client())
-        .retry_config(RetryConfig::disabled())
-        .region(Region::new(region.to_owned()))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "moto-tests",
-        ))
-        .load()
-        .await
+    let lookup = |name: &str| match name {
+        "AWS_REGION" => Some(region.to_owned()),
+        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("testing".to_owned()),
+        "AWS_ENDPOINT_URL" => Some(endpoint.to_owned()),
+        _ => None,
+    };
+    let environment = AwsEnvironment::from_lookup(&lookup).expect("the variables are all set");
+    ingest_runtime::pipeline::aws::sdk_config(&environment)
 }
 
 /// An S3 client over `config`, path-style as [`s3_path_style`] decides for an endpoint
@@ -1004,7 +999,7 @@ pub struct Invocation {
 }
 
 /// The primary validator as a function behind Lambda's `Invoke` API.
-pub type Validator = Function<S3Store, FirehoseStream, LambdaInvoker>;
+pub type Validator = Function<S3Store, FirehoseStream, LambdaInvoker, SqsQueue, CloudWatchMetrics>;
 
 struct InvokeState {
     validator: Validator,

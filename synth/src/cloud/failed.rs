@@ -8,6 +8,14 @@
 //! invocation's event as an escaped JSON string (Lambda developer guide, "Capturing discarded
 //! batches for a Kinesis Data Streams event source"). Nothing reads that bucket by itself.
 //!
+//! The records' data is that `payload`: the record's `KinesisBatchInfo` holds only the shard and
+//! the range of sequence numbers. A record without a `payload` (a destination that is not S3, or
+//! a record Lambda could not write whole) cannot be replayed from the bucket: its data is in the
+//! stream only while the stream retains it (the range can be read back with `GetShardIterator`
+//! `AT_SEQUENCE_NUMBER` and `GetRecords` until then), and is gone after. Such a record is kept and
+//! reported with its shard and range, never dropped; this command does not read the stream, since
+//! the stacks write every record to S3 with its payload.
+//!
 //! A replay invokes the mapping's own function (`RequestResponse`) with that payload: the
 //! validator for the primary's bucket, the receiver for the secondary's, so the records go
 //! through the same code as the first time. The payload was an invocation payload, so it fits
@@ -55,9 +63,18 @@ pub struct BatchInfo {
     /// The shard.
     #[serde(rename = "shardId", default)]
     pub shard_id: Option<String>,
+    /// The batch's first sequence number.
+    #[serde(rename = "startSequenceNumber", default)]
+    pub start_sequence_number: Option<String>,
+    /// The batch's last sequence number.
+    #[serde(rename = "endSequenceNumber", default)]
+    pub end_sequence_number: Option<String>,
     /// Records in the batch.
     #[serde(rename = "batchSize", default)]
     pub batch_size: Option<u64>,
+    /// The stream.
+    #[serde(rename = "streamArn", default)]
+    pub stream_arn: Option<String>,
 }
 
 /// What replaying one failure record did.
@@ -124,7 +141,11 @@ impl<'a> FailedBatches<'a> {
                 .send()
                 .await
                 .map_err(|e| self.cloud.error(self.call("s3", "ListObjectsV2"), e))?;
-            keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
             token = page.next_continuation_token().map(str::to_owned);
             if token.is_none() {
                 break;
@@ -206,9 +227,23 @@ impl<'a> FailedBatches<'a> {
 pub fn read_failure_record(body: &[u8]) -> Result<(Vec<u8>, usize), String> {
     let record: FailureRecord = serde_json::from_slice(body)
         .map_err(|e| format!("not a failure record of a stream mapping: {e}"))?;
-    let payload = record.payload.ok_or_else(|| {
-        "it has no `payload` (only S3 on-failure destinations keep the records)".to_owned()
-    })?;
+    let Some(payload) = record.payload else {
+        let unknown = || "?".to_owned();
+        let batch = record.batch.as_ref();
+        let field = |pick: fn(&BatchInfo) -> Option<&String>| {
+            batch.and_then(pick).cloned().unwrap_or_else(unknown)
+        };
+        return Err(format!(
+            "it has no `payload`, so not the records' data: {} record(s) of {} {} from sequence number {} to {}, which the stream holds only until its retention runs out (read them back with GetShardIterator AT_SEQUENCE_NUMBER and GetRecords before then)",
+            batch
+                .and_then(|b| b.batch_size)
+                .map_or_else(unknown, |n| n.to_string()),
+            field(|b| b.stream_arn.as_ref()),
+            field(|b| b.shard_id.as_ref()),
+            field(|b| b.start_sequence_number.as_ref()),
+            field(|b| b.end_sequence_number.as_ref()),
+        ));
+    };
     let event: serde_json::Value = serde_json::from_str(&payload)
         .map_err(|e| format!("its `payload` is not the invocation's JSON event: {e}"))?;
     let records = event
@@ -270,10 +305,11 @@ mod tests {
         assert_eq!(records, 2);
         assert!(payload.starts_with(br#"{"Records":[{"kinesis""#));
         let metadata_only = RECORD.replace(r#""payload""#, r#""other""#);
+        let why = read_failure_record(metadata_only.as_bytes()).unwrap_err();
+        assert!(why.contains("no `payload`"), "{why}");
         assert!(
-            read_failure_record(metadata_only.as_bytes())
-                .unwrap_err()
-                .contains("no `payload`")
+            why.contains("2 record(s) of arn:aws:kinesis:us-east-2:123456789012:stream/mystream shardId-000000000001 from sequence number 49601189658422359378836298521827638475320189012309704722 to 49601189658422359378836298522902373528957594348623495186"),
+            "{why}"
         );
         assert!(read_failure_record(b"{}").is_err());
     }
@@ -281,7 +317,9 @@ mod tests {
     #[test]
     fn only_an_answer_without_failures_counts_as_taken() {
         assert!(all_taken(r#"{"batchItemFailures":[]}"#));
-        assert!(!all_taken(r#"{"batchItemFailures":[{"itemIdentifier":"1"}]}"#));
+        assert!(!all_taken(
+            r#"{"batchItemFailures":[{"itemIdentifier":"1"}]}"#
+        ));
         assert!(!all_taken(r#"{"errorType":"BadPayload"}"#));
         assert!(!all_taken("null"));
         assert_eq!(

@@ -23,12 +23,14 @@
 //! The operations themselves live in the submodules: [`stacks`] (CloudFormation change sets,
 //! events, outputs), [`staging`] (the per-region staging buckets and content-addressed
 //! uploads, and the record of what was deployed), [`switch`] (the lever's drain switches),
+//! [`ip_ranges`] (Route 53's health-checker ranges for the web ACLs),
 //! [`probe`] (API Gateway's `TestInvokeMethod`), [`metrics`] (what `status` reads),
 //! [`queues`] (the bridge queues and their redrive) and [`failed`] (the batches the stream
 //! mappings gave up on, replayed).
 
 pub mod error;
 pub mod failed;
+pub mod ip_ranges;
 pub mod metrics;
 pub mod probe;
 pub mod queues;
@@ -231,6 +233,65 @@ impl Cloud {
         })
     }
 
+    /// A connection with the credentials of `role_arn`, assumed through the STS endpoint of
+    /// `region` (regional, so the lever never depends on the global endpoint in us-east-1);
+    /// the endpoint override stays. When the caller already is that role, the connection is
+    /// returned as it is.
+    pub async fn assume_role(
+        &self,
+        role_arn: &str,
+        region: &str,
+        session: &str,
+    ) -> Result<Cloud, CloudError> {
+        let config = aws_sdk_sts::config::Builder::from(&self.config)
+            .region(Region::new(region.to_owned()))
+            .build();
+        let sts = aws_sdk_sts::Client::from_conf(config);
+        let identity = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| self.error(Call::new("sts", "GetCallerIdentity", region), e))?;
+        if identity
+            .arn()
+            .is_some_and(|arn| is_session_of(arn, role_arn))
+        {
+            return Ok(self.clone());
+        }
+        let answer = sts
+            .assume_role()
+            .role_arn(role_arn)
+            .role_session_name(session)
+            .send()
+            .await
+            .map_err(|e| self.error(Call::new("sts", "AssumeRole", region), e))?;
+        let credentials = answer.credentials().ok_or_else(|| CloudError::Unexpected {
+            call: Call::new("sts", "AssumeRole", region).to_string(),
+            what: "no credentials in the answer".to_owned(),
+        })?;
+        let expiry = std::time::SystemTime::try_from(*credentials.expiration()).ok();
+        let assumed = aws_credential_types::Credentials::new(
+            credentials.access_key_id(),
+            credentials.secret_access_key(),
+            Some(credentials.session_token().to_owned()),
+            expiry,
+            "ingest-assume-role",
+        );
+        let config = self
+            .config
+            .clone()
+            .into_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(assumed),
+            )
+            .build();
+        Ok(Cloud {
+            config,
+            endpoint: self.endpoint.clone(),
+            path_style: self.path_style,
+        })
+    }
+
     /// An SDK failure of `call` as a [`CloudError`].
     pub fn error<E>(
         &self,
@@ -242,6 +303,22 @@ impl Cloud {
     {
         error::from_sdk(call, self.endpoint.as_deref(), error)
     }
+}
+
+/// Whether an STS caller ARN (`arn:aws:sts::123456789012:assumed-role/NAME/SESSION`) is a
+/// session of the role `role_arn` (`arn:aws:iam::123456789012:role/PATH/NAME`).
+fn is_session_of(caller: &str, role_arn: &str) -> bool {
+    let Some(role_name) = role_arn.rsplit('/').next() else {
+        return false;
+    };
+    let account = |arn: &str| arn.split(':').nth(4).map(str::to_owned);
+    caller.contains(":assumed-role/")
+        && caller
+            .split(":assumed-role/")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            == Some(role_name)
+        && account(caller) == account(role_arn)
 }
 
 /// One AWS call, for messages: `cloudformation:CreateChangeSet in us-east-1`.

@@ -1,48 +1,79 @@
-//! The lever's drain switches: one flag per region, kept in the secondary region and read by
-//! Route 53's inverted string-match health checks (`docs/architecture.md#the-lever`).
+//! The lever's drain switches in AWS (`docs/security.md#the-lever`): one object per region in
+//! the secondary stack's switch bucket, published by the lever's function as the metric whose
+//! alarms Route 53's `CLOUDWATCH_METRIC` checks read.
 //!
-//! [`DrainSwitches`] is the one place that knows how a switch is stored: today an S3 object per
-//! region in the secondary stack's switch bucket (outputs `SwitchObjectPrimary` /
-//! `SwitchObjectSecondary`), drained when its body contains
-//! [`SWITCH_SEARCH_STRING`]. A different mechanism (an alarm the lever sets, say) changes this
-//! file only. Setting or reading a switch calls S3 in the secondary region and nothing else:
-//! never Route 53's control plane, never the primary region.
+//! [`DrainSwitches`] is the one place that knows where a switch is and how its state shows:
+//! the object (outputs `SwitchObjectPrimary` / `SwitchObjectSecondary`, body
+//! [`SwitchBody`](crate::lever::SwitchBody)), the value last published for it
+//! (`GetMetricData`) and its alarm (`DescribeAlarms`, outputs `PrimarySwitchAlarmName` /
+//! `SecondarySwitchAlarmName`). Every call goes to the secondary region and nothing else:
+//! never Route 53's control plane, never the primary region. Writing needs the stack's operator
+//! role (output `LeverOperatorRoleArn`): the bucket policy denies every other principal, so
+//! `ingest lever` assumes it ([`Cloud::assume_role`]) through the secondary region's STS.
 
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_types::DateTime;
 
 use super::{Call, Cloud, CloudError};
-use crate::plan::Role;
-use crate::render::context::SWITCH_SEARCH_STRING;
+use crate::lever::SwitchBody;
+use crate::plan::{LEVER_DIMENSION_PIPELINE, LEVER_DIMENSION_REGION, Plan, Role};
 
-/// The body of a switch that does not drain: it must not contain [`SWITCH_SEARCH_STRING`].
-const RESTORED_BODY: &str = "drain=off\n";
+/// How far back `GetMetricData` looks for the last published value.
+const PUBLISHED_WINDOW: Duration = Duration::from_secs(15 * 60);
 
-/// The state of one region's switch.
+/// The state of one region's switch object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SwitchState {
-    /// The region is drained: its health check reads unhealthy, Route 53 sends it nothing.
+    /// The region is drained.
     Drained,
-    /// Set and not drained.
+    /// Set, and not drained.
     Restored,
     /// Never set: reads as not drained.
     Unset,
+    /// An object that is not a lever switch: the publisher publishes it as not drained.
+    Unreadable,
 }
 
 impl SwitchState {
-    /// Whether the region is drained.
+    /// Whether the switch drains its region.
     pub fn is_drained(self) -> bool {
         self == SwitchState::Drained
     }
 
-    /// `drained`, `not drained`, `not drained (never set)`.
+    /// `drained`, `not drained`, ...
     pub fn describe(self) -> &'static str {
         match self {
             SwitchState::Drained => "drained",
             SwitchState::Restored => "not drained",
             SwitchState::Unset => "not drained (never set)",
+            SwitchState::Unreadable => "not drained (the object is not a lever switch)",
         }
     }
+}
+
+/// A switch as read from its object.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Switch {
+    /// Its state.
+    pub state: SwitchState,
+    /// Who last set it, when set.
+    pub by: Option<String>,
+    /// When, when set.
+    pub at: Option<String>,
+}
+
+/// The value the publisher last published for a switch.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Published {
+    /// 1 drained, 0 not.
+    pub value: f64,
+    /// When (seconds since the epoch).
+    pub at_epoch_seconds: i64,
 }
 
 /// Where a switch lives: `s3://bucket/key`.
@@ -66,7 +97,7 @@ impl SwitchLocation {
     }
 }
 
-/// The output of the secondary stack that locates a role's switch.
+/// The output of the secondary stack that locates a role's switch object.
 pub fn output_key(role: Role) -> &'static str {
     match role {
         Role::Primary => "SwitchObjectPrimary",
@@ -74,46 +105,87 @@ pub fn output_key(role: Role) -> &'static str {
     }
 }
 
+/// The output of the secondary stack that names a role's switch alarm.
+pub fn alarm_output_key(role: Role) -> &'static str {
+    match role {
+        Role::Primary => "PrimarySwitchAlarmName",
+        Role::Secondary => "SecondarySwitchAlarmName",
+    }
+}
+
+/// The output of the secondary stack with the operator role's ARN.
+pub const OPERATOR_ROLE_OUTPUT: &str = "LeverOperatorRoleArn";
+
 /// Both regions' switches, in the secondary region.
 #[derive(Debug, Clone)]
 pub struct DrainSwitches<'a> {
     cloud: &'a Cloud,
     region: String,
-    primary: SwitchLocation,
-    secondary: SwitchLocation,
+    pipeline: String,
+    namespace: String,
+    metric: String,
+    objects: [SwitchLocation; 2],
+    alarms: [String; 2],
+}
+
+fn index(role: Role) -> usize {
+    match role {
+        Role::Primary => 0,
+        Role::Secondary => 1,
+    }
 }
 
 impl<'a> DrainSwitches<'a> {
-    /// The switches, located by the secondary stack's outputs (read in `region`, the secondary
-    /// region); `None` when an output is missing.
+    /// The switches of `plan`, located by the secondary stack's outputs; `Err` names the first
+    /// output that is missing.
     pub fn from_outputs(
         cloud: &'a Cloud,
-        region: &str,
-        outputs: &std::collections::BTreeMap<String, String>,
-    ) -> Option<DrainSwitches<'a>> {
-        let locate = |role| {
+        plan: &Plan,
+        outputs: &BTreeMap<String, String>,
+    ) -> Result<DrainSwitches<'a>, &'static str> {
+        let object = |role| {
             outputs
                 .get(output_key(role))
                 .and_then(|url| SwitchLocation::parse(url))
+                .ok_or(output_key(role))
         };
-        Some(DrainSwitches {
+        let alarm = |role| {
+            outputs
+                .get(alarm_output_key(role))
+                .cloned()
+                .ok_or(alarm_output_key(role))
+        };
+        Ok(DrainSwitches {
             cloud,
-            region: region.to_owned(),
-            primary: locate(Role::Primary)?,
-            secondary: locate(Role::Secondary)?,
+            region: plan.secondary.region.clone(),
+            pipeline: plan.name.clone(),
+            namespace: plan.failover.lever.namespace.to_owned(),
+            metric: plan.failover.lever.metric.to_owned(),
+            objects: [object(Role::Primary)?, object(Role::Secondary)?],
+            alarms: [alarm(Role::Primary)?, alarm(Role::Secondary)?],
         })
     }
 
     /// Where `role`'s switch is.
     pub fn location(&self, role: Role) -> &SwitchLocation {
-        match role {
-            Role::Primary => &self.primary,
-            Role::Secondary => &self.secondary,
+        &self.objects[index(role)]
+    }
+
+    /// The same switches through another connection (the operator role's).
+    pub fn with_cloud<'b>(&self, cloud: &'b Cloud) -> DrainSwitches<'b> {
+        DrainSwitches {
+            cloud,
+            region: self.region.clone(),
+            pipeline: self.pipeline.clone(),
+            namespace: self.namespace.clone(),
+            metric: self.metric.clone(),
+            objects: self.objects.clone(),
+            alarms: self.alarms.clone(),
         }
     }
 
-    /// Reads `role`'s switch.
-    pub async fn read(&self, role: Role) -> Result<SwitchState, CloudError> {
+    /// Reads `role`'s switch object.
+    pub async fn read(&self, role: Role) -> Result<Switch, CloudError> {
         let location = self.location(role);
         let call = || Call::new("s3", "GetObject", &self.region);
         let object = match self
@@ -129,7 +201,11 @@ impl<'a> DrainSwitches<'a> {
             Err(error) => {
                 let error = self.cloud.error(call(), error);
                 return if error.service_code() == Some("NoSuchKey") {
-                    Ok(SwitchState::Unset)
+                    Ok(Switch {
+                        state: SwitchState::Unset,
+                        by: None,
+                        at: None,
+                    })
                 } else {
                     Err(error)
                 };
@@ -144,25 +220,39 @@ impl<'a> DrainSwitches<'a> {
                 what: format!("reading s3://{}/{}: {e}", location.bucket, location.key),
             })?
             .into_bytes();
-        Ok(state_of(&body))
+        Ok(match SwitchBody::parse(&body) {
+            Some(switch) => Switch {
+                state: if switch.drained {
+                    SwitchState::Drained
+                } else {
+                    SwitchState::Restored
+                },
+                by: Some(switch.by),
+                at: Some(switch.at),
+            },
+            None => Switch {
+                state: SwitchState::Unreadable,
+                by: None,
+                at: None,
+            },
+        })
     }
 
-    /// Sets `role`'s switch; `who` is recorded in the object's metadata.
+    /// Sets `role`'s switch; `who` and the time go into the body.
     pub async fn set(&self, role: Role, drained: bool, who: &str) -> Result<(), CloudError> {
         let location = self.location(role);
-        let body = if drained {
-            format!("{SWITCH_SEARCH_STRING}\n")
-        } else {
-            RESTORED_BODY.to_owned()
+        let body = SwitchBody {
+            drained,
+            by: who.to_owned(),
+            at: rfc3339(SystemTime::now()),
         };
         self.cloud
             .s3(&self.region)
             .put_object()
             .bucket(&location.bucket)
             .key(&location.key)
-            .content_type("text/plain")
-            .metadata("set-by", who)
-            .body(ByteStream::from(body.into_bytes()))
+            .content_type("application/json")
+            .body(ByteStream::from(body.to_json().into_bytes()))
             .send()
             .await
             .map_err(|e| {
@@ -171,31 +261,98 @@ impl<'a> DrainSwitches<'a> {
             })?;
         Ok(())
     }
+
+    /// The value last published for `role`'s switch in the last minutes, if any.
+    pub async fn published(&self, role: Role) -> Result<Option<Published>, CloudError> {
+        let now = SystemTime::now();
+        let query = MetricDataQuery::builder()
+            .id("switch")
+            .metric_stat(
+                MetricStat::builder()
+                    .metric(
+                        Metric::builder()
+                            .namespace(&self.namespace)
+                            .metric_name(&self.metric)
+                            .dimensions(
+                                Dimension::builder()
+                                    .name(LEVER_DIMENSION_PIPELINE)
+                                    .value(&self.pipeline)
+                                    .build(),
+                            )
+                            .dimensions(
+                                Dimension::builder()
+                                    .name(LEVER_DIMENSION_REGION)
+                                    .value(role.as_str())
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .period(60)
+                    .stat("Maximum")
+                    .build(),
+            )
+            .build();
+        let answer = self
+            .cloud
+            .cloudwatch(&self.region)
+            .get_metric_data()
+            .metric_data_queries(query)
+            .start_time(DateTime::from(now - PUBLISHED_WINDOW))
+            .end_time(DateTime::from(now + Duration::from_secs(60)))
+            .scan_by(ScanBy::TimestampDescending)
+            .send()
+            .await
+            .map_err(|e| {
+                self.cloud
+                    .error(Call::new("cloudwatch", "GetMetricData", &self.region), e)
+            })?;
+        let Some(result) = answer.metric_data_results().first() else {
+            return Ok(None);
+        };
+        Ok(result
+            .values()
+            .first()
+            .zip(result.timestamps().first())
+            .map(|(value, at)| Published {
+                value: *value,
+                at_epoch_seconds: at.secs(),
+            }))
+    }
+
+    /// The state of `role`'s switch alarm (`OK`, `ALARM`, `INSUFFICIENT_DATA`), `None` when
+    /// there is no such alarm.
+    pub async fn alarm_state(&self, role: Role) -> Result<Option<String>, CloudError> {
+        let name = &self.alarms[index(role)];
+        let answer = self
+            .cloud
+            .cloudwatch(&self.region)
+            .describe_alarms()
+            .alarm_names(name)
+            .send()
+            .await
+            .map_err(|e| {
+                self.cloud
+                    .error(Call::new("cloudwatch", "DescribeAlarms", &self.region), e)
+            })?;
+        Ok(answer
+            .metric_alarms()
+            .first()
+            .and_then(|alarm| alarm.state_value())
+            .map(|state| state.as_str().to_owned()))
+    }
 }
 
-/// How the health checkers read a switch's body: drained when it contains the search string.
-pub fn state_of(body: &[u8]) -> SwitchState {
-    let needle = SWITCH_SEARCH_STRING.as_bytes();
-    if body.windows(needle.len()).any(|window| window == needle) {
-        SwitchState::Drained
-    } else {
-        SwitchState::Restored
-    }
+/// `2026-12-01T20:13:49Z`.
+pub fn rfc3339(at: SystemTime) -> String {
+    DateTime::from(at)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bodies_read_as_the_health_checkers_read_them() {
-        assert_eq!(
-            state_of(format!("{SWITCH_SEARCH_STRING}\n").as_bytes()),
-            SwitchState::Drained
-        );
-        assert_eq!(state_of(RESTORED_BODY.as_bytes()), SwitchState::Restored);
-        assert_eq!(state_of(b""), SwitchState::Restored);
-    }
+    use crate::lever::switch_key;
 
     #[test]
     fn locations_parse_from_the_outputs() {
@@ -208,5 +365,12 @@ mod tests {
         );
         assert_eq!(SwitchLocation::parse("https://x/y"), None);
         assert_eq!(SwitchLocation::parse("s3://bucket"), None);
+        assert_eq!(switch_key(Role::Primary), "switch/primary");
+    }
+
+    #[test]
+    fn times_are_rfc3339_in_utc() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_156_029);
+        assert_eq!(rfc3339(at), "2026-12-01T20:13:49Z");
     }
 }

@@ -32,8 +32,9 @@ use std::time::Instant;
 use futures_util::future::join_all;
 use serde_json::Value;
 
-use super::{Ui, checked_plan, spec_or_default};
+use super::{Ui, checked_spec, spec_or_default};
 use crate::cli::{AwsArgs, DeployArgs};
+use crate::cloud::ip_ranges;
 use crate::cloud::probe::{self, ProbeResult};
 use crate::cloud::stacks::{
     ChangeSet, ChangeSetOutcome, ChangeSetRequest, DeployedStack, Finished, ParameterValue,
@@ -43,7 +44,7 @@ use crate::cloud::staging::{self, DeployedRecord, SpecBundle, StagedObject, Stag
 use crate::cloud::{self, Cloud, CloudError, Settings};
 use crate::diagnostic::SourceFile;
 use crate::errors::{Error, Result};
-use crate::plan::Plan;
+use crate::plan::{DeployInput, Plan, StackKind};
 use crate::render::{self, Templates};
 
 /// `print!` to standard output that ignores a closed pipe (`ingest status | head`): the
@@ -108,6 +109,8 @@ pub(crate) struct Target {
     pub depends_on: Vec<&'static str>,
     /// Its parameters taken from those stacks' outputs.
     pub inputs: Vec<Input>,
+    /// Its parameters deploy fills from outside the stacks.
+    pub deploy_inputs: Vec<DeployInput>,
     /// The template.
     pub template: String,
     /// The template's parameters with their defaults, in template order.
@@ -125,9 +128,17 @@ impl Target {
     }
 }
 
-/// How the plan's stacks depend on each other: `(kind, depends on, inputs)`, in deploy order
-/// (the plan's own order).
-fn stack_links(plan: &Plan) -> Vec<(&'static str, Vec<&'static str>, Vec<Input>)> {
+/// How the plan's stacks depend on each other: `(kind, depends on, inputs, deploy inputs)`, in
+/// deploy order (the plan's own order).
+#[allow(clippy::type_complexity)]
+fn stack_links(
+    plan: &Plan,
+) -> Vec<(
+    &'static str,
+    Vec<&'static str>,
+    Vec<Input>,
+    Vec<DeployInput>,
+)> {
     plan.stacks
         .iter()
         .map(|stack| {
@@ -141,7 +152,12 @@ fn stack_links(plan: &Plan) -> Vec<(&'static str, Vec<&'static str>, Vec<Input>)
                     output: input.output.clone(),
                 })
                 .collect();
-            (stack.kind.as_str(), depends_on, inputs)
+            (
+                stack.kind.as_str(),
+                depends_on,
+                inputs,
+                stack.deploy_inputs.clone(),
+            )
         })
         .collect()
 }
@@ -155,7 +171,7 @@ pub(crate) fn targets(plan: &Plan, spec: &Path, only: &[String]) -> Result<Vec<T
     let templates = Templates::embedded().map_err(render_error)?;
     let rendered = render::render(plan, &templates).map_err(render_error)?;
     let mut targets = Vec::new();
-    for (kind, depends_on, inputs) in stack_links(plan) {
+    for (kind, depends_on, inputs, deploy_inputs) in stack_links(plan) {
         let Some(stack) = rendered.stacks.iter().find(|s| s.kind == kind) else {
             continue;
         };
@@ -187,6 +203,7 @@ pub(crate) fn targets(plan: &Plan, spec: &Path, only: &[String]) -> Result<Vec<T
             region: stack.region.clone(),
             depends_on,
             inputs,
+            deploy_inputs,
             capabilities: capabilities(&json),
             template: stack.text.clone(),
             parameters,
@@ -310,13 +327,48 @@ pub(crate) fn artifact_bytes(plan: &Plan, artifact: Option<&Path>) -> Result<Vec
     Ok(bytes)
 }
 
-/// What was staged for one deploy: the zip per region, the template per stack.
+/// What was staged for one deploy: the zip per region, the template per stack, and the values
+/// of the parameters filled from outside the stacks.
 #[derive(Debug, Default)]
 pub(crate) struct Staged {
     /// The Lambda zip, by region.
     pub artifacts: BTreeMap<String, StagedObject>,
     /// The template, by stack kind.
     pub templates: BTreeMap<&'static str, StagedObject>,
+    /// Deploy inputs by parameter name (the same value for every stack that takes it).
+    pub deploy_values: BTreeMap<String, String>,
+}
+
+/// The values of the deploy inputs of `targets`: Route 53's health-checker ranges from
+/// `ip_ranges` (a file) or AWS's published `ip-ranges.json` ([`ip_ranges`]).
+pub(crate) async fn deploy_values(
+    targets: &[Target],
+    ip_ranges_file: Option<&Path>,
+) -> Result<BTreeMap<String, String>> {
+    let mut values = BTreeMap::new();
+    let mut text: Option<(Vec<u8>, String)> = None;
+    for input in targets.iter().flat_map(|t| &t.deploy_inputs) {
+        match input {
+            DeployInput::CheckerRanges {
+                parameter,
+                regions,
+                extra,
+            } => {
+                if values.contains_key(parameter) {
+                    continue;
+                }
+                if text.is_none() {
+                    text = Some(ip_ranges::fetch(ip_ranges_file).await?);
+                }
+                let (bytes, from) = text.as_ref().expect("fetched above");
+                let ranges = ip_ranges::checker_ranges(bytes, from, regions, extra)
+                    .map_err(|what| Error::IpRanges { what })?;
+                eprintln!("health checkers: {}", ranges.source);
+                values.insert(parameter.clone(), ranges.parameter_value());
+            }
+        }
+    }
+    Ok(values)
 }
 
 /// Uploads what `targets` need to the staging buckets (skipping what is there).
@@ -478,7 +530,7 @@ fn parameters(target: &Target, staged: &Staged, outputs: &Outputs) -> Result<Vec
             CODE_BUCKET => code.map(|c| c.bucket.clone()),
             CODE_KEY => code.map(|c| c.key.clone()),
             CODE_VERSION => code.map(|c| c.version.clone()),
-            _ => None,
+            _ => staged.deploy_values.get(key).cloned(),
         };
         let value = value
             .or_else(|| {
@@ -938,6 +990,33 @@ pub(crate) fn spec_bundle(plan: &Plan, spec: &Path) -> Result<SpecBundle> {
             }
         }
     }
+    // The files the schemas' references read (`common.json#/$defs/address`), by their path
+    // beside the spec, so the deployed spec is checked again as it was, not with today's files.
+    // (A file outside the spec's folder has no such path; comparing with the deployed spec then
+    // says it cannot read it.)
+    let folder = std::path::absolute(spec)
+        .ok()
+        .and_then(|path| path.parent().map(lexically_normal));
+    for event in &plan.events {
+        for (uri, _) in &event.schema.files {
+            let Some(path) = ingest_codegen::schema::uri_path(uri) else {
+                continue;
+            };
+            let beside = folder
+                .as_deref()
+                .and_then(|folder| path.strip_prefix(folder).ok())
+                .map(|relative| {
+                    relative
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join("/")
+                });
+            if let Some(name) = beside {
+                files.insert(name, read(&path)?);
+            }
+        }
+    }
     let schemas = plan
         .events
         .iter()
@@ -948,6 +1027,21 @@ pub(crate) fn spec_bundle(plan: &Plan, spec: &Path) -> Result<SpecBundle> {
         files,
         schemas,
     })
+}
+
+/// An absolute path with `.` and `..` taken out, as references' URIs are.
+fn lexically_normal(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Now, as RFC 3339 UTC.
@@ -961,12 +1055,13 @@ pub(crate) fn now_rfc3339() -> String {
 pub fn run(args: &DeployArgs, ui: Ui) -> Result<ExitCode> {
     require_answerable(args.yes, "deploying")?;
     let spec = spec_or_default(args.spec.as_deref());
-    let plan = checked_plan(&spec, ui)?;
-    let all = targets(&plan, &spec, &[])?;
-    let selected = targets(&plan, &spec, &args.only)?;
-    let bundle = spec_bundle(&plan, &spec)?;
+    let checked = checked_spec(&spec, ui)?;
+    let plan = &checked.plan;
+    let all = targets(plan, &spec, &[])?;
+    let selected = targets(plan, &spec, &args.only)?;
+    let bundle = spec_bundle(plan, &spec)?;
     let zip = if selected.iter().any(Target::needs_code) {
-        Some(artifact_bytes(&plan, args.artifact.as_deref())?)
+        Some(artifact_bytes(plan, args.artifact.as_deref())?)
     } else {
         None
     };
@@ -979,7 +1074,15 @@ pub fn run(args: &DeployArgs, ui: Ui) -> Result<ExitCode> {
     cloud::block_on(async {
         let cloud = Cloud::connect(&settings(&args.aws), &regions[0]).await?;
         let staging = Staging::find(&cloud, &regions).await?;
-        let staged = stage(&staging, &selected, zip.as_deref()).await?;
+        // The validator runs in the primary stack: its schemas change only when it deploys.
+        if selected
+            .iter()
+            .any(|t| t.kind == StackKind::Primary.as_str())
+        {
+            super::check::before_deploy(&cloud, &checked, args.allow_breaking, ui).await?;
+        }
+        let mut staged = stage(&staging, &selected, zip.as_deref()).await?;
+        staged.deploy_values = deploy_values(&selected, args.ip_ranges.as_deref()).await?;
         let mut outputs = outside_outputs(&cloud, &all, &selected).await?;
         let progress = Progress::new(ui);
         let mut changed = 0usize;
@@ -1223,6 +1326,29 @@ mod tests {
     fn plan() -> (Plan, PathBuf) {
         let spec = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/ingest.yaml"));
         (crate::check_spec(&spec).unwrap().plan, spec)
+    }
+
+    #[test]
+    fn the_spec_bundle_holds_the_files_references_read() {
+        let spec = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../specs/./schemas/../checkout.yaml"
+        ));
+        let plan = crate::check_spec(&spec).unwrap().plan;
+        let bundle = spec_bundle(&plan, &spec).unwrap();
+        let names: Vec<&str> = bundle.files.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "checkout.yaml",
+                "schemas/catalog.updated.json",
+                "schemas/common.json",
+                "schemas/order.placed.json"
+            ]
+        );
+        // The deployed spec reads back from the bundle alone, references and all.
+        let old = crate::compat::load_files("deployed", "deployed", &bundle.spec, &bundle.files);
+        assert!(old.is_ok(), "{:?}", old.err());
     }
 
     #[test]

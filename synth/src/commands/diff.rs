@@ -16,15 +16,16 @@ use std::process::ExitCode;
 
 use super::deploy::out;
 use super::deploy::{
-    StackChange, Target, artifact_bytes, levels, outside_outputs, prepare, render_change, settings,
-    stage, targets,
+    StackChange, Target, artifact_bytes, deploy_values, levels, outside_outputs, prepare,
+    render_change, settings, stage, targets,
 };
-use super::{Ui, checked_plan, spec_or_default};
+use super::{Ui, checked_spec, spec_or_default};
 use crate::cli::DiffArgs;
 use crate::cloud::stacks::Stacks;
 use crate::cloud::staging::Staging;
 use crate::cloud::{self, Cloud};
 use crate::errors::Result;
+use crate::plan::StackKind;
 
 /// The exit code of a diff that found changes (1 is an error, 2 a command-line mistake).
 pub const EXIT_CHANGES: u8 = 3;
@@ -32,11 +33,12 @@ pub const EXIT_CHANGES: u8 = 3;
 /// Runs `ingest diff`.
 pub fn run(args: &DiffArgs, ui: Ui) -> Result<ExitCode> {
     let spec = spec_or_default(args.spec.as_deref());
-    let plan = checked_plan(&spec, ui)?;
-    let all = targets(&plan, &spec, &[])?;
-    let selected = targets(&plan, &spec, &args.only)?;
+    let checked = checked_spec(&spec, ui)?;
+    let plan = &checked.plan;
+    let all = targets(plan, &spec, &[])?;
+    let selected = targets(plan, &spec, &args.only)?;
     let zip = if selected.iter().any(Target::needs_code) {
-        Some(artifact_bytes(&plan, args.artifact.as_deref())?)
+        Some(artifact_bytes(plan, args.artifact.as_deref())?)
     } else {
         None
     };
@@ -49,7 +51,8 @@ pub fn run(args: &DiffArgs, ui: Ui) -> Result<ExitCode> {
     cloud::block_on(async {
         let cloud = Cloud::connect(&settings(&args.aws), &regions[0]).await?;
         let staging = Staging::find(&cloud, &regions).await?;
-        let staged = stage(&staging, &selected, zip.as_deref()).await?;
+        let mut staged = stage(&staging, &selected, zip.as_deref()).await?;
+        staged.deploy_values = deploy_values(&selected, args.ip_ranges.as_deref()).await?;
         let mut outputs = outside_outputs(&cloud, &all, &selected).await?;
         let mut changes = false;
         for level in levels(&selected) {
@@ -71,6 +74,13 @@ pub fn run(args: &DiffArgs, ui: Ui) -> Result<ExitCode> {
                     outputs.insert(target.kind, existing.outputs);
                 }
             }
+        }
+        // What deploy would refuse: changes that send valid events to quarantine.
+        if selected
+            .iter()
+            .any(|t| t.kind == StackKind::Primary.as_str())
+        {
+            super::check::in_diff(&cloud, &checked, ui).await?;
         }
         Ok(if changes {
             ExitCode::from(EXIT_CHANGES)

@@ -5,12 +5,14 @@
 //!   other parameter as it is), shown, confirmed and followed like a deploy. This goes through
 //!   Route 53's control plane, so it is for calm days and drills.
 //! - **drain / restore**: set a region's drain switch through
-//!   [`DrainSwitches`](crate::cloud::switch::DrainSwitches): S3 in the secondary region only, no
-//!   call to Route 53 or to the primary region. Draining a region while the other is drained is
-//!   refused: with every record unhealthy Route 53 fails open and answers by weight, so the
-//!   drain would silently undo itself.
+//!   [`DrainSwitches`](crate::cloud::switch::DrainSwitches) as the stack's lever operator role
+//!   (STS, S3 and, with `--wait`, CloudWatch, all in the secondary region), no call to Route 53
+//!   or to the primary region. Draining a region while the other is drained is refused: with
+//!   every record unhealthy Route 53 fails open and answers by weight, so the drain would
+//!   silently undo itself.
 
 use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime};
 
 use super::deploy::{
     Progress, Target, confirm, require_answerable, settings, stack_failed, state_error, table,
@@ -23,10 +25,10 @@ use crate::cloud::stacks::{
     ChangeSetOutcome, ChangeSetRequest, ParameterValue, Stacks, StatusKind, TemplateSource,
     status_kind,
 };
-use crate::cloud::switch::{DrainSwitches, output_key};
+use crate::cloud::switch::{DrainSwitches, OPERATOR_ROLE_OUTPUT, SwitchState};
 use crate::cloud::{self, Cloud};
 use crate::errors::{Error, Result};
-use crate::plan::{Plan, Role};
+use crate::plan::{LeverChoice, Plan, Role};
 
 /// How the dns stack's parameters and outputs name a region: `Primary`, `Secondary`.
 pub fn dns_prefix(role: Role) -> &'static str {
@@ -66,8 +68,10 @@ pub fn run(args: &LeverArgs, ui: Ui) -> Result<ExitCode> {
             secondary,
             yes,
         } => weights(args, ui, &all, primary, secondary, yes),
-        LeverAction::Drain { region } => switch(args, &plan, &all, role(region), true),
-        LeverAction::Restore { region } => switch(args, &plan, &all, role(region), false),
+        LeverAction::Drain { region, wait } => switch(args, &plan, &all, role(region), true, wait),
+        LeverAction::Restore { region, wait } => {
+            switch(args, &plan, &all, role(region), false, wait)
+        }
     }
 }
 
@@ -200,7 +204,15 @@ fn switch(
     all: &[Target],
     role: Role,
     drain: bool,
+    wait: Option<u64>,
 ) -> Result<ExitCode> {
+    if plan.failover.lever.kind == LeverChoice::Arc {
+        return Err(Error::LeverArc {
+            region: role.as_str(),
+            drain,
+            state: if drain { "Off" } else { "On" },
+        });
+    }
     // The switches live in the secondary stack; nothing else is called.
     let secondary = find(all, plan.secondary.role.as_str());
     let region = role.as_str();
@@ -216,55 +228,109 @@ fn switch(
                 help: "the drain switches live in it: deploy first (`ingest deploy`)".to_owned(),
             });
         };
-        let switches = DrainSwitches::from_outputs(&cloud, &secondary.region, &stack.outputs)
-            .ok_or_else(|| Error::MissingOutput {
-                stack: secondary.name.clone(),
-                output: output_key(role).to_owned(),
-            })?;
+        let missing = |output: &str| Error::MissingOutput {
+            stack: secondary.name.clone(),
+            output: output.to_owned(),
+        };
+        let operator_role = stack
+            .outputs
+            .get(OPERATOR_ROLE_OUTPUT)
+            .ok_or_else(|| missing(OPERATOR_ROLE_OUTPUT))?;
+        // Only the operator role may write the switches (the bucket policy denies everyone
+        // else): assume it through the secondary region's STS.
+        let operator = cloud
+            .assume_role(operator_role, &secondary.region, "ingest-lever")
+            .await?;
+        let switches =
+            DrainSwitches::from_outputs(&operator, plan, &stack.outputs).map_err(missing)?;
         let location = switches.location(role).clone();
         let current = switches.read(role).await?;
         if drain {
             let other = other(role);
-            if switches.read(other).await?.is_drained() {
+            if switches.read(other).await?.state.is_drained() {
                 return Err(Error::DrainBoth {
                     region: role.as_str(),
                     other: other.as_str(),
                 });
             }
         }
-        if current.is_drained() == drain {
+        if current.state.is_drained() == drain && current.state != SwitchState::Unreadable {
             outln!(
                 "{region} is {} already (s3://{}/{})",
                 if drain { "drained" } else { "not drained" },
                 location.bucket,
                 location.key
             );
-            return Ok(ExitCode::SUCCESS);
-        }
-        let action = if drain { "drain" } else { "restore" };
-        switches
-            .set(role, drain, &format!("ingest lever {action} {region}"))
-            .await?;
-        let seconds = plan.failover.interval_seconds * plan.failover.failure_threshold;
-        if drain {
-            outln!(
-                "drained {region}: s3://{}/{} is set; Route 53 stops sending {region} traffic once \
-                 its health check has failed {} times (about {seconds} s)",
-                location.bucket,
-                location.key,
-                plan.failover.failure_threshold
-            );
         } else {
-            outln!(
-                "restored {region}: s3://{}/{} is cleared; {region} gets traffic again once its \
-                 health check has passed {} times (about {seconds} s) and its endpoint is healthy",
-                location.bucket,
-                location.key,
-                plan.failover.failure_threshold
-            );
+            let action = if drain { "drain" } else { "restore" };
+            switches
+                .set(role, drain, &format!("ingest lever {action} {region}"))
+                .await?;
+            let window = plan.failover.lever.period_seconds;
+            if drain {
+                outln!(
+                    "drained {region}: s3://{}/{} is set; the lever's publisher publishes it within seconds, and Route 53 stops sending {region} traffic once its check reads the alarm (a minute or two)",
+                    location.bucket,
+                    location.key
+                );
+            } else {
+                outln!(
+                    "restored {region}: s3://{}/{} is cleared; {region} gets traffic again once the last drained value has left the alarm's {window} s window and its endpoint is healthy (up to about {} min)",
+                    location.bucket,
+                    location.key,
+                    window.div_ceil(60) + 2
+                );
+            }
+        }
+        if let Some(seconds) = wait {
+            wait_for_publication(&switches, role, drain, Duration::from_secs(seconds)).await?;
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Polls the published value of `role`'s switch until it says `drained` (or not), then
+/// reports the alarm's state; fails after `limit`.
+async fn wait_for_publication(
+    switches: &DrainSwitches<'_>,
+    role: Role,
+    drained: bool,
+    limit: Duration,
+) -> Result<()> {
+    let wanted = if drained { 1.0 } else { 0.0 };
+    let started = Instant::now();
+    let since = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        - 60;
+    loop {
+        if let Some(published) = switches.published(role).await?
+            && published.at_epoch_seconds >= since
+            && (published.value - wanted).abs() < f64::EPSILON
+        {
+            let alarm = switches
+                .alarm_state(role)
+                .await?
+                .unwrap_or_else(|| "unknown".to_owned());
+            outln!(
+                "published: {} is {} (alarm {alarm})",
+                role.as_str(),
+                if drained { "drained" } else { "not drained" }
+            );
+            return Ok(());
+        }
+        if started.elapsed() >= limit {
+            return Err(Error::LeverNotPublished {
+                region: role.as_str(),
+                seconds: limit.as_secs(),
+            });
+        }
+        eprintln!(
+            "waiting for the lever's publisher ({} s)...",
+            started.elapsed().as_secs()
+        );
+        tokio::time::sleep(Duration::from_secs(5).min(limit)).await;
+    }
 }
 
 #[cfg(test)]

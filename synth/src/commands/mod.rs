@@ -8,12 +8,16 @@
 
 pub mod check;
 pub mod completions;
-pub mod dev;
-pub mod drill;
 pub mod init;
 pub mod package;
 pub mod schema;
 pub mod synth;
+// The commands that run the pipeline on this machine (feature `local`).
+#[cfg(feature = "local")]
+pub mod dev;
+#[cfg(feature = "local")]
+pub mod drill;
+#[cfg(feature = "local")]
 pub mod validate;
 // The commands that deploy and operate the stacks (feature `aws`).
 #[cfg(feature = "aws")]
@@ -73,8 +77,11 @@ pub fn run(command: Command, ui: Ui) -> Result<ExitCode> {
         Command::Check(args) => check::run(&args, ui),
         Command::Synth(args) => synth::run(&args, ui),
         Command::Schema => schema::run(),
+        #[cfg(feature = "local")]
         Command::Validate(args) => validate::run(&args, ui),
+        #[cfg(feature = "local")]
         Command::Drill(args) => drill::run(&args, ui),
+        #[cfg(feature = "local")]
         Command::Dev(args) => dev::run(&args, ui),
         Command::Package(args) => package::run(&args, ui),
         #[cfg(feature = "aws")]
@@ -111,9 +118,21 @@ pub fn spec_or_default(spec: Option<&Path>) -> PathBuf {
     spec.map_or_else(default_spec, Path::to_path_buf)
 }
 
+#[cfg(feature = "local")]
+/// The spec's validators, compiled in this process from its schemas (`ingest-eval`): the
+/// verdicts of the generated code without building it.
+pub fn registry(plan: &crate::plan::Plan) -> Result<ingest_runtime::Registry> {
+    ingest_eval::registry(&plan.event_inputs()).map_err(crate::errors::Error::Registry)
+}
+
 /// Checks a spec, printing its warnings: the plan of a spec that has no errors.
 pub fn checked_plan(spec: &Path, ui: Ui) -> Result<crate::plan::Plan> {
+    Ok(checked_spec(spec, ui)?.plan)
+}
+
+/// Checks a spec, printing its warnings: a spec that has no errors, with its plan and file.
+pub fn checked_spec(spec: &Path, ui: Ui) -> Result<crate::CheckedSpec> {
     let checked = crate::check_spec(spec)?;
     ui.warnings(&checked.warnings);
-    Ok(checked.plan)
+    Ok(checked)
 }

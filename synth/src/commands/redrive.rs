@@ -12,9 +12,9 @@ use super::{Ui, checked_plan, spec_or_default};
 use crate::cli::{RedriveArgs, RegionRole};
 use crate::cloud::failed::{FailedBatches, Replay};
 use crate::cloud::queues::Queues;
-use crate::plan::Plan;
 use crate::cloud::{self, Cloud};
 use crate::errors::{Error, Result};
+use crate::plan::Plan;
 
 /// Runs `ingest redrive`.
 pub fn run(args: &RedriveArgs, ui: Ui) -> Result<ExitCode> {
@@ -112,14 +112,21 @@ fn replay_failed(args: &RedriveArgs, plan: &Plan) -> Result<ExitCode> {
             }
             outln!(
                 "{} {replayed} failed batch{} ({records} records) from {bucket} through {function}",
-                if args.dry_run { "would replay" } else { "replayed" },
+                if args.dry_run {
+                    "would replay"
+                } else {
+                    "replayed"
+                },
                 if replayed == 1 { "" } else { "es" }
             );
         }
         Ok(if stuck == 0 {
             ExitCode::SUCCESS
         } else {
-            eprintln!("error: {stuck} failure record{} could not be replayed; they stay in place", if stuck == 1 { "" } else { "s" });
+            eprintln!(
+                "error: {stuck} failure record{} could not be replayed; they stay in place",
+                if stuck == 1 { "" } else { "s" }
+            );
             ExitCode::FAILURE
         })
     })

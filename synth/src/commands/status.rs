@@ -1,7 +1,8 @@
 //! `ingest status [SPEC] [--json]`: how each region stands, read from AWS.
 //!
 //! Per region: its stack's status, its endpoint, the Route 53 health checkers' verdict on its
-//! calculated health check (endpoint and drain switch), its drain switch, its weight (the dns
+//! calculated health check (endpoint and drain switch), its drain switch (as set, as the
+//! lever's publisher last published it, and its alarm's state), its weight (the dns
 //! stack's parameter, as deployed), its stream's iterator age (CloudWatch), the bridge queue and
 //! dead-letter queue depths (where the bridge runs) and the quarantine objects written in the
 //! last hour (where the validator runs). A reading that fails (a permission the identity lacks,
@@ -75,6 +76,12 @@ pub struct RegionStatus {
     pub drained: Option<bool>,
     /// The drain switch as set.
     pub drain_switch: Option<SwitchState>,
+    /// The value the lever's publisher last published for the switch (1 drained, 0 not) in
+    /// the last minutes; `null` without one.
+    pub switch_published: Option<f64>,
+    /// The state of the switch's alarm (`OK`, `ALARM`, `INSUFFICIENT_DATA`), which Route 53's
+    /// switch check reads.
+    pub switch_alarm: Option<String>,
     /// The Route 53 weight as deployed.
     pub weight: Option<u64>,
     /// Its share of traffic in percent (weight / sum).
@@ -133,7 +140,7 @@ pub(crate) async fn read(cloud: &Cloud, plan: &Plan, all: &[Target]) -> Result<S
     let secondary_kind = plan.secondary.role.as_str();
     let switches = deployed
         .get(secondary_kind)
-        .and_then(|s| DrainSwitches::from_outputs(cloud, &plan.secondary.region, &s.outputs));
+        .and_then(|s| DrainSwitches::from_outputs(cloud, plan, &s.outputs).ok());
     let dns = deployed.get("dns");
     let dns_region = all
         .iter()
@@ -161,6 +168,8 @@ pub(crate) async fn read(cloud: &Cloud, plan: &Plan, all: &[Target]) -> Result<S
             switch_check: None,
             drained: None,
             drain_switch: None,
+            switch_published: None,
+            switch_alarm: None,
             weight,
             share_percent: weight.zip(total).map(|(w, t)| {
                 if t == 0 {
@@ -236,12 +245,23 @@ async fn read_region(
             Err(error) => missing(field, reason(error)),
         }
     }
-    let mut switch = None;
+    let (mut switch, mut published, mut alarm) = (None, None, None);
     match switches {
-        Some(switches) => match switches.read(region.role).await {
-            Ok(state) => switch = Some(state),
-            Err(error) => missing("drain_switch", reason(error)),
-        },
+        Some(switches) => {
+            match switches.read(region.role).await {
+                Ok(read) => switch = Some(read.state),
+                Err(error) => missing("drain_switch", reason(error)),
+            }
+            match switches.published(region.role).await {
+                Ok(value) => published = value.map(|p| p.value),
+                Err(error) => missing("switch_published", reason(error)),
+            }
+            match switches.alarm_state(region.role).await {
+                Ok(state) => alarm = state,
+                Err(error) => missing("switch_alarm", reason(error)),
+            }
+        }
+        None if plan.failover.lever.kind == crate::plan::LeverChoice::Arc => {}
         None => missing("drain_switch", not_deployed(plan.secondary.role.as_str())),
     }
     if status.weight.is_none() {
@@ -302,6 +322,8 @@ async fn read_region(
         (Some(endpoint), Some(switch)) => Some(endpoint.is_healthy() && switch.is_healthy()),
     };
     status.drain_switch = switch;
+    status.switch_published = published;
+    status.switch_alarm = alarm;
     status.drained = switch.map(SwitchState::is_drained);
     status.iterator_age_ms = age;
     status.bridge_queue = queue;
@@ -365,6 +387,21 @@ pub fn render(status: &Status) -> String {
                 }
             }),
         )
+    });
+    row("  published", &|r| {
+        if r.unavailable.contains_key("switch_published") {
+            "unavailable (see below)".to_owned()
+        } else {
+            match r.switch_published {
+                Some(value) if value >= 1.0 => "drained".to_owned(),
+                Some(_) => "not drained".to_owned(),
+                None if r.drain_switch.is_some() => "nothing in the last 15 min".to_owned(),
+                None => "-".to_owned(),
+            }
+        }
+    });
+    row("  switch alarm", &|r| {
+        value(r, "switch_alarm", r.switch_alarm.clone())
     });
     row("weight", &|r| {
         value(

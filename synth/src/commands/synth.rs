@@ -35,7 +35,7 @@ pub fn run(args: &SynthArgs, ui: Ui) -> Result<ExitCode> {
     } else {
         args.specs.clone()
     };
-    let sets = synthesize_all(&paths, &args.out, &templates, ui)?;
+    let sets = synthesize_all(&paths, &templates, ui)?;
     if args.check {
         return check(&sets, &args.out);
     }
@@ -50,13 +50,7 @@ pub fn run(args: &SynthArgs, ui: Ui) -> Result<ExitCode> {
 }
 
 /// Checks and renders every spec; any failure fails the whole run, with every failure listed.
-fn synthesize_all(
-    paths: &[PathBuf],
-    out: &Path,
-    templates: &Templates,
-    ui: Ui,
-) -> Result<Vec<Synthesized>> {
-    let runtime = output::runtime_dependency_for(out);
+fn synthesize_all(paths: &[PathBuf], templates: &Templates, ui: Ui) -> Result<Vec<Synthesized>> {
     let mut sets: Vec<Synthesized> = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
@@ -76,7 +70,7 @@ fn synthesize_all(
             });
             continue;
         }
-        match output::assemble_with(&checked.plan, templates, &runtime) {
+        match output::assemble(&checked.plan, templates) {
             Ok((files, rendered)) => sets.push(Synthesized {
                 path: path.clone(),
                 plan: checked.plan,

@@ -7,7 +7,7 @@
 //! the spec's generated validators. The drill's report shows both (`generated` against `good`
 //! and `quarantined`), so a disagreement is visible rather than hidden.
 
-use ingest_codegen::schema::{Format, InstanceType, Schema, SchemaObject};
+use ingest_codegen::schema::{Document, Format, InstanceType, Schema, SchemaObject};
 use regex_syntax::hir::{Class, Hir, HirKind};
 use serde_json::{Map, Number, Value, json};
 
@@ -95,8 +95,13 @@ pub struct Generated {
 pub struct GenerateError(pub String);
 
 /// A valid value for a schema, or why none could be made.
-pub fn valid_value(schema: &Schema, rng: &mut Rng, depth: usize) -> Result<Value, String> {
-    let object = match schema {
+pub fn valid_value(
+    doc: &Document,
+    schema: &Schema,
+    rng: &mut Rng,
+    depth: usize,
+) -> Result<Value, String> {
+    let object = match doc.resolve(schema) {
         Schema::Bool(true) => return Ok(json!("any")),
         Schema::Bool(false) => return Err("the schema is `false`".to_owned()),
         Schema::Object(object) => object,
@@ -110,14 +115,23 @@ pub fn valid_value(schema: &Schema, rng: &mut Rng, depth: usize) -> Result<Value
     if depth > 12 {
         return Err("the schema nests too deeply".to_owned());
     }
+    // A union: one of its branches (a `oneOf`'s branches are usually told apart by a tag).
+    let branches = if object.one_of.is_empty() {
+        &object.any_of
+    } else {
+        &object.one_of
+    };
+    if !branches.is_empty() && object.properties.is_empty() {
+        return valid_value(doc, rng.pick(branches), rng, depth + 1);
+    }
     match pick_type(object, rng) {
         InstanceType::Null => Ok(Value::Null),
         InstanceType::Boolean => Ok(Value::Bool(rng.chance(50))),
         InstanceType::Integer => integer(object, rng),
         InstanceType::Number => number(object, rng),
         InstanceType::String => string(object, rng),
-        InstanceType::Array => array(object, rng, depth),
-        InstanceType::Object => map(object, rng, depth),
+        InstanceType::Array => array(doc, object, rng, depth),
+        InstanceType::Object => map(doc, object, rng, depth),
     }
 }
 
@@ -295,8 +309,19 @@ fn string(object: &SchemaObject, rng: &mut Rng) -> Result<Value, String> {
         let text = match format {
             Format::DateTime => date_time(rng),
             Format::Date => format!("2020-11-{:02}", 20 + rng.below(6)),
+            Format::Time => format!("{:02}:{:02}:00Z", rng.below(24), rng.below(60)),
+            Format::Duration => format!("PT{}M", 1 + rng.below(120)),
             Format::Uuid => uuid(rng),
             Format::Email => format!("user{}@example.com", rng.below(10_000)),
+            Format::Ipv4 => format!(
+                "10.{}.{}.{}",
+                rng.below(256),
+                rng.below(256),
+                rng.below(256)
+            ),
+            Format::Ipv6 => format!("2001:db8::{:x}", rng.below(65_536)),
+            Format::Hostname => format!("host{}.example.com", rng.below(1_000)),
+            Format::Uri => format!("https://example.com/item/{}", rng.below(10_000)),
         };
         return if fits(&text) {
             Ok(json!(text))
@@ -310,7 +335,7 @@ fn string(object: &SchemaObject, rng: &mut Rng) -> Result<Value, String> {
     if let Some(pattern) = &object.pattern {
         let hir = regex_syntax::ParserBuilder::new()
             .build()
-            .parse(pattern)
+            .parse(&ingest_codegen::keywords::rust_regex(pattern))
             .map_err(|e| format!("the pattern {pattern:?} does not parse: {e}"))?;
         for _ in 0..64 {
             let mut text = String::new();
@@ -391,7 +416,12 @@ fn from_hir(hir: &Hir, rng: &mut Rng, out: &mut String) {
     }
 }
 
-fn array(object: &SchemaObject, rng: &mut Rng, depth: usize) -> Result<Value, String> {
+fn array(
+    doc: &Document,
+    object: &SchemaObject,
+    rng: &mut Rng,
+    depth: usize,
+) -> Result<Value, String> {
     let min = usize::try_from(object.min_items.unwrap_or(0)).unwrap_or(usize::MAX);
     let max = object
         .max_items
@@ -409,7 +439,7 @@ fn array(object: &SchemaObject, rng: &mut Rng, depth: usize) -> Result<Value, St
         if tries > count * 20 + 20 {
             return Err("not enough distinct items".to_owned());
         }
-        let value = valid_value(&items, rng, depth + 1)?;
+        let value = valid_value(doc, &items, rng, depth + 1)?;
         if object.unique_items && values.contains(&value) {
             continue;
         }
@@ -418,7 +448,12 @@ fn array(object: &SchemaObject, rng: &mut Rng, depth: usize) -> Result<Value, St
     Ok(Value::Array(values))
 }
 
-fn map(object: &SchemaObject, rng: &mut Rng, depth: usize) -> Result<Value, String> {
+fn map(
+    doc: &Document,
+    object: &SchemaObject,
+    rng: &mut Rng,
+    depth: usize,
+) -> Result<Value, String> {
     let mut out = Map::new();
     let max = object
         .max_properties
@@ -426,7 +461,7 @@ fn map(object: &SchemaObject, rng: &mut Rng, depth: usize) -> Result<Value, Stri
     for (name, schema) in &object.properties {
         let required = object.required.contains(name);
         if required || (out.len() < max && rng.chance(60)) {
-            out.insert(name.clone(), valid_value(schema, rng, depth + 1)?);
+            out.insert(name.clone(), valid_value(doc, schema, rng, depth + 1)?);
         }
     }
     for name in &object.required {
@@ -435,7 +470,7 @@ fn map(object: &SchemaObject, rng: &mut Rng, depth: usize) -> Result<Value, Stri
                 .additional_properties
                 .clone()
                 .unwrap_or(Schema::Bool(true));
-            out.insert(name.clone(), valid_value(&schema, rng, depth + 1)?);
+            out.insert(name.clone(), valid_value(doc, &schema, rng, depth + 1)?);
         }
     }
     let min = usize::try_from(object.min_properties.unwrap_or(0)).unwrap_or(usize::MAX);
@@ -454,7 +489,7 @@ fn map(object: &SchemaObject, rng: &mut Rng, depth: usize) -> Result<Value, Stri
             return Err("minProperties needs more properties than the schema allows".to_owned());
         }
         n += 1;
-        let value = valid_value(&extra, rng, depth + 1)?;
+        let value = valid_value(doc, &extra, rng, depth + 1)?;
         out.insert(format!("field_{n}"), value);
     }
     Ok(Value::Object(out))
@@ -476,9 +511,9 @@ fn wrong_type(object: &SchemaObject) -> Option<Value> {
 }
 
 /// `data` that breaks its schema, or `None` when the generator sees no way to.
-fn invalid_data(schema: &Schema, rng: &mut Rng) -> Option<Value> {
-    let object = schema.as_object()?;
-    let valid = valid_value(schema, rng, 0).ok()?;
+fn invalid_data(doc: &Document, schema: &Schema, rng: &mut Rng) -> Option<Value> {
+    let object = doc.resolve(schema).as_object()?;
+    let valid = valid_value(doc, schema, rng, 0).ok()?;
     let mut options: Vec<Value> = Vec::new();
     if let Value::Object(map) = &valid {
         if !object.required.is_empty() {
@@ -545,7 +580,7 @@ pub fn events(plan: &Plan, count: usize, seed: u64) -> Result<Generated, Generat
         return Err(GenerateError("the spec declares no event types".to_owned()));
     }
     for event in &plan.events {
-        valid_value(&event.schema, &mut rng, 0).map_err(|e| {
+        valid_value(&event.schema, &event.schema.root, &mut rng, 0).map_err(|e| {
             GenerateError(format!(
                 "cannot make a valid `{}` event: {e}",
                 event.type_name
@@ -570,7 +605,7 @@ pub fn events(plan: &Plan, count: usize, seed: u64) -> Result<Generated, Generat
                 _ => Intent::Valid,
             };
             let data = match intent {
-                Intent::SchemaViolation => invalid_data(&event.schema, rng),
+                Intent::SchemaViolation => invalid_data(&event.schema, &event.schema.root, rng),
                 _ => None,
             };
             let intent = if intent == Intent::SchemaViolation && data.is_none() {
@@ -578,8 +613,9 @@ pub fn events(plan: &Plan, count: usize, seed: u64) -> Result<Generated, Generat
             } else {
                 intent
             };
-            let data =
-                data.unwrap_or_else(|| valid_value(&event.schema, rng, 0).unwrap_or(Value::Null));
+            let data = data.unwrap_or_else(|| {
+                valid_value(&event.schema, &event.schema.root, rng, 0).unwrap_or(Value::Null)
+            });
             let mut map = envelope(plan, event, data, rng, serial);
             match intent {
                 Intent::UnknownType => {
@@ -639,7 +675,8 @@ pub fn events(plan: &Plan, count: usize, seed: u64) -> Result<Generated, Generat
                 }
             }
             let event = &plan.events[0];
-            let data = valid_value(&event.schema, &mut rng, 0).unwrap_or(Value::Null);
+            let data =
+                valid_value(&event.schema, &event.schema.root, &mut rng, 0).unwrap_or(Value::Null);
             let mut map = envelope(plan, event, data, &mut rng, slot);
             map.insert("padding".to_owned(), json!(""));
             let base = Value::Object(map.clone()).to_string().chars().count();

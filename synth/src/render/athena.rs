@@ -6,8 +6,16 @@
 //! as `array<...>`), and the `ingest` metadata the validator adds. The quarantine table reads the
 //! quarantine records. Delivery is at least once, so every table gets a query that keeps one row
 //! per `(source, id)`.
+//!
+//! Unions keep every event queryable ([`data_type`]): the fields of a `oneOf`'s or `anyOf`'s
+//! object branches (and of `allOf` and `$ref`, which add fields) are merged into one struct,
+//! where every field is nullable as Hive columns are; a field whose branches give it different
+//! types, and a union whose branches are not all objects and not all of one type, is read as
+//! its JSON text (`string`: the OpenX JSON SerDe hands a string column the text of any JSON
+//! value). A recursive schema is JSON text where it refers back. [`Table::unions`] and
+//! [`Table::recursive`] say which, for the architecture page.
 
-use ingest_codegen::schema::{InstanceType, Schema, SchemaObject};
+use ingest_codegen::schema::{Document, InstanceType, Schema, SchemaObject, is_bare_reference};
 use serde::Serialize;
 
 use crate::plan::{EventPlan, Plan};
@@ -46,6 +54,25 @@ pub struct Table {
     /// Event tables only: the query (also written to `generated/<name>/athena/`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dedupe_sql: Option<String>,
+    /// How the unions of the event's schema became columns (empty without unions).
+    pub unions: Vec<UnionColumn>,
+    /// Where the schema refers back to itself: those values are JSON text.
+    pub recursive: Vec<String>,
+}
+
+/// How one union (`oneOf`, `anyOf`, or `allOf` with object branches) became columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnionColumn {
+    /// Where, as Athena reads it (`data.shape`).
+    pub path: String,
+    /// The keyword (`oneOf`, `anyOf`, `allOf`).
+    pub keyword: String,
+    /// The branches' fields merged as nullable columns (their types agree).
+    pub merged: Vec<String>,
+    /// The branches' fields whose types differ: JSON text.
+    pub json_fields: Vec<String>,
+    /// The branches are not all objects nor all of one type: the whole value is JSON text.
+    pub whole_json: bool,
 }
 
 /// A column.
@@ -89,55 +116,244 @@ fn hive_safe(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// The Hive type of a value described by `schema`. Values without one clear type (unions other
-/// than with null, or no `type`) are read as their JSON text: `string`.
-pub fn hive_type(schema: &Schema) -> String {
-    let Some(object) = schema.as_object() else {
-        return "string".to_owned();
+/// The Hive type of `data` for an event's schema, with how its unions became columns and
+/// where it is recursive.
+pub fn data_type(document: &Document) -> (String, Vec<UnionColumn>, Vec<String>) {
+    let mut walker = Walker {
+        document,
+        stack: Vec::new(),
+        unions: Vec::new(),
+        recursive: Vec::new(),
     };
-    let types: Vec<InstanceType> = object
-        .types
-        .iter()
-        .flatten()
-        .copied()
-        .filter(|t| *t != InstanceType::Null)
-        .collect();
-    match types.as_slice() {
-        [InstanceType::Object] => object_type(object),
-        [InstanceType::Array] => format!(
-            "array<{}>",
-            object
-                .items
-                .as_ref()
-                .map_or_else(|| "string".to_owned(), hive_type)
-        ),
-        [InstanceType::Integer] => "bigint".to_owned(),
-        [InstanceType::Number] | [InstanceType::Integer, InstanceType::Number] => {
-            "double".to_owned()
-        }
-        [InstanceType::Boolean] => "boolean".to_owned(),
-        _ => "string".to_owned(),
-    }
+    let hive = walker.hive(&document.root, "data");
+    (hive, walker.unions, walker.recursive)
 }
 
-fn object_type(object: &SchemaObject) -> String {
-    if object.properties.is_empty() {
-        // A map of values (`additionalProperties` only): keys vary per event.
-        let values = object
-            .additional_properties
-            .as_ref()
-            .map_or_else(|| "string".to_owned(), hive_type);
-        return format!("map<string,{values}>");
+/// The Hive type of `data` for an event's schema.
+pub fn hive_type(document: &Document) -> String {
+    data_type(document).0
+}
+
+struct Walker<'d> {
+    document: &'d Document,
+    /// The definitions being typed (a reference to one of them is a recursion).
+    stack: Vec<usize>,
+    unions: Vec<UnionColumn>,
+    recursive: Vec<String>,
+}
+
+impl<'d> Walker<'d> {
+    /// Follows a `$ref` alone to its target; `None` where that recurses.
+    fn resolve(&mut self, schema: &'d Schema, path: &str) -> Option<(&'d Schema, usize)> {
+        let mut schema = schema;
+        let mut pushed = 0;
+        while let Some(object) = schema.as_object()
+            && is_bare_reference(object)
+            && let Some(reference) = &object.reference
+        {
+            if self.stack.contains(&reference.target) {
+                if !self.recursive.iter().any(|p| p == path) {
+                    self.recursive.push(path.to_owned());
+                }
+                self.stack.truncate(self.stack.len() - pushed);
+                return None;
+            }
+            self.stack.push(reference.target);
+            pushed += 1;
+            schema = &self.document.definitions[reference.target].schema;
+        }
+        Some((schema, pushed))
     }
-    if !object.properties.iter().all(|(name, _)| hive_safe(name)) {
-        return "string".to_owned();
+
+    /// The Hive type of a value described by `schema`. Values without one clear type (unions
+    /// of other types than objects, or no `type`) are read as their JSON text: `string`.
+    fn hive(&mut self, schema: &'d Schema, path: &str) -> String {
+        let Some((schema, pushed)) = self.resolve(schema, path) else {
+            return "string".to_owned();
+        };
+        let hive = self.hive_resolved(schema, path);
+        self.stack.truncate(self.stack.len() - pushed);
+        hive
     }
-    let fields: Vec<String> = object
-        .properties
-        .iter()
-        .map(|(name, schema)| format!("{name}:{}", hive_type(schema)))
-        .collect();
-    format!("struct<{}>", fields.join(","))
+
+    fn hive_resolved(&mut self, schema: &'d Schema, path: &str) -> String {
+        let Some(object) = schema.as_object() else {
+            return "string".to_owned();
+        };
+        let union: &'d [Schema] = if object.one_of.is_empty() {
+            &object.any_of
+        } else {
+            &object.one_of
+        };
+        if self.objectish(schema) {
+            return self.object_type(object, path);
+        }
+        if !union.is_empty() {
+            // Not objects: one Hive type if every branch has the same, else JSON text.
+            let keyword = if object.one_of.is_empty() {
+                "anyOf"
+            } else {
+                "oneOf"
+            };
+            let types: Vec<String> = union.iter().map(|b| self.hive(b, path)).collect();
+            if types.windows(2).all(|w| w[0] == w[1]) && object.types.is_none() {
+                return types
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| "string".to_owned());
+            }
+            self.unions.push(UnionColumn {
+                path: path.to_owned(),
+                keyword: keyword.to_owned(),
+                merged: Vec::new(),
+                json_fields: Vec::new(),
+                whole_json: true,
+            });
+            return "string".to_owned();
+        }
+        let types: Vec<InstanceType> = object
+            .types
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|t| *t != InstanceType::Null)
+            .collect();
+        match types.as_slice() {
+            [InstanceType::Array] => {
+                let item_path = format!("{path}[]");
+                let items = match &object.items {
+                    Some(items) if object.prefix_items.is_empty() => self.hive(items, &item_path),
+                    _ => "string".to_owned(),
+                };
+                format!("array<{items}>")
+            }
+            [InstanceType::Integer] => "bigint".to_owned(),
+            [InstanceType::Number] | [InstanceType::Integer, InstanceType::Number] => {
+                "double".to_owned()
+            }
+            [InstanceType::Boolean] => "boolean".to_owned(),
+            _ => "string".to_owned(),
+        }
+    }
+
+    /// Whether a schema describes objects only: `type: object`, or a union (or `allOf`) of
+    /// such schemas, or properties under an object type from a `$ref` beside them.
+    fn objectish(&mut self, schema: &'d Schema) -> bool {
+        let Some(object) = self.document.resolve(schema).as_object() else {
+            return false;
+        };
+        let typed = object.types.as_ref().map(|t| {
+            t.iter()
+                .copied()
+                .filter(|t| *t != InstanceType::Null)
+                .collect::<Vec<_>>()
+        });
+        match typed.as_deref() {
+            Some([InstanceType::Object]) => true,
+            Some(_) => false,
+            None => {
+                let union = if object.one_of.is_empty() {
+                    &object.any_of
+                } else {
+                    &object.one_of
+                };
+                let from_union = !union.is_empty() && union.iter().all(|b| self.objectish(b));
+                let from_all_of =
+                    !object.all_of.is_empty() && object.all_of.iter().any(|b| self.objectish(b));
+                let from_reference = object
+                    .reference
+                    .as_ref()
+                    .is_some_and(|r| self.objectish(&self.document.definitions[r.target].schema));
+                from_union || from_all_of || from_reference
+            }
+        }
+    }
+
+    /// The fields an object schema gives, in order: its properties, then those of its `$ref`,
+    /// `allOf`, and `oneOf`/`anyOf` branches (a union's merge is recorded).
+    fn fields(&mut self, object: &'d SchemaObject, path: &str) -> Vec<(String, String)> {
+        let mut fields: Vec<(String, String)> = Vec::new();
+        for (name, schema) in &object.properties {
+            let hive = self.hive(schema, &format!("{path}.{name}"));
+            fields.push((name.clone(), hive));
+        }
+        let mut sources: Vec<(&'d Schema, Option<&'static str>)> = Vec::new();
+        if let Some(reference) = &object.reference {
+            sources.push((&self.document.definitions[reference.target].schema, None));
+        }
+        sources.extend(object.all_of.iter().map(|b| (b, None)));
+        let keyword = if object.one_of.is_empty() {
+            "anyOf"
+        } else {
+            "oneOf"
+        };
+        let union = if object.one_of.is_empty() {
+            &object.any_of
+        } else {
+            &object.one_of
+        };
+        sources.extend(union.iter().map(|b| (b, Some(keyword))));
+        let mut note = UnionColumn {
+            path: path.to_owned(),
+            keyword: keyword.to_owned(),
+            merged: Vec::new(),
+            json_fields: Vec::new(),
+            whole_json: false,
+        };
+        for (source, in_union) in sources {
+            let Some((resolved, pushed)) = self.resolve(source, path) else {
+                continue;
+            };
+            let Some(branch) = resolved.as_object() else {
+                self.stack.truncate(self.stack.len() - pushed);
+                continue;
+            };
+            let branch_fields = self.fields(branch, path);
+            self.stack.truncate(self.stack.len() - pushed);
+            for (name, hive) in branch_fields {
+                match fields.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, existing)) if *existing == hive => {}
+                    Some((_, existing)) => {
+                        *existing = "string".to_owned();
+                        if in_union.is_some() && !note.json_fields.contains(&name) {
+                            note.json_fields.push(name.clone());
+                        }
+                        note.merged.retain(|n| *n != name);
+                    }
+                    None => {
+                        if in_union.is_some() {
+                            note.merged.push(name.clone());
+                        }
+                        fields.push((name, hive));
+                    }
+                }
+            }
+        }
+        if !union.is_empty() && !self.unions.iter().any(|u| u.path == note.path) {
+            self.unions.push(note);
+        }
+        fields
+    }
+
+    fn object_type(&mut self, object: &'d SchemaObject, path: &str) -> String {
+        let fields = self.fields(object, path);
+        if fields.is_empty() {
+            // A map of values (`additionalProperties` only): keys vary per event.
+            let values = match &object.additional_properties {
+                Some(schema) => self.hive(schema, &format!("{path}.*")),
+                None => "string".to_owned(),
+            };
+            return format!("map<string,{values}>");
+        }
+        if !fields.iter().all(|(name, _)| hive_safe(name)) {
+            return "string".to_owned();
+        }
+        let fields: Vec<String> = fields
+            .iter()
+            .map(|(name, hive)| format!("{name}:{hive}"))
+            .collect();
+        format!("struct<{}>", fields.join(","))
+    }
 }
 
 /// Each event type and the Hive type of its table's `data` column, in plan order: what the
@@ -155,6 +371,7 @@ pub fn event_table(plan: &Plan, event: &EventPlan) -> Table {
     let table = &event.table_name;
     let good = crate::plan::bucket_name(&plan.name, "good");
     let description = event.description.clone().unwrap_or_default();
+    let (data, unions, recursive) = data_type(&event.schema);
     Table {
         logical_id: format!("Table{}", pascal(table)),
         table_name: table.clone(),
@@ -177,7 +394,7 @@ pub fn event_table(plan: &Plan, event: &EventPlan) -> Table {
             column("subject", "string", "CloudEvents subject"),
             column("datacontenttype", "string", "CloudEvents datacontenttype"),
             column("dataschema", "string", "CloudEvents dataschema"),
-            column("data", hive_type(&event.schema), &description),
+            column("data", data, &description),
             column(
                 "ingest",
                 "struct<received_at:string,region:string,via:string>",
@@ -192,6 +409,8 @@ pub fn event_table(plan: &Plan, event: &EventPlan) -> Table {
             event.type_name
         )),
         dedupe_sql: Some(dedupe_sql(&plan.athena.database, &event.type_name, table)),
+        unions,
+        recursive,
     }
 }
 
@@ -253,6 +472,8 @@ pub fn quarantine_table(plan: &Plan) -> Table {
         dedupe_query_name: None,
         dedupe_description: None,
         dedupe_sql: None,
+        unions: Vec::new(),
+        recursive: Vec::new(),
     }
 }
 
@@ -263,6 +484,50 @@ mod tests {
 
     fn hive(schema: serde_json::Value) -> String {
         hive_type(&ingest_codegen::schema::parse(&schema).unwrap())
+    }
+
+    #[test]
+    fn unions_merge_into_nullable_fields_or_json_text() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "shape": {"oneOf": [
+                    {"$ref": "#/$defs/circle"},
+                    {"type": "object", "properties": {"kind": {"const": "square"}, "side": {"type": "number"}, "label": {"type": "integer"}}}
+                ]},
+                "either": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                "tree": {"$ref": "#/$defs/node"}
+            },
+            "$defs": {
+                "circle": {"type": "object", "properties": {"kind": {"const": "circle"}, "r": {"type": "number"}, "label": {"type": "string"}}},
+                "node": {"type": "object", "properties": {"value": {"type": "integer"}, "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}}}
+            }
+        });
+        let (hive, unions, recursive) = data_type(&ingest_codegen::schema::parse(&schema).unwrap());
+        assert_eq!(
+            hive,
+            "struct<shape:struct<kind:string,r:double,label:string,side:double>,either:string,tree:struct<value:bigint,children:array<string>>>"
+        );
+        assert_eq!(
+            unions,
+            [
+                UnionColumn {
+                    path: "data.shape".to_owned(),
+                    keyword: "oneOf".to_owned(),
+                    merged: vec!["kind".to_owned(), "r".to_owned(), "side".to_owned()],
+                    json_fields: vec!["label".to_owned()],
+                    whole_json: false,
+                },
+                UnionColumn {
+                    path: "data.either".to_owned(),
+                    keyword: "anyOf".to_owned(),
+                    merged: Vec::new(),
+                    json_fields: Vec::new(),
+                    whole_json: true,
+                }
+            ]
+        );
+        assert_eq!(recursive, ["data.tree.children[]"]);
     }
 
     #[test]

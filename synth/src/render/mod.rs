@@ -65,6 +65,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../templates/partials/dashboard.yaml.tera"),
     ),
     (
+        "partials/data-key.yaml.tera",
+        include_str!("../../../templates/partials/data-key.yaml.tera"),
+    ),
+    (
         "partials/function.yaml.tera",
         include_str!("../../../templates/partials/function.yaml.tera"),
     ),
@@ -75,6 +79,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     (
         "partials/kms.yaml.tera",
         include_str!("../../../templates/partials/kms.yaml.tera"),
+    ),
+    (
+        "partials/lever.yaml.tera",
+        include_str!("../../../templates/partials/lever.yaml.tera"),
     ),
     (
         "partials/ops.yaml.tera",
@@ -95,6 +103,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     (
         "partials/tags.yaml.tera",
         include_str!("../../../templates/partials/tags.yaml.tera"),
+    ),
+    (
+        "partials/waf.yaml.tera",
+        include_str!("../../../templates/partials/waf.yaml.tera"),
     ),
 ];
 
@@ -272,12 +284,14 @@ pub struct Rendered {
 pub fn render(plan: &Plan, templates: &Templates) -> Result<Rendered, RenderError> {
     let contexts = context::build(plan, &templates.api_partial);
     let mut stacks = Vec::new();
+    let mut parsed = BTreeMap::new();
     for stack in &contexts.stacks {
         let mut tera_context = tera::Context::new();
         tera_context.insert("plan", &contexts.plan);
         tera_context.insert("stack", stack);
         let text = templates.render(stack.template, &tera_context)?;
-        let resources = verify(stack.kind, &text)?;
+        let (resources, json) = verify(stack.kind, &text)?;
+        parsed.insert(stack.kind, (stack.region.clone(), json));
         stacks.push(RenderedStack {
             kind: stack.kind,
             name: stack.name.clone(),
@@ -285,6 +299,17 @@ pub fn render(plan: &Plan, templates: &Templates) -> Result<Rendered, RenderErro
             text,
             resources,
         });
+    }
+    if let (Some((region, secondary)), Some((_, dns))) =
+        (parsed.get("secondary"), parsed.get("dns"))
+    {
+        let problems = template_checks::check_switch_alarms(secondary, region, dns);
+        if !problems.is_empty() {
+            return Err(RenderError::Invalid {
+                stack: "dns".to_owned(),
+                problems: problems.iter().map(ToString::to_string).collect(),
+            });
+        }
     }
     let mut tera_context = tera::Context::new();
     tera_context.insert("plan", &contexts.plan);
@@ -308,8 +333,9 @@ pub fn render(plan: &Plan, templates: &Templates) -> Result<Rendered, RenderErro
     })
 }
 
-/// Parses a rendered stack back and checks it; returns its resource count.
-fn verify(kind: &str, text: &str) -> Result<usize, RenderError> {
+/// Parses a rendered stack back and checks it; returns its resource count and the template as
+/// JSON.
+fn verify(kind: &str, text: &str) -> Result<(usize, serde_json::Value), RenderError> {
     let invalid = |problems: Vec<String>| RenderError::Invalid {
         stack: kind.to_owned(),
         problems,
@@ -343,8 +369,9 @@ fn verify(kind: &str, text: &str) -> Result<usize, RenderError> {
     if !problems.is_empty() {
         return Err(invalid(problems));
     }
-    Ok(template
+    let resources = template
         .get("Resources")
         .and_then(serde_json::Value::as_object)
-        .map_or(0, serde_json::Map::len))
+        .map_or(0, serde_json::Map::len);
+    Ok((resources, template))
 }

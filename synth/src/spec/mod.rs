@@ -8,6 +8,7 @@
 pub mod raw;
 pub mod structure;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use serde_json::Value;
 
 use crate::diagnostic::{Diagnostic, SourceFile};
 use crate::yaml::{self, Node};
+use raw::RawEvent;
 pub use raw::RawSpec;
 
 /// A parsed YAML file with its source, for locating paths.
@@ -60,6 +62,32 @@ impl Document {
     }
 }
 
+/// Where a schema is written: a file (the spec itself, or a `schema_file`) and the path of the
+/// schema inside it.
+#[derive(Debug, Clone)]
+pub struct SchemaSource {
+    /// The file.
+    pub document: Document,
+    /// The path of the schema in it (`events.<type>.schema`, or empty for a schema file).
+    pub prefix: Vec<PathSegment>,
+}
+
+/// Where the files a spec names (its `schema_file`s) are read from.
+pub trait SpecFiles {
+    /// Reads the file at `path` (the spec's folder joined with the name it gives).
+    fn read(&self, path: &Path) -> std::io::Result<SourceFile>;
+}
+
+/// The files on disk.
+#[derive(Debug, Clone, Copy)]
+pub struct Disk;
+
+impl SpecFiles for Disk {
+    fn read(&self, path: &Path) -> std::io::Result<SourceFile> {
+        SourceFile::read(path)
+    }
+}
+
 /// Why a spec could not be read or is not valid.
 #[derive(Debug)]
 pub enum SpecError {
@@ -86,6 +114,9 @@ pub struct ReadSpec {
     /// The raw types, when deserialization succeeded (possibly after removing values blamed by
     /// structural problems, so the semantic checks can still run on the rest).
     pub raw: Option<RawSpec>,
+    /// The event types alone, when the whole spec could not be deserialized but they could:
+    /// their schemas are still checked, so every problem shows in one run.
+    pub raw_events: Option<BTreeMap<String, RawEvent>>,
 }
 
 /// The JSON Schema of `ingest.yaml`, derived from the raw types.
@@ -129,6 +160,7 @@ pub fn read_source(
         .collect();
     let mut pruned = value.clone();
     structure::prune(&mut pruned, &problems);
+    let events = pruned.get("events").cloned();
     let raw = match serde_json::from_value::<RawSpec>(pruned) {
         Ok(raw) => Some(raw),
         Err(error) if problems.is_empty() => {
@@ -148,12 +180,17 @@ pub fn read_source(
         }
         Err(_) => None,
     };
+    let raw_events = match (&raw, events) {
+        (None, Some(events)) => serde_json::from_value(events).ok(),
+        _ => None,
+    };
     Ok((
         ReadSpec {
             path: path.to_path_buf(),
             document,
             value,
             raw,
+            raw_events,
         },
         diagnostics,
     ))

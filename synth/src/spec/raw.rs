@@ -120,7 +120,7 @@ pub struct RawStream {
     pub retention_hours: Option<u64>,
 }
 
-/// Automatic failover through Route 53 health checks.
+/// Automatic failover through Route 53 health checks, and the lever.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFailover {
@@ -128,6 +128,26 @@ pub struct RawFailover {
     pub automatic: Option<bool>,
     /// The endpoint health check.
     pub health_check: Option<RawHealthCheck>,
+    /// What the drain switches are. `metric` (default): S3 objects in the secondary region
+    /// that only the lever's operator role may write, published every minute as a CloudWatch
+    /// metric whose alarms Route 53 reads (no public route; a few dollars a month). `arc`:
+    /// Route 53 Application Recovery Controller routing controls (a cluster billed by the
+    /// hour; its configuration lives in us-west-2, so the secondary region must be us-west-2).
+    pub lever: Option<LeverKind>,
+    /// IAM principals (role or user ARNs) that may assume the lever's operator role, the only
+    /// identity allowed to set the drain switches. Default: any principal of the account that
+    /// IAM allows to assume it.
+    pub lever_operators: Option<Vec<String>>,
+}
+
+/// The mechanism of the drain switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LeverKind {
+    /// CloudWatch alarms in the secondary region on a metric published from the switch objects.
+    Metric,
+    /// Route 53 Application Recovery Controller routing controls.
+    Arc,
 }
 
 /// The Route 53 check of each region's `GET /health`.
@@ -140,6 +160,10 @@ pub struct RawHealthCheck {
     pub interval_seconds: Option<u64>,
     /// Consecutive failures before a region counts as unhealthy, 1 to 10. Default: 3.
     pub failure_threshold: Option<u64>,
+    /// Route 53 checker regions (at least 3) that run the endpoint checks; with `api.waf` on,
+    /// only their published addresses may read the health route. Default: us-east-1,
+    /// us-west-1, eu-west-1.
+    pub regions: Option<Vec<String>>,
 }
 
 /// The declared peak load.
@@ -201,7 +225,16 @@ pub struct RawBridge {
     /// SQS messages per invocation, 1 to 10. Default: 10.
     pub batch_size: Option<u64>,
     /// Queue visibility timeout, at least 6 times `timeout_seconds`. Default: 6 times it.
+    /// A message the bridge fails comes back sooner, on the retry delays below; this timeout
+    /// applies only when an invocation dies before it can set them.
     pub visibility_timeout_seconds: Option<u64>,
+    /// Seconds before a failed spool message is tried again the first time; each further
+    /// failure doubles the delay up to `retry_max_delay_seconds`. Default: 30.
+    pub retry_first_delay_seconds: Option<u64>,
+    /// The longest delay between two tries of a spool message, at most 43200 (12 hours): after
+    /// the primary recovers, the backlog is delivered within about this long. Default: 300, or
+    /// more for an outage that would otherwise need more than 500 tries per message.
+    pub retry_max_delay_seconds: Option<u64>,
 }
 
 /// Settings every function shares.
@@ -224,23 +257,45 @@ pub enum Architecture {
     X86_64,
 }
 
-/// Buckets.
+/// Buckets: how long each keeps its objects, and who may read the lake.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawStorage {
-    /// Validated events (primary).
+    /// Validated events (primary). Default: kept forever (`retention_days: 0`).
     pub good: Option<RawRetention>,
-    /// Rejected records with their reasons (primary).
+    /// Rejected records with their reasons and original bytes (primary), 1 to 365 days.
+    /// Default: 30.
     pub quarantine: Option<RawRetention>,
+    /// Kinesis batches a mapping gave up on (both regions), 7 to 365 days. Default: 30.
+    pub failed: Option<RawRetention>,
+    /// Athena query results (primary), 1 to 365 days. Default: 30.
+    pub athena_results: Option<RawRetention>,
+    /// S3 server access logs of the buckets (both regions), 1 to 3650 days. Default: 90.
+    pub access_logs: Option<RawRetention>,
     /// The secondary's buffer of received records.
     pub spool: Option<RawSpool>,
+    /// The analysts' reader role of the primary: the one identity besides the pipeline's own
+    /// that can decrypt the lake.
+    pub readers: Option<RawReaders>,
+}
+
+/// Who may read the lake, and how much of it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawReaders {
+    /// IAM principals (role or user ARNs) that may assume the reader role. Default: any
+    /// principal of the account that IAM allows to assume it.
+    pub principals: Option<Vec<String>>,
+    /// Whether the reader role may also read the quarantine (raw bodies as sent, possibly
+    /// personal data). Default: false.
+    pub quarantine: Option<bool>,
 }
 
 /// How long a bucket keeps objects.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRetention {
-    /// Days before objects expire; 0 keeps them forever. Defaults: good 0, quarantine 90.
+    /// Days before objects expire; for the good bucket, 0 keeps them forever.
     pub retention_days: Option<u64>,
 }
 
@@ -252,7 +307,9 @@ pub struct RawSpool {
     pub buffer_seconds: Option<u64>,
     /// MB Firehose buffers before writing an object, 1 to 128. Default: 5.
     pub buffer_mb: Option<u64>,
-    /// Days spool objects are kept; must outlast the bridge's retry budget. Default: 14.
+    /// Days spool objects are kept; must outlast the bridge queue's and its dead-letter
+    /// queue's retention, so a redriven message still finds its object. Default: derived from
+    /// them (16 days with the defaults).
     pub retention_days: Option<u64>,
     /// The Firehose stream's throughput quota in MiB/s, when AWS raised it for this account
     /// (a Direct PUT stream gets 5 MiB/s by default in us-east-1, us-west-2 and eu-west-1, 1 MiB/s
@@ -295,6 +352,90 @@ pub struct RawApi {
     /// Whether the stacks set API Gateway's account-wide CloudWatch role in each region (one per
     /// account and region; turn off when something else already manages it). Default: true.
     pub manage_account_role: Option<bool>,
+    /// AWS WAF in front of both stages: a per-client rate limit, and the health route open to
+    /// Route 53's health checkers only. On by default.
+    pub waf: Option<RawWaf>,
+    /// API keys with a usage plan per client app: requests without a known key are refused
+    /// before they reach Kinesis. Off by default.
+    pub keys: Option<RawKeys>,
+    /// A Lambda `REQUEST` authorizer of your own (deployed in both regions under one name) that
+    /// checks each request's credentials (a signature, a token) before it reaches Kinesis.
+    pub authorizer: Option<RawAuthorizer>,
+}
+
+/// The regional AWS WAF web ACL of each stage.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawWaf {
+    /// Whether the stages get a web ACL. Default: true. Without it one client can fill the
+    /// streams and the health route is open to everyone (a warning says so).
+    pub enabled: Option<bool>,
+    /// Requests one client address may send in `window_seconds` before WAF answers 429 until
+    /// its rate falls again, at least 10. Default: 600 (2 requests a second on average).
+    pub rate_per_ip: Option<u64>,
+    /// The window WAF counts a client's requests over: 60, 120, 300 or 600 seconds.
+    /// Default: 300.
+    pub window_seconds: Option<u64>,
+    /// Extra IPv4 CIDR ranges (your monitoring, say) that may read the health route besides
+    /// Route 53's health checkers.
+    pub health_allow_cidrs: Option<Vec<String>>,
+}
+
+/// API keys and their usage plans.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeys {
+    /// One usage plan and key per client app, keyed by a short app name (`[a-z][a-z0-9-]*`).
+    /// The key's value is read at deploy time from the Secrets Manager secret
+    /// `<name>/api-keys/<app>`, which must exist in both regions.
+    pub apps: BTreeMap<String, RawKeyApp>,
+}
+
+/// One client app's usage plan.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeyApp {
+    /// Steady requests per second of the app's key, at most `api.throttle.rate`.
+    pub rate: u64,
+    /// Burst of requests of the app's key. Default: twice `rate`.
+    pub burst: Option<u64>,
+    /// Requests per day, week or month; beyond it the key gets 429 until the period ends.
+    pub quota: Option<RawQuota>,
+}
+
+/// A usage plan quota.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawQuota {
+    /// Requests allowed per period.
+    pub limit: u64,
+    /// `day`, `week` or `month`.
+    pub period: QuotaPeriod,
+}
+
+/// A usage plan quota period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QuotaPeriod {
+    /// A UTC day.
+    Day,
+    /// A week.
+    Week,
+    /// A month.
+    Month,
+}
+
+/// A Lambda authorizer on `POST /events`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuthorizer {
+    /// Name of the function, the same in both regions (each region's API calls its own).
+    pub function: String,
+    /// Request headers that carry the credentials; a request without them is refused with 401
+    /// without calling the function. Default: `[Authorization]`.
+    pub identity_headers: Option<Vec<String>>,
+    /// Seconds API Gateway caches the function's answer per identity, 0 to 3600. Default: 300.
+    pub ttl_seconds: Option<u64>,
 }
 
 /// API Gateway stage throttling.

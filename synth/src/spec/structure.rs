@@ -269,6 +269,17 @@ impl<'s> Walker<'s> {
         let mut valid = true;
         let properties = schema.get("properties").and_then(Value::as_object);
         let additional = schema.get("additionalProperties");
+        let missing: Vec<&str> = match schema.get("required") {
+            Some(Value::Array(required)) => required
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|name| !map.contains_key(*name))
+                .collect(),
+            _ => Vec::new(),
+        };
+        // Required keys that an unknown key is a misspelling of: the misspelling is the one
+        // problem reported, not also the key it stands for.
+        let mut misspelt: Vec<&str> = Vec::new();
         for (key, value) in map {
             self.path.push(PathSegment::Key(key.clone()));
             if let Some(property_schema) = properties.and_then(|p| p.get(key)) {
@@ -279,7 +290,14 @@ impl<'s> Walker<'s> {
                         valid = false;
                         let known: Vec<&String> =
                             properties.map(|p| p.keys().collect()).unwrap_or_default();
-                        let help = match closest(key, known.iter().copied()) {
+                        let suggestion = closest(key, known.iter().copied());
+                        if let Some(name) = missing.iter().find(|name| suggestion == Some(**name)) {
+                            misspelt.push(name);
+                        }
+                        let help = match suggestion {
+                            Some(suggestion) if misspelt.contains(&suggestion) => {
+                                format!("did you mean `{suggestion}`? (it is required)")
+                            }
                             Some(suggestion) => format!("did you mean `{suggestion}`?"),
                             None => format!(
                                 "allowed keys here: {}",
@@ -307,36 +325,34 @@ impl<'s> Walker<'s> {
             }
             self.path.pop();
         }
-        if let Some(Value::Array(required)) = schema.get("required") {
-            for name in required.iter().filter_map(Value::as_str) {
-                if !map.contains_key(name) {
-                    valid = false;
-                    let description = properties
-                        .and_then(|p| p.get(name))
-                        .map(|s| self.resolve(s))
-                        .and_then(|s| s.get("description"))
-                        .and_then(Value::as_str)
-                        .map(|d| d.split(". ").next().unwrap_or(d).trim_end_matches('.'))
-                        .unwrap_or("");
-                    let at = if self.path.is_empty() {
-                        "the top level".to_owned()
+        for name in missing {
+            valid = false;
+            if !misspelt.contains(&name) {
+                let description = properties
+                    .and_then(|p| p.get(name))
+                    .map(|s| self.resolve(s))
+                    .and_then(|s| s.get("description"))
+                    .and_then(Value::as_str)
+                    .map(|d| d.split(". ").next().unwrap_or(d).trim_end_matches('.'))
+                    .unwrap_or("");
+                let at = if self.path.is_empty() {
+                    "the top level".to_owned()
+                } else {
+                    format!("`{}`", self.key_path())
+                };
+                self.problems.push(Problem {
+                    path: self.path.clone(),
+                    at_key: true,
+                    code: "missing-key",
+                    message: format!("{at} is missing the required key `{name}`"),
+                    help: if description.is_empty() {
+                        format!("add `{name}:`")
                     } else {
-                        format!("`{}`", self.key_path())
-                    };
-                    self.problems.push(Problem {
-                        path: self.path.clone(),
-                        at_key: true,
-                        code: "missing-key",
-                        message: format!("{at} is missing the required key `{name}`"),
-                        help: if description.is_empty() {
-                            format!("add `{name}:`")
-                        } else {
-                            format!("add `{name}:` ({})", lowercase_first(description))
-                        },
-                        label: format!("`{name}` missing"),
-                        removable: false,
-                    });
-                }
+                        format!("add `{name}:` ({})", lowercase_first(description))
+                    },
+                    label: format!("`{name}` missing"),
+                    removable: false,
+                });
             }
         }
         valid

@@ -1,11 +1,64 @@
 //! CloudWatch alarms: every action notifies a topic the template creates, so the topic exists in
-//! the alarm's region (an alarm can only notify a topic in its own region).
+//! the alarm's region (an alarm can only notify a topic in its own region); and a stream the
+//! public writes to says when its shards refuse writes.
 
 use super::Problems;
-use super::template::{Template, array, strings};
+use super::template::{Template, array, object, strings, text};
 
 /// Codes this file reports.
-pub(super) const CODES: &[&str] = &["alarm-action-outside-template"];
+pub(super) const CODES: &[&str] = &[
+    "alarm-action-outside-template",
+    "stream-without-throttle-alarm",
+];
+
+/// A stream an API writes to (an integration whose request template names the stream) can be
+/// filled by a flood; its `WriteProvisionedThroughputExceeded` (records refused for lack of
+/// shard capacity, clients get 503) needs an alarm, or nobody hears about it.
+pub(super) fn check_stream_throttle_alarms(t: &Template<'_>, problems: &mut Problems) {
+    let templates: Vec<&str> = t
+        .of_type("AWS::ApiGateway::Method")
+        .filter_map(|m| object(m.properties, "Integration"))
+        .filter(|i| {
+            i.get("Uri").is_some_and(|u| {
+                strings(u)
+                    .iter()
+                    .any(|u| u.contains("kinesis:action/PutRecord"))
+            })
+        })
+        .filter_map(|i| i.get("RequestTemplates"))
+        .flat_map(strings)
+        .collect();
+    for stream in t.of_type("AWS::Kinesis::Stream") {
+        let Some(name) = text(stream.properties, "Name") else {
+            continue;
+        };
+        let quoted = format!("\"{name}\"");
+        if !templates.iter().any(|body| body.contains(&quoted)) {
+            continue;
+        }
+        let watched = t.of_type("AWS::CloudWatch::Alarm").any(|alarm| {
+            text(alarm.properties, "Namespace") == Some("AWS/Kinesis")
+                && text(alarm.properties, "MetricName")
+                    == Some("WriteProvisionedThroughputExceeded")
+                && array(alarm.properties, "Dimensions").iter().any(|d| {
+                    d.get("Name").and_then(|n| n.as_str()) == Some("StreamName")
+                        && d.get("Value").is_some_and(|v| {
+                            v.as_str() == Some(name)
+                                || t.referenced_resources(v).iter().any(|r| r.id == stream.id)
+                        })
+                })
+        });
+        if !watched {
+            problems.at(
+                stream.id,
+                "stream-without-throttle-alarm",
+                format!(
+                    "the API writes to stream `{name}`, but no alarm watches its `WriteProvisionedThroughputExceeded` (AWS/Kinesis, dimension StreamName): a flood that fills the shards answers clients 503 without anyone being told"
+                ),
+            );
+        }
+    }
+}
 
 /// The properties that list alarm actions.
 const ACTION_LISTS: [&str; 3] = ["AlarmActions", "OKActions", "InsufficientDataActions"];
@@ -35,7 +88,54 @@ pub(super) fn check_alarm_actions(t: &Template<'_>, problems: &mut Problems) {
 
 #[cfg(test)]
 pub(super) mod tests {
-    use crate::template_checks::test_support::cases;
+    use crate::template_checks::test_support::{STREAM_ENCRYPTION, cases};
+
+    fn written_stream() -> String {
+        format!(
+            r#"Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+  Stream:
+    Type: AWS::Kinesis::Stream
+    Properties:
+      Name: ingest-stream
+      ShardCount: 1
+{STREAM_ENCRYPTION}  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties:
+      Name: ingest
+  Method:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !GetAtt Api.RootResourceId
+      HttpMethod: POST
+      AuthorizationType: NONE
+      Integration:
+        Type: AWS
+        IntegrationHttpMethod: POST
+        Uri: !Sub "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:kinesis:action/PutRecord"
+        Credentials: !Sub "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/api"
+        RequestTemplates:
+          application/json: '{{"StreamName": "ingest-stream", "PartitionKey": "$context.extendedRequestId", "Data": "$util.base64Encode($input.body)"}}'
+  ThrottledAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Namespace: AWS/Kinesis
+      MetricName: WriteProvisionedThroughputExceeded
+      Dimensions:
+        - Name: StreamName
+          Value: ingest-stream
+      Statistic: Sum
+      Period: 60
+      EvaluationPeriods: 5
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+      AlarmActions:
+        - !Ref Topic
+"#
+        )
+    }
 
     const ALARM: &str = r#"Resources:
   Topic:
@@ -63,5 +163,8 @@ pub(super) mod tests {
                 "      OKActions:\n        - !Sub \"arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:alarms\"\n",
             ),
             ALARM;
+        stream_without_throttle_alarm: "stream-without-throttle-alarm",
+            written_stream().replace("MetricName: WriteProvisionedThroughputExceeded", "MetricName: IncomingRecords"),
+            written_stream();
     }
 }

@@ -19,7 +19,113 @@ pub(super) const CODES: &[&str] = &[
     "public-stream-read-uncached",
     "api-account-order",
     "api-body-converted",
+    "client-chosen-partition-key",
+    "public-switch-route",
+    "public-read-without-own-throttle",
 ];
+
+/// The context variable of the request id a client can set (`x-amzn-RequestId`), and the one
+/// API Gateway alone assigns.
+const CLIENT_REQUEST_ID: &str = "$context.requestId";
+const EXTENDED_REQUEST_ID: &str = "$context.extendedRequestId";
+
+/// The values of `"PartitionKey": "..."` in a mapping template.
+fn partition_keys(template: &str) -> Vec<&str> {
+    template
+        .match_indices("\"PartitionKey\"")
+        .filter_map(|(at, key)| {
+            let rest = template[at + key.len()..].trim_start().strip_prefix(':')?;
+            let rest = rest.trim_start().strip_prefix('"')?;
+            rest.find('"').map(|end| &rest[..end])
+        })
+        .collect()
+}
+
+/// The partition key of a record an API writes to Kinesis decides its shard, and what a
+/// response or the data path calls the request id is what the logs match on. A client can set
+/// `$context.requestId` (through `x-amzn-RequestId`): it could aim every record at one shard and
+/// forge ids. The key and every id in templates are `$context.extendedRequestId`, which only API
+/// Gateway assigns (API Gateway DG, *Variables for access logging*).
+pub(super) fn check_partition_keys(t: &Template<'_>, problems: &mut Problems) {
+    for method in t.of_type("AWS::ApiGateway::Method") {
+        let Some(integration) = object(method.properties, "Integration") else {
+            continue;
+        };
+        let request_templates: Vec<&str> = integration
+            .get("RequestTemplates")
+            .map(strings)
+            .unwrap_or_default();
+        let response_templates: Vec<&str> = array(integration, "IntegrationResponses")
+            .iter()
+            .filter_map(|r| r.get("ResponseTemplates"))
+            .flat_map(strings)
+            .collect();
+        let client_ids = request_templates
+            .iter()
+            .chain(&response_templates)
+            .any(|body| {
+                body.match_indices(CLIENT_REQUEST_ID).any(|(at, word)| {
+                    !body[at + word.len()..]
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphanumeric())
+                })
+            });
+        let writes_kinesis = kinesis_action(integration)
+            .is_some_and(|action| action == "PutRecord" || action == "PutRecords");
+        let keys: Vec<&str> = request_templates
+            .iter()
+            .flat_map(|body| partition_keys(body))
+            .collect();
+        let bad_key = writes_kinesis
+            && (keys
+                .iter()
+                .any(|k| !k.is_empty() && *k != EXTENDED_REQUEST_ID)
+                || !keys.contains(&EXTENDED_REQUEST_ID));
+        if client_ids || bad_key {
+            problems.at(
+                method.id,
+                "client-chosen-partition-key",
+                format!(
+                    "{}: a client can set `$context.requestId` with an `x-amzn-RequestId` header, aim every record at one shard and forge ids in the logs; use `{EXTENDED_REQUEST_ID}`, which only API Gateway assigns",
+                    if bad_key {
+                        "the Kinesis partition key is not the request's own id"
+                    } else {
+                        "a mapping template uses the client-settable request id"
+                    }
+                ),
+            );
+        }
+    }
+}
+
+/// An unsigned method whose integration reads S3 serves that object to anyone, and anyone can
+/// flood it into 429s; the lever's drain switches once were such a route, read by inverted
+/// health checks that a flood then read as "not drained" (`docs/security.md#the-lever`).
+pub(super) fn check_public_object_reads(t: &Template<'_>, problems: &mut Problems) {
+    for method in t.of_type("AWS::ApiGateway::Method") {
+        let p = method.properties;
+        if text(p, "AuthorizationType").is_some_and(|kind| kind != "NONE")
+            || is_true(p.get("ApiKeyRequired"))
+        {
+            continue;
+        }
+        let reads_s3 = object(p, "Integration")
+            .and_then(|i| i.get("Uri"))
+            .is_some_and(|uri| {
+                strings(uri)
+                    .iter()
+                    .any(|u| u.contains(":s3:path/") || u.contains(":s3:action/"))
+            });
+        if reads_s3 {
+            problems.at(
+                method.id,
+                "public-switch-route",
+                "the unsigned method serves S3 objects to anyone, who can also flood it into 429s: a health check that reads it (a drain switch) can then be jammed; read such state through something the public cannot reach (the lever's CloudWatch alarms)",
+            );
+        }
+    }
+}
 
 /// Integration types that call a backend over HTTP and so need `IntegrationHttpMethod`.
 const HTTP_INTEGRATIONS: &[&str] = &["AWS", "AWS_PROXY", "HTTP", "HTTP_PROXY"];
@@ -122,7 +228,10 @@ pub(super) fn check_api_body_handling(t: &Template<'_>, problems: &mut Problems)
         if binary.is_empty() {
             continue;
         }
-        for (index, response) in array(integration, "IntegrationResponses").iter().enumerate() {
+        for (index, response) in array(integration, "IntegrationResponses")
+            .iter()
+            .enumerate()
+        {
             let converts = response
                 .as_object()
                 .and_then(|r| text(r, "ContentHandling"))
@@ -287,6 +396,27 @@ fn stage_caches(stage: &Resource<'_>, path: Option<&str>, http_method: &str) -> 
     })
 }
 
+/// Whether a stage has a `MethodSettings` entry for exactly `http_method` on `path` with its
+/// own throttling.
+fn own_throttle(stage: &Resource<'_>, path: Option<&str>, http_method: &str) -> bool {
+    let Some(path) = path else {
+        return false;
+    };
+    let encoded = match path {
+        "/" => "/".to_owned(),
+        _ => format!("/{}", path.replace('/', "~1")),
+    };
+    array(stage.properties, "MethodSettings")
+        .iter()
+        .filter_map(Value::as_object)
+        .any(|setting| {
+            text(setting, "ResourcePath") == Some(encoded.as_str())
+                && text(setting, "HttpMethod") == Some(http_method)
+                && setting.contains_key("ThrottlingRateLimit")
+                && setting.contains_key("ThrottlingBurstLimit")
+        })
+}
+
 /// An unsigned method that reads Kinesis (anything but `PutRecord`/`PutRecords`: the
 /// `Describe*` and `List*` calls have account- or stream-wide rate limits, 20 calls a second per
 /// account for `DescribeStreamSummary`) must be answered from the stage cache, or anyone can
@@ -311,6 +441,20 @@ pub(super) fn check_public_stream_reads(t: &Template<'_>, problems: &mut Problem
             .of_type("AWS::ApiGateway::Stage")
             .filter(|stage| stage.properties.get("RestApiId") == api)
             .any(|stage| stage_caches(stage, path.as_deref(), http_method));
+        let throttled = t
+            .of_type("AWS::ApiGateway::Stage")
+            .filter(|stage| stage.properties.get("RestApiId") == api)
+            .any(|stage| own_throttle(stage, path.as_deref(), http_method));
+        if !throttled {
+            problems.at(
+                method.id,
+                "public-read-without-own-throttle",
+                format!(
+                    "the unsigned {http_method} {} has no throttle of its own in the stage's `MethodSettings` (only the stage-wide one): give it an entry with `ThrottlingRateLimit` and `ThrottlingBurstLimit` sized for its readers (Route 53's checkers), so nothing else shares its bucket",
+                    path.as_deref().unwrap_or("route")
+                ),
+            );
+        }
         if !cached {
             problems.at(
                 method.id,
@@ -394,7 +538,7 @@ pub(super) mod tests {
         Credentials: !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/api"
         ContentHandling: CONVERT_TO_TEXT
         RequestTemplates:
-          application/json: '{"StreamName": "s", "PartitionKey": "$context.requestId", "Data": "$input.body"}'
+          application/json: '{"StreamName": "ingest-stream", "PartitionKey": "$context.extendedRequestId", "Data": "$input.body"}'
   HealthMethod:
     Type: AWS::ApiGateway::Method
     Properties:
@@ -467,6 +611,9 @@ pub(super) mod tests {
       RestApiId: !Ref Api
   Stage:
     Type: AWS::ApiGateway::Stage
+    Metadata:
+      ingest:
+        waf: the web ACL's checks have their own tests
     Properties:
       RestApiId: !Ref Api
       DeploymentId: !Ref Deployment
@@ -479,6 +626,8 @@ pub(super) mod tests {
           CachingEnabled: false
         - ResourcePath: "/~1health"
           HttpMethod: GET
+          ThrottlingRateLimit: 10
+          ThrottlingBurstLimit: 20
           CachingEnabled: true
           CacheTtlInSeconds: 10
 "#;
@@ -523,6 +672,9 @@ pub(super) mod tests {
   Stage:
     Type: AWS::ApiGateway::Stage
     DependsOn: Account
+    Metadata:
+      ingest:
+        waf: the web ACL's checks have their own tests
     Properties:
       RestApiId: !Ref Api
       DeploymentId: !Ref Deployment
@@ -551,14 +703,27 @@ pub(super) mod tests {
             EDGE_DOMAIN.replace(":us-east-1:", ":us-west-2:"), EDGE_DOMAIN;
         api_body_converted: "api-body-converted",
             API.replace("        ContentHandling: CONVERT_TO_TEXT\n", ""), API;
+        client_chosen_partition_key: "client-chosen-partition-key",
+            API.replace("$context.extendedRequestId", "$context.requestId"), API;
+        public_switch_route: "public-switch-route",
+            API.replace("        Type: MOCK\n", S3_READ), API;
+        public_read_without_own_throttle: "public-read-without-own-throttle",
+            CACHED_HEALTH.replace("          ThrottlingRateLimit: 10\n", ""), CACHED_HEALTH;
     }
 
     #[test]
     fn every_request_type_must_be_binary_and_every_response_text() {
-        let text = API.replace("BinaryMediaTypes: [application~1json]", "BinaryMediaTypes: [image~1png]");
+        let text = API.replace(
+            "BinaryMediaTypes: [application~1json]",
+            "BinaryMediaTypes: [image~1png]",
+        );
         let found = check(&text);
         assert_eq!(found.len(), 1, "{found:#?}");
-        assert!(found[0].message.contains("do not list `application/json`"), "{}", found[0].message);
+        assert!(
+            found[0].message.contains("do not list `application/json`"),
+            "{}",
+            found[0].message
+        );
         let text = API.replace("      BinaryMediaTypes: [application~1json]\n", "");
         assert_eq!(codes(&text), ["api-body-converted"]);
         let text = API.replace(
@@ -567,8 +732,19 @@ pub(super) mod tests {
         );
         let found = check(&text);
         assert_eq!(found.len(), 1, "{found:#?}");
-        assert!(found[0].message.contains("integration response 0"), "{}", found[0].message);
+        assert!(
+            found[0].message.contains("integration response 0"),
+            "{}",
+            found[0].message
+        );
     }
+
+    /// An unsigned GET integration that serves an S3 object.
+    const S3_READ: &str = r#"        Type: AWS
+        IntegrationHttpMethod: GET
+        Uri: !Sub "arn:${AWS::Partition}:apigateway:${AWS::Region}:s3:path/switches/switch/{flag}"
+        Credentials: !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/api"
+"#;
 
     #[test]
     fn the_stage_cache_must_exist_and_cover_the_method() {
@@ -578,16 +754,23 @@ pub(super) mod tests {
         // A TTL of 0 disables caching.
         let text = CACHED_HEALTH.replace("CacheTtlInSeconds: 10", "CacheTtlInSeconds: 0");
         assert_eq!(codes(&text), ["public-stream-read-uncached"]);
-        // A setting for another path does not cover it; a stage-wide one does.
+        // A setting for another path covers neither its cache nor its own throttle; a
+        // stage-wide one covers the cache.
         let text = CACHED_HEALTH.replace("\"/~1health\"", "\"/~1status\"");
-        assert_eq!(codes(&text), ["public-stream-read-uncached"]);
+        assert_eq!(
+            codes(&text),
+            [
+                "public-read-without-own-throttle",
+                "public-stream-read-uncached"
+            ]
+        );
         let text = CACHED_HEALTH
             .replace(
                 "          CachingEnabled: false\n",
                 "          CachingEnabled: true\n",
             )
             .replace("\"/~1health\"", "\"/~1status\"");
-        assert!(codes(&text).is_empty(), "{:#?}", check(&text));
+        assert_eq!(codes(&text), ["public-read-without-own-throttle"]);
         // Signed callers are not the public; writes are not cached by design.
         let text = CACHED_HEALTH
             .replace("CacheClusterEnabled: true", "CacheClusterEnabled: false")
@@ -596,7 +779,9 @@ pub(super) mod tests {
         let text = CACHED_HEALTH
             .replace("CacheClusterEnabled: true", "CacheClusterEnabled: false")
             .replace("action/ListShards", "action/PutRecord");
-        assert!(codes(&text).is_empty());
+        // (A write without a request template passes the client's body, partition key
+        // included, to Kinesis.)
+        assert_eq!(codes(&text), ["client-chosen-partition-key"]);
         // The message names the route and the call.
         let found = check(&CACHED_HEALTH.replace("CacheTtlInSeconds: 10", "CacheTtlInSeconds: 0"));
         assert!(

@@ -48,6 +48,9 @@ pub(super) mod tests {
     Properties:
       Name: ingest-stream
       ShardCount: 1
+      StreamEncryption:
+        EncryptionType: KMS
+        KeyId: !Sub "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/data"
 "#;
 
     cases! {

@@ -3,13 +3,14 @@
 use serde_json::Value;
 
 use super::Problems;
-use super::template::{Template, is_intrinsic, literal_number, object};
+use super::template::{Template, is_intrinsic, is_true, literal_number, object, text};
 use crate::aws::ATHENA_BYTES_SCANNED_CUTOFF;
 
 /// Codes this file reports.
 pub(super) const CODES: &[&str] = &[
     "glue-parameter-not-string",
     "athena-workgroup-without-scan-cutoff",
+    "athena-results-not-kms",
 ];
 
 pub(super) fn check_glue_parameters(t: &Template<'_>, problems: &mut Problems) {
@@ -77,6 +78,31 @@ pub(super) fn check_workgroups(t: &Template<'_>, problems: &mut Problems) {
                 message,
             );
         }
+        // Query results copy lake data: they get the lake's key (`SSE_KMS` or `CSE_KMS` with a
+        // key), enforced over what a client asks for.
+        let configuration = object(workgroup.properties, "WorkGroupConfiguration");
+        let encryption = configuration
+            .and_then(|c| object(c, "ResultConfiguration"))
+            .and_then(|r| object(r, "EncryptionConfiguration"));
+        let option = encryption.and_then(|e| text(e, "EncryptionOption"));
+        let keyed = matches!(option, Some("SSE_KMS" | "CSE_KMS"))
+            && encryption.is_some_and(|e| e.contains_key("KmsKey"));
+        let enforced =
+            configuration.is_some_and(|c| is_true(c.get("EnforceWorkGroupConfiguration")));
+        if !keyed || !enforced {
+            problems.at(
+                workgroup.id,
+                "athena-results-not-kms",
+                format!(
+                    "query results copy lake data, but the workgroup {}; set `ResultConfiguration.EncryptionConfiguration` to `SSE_KMS` with the lake's `KmsKey` and `EnforceWorkGroupConfiguration: true`",
+                    if keyed {
+                        "lets each query choose its own result encryption"
+                    } else {
+                        "does not encrypt them with a customer managed key"
+                    }
+                ),
+            );
+        }
     }
 }
 
@@ -116,11 +142,18 @@ pub(super) mod tests {
       WorkGroupConfiguration:
         EnforceWorkGroupConfiguration: true
         BytesScannedCutoffPerQuery: 100000000000
+        ResultConfiguration:
+          OutputLocation: s3://results/
+          EncryptionConfiguration:
+            EncryptionOption: SSE_KMS
+            KmsKey: !Sub "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/data"
 "#;
 
     cases! {
         athena_workgroup_without_scan_cutoff: "athena-workgroup-without-scan-cutoff",
             WORKGROUP.replace("        BytesScannedCutoffPerQuery: 100000000000\n", ""), WORKGROUP;
+        athena_results_not_kms: "athena-results-not-kms",
+            WORKGROUP.replace("EncryptionOption: SSE_KMS", "EncryptionOption: SSE_S3"), WORKGROUP;
         glue_parameter_not_string: "glue-parameter-not-string",
             GLUE,
             GLUE.replace("enabled: true", "enabled: \"true\"").replace("interval: 1", "interval: \"1\"");

@@ -7,15 +7,15 @@ use super::Problems;
 use super::template::{Template, actions, service_principals, statements};
 
 /// Codes this file reports.
-pub(super) const CODES: &[&str] = &["apigateway-trust-condition", "function-permission-unused"];
+pub(super) const CODES: &[&str] = &[
+    "apigateway-trust-condition",
+    "function-permission-unused",
+    "unscoped-put-metric-data",
+];
 
 /// Actions a function role may be granted that no ingest function calls, each with why. A
 /// permission nobody uses only widens what a compromised function could do.
 const UNUSED_BY_FUNCTIONS: &[(&str, &str)] = &[
-    (
-        "cloudwatch:PutMetricData",
-        "the functions write their metrics as Embedded Metric Format log lines, which CloudWatch Logs turns into metrics",
-    ),
     (
         "firehose:PutRecord",
         "the receiver sends records in batches with PutRecordBatch",
@@ -23,10 +23,6 @@ const UNUSED_BY_FUNCTIONS: &[(&str, &str)] = &[
     (
         "s3:AbortMultipartUpload",
         "the functions write each object with a single PutObject",
-    ),
-    (
-        "sqs:ChangeMessageVisibility",
-        "the bridge leaves a failed message to the queue's visibility timeout, which its retry budget counts on",
     ),
 ];
 
@@ -91,6 +87,66 @@ pub(super) fn check_roles(t: &Template<'_>, problems: &mut Problems) {
                         ),
                     );
                 }
+            }
+        }
+    }
+}
+
+/// Whether a policy action grants `cloudwatch:PutMetricData`.
+fn grants_put_metric_data(action: &str) -> bool {
+    let action = action.to_ascii_lowercase();
+    action == "*"
+        || action == "cloudwatch:*"
+        || action
+            .strip_suffix('*')
+            .is_some_and(|prefix| "cloudwatch:putmetricdata".starts_with(prefix))
+        || action == "cloudwatch:putmetricdata"
+}
+
+/// CloudWatch metrics have no resource policy: the only thing that keeps a principal from
+/// publishing into the lever's namespace (and draining a region) is a `cloudwatch:namespace`
+/// condition on its own `PutMetricData`. Every grant of it in these stacks is scoped so.
+pub(super) fn check_put_metric_data(t: &Template<'_>, problems: &mut Problems) {
+    for resource in &t.resources {
+        let documents: Vec<&Value> = match resource.ty {
+            "AWS::IAM::Role" => resource
+                .properties
+                .get("Policies")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p.get("PolicyDocument"))
+                .collect(),
+            "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" | "AWS::IAM::RolePolicy" => resource
+                .properties
+                .get("PolicyDocument")
+                .into_iter()
+                .collect(),
+            _ => continue,
+        };
+        for statement in documents.into_iter().flat_map(statements) {
+            if statement.get("Effect").and_then(Value::as_str) != Some("Allow")
+                || !actions(statement).into_iter().any(grants_put_metric_data)
+            {
+                continue;
+            }
+            let scoped = statement
+                .get("Condition")
+                .and_then(Value::as_object)
+                .is_some_and(|condition| {
+                    ["StringEquals", "StringLike"].iter().any(|op| {
+                        condition
+                            .get(*op)
+                            .and_then(Value::as_object)
+                            .is_some_and(|m| m.contains_key("cloudwatch:namespace"))
+                    })
+                });
+            if !scoped {
+                problems.at(
+                    resource.id,
+                    "unscoped-put-metric-data",
+                    "the policy allows cloudwatch:PutMetricData in every namespace: the principal could publish the lever's metric and drain a region; add `Condition: {StringEquals: {cloudwatch:namespace: <its own namespace>}}`",
+                );
             }
         }
     }
@@ -200,6 +256,15 @@ pub(super) mod tests {
                 Effect: Allow
                 Action: cloudwatch:PutMetricData
                 Resource: "*"
+                Condition:
+                  StringEquals:
+                    cloudwatch:namespace: IngestLever
+"#;
+
+    const ABORT_UPLOADS: &str = r#"              - Sid: AbortUploads
+                Effect: Allow
+                Action: s3:AbortMultipartUpload
+                Resource: "*"
 "#;
 
     cases! {
@@ -210,7 +275,10 @@ pub(super) mod tests {
             ),
             API_ROLE;
         function_permission_unused: "function-permission-unused",
-            format!("{FUNCTION_ROLE}{PUT_METRIC_DATA}"), FUNCTION_ROLE;
+            format!("{FUNCTION_ROLE}{ABORT_UPLOADS}"), FUNCTION_ROLE;
+        unscoped_put_metric_data: "unscoped-put-metric-data",
+            format!("{FUNCTION_ROLE}{PUT_METRIC_DATA}").replace("                Condition:\n                  StringEquals:\n                    cloudwatch:namespace: IngestLever\n", ""),
+            format!("{FUNCTION_ROLE}{PUT_METRIC_DATA}");
     }
 
     #[test]
@@ -218,20 +286,24 @@ pub(super) mod tests {
         // Lambda sends aws:SourceAccount; the condition stays.
         assert!(codes(FUNCTION_ROLE).is_empty());
         let attached = format!(
-            "{FUNCTION_ROLE}  Extra:\n    Type: AWS::IAM::Policy\n    Properties:\n      PolicyName: extra\n      Roles: [!Ref FunctionRole]\n      PolicyDocument:\n        Version: \"2012-10-17\"\n        Statement:\n          - Effect: Allow\n            Action: [\"cloudwatch:*\"]\n            Resource: \"*\"\n"
+            "{FUNCTION_ROLE}  Extra:\n    Type: AWS::IAM::Policy\n    Properties:\n      PolicyName: extra\n      Roles: [!Ref FunctionRole]\n      PolicyDocument:\n        Version: \"2012-10-17\"\n        Statement:\n          - Effect: Allow\n            Action: [\"firehose:*\"]\n            Resource: \"*\"\n"
         );
         assert_eq!(codes(&attached), ["function-permission-unused"]);
+        // A wildcard grants PutMetricData in every namespace.
+        let everything = attached.replace("\"firehose:*\"", "\"cloudwatch:*\"");
+        assert_eq!(codes(&everything), ["unscoped-put-metric-data"]);
         // Each unused action is named once.
         let listed = FUNCTION_ROLE.replace(
             "                Action: s3:PutObject\n",
-            "                Action: [s3:PutObject, s3:AbortMultipartUpload, firehose:PutRecord, sqs:ChangeMessageVisibility]\n",
+            "                Action: [s3:PutObject, s3:AbortMultipartUpload, firehose:PutRecord]\n",
         );
         let found = check(&listed);
-        assert_eq!(found.len(), 3, "{found:#?}");
-        assert!(
-            found[0].message.contains("firehose:PutRecord,"),
-            "{}",
-            found[0].message
-        );
+        assert_eq!(found.len(), 2, "{found:#?}");
+        for (finding, action) in found
+            .iter()
+            .zip(["firehose:PutRecord,", "s3:AbortMultipartUpload,"])
+        {
+            assert!(finding.message.contains(action), "{}", finding.message);
+        }
     }
 }

@@ -268,7 +268,8 @@ fn check_visibility_timeout(
 
 #[cfg(test)]
 pub(super) mod tests {
-    use crate::template_checks::test_support::{FUNCTION, cases, check, codes};
+    use crate::template_checks::s3::tests::SECURE;
+    use crate::template_checks::test_support::{FUNCTION, STREAM_ENCRYPTION, cases, check, codes};
 
     pub(in crate::template_checks) fn kinesis_mapping() -> String {
         format!(
@@ -277,7 +278,7 @@ pub(super) mod tests {
     Type: AWS::Kinesis::Stream
     Properties:
       ShardCount: 1
-{FUNCTION}  Mapping:
+{STREAM_ENCRYPTION}{FUNCTION}  Mapping:
     Type: AWS::Lambda::EventSourceMapping
     Properties:
       EventSourceArn: !GetAtt Stream.Arn
@@ -316,7 +317,8 @@ pub(super) mod tests {
           Destination: !GetAtt Failed.Arn
   Failed:
     Type: AWS::S3::Bucket
-  DeliveryAlarm:
+    Properties:
+{SECURE}  DeliveryAlarm:
     Type: AWS::CloudWatch::Alarm
     Properties:
       Namespace: AWS/Lambda

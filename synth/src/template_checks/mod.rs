@@ -18,8 +18,10 @@
 //! - The checks, grouped by what they look at: [`resolution`] (every name resolves and is used),
 //!   [`limits`] (template quotas and logical ids), then one file per resource family
 //!   ([`route53`], [`mappings`], [`api_gateway`], [`kinesis`], [`s3`], [`glue`] with Athena,
-//!   [`iam`], [`alarms`]) and the template-wide rules on [`deletion`] policies and hard-coded
-//!   [`partitions`].
+//!   [`iam`], [`alarms`], [`waf`], [`kms`]) and the template-wide rules on [`deletion`]
+//!   policies and hard-coded [`partitions`]; and one check across two stacks,
+//!   [`check_switch_alarms`] (the dns stack's drain-switch checks against the secondary
+//!   stack's alarms), which the renderer runs once both are rendered.
 //! - Each check is a plain function over the view, listed in [`CHECKS`]; every check runs, so
 //!   one call reports every problem. Each problem carries a stable kebab-case code and a message
 //!   that says what is wrong and how to fix it; the check's comment cites its trap in
@@ -36,10 +38,12 @@
 
 mod alarms;
 mod api_gateway;
+mod cross_stack;
 mod deletion;
 mod glue;
 mod iam;
 mod kinesis;
+mod kms;
 mod limits;
 mod mappings;
 mod partitions;
@@ -50,11 +54,13 @@ mod s3;
 mod template;
 #[cfg(test)]
 mod test_support;
+mod waf;
 
 use std::fmt;
 
 use serde_json::Value;
 
+pub use cross_stack::check_switch_alarms;
 use template::Template;
 
 /// One problem found in a rendered template.
@@ -113,7 +119,19 @@ const CHECKS: &[Check] = &[
     iam::check_roles,
     api_gateway::check_public_stream_reads,
     api_gateway::check_api_account,
+    api_gateway::check_partition_keys,
+    api_gateway::check_public_object_reads,
+    waf::check_stage_web_acls,
+    waf::check_web_acl_rules,
+    route53::check_switch_checks,
+    s3::check_bucket_encryption,
+    s3::check_bucket_expiration,
+    s3::check_switch_writers,
+    kinesis::check_stream_encryption,
+    kms::check_data_key_policies,
+    iam::check_put_metric_data,
     alarms::check_alarm_actions,
+    alarms::check_stream_throttle_alarms,
     deletion::check_deletion_policies,
     partitions::check_partitions,
 ];
@@ -132,6 +150,9 @@ const FAMILIES: &[(&str, &[&str])] = &[
     ("glue", glue::CODES),
     ("iam", iam::CODES),
     ("alarms", alarms::CODES),
+    ("waf", waf::CODES),
+    ("kms", kms::CODES),
+    ("cross_stack", cross_stack::CODES),
     ("deletion", deletion::CODES),
     ("partitions", partitions::CODES),
 ];
@@ -187,6 +208,9 @@ mod tests {
             glue::tests::CASE_CODES,
             iam::tests::CASE_CODES,
             alarms::tests::CASE_CODES,
+            waf::tests::CASE_CODES,
+            kms::tests::CASE_CODES,
+            cross_stack::tests::CASE_CODES,
             deletion::tests::CASE_CODES,
             partitions::tests::CASE_CODES,
         ];

@@ -220,6 +220,9 @@ Resources:
     Type: AWS::Kinesis::Stream
     Properties:
       ShardCount: !FindInMap [Sizes, !Ref AWS::Region, shards]
+      StreamEncryption:
+        EncryptionType: KMS
+        KeyId: !Sub "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/data"
 "#;
 
     cases! {

@@ -17,7 +17,52 @@ pub(super) const CODES: &[&str] = &[
     "edge-alias-evaluates-target-health",
     "calculated-health-check-children",
     "route53-alarm-region-unpinned",
+    "switch-check-shape",
 ];
+
+/// A drain switch must be readable by Route 53 only and read the same way whatever happens to
+/// the switch's machinery (`docs/security.md#the-lever`): a `CLOUDWATCH_METRIC` check names its
+/// alarm and its region and says what no data means (`InsufficientDataHealthStatus`; Route 53's
+/// own default is the last known status, which would freeze a drain while the publisher is
+/// silent), and is not inverted (a drained region's alarm is in ALARM, which already reads
+/// unhealthy). An inverted string-match check is the old public drain switch: anyone could
+/// flood its route into errors, which the inversion reads as "not drained".
+pub(super) fn check_switch_checks(t: &Template<'_>, problems: &mut Problems) {
+    for check in t.of_type("AWS::Route53::HealthCheck") {
+        let Some(config) = object(check.properties, "HealthCheckConfig") else {
+            continue;
+        };
+        let kind = text(config, "Type").unwrap_or("");
+        let inverted = is_true(config.get("Inverted"));
+        let problem = match kind {
+            "CLOUDWATCH_METRIC" => {
+                let alarm = object(config, "AlarmIdentifier");
+                if alarm.is_none_or(|a| !a.contains_key("Name") || !a.contains_key("Region")) {
+                    Some(
+                        "the CLOUDWATCH_METRIC check needs `AlarmIdentifier` with the alarm's `Name` and `Region`",
+                    )
+                } else if !config.contains_key("InsufficientDataHealthStatus") {
+                    Some(
+                        "the CLOUDWATCH_METRIC check does not say what no data means: Route 53 then keeps the last known status, so a drain would stay frozen while its publisher is silent; set `InsufficientDataHealthStatus` (Healthy: a switch nobody can read does not drain)",
+                    )
+                } else if inverted {
+                    Some(
+                        "the CLOUDWATCH_METRIC check is inverted: a drained region's alarm is in ALARM, which already reads unhealthy, so the inversion would send traffic to the drained region",
+                    )
+                } else {
+                    None
+                }
+            }
+            "HTTP_STR_MATCH" | "HTTPS_STR_MATCH" if inverted => Some(
+                "the inverted string-match check reads a public route: anyone can flood that route into errors, which the inversion reads as healthy, so a drain is ignored; read the switch from a CloudWatch alarm (`CLOUDWATCH_METRIC`) instead",
+            ),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            problems.at(check.id, "switch-check-shape", problem);
+        }
+    }
+}
 
 /// A Route 53 record: a `RecordSet`, or one entry of a `RecordSetGroup`.
 struct Record<'a> {
@@ -414,6 +459,35 @@ Resources:
             EDGE_DNS.replace("EvaluateTargetHealth: false", "EvaluateTargetHealth: true"), EDGE_DNS;
         calculated_health_check_children: "calculated-health-check-children",
             CALCULATED, CALCULATED.replace("!Ref Topic", "!Ref Endpoint");
+        switch_check_shape: "switch-check-shape",
+            SWITCH_CHECK.replace("        InsufficientDataHealthStatus: Healthy\n", ""),
+            SWITCH_CHECK;
+    }
+
+    const SWITCH_CHECK: &str = r#"Parameters:
+  SwitchAlarmName:
+    Type: String
+Resources:
+  SwitchCheck:
+    Type: AWS::Route53::HealthCheck
+    Properties:
+      HealthCheckConfig:
+        Type: CLOUDWATCH_METRIC
+        AlarmIdentifier:
+          Name: !Ref SwitchAlarmName
+          Region: us-west-2
+        InsufficientDataHealthStatus: Healthy
+"#;
+
+    #[test]
+    fn an_inverted_alarm_check_or_string_match_is_refused() {
+        let inverted = SWITCH_CHECK.replace(
+            "        InsufficientDataHealthStatus: Healthy\n",
+            "        InsufficientDataHealthStatus: Healthy\n        Inverted: true\n",
+        );
+        assert_eq!(codes(&inverted), ["switch-check-shape"]);
+        let string_match = "Resources:\n  Check:\n    Type: AWS::Route53::HealthCheck\n    Properties:\n      HealthCheckConfig:\n        Type: HTTPS_STR_MATCH\n        FullyQualifiedDomainName: api.example.com\n        ResourcePath: /v1/switch/primary\n        SearchString: drain=on\n        Inverted: true\n";
+        assert_eq!(codes(string_match), ["switch-check-shape"]);
     }
 
     #[test]

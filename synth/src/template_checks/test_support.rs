@@ -77,3 +77,9 @@ pub(super) const FUNCTION: &str = r#"  Function:
         ZipFile: unused
       Timeout: 60
 "#;
+
+/// A stream's encryption with a customer managed key (as a key ARN), which every stream needs.
+pub(super) const STREAM_ENCRYPTION: &str = r#"      StreamEncryption:
+        EncryptionType: KMS
+        KeyId: !Sub "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/data"
+"#;

@@ -161,6 +161,13 @@ PATCHES = [
         _models("lambda_function"),
     ),
     Patch(
+        "lambda-permission",
+        "AWS::Lambda::Permission has no physical id and is never deleted",
+        "the statement added to the function's policy under a generated statement id (its "
+        "physical id), removed with the stack",
+        _models("lambda_permission"),
+    ),
+    Patch(
         "cloudwatch-alarm",
         "AWS::CloudWatch::Alarm is skipped (DescribeAlarms sees nothing)",
         "put through moto's CloudWatch backend (PutMetricAlarm semantics), deleted with the stack",

@@ -15,8 +15,14 @@ a check the way Route 53's checkers would, against the state of the fake:
   API Gateway does. A missing API or stage answers 403, a missing route 403 ("Missing
   Authentication Token"); any other host is unreachable. Healthy means a 2xx or 3xx status,
   and for a string match the search string within the first 5,120 bytes of the body.
-- CLOUDWATCH_METRIC: the alarm's state (moto does not evaluate alarms from metric data; set it
-  with SetAlarmState), INSUFFICIENT_DATA as InsufficientDataHealthStatus says.
+- CLOUDWATCH_METRIC: like Route 53, the alarm's *data stream*, not its state ("Route 53
+  monitors the data stream for the corresponding alarm instead of monitoring the alarm state
+  ... you can't force the status of a health check to change by using the CloudWatch
+  SetAlarmState API operation", Route 53 DG): the alarm's single metric is read from moto's
+  CloudWatch backend over its last `EvaluationPeriods` periods (ending now), each period's
+  statistic compared with the threshold; ALARM when every period with data breaches, OK
+  otherwise, and no data in any period is INSUFFICIENT_DATA, which reads as
+  InsufficientDataHealthStatus says (Route 53's default, LastKnownStatus, as healthy).
 - Inverted checks report the opposite; disabled checks are healthy.
 - CALCULATED: refused, as Route 53 refuses GetHealthCheckStatus for them.
 - RECOVERY_CONTROL: neither moto nor the shim models routing controls; reported healthy, and
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 from moto.apigateway.models import apigateway_backends
@@ -177,16 +184,13 @@ def evaluate(account: str, check: Any) -> tuple[bool, str]:
     kind = check.type_
     if kind == "CLOUDWATCH_METRIC":
         alarm = getattr(check, "alarm_identifier", None) or {}
-        found = cloudwatch_backends[account][alarm.get("Region", "us-east-1")].alarms.get(
-            alarm.get("Name")
-        )
-        state = found.state_value if found else "INSUFFICIENT_DATA"
+        state = alarm_data_state(account, alarm.get("Region", "us-east-1"), alarm.get("Name"))
         if state == "INSUFFICIENT_DATA":
             policy = getattr(check, "insufficient_data_health_status", None) or "LastKnownStatus"
             healthy = policy != "Unhealthy"
         else:
             healthy = state == "OK"
-        detail = f"CloudWatch alarm {alarm.get('Name')} is in state {state}"
+        detail = f"the data of CloudWatch alarm {alarm.get('Name')} reads {state}"
     elif kind == "RECOVERY_CONTROL":
         return True, "Success: routing controls are not modelled by moto or the shim"
     elif kind in ("HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH"):
@@ -215,6 +219,55 @@ def evaluate(account: str, check: Any) -> tuple[bool, str]:
         healthy = not healthy
         detail += " (inverted)"
     return healthy, f"{'Success' if healthy else 'Failure'}: {detail}"
+
+
+COMPARISONS = {
+    "GreaterThanOrEqualToThreshold": lambda value, threshold: value >= threshold,
+    "GreaterThanThreshold": lambda value, threshold: value > threshold,
+    "LessThanThreshold": lambda value, threshold: value < threshold,
+    "LessThanOrEqualToThreshold": lambda value, threshold: value <= threshold,
+}
+STATISTICS = {
+    "Maximum": max,
+    "Minimum": min,
+    "Sum": sum,
+    "SampleCount": len,
+    "Average": lambda values: sum(values) / len(values),
+}
+
+
+def alarm_data_state(account: str, region: str, name: str | None) -> str:
+    """The state the data of alarm `name` shows now: OK, ALARM or INSUFFICIENT_DATA (also
+    when there is no such alarm, or it is not a single-metric alarm Route 53 can read)."""
+    backend = cloudwatch_backends[account][region]
+    alarm = backend.alarms.get(name)
+    if (
+        alarm is None
+        or not alarm.metric_name
+        or alarm.statistic not in STATISTICS
+        or alarm.comparison_operator not in COMPARISONS
+    ):
+        return "INSUFFICIENT_DATA"
+    wanted = {(d.name, d.value) for d in alarm.dimensions}
+    points = [
+        (md.timestamp.replace(tzinfo=None), md.value)
+        for md in backend.metric_data
+        if md.namespace == alarm.namespace
+        and md.name == alarm.metric_name
+        and {(d.name, d.value) for d in md.dimensions} == wanted
+    ]
+    end = utcnow().replace(tzinfo=None)
+    period = timedelta(seconds=int(alarm.period))
+    verdicts = []
+    for index in range(int(alarm.evaluation_periods)):
+        stop = end - index * period
+        values = [value for at, value in points if stop - period <= at < stop + timedelta(seconds=1)]
+        if values:
+            statistic = STATISTICS[alarm.statistic](values)
+            verdicts.append(COMPARISONS[alarm.comparison_operator](statistic, float(alarm.threshold)))
+    if not verdicts:
+        return "INSUFFICIENT_DATA"
+    return "ALARM" if all(verdicts) else "OK"
 
 
 def get_health_check_status(self: Route53) -> ActionResult:

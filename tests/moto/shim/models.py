@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from typing import Any
 
 from moto.apigateway import models as apigateway_models
@@ -788,22 +789,58 @@ class SqsQueuePolicy(Adapter):
 # What a bucket policy's conditions see of a request to the fake. The SDK talks to AWS over
 # TLS; the fake's plain-HTTP loopback endpoint stands in for that, so transport is secure.
 REQUEST_CONTEXT = {"aws:securetransport": "true"}
+# The principal of the object request being handled (`aws:PrincipalArn`), set per request.
+_REQUEST = threading.local()
+NEGATED = ("StringNotEquals", "StringNotEqualsIgnoreCase", "ArnNotEquals", "StringNotLike", "ArnNotLike")
+
+
+def principal_arn(authorization: str) -> str | None:
+    """`aws:PrincipalArn` of a signed request: the role of an assumed-role session (as IAM
+    reports roles, not sessions), an IAM user, else the account's root (moto's default test
+    credentials stand for the account)."""
+    from moto.iam.models import get_account_id_from, iam_backends
+    from moto.sts.models import sts_backends
+
+    match = re.search(r"Credential=([^/,\s]+)/", authorization or "")
+    if not match:
+        return None
+    key = match.group(1)
+    account = get_account_id_from(key)
+    for partition in sts_backends[account]:
+        role = sts_backends[account][partition].get_assumed_role_from_access_key(key)
+        if role:
+            return role.role_arn
+    for partition in iam_backends[account]:
+        user = iam_backends[account][partition].get_user_from_access_key_id(key)
+        if user:
+            return user.arn
+    return f"arn:aws:iam::{account}:root"
+
+
+def _request_context() -> dict[str, str]:
+    context = dict(REQUEST_CONTEXT)
+    arn = getattr(_REQUEST, "principal_arn", None)
+    if arn:
+        context["aws:principalarn"] = arn.lower()
+    return context
 
 
 def _condition_holds(operator: str, values: dict[str, Any]) -> bool:
-    """One condition block of a policy statement against REQUEST_CONTEXT, with IAM's rule
-    that a key missing from the request fails the condition (unless `...IfExists`)."""
+    """One condition block of a policy statement against the request's context, with IAM's
+    rules for a key missing from the request: it fails the condition, except a negated
+    operator (`StringNotEquals`, `ArnNotEquals`...), which then holds, and `...IfExists`."""
     if_exists = operator.endswith("IfExists")
     base = operator.removesuffix("IfExists")
+    context = _request_context()
     for key, expected in values.items():
         wanted = [str(v).lower() for v in (expected if isinstance(expected, list) else [expected])]
-        actual = REQUEST_CONTEXT.get(key.lower())
+        actual = context.get(key.lower())
         if base == "Null":
             if (actual is None) != (wanted[0] == "true"):
                 return False
             continue
         if actual is None:
-            if if_exists:
+            if if_exists or base in NEGATED:
                 continue
             return False
         if base in ("Bool", "StringEquals", "StringEqualsIgnoreCase", "ArnEquals"):
@@ -851,10 +888,26 @@ def _bucket_permission(self: Any, action: str, resource: str) -> Any:
     return PermissionResult.PERMITTED if permitted else PermissionResult.NEUTRAL
 
 
+def _with_principal(handler: Any) -> Any:
+    """S3's object handler, with the request's principal known to the bucket policy."""
+
+    def wrapped(self: Any, request: Any, full_url: str, headers: Any) -> Any:
+        _REQUEST.principal_arn = principal_arn(request.headers.get("Authorization", ""))
+        try:
+            return handler(self, request, full_url, headers)
+        finally:
+            _REQUEST.principal_arn = None
+
+    return wrapped
+
+
 def install_policies() -> None:
+    from moto.s3.responses import S3Response
+
     _register(S3BucketPolicy)
     _register(SqsQueuePolicy)
     s3_models.FakeBucket.get_permission = _bucket_permission  # type: ignore[method-assign]
+    S3Response.key_response = _with_principal(S3Response.key_response)  # type: ignore[method-assign]
 
 
 # --- S3 buckets ------------------------------------------------------------------------------
@@ -1130,6 +1183,51 @@ class CloudWatchAlarm(Adapter):
 
 def install_cloudwatch_alarm() -> None:
     _register(CloudWatchAlarm)
+
+
+# --- Lambda permissions ----------------------------------------------------------------------
+
+
+class LambdaPermission(Adapter):
+    """AWS::Lambda::Permission as a statement of the function's resource policy
+    (`GetPolicy` shows it), with the statement id as its physical id; deleted with the stack."""
+
+    type_name = "AWS::Lambda::Permission"
+
+    @classmethod
+    def create(
+        cls, properties: dict[str, Any], region: str, account: str, seed: str, name: str
+    ) -> LambdaPermission:
+        statement_id = values.generated_name("permission", "Permission", seed, 100)
+        function = str(properties["FunctionName"]).rsplit(":", 1)[-1]
+        raw = {
+            "StatementId": statement_id,
+            "Action": properties["Action"],
+            "Principal": properties["Principal"],
+            **{
+                key: properties[key]
+                for key in ("SourceArn", "SourceAccount", "EventSourceToken")
+                if key in properties
+            },
+        }
+        awslambda_models.lambda_backends[account][region].get_function(
+            function
+        ).policy.add_statement(json.dumps(raw))
+        resource = cls(statement_id, properties, region, account, seed)
+        resource.attributes = {"Id": statement_id}
+        return resource
+
+    def remove(self) -> None:
+        backend = awslambda_models.lambda_backends[self.account][self.region]
+        function = str(self.properties["FunctionName"]).rsplit(":", 1)[-1]
+        try:
+            backend.remove_permission(function, self._physical_id)
+        except Exception:  # noqa: BLE001 - the function went first: nothing left to remove
+            pass
+
+
+def install_lambda_permission() -> None:
+    _register(LambdaPermission)
 
 
 # --- pseudo parameters -----------------------------------------------------------------------

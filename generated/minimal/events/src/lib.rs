@@ -22,8 +22,19 @@ pub struct PageViewed {
     #[event(max_length = 2048)]
     pub url: ::std::string::String,
     /// The `referrer` property.
-    #[event(nullable)]
-    pub referrer: ::core::option::Option<::std::string::String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "::ingest_runtime::__private::double_option"
+    )]
+    pub referrer: ::core::option::Option<::core::option::Option<::std::string::String>>,
+    /// Properties not listed above, by name.
+    #[event(additional)]
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::ingest_runtime::__private::serde_json::Value,
+    >,
 }
 
 /// Every event type of this spec, by CloudEvents `type`.

@@ -31,6 +31,13 @@ pub struct CartAbandoned {
     #[event(minimum = 0)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_cents: ::core::option::Option<i64>,
+    /// Properties not listed above, by name.
+    #[event(additional)]
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::ingest_runtime::__private::serde_json::Value,
+    >,
 }
 
 /// Payment for an order was captured.
@@ -55,6 +62,13 @@ pub struct OrderPaid {
     /// The `amount_cents` property.
     #[event(exclusive_minimum = 0)]
     pub amount_cents: i64,
+    /// Properties not listed above, by name.
+    #[event(additional)]
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::ingest_runtime::__private::serde_json::Value,
+    >,
 }
 
 /// The `OrderPaidMethod` value.
@@ -111,8 +125,13 @@ pub struct OrderPlaced {
     #[event(minimum = 0)]
     pub total_cents: i64,
     /// The `coupon` property.
-    #[event(max_length = 32, nullable)]
-    pub coupon: ::core::option::Option<::std::string::String>,
+    #[event(max_length = 32)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "::ingest_runtime::__private::double_option"
+    )]
+    pub coupon: ::core::option::Option<::core::option::Option<::std::string::String>>,
     /// The `lines` property.
     #[event(min_items = 1, max_items = 200)]
     pub lines: ::std::vec::Vec<OrderPlacedLinesItem>,
@@ -201,6 +220,13 @@ pub struct OrderShipped {
     #[event(minimum = 1, maximum = 50, default = "1")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parcels: ::core::option::Option<i64>,
+    /// Properties not listed above, by name.
+    #[event(additional)]
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::ingest_runtime::__private::serde_json::Value,
+    >,
 }
 
 /// The `OrderShippedCarrier` value.

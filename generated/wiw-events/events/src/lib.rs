@@ -26,8 +26,13 @@ pub struct ClockIn {
     #[event(minimum = 1)]
     pub user_id: i64,
     /// The `shift_id` property.
-    #[event(format = "uuid", nullable)]
-    pub shift_id: ::core::option::Option<::std::string::String>,
+    #[event(format = "uuid")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "::ingest_runtime::__private::double_option"
+    )]
+    pub shift_id: ::core::option::Option<::core::option::Option<::std::string::String>>,
     /// The `at` property.
     #[event(format = "date-time")]
     pub at: ::std::string::String,
@@ -115,8 +120,13 @@ pub struct ClockOut {
     #[event(minimum = 1)]
     pub user_id: i64,
     /// The `shift_id` property.
-    #[event(format = "uuid", nullable)]
-    pub shift_id: ::core::option::Option<::std::string::String>,
+    #[event(format = "uuid")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "::ingest_runtime::__private::double_option"
+    )]
+    pub shift_id: ::core::option::Option<::core::option::Option<::std::string::String>>,
     /// The `at` property.
     #[event(format = "date-time")]
     pub at: ::std::string::String,
@@ -175,11 +185,21 @@ pub struct ShiftCreated {
     #[event(minimum = 1)]
     pub location_id: i64,
     /// The role worked, if any.
-    #[event(minimum = 1, nullable)]
-    pub position_id: ::core::option::Option<i64>,
+    #[event(minimum = 1)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "::ingest_runtime::__private::double_option"
+    )]
+    pub position_id: ::core::option::Option<::core::option::Option<i64>>,
     /// Who is scheduled; null for an open shift.
-    #[event(minimum = 1, nullable)]
-    pub user_id: ::core::option::Option<i64>,
+    #[event(minimum = 1)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "::ingest_runtime::__private::double_option"
+    )]
+    pub user_id: ::core::option::Option<::core::option::Option<i64>>,
     /// The `start_time` property.
     #[event(format = "date-time")]
     pub start_time: ::std::string::String,
@@ -195,8 +215,13 @@ pub struct ShiftCreated {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub color: ::core::option::Option<::std::string::String>,
     /// The `notes` property.
-    #[event(max_length = 500, nullable)]
-    pub notes: ::core::option::Option<::std::string::String>,
+    #[event(max_length = 500)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "::ingest_runtime::__private::double_option"
+    )]
+    pub notes: ::core::option::Option<::core::option::Option<::std::string::String>>,
     /// The `published` property.
     #[event(default = "false")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -335,11 +360,23 @@ pub struct ShiftSwapped {
     #[event(minimum = 1)]
     pub to_user_id: i64,
     /// The `approved_by` property.
-    #[event(minimum = 1, nullable)]
-    pub approved_by: ::core::option::Option<i64>,
+    #[event(minimum = 1)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "::ingest_runtime::__private::double_option"
+    )]
+    pub approved_by: ::core::option::Option<::core::option::Option<i64>>,
     /// The `approved_at` property.
-    #[event(format = "date-time", nullable)]
-    pub approved_at: ::core::option::Option<::std::string::String>,
+    #[event(format = "date-time")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "::ingest_runtime::__private::double_option"
+    )]
+    pub approved_at: ::core::option::Option<
+        ::core::option::Option<::std::string::String>,
+    >,
 }
 
 /// A shift's time, place or assignee changed.
@@ -362,8 +399,20 @@ pub struct ShiftUpdated {
     #[event(minimum = 1)]
     pub updated_by: i64,
     /// The `reason` property.
-    #[event(max_length = 200, nullable)]
-    pub reason: ::core::option::Option<::std::string::String>,
+    #[event(max_length = 200)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "::ingest_runtime::__private::double_option"
+    )]
+    pub reason: ::core::option::Option<::core::option::Option<::std::string::String>>,
+    /// Properties not listed above, by name.
+    #[event(additional)]
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::ingest_runtime::__private::serde_json::Value,
+    >,
 }
 
 /// The fields that changed, with their new values.
@@ -418,8 +467,13 @@ pub struct TimeoffRequested {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hours: ::core::option::Option<f64>,
     /// The `note` property.
-    #[event(max_length = 1000, nullable)]
-    pub note: ::core::option::Option<::std::string::String>,
+    #[event(max_length = 1000)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "::ingest_runtime::__private::double_option"
+    )]
+    pub note: ::core::option::Option<::core::option::Option<::std::string::String>>,
     /// The `contact_email` property.
     #[event(max_length = 254, format = "email")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -479,6 +533,13 @@ pub struct TimeoffRequestedPartialDaysItem {
     /// The `hours` property.
     #[event(maximum = 24, exclusive_minimum = 0)]
     pub hours: f64,
+    /// Properties not listed above, by name.
+    #[event(additional)]
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::ingest_runtime::__private::serde_json::Value,
+    >,
 }
 
 /// Every event type of this spec, by CloudEvents `type`.

@@ -3,16 +3,17 @@
 
 use std::sync::Mutex;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
 use tokio::sync::Notify;
 
 use super::super::local::{LocalServices, Rng, Role, exceeds_event_limit};
-use super::{LogSink, RequestCounts, lock};
+use super::{DevLimits, LogSink, RequestCounts, lock};
+use crate::envelope::CONTENT_TYPES;
 
 /// Which port a request came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,13 +26,67 @@ pub(super) enum Endpoint {
 pub(super) struct Front {
     pub(super) services: LocalServices,
     pub(super) failover_automatic: bool,
-    pub(super) content_types: Vec<String>,
     pub(super) drained: Mutex<[bool; 2]>,
     pub(super) rng: Mutex<Rng>,
     pub(super) requests: Mutex<RequestCounts>,
     /// Rung on every accepted record and lever pull: the pipeline wakes at once.
     pub(super) wake: Notify,
     pub(super) log: LogSink,
+    /// Lines logged by the HTTP side (lever pulls) and by stopping, with their times, until
+    /// the pipeline's thread writes them in time order with its batch lines.
+    pub(super) pending_log: Mutex<Vec<(DateTime<Utc>, String)>>,
+    pub(super) limits: DevLimits,
+}
+
+/// The request header a lever pull must carry. It is not one a browser lets a page of another
+/// origin send without a CORS preflight, which this server never grants, so a web page cannot
+/// pull the lever through the user's browser (cross-site request forgery); curl and scripts
+/// just add it.
+pub const LEVER_HEADER: &str = "x-ingest-lever";
+
+/// Whether `host` (a `Host` header) names this server: `127.0.0.1:<port>` or
+/// `localhost:<port>`. Anything else is refused on every port: a page whose DNS name was
+/// rebound to 127.0.0.1 sends its own name, and must not read or pull anything here.
+fn is_own_host(host: &str, port: u16) -> bool {
+    let host = host.trim();
+    host.rsplit_once(':').is_some_and(|(name, p)| {
+        p.parse::<u16>() == Ok(port)
+            && (name == "127.0.0.1" || name.eq_ignore_ascii_case("localhost"))
+    })
+}
+
+/// Why a lever pull is refused as coming from a web page rather than from its operator, if it
+/// is: an `Origin` other than this server's, a `Sec-Fetch-Site` other than `same-origin` or
+/// `none` (browsers send both), or no [`LEVER_HEADER`].
+fn cross_origin_pull(headers: &hyper::HeaderMap, port: u16) -> Option<String> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
+    };
+    if let Some(origin) = text("origin") {
+        let own = [
+            format!("http://127.0.0.1:{port}"),
+            format!("http://localhost:{port}"),
+        ];
+        if !own.iter().any(|o| o.eq_ignore_ascii_case(&origin)) {
+            return Some(format!(
+                "a lever pull from the web page at {origin} is refused"
+            ));
+        }
+    }
+    if let Some(site) = text("sec-fetch-site")
+        && site != "same-origin"
+        && site != "none"
+    {
+        return Some(format!("a lever pull from a {site} web page is refused"));
+    }
+    if !headers.contains_key(LEVER_HEADER) {
+        return Some(
+            "a lever pull must carry the header `X-Ingest-Lever: 1` (curl -X POST -H 'X-Ingest-Lever: 1' ...), which web pages cannot send".to_owned(),
+        );
+    }
+    None
 }
 
 fn index(role: Role) -> usize {
@@ -64,8 +119,21 @@ fn method_not_allowed(allow: &'static str) -> Answer {
 }
 
 impl Front {
+    /// Logs a line now; it is written with the next batch lines, in time order.
     pub(super) fn log(&self, line: &str) {
-        (self.log)(&format!("{} {line}", Utc::now().format("%H:%M:%S%.3f")));
+        let mut pending = lock(&self.pending_log);
+        // The time is taken under the lock, so a line taken out by `write_log` is never later
+        // than one left in.
+        pending.push((Utc::now(), line.to_owned()));
+    }
+
+    /// Writes the pending lines and `lines` (each with the time it is about), in time order.
+    pub(super) fn write_log(&self, mut lines: Vec<(DateTime<Utc>, String)>) {
+        lines.append(&mut lock(&self.pending_log));
+        lines.sort_by_key(|(at, _)| *at);
+        for (at, line) in lines {
+            (self.log)(&format!("{} {line}", at.format("%H:%M:%S%.3f")));
+        }
     }
 
     /// An id like API Gateway's `$context.requestId`, which is also the partition key.
@@ -137,9 +205,28 @@ impl Front {
         serde_json::Value::Object(state)
     }
 
-    pub(super) async fn handle(&self, endpoint: Endpoint, request: Request<Incoming>) -> Answer {
+    /// Answers a request that came to `endpoint`, listening on 127.0.0.1:`port`.
+    pub(super) async fn handle(
+        &self,
+        endpoint: Endpoint,
+        port: u16,
+        request: Request<Incoming>,
+    ) -> Answer {
         let path = request.uri().path().to_owned();
         let method = request.method().clone();
+        let host = request
+            .headers()
+            .get(HOST)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        if !host.as_deref().is_some_and(|h| is_own_host(h, port)) {
+            return answer(
+                StatusCode::FORBIDDEN,
+                &json!({
+                    "error": "forbidden_host",
+                    "message": format!("this server answers requests for 127.0.0.1:{port} and localhost:{port} only, not {}", host.as_deref().unwrap_or("a request without a Host header")),
+                }),
+            );
+        }
         match (endpoint, path.as_str()) {
             (_, "/events") if method != Method::POST => method_not_allowed("POST"),
             (_, "/health") if method != Method::GET => method_not_allowed("GET"),
@@ -155,6 +242,13 @@ impl Front {
             (Endpoint::Domain, lever) if lever.starts_with("/lever/") => {
                 if method != Method::POST {
                     return method_not_allowed("POST");
+                }
+                if let Some(why) = cross_origin_pull(request.headers(), port) {
+                    self.log(&format!("lever: refused {method} {lever}: {why}"));
+                    return answer(
+                        StatusCode::FORBIDDEN,
+                        &json!({"error": "forbidden", "message": why}),
+                    );
                 }
                 self.pull(&lever["/lever/".len()..])
             }
@@ -226,10 +320,10 @@ impl Front {
                     .to_ascii_lowercase()
             })
             .unwrap_or_else(|| "application/json".to_owned());
-        if !self.content_types.contains(&media_type) {
+        if !CONTENT_TYPES.contains(&media_type.as_str()) {
             return refuse(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                json!({"error": "unsupported_media_type", "contentTypes": self.content_types, "requestId": request_id}),
+                json!({"error": "unsupported_media_type", "contentTypes": CONTENT_TYPES, "requestId": request_id}),
             );
         }
         // A body of more than 4 bytes per allowed character is too large whatever it holds,
@@ -243,7 +337,15 @@ impl Front {
         if declared.is_some_and(|n| n > limit as u64) {
             return refuse(StatusCode::PAYLOAD_TOO_LARGE, too_large());
         }
-        let body = match Limited::new(request.into_body(), limit).collect().await {
+        let collect = Limited::new(request.into_body(), limit).collect();
+        let Ok(collected) = tokio::time::timeout(self.limits.body_read_timeout, collect).await
+        else {
+            return refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                json!({"error": "request_timeout", "message": format!("the body did not arrive within {} s", self.limits.body_read_timeout.as_secs_f64()), "requestId": request_id}),
+            );
+        };
+        let body = match collected {
             Ok(collected) => collected.to_bytes(),
             Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
                 return refuse(StatusCode::PAYLOAD_TOO_LARGE, too_large());

@@ -30,6 +30,15 @@
 //!   `interval x threshold`. The lever routes drain and restore a region (draining both is
 //!   refused, see `docs/architecture.md#the-lever`) and take a region down or bring it back (its
 //!   stream, its buckets, and for the primary the validator as the bridge's target).
+//! - **Facing the browser and slow clients** (`docs/security.md#ingest-dev`). Every port
+//!   answers only requests for `127.0.0.1:<port>` or `localhost:<port>` (403 otherwise): a
+//!   web page whose name was rebound to 127.0.0.1 sends its own `Host`. A lever pull must carry
+//!   [`LEVER_HEADER`], which a page of another origin cannot send without a CORS preflight this
+//!   server never grants, and is refused with an `Origin` or `Sec-Fetch-Site` of another site.
+//!   [`DevLimits`]: hyper closes a connection whose headers are late (it applies no header
+//!   timeout without a timer, so one is set), a body that is late gets 408, and each port holds
+//!   a bounded number of connections of its own, so flooding a region's port leaves the domain
+//!   and its lever free.
 //! - **Threads.** HTTP runs on a one-worker tokio runtime; the pipeline runs on the thread that
 //!   drives it and sleeps until a record arrives, the spool or a message is due, or a second
 //!   has passed. Each handler batch and spool object is one line of [`DevOptions::log`]
@@ -54,12 +63,16 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(test)]
+use super::local::RegionSettings;
 use super::local::{PipelineSettings, Role};
 use crate::envelope::Registry;
 
+pub use front::LEVER_HEADER;
 pub use report::{DevSummary, Pending, RequestCounts, banner};
 pub use server::DevServer;
 
@@ -70,28 +83,35 @@ pub const DEFAULT_PRIMARY_PORT: u16 = 4781;
 /// The secondary's default port.
 pub const DEFAULT_SECONDARY_PORT: u16 = 4782;
 
-/// The content types the API has a mapping template for (others get 415).
-pub const CONTENT_TYPES: [&str; 3] = [
-    "application/json",
-    "application/cloudevents+json",
-    "application/cloudevents-batch+json",
-];
-
-fn default_content_types() -> Vec<String> {
-    CONTENT_TYPES.iter().map(|t| (*t).to_owned()).collect()
-}
-
-/// The spec's numbers `ingest dev` runs with (written by `ingest dev` from the plan).
+/// The spec's numbers `ingest dev` runs with (built by `ingest dev` from the plan).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DevConfig {
     /// Both regions' numbers.
-    #[serde(flatten)]
     pub pipeline: PipelineSettings,
     /// Whether health checks take an unhealthy region out of DNS.
     pub failover_automatic: bool,
-    /// Content types with a mapping template.
-    #[serde(default = "default_content_types")]
-    pub content_types: Vec<String>,
+}
+
+/// The three ports (0: any free port).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevPorts {
+    /// The domain: the weighted split and the lever.
+    pub domain: u16,
+    /// The primary region's API.
+    pub primary: u16,
+    /// The secondary region's API.
+    pub secondary: u16,
+}
+
+impl Default for DevPorts {
+    /// 4780, 4781, 4782.
+    fn default() -> Self {
+        DevPorts {
+            domain: DEFAULT_DOMAIN_PORT,
+            primary: DEFAULT_PRIMARY_PORT,
+            secondary: DEFAULT_SECONDARY_PORT,
+        }
+    }
 }
 
 /// Where log lines go.
@@ -107,26 +127,51 @@ pub fn stderr_log() -> LogSink {
 pub struct DevOptions {
     /// Where the buckets' folders go.
     pub out: PathBuf,
-    /// The domain's port (0: any free port).
-    pub domain_port: u16,
-    /// The primary's port (0: any free port).
-    pub primary_port: u16,
-    /// The secondary's port (0: any free port).
-    pub secondary_port: u16,
+    /// The ports.
+    pub ports: DevPorts,
     /// Stop on SIGINT and SIGTERM.
     pub stop_on_signals: bool,
-    /// Where a line per handler batch and per lever pull goes.
+    /// Where a line per handler batch and per lever pull goes, in the order of their times.
     pub log: LogSink,
+    /// What one client may hold of the server (timeouts, connections).
+    pub limits: DevLimits,
+}
+
+/// What one client may hold of `ingest dev`'s ports, so that a slow or greedy client (a
+/// slowloris that sends a header byte now and then, a script that opens sockets and idles)
+/// cannot take the ports from the others, or the lever from its operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DevLimits {
+    /// Time to send a request's headers, counted from when the connection opens (on a
+    /// kept-alive connection, from the end of the previous answer); the connection is closed
+    /// after it, so a connection that sends nothing, or a header byte now and then, is reaped.
+    pub header_read_timeout: Duration,
+    /// Time to send a request's body once its headers are in; 408 after it.
+    pub body_read_timeout: Duration,
+    /// Open connections per port; a connection beyond it is closed at once. Each port has its
+    /// own, so a flood of a region's port cannot take the domain's (and the lever's).
+    pub connections_per_port: usize,
+}
+
+impl Default for DevLimits {
+    /// 10 s for headers and 30 s for a body (API Gateway allows a request 30 s in all), 256
+    /// connections a port.
+    fn default() -> Self {
+        DevLimits {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            connections_per_port: 256,
+        }
+    }
 }
 
 impl fmt::Debug for DevOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DevOptions")
             .field("out", &self.out)
-            .field("domain_port", &self.domain_port)
-            .field("primary_port", &self.primary_port)
-            .field("secondary_port", &self.secondary_port)
+            .field("ports", &self.ports)
             .field("stop_on_signals", &self.stop_on_signals)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -136,13 +181,24 @@ impl DevOptions {
     pub fn new(out: impl Into<PathBuf>) -> Self {
         DevOptions {
             out: out.into(),
-            domain_port: DEFAULT_DOMAIN_PORT,
-            primary_port: DEFAULT_PRIMARY_PORT,
-            secondary_port: DEFAULT_SECONDARY_PORT,
+            ports: DevPorts::default(),
             stop_on_signals: true,
             log: stderr_log(),
+            limits: DevLimits::default(),
         }
     }
+}
+
+/// What `ingest dev --compiled` hands the program, as JSON: the configuration, the buckets'
+/// folder and the ports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevRun {
+    /// The spec's numbers.
+    pub config: DevConfig,
+    /// Where the buckets' folders go.
+    pub out: PathBuf,
+    /// The ports.
+    pub ports: DevPorts,
 }
 
 /// Where the ports are bound.
@@ -195,87 +251,52 @@ impl fmt::Display for DevError {
 
 impl std::error::Error for DevError {}
 
+impl DevError {
+    /// What to do when a port is taken.
+    pub const LISTEN_HELP: &str =
+        "another `ingest dev` may be running; pick other ports, or 0 for any free one";
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-const USAGE: &str =
-    "usage: dev --config-json JSON --out DIR [--port N] [--primary-port N] [--secondary-port N]";
-
-/// The program behind `ingest dev`, linked with a spec's events crate: serves until SIGINT or
-/// SIGTERM, prints the banner and the summary on standard output and a line per handler batch
-/// on standard error; exits 0 when everything accepted was delivered, 1 when something was
-/// left, 2 on a usage error or when a port is taken.
+/// The program behind `ingest dev --compiled`, linked with a spec's events crate: its one
+/// argument is a [`DevRun`] as JSON. Serves until SIGINT or SIGTERM, prints the banner and the
+/// summary on standard output and a line per handler batch on standard error; exits 0 when
+/// everything accepted was delivered, 1 when something was left, 2 on a usage error or when a
+/// port is taken.
 pub fn main(registry: &'static Registry, args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let mut config = None;
-    let mut out = None;
-    let mut ports = [
-        DEFAULT_DOMAIN_PORT,
-        DEFAULT_PRIMARY_PORT,
-        DEFAULT_SECONDARY_PORT,
-    ];
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let flag = arg.to_string_lossy().into_owned();
-        let value = args.next().map(|v| v.to_string_lossy().into_owned());
-        let port = |slot: &mut u16| match value.as_deref().map(str::parse) {
-            Some(Ok(port)) => {
-                *slot = port;
-                true
-            }
-            _ => false,
-        };
-        let ok = match flag.as_str() {
-            "--config-json" => {
-                config = value.clone();
-                config.is_some()
-            }
-            "--out" => {
-                out = value.clone().map(PathBuf::from);
-                out.is_some()
-            }
-            "--port" => port(&mut ports[0]),
-            "--primary-port" => port(&mut ports[1]),
-            "--secondary-port" => port(&mut ports[2]),
-            _ => false,
-        };
-        if !ok {
-            eprintln!("error: unexpected or incomplete argument {flag}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    }
-    let (Some(config), Some(out)) = (config, out) else {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
+    let args: Vec<OsString> = args.into_iter().collect();
+    let run = match args.as_slice() {
+        [json] => serde_json::from_str::<DevRun>(&json.to_string_lossy())
+            .map_err(|error| format!("the argument is not a dev run: {error}")),
+        _ => Err("expected one argument: the dev run as JSON".to_owned()),
     };
-    let config: DevConfig = match serde_json::from_str(&config) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("error: the configuration is not a dev configuration: {error}");
+    let run = match run {
+        Ok(run) => run,
+        Err(message) => {
+            eprintln!("error: {message}");
             return ExitCode::from(2);
         }
     };
     let options = DevOptions {
-        domain_port: ports[0],
-        primary_port: ports[1],
-        secondary_port: ports[2],
-        ..DevOptions::new(out.clone())
+        ports: run.ports,
+        ..DevOptions::new(run.out.clone())
     };
-    let server = match DevServer::start(registry, config.clone(), options) {
+    let server = match DevServer::start(registry, run.config.clone(), options) {
         Ok(server) => server,
         Err(error) => {
             eprintln!("error: {error}");
             if matches!(error, DevError::Listen { .. }) {
-                eprintln!(
-                    "help: another `ingest dev` may be running; pick other ports, or 0 for any free one"
-                );
+                eprintln!("help: {}", DevError::LISTEN_HELP);
             }
             return ExitCode::from(2);
         }
     };
-    print!("{}", banner(&config, &server.addresses(), &out));
+    print!("{}", banner(&run.config, &server.addresses(), &run.out));
     let summary = server.wait();
     print!("{}", summary.render());
     if summary.delivered() {
@@ -288,38 +309,55 @@ pub fn main(registry: &'static Registry, args: impl IntoIterator<Item = OsString
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
-    fn the_config_reads_what_ingest_dev_writes() {
-        let config: DevConfig = serde_json::from_value(json!({
-            "name": "n",
-            "primary": {"region": "us-east-1", "shards": 2, "weight": 95, "retention_hours": 24},
-            "secondary": {"region": "us-west-2", "shards": 1, "weight": 5, "retention_hours": 24},
-            "max_event_bytes": 1000,
-            "validator_batch_size": 10,
-            "validator_max_retries": 1,
-            "validator_max_record_age_seconds": 60,
-            "receiver_batch_size": 10,
-            "bridge_batch_size": 10,
-            "bridge_max_concurrency": 1,
-            "visibility_timeout_seconds": 30,
-            "max_receive_count": 5,
-            "queue_retention_seconds": 600,
-            "spool_buffer_seconds": 5,
-            "spool_buffer_mb": 1,
-            "failover_automatic": false,
-        }))
-        .unwrap();
-        assert_eq!(config.pipeline.bridge_chunk_bytes, 5 * 1024 * 1024);
-        assert_eq!(config.content_types, CONTENT_TYPES);
+    fn a_dev_run_reads_back_what_it_writes() {
+        let region = |region: &str, weight| RegionSettings {
+            region: region.to_owned(),
+            shards: 1,
+            weight,
+            retention_hours: 24,
+        };
+        let run = DevRun {
+            config: DevConfig {
+                pipeline: PipelineSettings {
+                    name: "n".to_owned(),
+                    primary: region("us-east-1", 95),
+                    secondary: region("us-west-2", 5),
+                    max_event_bytes: 1000,
+                    validator_batch_size: 10,
+                    validator_max_retries: Some(1),
+                    validator_max_record_age_seconds: 60,
+                    receiver_batch_size: 10,
+                    receiver_max_retries: None,
+                    receiver_max_record_age_seconds: 0,
+                    bridge_batch_size: 10,
+                    bridge_max_concurrency: 1,
+                    bridge_chunk_bytes: 1024,
+                    visibility_timeout_seconds: 30,
+                    max_receive_count: 5,
+                    queue_retention_seconds: 600,
+                    bridge_redelivery: Some(crate::redelivery::Redelivery {
+                        first_delay_seconds: 2,
+                        max_delay_seconds: 30,
+                        growth: 2,
+                        jitter_percent: 10,
+                        max_receive_count: 5,
+                    }),
+                    spool_buffer_seconds: 5,
+                    spool_buffer_mb: 1,
+                },
+                failover_automatic: false,
+            },
+            out: PathBuf::from("out"),
+            ports: DevPorts::default(),
+        };
+        let json = serde_json::to_string(&run).unwrap();
+        assert_eq!(serde_json::from_str::<DevRun>(&json).unwrap(), run);
+        assert_eq!(run.ports.domain, 4780);
         assert_eq!(
-            config.pipeline.good_bucket(),
+            run.config.pipeline.good_bucket(),
             "n-good-123456789012-us-east-1"
-        );
-        assert_eq!(
-            config.pipeline.spool_bucket(),
-            "n-spool-123456789012-us-west-2"
         );
     }
 }

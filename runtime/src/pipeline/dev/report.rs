@@ -79,7 +79,7 @@ impl DevSummary {
         let by_role: Vec<String> = r.accepted.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let refused = r.too_large + r.bad_request + r.unsupported_media_type;
         let mut text = format!(
-            "stopped: {} accepted ({}), {refused} refused ({} too large, {} bad, {} unsupported type), {} unavailable\n",
+            "stopped: {} accepted ({}), {refused} refused ({} too large, {} bad, {} unsupported media type), {} unavailable\n",
             count(accepted, "request"),
             if by_role.is_empty() {
                 "none".to_owned()
@@ -127,12 +127,11 @@ fn count(n: u64, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { plural })
 }
 
-/// A handler batch as one log line.
+/// A handler batch as one log line (the time it started comes before it).
 pub(super) fn batch_line(settings: &PipelineSettings, log: &BatchLog) -> String {
     let role = log.stage.role();
     let mut line = format!(
-        "{} {} {} {}",
-        log.at.format("%H:%M:%S%.3f"),
+        "{} {} {}",
         settings.region(role).region,
         role.as_str(),
         log.stage.as_str()
@@ -160,6 +159,9 @@ pub(super) fn batch_line(settings: &PipelineSettings, log: &BatchLog) -> String 
     if let Some(error) = &log.error {
         line.push_str(&format!(" ({error})"));
     }
+    if let Some(seconds) = log.paced_seconds {
+        line.push_str(&format!("; failed messages come back within {seconds} s"));
+    }
     line
 }
 
@@ -172,7 +174,7 @@ pub fn banner(config: &DevConfig, addresses: &DevAddresses, out: &std::path::Pat
         p.name
     );
     text.push_str(&format!(
-        "  domain     {:<24} POST /events, GET /health: weighted {}/{} among regions in DNS; GET /lever, POST /lever/{{drain,restore,outage,recover}}/{{primary,secondary}}\n",
+        "  domain     {:<24} POST /events, GET /health: weighted {}/{} among regions in DNS; GET /lever, POST /lever/{{drain,restore,outage,recover}}/{{primary,secondary}} with X-Ingest-Lever: 1\n",
         url(addresses.domain),
         p.primary.weight,
         p.secondary.weight
@@ -195,9 +197,19 @@ pub fn banner(config: &DevConfig, addresses: &DevAddresses, out: &std::path::Pat
         p.quarantine_bucket(),
         p.spool_bucket()
     ));
+    let retried = match &p.bridge_redelivery {
+        Some(schedule) => format!(
+            "after {} s, growing x{} to {} s ({} receives)",
+            schedule.first_delay_seconds,
+            schedule.growth,
+            schedule.max_delay_seconds,
+            schedule.max_receive_count
+        ),
+        None => format!("after {} s", p.visibility_timeout_seconds),
+    };
     text.push_str(&format!(
-        "  timing     the spool writes after {} s or {} MB; a failed bridge message is retried after {} s\n",
-        p.spool_buffer_seconds, p.spool_buffer_mb, p.visibility_timeout_seconds
+        "  timing     the spool writes after {} s or {} MB; a failed bridge message is retried {retried}\n",
+        p.spool_buffer_seconds, p.spool_buffer_mb
     ));
     text.push_str(&format!(
         "  try        curl -H 'content-type: application/json' --data @event.json {}/events\n",
@@ -222,7 +234,7 @@ mod tests {
         summary.requests.too_large = 1;
         let text = summary.render();
         assert!(text.starts_with(
-            "stopped: 1 request accepted (primary 1), 1 refused (1 too large, 0 bad, 0 unsupported type), 0 unavailable\n"
+            "stopped: 1 request accepted (primary 1), 1 refused (1 too large, 0 bad, 0 unsupported media type), 0 unavailable\n"
         ));
         assert!(text.contains(
             "wrote: 1 good line, 0 quarantine lines, 0 spool objects in 2 handler batches, under out\n"

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 
 use super::super::local::{
     BatchLog, Clock, LocalPipeline, LocalServices, LocalStore, Rng, Role, Stage,
@@ -59,10 +59,11 @@ impl DevServer {
                     .map_err(|error| DevError::Listen { what, port, error })?;
             Ok::<_, DevError>((listener, address))
         };
-        let (domain, domain_address) = bind("the domain, --port", options.domain_port)?;
-        let (primary, primary_address) = bind("the primary, --primary-port", options.primary_port)?;
+        let (domain, domain_address) = bind("the domain, --port", options.ports.domain)?;
+        let (primary, primary_address) =
+            bind("the primary, --primary-port", options.ports.primary)?;
         let (secondary, secondary_address) =
-            bind("the secondary, --secondary-port", options.secondary_port)?;
+            bind("the secondary, --secondary-port", options.ports.secondary)?;
         let addresses = DevAddresses {
             domain: domain_address,
             primary: primary_address,
@@ -72,6 +73,7 @@ impl DevServer {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("ingest-dev-http")
+            .thread_stack_size(crate::json::VALIDATION_STACK)
             .enable_io()
             .enable_time()
             .build()
@@ -86,6 +88,7 @@ impl DevServer {
         let signal_stop = options.stop_on_signals.then(|| Arc::clone(&stop));
         let thread = std::thread::Builder::new()
             .name("ingest-dev".to_owned())
+            .stack_size(crate::json::VALIDATION_STACK)
             .spawn(move || {
                 runtime.block_on(serve(
                     registry,
@@ -161,6 +164,11 @@ async fn signalled() {
 }
 
 /// Accepts connections until told to stop, then lets the requests in flight finish.
+///
+/// Each port holds at most [`DevLimits::connections_per_port`] connections (a permit per
+/// connection, given back when it closes; beyond it a connection is closed at once), and hyper
+/// closes a connection whose headers take longer than [`DevLimits::header_read_timeout`]
+/// (hyper applies no header timeout without a timer, so one is set).
 async fn accept(
     front: Arc<Front>,
     endpoint: Endpoint,
@@ -170,19 +178,34 @@ async fn accept(
     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
         return;
     };
+    let Ok(port) = listener.local_addr().map(|a| a.port()) else {
+        return;
+    };
+    let limits = front.limits;
+    let connections = Arc::new(Semaphore::new(limits.connections_per_port));
     let graceful = GracefulShutdown::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                // Full: this connection is closed (dropped) unanswered.
+                let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+                    continue;
+                };
                 let front = Arc::clone(&front);
                 let service = service_fn(move |request| {
                     let front = Arc::clone(&front);
-                    async move { Ok::<_, Infallible>(front.handle(endpoint, request).await) }
+                    async move { Ok::<_, Infallible>(front.handle(endpoint, port, request).await) }
                 });
                 let connection = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(limits.header_read_timeout)
                     .serve_connection(TokioIo::new(stream), service);
-                tokio::spawn(graceful.watch(connection));
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                    drop(permit);
+                });
             }
             changed = stopped.changed() => {
                 if changed.is_err() || *stopped.borrow() {
@@ -202,6 +225,7 @@ struct Totals<'a> {
 
 impl Totals<'_> {
     fn record(&mut self, logs: Vec<BatchLog>) {
+        let mut lines = Vec::new();
         for log in logs {
             match log.stage {
                 Stage::Spool => self.summary.spool_objects += 1,
@@ -213,8 +237,9 @@ impl Totals<'_> {
             if log.stage == Stage::Bridge && log.test_events == log.records {
                 continue;
             }
-            (self.front.log)(&batch_line(&self.front.services.settings, &log));
+            lines.push((log.at, batch_line(&self.front.services.settings, &log)));
         }
+        self.front.write_log(lines);
     }
 }
 
@@ -229,7 +254,6 @@ async fn serve(
     let front = Arc::new(Front {
         services: LocalServices::new(config.pipeline, Clock::Wall, LocalStore::dir(&options.out)),
         failover_automatic: config.failover_automatic,
-        content_types: config.content_types,
         drained: Mutex::new([false; 2]),
         rng: Mutex::new(Rng::new(
             u64::try_from(Utc::now().timestamp_nanos_opt().unwrap_or_default()).unwrap_or(1)
@@ -238,6 +262,8 @@ async fn serve(
         requests: Mutex::new(RequestCounts::default()),
         wake: Notify::new(),
         log: Arc::clone(&options.log),
+        limits: options.limits,
+        pending_log: Mutex::new(Vec::new()),
     });
     if let Some(stop) = signal_stop {
         tokio::spawn(async move {
@@ -339,6 +365,7 @@ async fn serve(
         tokio::time::sleep(RETRY_PAUSE).await;
     }
 
+    front.write_log(Vec::new());
     let mut summary = totals.summary;
     summary.requests = lock(&front.requests).clone();
     summary.pending = Pending {

@@ -8,7 +8,7 @@
 //! | Kinesis | [`LocalStream`] | shards chosen by partition key, increasing sequence numbers, arrival times, retention |
 //! | Lambda ← Kinesis | [`KinesisMapping`] | one batch per shard per poll, checkpoints, `batchItemFailures` (retry from the lowest), bisect on function error, bounded retries, an on-failure destination, maximum record age |
 //! | Firehose | [`LocalSpool`] | `PutRecordBatch` limits, per-entry failures (`FailedPutCount`), buffering by time and size, gzip objects under the spool prefix, and the S3 notification of each object (after an `s3:TestEvent`, `docs/traps.md#s3-test-event`) |
-//! | SQS | [`LocalQueue`] | visibility timeouts, receive counts, `maxReceiveCount` into a DLQ, retention |
+//! | SQS | [`LocalQueue`] | visibility timeouts, `ChangeMessageVisibility` by receipt handle (the latest receive's only), receive counts, `maxReceiveCount` into a DLQ, retention |
 //! | Lambda ← SQS | [`SqsMapping`] | batches, `batchItemFailures` per message |
 //! | Lambda `Invoke` | [`LocalInvoker`] | the 6 MB payload limit, function errors, and an outage of the function |
 //!

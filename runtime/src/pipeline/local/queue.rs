@@ -1,5 +1,6 @@
 //! SQS: an in-process queue with visibility timeouts, receive counts, a DLQ and retention.
 
+use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::SqsMessage;
 use chrono::{DateTime, Utc};
 
+use super::super::{ErrorKind, InfraError, MessageQueue, Service};
 use super::{Clock, lock, millis};
 
 #[derive(Debug, Clone)]
@@ -31,6 +33,8 @@ pub struct QueueStats {
     pub dead_lettered: u64,
     /// Messages dropped by retention.
     pub expired: u64,
+    /// `ChangeMessageVisibility` calls that took effect.
+    pub visibility_changes: u64,
 }
 
 /// An in-process SQS queue with a DLQ.
@@ -164,6 +168,11 @@ impl LocalQueue {
         self.len() == 0
     }
 
+    /// The ids of the messages in the queue (visible or not).
+    pub fn ids(&self) -> Vec<String> {
+        lock(&self.messages).iter().map(|m| m.id.clone()).collect()
+    }
+
     /// Bodies of the messages in the DLQ.
     pub fn dead_letters(&self) -> Vec<String> {
         lock(&self.dlq).iter().map(|m| m.body.clone()).collect()
@@ -179,6 +188,42 @@ impl LocalQueue {
         }
     }
 
+    /// `ChangeMessageVisibility`: the message received with `receipt_handle` becomes visible
+    /// `seconds` from now. As in SQS, only the handle of the message's latest receive works,
+    /// and a deleted message cannot be changed.
+    pub fn change_visibility(&self, receipt_handle: &str, seconds: u64) -> Result<(), InfraError> {
+        let invalid = |message: String| {
+            InfraError::new(
+                Service::Sqs,
+                "ChangeMessageVisibility",
+                ErrorKind::Invalid,
+                message,
+            )
+        };
+        if seconds > crate::redelivery::MAX_VISIBILITY_SECONDS {
+            return Err(invalid(format!(
+                "a visibility timeout of {seconds} s is above 12 hours"
+            )));
+        }
+        let (id, receive) = receipt_handle
+            .rsplit_once('#')
+            .and_then(|(id, count)| Some((id, count.parse::<u64>().ok()?)))
+            .ok_or_else(|| invalid(format!("ReceiptHandleIsInvalid: {receipt_handle:?}")))?;
+        let now = self.clock.now();
+        let mut messages = lock(&self.messages);
+        let message = messages
+            .iter_mut()
+            .find(|m| m.id == id && m.receive_count == receive)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "MessageNotInflight: no message was last received with {receipt_handle:?}"
+                ))
+            })?;
+        message.visible_at = now + millis(Duration::from_secs(seconds));
+        lock(&self.stats).visibility_changes += 1;
+        Ok(())
+    }
+
     /// When the next invisible message becomes visible, if any.
     pub fn next_visible(&self) -> Option<DateTime<Utc>> {
         lock(&self.messages).iter().map(|m| m.visible_at).min()
@@ -187,5 +232,15 @@ impl LocalQueue {
     /// Counts.
     pub fn stats(&self) -> QueueStats {
         *lock(&self.stats)
+    }
+}
+
+impl MessageQueue for LocalQueue {
+    fn change_visibility(
+        &self,
+        receipt_handle: &str,
+        seconds: u64,
+    ) -> impl Future<Output = Result<(), InfraError>> + Send {
+        std::future::ready(LocalQueue::change_visibility(self, receipt_handle, seconds))
     }
 }

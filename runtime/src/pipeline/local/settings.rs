@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::super::bridge::DEFAULT_CHUNK_BYTES;
+use crate::redelivery::Redelivery;
 
 /// What the API's mapping template checks before `PutRecord`: a body of more than
 /// `max_event_bytes` bytes is refused with 413. The API takes bodies as binary, so the template
@@ -103,6 +104,10 @@ pub struct PipelineSettings {
     pub max_receive_count: u64,
     /// Spool queue retention.
     pub queue_retention_seconds: u64,
+    /// How the bridge paces the messages it fails ([`crate::redelivery`]); `None`: they wait
+    /// out the visibility timeout.
+    #[serde(default)]
+    pub bridge_redelivery: Option<Redelivery>,
     /// Firehose buffer interval.
     pub spool_buffer_seconds: u64,
     /// Firehose buffer size.

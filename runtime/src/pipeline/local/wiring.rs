@@ -6,10 +6,10 @@ use std::time::Duration;
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use chrono::{DateTime, Utc};
 
-use super::super::bridge::{BridgeConfig, BridgeHandler, sqs_failures};
+use super::super::bridge::{BridgeConfig, BridgeHandler, Pacing, sqs_failures};
+use super::super::lake::LakeSchema;
 use super::super::receiver::{ReceiverConfig, ReceiverHandler};
 use super::super::records;
-use super::super::lake::LakeSchema;
 use super::super::validator::{ValidatorConfig, ValidatorHandler};
 use super::super::{Deadline, RetryPolicy, kinesis_failures};
 use super::{
@@ -86,6 +86,7 @@ impl LocalServices {
             spool_bucket: Some(settings.spool_bucket()),
             chunk_bytes: settings.bridge_chunk_bytes,
             retry,
+            redelivery: settings.bridge_redelivery,
         };
         LocalServices {
             settings,
@@ -190,6 +191,9 @@ pub struct BatchLog {
     pub test_events: usize,
     /// Why the first failed message failed (bridge).
     pub error: Option<String>,
+    /// The longest delay a failed message was given before it is received again (bridge,
+    /// with a redelivery schedule).
+    pub paced_seconds: Option<u64>,
     /// When it started, on the pipeline's clock.
     pub at: DateTime<Utc>,
     /// Wall time the handler took.
@@ -209,6 +213,7 @@ impl BatchLog {
             failed: 0,
             test_events: 0,
             error: None,
+            paced_seconds: None,
             duration: Duration::ZERO,
         }
     }
@@ -375,12 +380,23 @@ impl<'a> LocalPipeline<'a> {
                     let outcome = bridge.process_sqs(&event).await;
                     test_events.set(test_events.get() + outcome.stats.test_events as u64);
                     let failed: Vec<usize> = outcome.failed.iter().map(|(i, _)| *i).collect();
+                    let paced = match &services.bridge_config.redelivery {
+                        Some(schedule) if !failed.is_empty() => {
+                            let pacing = Pacing {
+                                schedule,
+                                queue: &services.queue,
+                            };
+                            Some(pacing.pace(&event, &failed).await.longest_delay_seconds())
+                        }
+                        _ => None,
+                    };
                     let mut log = BatchLog::new(Stage::Bridge, outcome.stats.messages, at);
                     log.good = outcome.stats.good;
                     log.quarantined = outcome.stats.quarantined;
                     log.failed = failed.len();
                     log.test_events = outcome.stats.test_events;
                     log.error = outcome.failed.first().map(|(_, error)| error.to_string());
+                    log.paced_seconds = paced;
                     log.duration = started.elapsed();
                     logs.borrow_mut().push(log);
                     Ok(sqs_failures(&event, &failed))

@@ -1,0 +1,357 @@
+//! The lever's publisher (`INGEST_ROLE=lever`, secondary region): turns the drain switches
+//! into the metric whose alarms Route 53 reads (`docs/security.md#the-lever`).
+//!
+//! ```text
+//!  ingest lever drain primary --PutObject--> s3://<switch bucket>/switch/primary   (operator role only)
+//!        |                                          |  (S3 notification, and every minute)
+//!        |                                          v
+//!        |                                 publisher: GetObject both switches
+//!        |                                          |  PutMetricData <namespace>/<metric>
+//!        |                                          v      {Ingest=<name>, Region=primary|secondary} = 1|0
+//!        +--(reads back)--------------------> CloudWatch  <--- alarm (Maximum over the period >= 1)
+//!                                                              <--- Route 53 CLOUDWATCH_METRIC check
+//! ```
+//!
+//! Design:
+//!
+//! - **Stateless and idempotent**: every run reads both switch objects and publishes both
+//!   values, whatever triggered it (the schedule's event or an S3 notification; the payload is
+//!   not read). A run that fails is repeated by the next one a minute later.
+//! - **An unreadable switch reads as not drained**: a missing object is "never set"; a body
+//!   that does not parse is reported and published as not drained, exactly as Route 53 treats a
+//!   silent publisher (`InsufficientDataHealthStatus: Healthy`). A secondary outage can then
+//!   never drain the primary.
+//! - **Tamper check**: CloudWatch metrics have no resource policy, so a principal whose own
+//!   policy allows `cloudwatch:PutMetricData` on any namespace can publish a 1. Before
+//!   publishing, the publisher reads the largest value of each region's metric over the alarm's
+//!   window; a 1 for a switch that is not drained, and whose last change (the `at` the lever
+//!   wrote) is older than the window, cannot be the tail of a real drain: it publishes
+//!   `<tamper metric> = 1`, which has its own alarm. A forged 0 cannot hide a real drain (the
+//!   alarm takes the maximum).
+//! - The switch body is JSON, `{"drained": true, "by": "<who>", "at": "<RFC 3339>"}`, written
+//!   by `ingest lever` (synth's `lever` module owns the writing side; a test in the tests crate
+//!   holds the two together). The metric's dimensions are [`DIMENSION_PIPELINE`] and
+//!   [`DIMENSION_REGION`], which the stacks' switch alarms name.
+
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use super::{ErrorKind, HandlerError, InfraError, Lookup, ObjectStore, env_number, env_var};
+
+/// The dimension of every lever metric that names the pipeline (the spec's `name`).
+pub const DIMENSION_PIPELINE: &str = "Ingest";
+/// The dimension of a switch metric that names the region it drains.
+pub const DIMENSION_REGION: &str = "Region";
+/// The regions, as the switch keys and the `Region` dimension name them.
+pub const REGIONS: [&str; 2] = ["primary", "secondary"];
+/// The key prefix of the switches.
+pub const SWITCH_PREFIX: &str = "switch/";
+
+/// The publisher's settings (from the environment the secondary stack sets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeverConfig {
+    /// The pipeline's name (`INGEST_NAME`): the value of [`DIMENSION_PIPELINE`].
+    pub pipeline: String,
+    /// The switch bucket (`SWITCH_BUCKET`).
+    pub bucket: String,
+    /// The namespace (`LEVER_NAMESPACE`).
+    pub namespace: String,
+    /// The switch metric (`LEVER_METRIC`).
+    pub metric: String,
+    /// The tamper metric (`LEVER_TAMPER_METRIC`).
+    pub tamper_metric: String,
+    /// The switch alarms' window (`LEVER_WINDOW_SECONDS`).
+    pub window: Duration,
+}
+
+impl LeverConfig {
+    /// Reads the settings through `lookup`.
+    pub fn from_lookup(lookup: Lookup<'_>) -> Result<Self, HandlerError> {
+        Ok(LeverConfig {
+            pipeline: env_var(lookup, "INGEST_NAME")?,
+            bucket: env_var(lookup, "SWITCH_BUCKET")?,
+            namespace: env_var(lookup, "LEVER_NAMESPACE")?,
+            metric: env_var(lookup, "LEVER_METRIC")?,
+            tamper_metric: env_var(lookup, "LEVER_TAMPER_METRIC")?,
+            window: Duration::from_secs(env_number(lookup, "LEVER_WINDOW_SECONDS", 300)?),
+        })
+    }
+}
+
+/// A switch object's body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchBody {
+    /// Whether the region is drained.
+    pub drained: bool,
+    /// Who set it.
+    #[serde(default)]
+    pub by: String,
+    /// When, RFC 3339.
+    #[serde(default)]
+    pub at: String,
+}
+
+/// One switch as the publisher read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SwitchReading {
+    /// `primary` or `secondary`.
+    pub region: &'static str,
+    /// What it publishes for the region.
+    pub drained: bool,
+    /// `set`, `unset` (no object) or `unreadable` (a body that does not parse).
+    pub state: &'static str,
+    /// Who set it, when set.
+    pub by: String,
+    /// When, when set.
+    pub at: String,
+    /// Whether the published maximum says drained while the switch does not, and has not
+    /// for longer than the window.
+    pub tampered: bool,
+}
+
+/// What one run published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublishReport {
+    /// Both switches, primary first.
+    pub switches: Vec<SwitchReading>,
+}
+
+/// One data point to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Datum {
+    /// Metric name.
+    pub metric: String,
+    /// Dimensions, in order.
+    pub dimensions: Vec<(String, String)>,
+    /// The value.
+    pub value: f64,
+    /// Its timestamp.
+    pub timestamp: SystemTime,
+}
+
+/// CloudWatch metrics as the publisher needs them: `PutMetricData` and the largest value of a
+/// metric since a moment (`GetMetricStatistics`, `Maximum`).
+pub trait MetricStore: Send + Sync {
+    /// Publishes data points in `namespace` (standard resolution).
+    fn put(
+        &self,
+        namespace: &str,
+        data: Vec<Datum>,
+    ) -> impl Future<Output = Result<(), InfraError>> + Send;
+    /// The largest value of `metric` with exactly `dimensions` from `since` to `until`, or
+    /// `None` without data.
+    fn maximum(
+        &self,
+        namespace: &str,
+        metric: &str,
+        dimensions: &[(String, String)],
+        since: SystemTime,
+        until: SystemTime,
+    ) -> impl Future<Output = Result<Option<f64>, InfraError>> + Send;
+}
+
+/// The publisher: the switches in `store`, published to `metrics`.
+#[derive(Debug)]
+pub struct LeverPublisher<'a, S, M> {
+    /// Settings.
+    pub config: &'a LeverConfig,
+    /// The switch bucket.
+    pub store: &'a S,
+    /// CloudWatch.
+    pub metrics: &'a M,
+}
+
+impl<S: ObjectStore, M: MetricStore> LeverPublisher<'_, S, M> {
+    /// The dimensions of `region`'s switch metric.
+    pub fn dimensions(&self, region: &str) -> Vec<(String, String)> {
+        vec![
+            (DIMENSION_PIPELINE.to_owned(), self.config.pipeline.clone()),
+            (DIMENSION_REGION.to_owned(), region.to_owned()),
+        ]
+    }
+
+    /// Reads both switches, checks what was published against them, and publishes both (and
+    /// the tamper metric) as of `now`.
+    pub async fn publish(&self, now: SystemTime) -> Result<PublishReport, InfraError> {
+        let mut switches = Vec::new();
+        for region in REGIONS {
+            let key = format!("{SWITCH_PREFIX}{region}");
+            let reading = match self.store.get_object(&self.config.bucket, &key).await {
+                Ok(body) => read_body(region, &body),
+                Err(error) if error.kind == ErrorKind::NotFound => SwitchReading {
+                    region,
+                    drained: false,
+                    state: "unset",
+                    by: String::new(),
+                    at: String::new(),
+                    tampered: false,
+                },
+                Err(error) => return Err(error),
+            };
+            switches.push(reading);
+        }
+        let since = now.checked_sub(self.config.window).unwrap_or(now);
+        for reading in &mut switches {
+            if reading.drained {
+                continue;
+            }
+            let published = self
+                .metrics
+                .maximum(
+                    &self.config.namespace,
+                    &self.config.metric,
+                    &self.dimensions(reading.region),
+                    since,
+                    now,
+                )
+                .await?;
+            let changed_within_window = changed_at(&reading.at).is_some_and(|at| at >= since);
+            reading.tampered =
+                published.is_some_and(|value| value >= 1.0) && !changed_within_window;
+        }
+        let mut data: Vec<Datum> = switches
+            .iter()
+            .map(|reading| Datum {
+                metric: self.config.metric.clone(),
+                dimensions: self.dimensions(reading.region),
+                value: if reading.drained { 1.0 } else { 0.0 },
+                timestamp: now,
+            })
+            .collect();
+        data.push(Datum {
+            metric: self.config.tamper_metric.clone(),
+            dimensions: vec![(DIMENSION_PIPELINE.to_owned(), self.config.pipeline.clone())],
+            value: if switches.iter().any(|r| r.tampered) {
+                1.0
+            } else {
+                0.0
+            },
+            timestamp: now,
+        });
+        self.metrics.put(&self.config.namespace, data).await?;
+        Ok(PublishReport { switches })
+    }
+}
+
+/// Metrics in memory (the local pipeline and tests): every data point published, in order.
+#[derive(Debug, Default)]
+pub struct MemoryMetrics {
+    points: std::sync::Mutex<Vec<(String, Datum)>>,
+}
+
+impl MemoryMetrics {
+    /// No data yet.
+    pub fn new() -> Self {
+        MemoryMetrics::default()
+    }
+
+    /// Every data point published so far, with its namespace.
+    pub fn points(&self) -> Vec<(String, Datum)> {
+        self.points
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl MetricStore for MemoryMetrics {
+    fn put(
+        &self,
+        namespace: &str,
+        data: Vec<Datum>,
+    ) -> impl Future<Output = Result<(), InfraError>> + Send {
+        let mut points = self
+            .points
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        points.extend(data.into_iter().map(|d| (namespace.to_owned(), d)));
+        std::future::ready(Ok(()))
+    }
+
+    fn maximum(
+        &self,
+        namespace: &str,
+        metric: &str,
+        dimensions: &[(String, String)],
+        since: SystemTime,
+        until: SystemTime,
+    ) -> impl Future<Output = Result<Option<f64>, InfraError>> + Send {
+        let points = self
+            .points
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let largest = points
+            .iter()
+            .filter(|(ns, d)| {
+                ns == namespace
+                    && d.metric == metric
+                    && d.dimensions == dimensions
+                    && d.timestamp >= since
+                    && d.timestamp <= until
+            })
+            .map(|(_, d)| d.value)
+            .fold(None, |largest: Option<f64>, value| {
+                Some(largest.map_or(value, |l| l.max(value)))
+            });
+        std::future::ready(Ok(largest))
+    }
+}
+
+/// A switch object's reading; a body that does not parse reads as not drained.
+pub fn read_body(region: &'static str, body: &[u8]) -> SwitchReading {
+    match serde_json::from_slice::<SwitchBody>(body) {
+        Ok(switch) => SwitchReading {
+            region,
+            drained: switch.drained,
+            state: "set",
+            by: switch.by,
+            at: switch.at,
+            tampered: false,
+        },
+        Err(_) => SwitchReading {
+            region,
+            drained: false,
+            state: "unreadable",
+            by: String::new(),
+            at: String::new(),
+            tampered: false,
+        },
+    }
+}
+
+/// When a switch was last set, from its `at`.
+fn changed_at(at: &str) -> Option<SystemTime> {
+    let parsed = chrono::DateTime::parse_from_rfc3339(at).ok()?;
+    let seconds = u64::try_from(parsed.timestamp()).ok()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_that_does_not_parse_reads_as_not_drained() {
+        let set = read_body(
+            "primary",
+            br#"{"drained": true, "by": "ingest lever drain primary", "at": "2026-12-01T10:00:00Z"}"#,
+        );
+        assert!(set.drained);
+        assert_eq!(set.state, "set");
+        let junk = read_body("primary", b"drain=on\n");
+        assert!(!junk.drained, "the old string-match body is not a drain");
+        assert_eq!(junk.state, "unreadable");
+    }
+
+    #[test]
+    fn the_change_time_is_the_lever_s_rfc3339() {
+        let at = changed_at("2026-12-01T10:00:00Z").unwrap();
+        assert_eq!(
+            at.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(),
+            1_796_119_200
+        );
+        assert_eq!(changed_at(""), None);
+    }
+}

@@ -1,0 +1,201 @@
+//! The runtime's typed settings, built from the plan: one function per struct.
+//!
+//! `ingest validate`, `drill` and `dev` run the runtime in this process, handing it these
+//! structs; with `--compiled` the same structs go to the program over the spec's generated
+//! validators as JSON (serde), so the two paths cannot disagree on a key. Every number comes
+//! from the plan, which owns the defaults and the derived numbers; the few choices that exist only
+//! on one machine (how many shards an on-demand stream gets, a shorter wait asked for on the
+//! command line) are made here and named.
+
+use std::path::PathBuf;
+
+use ingest_runtime::lines::{self, Format};
+use ingest_runtime::pipeline::dev::DevConfig;
+use ingest_runtime::pipeline::drill::DrillConfig;
+use ingest_runtime::pipeline::local::{PipelineSettings, RegionSettings};
+use ingest_runtime::redelivery::Redelivery;
+
+use crate::plan::{Plan, RegionPlan, StreamCapacity};
+
+/// Shards the local pipeline gives an on-demand stream, which has no shard count of its own.
+pub const ON_DEMAND_SHARDS: usize = 4;
+
+fn usize_of(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+fn region(region: &RegionPlan) -> RegionSettings {
+    RegionSettings {
+        region: region.region.clone(),
+        shards: match region.stream.mode {
+            StreamCapacity::Provisioned { shards } => usize_of(shards),
+            StreamCapacity::OnDemand => ON_DEMAND_SHARDS,
+        },
+        weight: region.weight,
+        retention_hours: region.stream.retention_hours,
+    }
+}
+
+/// The numbers both regions of a local pipeline are built with.
+pub fn pipeline(plan: &Plan) -> PipelineSettings {
+    PipelineSettings {
+        name: plan.name.clone(),
+        primary: region(&plan.primary),
+        secondary: region(&plan.secondary),
+        max_event_bytes: usize_of(plan.api.max_event_bytes),
+        validator_batch_size: usize_of(plan.validator.function.batch_size),
+        validator_max_retries: plan.validator.max_retries,
+        validator_max_record_age_seconds: plan.validator.max_record_age_seconds,
+        receiver_batch_size: usize_of(plan.receiver.batch_size),
+        receiver_max_retries: plan.receiver_mapping.max_retries,
+        receiver_max_record_age_seconds: plan.receiver_mapping.max_record_age_seconds,
+        bridge_batch_size: usize_of(plan.bridge.function.batch_size),
+        bridge_max_concurrency: usize_of(plan.bridge.max_concurrency),
+        bridge_chunk_bytes: usize_of(plan.bridge.chunk_bytes),
+        visibility_timeout_seconds: plan.bridge.visibility_timeout_seconds,
+        max_receive_count: plan.bridge.max_receive_count,
+        queue_retention_seconds: plan.bridge.queue_retention_seconds,
+        bridge_redelivery: Some(plan.bridge.redelivery),
+        spool_buffer_seconds: plan.storage.spool_buffer_seconds,
+        spool_buffer_mb: plan.storage.spool_buffer_mb,
+    }
+}
+
+/// Waits `ingest dev` may shorten for a rehearsal by hand.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DevWaits {
+    /// The spool's buffering interval instead of the spec's.
+    pub spool_buffer_seconds: Option<u64>,
+    /// The queue's visibility timeout instead of the spec's.
+    pub visibility_timeout_seconds: Option<u64>,
+}
+
+/// What `ingest dev` runs with.
+pub fn dev(plan: &Plan, waits: DevWaits) -> DevConfig {
+    let mut pipeline = pipeline(plan);
+    if let Some(seconds) = waits.spool_buffer_seconds {
+        pipeline.spool_buffer_seconds = seconds;
+    }
+    if let Some(seconds) = waits.visibility_timeout_seconds {
+        // A rehearsal's one wait: the queue's timeout, and every retry delay of the bridge.
+        pipeline.visibility_timeout_seconds = seconds;
+        pipeline.bridge_redelivery = Some(Redelivery {
+            first_delay_seconds: seconds,
+            max_delay_seconds: seconds,
+            ..plan.bridge.redelivery
+        });
+    }
+    DevConfig {
+        pipeline,
+        failover_automatic: plan.failover.automatic,
+    }
+}
+
+/// What `ingest drill` runs with: the outage, the client's seed, and notes echoed in the
+/// report (how the events were made).
+pub fn drill(plan: &Plan, outage_seconds: u64, seed: u64, notes: serde_json::Value) -> DrillConfig {
+    DrillConfig {
+        pipeline: pipeline(plan),
+        failover_automatic: plan.failover.automatic,
+        health_interval_seconds: plan.failover.interval_seconds,
+        health_failure_threshold: plan.failover.failure_threshold,
+        peak_events_per_second: plan.capacity.peak_events_per_second,
+        outage_seconds,
+        seed,
+        start: None,
+        notes,
+    }
+}
+
+/// How `ingest validate` reads and writes: the inputs and the terminal's choices from the command
+/// line, the record limit from the spec (`api.max_event_bytes`, as the pipeline judges records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidateOutput {
+    /// JSON lines or lines for people.
+    pub format: Format,
+    /// ANSI colours in the human format.
+    pub color: bool,
+    /// A progress line on standard error.
+    pub progress: bool,
+    /// Worker threads (0: every core).
+    pub jobs: usize,
+}
+
+/// What `ingest validate` runs with.
+pub fn validate(plan: &Plan, inputs: Vec<PathBuf>, output: ValidateOutput) -> lines::Options {
+    lines::Options {
+        inputs,
+        format: output.format,
+        color: output.color,
+        progress: output.progress,
+        jobs: output.jobs,
+        max_record_bytes: usize_of(plan.api.max_event_bytes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(name: &str) -> Plan {
+        crate::check_spec(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../specs")
+                .join(name),
+        )
+        .unwrap()
+        .plan
+    }
+
+    #[test]
+    fn the_settings_are_the_plans_numbers() {
+        let plan = plan("ingest.yaml");
+        let settings = pipeline(&plan);
+        assert_eq!(settings.name, plan.name);
+        assert_eq!(settings.primary.weight, plan.primary.weight);
+        assert_eq!(settings.secondary.region, plan.secondary.region);
+        assert_eq!(
+            settings.bridge_max_concurrency as u64,
+            plan.bridge.max_concurrency
+        );
+        assert_eq!(settings.bridge_chunk_bytes as u64, plan.bridge.chunk_bytes);
+        assert_eq!(settings.max_receive_count, plan.bridge.max_receive_count);
+        assert_eq!(
+            settings.validator_max_record_age_seconds,
+            plan.validator.max_record_age_seconds
+        );
+        let dev = dev(
+            &plan,
+            DevWaits {
+                spool_buffer_seconds: Some(2),
+                visibility_timeout_seconds: None,
+            },
+        );
+        assert_eq!(dev.pipeline.spool_buffer_seconds, 2);
+        assert_eq!(
+            dev.pipeline.visibility_timeout_seconds,
+            plan.bridge.visibility_timeout_seconds
+        );
+        assert_eq!(settings.bridge_redelivery, Some(plan.bridge.redelivery));
+        let rehearsal = super::dev(
+            &plan,
+            DevWaits {
+                spool_buffer_seconds: None,
+                visibility_timeout_seconds: Some(3),
+            },
+        );
+        let paced = rehearsal.pipeline.bridge_redelivery.expect("a schedule");
+        assert_eq!(rehearsal.pipeline.visibility_timeout_seconds, 3);
+        assert_eq!((paced.first_delay_seconds, paced.max_delay_seconds), (3, 3));
+        assert_eq!(
+            paced.max_receive_count,
+            plan.bridge.redelivery.max_receive_count
+        );
+        let drill = drill(&plan, 600, 7, serde_json::Value::Null);
+        assert_eq!(drill.pipeline, settings);
+        assert_eq!(
+            drill.health_interval_seconds,
+            plan.failover.interval_seconds
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! The lever across crates: what `ingest lever` writes (synth) is what the publisher reads
+//! (runtime), and what the publisher publishes is what the stacks' switch alarms watch.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ingest_runtime::pipeline::lever::{DIMENSION_PIPELINE, DIMENSION_REGION, read_body};
+use ingest_synth::diagnostic::SourceFile;
+use ingest_synth::lever::SwitchBody;
+use ingest_synth::render::{self, Templates};
+use serde_json::Value;
+
+fn secondary_stack() -> (ingest_synth::plan::Plan, Value) {
+    let spec = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/ingest.yaml"));
+    let plan = ingest_synth::check_spec(&spec).unwrap().plan;
+    let rendered = render::render(&plan, &Templates::embedded().unwrap()).unwrap();
+    let text = &rendered
+        .stacks
+        .iter()
+        .find(|s| s.kind == "secondary")
+        .unwrap()
+        .text;
+    let source = Arc::new(SourceFile::new("secondary.yaml", text.clone()));
+    let json = ingest_synth::yaml::parse_cloudformation(&source)
+        .unwrap()
+        .to_json(&source, &mut Vec::new());
+    (plan, json)
+}
+
+#[test]
+fn what_the_lever_writes_the_publisher_reads() {
+    for drained in [true, false] {
+        let body = SwitchBody {
+            drained,
+            by: "ingest lever drain primary".into(),
+            at: "2026-12-01T10:00:00Z".into(),
+        };
+        let reading = read_body("primary", body.to_json().as_bytes());
+        assert_eq!(reading.state, "set");
+        assert_eq!(reading.drained, drained);
+        assert_eq!(reading.at, body.at);
+    }
+}
+
+#[test]
+fn the_switch_alarms_watch_what_the_publisher_publishes() {
+    let (plan, stack) = secondary_stack();
+    let resources = stack["Resources"].as_object().unwrap();
+    let variables = &resources["LeverFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(variables["INGEST_ROLE"], "lever");
+    for alarm in plan.failover.lever.alarms.iter() {
+        let id = format!(
+            "{}SwitchAlarm",
+            if alarm.role.as_str() == "primary" {
+                "Primary"
+            } else {
+                "Secondary"
+            }
+        );
+        let properties = &resources[&id]["Properties"];
+        assert_eq!(properties["Namespace"], variables["LEVER_NAMESPACE"]);
+        assert_eq!(properties["MetricName"], variables["LEVER_METRIC"]);
+        assert_eq!(properties["AlarmName"], alarm.name.as_str());
+        let dimensions: Vec<(String, String)> = properties["Dimensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["Name"].as_str().unwrap().to_owned(),
+                    d["Value"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            dimensions,
+            [
+                (DIMENSION_PIPELINE.to_owned(), plan.name.clone()),
+                (DIMENSION_REGION.to_owned(), alarm.role.as_str().to_owned()),
+            ],
+            "the publisher's dimensions"
+        );
+        assert_eq!(
+            variables["INGEST_NAME"], plan.name,
+            "the Ingest dimension's value"
+        );
+    }
+    let tamper = &resources["LeverTamperAlarm"]["Properties"];
+    assert_eq!(tamper["MetricName"], variables["LEVER_TAMPER_METRIC"]);
+}
