@@ -110,10 +110,19 @@ async fn the_validator_answers_kinesis_batches_and_bridge_chunks() {
     assert_eq!(store.list("good", "events/type=clock.in/").len(), 1);
     assert_eq!(store.list("quarantine", "").len(), 1);
 
-    // The same payload through `handle`, as lambda_runtime calls it.
+    // The same payload through `handle`, as lambda_runtime calls it, with the invocation's
+    // deadline a minute away (Lambda's, in epoch milliseconds).
     let raw = serde_json::value::RawValue::from_string(String::from_utf8(payload).unwrap());
+    let mut context = Context::default();
+    context.deadline = u64::try_from(
+        (std::time::SystemTime::now() + Duration::from_secs(60))
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
     let answer = function
-        .handle(LambdaEvent::new(raw.unwrap(), Context::default()))
+        .handle(LambdaEvent::new(raw.unwrap(), context))
         .await
         .unwrap();
     assert_eq!(
@@ -198,10 +207,13 @@ async fn the_receiver_spools_and_the_bridge_skips_the_test_event() {
     let Wiring::Receiver { stream, .. } = &receiver.wiring else {
         unreachable!()
     };
+    // Both lines packed into one Firehose record, each ending with a newline.
     let batches = stream.0.lock().unwrap().clone();
     assert_eq!(batches.len(), 1);
-    assert_eq!(batches[0].len(), 2);
-    assert!(batches[0].iter().all(|line| line.ends_with(b"\n")));
+    assert_eq!(batches[0].len(), 1);
+    let packed = &batches[0][0];
+    assert!(packed.ends_with(b"\n"));
+    assert_eq!(packed.iter().filter(|b| **b == b'\n').count(), 2);
 
     // The bridge paces what it fails: the poison message, received for the third time, comes
     // back after the schedule's third delay, not after the queue's visibility timeout.

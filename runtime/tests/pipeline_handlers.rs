@@ -630,3 +630,146 @@ async fn a_poison_message_reaches_the_dlq_alone() {
     assert_eq!(lines(&store, "good").len(), 2);
     assert_eq!(queue.stats().dead_lettered, 1);
 }
+
+/// Loss path 3: a store that stays down no longer holds the invocation past its deadline.
+/// With a retry budget far longer than the function's timeout, the validator stops trying
+/// before Lambda's deadline (less the margin), reports the records it could not write and keeps
+/// what it wrote; before, it waited out every try and Lambda's timeout failed the whole batch.
+#[tokio::test]
+async fn validator_stops_before_the_deadline_and_reports_the_rest() {
+    let clock = clock();
+    let records = vec![punch("app", 1, 5).into_bytes(), b"{not json".to_vec()];
+    let (_stream, event) = kinesis("us-east-1", &records, &clock);
+    let store = LocalStore::memory();
+    store.faults("good").set_down(true);
+    let config = ValidatorConfig {
+        retry: RetryPolicy {
+            attempts: 10_000,
+            first_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+            attempt_timeout: Duration::from_secs(10),
+        },
+        ..validator_config()
+    };
+    let timeout = Duration::from_secs(60);
+    let started = clock.now_ms();
+    let handler = ValidatorHandler {
+        registry: &REGISTRY,
+        config: &config,
+        store: &store,
+        sleeper: &clock,
+        deadline: Deadline::after(started, timeout),
+    };
+    let outcome = handler.process_kinesis(&event).await;
+    assert_eq!(
+        outcome.unfinished,
+        vec![0],
+        "the good event's record is reported"
+    );
+    assert_eq!(
+        lines(&store, "quarantine").len(),
+        1,
+        "the finished work counts"
+    );
+    let spent = Duration::from_millis(clock.now_ms() - started);
+    // 60 s less the margin (5%, at least 2 s), and no try that could not end before it.
+    assert!(spent <= Duration::from_secs(57), "it waited {spent:?}");
+    let tries = store.faults("good").injected();
+    assert!(tries > 1 && tries < 100, "{tries} tries");
+}
+
+/// A Firehose that refuses a whole call (`InvalidArgumentException`) when one of its records
+/// is larger than `refuse_above` bytes, as for a record of the request's own fault.
+#[derive(Default)]
+struct PickyFirehose {
+    refuse_above: usize,
+    calls: std::sync::Mutex<Vec<Vec<Vec<u8>>>>,
+}
+
+impl DeliveryStream for PickyFirehose {
+    async fn put_record_batch(
+        &self,
+        _stream: &str,
+        records: Vec<Vec<u8>>,
+    ) -> Result<Vec<Option<String>>, InfraError> {
+        let refused = records.iter().any(|r| r.len() > self.refuse_above);
+        let count = records.len();
+        self.calls.lock().unwrap().push(records);
+        if refused {
+            return Err(InfraError::new(
+                ingest_runtime::pipeline::Service::Firehose,
+                "PutRecordBatch",
+                ingest_runtime::pipeline::ErrorKind::Invalid,
+                "InvalidArgumentException: a record is not valid".to_owned(),
+            ));
+        }
+        Ok(vec![None; count])
+    }
+}
+
+/// Loss path 4: one record Firehose refuses for its own sake no longer fails the 500 around
+/// it. The call is split in halves down to the single line; the others are spooled, and the
+/// refused one travels as a marker line (its origin, its beginning, its size, the reason) that
+/// the validator quarantines as `unspoolable`. Before, the whole call was refused and every
+/// record of the batch came back to the mapping, again and again.
+#[tokio::test]
+async fn receiver_splits_a_refused_call_and_marks_the_one_bad_record() {
+    let clock = clock();
+    let mut records: Vec<Vec<u8>> = (0..40)
+        .map(|i| format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(30_000)).into_bytes())
+        .collect();
+    // Record 17 alone makes a Firehose record this Firehose refuses.
+    records[17] = format!("{{\"n\":17,\"pad\":\"{}\"}}", "y".repeat(600_000)).into_bytes();
+    let (_stream, event) = kinesis("us-west-2", &records, &clock);
+    let firehose = PickyFirehose {
+        refuse_above: 700_000,
+        ..PickyFirehose::default()
+    };
+    let config = ReceiverConfig {
+        region: "us-west-2".to_owned(),
+        delivery_stream: "spool".to_owned(),
+        retry: RetryPolicy::default(),
+    };
+    let receiver = ReceiverHandler {
+        config: &config,
+        stream: &firehose,
+        sleeper: &clock,
+        deadline: Deadline::NONE,
+    };
+    let outcome = receiver.process_kinesis(&event).await;
+    assert!(outcome.unfinished.is_empty(), "{outcome:?}");
+    assert_eq!(outcome.stats.refused, 1);
+    // What Firehose took: every line once, record 17 as its marker.
+    let calls = firehose.calls.lock().unwrap();
+    let mut spooled = std::collections::BTreeMap::new();
+    for call in calls
+        .iter()
+        .filter(|c| c.iter().all(|r| r.len() <= 700_000))
+    {
+        for record in call {
+            for line in record.split_inclusive(|b| *b == b'\n') {
+                let line: ingest_runtime::pipeline::records::SpoolRecord =
+                    serde_json::from_slice(line).unwrap();
+                assert!(
+                    spooled.insert(line.sequence.clone(), line).is_none(),
+                    "once"
+                );
+            }
+        }
+    }
+    assert_eq!(spooled.len(), 40);
+    let marker = &spooled[&event.records[17].kinesis.sequence_number];
+    assert!(
+        marker
+            .refused
+            .as_deref()
+            .unwrap()
+            .contains("InvalidArgumentException")
+    );
+    assert_eq!(marker.truncated_from, Some(records[17].len() as u64));
+    for (index, record) in records.iter().enumerate().filter(|(i, _)| *i != 17) {
+        let line = &spooled[&event.records[index].kinesis.sequence_number];
+        assert_eq!(line.bytes().as_ref(), Some(record), "record {index} whole");
+        assert_eq!(line.refused, None);
+    }
+}

@@ -884,7 +884,7 @@ fn redrive_moves_the_dead_letter_queue_back_to_the_bridge_queue() {
 }
 
 /// A stand-in for Lambda's `Invoke`: records each call's function and payload and answers as a
-/// stream function does, with a `batchItemFailures` for a payload that names `poison`.
+/// stream function does, with a `batchItemFailures` for a payload with a `{"poison"` record.
 struct LambdaStandIn {
     url: String,
     calls: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
@@ -905,7 +905,8 @@ impl LambdaStandIn {
                     while let Some((line, _headers, body)) = read_request(&mut reader) {
                         // POST /2015-03-31/functions/<name>/invocations
                         let function = line.split('/').nth(3).unwrap_or_default().to_owned();
-                        let answer: &[u8] = if body.windows(6).any(|w| w == b"poison") {
+                        // `{"poison"` in base64, as the record's data is.
+                        let answer: &[u8] = if body.windows(12).any(|w| w == b"eyJwb2lzb24i") {
                             br#"{"batchItemFailures":[{"itemIdentifier":"2"}]}"#
                         } else {
                             br#"{"batchItemFailures":[]}"#

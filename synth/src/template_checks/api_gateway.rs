@@ -780,8 +780,11 @@ pub(super) mod tests {
             .replace("CacheClusterEnabled: true", "CacheClusterEnabled: false")
             .replace("action/ListShards", "action/PutRecord");
         // (A write without a request template passes the client's body, partition key
-        // included, to Kinesis.)
-        assert_eq!(codes(&text), ["client-chosen-partition-key"]);
+        // included, to Kinesis, and this API takes it as text.)
+        assert_eq!(
+            codes(&text),
+            ["api-body-converted", "client-chosen-partition-key"]
+        );
         // The message names the route and the call.
         let found = check(&CACHED_HEALTH.replace("CacheTtlInSeconds: 10", "CacheTtlInSeconds: 0"));
         assert!(
