@@ -248,8 +248,9 @@ async fn validator_retries_s3_throttles_and_errors_with_the_same_object() {
 
     // The validator writes its objects side by side: look at each object's tries in order.
     let puts = proxy.calls("PutObject");
-    let mut tries: std::collections::BTreeMap<(String, String), Vec<(u16, Vec<u8>)>> =
-        std::collections::BTreeMap::new();
+    /// Each object's tries, (status, body) in order, by (bucket, key).
+    type Tries = std::collections::BTreeMap<(String, String), Vec<(u16, Vec<u8>)>>;
+    let mut tries = Tries::new();
     for put in &puts {
         tries
             .entry((put.bucket.clone().unwrap(), put.key.clone().unwrap()))

@@ -88,7 +88,7 @@ struct Checker<'a> {
 fn hours(seconds: u64) -> String {
     if seconds == 3600 {
         "1 hour".to_owned()
-    } else if seconds % 3600 == 0 {
+    } else if seconds.is_multiple_of(3600) {
         format!("{} hours", seconds / 3600)
     } else {
         format!("{:.1} hours", seconds as f64 / 3600.0)

@@ -887,8 +887,11 @@ fn redrive_moves_the_dead_letter_queue_back_to_the_bridge_queue() {
 /// stream function does, with a `batchItemFailures` for a payload with a `{"poison"` record.
 struct LambdaStandIn {
     url: String,
-    calls: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    calls: Arc<Mutex<Vec<Invoked>>>,
 }
+
+/// One `Invoke` [`LambdaStandIn`] answered: the function and the payload.
+type Invoked = (String, Vec<u8>);
 
 impl LambdaStandIn {
     fn start() -> LambdaStandIn {
@@ -928,7 +931,7 @@ impl LambdaStandIn {
         LambdaStandIn { url, calls }
     }
 
-    fn calls(&self) -> Vec<(String, Vec<u8>)> {
+    fn calls(&self) -> Vec<Invoked> {
         self.calls.lock().unwrap().clone()
     }
 }
