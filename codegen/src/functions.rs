@@ -26,8 +26,10 @@ pub fn bootstrap_bin_name(spec_name: &str) -> String {
     format!("{spec_name}-bootstrap")
 }
 
-/// Every file of a spec's functions crate.
-pub fn functions_crate(spec_name: &str) -> Vec<GeneratedFile> {
+/// Every file of a spec's functions crate. `lake` pairs each event type with the Hive type of
+/// its table's `data` column, which the validator checks valid events against
+/// (`ingest_runtime::pipeline::lake`).
+pub fn functions_crate(spec_name: &str, lake: &[(String, String)]) -> Vec<GeneratedFile> {
     vec![
         GeneratedFile {
             path: PathBuf::from("functions/Cargo.toml"),
@@ -35,7 +37,7 @@ pub fn functions_crate(spec_name: &str) -> Vec<GeneratedFile> {
         },
         GeneratedFile {
             path: PathBuf::from("functions/src/main.rs"),
-            contents: main_rs(spec_name),
+            contents: main_rs(spec_name, lake),
         },
     ]
 }
@@ -60,8 +62,14 @@ fn cargo_toml(spec_name: &str) -> String {
     )
 }
 
-fn main_rs(spec_name: &str) -> String {
+fn main_rs(spec_name: &str, lake: &[(String, String)]) -> String {
     let events = package_name(spec_name).replace('-', "_");
+    let columns: String = lake
+        .iter()
+        .map(|(type_name, hive)| {
+            format!("    ({}, {}),\n", toml_string(type_name), toml_string(hive))
+        })
+        .collect();
     format!(
         r#"// {HEADER}
 //! The Lambda `bootstrap` of the `{spec_name}` spec: one binary for the validator, the receiver
@@ -76,9 +84,14 @@ use std::process::ExitCode;
 use ingest_runtime::pipeline::function::{{self, AwsFunction, FunctionConfig, lambda_runtime}};
 use {events}::REGISTRY;
 
+/// Each event type and the Hive type of its table's `data` column: the validator quarantines a
+/// valid event Athena could not read (`ingest_runtime::pipeline::lake`).
+static LAKE: &[(&str, &str)] = &[
+{columns}];
+
 fn main() -> ExitCode {{
     function::init_tracing();
-    let config = match FunctionConfig::from_env() {{
+    let config = match FunctionConfig::from_env().and_then(|config| config.with_lake(LAKE)) {{
         Ok(config) => config,
         Err(error) => {{
             eprintln!("error: {{error}}");
@@ -100,8 +113,9 @@ mod tests {
 
     #[test]
     fn a_thin_main_over_the_events_crate_and_the_runtime() {
-        let files = functions_crate("shop-orders");
-        assert_eq!(files, functions_crate("shop-orders"));
+        let lake = vec![("order.placed".to_owned(), "struct<total:bigint>".to_owned())];
+        let files = functions_crate("shop-orders", &lake);
+        assert_eq!(files, functions_crate("shop-orders", &lake));
         let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
         assert_eq!(paths, ["functions/Cargo.toml", "functions/src/main.rs"]);
         let manifest = &files[0].contents;
@@ -119,7 +133,8 @@ mod tests {
         for expected in [
             "#![deny(warnings)]",
             "use shop_orders_events::REGISTRY;",
-            "FunctionConfig::from_env()",
+            "FunctionConfig::from_env().and_then(|config| config.with_lake(LAKE))",
+            "(\"order.placed\", \"struct<total:bigint>\"),",
             "lambda_runtime::run(lambda_runtime::service_fn(",
         ] {
             assert!(main.contains(expected), "{expected:?} in\n{main}");

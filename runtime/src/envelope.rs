@@ -19,6 +19,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -323,6 +324,17 @@ impl RecordOutcome<'_> {
     }
 }
 
+/// How [`Validator::validate_each`] read a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EachRead {
+    /// Whether the record is a JSON array (a batch).
+    pub batch: bool,
+    /// Events read (and given to the callback).
+    pub events: usize,
+    /// Whether the callback stopped the reading.
+    pub stopped: bool,
+}
+
 /// Validates records against a registry. See the module documentation.
 #[derive(Debug, Clone, Copy)]
 pub struct Validator<'r> {
@@ -449,8 +461,32 @@ impl<'r> Validator<'r> {
 
     /// The report: a verdict for every event of the record, with every violation.
     pub fn validate<'a>(&self, record: &'a [u8]) -> RecordOutcome<'a> {
+        let mut events = Vec::new();
+        match self.validate_each(record, |verdict| {
+            events.push(verdict);
+            ControlFlow::Continue(())
+        }) {
+            Ok(read) => RecordOutcome::Events {
+                batch: read.batch,
+                events,
+            },
+            Err(rejection) => RecordOutcome::Rejected(rejection),
+        }
+    }
+
+    /// The report, one event at a time, for callers that bound what a record may cost: each
+    /// verdict goes to `each` as soon as its event is read, in record order, and `each` may
+    /// stop the reading ([`ControlFlow::Break`]). `Err` when the record cannot be split into
+    /// events (too large, not JSON, an empty batch); the verdicts already given then belong
+    /// to a record that is rejected as a whole. After a stop, nothing is known of the rest of
+    /// the record ([`EachRead::stopped`]).
+    pub fn validate_each<'a>(
+        &self,
+        record: &'a [u8],
+        mut each: impl FnMut(EventVerdict<'a>) -> ControlFlow<()>,
+    ) -> Result<EachRead, Rejection> {
         if record.len() > self.max_bytes {
-            return RecordOutcome::Rejected(Rejection::single(
+            return Err(Rejection::single(
                 Reason::TooLarge,
                 "size",
                 "",
@@ -462,41 +498,52 @@ impl<'r> Validator<'r> {
             ));
         }
         if !is_batch(record) {
-            return RecordOutcome::Events {
+            let stopped = each(EventVerdict {
+                raw: record,
+                result: self.validate_event(record),
+            })
+            .is_break();
+            return Ok(EachRead {
                 batch: false,
-                events: vec![EventVerdict {
-                    raw: record,
-                    result: self.validate_event(record),
-                }],
-            };
+                events: 1,
+                stopped,
+            });
         }
-        let mut events = Vec::new();
+        let (mut events, mut stopped) = (0usize, false);
         let read = self.read_batch(record, |p| {
             let start = p.offset();
             let mut c = Checker::report();
             let mut state = EventState::default();
             self.read_event(p, &mut c, &mut state)?;
-            events.push(EventVerdict {
+            events += 1;
+            let verdict = EventVerdict {
                 raw: p.slice(start, p.offset()),
                 result: verdict(c, &state),
-            });
+            };
+            if each(verdict).is_break() {
+                stopped = true;
+                return Err(Error::Stop);
+            }
             Ok(())
         });
-        if let Err(error) = read {
-            return RecordOutcome::Rejected(Rejection::not_json(&error));
+        match read {
+            Err(Error::Stop) if stopped => {}
+            Err(error) => return Err(Rejection::not_json(&error)),
+            Ok(()) if events == 0 => {
+                return Err(Rejection::single(
+                    Reason::BadEnvelope,
+                    "cloudevents",
+                    "",
+                    "the batch is an empty array".to_owned(),
+                ));
+            }
+            Ok(()) => {}
         }
-        if events.is_empty() {
-            return RecordOutcome::Rejected(Rejection::single(
-                Reason::BadEnvelope,
-                "cloudevents",
-                "",
-                "the batch is an empty array".to_owned(),
-            ));
-        }
-        RecordOutcome::Events {
+        Ok(EachRead {
             batch: true,
             events,
-        }
+            stopped,
+        })
     }
 
     /// The fast path for one event (not a batch).

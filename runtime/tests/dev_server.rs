@@ -40,9 +40,11 @@ fn config(primary_weight: u64, secondary_weight: u64, spool_buffer_seconds: u64)
             },
             max_event_bytes: MAX_EVENT_BYTES,
             validator_batch_size: 100,
-            validator_max_retries: 10,
+            validator_max_retries: None,
             validator_max_record_age_seconds: 86_400,
             receiver_batch_size: 100,
+            receiver_max_retries: None,
+            receiver_max_record_age_seconds: 0,
             bridge_batch_size: 10,
             bridge_max_concurrency: 2,
             bridge_chunk_bytes: 5 * 1024 * 1024,
@@ -250,15 +252,18 @@ fn regions_answer_like_the_api_and_write_good_and_quarantine_files() {
     );
     assert_eq!(answer.status, 200, "{}", answer.body);
 
-    // Over the limit in characters (not bytes): 413, nothing accepted.
+    // Over the limit in bytes, as the API counts them (loss path 6): 413, nothing accepted.
     let oversized = note("app/3", 6, &"x".repeat(MAX_EVENT_BYTES));
     let answer = post(addresses.primary, &oversized);
     assert_eq!(answer.status, 413);
     assert_eq!(answer.json()["error"], "payload_too_large");
     assert_eq!(answer.json()["maxEventBytes"], MAX_EVENT_BYTES);
+    // Fewer characters than the limit, but more bytes: refused too (it used to pass).
     let wide = "é".repeat(MAX_EVENT_BYTES - 10);
-    assert!(wide.len() > MAX_EVENT_BYTES);
-    assert_eq!(post(addresses.primary, &wide).status, 200);
+    assert!(wide.chars().count() < MAX_EVENT_BYTES && wide.len() > MAX_EVENT_BYTES);
+    assert_eq!(post(addresses.primary, &wide).status, 413);
+    let fits = "é".repeat(MAX_EVENT_BYTES / 2);
+    assert_eq!(post(addresses.primary, &fits).status, 200);
     // Empty, the wrong content type, the wrong method, an unknown path.
     let answer = post(addresses.primary, "");
     assert_eq!(answer.status, 400);
@@ -356,8 +361,9 @@ fn regions_answer_like_the_api_and_write_good_and_quarantine_files() {
     let mut expected = vec![
         ("schema_violation".to_owned(), invalid.clone()),
         ("schema_violation".to_owned(), bad_in_batch.clone()),
-        // The API counts characters, the validator bytes: accepted, then quarantined whole.
-        ("too_large".to_owned(), wide.clone()),
+        // The API and the validator count bytes alike: a body of exactly the limit is
+        // accepted, and quarantined for what it is (not JSON), not for its size.
+        ("not_json".to_owned(), fits.clone()),
     ];
     expected.sort();
     assert_eq!(quarantined, expected, "reasons and original bytes");
@@ -381,7 +387,10 @@ fn regions_answer_like_the_api_and_write_good_and_quarantine_files() {
     let summary = server.stop();
     assert_eq!(summary.requests.accepted["primary"], 5);
     assert_eq!(summary.requests.accepted["secondary"], 1);
-    assert_eq!(summary.requests.too_large, 1);
+    assert_eq!(
+        summary.requests.too_large, 2,
+        "over the limit in characters, and in bytes"
+    );
     assert_eq!(summary.requests.bad_request, 1);
     assert_eq!(summary.requests.unsupported_media_type, 1);
     assert!(summary.delivered(), "{}", summary.render());

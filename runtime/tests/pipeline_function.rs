@@ -61,6 +61,7 @@ fn once() -> RetryPolicy {
         attempts: 1,
         first_delay: Duration::ZERO,
         max_delay: Duration::ZERO,
+        attempt_timeout: Duration::from_secs(10),
     }
 }
 
@@ -74,11 +75,12 @@ fn validator(store: LocalStore) -> Local {
                 quarantine_bucket: "quarantine".into(),
                 max_event_bytes: 4096,
                 retry: once(),
+                lake: Default::default(),
             },
             store,
         },
         metrics: None,
-        sleeper: TokioSleeper,
+        sleeper: TokioSleeper::default(),
     }
 }
 
@@ -108,10 +110,19 @@ async fn the_validator_answers_kinesis_batches_and_bridge_chunks() {
     assert_eq!(store.list("good", "events/type=clock.in/").len(), 1);
     assert_eq!(store.list("quarantine", "").len(), 1);
 
-    // The same payload through `handle`, as lambda_runtime calls it.
+    // The same payload through `handle`, as lambda_runtime calls it, with the invocation's
+    // deadline a minute away (Lambda's, in epoch milliseconds).
     let raw = serde_json::value::RawValue::from_string(String::from_utf8(payload).unwrap());
+    let mut context = Context::default();
+    context.deadline = u64::try_from(
+        (std::time::SystemTime::now() + Duration::from_secs(60))
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
     let answer = function
-        .handle(LambdaEvent::new(raw.unwrap(), Context::default()))
+        .handle(LambdaEvent::new(raw.unwrap(), context))
         .await
         .unwrap();
     assert_eq!(
@@ -183,7 +194,7 @@ async fn the_receiver_spools_and_the_bridge_skips_the_test_event() {
             stream: Recorder::default(),
         },
         metrics: None,
-        sleeper: TokioSleeper,
+        sleeper: TokioSleeper::default(),
     };
     let clock = clock();
     let records = [punch("app", 1, 7).into_bytes(), b"anything".to_vec()];
@@ -196,10 +207,13 @@ async fn the_receiver_spools_and_the_bridge_skips_the_test_event() {
     let Wiring::Receiver { stream, .. } = &receiver.wiring else {
         unreachable!()
     };
+    // Both lines packed into one Firehose record, each ending with a newline.
     let batches = stream.0.lock().unwrap().clone();
     assert_eq!(batches.len(), 1);
-    assert_eq!(batches[0].len(), 2);
-    assert!(batches[0].iter().all(|line| line.ends_with(b"\n")));
+    assert_eq!(batches[0].len(), 1);
+    let packed = &batches[0][0];
+    assert!(packed.ends_with(b"\n"));
+    assert_eq!(packed.iter().filter(|b| **b == b'\n').count(), 2);
 
     // The bridge paces what it fails: the poison message, received for the third time, comes
     // back after the schedule's third delay, not after the queue's visibility timeout.
@@ -242,7 +256,7 @@ async fn the_receiver_spools_and_the_bridge_skips_the_test_event() {
             queue: Some(queue),
         },
         metrics: None,
-        sleeper: TokioSleeper,
+        sleeper: TokioSleeper::default(),
     };
     let mut sqs = aws_lambda_events::event::sqs::SqsEvent::default();
     sqs.records = messages;

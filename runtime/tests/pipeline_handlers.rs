@@ -9,16 +9,18 @@ use std::time::Duration;
 use ingest_runtime::pipeline::bridge::{
     BridgeConfig, BridgeError, BridgeHandler, INVOKE_LIMIT_BYTES,
 };
+use ingest_runtime::pipeline::lake::LakeSchema;
 use ingest_runtime::pipeline::local::{
     Faults, LocalInvoker, LocalQueue, LocalSpool, LocalStore, SqsMapping,
 };
 use ingest_runtime::pipeline::receiver::{
-    MAX_BATCH_BYTES, MAX_BATCH_RECORDS, ReceiverConfig, ReceiverHandler, spool_line,
+    MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_RECORD_BYTES, ReceiverConfig, ReceiverHandler,
+    spool_line,
 };
 use ingest_runtime::pipeline::records::{QuarantineLine, gunzip_if_gzip, split_good_line};
 use ingest_runtime::pipeline::validator::{ValidatorConfig, ValidatorHandler};
 use ingest_runtime::pipeline::{
-    DeliveryStream, InfraError, InvokeOutput, Invoker, ObjectStore, RetryPolicy,
+    Deadline, DeliveryStream, InfraError, InvokeOutput, Invoker, ObjectStore, RetryPolicy,
 };
 use pipeline_common::{REGISTRY, clock, kinesis, note, punch};
 
@@ -29,6 +31,7 @@ fn validator_config() -> ValidatorConfig {
         quarantine_bucket: "quarantine".to_owned(),
         max_event_bytes: 4096,
         retry: RetryPolicy::default(),
+        lake: LakeSchema::default(),
     }
 }
 
@@ -67,6 +70,7 @@ async fn validator_writes_good_and_quarantine_with_deterministic_keys() {
         config: &config,
         store: &store,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     let response = handler.handle_kinesis(&event).await;
     assert!(
@@ -195,6 +199,7 @@ async fn validator_retries_throttles_and_errors_then_succeeds() {
         config: &config,
         store: &store,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     let response = handler.handle_kinesis(&event).await;
     assert!(response.batch_item_failures.is_empty());
@@ -202,9 +207,11 @@ async fn validator_retries_throttles_and_errors_then_succeeds() {
         store.faults("good").injected() + store.faults("quarantine").injected(),
         5
     );
+    // Full jitter: each wait is a random share of 200, 400, 800 ms.
+    let waited = clock.elapsed();
     assert!(
-        clock.elapsed() >= Duration::from_millis(200 + 400 + 800 + 200 + 400),
-        "it backed off"
+        waited > Duration::ZERO && waited <= Duration::from_millis(200 + 400 + 800 + 200 + 400),
+        "it backed off: {waited:?}"
     );
 }
 
@@ -226,6 +233,7 @@ async fn validator_reports_only_unfinished_records_when_a_store_stays_down() {
         config: &config,
         store: &store,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     let outcome = handler.process_kinesis(&event).await;
     assert_eq!(
@@ -306,6 +314,7 @@ async fn receiver_puts_again_exactly_the_refused_entries_within_the_limits() {
         config: &config,
         stream: &firehose,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     let outcome = receiver.process_kinesis(&event).await;
     assert!(outcome.unfinished.is_empty());
@@ -318,17 +327,25 @@ async fn receiver_puts_again_exactly_the_refused_entries_within_the_limits() {
             "newline-delimited (G18)"
         );
     }
-    // Every record was accepted exactly once: accepted = sent minus refused.
+    // Every record was accepted exactly once: accepted = sent minus refused. Firehose records
+    // pack whole lines (about 8,200 bytes each, so 124 fit one record of 1,000 KiB).
     let mut accepted = std::collections::BTreeMap::new();
     for (call, batch) in batches.iter().enumerate() {
-        for (i, line) in batch.iter().enumerate() {
+        for (i, record) in batch.iter().enumerate() {
+            assert!(record.len() <= MAX_RECORD_BYTES);
             if !(call < 3 && i % 3 == 0) {
-                *accepted.entry(line.clone()).or_insert(0) += 1;
+                for line in record.split_inclusive(|b| *b == b'\n') {
+                    *accepted.entry(line.to_vec()).or_insert(0) += 1;
+                }
             }
         }
     }
     assert_eq!(accepted.len(), 1200);
     assert!(accepted.values().all(|n| *n == 1));
+    assert_eq!(
+        outcome.stats.packed, 10,
+        "1,200 lines in 10 Firehose records"
+    );
     assert_eq!(
         outcome.stats.retried_entries,
         batches[3..].iter().map(Vec::len).sum::<usize>()
@@ -368,6 +385,7 @@ async fn receiver_reports_records_when_firehose_stays_down_and_truncates_oversiz
         config: &config,
         stream: &spool,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     spool.faults.set_down(true);
     let response = receiver.handle_kinesis(&event).await;
@@ -424,6 +442,7 @@ async fn bridge_skips_the_test_event_decodes_keys_chunks_and_fails_messages_alon
         config: &config,
         store: &store,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     let down = Faults::new();
     let local = LocalInvoker::new("validator", validator, &down);
@@ -468,6 +487,7 @@ async fn bridge_skips_the_test_event_decodes_keys_chunks_and_fails_messages_alon
         store: &store,
         invoker: &invoker,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
 
     let mut event = aws_lambda_events::event::sqs::SqsEvent::default();
@@ -532,6 +552,7 @@ async fn a_poison_message_reaches_the_dlq_alone() {
         config: &config,
         store: &store,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     let faults = Faults::new();
     let invoker = LocalInvoker::new("validator", validator, &faults);
@@ -565,6 +586,7 @@ async fn a_poison_message_reaches_the_dlq_alone() {
         store: &store,
         invoker: &invoker,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     let receiver_config = ReceiverConfig {
         region: "us-west-2".into(),
@@ -575,6 +597,7 @@ async fn a_poison_message_reaches_the_dlq_alone() {
         config: &receiver_config,
         stream: &spool,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     let (_stream, event) = kinesis(
         "us-west-2",
@@ -606,4 +629,147 @@ async fn a_poison_message_reaches_the_dlq_alone() {
     assert!(queue.is_empty());
     assert_eq!(lines(&store, "good").len(), 2);
     assert_eq!(queue.stats().dead_lettered, 1);
+}
+
+/// Loss path 3: a store that stays down no longer holds the invocation past its deadline.
+/// With a retry budget far longer than the function's timeout, the validator stops trying
+/// before Lambda's deadline (less the margin), reports the records it could not write and keeps
+/// what it wrote; before, it waited out every try and Lambda's timeout failed the whole batch.
+#[tokio::test]
+async fn validator_stops_before_the_deadline_and_reports_the_rest() {
+    let clock = clock();
+    let records = vec![punch("app", 1, 5).into_bytes(), b"{not json".to_vec()];
+    let (_stream, event) = kinesis("us-east-1", &records, &clock);
+    let store = LocalStore::memory();
+    store.faults("good").set_down(true);
+    let config = ValidatorConfig {
+        retry: RetryPolicy {
+            attempts: 10_000,
+            first_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+            attempt_timeout: Duration::from_secs(10),
+        },
+        ..validator_config()
+    };
+    let timeout = Duration::from_secs(60);
+    let started = clock.now_ms();
+    let handler = ValidatorHandler {
+        registry: &REGISTRY,
+        config: &config,
+        store: &store,
+        sleeper: &clock,
+        deadline: Deadline::after(started, timeout),
+    };
+    let outcome = handler.process_kinesis(&event).await;
+    assert_eq!(
+        outcome.unfinished,
+        vec![0],
+        "the good event's record is reported"
+    );
+    assert_eq!(
+        lines(&store, "quarantine").len(),
+        1,
+        "the finished work counts"
+    );
+    let spent = Duration::from_millis(clock.now_ms() - started);
+    // 60 s less the margin (5%, at least 2 s), and no try that could not end before it.
+    assert!(spent <= Duration::from_secs(57), "it waited {spent:?}");
+    let tries = store.faults("good").injected();
+    assert!(tries > 1 && tries < 100, "{tries} tries");
+}
+
+/// A Firehose that refuses a whole call (`InvalidArgumentException`) when one of its records
+/// is larger than `refuse_above` bytes, as for a record of the request's own fault.
+#[derive(Default)]
+struct PickyFirehose {
+    refuse_above: usize,
+    calls: std::sync::Mutex<Vec<Vec<Vec<u8>>>>,
+}
+
+impl DeliveryStream for PickyFirehose {
+    async fn put_record_batch(
+        &self,
+        _stream: &str,
+        records: Vec<Vec<u8>>,
+    ) -> Result<Vec<Option<String>>, InfraError> {
+        let refused = records.iter().any(|r| r.len() > self.refuse_above);
+        let count = records.len();
+        self.calls.lock().unwrap().push(records);
+        if refused {
+            return Err(InfraError::new(
+                ingest_runtime::pipeline::Service::Firehose,
+                "PutRecordBatch",
+                ingest_runtime::pipeline::ErrorKind::Invalid,
+                "InvalidArgumentException: a record is not valid".to_owned(),
+            ));
+        }
+        Ok(vec![None; count])
+    }
+}
+
+/// Loss path 4: one record Firehose refuses for its own sake no longer fails the 500 around
+/// it. The call is split in halves down to the single line; the others are spooled, and the
+/// refused one travels as a marker line (its origin, its beginning, its size, the reason) that
+/// the validator quarantines as `unspoolable`. Before, the whole call was refused and every
+/// record of the batch came back to the mapping, again and again.
+#[tokio::test]
+async fn receiver_splits_a_refused_call_and_marks_the_one_bad_record() {
+    let clock = clock();
+    let mut records: Vec<Vec<u8>> = (0..40)
+        .map(|i| format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(30_000)).into_bytes())
+        .collect();
+    // Record 17 alone makes a Firehose record this Firehose refuses.
+    records[17] = format!("{{\"n\":17,\"pad\":\"{}\"}}", "y".repeat(600_000)).into_bytes();
+    let (_stream, event) = kinesis("us-west-2", &records, &clock);
+    let firehose = PickyFirehose {
+        refuse_above: 700_000,
+        ..PickyFirehose::default()
+    };
+    let config = ReceiverConfig {
+        region: "us-west-2".to_owned(),
+        delivery_stream: "spool".to_owned(),
+        retry: RetryPolicy::default(),
+    };
+    let receiver = ReceiverHandler {
+        config: &config,
+        stream: &firehose,
+        sleeper: &clock,
+        deadline: Deadline::NONE,
+    };
+    let outcome = receiver.process_kinesis(&event).await;
+    assert!(outcome.unfinished.is_empty(), "{outcome:?}");
+    assert_eq!(outcome.stats.refused, 1);
+    // What Firehose took: every line once, record 17 as its marker.
+    let calls = firehose.calls.lock().unwrap();
+    let mut spooled = std::collections::BTreeMap::new();
+    for call in calls
+        .iter()
+        .filter(|c| c.iter().all(|r| r.len() <= 700_000))
+    {
+        for record in call {
+            for line in record.split_inclusive(|b| *b == b'\n') {
+                let line: ingest_runtime::pipeline::records::SpoolRecord =
+                    serde_json::from_slice(line).unwrap();
+                assert!(
+                    spooled.insert(line.sequence.clone(), line).is_none(),
+                    "once"
+                );
+            }
+        }
+    }
+    assert_eq!(spooled.len(), 40);
+    let marker = &spooled[&event.records[17].kinesis.sequence_number];
+    assert!(
+        marker
+            .refused
+            .as_deref()
+            .unwrap()
+            .contains("InvalidArgumentException")
+    );
+    assert_eq!(marker.truncated_from, Some(records[17].len() as u64));
+    for (index, record) in records.iter().enumerate().filter(|(i, _)| *i != 17) {
+        let line = &spooled[&event.records[index].kinesis.sequence_number];
+        assert_eq!(line.bytes().as_ref(), Some(record), "record {index} whole");
+        assert_eq!(line.refused, None);
+    }
 }

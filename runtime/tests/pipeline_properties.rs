@@ -13,7 +13,6 @@ mod pipeline_common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use ingest_runtime::pipeline::RetryPolicy;
 use ingest_runtime::pipeline::bridge::{BridgeConfig, BridgeHandler};
 use ingest_runtime::pipeline::local::{
     Faults, KinesisMapping, LocalInvoker, LocalQueue, LocalSpool, LocalStore, LocalStream,
@@ -24,6 +23,7 @@ use ingest_runtime::pipeline::records::{
     QuarantineLine, event_fields, gunzip_if_gzip, split_good_line,
 };
 use ingest_runtime::pipeline::validator::{ValidatorConfig, ValidatorHandler};
+use ingest_runtime::pipeline::{Deadline, RetryPolicy};
 use pipeline_common::{REGISTRY, clock, note, punch};
 use proptest::prelude::*;
 
@@ -96,15 +96,15 @@ proptest! {
         let secondary = LocalStream::new("s", "us-west-2", 2, Duration::from_secs(86_400), clock.clone());
         let queue = LocalQueue::new("q", "us-west-2", Duration::from_secs(30), 10_000, Duration::from_secs(14 * 86_400), clock.clone());
         let spool = LocalSpool::new("spool", "us-west-2", "spool-bucket", Duration::from_secs(5), 64 * 1024, &store, &queue, clock.clone());
-        let retry = RetryPolicy { attempts: 2, first_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1) };
-        let vconfig = ValidatorConfig { region: "us-east-1".into(), good_bucket: "good".into(), quarantine_bucket: "quarantine".into(), max_event_bytes: 4096, retry };
-        let validator = ValidatorHandler { registry: &REGISTRY, config: &vconfig, store: &store, sleeper: &clock };
+        let retry = RetryPolicy { attempts: 2, first_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1), attempt_timeout: Duration::from_secs(10) };
+        let vconfig = ValidatorConfig { region: "us-east-1".into(), good_bucket: "good".into(), quarantine_bucket: "quarantine".into(), max_event_bytes: 4096, retry, lake: Default::default() };
+        let validator = ValidatorHandler { registry: &REGISTRY, config: &vconfig, store: &store, sleeper: &clock, deadline: Deadline::NONE };
         let invoke_down = Faults::new();
         let invoker = LocalInvoker::new("validator", validator, &invoke_down);
         let rconfig = ReceiverConfig { region: "us-west-2".into(), delivery_stream: "spool".into(), retry };
-        let receiver = ReceiverHandler { config: &rconfig, stream: &spool, sleeper: &clock };
+        let receiver = ReceiverHandler { config: &rconfig, stream: &spool, sleeper: &clock, deadline: Deadline::NONE };
         let bconfig = BridgeConfig { validator_function: "validator".into(), spool_bucket: Some("spool-bucket".into()), chunk_bytes: 16 * 1024, retry, redelivery: None };
-        let bridge = BridgeHandler { config: &bconfig, store: &store, invoker: &invoker, sleeper: &clock };
+        let bridge = BridgeHandler { config: &bconfig, store: &store, invoker: &invoker, sleeper: &clock, deadline: Deadline::NONE };
 
         let mut sent: Vec<Sent> = Vec::new();
         for (id, (body, to_primary)) in bodies.iter().enumerate() {
@@ -119,8 +119,8 @@ proptest! {
         spool.faults.set_random(seed ^ 3, spool_faults);
         invoke_down.set_random(seed ^ 4, invoke_faults);
 
-        let mut primary_mapping = KinesisMapping::new(3, 7, 100_000, Duration::from_secs(7 * 86_400));
-        let mut secondary_mapping = KinesisMapping::new(2, 7, 100_000, Duration::from_secs(7 * 86_400));
+        let mut primary_mapping = KinesisMapping::new(3, 7, None, Duration::from_secs(7 * 86_400));
+        let mut secondary_mapping = KinesisMapping::new(2, 7, None, Duration::from_secs(7 * 86_400));
         let mut sqs = SqsMapping::new(3, 2);
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         runtime.block_on(async {

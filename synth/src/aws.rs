@@ -122,12 +122,13 @@ pub const LAMBDA_MEMORY_MB: (u64, u64) = (128, 10240);
 pub const LAMBDA_TIMEOUT_SECONDS: (u64, u64) = (1, 900);
 /// Kinesis event source mapping batch size bounds.
 pub const KINESIS_BATCH_SIZE: (u64, u64) = (1, 10000);
-/// Kinesis event source mapping `MaximumRetryAttempts` bounds (-1, infinite, is refused: one
-/// poison record would stall its shard until the record expires,
-/// `docs/traps.md#kinesis-poison-record`).
+/// Kinesis event source mapping `MaximumRetryAttempts` bounds when written; -1 (infinite) is
+/// what the stacks set by default, always with a finite `MaximumRecordAgeInSeconds` a margin
+/// below the stream's retention, so retries end by age (`docs/traps.md#kinesis-poison-record`).
 pub const KINESIS_MAX_RETRIES: (u64, u64) = (0, 10000);
-/// Kinesis event source mapping `MaximumRecordAgeInSeconds` bounds (-1 is refused for the same
-/// reason).
+/// Kinesis event source mapping `MaximumRecordAgeInSeconds` bounds (-1, never, is refused: with
+/// infinite retries a record that always fails would stall its shard until retention trims it,
+/// and nothing would count it).
 pub const KINESIS_MAX_RECORD_AGE_SECONDS: (u64, u64) = (60, 604_800);
 /// `MaximumBatchingWindowInSeconds` bounds.
 pub const BATCHING_WINDOW_SECONDS: (u64, u64) = (0, 300);
@@ -150,6 +151,24 @@ pub const SQS_MAX_RETENTION_SECONDS: u64 = 14 * 24 * 3600;
 pub const SQS_MAX_VISIBILITY_SECONDS: u64 = 12 * 3600;
 /// SQS redrive `maxReceiveCount` bounds.
 pub const SQS_MAX_RECEIVE_COUNT: (u64, u64) = (1, 1000);
+
+/// Largest Firehose record (1,000 KiB before base64) and `PutRecordBatch` request (4 MiB,
+/// 500 records); these cannot be raised.
+pub const FIREHOSE_MAX_RECORD_BYTES: u64 = 1000 * 1024;
+/// See [`FIREHOSE_MAX_RECORD_BYTES`].
+pub const FIREHOSE_MAX_BATCH_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A Direct PUT Firehose stream's default throughput quota in a region: (bytes/s, records/s,
+/// requests/s). US East (N. Virginia), US West (Oregon) and Europe (Ireland) get 5 MiB/s,
+/// 500,000 records/s and 2,000 requests/s; other regions 1 MiB/s, 100,000 records/s and
+/// 1,000 requests/s. Raisable by request (`storage.spool.quota_mib_per_second` declares a
+/// raised one). <https://docs.aws.amazon.com/firehose/latest/dev/limits.html>
+pub fn firehose_default_quota(region: &str) -> (u64, u64, u64) {
+    match region {
+        "us-east-1" | "us-west-2" | "eu-west-1" => (5 * 1024 * 1024, 500_000, 2_000),
+        _ => (1024 * 1024, 100_000, 1_000),
+    }
+}
 
 /// Firehose buffering bounds.
 pub const FIREHOSE_BUFFER_SECONDS: (u64, u64) = (0, 900);

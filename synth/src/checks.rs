@@ -84,6 +84,17 @@ struct Checker<'a> {
     diagnostics: Vec<Diagnostic>,
 }
 
+/// A duration in hours for messages: `24 hours`, `1 hour`, `1.5 hours`.
+fn hours(seconds: u64) -> String {
+    if seconds == 3600 {
+        "1 hour".to_owned()
+    } else if seconds.is_multiple_of(3600) {
+        format!("{} hours", seconds / 3600)
+    } else {
+        format!("{:.1} hours", seconds as f64 / 3600.0)
+    }
+}
+
 /// Builds a path of keys.
 fn path(keys: &[&str]) -> Vec<PathSegment> {
     keys.iter()
@@ -689,12 +700,14 @@ impl Checker<'_> {
             );
         }
         let validator = &plan.validator;
-        self.range(
-            &path(&["validator", "max_retries"]),
-            validator.max_retries,
-            aws::KINESIS_MAX_RETRIES,
-            "retries of a failing batch",
-        );
+        if let Some(max_retries) = validator.max_retries {
+            self.range(
+                &path(&["validator", "max_retries"]),
+                max_retries,
+                aws::KINESIS_MAX_RETRIES,
+                "retries of a failing batch",
+            );
+        }
         self.range(
             &path(&["validator", "batching_window_seconds"]),
             validator.batching_window_seconds,
@@ -707,36 +720,7 @@ impl Checker<'_> {
             aws::PARALLELIZATION_FACTOR,
             "a parallelization factor",
         );
-        let age_path = self.first_written(&[
-            &["validator", "max_record_age_seconds"],
-            &["regions", "primary", "stream", "retention_hours"],
-            &["validator"],
-        ]);
-        self.range(
-            &age_path,
-            validator.max_record_age_seconds,
-            aws::KINESIS_MAX_RECORD_AGE_SECONDS,
-            "the oldest record a mapping retries",
-        );
-        let retention_seconds = plan.primary.stream.retention_hours.saturating_mul(3600);
-        let age_limit = retention_seconds.saturating_sub(plan::defaults::RECORD_AGE_MARGIN_SECONDS);
-        if validator.max_record_age_seconds > age_limit {
-            let how = if validator.max_record_age_seconds > retention_seconds {
-                "longer than"
-            } else {
-                "less than an hour below"
-            };
-            self.error(
-                &age_path,
-                "record-age-over-retention",
-                format!(
-                    "`validator.max_record_age_seconds` is {}, {how} the time the primary stream keeps records ({} hours = {retention_seconds} s): a record that retention trims before the mapping gives up on it never reaches the failed-batches bucket, and nothing counts it as lost",
-                    validator.max_record_age_seconds, plan.primary.stream.retention_hours
-                ),
-                "not clearly below the retention",
-                format!("lower it to {age_limit} (an hour below the retention) or raise `regions.primary.stream.retention_hours`"),
-            );
-        }
+        self.buffers(plan);
         let log_days = plan.functions.log_retention_days;
         if !aws::LOG_RETENTION_DAYS.contains(&log_days) {
             let nearest = aws::LOG_RETENTION_DAYS
@@ -754,6 +738,118 @@ impl Checker<'_> {
                     aws::LOG_RETENTION_DAYS.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
                 ),
             );
+        }
+    }
+
+    /// Every buffer holds the declared outage plus the margin (`docs/guarantees.md#buffers`):
+    /// both streams keep records that long and a margin more, the mappings retry until then
+    /// and give up a margin before the stream trims (G33), and retries are bounded by age, not
+    /// by a count that an infrastructure outage spends in minutes.
+    fn buffers(&mut self, plan: &Plan) {
+        let buffers = &plan.buffers;
+        let hold = buffers.hold_seconds;
+        let (outage, margin) = (hours(buffers.outage_seconds), hours(buffers.margin_seconds));
+        let outage_path = self.first_written(&[&["bridge", "outage_hours"], &["bridge"]]);
+        if hold > aws::KINESIS_MAX_RECORD_AGE_SECONDS.1 {
+            self.error(
+                &outage_path,
+                "buffer-record-age",
+                format!(
+                    "riding out {outage} and a margin of {margin} needs the stream mappings to retry a record for {}, but Lambda gives up on a record after at most 7 days (`MaximumRecordAgeInSeconds` 604800)",
+                    hours(hold)
+                ),
+                "longer than a mapping can retry",
+                "declare an outage of at most 134 hours",
+            );
+            return;
+        }
+        for region in plan.regions() {
+            let retention = region.stream.retention_hours;
+            if retention < buffers.stream_retention_hours {
+                let role = region.role.as_str();
+                self.error(
+                    &self.first_written(&[
+                        &["regions", role, "stream", "retention_hours"],
+                        &["bridge", "outage_hours"],
+                        &["regions", role, "stream"],
+                    ]),
+                    "buffer-stream-retention",
+                    format!(
+                        "the {role} stream keeps records {retention} hours, but riding out the declared outage of {outage} needs {} hours: the outage, a margin of {margin} for the mapping to retry after it, and a margin more before the stream trims what the mapping has not given up on (trimmed records are lost without a count)",
+                        buffers.stream_retention_hours
+                    ),
+                    format!("at least {}", buffers.stream_retention_hours),
+                    format!(
+                        "set `regions.{role}.stream.retention_hours` to {} or more (or leave it out), or lower `bridge.outage_hours`; retention beyond 24 hours is billed as extended retention",
+                        buffers.stream_retention_hours
+                    ),
+                );
+            }
+        }
+        let validator = &plan.validator;
+        let age_path = self.first_written(&[
+            &["validator", "max_record_age_seconds"],
+            &["regions", "primary", "stream", "retention_hours"],
+            &["validator"],
+        ]);
+        self.range(
+            &age_path,
+            validator.max_record_age_seconds,
+            aws::KINESIS_MAX_RECORD_AGE_SECONDS,
+            "the oldest record a mapping retries",
+        );
+        let retention_seconds = plan.primary.stream.retention_hours.saturating_mul(3600);
+        let age_limit = retention_seconds.saturating_sub(buffers.margin_seconds);
+        let age = validator.max_record_age_seconds;
+        if age > age_limit {
+            let how = if age > retention_seconds {
+                "longer than".to_owned()
+            } else {
+                format!("less than the margin ({margin}) below")
+            };
+            self.error(
+                &age_path,
+                "record-age-over-retention",
+                format!(
+                    "`validator.max_record_age_seconds` is {age}, {how} the time the primary stream keeps records ({} hours = {retention_seconds} s): a record that retention trims before the mapping gives up on it never reaches the failed-batches bucket, and nothing counts it as lost",
+                    plan.primary.stream.retention_hours
+                ),
+                "not clearly below the retention",
+                format!("lower it to {age_limit} (the margin below the retention) or leave it out"),
+            );
+        } else if age < hold {
+            self.error(
+                &age_path,
+                "buffer-record-age",
+                format!(
+                    "`validator.max_record_age_seconds` is {age}: the mapping would give up on records after {}, before the declared outage of {outage} and its margin of {margin} are over, and park them in the failed-batches bucket",
+                    hours(age)
+                ),
+                format!("at least {hold}"),
+                format!("raise it to at least {hold}, or leave it out ({age_limit}: the margin below the retention)"),
+            );
+        }
+        if let Some(max_retries) = validator.max_retries {
+            let timeout = validator.function.timeout_seconds;
+            let failing = plan::failing_invocation_seconds(timeout);
+            let lasts = max_retries.saturating_add(1).saturating_mul(failing);
+            if lasts < hold {
+                let needed = hold.div_ceil(failing.max(1));
+                self.error(
+                    &path(&["validator", "max_retries"]),
+                    "buffer-retries",
+                    format!(
+                        "`validator.max_retries` is {max_retries}: while S3 or KMS fails, each retry is an invocation that keeps retrying its writes until its {timeout} s timeout is near (about {failing} s), so the mapping gives up after about {} and parks the batch in the failed-batches bucket, long before the declared outage of {outage} and its margin of {margin} are over",
+                        hours(lasts)
+                    ),
+                    "gives up by count before the outage is over",
+                    format!(
+                        "remove `max_retries`: retries then end by age, {} after a record arrived (the default); or raise it to at least {needed} (at most {})",
+                        hours(validator.max_record_age_seconds),
+                        aws::KINESIS_MAX_RETRIES.1
+                    ),
+                );
+            }
         }
     }
 
@@ -935,9 +1031,8 @@ impl Checker<'_> {
                 &delay_path,
                 "retry-budget",
                 format!(
-                    "riding out {} hours (plus {}%, {outage_hours:.1} hours) with retry delays of at most {} s needs more than {} receives per message, SQS's maximum",
+                    "riding out {} hours (plus the margin, {outage_hours:.1} hours) with retry delays of at most {} s needs more than {} receives per message, SQS's maximum",
                     bridge.outage_hours,
-                    plan::defaults::OUTAGE_MARGIN_PERCENT,
                     schedule.max_delay_seconds,
                     aws::SQS_MAX_RECEIVE_COUNT.1
                 ),
@@ -949,10 +1044,9 @@ impl Checker<'_> {
                 outage_path,
                 "retry-budget",
                 format!(
-                    "the bridge's retry budget ({:.1} hours over {} receives) does not cover the outage plus {}% ({outage_hours:.1} hours): messages would reach the DLQ while the primary is still down",
+                    "the bridge's retry budget ({:.1} hours over {} receives) does not cover the outage plus the margin ({outage_hours:.1} hours): messages would reach the DLQ while the primary is still down",
                     bridge.retry_budget_seconds as f64 / 3600.0,
                     bridge.max_receive_count,
-                    plan::defaults::OUTAGE_MARGIN_PERCENT
                 ),
                 "longer than the retry budget",
                 "raise `bridge.retry_max_delay_seconds`, or lower `bridge.outage_hours`",
@@ -980,6 +1074,40 @@ impl Checker<'_> {
 
     fn storage(&mut self, plan: &Plan) {
         let storage = &plan.storage;
+        // At 100% failover the secondary's spool takes the whole peak; a Firehose stream under
+        // its quota throttles the receiver, and the backlog waits in the secondary stream
+        // (`docs/traps.md#firehose-throughput-quota`).
+        if storage.spool_peak_bytes_per_second > storage.spool_quota_bytes_per_second {
+            let quota_mib = storage.spool_quota_bytes_per_second as f64 / 1024.0 / 1024.0;
+            let needed_mib = storage.spool_peak_bytes_per_second.div_ceil(1024 * 1024);
+            let whose = if storage.spool_quota_declared {
+                "the declared quota".to_owned()
+            } else {
+                format!(
+                    "Firehose's default quota per stream in {}",
+                    plan.secondary.region
+                )
+            };
+            self.error(
+                &self.first_written(&[
+                    &["storage", "spool", "quota_mib_per_second"],
+                    &["capacity", "peak_events_per_second"],
+                    &["capacity"],
+                ]),
+                "firehose-quota",
+                format!(
+                    "at 100% failover the spool must take {:.2} MiB/s (the peak of {} events/s, each a spool line of about {} bytes: the event in base64 and its origin), above {whose} of {quota_mib:.0} MiB/s: Firehose would throttle the receiver and the secondary stream would fall behind",
+                    storage.spool_peak_bytes_per_second as f64 / 1024.0 / 1024.0,
+                    plan.capacity.peak_events_per_second,
+                    storage.spool_peak_bytes_per_second / plan.capacity.peak_events_per_second.max(1),
+                ),
+                format!("needs {needed_mib} MiB/s"),
+                format!(
+                    "ask AWS to raise the stream's Direct PUT quota to at least {needed_mib} MiB/s (a service quota request for {}) and declare it as `storage.spool.quota_mib_per_second: {needed_mib}`, or lower the declared peak",
+                    plan.secondary.region
+                ),
+            );
+        }
         self.range(
             &path(&["storage", "spool", "buffer_seconds"]),
             storage.spool_buffer_seconds,
@@ -1054,6 +1182,40 @@ impl Checker<'_> {
                     ),
                 );
             }
+        }
+        // A parked batch must outlive the stream it came from by a margin: its alarm fires
+        // when it is parked, and `ingest redrive --failed` replays it while the object exists.
+        let longest_retention_seconds = plan
+            .regions()
+            .iter()
+            .map(|r| r.stream.retention_hours.saturating_mul(3600))
+            .max()
+            .unwrap_or(0);
+        let failed_minimum_days = longest_retention_seconds
+            .saturating_add(plan.buffers.margin_seconds)
+            .div_ceil(86_400)
+            .saturating_add(1);
+        if storage.failed_retention_days < failed_minimum_days {
+            let at = self.first_written(&[
+                &["storage", "failed", "retention_days"],
+                &["storage", "failed"],
+                &["storage"],
+            ]);
+            self.error(
+                &at,
+                "failed-retention",
+                format!(
+                    "the failed buckets expire batches after {} days, not more than the streams' retention ({:.0} hours) plus the margin ({:.0} hours): a batch a mapping parks must still be there when `ingest redrive --failed` runs after its alarm",
+                    storage.failed_retention_days,
+                    longest_retention_seconds as f64 / 3600.0,
+                    plan.buffers.margin_seconds as f64 / 3600.0
+                ),
+                format!("at least {failed_minimum_days} days"),
+                format!(
+                    "set `storage.failed.retention_days` to {failed_minimum_days} or more (default {})",
+                    plan::defaults::FAILED_RETENTION_DAYS
+                ),
+            );
         }
         let readers = plan.storage.readers.clone();
         self.principals(&["storage", "readers", "principals"], &readers);

@@ -151,13 +151,19 @@ pub enum Command {
     /// Pull the traffic lever: weights, or drain and restore a region
     #[cfg(feature = "aws")]
     Lever(LeverArgs),
-    /// Move the bridge's dead-letter queue back to the bridge queue
+    /// Move the bridge's dead-letter queue back to the bridge queue, or replay failed batches
     ///
     /// Messages the bridge gave up on (an outage longer than the spec's bridge.outage_hours)
     /// wait in its dead-letter queue; this moves each back to the bridge queue, deleting it from
     /// the dead-letter queue only once its copy is sent, and reports how many moved.
     ///
-    /// Exit codes: 0 done (also when there was nothing to move); 1 an AWS call failed.
+    /// With --failed, it replays the batches a stream mapping gave up on instead: each failure
+    /// record in a region's failed bucket goes to the mapping's own function (the validator,
+    /// the receiver) and, once every record is taken, moves under redriven/ in the bucket.
+    /// Replays are safe to repeat: duplicates collapse on (source, id).
+    ///
+    /// Exit codes: 0 done (also when there was nothing to move); 1 an AWS call failed or a
+    /// failed batch could not be replayed.
     #[cfg(feature = "aws")]
     Redrive(RedriveArgs),
     /// Delete the stacks, in reverse deploy order: monitoring, dns, then the regional stacks
@@ -473,6 +479,16 @@ pub enum RegionRole {
 pub struct RedriveArgs {
     /// The spec [default: ./ingest.yaml, else specs/ingest.yaml]
     pub spec: Option<PathBuf>,
+    /// Replay the batches the stream mappings gave up on (the failed buckets) through their own
+    /// functions, instead of moving the bridge's dead-letter queue
+    #[arg(long)]
+    pub failed: bool,
+    /// With --failed: only this region's failed bucket [default: both]
+    #[arg(long, value_enum, requires = "failed")]
+    pub region: Option<RegionRole>,
+    /// With --failed: list what would be replayed, and change nothing
+    #[arg(long, requires = "failed")]
+    pub dry_run: bool,
     /// AWS access.
     #[command(flatten)]
     pub aws: AwsArgs,

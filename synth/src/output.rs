@@ -67,7 +67,7 @@ pub fn assemble(
     let events = plan.event_inputs();
     let crates = events_crate(name, &events)
         .into_iter()
-        .chain(functions_crate(name));
+        .chain(functions_crate(name, &render::athena::lake_columns(plan)));
     for file in crates {
         let path = file.path.to_string_lossy().replace('\\', "/");
         set.add(format!("{name}/{path}"), file.contents);

@@ -27,7 +27,8 @@ pub mod defaults {
     pub const PRIMARY_WEIGHT: u64 = 95;
     /// Secondary Route 53 weight: a small share, so the standby path is always exercised.
     pub const SECONDARY_WEIGHT: u64 = 5;
-    /// Kinesis retention in hours.
+    /// The least Kinesis keeps records, in hours; the default retention is raised from it to
+    /// what the declared outage needs ([`super::BufferPlan`]).
     pub const RETENTION_HOURS: u64 = 24;
     /// Health check path.
     pub const HEALTH_PATH: &str = "/health";
@@ -41,8 +42,6 @@ pub mod defaults {
     pub const VALIDATOR_TIMEOUT_SECONDS: u64 = 60;
     /// Validator batch size.
     pub const VALIDATOR_BATCH_SIZE: u64 = 500;
-    /// Validator retries.
-    pub const VALIDATOR_MAX_RETRIES: u64 = 10;
     /// Batching window.
     pub const BATCHING_WINDOW_SECONDS: u64 = 1;
     /// Parallelization factor.
@@ -68,16 +67,23 @@ pub mod defaults {
     /// Concurrent bridge invocations (the SQS mapping's `MaximumConcurrency`); also bounds the
     /// load the bridge puts on the primary's validator after an outage.
     pub const BRIDGE_MAX_CONCURRENCY: u64 = 10;
-    /// Retries of the receiver's mapping after bisecting a failing batch.
-    pub const RECEIVER_MAX_RETRIES: u64 = 10;
     /// Reserved concurrency assumed per on-demand stream, which has no shard count to size from.
     pub const ON_DEMAND_CONCURRENCY: u64 = 50;
     /// Reserved concurrency of the receiver beyond one per shard: room for the parent and child
     /// shards of a split or merge, which are read side by side for a while.
     pub const RESHARD_HEADROOM: u64 = 2;
-    /// How far below the stream's retention a mapping gives up on a record: a record trimmed by
-    /// retention before its age runs out never reaches the on-failure destination.
-    pub const RECORD_AGE_MARGIN_SECONDS: u64 = 3600;
+    /// The least margin a buffer keeps beyond the declared outage, and the least distance
+    /// between a mapping's giving up and the stream's trimming (a record trimmed by retention
+    /// before its age runs out never reaches the on-failure destination, G33).
+    pub const MIN_MARGIN_SECONDS: u64 = 3600;
+    /// The margin is at least this share of the outage, in percent.
+    pub const MARGIN_PERCENT: u64 = 25;
+    /// How long Firehose keeps data it cannot deliver to the spool bucket (fixed by AWS).
+    pub const FIREHOSE_RETENTION_SECONDS: u64 = 86_400;
+    /// A mapping this far behind is stalled rather than busy.
+    pub const STALLED_ITERATOR_AGE_SECONDS: u64 = 3600;
+    /// Spool data this old warns: Firehose cannot write to the spool bucket.
+    pub const SPOOL_FRESHNESS_ALARM_SECONDS: u64 = 3600;
     /// Seconds API Gateway serves `GET /health` from its stage cache: public traffic then reaches
     /// Kinesis at most once per period, and the Route 53 checkers see a change within it.
     pub const HEALTH_CACHE_TTL_SECONDS: u64 = 10;
@@ -98,8 +104,6 @@ pub mod defaults {
     /// Receives per message the default longest delay is raised to stay under (SQS allows
     /// 1000).
     pub const RETRY_RECEIVE_TARGET: u64 = 500;
-    /// The retry budget covers the outage plus this share of it, in percent.
-    pub const OUTAGE_MARGIN_PERCENT: u64 = 10;
     /// Log retention.
     pub const LOG_RETENTION_DAYS: u64 = 30;
     /// Good events are kept forever.
@@ -205,6 +209,8 @@ pub struct Plan {
     pub failover: FailoverPlan,
     /// Declared peak load.
     pub capacity: CapacityPlan,
+    /// How long each buffer holds what an outage leaves in it.
+    pub buffers: BufferPlan,
     /// The validator function (primary).
     pub validator: ValidatorPlan,
     /// The receiver function (secondary).
@@ -467,6 +473,57 @@ pub struct CapacityPlan {
     pub peak_bytes_per_second: u64,
 }
 
+/// The rule every buffer follows (`docs/guarantees.md#buffers`): whatever an outage of the
+/// declared length leaves in a buffer, the buffer holds for the outage plus a margin, and every
+/// point where a consumer gives up sits at least the margin inside the buffer behind it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct BufferPlan {
+    /// The declared outage (`bridge.outage_hours`), in seconds.
+    pub outage_seconds: u64,
+    /// The margin beyond it: a quarter of the outage, at least an hour.
+    pub margin_seconds: u64,
+    /// What every buffer must hold: the outage plus the margin.
+    pub hold_seconds: u64,
+    /// The stream retention the rule asks for: the outage plus twice the margin (the mappings
+    /// give up a margin before the stream trims), in whole hours, at least Kinesis's 24.
+    pub stream_retention_hours: u64,
+    /// How long Firehose keeps data it cannot deliver (fixed by AWS: 24 hours).
+    pub firehose_retention_seconds: u64,
+}
+
+impl BufferPlan {
+    /// The rule for an outage of `outage_hours`.
+    pub fn for_outage(outage_hours: u64) -> Self {
+        let outage_seconds = outage_hours.saturating_mul(3600);
+        let margin_seconds = (outage_seconds.saturating_mul(defaults::MARGIN_PERCENT))
+            .div_ceil(100)
+            .max(defaults::MIN_MARGIN_SECONDS);
+        let hold_seconds = outage_seconds.saturating_add(margin_seconds);
+        BufferPlan {
+            outage_seconds,
+            margin_seconds,
+            hold_seconds,
+            stream_retention_hours: hold_seconds
+                .saturating_add(margin_seconds)
+                .div_ceil(3600)
+                .max(defaults::RETENTION_HOURS),
+            firehose_retention_seconds: defaults::FIREHOSE_RETENTION_SECONDS,
+        }
+    }
+
+    /// A mapping's `MaximumRecordAgeInSeconds` on a stream keeping records `retention_hours`:
+    /// the margin below the retention, within Lambda's bounds.
+    pub fn record_age_seconds(&self, retention_hours: u64) -> u64 {
+        retention_hours
+            .saturating_mul(3600)
+            .saturating_sub(self.margin_seconds)
+            .clamp(
+                aws::KINESIS_MAX_RECORD_AGE_SECONDS.0,
+                aws::KINESIS_MAX_RECORD_AGE_SECONDS.1,
+            )
+    }
+}
+
 /// A function's size.
 #[derive(Debug, Clone, Serialize)]
 pub struct FunctionPlan {
@@ -487,9 +544,11 @@ pub struct FunctionPlan {
 pub struct ValidatorPlan {
     /// The function.
     pub function: FunctionPlan,
-    /// Retries after bisecting.
-    pub max_retries: u64,
-    /// Oldest record retried; clearly below the primary stream's retention.
+    /// Retries of a failing batch, when `validator.max_retries` bounds them; `None` (-1 in the
+    /// stack) retries until the record's age runs out: an infrastructure outage is a delay,
+    /// not a count.
+    pub max_retries: Option<u64>,
+    /// Oldest record retried: the margin below the primary stream's retention.
     pub max_record_age_seconds: u64,
     /// Batching window.
     pub batching_window_seconds: u64,
@@ -500,9 +559,9 @@ pub struct ValidatorPlan {
 /// The receiver's Kinesis mapping (the receiver function itself is a [`FunctionPlan`]).
 #[derive(Debug, Clone, Serialize)]
 pub struct ReceiverMappingPlan {
-    /// Retries after bisecting.
-    pub max_retries: u64,
-    /// Oldest record retried; clearly below the secondary stream's retention.
+    /// Retries of a failing batch: `None` (-1), until the record's age runs out.
+    pub max_retries: Option<u64>,
+    /// Oldest record retried: the margin below the secondary stream's retention.
     pub max_record_age_seconds: u64,
     /// Batching window.
     pub batching_window_seconds: u64,
@@ -517,7 +576,8 @@ pub struct BridgePlan {
     pub function: FunctionPlan,
     /// The outage it must ride out, in hours.
     pub outage_hours: u64,
-    /// The outage plus [`defaults::OUTAGE_MARGIN_PERCENT`]: what the retry budget must cover.
+    /// The outage plus the buffers' margin ([`BufferPlan::hold_seconds`]): what the retry
+    /// budget must cover.
     pub outage_with_margin_seconds: u64,
     /// Queue visibility timeout: how long a message stays invisible when the bridge dies
     /// before pacing it (at least 6x the function's timeout, as Lambda requires).
@@ -589,6 +649,14 @@ pub struct StoragePlan {
     pub spool_retention_days: u64,
     /// Firehose delivery stream name.
     pub spool_delivery_stream: String,
+    /// What the spool must take at 100% failover, in bytes per second: every event of the
+    /// peak as a spool line (its bytes in base64 and its origin).
+    pub spool_peak_bytes_per_second: u64,
+    /// The stream's byte quota: `storage.spool.quota_mib_per_second`, else the region's
+    /// default ([`aws::firehose_default_quota`]).
+    pub spool_quota_bytes_per_second: u64,
+    /// Whether the quota was declared (raised) rather than the region's default.
+    pub spool_quota_declared: bool,
 }
 
 /// Athena.
@@ -604,9 +672,19 @@ pub struct AthenaPlan {
     pub bytes_scanned_cutoff_bytes: u64,
 }
 
-/// Alarm delivery.
+/// Alarm delivery, and the thresholds of the alarms that fire before a buffer expires.
 #[derive(Debug, Clone, Serialize)]
 pub struct AlarmsPlan {
+    /// A mapping's `IteratorAge` beyond which a shard counts as stalled (a record failing
+    /// every time, `docs/runbook.md#a-stalled-shard`).
+    pub stalled_iterator_age_seconds: u64,
+    /// A mapping's `IteratorAge` beyond which records are within the margin of being given
+    /// up: the declared outage.
+    pub expiry_iterator_age_seconds: u64,
+    /// Firehose `DeliveryToS3.DataFreshness` that warns (its data expires at 24 h).
+    pub spool_freshness_seconds: u64,
+    /// Firehose `DeliveryToS3.DataFreshness` that is critical: half of Firehose's 24 h.
+    pub spool_freshness_critical_seconds: u64,
     /// Subscribed address, if any.
     pub email: Option<String>,
     /// SNS topic of each regional stack's alarms.
@@ -770,8 +848,22 @@ impl Plan {
             .weight
             .unwrap_or(defaults::SECONDARY_WEIGHT);
         let total_weight = primary_weight.saturating_add(secondary_weight);
+        let outage_hours = raw
+            .bridge
+            .as_ref()
+            .and_then(|b| b.outage_hours)
+            .unwrap_or(defaults::OUTAGE_HOURS);
+        let buffers = BufferPlan::for_outage(outage_hours);
         let region = |role: Role, raw_region: &RawRegion, weight: u64| {
-            resolve_region(&name, role, raw_region, weight, total_weight, &capacity)
+            resolve_region(
+                &name,
+                role,
+                raw_region,
+                weight,
+                total_weight,
+                &capacity,
+                buffers.stream_retention_hours,
+            )
         };
         let primary = region(Role::Primary, &raw.regions.primary, primary_weight);
         let secondary = region(Role::Secondary, &raw.regions.secondary, secondary_weight);
@@ -820,12 +912,10 @@ impl Plan {
                     .saturating_mul(parallelization_factor)
                     .saturating_add(bridge_max_concurrency),
             },
-            max_retries: validator
-                .and_then(|v| v.max_retries)
-                .unwrap_or(defaults::VALIDATOR_MAX_RETRIES),
+            max_retries: validator.and_then(|v| v.max_retries),
             max_record_age_seconds: validator
                 .and_then(|v| v.max_record_age_seconds)
-                .unwrap_or_else(|| max_record_age(&primary.stream)),
+                .unwrap_or_else(|| buffers.record_age_seconds(primary.stream.retention_hours)),
             batching_window_seconds: validator
                 .and_then(|v| v.batching_window_seconds)
                 .unwrap_or(defaults::BATCHING_WINDOW_SECONDS),
@@ -848,8 +938,8 @@ impl Plan {
                 .saturating_add(defaults::RESHARD_HEADROOM),
         };
         let receiver_mapping = ReceiverMappingPlan {
-            max_retries: defaults::RECEIVER_MAX_RETRIES,
-            max_record_age_seconds: max_record_age(&secondary.stream),
+            max_retries: None,
+            max_record_age_seconds: buffers.record_age_seconds(secondary.stream.retention_hours),
             batching_window_seconds: defaults::BATCHING_WINDOW_SECONDS,
             parallelization_factor: 1,
         };
@@ -898,6 +988,14 @@ impl Plan {
                 .unwrap_or(defaults::SPOOL_BUFFER_MB),
             spool_retention_days: 0,
             spool_delivery_stream: format!("{name}-spool"),
+            spool_peak_bytes_per_second: capacity.peak_events_per_second.saturating_mul(
+                spool_line_bytes(capacity.average_event_bytes, &secondary.region),
+            ),
+            spool_quota_bytes_per_second: spool.and_then(|s| s.quota_mib_per_second).map_or_else(
+                || aws::firehose_default_quota(&secondary.region).0,
+                |mib| mib.saturating_mul(1024 * 1024),
+            ),
+            spool_quota_declared: spool.and_then(|s| s.quota_mib_per_second).is_some(),
         };
 
         let bridge = raw.bridge.as_ref();
@@ -907,12 +1005,8 @@ impl Plan {
         let visibility = bridge
             .and_then(|b| b.visibility_timeout_seconds)
             .unwrap_or(bridge_timeout.saturating_mul(defaults::VISIBILITY_FACTOR));
-        let outage_hours = bridge
-            .and_then(|b| b.outage_hours)
-            .unwrap_or(defaults::OUTAGE_HOURS);
-        let outage_seconds = outage_hours.saturating_mul(3600);
-        let outage_with_margin_seconds = outage_seconds
-            .saturating_add(outage_seconds.saturating_mul(defaults::OUTAGE_MARGIN_PERCENT) / 100);
+        // The queue is a buffer like the others: its retries cover the outage and the margin.
+        let outage_with_margin_seconds = buffers.hold_seconds;
         // The default longest delay keeps a long outage within the receive target: each
         // receive then adds at least the shortest (jittered) longest delay to the budget.
         let shortest_share = 100 - defaults::RETRY_JITTER_PERCENT;
@@ -955,7 +1049,7 @@ impl Plan {
                     .unwrap_or(defaults::BRIDGE_BATCH_SIZE),
                 reserved_concurrency: bridge_max_concurrency,
             },
-            outage_hours,
+            outage_hours: buffers.outage_seconds / 3600,
             outage_with_margin_seconds,
             visibility_timeout_seconds: visibility,
             redelivery,
@@ -1083,6 +1177,7 @@ impl Plan {
             secondary,
             failover,
             capacity,
+            buffers,
             validator,
             receiver,
             receiver_mapping,
@@ -1091,6 +1186,10 @@ impl Plan {
             storage,
             athena,
             alarms: AlarmsPlan {
+                stalled_iterator_age_seconds: defaults::STALLED_ITERATOR_AGE_SECONDS,
+                expiry_iterator_age_seconds: buffers.outage_seconds,
+                spool_freshness_seconds: defaults::SPOOL_FRESHNESS_ALARM_SECONDS,
+                spool_freshness_critical_seconds: buffers.firehose_retention_seconds / 2,
                 email: raw.alarms.as_ref().and_then(|a| a.email.clone()),
                 topic_name: format!("{name}-alarms"),
                 health_topic_name: format!("{name}-health-alarms"),
@@ -1122,25 +1221,32 @@ impl Plan {
     }
 }
 
+/// How long an invocation of a function with `timeout_seconds` lasts at least when its writes
+/// keep failing: the handlers retry until the invocation's deadline less a safety margin of 5%
+/// (at least 2 s; `ingest_runtime::pipeline::Deadline`), so a failing invocation is about as
+/// long as the timeout.
+pub fn failing_invocation_seconds(timeout_seconds: u64) -> u64 {
+    timeout_seconds
+        .saturating_sub((timeout_seconds / 20).max(2))
+        .max(1)
+}
+
+/// The bytes of the spool line the receiver writes for an event of `event_bytes` from a
+/// stream in `region`: the event in base64 and its origin (`{"region":..,"shard":..,
+/// "sequence":..,"arrival":..,"data":..}` and a newline; `ingest_runtime`'s `SpoolRecord`).
+pub fn spool_line_bytes(event_bytes: u64, region: &str) -> u64 {
+    /// The line without its region and data: the keys and quotes, a 20-character shard id, a
+    /// 56-digit sequence number, a 24-character arrival time and the newline.
+    const ORIGIN_BYTES: u64 = 162;
+    event_bytes.div_ceil(3).saturating_mul(4) + ORIGIN_BYTES + region.len() as u64
+}
+
 /// Reserved concurrency a Kinesis consumer needs for one batch per shard.
 fn stream_concurrency(stream: &StreamPlan) -> u64 {
     match stream.mode {
         StreamCapacity::Provisioned { shards } => shards,
         StreamCapacity::OnDemand => defaults::ON_DEMAND_CONCURRENCY,
     }
-}
-
-/// The default `MaximumRecordAgeInSeconds` of a mapping on `stream`: a margin below its
-/// retention, within Lambda's bounds.
-fn max_record_age(stream: &StreamPlan) -> u64 {
-    stream
-        .retention_hours
-        .saturating_mul(3600)
-        .saturating_sub(defaults::RECORD_AGE_MARGIN_SECONDS)
-        .clamp(
-            aws::KINESIS_MAX_RECORD_AGE_SECONDS.0,
-            aws::KINESIS_MAX_RECORD_AGE_SECONDS.1,
-        )
 }
 
 /// The web ACL: the rate-based rule's numbers and what one address can do within them.
@@ -1229,7 +1335,6 @@ pub const LEVER_DIMENSION_PIPELINE: &str = "Ingest";
 pub const LEVER_DIMENSION_REGION: &str = "Region";
 /// The metric of a disagreement between the published state and the switch objects.
 pub const LEVER_TAMPER_METRIC: &str = "LeverTampered";
-
 /// The four stacks in deploy order, with what each takes from the others. The regional stacks
 /// are independent; the dns stack takes each region's execute-api host and custom-domain alias
 /// target; the monitoring stack takes the health checks the dns stack created.
@@ -1343,6 +1448,7 @@ fn resolve_region(
     weight: u64,
     total_weight: u64,
     capacity: &CapacityPlan,
+    default_retention_hours: u64,
 ) -> RegionPlan {
     let stream = raw.stream.as_ref();
     let mode = match (stream.and_then(|s| s.mode), stream.and_then(|s| s.shards)) {
@@ -1386,7 +1492,7 @@ fn resolve_region(
             mode,
             retention_hours: stream
                 .and_then(|s| s.retention_hours)
-                .unwrap_or(defaults::RETENTION_HOURS),
+                .unwrap_or(default_retention_hours),
             bytes_per_second,
             records_per_second,
             peak_multiple,
@@ -1430,19 +1536,44 @@ mod tests {
     }
 
     #[test]
-    fn mappings_give_up_an_hour_before_retention() {
+    fn buffers_hold_the_outage_and_a_margin() {
         let plan = resolve(json!({}));
-        assert_eq!(plan.validator.max_record_age_seconds, 24 * 3600 - 3600);
+        let buffers = &plan.buffers;
+        // The default outage of 24 h: a margin of 6 h; streams keep 36 h.
+        assert_eq!(
+            (
+                buffers.outage_seconds,
+                buffers.margin_seconds,
+                buffers.hold_seconds
+            ),
+            (86_400, 21_600, 108_000)
+        );
+        assert_eq!(buffers.stream_retention_hours, 36);
+        assert_eq!(plan.primary.stream.retention_hours, 36);
+        // A written retention is kept (the checks judge it).
+        assert_eq!(plan.secondary.stream.retention_hours, 48);
+        // The mappings give up a margin before the stream trims, and retry until then.
+        assert_eq!(plan.validator.max_record_age_seconds, 36 * 3600 - 21_600);
         assert_eq!(
             plan.receiver_mapping.max_record_age_seconds,
-            48 * 3600 - 3600
+            48 * 3600 - 21_600
+        );
+        assert_eq!(plan.validator.max_retries, None);
+        assert_eq!(plan.receiver_mapping.max_retries, None);
+        // A short outage keeps the least margin, an hour, and Kinesis's least retention.
+        let short = BufferPlan::for_outage(2);
+        assert_eq!(
+            (short.margin_seconds, short.stream_retention_hours),
+            (3600, 24)
         );
         // Lambda's ceiling of 7 days wins over a longer retention.
         let long = plan_with_retention(8760);
         assert_eq!(long.validator.max_record_age_seconds, 604_800);
-        // The spec's own value is kept (the checks judge it).
-        let own = resolve(json!({ "validator": { "max_record_age_seconds": 600 } }));
+        // The spec's own values are kept (the checks judge them).
+        let own =
+            resolve(json!({ "validator": { "max_record_age_seconds": 600, "max_retries": 3 } }));
         assert_eq!(own.validator.max_record_age_seconds, 600);
+        assert_eq!(own.validator.max_retries, Some(3));
     }
 
     fn plan_with_retention(hours: u64) -> Plan {
@@ -1461,10 +1592,6 @@ mod tests {
         assert_eq!(plan.receiver.reserved_concurrency, 2 + 2);
         assert_eq!(plan.bridge.function.reserved_concurrency, 10);
         assert_eq!(plan.bridge.max_concurrency, 10);
-        assert_eq!(
-            plan.receiver_mapping.max_retries,
-            defaults::RECEIVER_MAX_RETRIES
-        );
         // An on-demand stream has no shard count: it counts as 50.
         let on_demand = plan_with_retention(24);
         assert_eq!(on_demand.receiver.reserved_concurrency, 50 + 2);

@@ -49,6 +49,8 @@ pub fn pipeline(plan: &Plan) -> PipelineSettings {
         validator_max_retries: plan.validator.max_retries,
         validator_max_record_age_seconds: plan.validator.max_record_age_seconds,
         receiver_batch_size: usize_of(plan.receiver.batch_size),
+        receiver_max_retries: plan.receiver_mapping.max_retries,
+        receiver_max_record_age_seconds: plan.receiver_mapping.max_record_age_seconds,
         bridge_batch_size: usize_of(plan.bridge.function.batch_size),
         bridge_max_concurrency: usize_of(plan.bridge.max_concurrency),
         bridge_chunk_bytes: usize_of(plan.bridge.chunk_bytes),

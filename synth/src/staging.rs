@@ -187,7 +187,10 @@ pub fn workspace_files(plan: &Plan, profiles: &str) -> Vec<(PathBuf, String)> {
     files.extend(
         events_crate(&plan.name, &events)
             .into_iter()
-            .chain(functions_crate(&plan.name))
+            .chain(functions_crate(
+                &plan.name,
+                &crate::render::athena::lake_columns(plan),
+            ))
             .filter(|file| file.path.starts_with("events") || file.path.starts_with("functions"))
             .map(|file| (file.path, file.contents)),
     );

@@ -70,14 +70,21 @@ pub fn render(spec_name: &str, plan: &Plan) -> String {
         hours(bridge.dead_letter_after_seconds),
         hours(bridge.queue_retention_seconds)
     );
+    buffers_lines(&mut out, plan);
     let validator = &plan.validator;
+    let retries = match validator.max_retries {
+        Some(count) => format!("{count} retries"),
+        None => format!(
+            "retries until a record is {} old",
+            hours(validator.max_record_age_seconds)
+        ),
+    };
     let _ = writeln!(
         out,
-        "  validator  {} MB, {} s timeout, batches of {}, {} retries, {} functions",
+        "  validator  {} MB, {} s timeout, batches of {}, {retries}, {} functions",
         validator.function.memory_mb,
         validator.function.timeout_seconds,
         validator.function.batch_size,
-        validator.max_retries,
         plan.functions.architecture
     );
     let _ = writeln!(
@@ -100,6 +107,84 @@ pub fn render(spec_name: &str, plan: &Plan) -> String {
         names.join(", ")
     );
     out
+}
+
+/// What each buffer holds against the declared outage (`docs/guarantees.md#buffers`).
+fn buffers_lines(out: &mut String, plan: &Plan) {
+    let buffers = &plan.buffers;
+    let _ = writeln!(
+        out,
+        "  buffers    ride out {} and a margin of {}: every buffer holds {} or more",
+        hours(buffers.outage_seconds),
+        hours(buffers.margin_seconds),
+        hours(buffers.hold_seconds)
+    );
+    let extended: u64 = plan
+        .regions()
+        .iter()
+        .filter(|r| r.stream.retention_hours > 24)
+        .map(|r| match r.stream.mode {
+            StreamCapacity::Provisioned { shards } => shards,
+            StreamCapacity::OnDemand => 0,
+        })
+        .sum();
+    let cost = if plan
+        .regions()
+        .iter()
+        .all(|r| r.stream.retention_hours <= 24)
+    {
+        String::new()
+    } else if extended > 0 {
+        format!("; beyond 24 h is billed as extended retention: {extended} shard-hours each hour")
+    } else {
+        "; beyond 24 h is billed as extended retention (per GB stored)".to_owned()
+    };
+    let _ = writeln!(
+        out,
+        "             streams keep primary {}, secondary {}{cost}",
+        hours(plan.primary.stream.retention_hours.saturating_mul(3600)),
+        hours(plan.secondary.stream.retention_hours.saturating_mul(3600)),
+    );
+    let retry = |bound: Option<u64>, age: u64| match bound {
+        Some(count) => format!("{count} retries or {}", hours(age)),
+        None => format!("until a record is {} old", hours(age)),
+    };
+    let _ = writeln!(
+        out,
+        "             mappings retry the validator {}, the receiver {}; then the failed buckets keep the batch {} days: run `ingest redrive --failed` before",
+        retry(
+            plan.validator.max_retries,
+            plan.validator.max_record_age_seconds
+        ),
+        retry(
+            plan.receiver_mapping.max_retries,
+            plan.receiver_mapping.max_record_age_seconds
+        ),
+        plan.storage.failed_retention_days,
+    );
+    let _ = writeln!(
+        out,
+        "             Firehose keeps what it cannot write to the spool bucket {} (fixed by AWS; a spool-bucket outage, not a primary one; alarm at 1 h)",
+        hours(buffers.firehose_retention_seconds)
+    );
+    let storage = &plan.storage;
+    let _ = writeln!(
+        out,
+        "  spool      at 100% failover {}/s of {} {}/s quota in {} (lines packed into Firehose records of up to 1,000 KiB)",
+        bytes(storage.spool_peak_bytes_per_second),
+        if storage.spool_quota_declared {
+            "the declared"
+        } else {
+            "Firehose's default"
+        },
+        bytes(storage.spool_quota_bytes_per_second),
+        plan.secondary.region
+    );
+    let _ = writeln!(
+        out,
+        "  api        bodies up to {} bytes, counted in bytes and passed on unchanged (binary) on both paths",
+        plan.api.max_event_bytes
+    );
 }
 
 /// What faces the internet and guards the data: the web ACL, keys and authorizer, the lever,

@@ -915,6 +915,239 @@ fn redrive_moves_the_dead_letter_queue_back_to_the_bridge_queue() {
     assert!(nothing.starts_with("moved 0 messages"), "{nothing}");
 }
 
+/// A stand-in for Lambda's `Invoke`: records each call's function and payload and answers as a
+/// stream function does, with a `batchItemFailures` for a payload with a `{"poison"` record.
+struct LambdaStandIn {
+    url: String,
+    calls: Arc<Mutex<Vec<Invoked>>>,
+}
+
+/// One `Invoke` [`LambdaStandIn`] answered: the function and the payload.
+type Invoked = (String, Vec<u8>);
+
+impl LambdaStandIn {
+    fn start() -> LambdaStandIn {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&calls);
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let record = Arc::clone(&record);
+                thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut writer = stream;
+                    while let Some((line, _headers, body)) = read_request(&mut reader) {
+                        // POST /2015-03-31/functions/<name>/invocations
+                        let function = line.split('/').nth(3).unwrap_or_default().to_owned();
+                        // `{"poison"` in base64, as the record's data is.
+                        let answer: &[u8] = if body.windows(12).any(|w| w == b"eyJwb2lzb24i") {
+                            br#"{"batchItemFailures":[{"itemIdentifier":"2"}]}"#
+                        } else {
+                            br#"{"batchItemFailures":[]}"#
+                        };
+                        record.lock().unwrap().push((function, body));
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Amz-Executed-Version: $LATEST\r\nContent-Length: {}\r\n\r\n",
+                            answer.len()
+                        );
+                        if writer.write_all(head.as_bytes()).is_err()
+                            || writer.write_all(answer).is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        LambdaStandIn { url, calls }
+    }
+
+    fn calls(&self) -> Vec<Invoked> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+/// A failure record as Lambda writes it to an S3 on-failure destination (the Lambda developer
+/// guide's example): the batch's metadata and, as an escaped JSON string, the invocation's
+/// Kinesis event with one record per body.
+fn failure_record(bodies: &[&str], with_payload: bool) -> (String, String) {
+    use base64::Engine as _;
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(n, body)| {
+            let sequence = format!("4960118965842235937883629852182763847532018901230970472{n}");
+            serde_json::json!({
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": format!("key-{n}"),
+                    "sequenceNumber": sequence,
+                    "data": base64::engine::general_purpose::STANDARD.encode(body),
+                    "approximateArrivalTimestamp": 1_764_583_200.5
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": format!("shardId-000000000000:{sequence}"),
+                "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": "arn:aws:iam::123456789012:role/wiw-events-validator",
+                "awsRegion": "us-east-1",
+                "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/wiw-events-primary"
+            })
+        })
+        .collect();
+    let payload = serde_json::json!({ "Records": records }).to_string();
+    let mut record = serde_json::json!({
+        "requestContext": {
+            "requestId": "c9b8fa9f-5a7f-xmpl-af9c-0c604cde93a5",
+            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:wiw-events-validator",
+            "condition": "RecordAgeExceeded",
+            "approximateInvokeCount": 40
+        },
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0",
+        "timestamp": "2026-12-01T10:00:06.021Z",
+        "KinesisBatchInfo": {
+            "shardId": "shardId-000000000000",
+            "startSequenceNumber": "49601189658422359378836298521827638475320189012309704720",
+            "endSequenceNumber": "49601189658422359378836298521827638475320189012309704729",
+            "approximateArrivalOfFirstRecord": "2026-12-01T10:00:00.500Z",
+            "approximateArrivalOfLastRecord": "2026-12-01T10:00:00.500Z",
+            "batchSize": bodies.len(),
+            "streamArn": "arn:aws:kinesis:us-east-1:123456789012:stream/wiw-events-primary"
+        }
+    });
+    if with_payload {
+        record["payload"] = Value::String(payload.clone());
+    }
+    (record.to_string(), payload)
+}
+
+#[test]
+fn redrive_failed_replays_parked_batches_through_the_validator_and_keeps_what_fails() {
+    let moto = Moto::start();
+    let api = ApiStandIn::start(&moto.endpoint, Integration::Works);
+    let project = Project::new(&moto, "ingest.yaml", &api);
+    let lambda = LambdaStandIn::start();
+    // The primary's failed bucket, as the regional stack names it (moto's account).
+    let bucket = "wiw-events-failed-123456789012-us-east-1";
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&project.sdk("us-east-1"))
+            .force_path_style(true)
+            .build(),
+    );
+    let prefix = "aws/lambda/0c6f1f8e-uuid/shardId-000000000000/2026/12/01/";
+    let (good, good_payload) = failure_record(
+        &[
+            r#"{"specversion":"1.0","id":"1"}"#,
+            r#"{"specversion":"1.0","id":"2"}"#,
+        ],
+        true,
+    );
+    let (poison, poison_payload) = failure_record(&[r#"{"poison":1}"#], true);
+    let (metadata_only, _) = failure_record(&[r#"{"id":"3"}"#], false);
+    let objects = [
+        (format!("{prefix}2026-12-01T10.00.06-a"), good),
+        (format!("{prefix}2026-12-01T10.00.07-b"), poison),
+        (format!("{prefix}2026-12-01T10.00.08-c"), metadata_only),
+    ];
+    let keys = |under: &str| {
+        let s3 = s3.clone();
+        let under = under.to_owned();
+        block_on(async move {
+            let page = s3
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(under)
+                .send()
+                .await
+                .unwrap();
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned))
+                .collect::<Vec<_>>()
+        })
+    };
+    block_on(async {
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+        for (key, body) in &objects {
+            s3.put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(body.clone().into_bytes().into())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    let redrive = |extra: &[&str]| {
+        let mut args = vec!["redrive", "--failed", "--region", "primary"];
+        args.extend_from_slice(extra);
+        let mut command = project.command(&args);
+        command.env("AWS_ENDPOINT_URL_LAMBDA", &lambda.url);
+        project.output(command)
+    };
+
+    // --dry-run reads every record and changes nothing.
+    let (code, stdout, stderr) = redrive(&["--dry-run"]);
+    assert_eq!(code, 1, "one record cannot be replayed: {stderr}");
+    assert_eq!(
+        stdout,
+        format!(
+            "would replay 2 failed batches (3 records) from {bucket} through wiw-events-validator\n"
+        )
+    );
+    assert!(lambda.calls().is_empty(), "a dry run invokes nothing");
+    assert_eq!(keys("aws/lambda/").len(), 3);
+
+    // The replay sends each payload byte for byte to the validator; what it took moves under
+    // redriven/, what it did not take stays.
+    let (code, stdout, stderr) = redrive(&[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        stdout,
+        format!("replayed 1 failed batch (2 records) from {bucket} through wiw-events-validator\n")
+    );
+    let calls = lambda.calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(
+        calls[0],
+        ("wiw-events-validator".to_owned(), good_payload.into_bytes())
+    );
+    assert_eq!(
+        calls[1],
+        (
+            "wiw-events-validator".to_owned(),
+            poison_payload.into_bytes()
+        )
+    );
+    assert!(
+        stderr.contains(
+            "-b: wiw-events-validator answered {\"batchItemFailures\":[{\"itemIdentifier\":\"2\"}]}"
+        ),
+        "{stderr}"
+    );
+    // A record without its data says where the data still is, and for how long.
+    assert!(
+        stderr.contains("stream/wiw-events-primary shardId-000000000000 from sequence number 49601189658422359378836298521827638475320189012309704720 to 49601189658422359378836298521827638475320189012309704729"),
+        "{stderr}"
+    );
+    assert_eq!(
+        keys("aws/lambda/"),
+        [objects[1].0.clone(), objects[2].0.clone()]
+    );
+    assert_eq!(keys("redriven/"), [format!("redriven/{}", objects[0].0)]);
+
+    // A second run replays only what is left.
+    let (code, stdout, _) = redrive(&[]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.starts_with("replayed 0 failed batches (0 records)"),
+        "{stdout}"
+    );
+    assert_eq!(lambda.calls().len(), 3);
+}
+
 #[test]
 fn destroy_deletes_the_stacks_and_says_what_stays() {
     let (_moto, _api, project) = bootstrapped(Integration::Works);

@@ -20,8 +20,9 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ingest_runtime::Validator;
+use ingest_runtime::pipeline::lake::LakeSchema;
 use ingest_runtime::pipeline::local::{LocalStore, LocalStream, SimClock};
-use ingest_runtime::pipeline::{RetryPolicy, ValidatorConfig, ValidatorHandler};
+use ingest_runtime::pipeline::{Deadline, RetryPolicy, ValidatorConfig, ValidatorHandler};
 use ingest_tests::generated::specs::wiw_events::REGISTRY;
 
 /// Records per invocation: the batch the issue asks for.
@@ -68,12 +69,14 @@ fn bench(c: &mut Criterion) {
         quarantine_bucket: "quarantine".to_owned(),
         max_event_bytes: 262_144,
         retry: RetryPolicy::default(),
+        lake: LakeSchema::default(),
     };
     let handler = ValidatorHandler {
         registry: &REGISTRY,
         config: &config,
         store: &store,
         sleeper: &clock,
+        deadline: Deadline::NONE,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()

@@ -31,10 +31,18 @@
 //! - **One retry layer**: the SDK's own retries are disabled ([`sdk_config`]); the handlers'
 //!   [`RetryPolicy`](super::RetryPolicy) retries what [`classify`] calls retryable, so the
 //!   number of tries and the backoff are the documented ones, not a product of two policies.
+//! - **Every call has a deadline**: the SDK sets no attempt or read timeout by default, so a
+//!   hung connection would hold an invocation until Lambda kills it (a function error: every
+//!   record or message of the batch comes back, finished or not). [`sdk_config`] bounds each
+//!   attempt ([`ATTEMPT_TIMEOUT`], the handlers' `RetryPolicy::attempt_timeout`) and the
+//!   connect; an `Invoke` waits for the validator, so its attempt is the validator's timeout
+//!   and a margin ([`LambdaInvoker::new`]); and a `GetObject` body, which the SDK's timeouts
+//!   do not cover once the response has started, is read under [`S3Store`]'s own timeout.
 //! - Every SDK failure becomes an [`InfraError`] whose [`ErrorKind`] comes from the HTTP status
 //!   and the service's error code ([`classify`]); the message keeps the SDK's whole error chain.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -42,6 +50,7 @@ use aws_sdk_firehose::types::Record;
 use aws_sdk_lambda::types::InvocationType;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{BehaviorVersion, SharedHttpClient};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{Blob, ByteStream};
@@ -160,6 +169,22 @@ pub fn http_client() -> SharedHttpClient {
         .build_https()
 }
 
+/// How long one attempt of an S3 or Firehose call may take (the default
+/// `RetryPolicy::attempt_timeout`).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection may take to open.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
+/// How long reading a `GetObject` body may take once its response started.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The SDK's timeouts for calls whose attempts take at most `attempt`.
+pub fn timeouts(attempt: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(attempt)
+        .build()
+}
+
 /// The variable that overrides every service's endpoint.
 pub const ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 
@@ -246,8 +271,9 @@ impl LoadServiceConfig for ServiceEndpoints {
 }
 
 /// The SDK configuration of a `bootstrap`: `environment`'s region, credentials and endpoints,
-/// [`http_client`], the SDK's retries off, and otherwise the clients' defaults of the latest
-/// behavior version (a 3.1 s connect timeout, stalled-stream protection, an identity cache).
+/// [`http_client`], the SDK's retries off, every attempt bounded ([`ATTEMPT_TIMEOUT`]) and
+/// the connect ([`CONNECT_TIMEOUT`]), and otherwise the clients' defaults of the latest
+/// behavior version (stalled-stream protection, an identity cache).
 pub fn sdk_config(environment: &AwsEnvironment) -> SdkConfig {
     let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -260,7 +286,8 @@ pub fn sdk_config(environment: &AwsEnvironment) -> SdkConfig {
         .service_config(ServiceEndpoints {
             global: environment.endpoint_url.clone(),
             by_service: environment.service_endpoints.clone(),
-        });
+        })
+        .timeout_config(timeouts(ATTEMPT_TIMEOUT));
     builder.set_endpoint_url(environment.endpoint_url.clone());
     builder.build()
 }
@@ -323,14 +350,18 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map_err(|e| infra_error(Service::S3, "GetObject", &e))?;
-        let body = output.body.collect().await.map_err(|e| {
+        let unavailable = |what: String| {
             InfraError::new(
                 Service::S3,
                 "GetObject",
                 ErrorKind::Unavailable,
-                format!("reading the body of s3://{bucket}/{key}: {e}"),
+                format!("reading the body of s3://{bucket}/{key}: {what}"),
             )
-        })?;
+        };
+        let body = tokio::time::timeout(BODY_TIMEOUT, output.body.collect())
+            .await
+            .map_err(|_| unavailable(format!("no end after {} s", BODY_TIMEOUT.as_secs())))?
+            .map_err(|e| unavailable(e.to_string()))?;
         Ok(body.into_bytes().to_vec())
     }
 }
@@ -403,10 +434,13 @@ pub struct LambdaInvoker {
 }
 
 impl LambdaInvoker {
-    /// An invoker over an SDK configuration, calling functions in `region`.
-    pub fn new(config: &SdkConfig, region: &str) -> Self {
+    /// An invoker over an SDK configuration, calling functions in `region` that answer within
+    /// `function_timeout` (a synchronous `Invoke` lasts as long as the function runs: its
+    /// attempt may take that and a margin).
+    pub fn new(config: &SdkConfig, region: &str, function_timeout: Duration) -> Self {
         let lambda = aws_sdk_lambda::config::Builder::from(config)
             .region(Region::new(region.to_owned()))
+            .timeout_config(timeouts(function_timeout.saturating_add(ATTEMPT_TIMEOUT)))
             .build();
         LambdaInvoker {
             client: aws_sdk_lambda::Client::from_conf(lambda),
@@ -764,7 +798,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(error.operation, "PutRecordBatch");
         assert!(error.kind.is_retryable());
-        let invoker = LambdaInvoker::new(&config, "us-east-1");
+        let invoker = LambdaInvoker::new(&config, "us-east-1", Duration::from_secs(60));
         let error = invoker
             .invoke("validator", b"{}".to_vec())
             .await

@@ -41,8 +41,8 @@ use super::records::{
     self, BridgeChunk, BridgeRequest, BridgeResponse, decode_s3_key, parse_timestamp, timestamp,
 };
 use super::{
-    ErrorKind, HandlerError, InfraError, Invoker, Lookup, MessageQueue, ObjectStore, RetryPolicy,
-    Service, Sleeper, env_number, env_var, process_env,
+    Deadline, ErrorKind, HandlerError, InfraError, Invoker, Lookup, MessageQueue, ObjectStore,
+    RetryPolicy, Service, Sleeper, env_number, env_var, process_env,
 };
 use crate::redelivery::Redelivery;
 
@@ -215,6 +215,8 @@ pub struct BridgeHandler<'a, S, I, Z> {
     pub invoker: &'a I,
     /// How retries wait.
     pub sleeper: &'a Z,
+    /// When the invocation must answer: messages not finished by then are reported failed.
+    pub deadline: Deadline,
 }
 
 impl<S, I, Z> Clone for BridgeHandler<'_, S, I, Z> {
@@ -330,9 +332,13 @@ impl<S: ObjectStore, I: Invoker, Z: Sleeper> BridgeHandler<'_, S, I, Z> {
             let object = self
                 .config
                 .retry
-                .run(self.sleeper, || self.store.get_object(&bucket, &key))
+                .run(self.sleeper, self.deadline, || {
+                    self.store.get_object(&bucket, &key)
+                })
                 .await
-                .map_err(BridgeError::Read)?;
+                .map_err(|gave_up| {
+                    BridgeError::Read(gave_up.into_error(Service::S3, "GetObject"))
+                })?;
             stats.objects += 1;
             let text = records::gunzip_if_gzip(&object)
                 .map_err(|e| BridgeError::Corrupt(e.to_string()))?;
@@ -362,12 +368,14 @@ impl<S: ObjectStore, I: Invoker, Z: Sleeper> BridgeHandler<'_, S, I, Z> {
                 let response = self
                     .config
                     .retry
-                    .run(self.sleeper, || {
+                    .run(self.sleeper, self.deadline, || {
                         stats.invokes += 1;
                         self.invoke_chunk(payload.clone())
                     })
                     .await
-                    .map_err(BridgeError::Invoke)?;
+                    .map_err(|gave_up| {
+                        BridgeError::Invoke(gave_up.into_error(Service::Lambda, "Invoke"))
+                    })?;
                 stats.chunks += 1;
                 stats.good += response.good;
                 stats.quarantined += response.quarantined;

@@ -40,25 +40,27 @@
 use std::fmt;
 use std::future::Future;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::SqsEvent;
 pub use lambda_runtime;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 
+use super::Sleeper as _;
 use super::aws::{
-    AwsEnvironment, CloudWatchMetrics, FirehoseStream, LambdaInvoker, S3Store, SqsQueue,
-    s3_path_style, sdk_config,
+    ATTEMPT_TIMEOUT, AwsEnvironment, CloudWatchMetrics, FirehoseStream, LambdaInvoker, S3Store,
+    SqsQueue, s3_path_style, sdk_config,
 };
 use super::bridge::{Pacing, sqs_failures};
+use super::lake::LakeSchema;
 use super::lever::{LeverConfig, LeverPublisher, MetricStore};
 use super::records::{BridgeRequest, parse_kinesis_event};
 use super::validator::first_key;
 use super::{
-    BridgeConfig, BridgeHandler, DeliveryStream, HandlerError, Invoker, Lookup, MessageQueue,
-    ObjectStore, ReceiverConfig, ReceiverHandler, TokioSleeper, ValidatorConfig, ValidatorHandler,
-    kinesis_failures, process_env,
+    BridgeConfig, BridgeHandler, Deadline, DeliveryStream, HandlerError, Invoker, Lookup,
+    MessageQueue, ObjectStore, ReceiverConfig, ReceiverHandler, TokioSleeper, ValidatorConfig,
+    ValidatorHandler, env_number, kinesis_failures, process_env,
 };
 use crate::envelope::Registry;
 use crate::redelivery::Redelivery;
@@ -107,6 +109,7 @@ impl Role {
                 &["VALIDATOR_FUNCTION_ARN"],
                 &[
                     "VALIDATOR_REGION",
+                    "VALIDATOR_TIMEOUT_SECONDS",
                     "SPOOL_BUCKET",
                     "CHUNK_BYTES",
                     "QUEUE_URL",
@@ -158,6 +161,9 @@ pub enum RoleConfig {
         config: BridgeConfig,
         /// `VALIDATOR_REGION`, else the region in `VALIDATOR_FUNCTION_ARN`.
         validator_region: String,
+        /// `VALIDATOR_TIMEOUT_SECONDS` (default Lambda's longest, 900): how long one `Invoke`
+        /// may last.
+        validator_timeout: Duration,
         /// `QUEUE_URL`: the spool queue, whose failed messages the bridge paces (required
         /// with a redelivery schedule).
         queue_url: Option<String>,
@@ -293,6 +299,12 @@ impl FunctionConfig {
                         role: Some(role),
                         message: "the environment variable VALIDATOR_REGION is not set, and VALIDATOR_FUNCTION_ARN is not an ARN that names a region".to_owned(),
                     })?;
+                let validator_timeout = Duration::from_secs(
+                    env_number(lookup, "VALIDATOR_TIMEOUT_SECONDS", 900).map_err(failed)?,
+                );
+                let mut config = config;
+                // A try of a chunk is one Invoke, which lasts as long as the validator runs.
+                config.retry.attempt_timeout = validator_timeout.saturating_add(ATTEMPT_TIMEOUT);
                 let queue_url = lookup("QUEUE_URL").filter(|url| !url.is_empty());
                 if config.redelivery.is_some() && queue_url.is_none() {
                     return Err(ConfigError {
@@ -306,6 +318,7 @@ impl FunctionConfig {
                 RoleConfig::Bridge {
                     config,
                     validator_region,
+                    validator_timeout,
                     queue_url,
                 }
             }
@@ -354,6 +367,23 @@ impl FunctionConfig {
             s3_path_style,
             aws,
         })
+    }
+}
+
+impl FunctionConfig {
+    /// Gives the validator the column types of the event tables (pairs of event type and the
+    /// Hive type of its `data` column, which `ingest synth` writes into the generated
+    /// `bootstrap`): it then quarantines valid events Athena could not read
+    /// ([`super::lake`]). Other roles ignore them.
+    pub fn with_lake(mut self, pairs: &[(&str, &str)]) -> Result<Self, ConfigError> {
+        if let RoleConfig::Validator(config) = &mut self.role {
+            config.lake =
+                LakeSchema::new(pairs.iter().copied()).map_err(|message| ConfigError {
+                    role: Some(Role::Validator),
+                    message: format!("the generated lake schema does not read: {message}"),
+                })?;
+        }
+        Ok(self)
     }
 }
 
@@ -510,6 +540,7 @@ impl AwsFunction {
             RoleConfig::Bridge {
                 config: role,
                 validator_region,
+                validator_timeout,
                 queue_url,
             } => Wiring::Bridge {
                 queue: queue_url
@@ -517,7 +548,7 @@ impl AwsFunction {
                     .map(|url| SqsQueue::new(&sdk, &url)),
                 config: role,
                 store: S3Store::new(&sdk, path_style),
-                invoker: LambdaInvoker::new(&sdk, &validator_region),
+                invoker: LambdaInvoker::new(&sdk, &validator_region, validator_timeout),
             },
             RoleConfig::Lever(role) => Wiring::Lever {
                 config: role,
@@ -529,7 +560,7 @@ impl AwsFunction {
             registry,
             wiring,
             metrics: config.metrics,
-            sleeper: TokioSleeper,
+            sleeper: TokioSleeper::default(),
         }
     }
 }
@@ -551,20 +582,33 @@ impl<S: ObjectStore, D: DeliveryStream, I: Invoker, Q: MessageQueue, M: MetricSt
         }
     }
 
-    /// Handles one invocation (what `lambda_runtime::service_fn` calls).
+    /// Handles one invocation (what `lambda_runtime::service_fn` calls): the handlers stop
+    /// starting work before the invocation's deadline (`Context::deadline`, less a margin) and
+    /// answer with what they finished, the rest reported unfinished.
     pub async fn handle(
         &self,
         event: LambdaEvent<Box<RawValue>>,
     ) -> Result<Box<RawValue>, HandlerError> {
+        let deadline = Deadline::for_invocation(self.sleeper.now_ms(), event.context.deadline);
         // Boxed: the handlers' futures are deep, and `main`'s future holds this one.
-        let answer = Box::pin(self.handle_payload(event.payload.get().as_bytes())).await?;
+        let answer =
+            Box::pin(self.handle_invocation(event.payload.get().as_bytes(), deadline)).await?;
         let text = String::from_utf8(answer)
             .map_err(|e| HandlerError::BadPayload(format!("the answer is not UTF-8: {e}")))?;
         RawValue::from_string(text).map_err(bad_payload)
     }
 
-    /// Handles one payload (JSON bytes) and returns the answer (JSON bytes).
+    /// Handles one payload (JSON bytes) with no deadline and returns the answer (JSON bytes).
     pub async fn handle_payload(&self, payload: &[u8]) -> Result<Vec<u8>, HandlerError> {
+        self.handle_invocation(payload, Deadline::NONE).await
+    }
+
+    /// Handles one payload (JSON bytes) that must be answered by `deadline`.
+    pub async fn handle_invocation(
+        &self,
+        payload: &[u8],
+        deadline: Deadline,
+    ) -> Result<Vec<u8>, HandlerError> {
         match &self.wiring {
             Wiring::Validator { config, store } => {
                 let handler = ValidatorHandler {
@@ -572,6 +616,7 @@ impl<S: ObjectStore, D: DeliveryStream, I: Invoker, Q: MessageQueue, M: MetricSt
                     config,
                     store,
                     sleeper: &self.sleeper,
+                    deadline,
                 };
                 if first_key(payload).as_deref() == Some("ingest_bridge") {
                     let request: BridgeRequest =
@@ -625,6 +670,7 @@ impl<S: ObjectStore, D: DeliveryStream, I: Invoker, Q: MessageQueue, M: MetricSt
                     config,
                     stream,
                     sleeper: &self.sleeper,
+                    deadline,
                 };
                 let event = parse_kinesis_event(payload).map_err(bad_payload)?;
                 let outcome = handler.process_kinesis(&event).await;
@@ -652,6 +698,7 @@ impl<S: ObjectStore, D: DeliveryStream, I: Invoker, Q: MessageQueue, M: MetricSt
                     store,
                     invoker,
                     sleeper: &self.sleeper,
+                    deadline,
                 };
                 let event: SqsEvent = serde_json::from_slice(payload).map_err(bad_payload)?;
                 let outcome = handler.process_sqs(&event).await;
@@ -957,6 +1004,7 @@ mod tests {
             config: bridge,
             validator_region,
             queue_url,
+            ..
         } = &config.role
         else {
             panic!("{config:?}")

@@ -35,6 +35,7 @@
 //!   function error).
 
 pub mod bridge;
+pub mod lake;
 pub mod lever;
 pub mod receiver;
 pub mod records;
@@ -272,73 +273,268 @@ pub fn kinesis_failures(event: &KinesisEvent, unfinished: &[usize]) -> KinesisEv
     response
 }
 
-/// How handlers wait between retries.
+/// The time handlers see: how they wait between retries, what time it is (to stop before the
+/// invocation's [`Deadline`]), and the randomness of their backoff's jitter. In Lambda the
+/// tokio timer and the system clock ([`TokioSleeper`]); in the drill and the tests a simulated
+/// clock, whose waits advance it and whose randomness is seeded, so a run is reproducible.
 pub trait Sleeper: Send + Sync {
     /// Waits (or, in a simulation, advances the clock).
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send;
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> u64;
+    /// 64 random bits (for jitter; not cryptographic).
+    fn random(&self) -> u64;
 }
 
-/// Waits with tokio's timer (in Lambda).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TokioSleeper;
+/// Waits with tokio's timer and reads the system clock (in Lambda).
+#[derive(Debug, Default)]
+pub struct TokioSleeper {
+    state: std::sync::atomic::AtomicU64,
+}
 
 impl Sleeper for TokioSleeper {
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
         tokio::time::sleep(duration)
     }
+
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    fn random(&self) -> u64 {
+        use std::sync::atomic::Ordering;
+        // SplitMix64 over a counter started from the clock: enough to spread retries apart.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let mut z = self
+            .state
+            .fetch_add(0x9e37_79b9_7f4a_7c15 ^ u64::from(nanos), Ordering::Relaxed);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
 }
 
-/// Exponential backoff: `attempts` tries in all, waiting `first_delay`, then twice as long each
-/// time, at most `max_delay`.
+/// When an invocation must have answered: Lambda's deadline less a safety margin (5% of the
+/// time the invocation had, at least 2 s), so the answer, with the work finished so far and the
+/// rest reported unfinished, reaches Lambda before it times out. A timed-out invocation is a
+/// function error: nothing of its work counts, and every record or message comes back.
+/// Handlers start no attempt that could not end before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    at_ms: u64,
+}
+
+impl Deadline {
+    /// No deadline (tests, tools).
+    pub const NONE: Deadline = Deadline { at_ms: u64::MAX };
+
+    /// The least safety margin.
+    pub const MIN_MARGIN: Duration = Duration::from_secs(2);
+
+    /// The deadline of an invocation that started at `now_ms` and must answer by
+    /// `lambda_deadline_ms` (epoch milliseconds, Lambda's `Context::deadline`).
+    pub fn for_invocation(now_ms: u64, lambda_deadline_ms: u64) -> Deadline {
+        let budget = lambda_deadline_ms.saturating_sub(now_ms);
+        let margin = (budget / 20).max(u64::try_from(Self::MIN_MARGIN.as_millis()).unwrap_or(0));
+        Deadline {
+            at_ms: lambda_deadline_ms.saturating_sub(margin),
+        }
+    }
+
+    /// A deadline `timeout` after `now_ms`, less the margin (what Lambda would give a function
+    /// with that timeout).
+    pub fn after(now_ms: u64, timeout: Duration) -> Deadline {
+        let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        Self::for_invocation(now_ms, now_ms.saturating_add(timeout_ms))
+    }
+
+    /// The deadline in epoch milliseconds (`u64::MAX` for none).
+    pub fn at_ms(self) -> u64 {
+        self.at_ms
+    }
+
+    /// Whether something that takes up to `needed` and starts at `now_ms` ends before it.
+    pub fn allows(self, now_ms: u64, needed: Duration) -> bool {
+        let needed_ms = u64::try_from(needed.as_millis()).unwrap_or(u64::MAX);
+        now_ms.saturating_add(needed_ms) <= self.at_ms
+    }
+
+    /// Time left at `now_ms`.
+    pub fn remaining(self, now_ms: u64) -> Duration {
+        Duration::from_millis(self.at_ms.saturating_sub(now_ms))
+    }
+}
+
+/// Exponential backoff with full jitter: at most `attempts` tries, each allowed
+/// `attempt_timeout` (the SDK's attempt timeout); after the n-th failure a random wait of up to
+/// `first_delay · 2ⁿ` (at most `max_delay`). No try starts that could not end before the
+/// invocation's [`Deadline`]: the caller then reports its work unfinished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Tries in all (at least 1).
     pub attempts: u32,
-    /// Wait after the first failure.
+    /// The longest wait after the first failure.
     pub first_delay: Duration,
     /// Longest wait.
     pub max_delay: Duration,
+    /// How long one try may take before it is abandoned (set on the SDK's clients).
+    pub attempt_timeout: Duration,
 }
 
 impl Default for RetryPolicy {
-    /// 5 tries over about 3 seconds: well inside a function's timeout.
+    /// 5 tries, waits of up to 0.2, 0.4, 0.8 and 1.6 s, 10 s per try.
     fn default() -> Self {
         RetryPolicy {
             attempts: 5,
             first_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(2),
+            attempt_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why [`RetryPolicy::run`] gave up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GaveUp {
+    /// The last try failed with this error (not retryable, or the tries ran out).
+    Failed(InfraError),
+    /// No try could end before the deadline (with the last error, if a try was made).
+    Deadline(Option<InfraError>),
+}
+
+impl GaveUp {
+    /// The error behind it, if a try was made.
+    pub fn error(&self) -> Option<&InfraError> {
+        match self {
+            GaveUp::Failed(error) | GaveUp::Deadline(Some(error)) => Some(error),
+            GaveUp::Deadline(None) => None,
+        }
+    }
+}
+
+impl GaveUp {
+    /// The error behind it; for a stop before the deadline without a try, an
+    /// [`ErrorKind::Unavailable`] error of `service`'s `operation` saying so.
+    pub fn into_error(self, service: Service, operation: &'static str) -> InfraError {
+        match self {
+            GaveUp::Failed(error) | GaveUp::Deadline(Some(error)) => error,
+            GaveUp::Deadline(None) => InfraError::new(
+                service,
+                operation,
+                ErrorKind::Unavailable,
+                "not tried: the invocation's deadline was too near",
+            ),
+        }
+    }
+}
+
+impl fmt::Display for GaveUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GaveUp::Failed(error) => error.fmt(f),
+            GaveUp::Deadline(None) => f.write_str("stopped before the invocation's deadline"),
+            GaveUp::Deadline(Some(error)) => {
+                write!(f, "stopped before the invocation's deadline after: {error}")
+            }
         }
     }
 }
 
 impl RetryPolicy {
-    /// The wait after failed try number `attempt` (0-based).
+    /// The longest wait after failed try number `attempt` (0-based), before jitter.
     pub fn delay(&self, attempt: u32) -> Duration {
         let factor = 1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX);
         self.first_delay.saturating_mul(factor).min(self.max_delay)
     }
 
-    /// Runs `op` until it succeeds, fails with an error that is not retryable, or has been
-    /// tried `attempts` times; returns the last error.
-    pub async fn run<T, F, Fut>(&self, sleeper: &impl Sleeper, mut op: F) -> Result<T, InfraError>
+    /// The wait after failed try `attempt`: a random share of [`RetryPolicy::delay`] (full
+    /// jitter, so handlers that failed together do not retry together).
+    pub fn jittered_delay(&self, attempt: u32, random: u64) -> Duration {
+        let most = u128::from(u64::try_from(self.delay(attempt).as_millis()).unwrap_or(u64::MAX));
+        // most × (random + 1) / 2⁶⁴: from 0 (random 0) to `most` (random u64::MAX).
+        let share = (most * (u128::from(random) + 1)) >> 64;
+        Duration::from_millis(u64::try_from(share).unwrap_or(u64::MAX))
+    }
+
+    /// Runs `op` until it succeeds, fails with an error that is not retryable, has been tried
+    /// `attempts` times, or the next try could not end before `deadline`.
+    pub async fn run<T, F, Fut>(
+        &self,
+        sleeper: &impl Sleeper,
+        deadline: Deadline,
+        mut op: F,
+    ) -> Result<T, GaveUp>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, InfraError>>,
     {
         let mut attempt = 0;
+        let mut last = None;
         loop {
+            if !deadline.allows(sleeper.now_ms(), self.attempt_timeout) {
+                return Err(GaveUp::Deadline(last));
+            }
             match op().await {
                 Ok(value) => return Ok(value),
                 Err(error) if !error.kind.is_retryable() || attempt + 1 >= self.attempts.max(1) => {
-                    return Err(error);
+                    return Err(GaveUp::Failed(error));
                 }
-                Err(_) => {
-                    sleeper.sleep(self.delay(attempt)).await;
+                Err(error) => {
+                    last = Some(error);
+                    let wait = self.jittered_delay(attempt, sleeper.random());
+                    if !deadline.allows(sleeper.now_ms(), wait.saturating_add(self.attempt_timeout))
+                    {
+                        return Err(GaveUp::Deadline(last));
+                    }
+                    sleeper.sleep(wait).await;
                     attempt += 1;
                 }
             }
         }
     }
+}
+
+/// Runs futures side by side, at most `limit` at a time (in order: the first ones start
+/// first), on the caller's task; returns their outputs in order. The handlers' writes go out
+/// this way, so a slow call does not hold up the others.
+pub async fn join_bounded<F: Future>(futures: Vec<F>, limit: usize) -> Vec<F::Output> {
+    use std::pin::Pin;
+    use std::task::Poll;
+    let mut pending: Vec<Option<Pin<Box<F>>>> =
+        futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    let mut outputs: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    let limit = limit.max(1);
+    std::future::poll_fn(|cx| {
+        // Poll in order until `limit` futures are waiting: a finished one frees its place at
+        // once, and every future left unpolled has not started yet.
+        let mut waiting = 0;
+        for (slot, output) in pending.iter_mut().zip(outputs.iter_mut()) {
+            if waiting == limit {
+                break;
+            }
+            let Some(future) = slot else {
+                continue;
+            };
+            match future.as_mut().poll(cx) {
+                Poll::Ready(value) => {
+                    *output = Some(value);
+                    *slot = None;
+                }
+                Poll::Pending => waiting += 1,
+            }
+        }
+        if waiting == 0 {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }
 
 /// Where a function's settings come from: the process environment in Lambda

@@ -166,25 +166,75 @@ pub fn partition(time: DateTime<Utc>) -> String {
 /// the length last: a stable hash (the same on every machine and release, unlike std's) that
 /// costs about a millisecond for a 5 MB object, where byte-at-a-time FNV cost several.
 /// It needs no resistance to attack: only groups that start at the same record of the same
-/// shard ever compete for a key.
+/// shard ever compete for a key. [`ContentTag`] computes the same digest line by line.
 pub fn content_tag(lines: &[u8]) -> String {
-    const MULTIPLIER: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mix = |hash: u64, word: u64| {
-        let hash = (hash ^ word).wrapping_mul(MULTIPLIER);
-        hash ^ (hash >> 29)
-    };
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut words = lines.chunks_exact(8);
-    for word in &mut words {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(word);
-        hash = mix(hash, u64::from_le_bytes(bytes));
+    let mut tag = ContentTag::default();
+    tag.update(lines);
+    tag.finish()
+}
+
+/// [`content_tag`] fed piece by piece, as lines are written: the digest of the concatenation.
+#[derive(Debug, Clone)]
+pub struct ContentTag {
+    hash: u64,
+    tail: [u8; 8],
+    tail_len: usize,
+    len: u64,
+}
+
+impl Default for ContentTag {
+    fn default() -> Self {
+        ContentTag {
+            hash: 0xcbf2_9ce4_8422_2325,
+            tail: [0; 8],
+            tail_len: 0,
+            len: 0,
+        }
     }
-    let mut tail = [0u8; 8];
-    tail[..words.remainder().len()].copy_from_slice(words.remainder());
-    hash = mix(hash, u64::from_le_bytes(tail));
-    hash = mix(hash, lines.len() as u64);
-    format!("{hash:016x}")
+}
+
+impl ContentTag {
+    const MULTIPLIER: u64 = 0x9e37_79b9_7f4a_7c15;
+
+    #[inline]
+    fn mix(hash: u64, word: u64) -> u64 {
+        let hash = (hash ^ word).wrapping_mul(Self::MULTIPLIER);
+        hash ^ (hash >> 29)
+    }
+
+    /// Adds bytes.
+    pub fn update(&mut self, mut bytes: &[u8]) {
+        self.len += bytes.len() as u64;
+        if self.tail_len > 0 {
+            let take = (8 - self.tail_len).min(bytes.len());
+            self.tail[self.tail_len..self.tail_len + take].copy_from_slice(&bytes[..take]);
+            self.tail_len += take;
+            bytes = &bytes[take..];
+            if self.tail_len < 8 {
+                return;
+            }
+            self.hash = Self::mix(self.hash, u64::from_le_bytes(self.tail));
+            self.tail_len = 0;
+        }
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut full = [0u8; 8];
+            full.copy_from_slice(word);
+            self.hash = Self::mix(self.hash, u64::from_le_bytes(full));
+        }
+        let rest = words.remainder();
+        self.tail[..rest.len()].copy_from_slice(rest);
+        self.tail_len = rest.len();
+    }
+
+    /// The digest, in hex.
+    pub fn finish(&self) -> String {
+        let mut tail = [0u8; 8];
+        tail[..self.tail_len].copy_from_slice(&self.tail[..self.tail_len]);
+        let hash = Self::mix(self.hash, u64::from_le_bytes(tail));
+        let hash = Self::mix(hash, self.len);
+        format!("{hash:016x}")
+    }
 }
 
 /// The key of a good object holding `lines`.
@@ -196,10 +246,28 @@ pub fn good_key(
     first_sequence: &str,
     lines: &[u8],
 ) -> String {
+    good_key_tagged(
+        type_name,
+        arrival,
+        region,
+        shard,
+        first_sequence,
+        &content_tag(lines),
+    )
+}
+
+/// [`good_key`] with the lines' [`content_tag`] computed already.
+pub fn good_key_tagged(
+    type_name: &str,
+    arrival: DateTime<Utc>,
+    region: &str,
+    shard: &str,
+    first_sequence: &str,
+    tag: &str,
+) -> String {
     format!(
-        "events/type={type_name}/{}/{region}-{shard}-{first_sequence}-{}.json.gz",
-        partition(arrival),
-        content_tag(lines)
+        "events/type={type_name}/{}/{region}-{shard}-{first_sequence}-{tag}.json.gz",
+        partition(arrival)
     )
 }
 
@@ -211,10 +279,20 @@ pub fn quarantine_key(
     first_sequence: &str,
     lines: &[u8],
 ) -> String {
+    quarantine_key_tagged(arrival, region, shard, first_sequence, &content_tag(lines))
+}
+
+/// [`quarantine_key`] with the lines' [`content_tag`] computed already.
+pub fn quarantine_key_tagged(
+    arrival: DateTime<Utc>,
+    region: &str,
+    shard: &str,
+    first_sequence: &str,
+    tag: &str,
+) -> String {
     format!(
-        "{}/{region}-{shard}-{first_sequence}-{}.json.gz",
-        partition(arrival),
-        content_tag(lines)
+        "{}/{region}-{shard}-{first_sequence}-{tag}.json.gz",
+        partition(arrival)
     )
 }
 
@@ -298,10 +376,41 @@ impl QuarantineLine {
         origin: &Origin,
         via: Via,
     ) -> Self {
+        Self::of_kind(reason.as_str(), violations, original, origin, via)
+    }
+
+    /// A line of any reason kind, the pipeline's own included (`unqueryable`...). At most
+    /// [`MAX_VIOLATIONS_PER_LINE`] violations are written, each message at most
+    /// [`MAX_MESSAGE_BYTES`]; the rest are summed up in one more violation.
+    pub fn of_kind(
+        kind: &str,
+        violations: &[Violation],
+        original: &[u8],
+        origin: &Origin,
+        via: Via,
+    ) -> Self {
         let (original, original_encoding) = encode_original(original);
+        let mut fields: Vec<ViolationField> = violations
+            .iter()
+            .take(MAX_VIOLATIONS_PER_LINE)
+            .map(ViolationField::from)
+            .collect();
+        for field in &mut fields {
+            shorten_message(&mut field.message);
+        }
+        if violations.len() > MAX_VIOLATIONS_PER_LINE {
+            fields.push(ViolationField {
+                pointer: String::new(),
+                keyword: "violations".to_owned(),
+                message: format!(
+                    "and {} more violations, not listed",
+                    violations.len() - MAX_VIOLATIONS_PER_LINE
+                ),
+            });
+        }
         QuarantineLine {
-            kind: reason.as_str().to_owned(),
-            violations: violations.iter().map(ViolationField::from).collect(),
+            kind: kind.to_owned(),
+            violations: fields,
             event_type: None,
             origin: OriginField {
                 region: origin.region.clone(),
@@ -325,15 +434,48 @@ impl QuarantineLine {
     }
 }
 
-/// Text when the bytes are UTF-8, else base64; with the encoding's name.
+/// Violations written per quarantine line; the rest are counted in one more.
+pub const MAX_VIOLATIONS_PER_LINE: usize = 16;
+/// Longest violation message written, in bytes; a longer one is cut at a character boundary.
+pub const MAX_MESSAGE_BYTES: usize = 256;
+
+/// Cuts a message to [`MAX_MESSAGE_BYTES`], marking the cut.
+fn shorten_message(message: &mut String) {
+    if message.len() <= MAX_MESSAGE_BYTES {
+        return;
+    }
+    let mut end = MAX_MESSAGE_BYTES - 3;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    message.truncate(end);
+    message.push_str("...");
+}
+
+/// Text when the bytes are UTF-8 and their JSON string is no longer than base64 would be,
+/// else base64; with the encoding's name. Control characters take 6 bytes each in a JSON
+/// string (`\u0001`), so a record of them is written as base64: an original never costs more
+/// than 4/3 of its bytes (plus quotes).
 pub fn encode_original(bytes: &[u8]) -> (String, &'static str) {
     match std::str::from_utf8(bytes) {
-        Ok(text) => (text.to_owned(), "utf8"),
-        Err(_) => (BASE64.encode(bytes), "base64"),
+        Ok(text) if escaped_len(text) <= bytes.len().div_ceil(3) * 4 => (text.to_owned(), "utf8"),
+        _ => (BASE64.encode(bytes), "base64"),
     }
 }
 
-/// The top-level facts of an event that the pipeline needs: its `type`, `source` and `id`.
+/// The length of `text` as the inside of a JSON string (as serde_json escapes it).
+fn escaped_len(text: &str) -> usize {
+    text.bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// The top-level facts of an event that the pipeline needs: its `type`, `source` and `id`,
+/// and where its `data` is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFields {
     /// CloudEvents `type`.
@@ -342,6 +484,8 @@ pub struct EventFields {
     pub source: Option<String>,
     /// CloudEvents `id`.
     pub id: Option<String>,
+    /// The byte range of `data`'s value in the event.
+    pub data: Option<(usize, usize)>,
 }
 
 /// Reads the top-level members of an event object (without validating it).
@@ -356,6 +500,13 @@ pub fn event_fields(event: &[u8]) -> EventFields {
                 "type" => Some(&mut fields.type_name),
                 "source" => Some(&mut fields.source),
                 "id" => Some(&mut fields.id),
+                "data" => {
+                    p.peek()?;
+                    let start = p.offset();
+                    p.skip_value()?;
+                    fields.data = Some((start, p.offset()));
+                    continue;
+                }
                 _ => None,
             };
             match slot {
@@ -421,6 +572,10 @@ pub struct SpoolRecord {
     /// `data` then holds only its beginning and the validator quarantines it as `too_large`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub truncated_from: Option<u64>,
+    /// Set when Firehose refused the record itself as invalid: why. `data` holds its beginning
+    /// (and `truncated_from` its size); the validator quarantines it as `unspoolable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 impl SpoolRecord {
@@ -433,6 +588,7 @@ impl SpoolRecord {
             arrival: timestamp(origin.arrival),
             data: BASE64.encode(data),
             truncated_from: None,
+            refused: None,
         }
     }
 

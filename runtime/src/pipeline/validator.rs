@@ -3,38 +3,102 @@
 //! Each record is split into its events (one event or an array) and judged by the spec's
 //! [`Registry`] through [`Validator`]. Valid events become good lines grouped per (type, hour,
 //! origin region, origin shard); rejected events (or whole records that cannot be split) become
-//! quarantine lines grouped per (hour, origin region, origin shard). Each group is one gzip
-//! NDJSON object whose key is derived from its records (see [`super::records`]). A put that
-//! still fails after the [`RetryPolicy`](super::RetryPolicy) marks every record with a line in
-//! that object unfinished; only those are reported (`batchItemFailures` for Kinesis,
+//! quarantine lines grouped per (hour, origin region, origin shard). Each group is gzip NDJSON,
+//! compressed as its lines are written, and stored as one object, or as several parts of at
+//! most [`limits::OBJECT_PART_BYTES`] uncompressed, cut at record boundaries; every key is
+//! derived from its part's records (see [`super::records`]), so a retry writes the same keys.
+//! A put that still fails after the [`RetryPolicy`](super::RetryPolicy) marks every record with
+//! a line in that object unfinished; only those are reported (`batchItemFailures` for Kinesis,
 //! `unfinished` for the bridge), so the platform retries exactly them. A malformed record is
 //! never an error.
 //!
 //! An event that is valid but has a top-level `ingest` member is quarantined as
 //! `bad_envelope`: `ingest` is where the pipeline writes its metadata, and a good line with
-//! two `ingest` members would be ambiguous to every reader.
+//! two `ingest` members would be ambiguous to every reader. A valid event that Athena's JSON
+//! reader could not read (keys that collide once lowercased, a `bigint` written as `1.0` or
+//! beyond 64 bits, [`super::lake`]) is quarantined as `unqueryable`.
+//!
+//! **What a record may cost** ([`limits`]): a record's events are judged one at a time, and
+//! the quarantine lines they make may total at most [`limits::QUARANTINE_AMPLIFICATION`] times
+//! the record's size plus [`limits::QUARANTINE_ALLOWANCE_BYTES`]; a record past that, or with
+//! more events than valid events of its size could be, stops being read and becomes **one**
+//! quarantine line (`too_large`, keyword `events`) holding its original bytes. Lines carry at
+//! most 16 violations of at most 256 bytes each. So a record like `[{},{},...]` costs one pass
+//! over its bytes, and the memory of an invocation is bounded by its payload: see
+//! [`limits::worst_case_bytes`].
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::ops::ControlFlow;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
+use flate2::write::GzEncoder;
 
+use super::lake::{LakeSchema, UNQUERYABLE};
 use super::records::{
-    self, BridgeRequest, BridgeResponse, Origin, QuarantineLine, SpoolRecord, Via,
-    compare_sequences, event_fields, good_key, partition, quarantine_key, shard_of_event_id,
-    timestamp,
+    self, BridgeRequest, BridgeResponse, ContentTag, Origin, QuarantineLine, SpoolRecord, Via,
+    compare_sequences, event_fields, good_key_tagged, partition, quarantine_key_tagged,
+    shard_of_event_id, timestamp,
 };
 use super::{
-    HandlerError, Lookup, ObjectStore, RetryPolicy, Sleeper, env_number, env_var, kinesis_failures,
-    process_env,
+    Deadline, HandlerError, Lookup, ObjectStore, RetryPolicy, Sleeper, env_number, env_var,
+    join_bounded, kinesis_failures, process_env,
 };
 use crate::check::Violation;
-use crate::envelope::{DEFAULT_MAX_BYTES, Reason, RecordOutcome, Registry, Validator};
+use crate::envelope::{DEFAULT_MAX_BYTES, Reason, Registry, Validator};
 use crate::json::{Kind, Parser};
+
+/// Bounds on what one record may cost.
+pub mod limits {
+    /// The fewest bytes a valid event takes in a batch
+    /// (`{"specversion":"1.0","id":"x","source":"x","type":"x","data":0}` and a comma): a batch
+    /// record with more events than its size allows valid ones to be is not read further.
+    pub const MIN_EVENT_BYTES: usize = 64;
+    /// Quarantine bytes the events of one record may produce, as a multiple of its size...
+    pub const QUARANTINE_AMPLIFICATION: usize = 8;
+    /// ...plus this allowance: room for one line's violations, whatever the record's size.
+    pub const QUARANTINE_ALLOWANCE_BYTES: usize = 8 * 1024;
+    /// Bytes a good line adds to its event (the `ingest` member), at most.
+    pub const GOOD_LINE_OVERHEAD_BYTES: usize = 160;
+    /// Uncompressed bytes of one object: a group with more is stored in parts.
+    pub const OBJECT_PART_BYTES: usize = 32 * 1024 * 1024;
+    /// Memory a gzip encoder keeps while a group is open (zlib's window, hash chains and
+    /// pending output at the default level), rounded up.
+    pub const ENCODER_BYTES: usize = 320 * 1024;
+
+    /// The most quarantine bytes a record of `record_bytes` may produce.
+    pub fn quarantine_budget(record_bytes: usize) -> usize {
+        record_bytes
+            .saturating_mul(QUARANTINE_AMPLIFICATION)
+            .saturating_add(QUARANTINE_ALLOWANCE_BYTES)
+    }
+
+    /// An upper bound of the bytes one validator invocation holds for a payload of
+    /// `payload_bytes` (Lambda's synchronous limit is 6 MB) holding `records` records, with
+    /// `groups` objects open: the payload as received and parsed (twice), the records'
+    /// decoded bytes (three quarters of the payload), and every line written, as if nothing
+    /// compressed (good lines: the events and their `ingest` member; quarantine lines: each
+    /// record's budget), plus the compressors' state. Lines are compressed as they are
+    /// written, so what is held is smaller; this bound assumes no compression at all.
+    pub fn worst_case_bytes(payload_bytes: usize, records: usize, groups: usize) -> usize {
+        let decoded = payload_bytes / 4 * 3;
+        let events = decoded / MIN_EVENT_BYTES;
+        let good = decoded.saturating_add(events.saturating_mul(GOOD_LINE_OVERHEAD_BYTES));
+        let quarantine = decoded
+            .saturating_mul(QUARANTINE_AMPLIFICATION)
+            .saturating_add(records.saturating_mul(QUARANTINE_ALLOWANCE_BYTES));
+        payload_bytes
+            .saturating_mul(2)
+            .saturating_add(decoded)
+            .saturating_add(good.max(quarantine))
+            .saturating_add(groups.saturating_mul(ENCODER_BYTES))
+    }
+}
 
 /// The validator's settings (environment variables of the primary stack).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +114,8 @@ pub struct ValidatorConfig {
     pub max_event_bytes: usize,
     /// Retries of each put.
     pub retry: RetryPolicy,
+    /// The column types of the event tables, for [`super::lake`] (empty: collisions only).
+    pub lake: LakeSchema,
 }
 
 impl ValidatorConfig {
@@ -72,6 +138,7 @@ impl ValidatorConfig {
             )?)
             .unwrap_or(usize::MAX),
             retry: RetryPolicy::default(),
+            lake: LakeSchema::default(),
         })
     }
 }
@@ -89,6 +156,8 @@ pub struct InputRecord<'b> {
     pub truncated_from: Option<u64>,
     /// When a spool line could not be read: why (the line is quarantined as `not_json`).
     pub unreadable: Option<String>,
+    /// When Firehose refused the record itself: why (it is quarantined as `unspoolable`).
+    pub refused: Option<String>,
 }
 
 /// Counts of one batch.
@@ -100,6 +169,9 @@ pub struct BatchStats {
     pub good: usize,
     /// Quarantine lines written.
     pub quarantined: usize,
+    /// Records quarantined whole because their events would cost too much
+    /// ([`limits`]).
+    pub collapsed: usize,
     /// Objects written.
     pub objects: usize,
     /// Objects that could not be written.
@@ -115,39 +187,140 @@ pub struct BatchOutcome {
     pub stats: BatchStats,
 }
 
-#[derive(Debug)]
+/// One object being written: its lines go through gzip as they come.
+struct Part {
+    encoder: GzEncoder<Vec<u8>>,
+    tag: ContentTag,
+    bytes: usize,
+    lines: usize,
+    first_sequence: String,
+    records: Vec<usize>,
+}
+
+impl Part {
+    fn new(origin: &Origin) -> Self {
+        Part {
+            encoder: GzEncoder::new(Vec::new(), flate2::Compression::default()),
+            tag: ContentTag::default(),
+            bytes: 0,
+            lines: 0,
+            first_sequence: origin.sequence.clone(),
+            records: Vec::new(),
+        }
+    }
+}
+
+/// A finished object: its key's parts and its gzip body.
+struct Finished {
+    first_sequence: String,
+    tag: String,
+    body: Vec<u8>,
+    lines: usize,
+    records: Vec<usize>,
+}
+
+/// The lines of one (type, hour, region, shard), in parts of at most
+/// [`limits::OBJECT_PART_BYTES`].
 struct Group {
     arrival: DateTime<Utc>,
-    first_sequence: String,
-    lines: Vec<u8>,
-    count: usize,
-    records: Vec<usize>,
+    open: Part,
+    done: Vec<Finished>,
 }
 
 impl Group {
     fn new(origin: &Origin) -> Self {
         Group {
             arrival: origin.arrival,
-            first_sequence: origin.sequence.clone(),
-            lines: Vec::new(),
-            count: 0,
-            records: Vec::new(),
+            open: Part::new(origin),
+            done: Vec::new(),
         }
     }
 
-    fn note(&mut self, index: usize, origin: &Origin) {
-        if compare_sequences(&origin.sequence, &self.first_sequence).is_lt() {
-            self.first_sequence.clone_from(&origin.sequence);
+    /// Appends the lines of record `index`, in a new part when the open one holds
+    /// `part_bytes` already.
+    fn write(
+        &mut self,
+        index: usize,
+        origin: &Origin,
+        lines: &[u8],
+        count: usize,
+        part_bytes: usize,
+    ) {
+        if self.open.bytes >= part_bytes {
+            let full = std::mem::replace(&mut self.open, Part::new(origin));
+            self.done.push(finish(full));
         }
-        if self.records.last() != Some(&index) {
-            self.records.push(index);
+        let part = &mut self.open;
+        if compare_sequences(&origin.sequence, &part.first_sequence).is_lt() {
+            part.first_sequence.clone_from(&origin.sequence);
         }
-        self.count += 1;
+        if part.records.last() != Some(&index) {
+            part.records.push(index);
+        }
+        // Writing to a Vec cannot fail.
+        let _ = part.encoder.write_all(lines);
+        part.tag.update(lines);
+        part.bytes += lines.len();
+        part.lines += count;
+    }
+
+    fn into_parts(mut self) -> Vec<Finished> {
+        self.done.push(finish(self.open));
+        self.done
     }
 }
 
+fn finish(part: Part) -> Finished {
+    Finished {
+        first_sequence: part.first_sequence,
+        tag: part.tag.finish(),
+        body: part.encoder.finish().unwrap_or_default(),
+        lines: part.lines,
+        records: part.records,
+    }
+}
+
+/// The reason kind of a record Firehose refused as invalid (a quarantine `kind`).
+pub const UNSPOOLABLE: &str = "unspoolable";
+
+/// Objects written at once.
+const PUT_CONCURRENCY: usize = 8;
+
 /// (type, partition, region, shard) for good; ("", partition, region, shard) for quarantine.
 type GroupKey = (String, String, String, String);
+
+/// The lines one record produced, held until the whole record is judged.
+#[derive(Default)]
+struct RecordLines {
+    /// Good lines, one after the other, and where each starts with its type.
+    good: Vec<u8>,
+    good_spans: Vec<(String, usize, usize)>,
+    quarantine: Vec<u8>,
+    quarantine_lines: usize,
+}
+
+impl RecordLines {
+    fn clear(&mut self) {
+        self.good.clear();
+        self.good_spans.clear();
+        self.quarantine.clear();
+        self.quarantine_lines = 0;
+    }
+
+    fn quarantine(&mut self, line: &QuarantineLine) {
+        let _ = serde_json::to_writer(&mut self.quarantine, line);
+        self.quarantine.push(b'\n');
+        self.quarantine_lines += 1;
+    }
+}
+
+/// Why a record stopped being read before its end.
+enum Overflow {
+    /// More events than valid events of its size could be.
+    Events(usize),
+    /// Its quarantine lines passed the budget after this many events.
+    Bytes(usize),
+}
 
 /// The validator function. See the module documentation.
 #[derive(Debug)]
@@ -160,6 +333,9 @@ pub struct ValidatorHandler<'a, S, Z> {
     pub store: &'a S,
     /// How retries wait.
     pub sleeper: &'a Z,
+    /// When the invocation must answer: objects not written by then leave their records
+    /// unfinished, and the answer goes out in time.
+    pub deadline: Deadline,
 }
 
 impl<S, Z> Clone for ValidatorHandler<'_, S, Z> {
@@ -197,6 +373,7 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
                 data: Cow::Borrowed(&r.kinesis.data.0),
                 truncated_from: None,
                 unreadable: None,
+                refused: None,
             })
             .collect();
         self.process(&records).await
@@ -230,15 +407,16 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
                         .origin()
                         .ok_or("the arrival time is not a timestamp")?;
                     let data = record.bytes().ok_or("`data` is not base64")?;
-                    Ok((origin, data, record.truncated_from))
+                    Ok((origin, data, record.truncated_from, record.refused))
                 });
             inputs.push(match parsed {
-                Ok((origin, data, truncated_from)) => InputRecord {
+                Ok((origin, data, truncated_from, refused)) => InputRecord {
                     origin,
                     via: Via::Bridge,
                     data: Cow::Owned(data),
                     truncated_from,
                     unreadable: None,
+                    refused,
                 },
                 Err(message) => InputRecord {
                     origin: Origin {
@@ -250,6 +428,7 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
                     via: Via::Bridge,
                     data: Cow::Owned(line.to_vec()),
                     truncated_from: None,
+                    refused: None,
                     unreadable: Some(format!(
                         "spool line {} of s3://{}/{} is not a spool record: {message}",
                         line_index + 1,
@@ -292,157 +471,98 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
             records: records.len(),
             ..BatchStats::default()
         };
+        let mut lines = RecordLines::default();
         for (index, record) in records.iter().enumerate() {
+            lines.clear();
+            stats.collapsed += usize::from(self.judge(&validator, record, &mut lines));
             let origin = &record.origin;
             let hour = partition(origin.arrival);
-            let mut quarantine_line = |line: QuarantineLine| {
-                let group = quarantine
+            for (type_name, start, end) in &lines.good_spans {
+                good.entry((
+                    type_name.clone(),
+                    hour.clone(),
+                    origin.region.clone(),
+                    origin.shard.clone(),
+                ))
+                .or_insert_with(|| Group::new(origin))
+                .write(
+                    index,
+                    origin,
+                    &lines.good[*start..*end],
+                    1,
+                    limits::OBJECT_PART_BYTES,
+                );
+            }
+            if lines.quarantine_lines > 0 {
+                quarantine
                     .entry((
                         String::new(),
-                        hour.clone(),
+                        hour,
                         origin.region.clone(),
                         origin.shard.clone(),
                     ))
-                    .or_insert_with(|| Group::new(origin));
-                group.note(index, origin);
-                let _ = serde_json::to_writer(&mut group.lines, &line);
-                group.lines.push(b'\n');
-            };
-            if let Some(message) = &record.unreadable {
-                let violation = violation("", "spool", message.clone());
-                quarantine_line(QuarantineLine::new(
-                    Reason::NotJson,
-                    &[violation],
-                    &record.data,
-                    origin,
-                    record.via,
-                ));
-                continue;
-            }
-            if let Some(size) = record.truncated_from {
-                let violation = violation(
-                    "",
-                    "size",
-                    format!(
-                        "the record has {size} bytes, too many to travel through the spool; only its first {} bytes are kept",
-                        record.data.len()
-                    ),
-                );
-                quarantine_line(QuarantineLine::new(
-                    Reason::TooLarge,
-                    &[violation],
-                    &record.data,
-                    origin,
-                    record.via,
-                ));
-                continue;
-            }
-            match validator.validate(&record.data) {
-                RecordOutcome::Rejected(rejection) => {
-                    let mut line = QuarantineLine::new(
-                        rejection.reason,
-                        &rejection.violations,
-                        &record.data,
+                    .or_insert_with(|| Group::new(origin))
+                    .write(
+                        index,
                         origin,
-                        record.via,
+                        &lines.quarantine,
+                        lines.quarantine_lines,
+                        limits::OBJECT_PART_BYTES,
                     );
-                    if rejection.reason != Reason::TooLarge {
-                        line.event_type = event_fields(&record.data).type_name;
-                    }
-                    quarantine_line(line);
-                }
-                RecordOutcome::Events { batch, events } => {
-                    for (event_index, verdict) in events.iter().enumerate() {
-                        let fields = event_fields(verdict.raw);
-                        // The envelope reader already refused a top-level `ingest` member, so a
-                        // valid event can take the pipeline's metadata.
-                        let rejection = match &verdict.result {
-                            Ok(()) => None,
-                            Err(rejection) => {
-                                Some((rejection.reason, rejection.violations.clone()))
-                            }
-                        };
-                        match (rejection, fields.type_name) {
-                            (None, Some(type_name)) => {
-                                let group = good
-                                    .entry((
-                                        type_name,
-                                        hour.clone(),
-                                        origin.region.clone(),
-                                        origin.shard.clone(),
-                                    ))
-                                    .or_insert_with(|| Group::new(origin));
-                                group.note(index, origin);
-                                records::push_good_line(
-                                    &mut group.lines,
-                                    verdict.raw,
-                                    &timestamp(origin.arrival),
-                                    &origin.region,
-                                    record.via,
-                                );
-                            }
-                            (rejection, type_name) => {
-                                let (reason, violations) = rejection.unwrap_or_else(|| {
-                                    (
-                                        Reason::BadEnvelope,
-                                        vec![violation(
-                                            "/type",
-                                            "cloudevents",
-                                            "`type` is not a string".to_owned(),
-                                        )],
-                                    )
-                                });
-                                let mut line = QuarantineLine::new(
-                                    reason,
-                                    &violations,
-                                    verdict.raw,
-                                    origin,
-                                    record.via,
-                                );
-                                line.event_type = type_name;
-                                line.event_index = batch.then_some(event_index);
-                                quarantine_line(line);
-                            }
-                        }
-                    }
-                }
             }
         }
         let mut unfinished = Vec::new();
-        for ((type_name, _, region, shard), group) in &good {
-            let key = good_key(
-                type_name,
-                group.arrival,
-                region,
-                shard,
-                &group.first_sequence,
-                &group.lines,
-            );
-            if self.put(&self.config.good_bucket, &key, &group.lines).await {
-                stats.good += group.count;
-                stats.objects += 1;
-            } else {
-                stats.failed_objects += 1;
-                unfinished.extend_from_slice(&group.records);
+        let mut objects = Vec::new();
+        for ((type_name, _, region, shard), group) in good {
+            let arrival = group.arrival;
+            for part in group.into_parts() {
+                let key = good_key_tagged(
+                    &type_name,
+                    arrival,
+                    &region,
+                    &shard,
+                    &part.first_sequence,
+                    &part.tag,
+                );
+                objects.push((true, key, part));
             }
         }
-        for ((_, _, region, shard), group) in &quarantine {
-            let key = quarantine_key(
-                group.arrival,
-                region,
-                shard,
-                &group.first_sequence,
-                &group.lines,
-            );
-            if self
-                .put(&self.config.quarantine_bucket, &key, &group.lines)
-                .await
-            {
-                stats.quarantined += group.count;
+        for ((_, _, region, shard), group) in quarantine {
+            let arrival = group.arrival;
+            for part in group.into_parts() {
+                let key = quarantine_key_tagged(
+                    arrival,
+                    &region,
+                    &shard,
+                    &part.first_sequence,
+                    &part.tag,
+                );
+                objects.push((false, key, part));
+            }
+        }
+        let puts = objects
+            .iter()
+            .map(|(is_good, key, part)| {
+                let bucket = if *is_good {
+                    &self.config.good_bucket
+                } else {
+                    &self.config.quarantine_bucket
+                };
+                self.put(bucket, key, &part.body)
+            })
+            .collect();
+        let written = join_bounded(puts, PUT_CONCURRENCY).await;
+        for ((is_good, _, part), written) in objects.iter().zip(written) {
+            if written {
+                if *is_good {
+                    stats.good += part.lines;
+                } else {
+                    stats.quarantined += part.lines;
+                }
                 stats.objects += 1;
             } else {
                 stats.failed_objects += 1;
-                unfinished.extend_from_slice(&group.records);
+                unfinished.extend_from_slice(&part.records);
             }
         }
         unfinished.sort_unstable();
@@ -450,12 +570,200 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
         BatchOutcome { unfinished, stats }
     }
 
-    async fn put(&self, bucket: &str, key: &str, lines: &[u8]) -> bool {
-        let body = records::gzip(lines);
+    /// Judges one record into `lines`; returns whether it was quarantined whole because its
+    /// events would cost too much.
+    fn judge(
+        &self,
+        validator: &Validator<'_>,
+        record: &InputRecord<'_>,
+        lines: &mut RecordLines,
+    ) -> bool {
+        let origin = &record.origin;
+        if let Some(message) = &record.unreadable {
+            let violation = violation("", "spool", message.clone());
+            lines.quarantine(&QuarantineLine::new(
+                Reason::NotJson,
+                &[violation],
+                &record.data,
+                origin,
+                record.via,
+            ));
+            return false;
+        }
+        if let Some(reason) = &record.refused {
+            let violation = violation(
+                "",
+                "spool",
+                format!(
+                    "Firehose refused the record ({} bytes) as invalid, so it could not be spooled; only its first {} bytes are kept: {reason}",
+                    record.truncated_from.unwrap_or(record.data.len() as u64),
+                    record.data.len()
+                ),
+            );
+            lines.quarantine(&QuarantineLine::of_kind(
+                UNSPOOLABLE,
+                &[violation],
+                &record.data,
+                origin,
+                record.via,
+            ));
+            return false;
+        }
+        if let Some(size) = record.truncated_from {
+            let violation = violation(
+                "",
+                "size",
+                format!(
+                    "the record has {size} bytes, too many to travel through the spool; only its first {} bytes are kept",
+                    record.data.len()
+                ),
+            );
+            lines.quarantine(&QuarantineLine::new(
+                Reason::TooLarge,
+                &[violation],
+                &record.data,
+                origin,
+                record.via,
+            ));
+            return false;
+        }
+        let data: &[u8] = &record.data;
+        let batch = data.trim_ascii_start().first() == Some(&b'[');
+        let received_at = timestamp(origin.arrival);
+        let budget = limits::quarantine_budget(data.len());
+        let most_events = data.len() / limits::MIN_EVENT_BYTES + 1;
+        let mut overflow = None;
+        let mut first_rejection: Option<(usize, Vec<Violation>)> = None;
+        let mut event_index = 0usize;
+        let read = validator.validate_each(data, |verdict| {
+            let at = event_index;
+            event_index += 1;
+            if at >= most_events {
+                overflow = Some(Overflow::Events(event_index));
+                return ControlFlow::Break(());
+            }
+            let fields = event_fields(verdict.raw);
+            let rejection = match verdict.result {
+                Ok(()) => match (&fields.type_name, fields.data) {
+                    (Some(type_name), Some((start, end))) => self
+                        .config
+                        .lake
+                        .check(type_name, &verdict.raw[start..end])
+                        .err()
+                        .map(|problem| (UNQUERYABLE, vec![problem])),
+                    (Some(_), None) => None,
+                    (None, _) => Some((
+                        Reason::BadEnvelope.as_str(),
+                        vec![violation(
+                            "/type",
+                            "cloudevents",
+                            "`type` is not a string".to_owned(),
+                        )],
+                    )),
+                },
+                Err(rejection) => Some((rejection.reason.as_str(), rejection.violations)),
+            };
+            match (rejection, fields.type_name) {
+                (None, Some(type_name)) => {
+                    let start = lines.good.len();
+                    records::push_good_line(
+                        &mut lines.good,
+                        verdict.raw,
+                        &received_at,
+                        &origin.region,
+                        record.via,
+                    );
+                    lines.good_spans.push((type_name, start, lines.good.len()));
+                }
+                (rejection, type_name) => {
+                    let (kind, violations) = rejection.unwrap_or_default();
+                    let mut line =
+                        QuarantineLine::of_kind(kind, &violations, verdict.raw, origin, record.via);
+                    line.event_type = type_name;
+                    line.event_index = batch.then_some(at);
+                    lines.quarantine(&line);
+                    if first_rejection.is_none() {
+                        first_rejection = Some((at, violations));
+                    }
+                    if lines.quarantine.len() > budget {
+                        overflow = Some(Overflow::Bytes(event_index));
+                        return ControlFlow::Break(());
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        });
+        match read {
+            Ok(_) if overflow.is_none() => false,
+            Ok(_) => {
+                lines.clear();
+                let mut whole = Parser::new(data);
+                let mut violations = match whole.skip_value().and_then(|()| whole.finish()) {
+                    Err(error) => {
+                        lines.quarantine(&QuarantineLine::new(
+                            Reason::NotJson,
+                            &[violation("", "json", format!("not valid JSON: {error}"))],
+                            data,
+                            origin,
+                            record.via,
+                        ));
+                        return true;
+                    }
+                    Ok(()) => vec![violation(
+                        "",
+                        "events",
+                        match overflow {
+                            Some(Overflow::Events(seen)) => format!(
+                                "the record holds more than {} events ({seen} read before stopping), more than valid events of its {} bytes could be; it is kept whole",
+                                seen - 1,
+                                data.len()
+                            ),
+                            Some(Overflow::Bytes(read)) => format!(
+                                "the record's events would make more than {} bytes of quarantine lines ({read} events read; at most {} times its {} bytes, plus {}); it is kept whole instead, with the first problems",
+                                budget,
+                                limits::QUARANTINE_AMPLIFICATION,
+                                data.len(),
+                                limits::QUARANTINE_ALLOWANCE_BYTES
+                            ),
+                            None => String::new(),
+                        },
+                    )],
+                };
+                if let Some((at, first)) = first_rejection {
+                    violations.extend(first.into_iter().map(|mut v| {
+                        v.pointer = format!("/{at}{}", v.pointer);
+                        v
+                    }));
+                }
+                let mut line =
+                    QuarantineLine::new(Reason::TooLarge, &violations, data, origin, record.via);
+                line.event_type = None;
+                lines.quarantine(&line);
+                true
+            }
+            Err(rejection) => {
+                lines.clear();
+                let mut line = QuarantineLine::new(
+                    rejection.reason,
+                    &rejection.violations,
+                    data,
+                    origin,
+                    record.via,
+                );
+                if rejection.reason != Reason::TooLarge {
+                    line.event_type = event_fields(data).type_name;
+                }
+                lines.quarantine(&line);
+                false
+            }
+        }
+    }
+
+    async fn put(&self, bucket: &str, key: &str, body: &[u8]) -> bool {
         self.config
             .retry
-            .run(self.sleeper, || {
-                self.store.put_object(bucket, key, body.clone())
+            .run(self.sleeper, self.deadline, || {
+                self.store.put_object(bucket, key, body.to_vec())
             })
             .await
             .is_ok()
@@ -479,4 +787,65 @@ pub(crate) fn first_key(payload: &[u8]) -> Option<String> {
     p.begin_object().ok()?;
     let mut first = true;
     p.next_key(&mut first).ok()?.map(Cow::into_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn origin(sequence: &str) -> Origin {
+        Origin {
+            region: "us-east-1".into(),
+            shard: "shardId-000000000000".into(),
+            sequence: sequence.into(),
+            arrival: Utc.with_ymd_and_hms(2020, 11, 25, 13, 0, 0).unwrap(),
+        }
+    }
+
+    fn parts(bound: usize) -> Vec<Finished> {
+        let mut group = Group::new(&origin("10"));
+        for (index, sequence) in ["10", "11", "12", "13", "14"].iter().enumerate() {
+            let line = format!("{{\"line\":{index}}}\n");
+            group.write(index, &origin(sequence), line.as_bytes(), 1, bound);
+        }
+        group.into_parts()
+    }
+
+    #[test]
+    fn groups_split_into_parts_at_record_boundaries_with_their_own_keys() {
+        let whole = parts(usize::MAX);
+        assert_eq!(whole.len(), 1);
+        let lines: Vec<u8> = (0..5)
+            .flat_map(|i| format!("{{\"line\":{i}}}\n").into_bytes())
+            .collect();
+        assert_eq!(
+            whole[0].tag,
+            records::content_tag(&lines),
+            "the digest streams"
+        );
+        assert_eq!(records::gunzip_if_gzip(&whole[0].body).unwrap(), lines);
+        // Two records of 11 bytes fill a part of 20.
+        let split = parts(20);
+        let shape: Vec<(&str, usize, &[usize])> = split
+            .iter()
+            .map(|p| (p.first_sequence.as_str(), p.lines, p.records.as_slice()))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                ("10", 2, &[0, 1][..]),
+                ("12", 2, &[2, 3][..]),
+                ("14", 1, &[4][..])
+            ]
+        );
+        let again = parts(20);
+        let tags = |p: &[Finished]| p.iter().map(|f| f.tag.clone()).collect::<Vec<_>>();
+        assert_eq!(tags(&split), tags(&again), "the same input, the same keys");
+        let joined: Vec<u8> = split
+            .iter()
+            .flat_map(|p| records::gunzip_if_gzip(&p.body).unwrap())
+            .collect();
+        assert_eq!(joined, lines);
+    }
 }

@@ -193,6 +193,7 @@ pub fn quick_retry() -> RetryPolicy {
         attempts: 3,
         first_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(40),
+        attempt_timeout: Duration::from_secs(10),
     }
 }
 
@@ -211,6 +212,17 @@ impl Sleeper for RecordingSleeper {
     async fn sleep(&self, duration: Duration) {
         self.0.lock().unwrap().push(duration);
         tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+
+    /// The longest wait every time, so the recorded waits are the policy's.
+    fn random(&self) -> u64 {
+        u64::MAX
     }
 }
 
@@ -1012,6 +1024,7 @@ pub fn validator_config() -> ValidatorConfig {
         quarantine_bucket: QUARANTINE.into(),
         max_event_bytes: 4096,
         retry: quick_retry(),
+        lake: Default::default(),
     }
 }
 
@@ -1026,7 +1039,7 @@ impl InvokeServer {
                     store,
                 },
                 metrics: None,
-                sleeper: TokioSleeper,
+                sleeper: TokioSleeper::default(),
             },
             primary: Mutex::new(Primary::Up),
             log: Mutex::new(Vec::new()),
@@ -1197,7 +1210,11 @@ fn function_error(error: &Value) -> Response<Body> {
 /// The bridge's view of the primary: a [`LambdaInvoker`] whose endpoint is `server`, in the
 /// secondary region, calling functions in the primary region.
 pub async fn invoker(server: &InvokeServer) -> LambdaInvoker {
-    LambdaInvoker::new(&sdk_config(&server.url, SECONDARY).await, PRIMARY)
+    LambdaInvoker::new(
+        &sdk_config(&server.url, SECONDARY).await,
+        PRIMARY,
+        Duration::from_secs(60),
+    )
 }
 
 /// Counts equal items: `{item: times}`.

@@ -24,10 +24,12 @@
 //! events, outputs), [`staging`] (the per-region staging buckets and content-addressed
 //! uploads, and the record of what was deployed), [`switch`] (the lever's drain switches),
 //! [`ip_ranges`] (Route 53's health-checker ranges for the web ACLs),
-//! [`probe`] (API Gateway's `TestInvokeMethod`), [`metrics`] (what `status` reads) and
-//! [`queues`] (the bridge queues and their redrive).
+//! [`probe`] (API Gateway's `TestInvokeMethod`), [`metrics`] (what `status` reads),
+//! [`queues`] (the bridge queues and their redrive) and [`failed`] (the batches the stream
+//! mappings gave up on, replayed).
 
 pub mod error;
+pub mod failed;
 pub mod ip_ranges;
 pub mod metrics;
 pub mod probe;
@@ -183,6 +185,20 @@ impl Cloud {
             .region(Region::new(region.to_owned()))
             .build();
         aws_sdk_cloudwatch::Client::from_conf(config)
+    }
+
+    /// Lambda in `region` (`Invoke` waits for the function: up to its 15-minute limit).
+    pub fn lambda(&self, region: &str) -> aws_sdk_lambda::Client {
+        let config = aws_sdk_lambda::config::Builder::from(&self.config)
+            .region(Region::new(region.to_owned()))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(Duration::from_secs(15 * 60 + 60))
+                    .build(),
+            )
+            .build();
+        aws_sdk_lambda::Client::from_conf(config)
     }
 
     /// API Gateway in `region`.

@@ -61,9 +61,7 @@ pub enum Intent {
     BadEnvelope,
     /// Not JSON.
     NotJson,
-    /// Over the limit in bytes, within it in characters (so the API lets it through).
-    TooLarge,
-    /// Over the API's limit in characters: refused with 413.
+    /// Over the API's limit in bytes: refused with 413.
     Refused,
 }
 
@@ -75,7 +73,6 @@ impl Intent {
             Intent::UnknownType => "unknown_type",
             Intent::BadEnvelope => "bad_envelope",
             Intent::NotJson => "not_json",
-            Intent::TooLarge => "too_large",
             Intent::Refused => "refused_413",
         }
     }
@@ -663,12 +660,12 @@ pub fn events(plan: &Plan, count: usize, seed: u64) -> Result<Generated, Generat
         }
     }
     // One body within the API's limit in characters but over it in bytes, and one over it in
-    // characters, replacing the last two records (when there are enough and the limit allows).
+    // characters, replacing the last two records (when there are enough and the limit allows):
+    // the API counts bytes, so both are refused (the first one used to pass, counted in
+    // characters, and reach the lake altered or quarantined).
     if count >= 1000 && max_chars <= 4 * 1024 * 1024 && records.len() >= 2 {
-        for (slot, intent) in [
-            (records.len() - 1, Intent::TooLarge),
-            (records.len() - 2, Intent::Refused),
-        ] {
+        for (slot, wide) in [(records.len() - 1, true), (records.len() - 2, false)] {
+            let intent = Intent::Refused;
             for removed in std::mem::replace(&mut record_intents[slot], vec![intent]) {
                 if let Some(n) = intents.get_mut(&removed) {
                     *n = n.saturating_sub(1);
@@ -680,9 +677,10 @@ pub fn events(plan: &Plan, count: usize, seed: u64) -> Result<Generated, Generat
             let mut map = envelope(plan, event, data, &mut rng, slot);
             map.insert("padding".to_owned(), json!(""));
             let base = Value::Object(map.clone()).to_string().chars().count();
-            let padding = match intent {
-                Intent::TooLarge => "é".repeat(max_chars.saturating_sub(base)),
-                _ => "x".repeat(max_chars.saturating_sub(base) + 1),
+            let padding = if wide {
+                "é".repeat(max_chars.saturating_sub(base))
+            } else {
+                "x".repeat(max_chars.saturating_sub(base) + 1)
             };
             map.insert("padding".to_owned(), json!(padding));
             records[slot] = Value::Object(map).to_string();

@@ -356,6 +356,16 @@ impl<'d> Walker<'d> {
     }
 }
 
+/// Each event type and the Hive type of its table's `data` column, in plan order: what the
+/// validator checks valid events against, so every good line stays readable by the tables
+/// (`ingest_runtime::pipeline::lake`; the generated `bootstrap` and the local pipelines carry it).
+pub fn lake_columns(plan: &Plan) -> Vec<(String, String)> {
+    plan.events
+        .iter()
+        .map(|event| (event.type_name.clone(), hive_type(&event.schema)))
+        .collect()
+}
+
 /// The table of one event type.
 pub fn event_table(plan: &Plan, event: &EventPlan) -> Table {
     let table = &event.table_name;

@@ -121,6 +121,10 @@ pub struct ApiSettings {
     pub max_event_bytes: u64,
     /// Content types with a mapping template.
     pub content_types: Vec<&'static str>,
+    /// The same as `BinaryMediaTypes` (`/` written `~1`): API Gateway hands the template
+    /// these bodies as the base64 of their bytes, never converted to text
+    /// (`docs/traps.md#api-binary-bodies`).
+    pub binary_media_types: Vec<String>,
     /// Emit `AWS::ApiGateway::Account` and its role.
     pub manage_account_role: bool,
     /// Path segment of the health route (`PathPart`).
@@ -660,9 +664,10 @@ pub struct KinesisMapping {
     pub max_batching_window_seconds: u64,
     /// ParallelizationFactor.
     pub parallelization_factor: u64,
-    /// MaximumRetryAttempts (never -1, `docs/traps.md#kinesis-poison-record`).
-    pub max_retries: u64,
-    /// MaximumRecordAgeInSeconds, clearly below the stream's retention.
+    /// MaximumRetryAttempts: -1 (retries end by age) unless the spec bounds them
+    /// (`docs/traps.md#kinesis-poison-record`).
+    pub max_retries: i64,
+    /// MaximumRecordAgeInSeconds, a margin below the stream's retention.
     pub max_record_age_seconds: u64,
     /// S3 on-failure destination (`docs/traps.md#on-failure-destination-s3`).
     pub on_failure_bucket_logical_id: &'static str,
@@ -840,6 +845,10 @@ pub fn build(plan: &Plan, api_template: &str) -> Contexts {
             throttle_burst: plan.api.throttle_burst,
             max_event_bytes: plan.api.max_event_bytes,
             content_types: CONTENT_TYPES.to_vec(),
+            binary_media_types: CONTENT_TYPES
+                .iter()
+                .map(|t| t.replace('/', "~1"))
+                .collect(),
             manage_account_role: plan.api.manage_account_role,
             health_path_part: health_segment.to_owned(),
             health_method_setting_path: format!("/~1{health_segment}"),
@@ -1702,7 +1711,7 @@ fn functions(plan: &Plan, site: &RegionPlan, has_lever: bool) -> Vec<FunctionCon
             batch_size: validator.function.batch_size,
             max_batching_window_seconds: validator.batching_window_seconds,
             parallelization_factor: validator.parallelization_factor,
-            max_retries: validator.max_retries,
+            max_retries: retries(validator.max_retries),
             max_record_age_seconds: validator.max_record_age_seconds,
             on_failure_bucket_logical_id: "FailedBucket",
             on_failure_bucket_arn_sub: bucket_arn_sub(name, "failed"),
@@ -1726,7 +1735,7 @@ fn functions(plan: &Plan, site: &RegionPlan, has_lever: bool) -> Vec<FunctionCon
             batch_size: plan.receiver.batch_size,
             max_batching_window_seconds: mapping.batching_window_seconds,
             parallelization_factor: mapping.parallelization_factor,
-            max_retries: mapping.max_retries,
+            max_retries: retries(mapping.max_retries),
             max_record_age_seconds: mapping.max_record_age_seconds,
             on_failure_bucket_logical_id: "FailedBucket",
             on_failure_bucket_arn_sub: bucket_arn_sub(name, "failed"),
@@ -1745,6 +1754,11 @@ fn functions(plan: &Plan, site: &RegionPlan, has_lever: bool) -> Vec<FunctionCon
             ),
             env("VALIDATOR_FUNCTION_ARN", validator_arn_sub(plan), true),
             env("VALIDATOR_REGION", plan.primary.region.clone(), false),
+            env(
+                "VALIDATOR_TIMEOUT_SECONDS",
+                plan.validator.function.timeout_seconds.to_string(),
+                false,
+            ),
             env("CHUNK_BYTES", plan.bridge.chunk_bytes.to_string(), false),
             // The queue whose failed messages the bridge paces (`!Ref` of a queue is its URL),
             // and the plan's redelivery schedule.
@@ -1797,6 +1811,11 @@ fn functions(plan: &Plan, site: &RegionPlan, has_lever: bool) -> Vec<FunctionCon
         }
         functions
     }
+}
+
+/// `MaximumRetryAttempts`: the spec's bound, or -1 (until the record's age runs out).
+fn retries(bound: Option<u64>) -> i64 {
+    bound.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1922,6 +1941,59 @@ fn alarms(
             "GreaterThanThreshold",
         ));
         if function.is_kinesis {
+            let mapping = vec![Dimension {
+                name: "EventSourceMappingUUID",
+                value: format!("{id}EventSourceMapping"),
+                is_ref: true,
+            }];
+            alarms.push(alarm(
+                format!("{id}StalledAlarm"),
+                format!("{}-stalled", function.name),
+                format!(
+                    "{} is working on records older than {} s: a shard is stalled (a record that fails every time, docs/runbook.md#a-stalled-shard) or far behind",
+                    function.name, plan.alarms.stalled_iterator_age_seconds
+                ),
+                "AWS/Lambda",
+                "IteratorAge",
+                vec![dimension("FunctionName", function.name.clone())],
+                "Maximum",
+                300,
+                (1, 1),
+                plan.alarms.stalled_iterator_age_seconds.saturating_mul(1000),
+                "GreaterThanThreshold",
+            ));
+            alarms.push(alarm(
+                format!("{id}ExpiryAlarm"),
+                format!("{}-records-near-expiry", function.name),
+                format!(
+                    "{} is working on records older than the declared outage ({} s): within the margin the mapping gives up on them and parks them in the failed bucket",
+                    function.name, plan.alarms.expiry_iterator_age_seconds
+                ),
+                "AWS/Lambda",
+                "IteratorAge",
+                vec![dimension("FunctionName", function.name.clone())],
+                "Maximum",
+                300,
+                (1, 1),
+                plan.alarms.expiry_iterator_age_seconds.saturating_mul(1000),
+                "GreaterThanThreshold",
+            ));
+            alarms.push(alarm(
+                format!("{id}DroppedEventsAlarm"),
+                format!("{}-dropped-events", function.name),
+                format!(
+                    "{} mapping dropped records (age or retries exhausted and the failed bucket not written): they are lost",
+                    function.name
+                ),
+                "AWS/Lambda",
+                "DroppedEventCount",
+                mapping.clone(),
+                "Sum",
+                300,
+                (1, 1),
+                0,
+                "GreaterThanThreshold",
+            ));
             alarms.push(alarm(
                 format!("{id}DestinationFailuresAlarm"),
                 format!("{}-failed-bucket-delivery-failures", function.name),
@@ -1942,16 +2014,12 @@ fn alarms(
                 format!("{id}DroppedAlarm"),
                 format!("{}-sent-to-failed-bucket", function.name),
                 format!(
-                    "{} mapping gave up on records and wrote them to the failed bucket",
+                    "{} mapping gave up on records and wrote them to the failed bucket: replay them with ingest redrive --failed",
                     function.name
                 ),
                 "AWS/Lambda",
                 "OnFailureDestinationDeliveredEventCount",
-                vec![Dimension {
-                    name: "EventSourceMappingUUID",
-                    value: format!("{id}EventSourceMapping"),
-                    is_ref: true,
-                }],
+                mapping,
                 "Sum",
                 300,
                 (1, 1),
@@ -1961,6 +2029,19 @@ fn alarms(
         }
     }
     if site.role == Role::Primary {
+        alarms.push(alarm(
+            "ValidatorUnfinishedAlarm",
+            format!("{name}-validator-unfinished"),
+            "The validator could not store records for 15 minutes (S3 or KMS failing): they wait in the stream, see docs/runbook.md".to_owned(),
+            "Ingest",
+            "Unfinished",
+            vec![dimension("Pipeline", name.clone())],
+            "Sum",
+            300,
+            (3, 3),
+            0,
+            "GreaterThanThreshold",
+        ));
         alarms.push(alarm(
             "QuarantineRateAlarm",
             format!("{name}-quarantine-rate"),
@@ -1990,6 +2071,55 @@ fn alarms(
                 plan.bridge.dead_letter_queue_name.clone(),
             )],
             "Maximum",
+            300,
+            (1, 1),
+            0,
+            "GreaterThanThreshold",
+        ));
+        let spool = vec![dimension(
+            "DeliveryStreamName",
+            plan.storage.spool_delivery_stream.clone(),
+        )];
+        alarms.push(alarm(
+            "SpoolFreshnessAlarm",
+            format!("{name}-spool-data-age"),
+            format!(
+                "Firehose holds data older than {} s it could not write to the spool bucket; it discards data at 24 h (docs/runbook.md#the-spool-bucket-fails)",
+                plan.alarms.spool_freshness_seconds
+            ),
+            "AWS/Firehose",
+            "DeliveryToS3.DataFreshness",
+            spool.clone(),
+            "Maximum",
+            300,
+            (1, 1),
+            plan.alarms.spool_freshness_seconds,
+            "GreaterThanThreshold",
+        ));
+        alarms.push(alarm(
+            "SpoolFreshnessCriticalAlarm",
+            format!("{name}-spool-data-age-critical"),
+            format!(
+                "Firehose holds data older than {} s: half of its 24 h before it discards it; disable the receiver's mapping now so records wait in the stream (docs/runbook.md#the-spool-bucket-fails)",
+                plan.alarms.spool_freshness_critical_seconds
+            ),
+            "AWS/Firehose",
+            "DeliveryToS3.DataFreshness",
+            spool.clone(),
+            "Maximum",
+            300,
+            (1, 1),
+            plan.alarms.spool_freshness_critical_seconds,
+            "GreaterThanThreshold",
+        ));
+        alarms.push(alarm(
+            "SpoolThrottleAlarm",
+            format!("{name}-spool-throttled"),
+            "Firehose throttled the receiver: the spool is at its throughput quota (raise it and declare storage.spool.quota_mib_per_second)".to_owned(),
+            "AWS/Firehose",
+            "ThrottledRecords",
+            spool.clone(),
+            "Sum",
             300,
             (1, 1),
             0,

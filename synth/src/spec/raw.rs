@@ -311,6 +311,10 @@ pub struct RawSpool {
     /// queue's retention, so a redriven message still finds its object. Default: derived from
     /// them (16 days with the defaults).
     pub retention_days: Option<u64>,
+    /// The Firehose stream's throughput quota in MiB/s, when AWS raised it for this account
+    /// (a Direct PUT stream gets 5 MiB/s by default in us-east-1, us-west-2 and eu-west-1, 1 MiB/s
+    /// elsewhere). At 100% failover the spool must carry the whole peak. Default: the region's.
+    pub quota_mib_per_second: Option<u64>,
 }
 
 /// Athena.

@@ -104,6 +104,7 @@ pub(super) mod tests {
     Type: AWS::ApiGateway::RestApi
     Properties:
       Name: ingest
+      BinaryMediaTypes: [application~1json]
   Method:
     Type: AWS::ApiGateway::Method
     Properties:
@@ -116,8 +117,9 @@ pub(super) mod tests {
         IntegrationHttpMethod: POST
         Uri: !Sub "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:kinesis:action/PutRecord"
         Credentials: !Sub "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/api"
+        ContentHandling: CONVERT_TO_TEXT
         RequestTemplates:
-          application/json: '{{"StreamName": "ingest-stream", "PartitionKey": "$context.extendedRequestId", "Data": "$util.base64Encode($input.body)"}}'
+          application/json: '{{"StreamName": "ingest-stream", "PartitionKey": "$context.extendedRequestId", "Data": "$input.body"}}'
   ThrottledAlarm:
     Type: AWS::CloudWatch::Alarm
     Properties:

@@ -18,6 +18,7 @@ pub(super) const CODES: &[&str] = &[
     "edge-certificate-region",
     "public-stream-read-uncached",
     "api-account-order",
+    "api-body-converted",
     "client-chosen-partition-key",
     "public-switch-route",
     "public-read-without-own-throttle",
@@ -158,6 +159,92 @@ pub(super) fn check_api_methods(t: &Template<'_>, problems: &mut Problems) {
                 "put-records-integration",
                 "the integration calls Kinesis PutRecords, which answers 200 even when some records failed; use PutRecord, or map `FailedRecordCount` in the integration responses so clients resend",
             );
+        }
+    }
+}
+
+/// A body that API Gateway hands a mapping template as text has been decoded as UTF-8: bytes
+/// that are not UTF-8 are altered before `$util.base64Encode` sees them, and `.length()`
+/// counts characters, not bytes. An integration that puts the body into Kinesis must take it as
+/// binary: every content type its templates handle listed in the API's `BinaryMediaTypes`
+/// (`/` as `~1`) and `ContentHandling: CONVERT_TO_TEXT`, so `$input.body` is the base64 of the
+/// exact bytes. And once an API has binary media types, an integration response without
+/// `ContentHandling: CONVERT_TO_TEXT` is base64-decoded for a client whose `Accept` is one of
+/// them (`docs/traps.md#api-binary-bodies`).
+pub(super) fn check_api_body_handling(t: &Template<'_>, problems: &mut Problems) {
+    for method in t.of_type("AWS::ApiGateway::Method") {
+        let Some(integration) = object(method.properties, "Integration") else {
+            continue;
+        };
+        let binary: Vec<String> = method
+            .properties
+            .get("RestApiId")
+            .map(|api| t.referenced_resources(api))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|api| api.ty == "AWS::ApiGateway::RestApi")
+            .flat_map(|api| {
+                array(api.properties, "BinaryMediaTypes")
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|media| media.replace("~1", "/"))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let puts_body = integration.get("Uri").is_some_and(|uri| {
+            strings(uri)
+                .iter()
+                .any(|uri| uri.contains(":kinesis:action/PutRecord"))
+        });
+        if puts_body {
+            let text_types: Vec<&str> = object(integration, "RequestTemplates")
+                .map(|templates| {
+                    templates
+                        .keys()
+                        .map(String::as_str)
+                        .filter(|content_type| !binary.iter().any(|b| b == content_type))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let converts = text(integration, "ContentHandling") == Some("CONVERT_TO_TEXT");
+            if !text_types.is_empty() || !converts {
+                let what = if text_types.is_empty() {
+                    "the integration has no `ContentHandling: CONVERT_TO_TEXT`".to_owned()
+                } else {
+                    format!(
+                        "the API's `BinaryMediaTypes` do not list {} (write `/` as `~1`)",
+                        names(&text_types)
+                    )
+                };
+                problems.at(
+                    method.id,
+                    "api-body-converted",
+                    format!(
+                        "the integration puts request bodies into Kinesis, but {what}: API Gateway then hands the template a UTF-8 string, altering bodies that are not UTF-8 and counting their length in characters, not bytes"
+                    ),
+                );
+            }
+        }
+        if binary.is_empty() {
+            continue;
+        }
+        for (index, response) in array(integration, "IntegrationResponses")
+            .iter()
+            .enumerate()
+        {
+            let converts = response
+                .as_object()
+                .and_then(|r| text(r, "ContentHandling"))
+                == Some("CONVERT_TO_TEXT");
+            if !converts {
+                problems.at(
+                    method.id,
+                    "api-body-converted",
+                    format!(
+                        "integration response {index} has no `ContentHandling: CONVERT_TO_TEXT`, and the API has binary media types: a client whose `Accept` is one of them gets the text answer base64-decoded"
+                    ),
+                );
+            }
         }
     }
 }
@@ -436,6 +523,7 @@ pub(super) mod tests {
     Type: AWS::ApiGateway::RestApi
     Properties:
       Name: ingest
+      BinaryMediaTypes: [application~1json]
   Method:
     Type: AWS::ApiGateway::Method
     Properties:
@@ -448,8 +536,9 @@ pub(super) mod tests {
         IntegrationHttpMethod: POST
         Uri: !Sub "arn:${AWS::Partition}:apigateway:${AWS::Region}:kinesis:action/PutRecord"
         Credentials: !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/api"
+        ContentHandling: CONVERT_TO_TEXT
         RequestTemplates:
-          application/json: '{"StreamName": "ingest-stream", "PartitionKey": "$context.extendedRequestId", "Data": "$util.base64Encode($input.body)"}'
+          application/json: '{"StreamName": "ingest-stream", "PartitionKey": "$context.extendedRequestId", "Data": "$input.body"}'
   HealthMethod:
     Type: AWS::ApiGateway::Method
     Properties:
@@ -468,6 +557,7 @@ pub(super) mod tests {
 
     const PUT_RECORDS_RESPONSES: &str = r#"        IntegrationResponses:
           - StatusCode: "200"
+            ContentHandling: CONVERT_TO_TEXT
             ResponseTemplates:
               application/json: '{"failed": $input.path("$.FailedRecordCount")}'
 "#;
@@ -611,12 +701,42 @@ pub(super) mod tests {
             REGIONAL_DOMAIN.replace("RegionalCertificateArn:", "CertificateArn:"), REGIONAL_DOMAIN;
         edge_certificate_region: "edge-certificate-region",
             EDGE_DOMAIN.replace(":us-east-1:", ":us-west-2:"), EDGE_DOMAIN;
+        api_body_converted: "api-body-converted",
+            API.replace("        ContentHandling: CONVERT_TO_TEXT\n", ""), API;
         client_chosen_partition_key: "client-chosen-partition-key",
             API.replace("$context.extendedRequestId", "$context.requestId"), API;
         public_switch_route: "public-switch-route",
             API.replace("        Type: MOCK\n", S3_READ), API;
         public_read_without_own_throttle: "public-read-without-own-throttle",
             CACHED_HEALTH.replace("          ThrottlingRateLimit: 10\n", ""), CACHED_HEALTH;
+    }
+
+    #[test]
+    fn every_request_type_must_be_binary_and_every_response_text() {
+        let text = API.replace(
+            "BinaryMediaTypes: [application~1json]",
+            "BinaryMediaTypes: [image~1png]",
+        );
+        let found = check(&text);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].message.contains("do not list `application/json`"),
+            "{}",
+            found[0].message
+        );
+        let text = API.replace("      BinaryMediaTypes: [application~1json]\n", "");
+        assert_eq!(codes(&text), ["api-body-converted"]);
+        let text = API.replace(
+            "  HealthMethod:\n",
+            "        IntegrationResponses:\n          - StatusCode: \"200\"\n  HealthMethod:\n",
+        );
+        let found = check(&text);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].message.contains("integration response 0"),
+            "{}",
+            found[0].message
+        );
     }
 
     /// An unsigned GET integration that serves an S3 object.
@@ -660,8 +780,11 @@ pub(super) mod tests {
             .replace("CacheClusterEnabled: true", "CacheClusterEnabled: false")
             .replace("action/ListShards", "action/PutRecord");
         // (A write without a request template passes the client's body, partition key
-        // included, to Kinesis.)
-        assert_eq!(codes(&text), ["client-chosen-partition-key"]);
+        // included, to Kinesis, and this API takes it as text.)
+        assert_eq!(
+            codes(&text),
+            ["api-body-converted", "client-chosen-partition-key"]
+        );
         // The message names the route and the call.
         let found = check(&CACHED_HEALTH.replace("CacheTtlInSeconds: 10", "CacheTtlInSeconds: 0"));
         assert!(

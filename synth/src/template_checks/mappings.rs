@@ -1,4 +1,4 @@
-//! Lambda event source mappings: bounded retries on streams that give up clearly before the
+//! Lambda event source mappings: retries on streams that end by a record age clearly below the
 //! stream's retention, a watched on-failure destination, no stream options on queues, and a
 //! queue visibility timeout that covers the function.
 
@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::Problems;
 use super::references::{blank_sub_variables, single_entry};
 use super::template::{Resource, Template, array, literal_number, names, object, text};
-use crate::plan::defaults::RECORD_AGE_MARGIN_SECONDS;
+use crate::plan::defaults::MIN_MARGIN_SECONDS;
 
 /// Codes this file reports.
 pub(super) const CODES: &[&str] = &[
@@ -89,20 +89,19 @@ pub(super) fn check_event_source_mappings(t: &Template<'_>, problems: &mut Probl
                 }
                 check_record_age(t, mapping, arn, problems);
                 check_destination_watched(t, mapping, problems);
-                for key in ["MaximumRetryAttempts", "MaximumRecordAgeInSeconds"] {
-                    let unbounded = match p.get(key) {
-                        None => true,
-                        Some(value) => literal_number(value) == Some(-1.0),
-                    };
-                    if unbounded {
-                        problems.at(
-                            mapping.id,
-                            "kinesis-mapping-unbounded-retries",
-                            format!(
-                                "the stream mapping leaves `{key}` unbounded (missing or -1): one poison record stalls its shard until it expires; set a bound and an on-failure destination"
-                            ),
-                        );
-                    }
+                // Retries may be unbounded (-1) when the age ends them: an outage is then a
+                // delay, and a record that always fails is given up a margin before the
+                // stream trims it. Without an age, nothing ends them before retention does.
+                let age_unbounded = match p.get("MaximumRecordAgeInSeconds") {
+                    None => true,
+                    Some(value) => literal_number(value) == Some(-1.0),
+                };
+                if age_unbounded {
+                    problems.at(
+                        mapping.id,
+                        "kinesis-mapping-unbounded-retries",
+                        "the stream mapping leaves `MaximumRecordAgeInSeconds` unbounded (missing or -1): a record that always fails is retried until the stream's retention trims it, stalling its shard and lost without a count; set an age below the retention and an on-failure destination",
+                    );
                 }
             }
             Some(Source::Queue) => {
@@ -161,7 +160,7 @@ fn check_record_age(
         return;
     };
     let retention = retention_hours * 3600.0;
-    let limit = retention - RECORD_AGE_MARGIN_SECONDS as f64;
+    let limit = retention - MIN_MARGIN_SECONDS as f64;
     if age > limit {
         problems.at(
             mapping.id,
@@ -347,8 +346,11 @@ pub(super) mod tests {
         kinesis_mapping_without_starting_position: "kinesis-mapping-without-starting-position",
             kinesis_mapping().replace("      StartingPosition: TRIM_HORIZON\n", ""), kinesis_mapping();
         kinesis_mapping_unbounded_retries: "kinesis-mapping-unbounded-retries",
-            kinesis_mapping().replace("MaximumRetryAttempts: 10", "MaximumRetryAttempts: -1"),
-            kinesis_mapping();
+            kinesis_mapping()
+                .replace("MaximumRetryAttempts: 10", "MaximumRetryAttempts: -1")
+                .replace("MaximumRecordAgeInSeconds: 3600", "MaximumRecordAgeInSeconds: -1"),
+            // Retries without a count end by age: what the stacks deploy.
+            kinesis_mapping().replace("MaximumRetryAttempts: 10", "MaximumRetryAttempts: -1");
         sqs_mapping_stream_option: "sqs-mapping-stream-option",
             sqs_mapping().replace(
                 "      BatchSize: 10\n",

@@ -106,6 +106,7 @@ const CHECKS: &[Check] = &[
     route53::check_record_sets,
     mappings::check_event_source_mappings,
     api_gateway::check_api_methods,
+    api_gateway::check_api_body_handling,
     api_gateway::check_api_deployments,
     api_gateway::check_domain_names,
     kinesis::check_streams,

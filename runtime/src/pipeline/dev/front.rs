@@ -326,9 +326,8 @@ impl Front {
                 json!({"error": "unsupported_media_type", "contentTypes": CONTENT_TYPES, "requestId": request_id}),
             );
         }
-        // A body of more than 4 bytes per allowed character is too large whatever it holds,
-        // so nothing longer is read.
-        let limit = max.saturating_mul(4).saturating_add(4);
+        // The limit counts bytes, as the API's template does: nothing longer is read.
+        let limit = max;
         let declared = request
             .headers()
             .get(CONTENT_LENGTH)

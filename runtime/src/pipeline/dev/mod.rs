@@ -19,7 +19,7 @@
 //!   names and the real key layout).
 //! - **HTTP like the deployed API Gateway** (`templates/partials/api.yaml.tera`): one request
 //!   is one `PutRecord` whose partition key is the request id; 200 with the shard and sequence
-//!   number, 413 for a body over `api.max_event_bytes` characters, 415 for a content type
+//!   number, 413 for a body over `api.max_event_bytes` bytes, 415 for a content type
 //!   without a mapping template, 503 when the stream is down; `GET /health` is 200 while the
 //!   region's stream is up, else 503. An empty body is refused with 400: it holds no event.
 //!   Unknown paths are 404, other methods 405.
@@ -326,9 +326,11 @@ mod tests {
                     secondary: region("us-west-2", 5),
                     max_event_bytes: 1000,
                     validator_batch_size: 10,
-                    validator_max_retries: 1,
+                    validator_max_retries: Some(1),
                     validator_max_record_age_seconds: 60,
                     receiver_batch_size: 10,
+                    receiver_max_retries: None,
+                    receiver_max_record_age_seconds: 0,
                     bridge_batch_size: 10,
                     bridge_max_concurrency: 1,
                     bridge_chunk_bytes: 1024,

@@ -39,20 +39,48 @@ impl Rng {
     }
 }
 
-/// A simulated clock shared by everything of a local pipeline. [`Sleeper::sleep`] advances it.
+/// A simulated clock shared by everything of a local pipeline. [`Sleeper::sleep`] advances it;
+/// [`Sleeper::random`] draws from one seeded sequence, so jittered retries are reproducible.
 #[derive(Debug, Clone)]
 pub struct SimClock {
     start: DateTime<Utc>,
     elapsed_ms: Arc<AtomicU64>,
+    random: Arc<AtomicU64>,
+}
+
+/// SplitMix64's output for a state.
+fn mix(state: u64) -> u64 {
+    let mut z = state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 impl SimClock {
-    /// A clock that starts at `start`.
+    /// A clock that starts at `start` (its randomness seeded by 0).
     pub fn new(start: DateTime<Utc>) -> Self {
+        Self::seeded(start, 0)
+    }
+
+    /// A clock that starts at `start`, with its randomness seeded by `seed`.
+    pub fn seeded(start: DateTime<Utc>, seed: u64) -> Self {
         SimClock {
             start,
             elapsed_ms: Arc::new(AtomicU64::new(0)),
+            random: Arc::new(AtomicU64::new(seed)),
         }
+    }
+
+    /// Milliseconds since the Unix epoch, simulated.
+    pub fn now_ms(&self) -> u64 {
+        u64::try_from(self.now().timestamp_millis()).unwrap_or(0)
+    }
+
+    fn next_random(&self) -> u64 {
+        mix(self
+            .random
+            .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::SeqCst)
+            .wrapping_add(0x9e37_79b9_7f4a_7c15))
     }
 
     /// The current time.
@@ -90,6 +118,14 @@ impl Sleeper for SimClock {
         self.advance(duration);
         std::future::ready(())
     }
+
+    fn now_ms(&self) -> u64 {
+        SimClock::now_ms(self)
+    }
+
+    fn random(&self) -> u64 {
+        self.next_random()
+    }
 }
 
 /// The time of a local pipeline: simulated ([`SimClock`]: the drill and the tests) or the
@@ -120,6 +156,21 @@ impl From<SimClock> for Clock {
 }
 
 impl Sleeper for Clock {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.now().timestamp_millis()).unwrap_or(0)
+    }
+
+    fn random(&self) -> u64 {
+        match self {
+            Clock::Simulated(clock) => clock.next_random(),
+            Clock::Wall => {
+                static STATE: AtomicU64 = AtomicU64::new(0);
+                let nanos = Utc::now().timestamp_subsec_nanos();
+                mix(STATE.fetch_add(0x9e37_79b9_7f4a_7c15 ^ u64::from(nanos), Ordering::SeqCst))
+            }
+        }
+    }
+
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
         let timer = match self {
             Clock::Simulated(clock) => {

@@ -46,8 +46,9 @@ pub struct MappingStats {
 pub struct KinesisMapping {
     /// Records per invocation.
     pub batch_size: usize,
-    /// Retries of a failing batch before it goes to the on-failure destination.
-    pub max_retries: u64,
+    /// Retries of a failing batch before it goes to the on-failure destination (`None`: until
+    /// the record's age runs out, as `MaximumRetryAttempts: -1`).
+    pub max_retries: Option<u64>,
     /// Records older than this go to the on-failure destination unread.
     pub max_record_age: Duration,
     /// Halve the batch after a function error.
@@ -64,7 +65,7 @@ impl KinesisMapping {
     pub fn new(
         shards: usize,
         batch_size: usize,
-        max_retries: u64,
+        max_retries: Option<u64>,
         max_record_age: Duration,
     ) -> Self {
         KinesisMapping {
@@ -155,7 +156,7 @@ impl KinesisMapping {
                 state.limit = Some(batch.len().div_ceil(2));
             }
             state.attempts += 1;
-            if state.attempts > self.max_retries {
+            if self.max_retries.is_some_and(|most| state.attempts > most) {
                 let rest = batch.len() - done;
                 self.stats.parked += rest as u64;
                 self.parked.extend(batch.drain(done..));

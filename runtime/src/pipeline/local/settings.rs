@@ -6,10 +6,13 @@ use serde::{Deserialize, Serialize};
 use super::super::bridge::DEFAULT_CHUNK_BYTES;
 use crate::redelivery::Redelivery;
 
-/// What the API's mapping template checks before `PutRecord`: a body longer than
-/// `max_event_bytes` characters (`$input.body.length()`) is refused with 413.
+/// What the API's mapping template checks before `PutRecord`: a body of more than
+/// `max_event_bytes` bytes is refused with 413. The API takes bodies as binary, so the template
+/// sees the base64 of the exact bytes and counts them from its length
+/// (`len / 4 * 3 - padding`), the same count for every encoding; Kinesis gets the bytes
+/// unchanged.
 pub fn exceeds_event_limit(body: &[u8], max_event_bytes: usize) -> bool {
-    String::from_utf8_lossy(body).chars().count() > max_event_bytes
+    body.len() > max_event_bytes
 }
 
 /// The account id local resources pretend to belong to (bucket names and ARNs carry one).
@@ -76,12 +79,18 @@ pub struct PipelineSettings {
     pub max_event_bytes: usize,
     /// Validator batch size.
     pub validator_batch_size: usize,
-    /// Validator mapping retries.
-    pub validator_max_retries: u64,
+    /// Validator mapping retries: `None` (-1 in the stack) until the record's age runs out.
+    pub validator_max_retries: Option<u64>,
     /// Validator mapping maximum record age.
     pub validator_max_record_age_seconds: u64,
     /// Receiver batch size.
     pub receiver_batch_size: usize,
+    /// Receiver mapping retries: `None` (-1), until the record's age runs out.
+    #[serde(default)]
+    pub receiver_max_retries: Option<u64>,
+    /// Receiver mapping maximum record age (0: the secondary stream's retention less an hour).
+    #[serde(default)]
+    pub receiver_max_record_age_seconds: u64,
     /// Bridge batch size.
     pub bridge_batch_size: usize,
     /// Bridge mapping concurrency.
@@ -144,5 +153,39 @@ impl PipelineSettings {
             "arn:aws:lambda:{}:{LOCAL_ACCOUNT}:function:{}-validator",
             self.primary.region, self.name
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    /// The mapping template's arithmetic over the base64 of a body: `length / 4 * 3 - padding`.
+    fn template_bytes(body: &[u8]) -> usize {
+        let data = base64::engine::general_purpose::STANDARD.encode(body);
+        let padding = if data.ends_with("==") {
+            2
+        } else {
+            usize::from(data.ends_with('='))
+        };
+        data.len() / 4 * 3 - padding
+    }
+
+    #[test]
+    fn the_limit_counts_bytes_as_the_template_does() {
+        let limit = 262_144;
+        for size in limit - 3..=limit + 3 {
+            let body = vec![b'x'; size];
+            assert_eq!(template_bytes(&body), size);
+            assert_eq!(exceeds_event_limit(&body, limit), size > limit, "{size}");
+        }
+        // 262,144 characters of three bytes each: 786,432 bytes, refused (a character count
+        // let it through).
+        let euros = "\u{20ac}".repeat(limit);
+        assert_eq!(template_bytes(euros.as_bytes()), 786_432);
+        assert!(exceeds_event_limit(euros.as_bytes(), limit));
+        // Bytes that are not UTF-8 count as they are.
+        assert_eq!(template_bytes(&[0xff, 0xfe, 0x00]), 3);
     }
 }

@@ -7,10 +7,11 @@ use aws_lambda_events::event::kinesis::KinesisEvent;
 use chrono::{DateTime, Utc};
 
 use super::super::bridge::{BridgeConfig, BridgeHandler, Pacing, sqs_failures};
+use super::super::lake::LakeSchema;
 use super::super::receiver::{ReceiverConfig, ReceiverHandler};
 use super::super::records;
 use super::super::validator::{ValidatorConfig, ValidatorHandler};
-use super::super::{RetryPolicy, kinesis_failures};
+use super::super::{Deadline, RetryPolicy, kinesis_failures};
 use super::{
     Clock, Faults, KinesisMapping, LocalInvoker, LocalQueue, LocalSpool, LocalStore, LocalStream,
     PipelineSettings, RegionSettings, Role, SqsMapping,
@@ -73,6 +74,7 @@ impl LocalServices {
             quarantine_bucket: settings.quarantine_bucket(),
             max_event_bytes: settings.max_event_bytes,
             retry,
+            lake: LakeSchema::default(),
         };
         let receiver_config = ReceiverConfig {
             region: settings.secondary.region.clone(),
@@ -267,6 +269,7 @@ impl<'a> LocalPipeline<'a> {
             config: &services.validator_config,
             store: &services.store,
             sleeper: &services.clock,
+            deadline: Deadline::NONE,
         };
         let invoker = LocalInvoker::new(
             &services.bridge_config.validator_function,
@@ -285,13 +288,15 @@ impl<'a> LocalPipeline<'a> {
                 settings.validator_max_retries,
                 Duration::from_secs(settings.validator_max_record_age_seconds),
             ),
-            // The receiver only wraps and spools: its mapping retries for the stream's whole
-            // retention rather than park anything.
             secondary_mapping: KinesisMapping::new(
                 settings.secondary.shards,
                 settings.receiver_batch_size,
-                10_000,
-                hours(settings.secondary.retention_hours),
+                settings.receiver_max_retries,
+                if settings.receiver_max_record_age_seconds == 0 {
+                    hours(settings.secondary.retention_hours).saturating_sub(hours(1))
+                } else {
+                    Duration::from_secs(settings.receiver_max_record_age_seconds)
+                },
             ),
             sqs_mapping: SqsMapping::new(
                 settings.bridge_batch_size,
@@ -317,6 +322,7 @@ impl<'a> LocalPipeline<'a> {
             config: &services.validator_config,
             store: &services.store,
             sleeper: &services.clock,
+            deadline: Deadline::NONE,
         };
         self.primary_mapping
             .poll(&services.primary_stream, now, |event| {
@@ -339,6 +345,7 @@ impl<'a> LocalPipeline<'a> {
             config: &services.receiver_config,
             stream: &self.spool,
             sleeper: &services.clock,
+            deadline: Deadline::NONE,
         };
         self.secondary_mapping
             .poll(&services.secondary_stream, now, |event| {
@@ -362,6 +369,7 @@ impl<'a> LocalPipeline<'a> {
             store: &services.store,
             invoker: &self.invoker,
             sleeper: &services.clock,
+            deadline: Deadline::NONE,
         };
         let test_events = std::cell::Cell::new(0u64);
         self.sqs_mapping
