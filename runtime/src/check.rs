@@ -806,6 +806,105 @@ impl<'a> Annotations<'a> {
     }
 }
 
+/// The members of one object as a validator's own pass over it met them: each key and the
+/// offset of its value. A subschema applied in place to the object that asks only which keys
+/// are present and what some members' values are (`Event::DECIDED_BY_MEMBERS`: `required`,
+/// `dependentRequired`, `properties`, `minProperties`, `maxProperties`) is decided from this
+/// index ([`Event::matches_members`](crate::Event::matches_members)), reading only the members
+/// it checks, instead of reading the whole object again.
+///
+/// Up to [`Members::CAPACITY`] keys without escapes are kept, with no allocation; an object
+/// with more, or with an escaped key, is not indexed ([`Members::complete`] is `false`) and
+/// its subschemas read it again. An index that is not enabled records nothing (a validator
+/// that has no use for it pays one predictable branch per key).
+#[derive(Debug)]
+pub struct Members<'a> {
+    enabled: bool,
+    overflow: bool,
+    len: usize,
+    keys: [&'a str; Members::CAPACITY],
+    offsets: [usize; Members::CAPACITY],
+}
+
+impl<'a> Members<'a> {
+    /// How many members are indexed.
+    pub const CAPACITY: usize = 16;
+
+    /// An empty index that records the members pushed into it when `enabled`.
+    #[inline]
+    pub fn new(enabled: bool) -> Self {
+        Members {
+            enabled,
+            overflow: false,
+            len: 0,
+            keys: [""; Members::CAPACITY],
+            offsets: [0; Members::CAPACITY],
+        }
+    }
+
+    /// Starts recording (for an index a caller passed without needing it).
+    #[inline]
+    pub fn enable(&mut self) {
+        self.enabled = true;
+    }
+
+    /// Stops recording: the index is incomplete from now on.
+    #[inline]
+    pub fn disable(&mut self) {
+        self.enabled = false;
+    }
+
+    /// Records a member: its key and the offset of its value (the reader's offset right
+    /// after the key's `:`).
+    #[inline]
+    pub fn push(&mut self, key: &Cow<'a, str>, value: usize) {
+        if !self.enabled {
+            return;
+        }
+        match key {
+            Cow::Borrowed(key) if self.len < Self::CAPACITY => {
+                self.keys[self.len] = key;
+                self.offsets[self.len] = value;
+                self.len += 1;
+            }
+            _ => self.overflow = true,
+        }
+    }
+
+    /// Whether the index holds every member of the object (or the value was no object).
+    #[inline]
+    pub fn complete(&self) -> bool {
+        self.enabled && !self.overflow
+    }
+
+    /// How many members the object has (of a complete index).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the object has no members (of a complete index).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The offset of the value of member `name`, if the object has it.
+    #[inline]
+    pub fn get(&self, name: &str) -> Option<usize> {
+        self.keys[..self.len]
+            .iter()
+            .position(|key| *key == name)
+            .map(|i| self.offsets[i])
+    }
+
+    /// Whether the object has member `name`.
+    #[inline]
+    pub fn has(&self, name: &str) -> bool {
+        self.keys[..self.len].contains(&name)
+    }
+}
+
 /// Up to this many items, `uniqueItems` over strings compares every pair (no allocation).
 const PAIRWISE_ITEMS: usize = 16;
 
