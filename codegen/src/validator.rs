@@ -287,6 +287,22 @@ impl Node {
             && !self.has_in_place()
     }
 
+    /// The names of the properties the node evaluates in any object it matches, when its
+    /// annotations are only those (no `patternProperties`, `additionalProperties`,
+    /// `unevaluated*`, item keywords or applicators): then an applicator's annotations are
+    /// known without reading the value (`Event::EVALUATED_NAMES`).
+    fn evaluated_names(&self) -> Option<Vec<&str>> {
+        let only_names = self.pattern_properties.is_empty()
+            && matches!(self.additional, Additional::Absent)
+            && self.unevaluated_properties.is_none()
+            && self.prefix_items.is_empty()
+            && self.items.is_none()
+            && self.contains.is_none()
+            && self.unevaluated_items.is_none()
+            && !self.has_in_place();
+        only_names.then(|| self.properties.iter().map(|p| p.name.as_str()).collect())
+    }
+
     /// The subschemas the node applies in place to the value itself.
     fn in_place_children(&self) -> impl Iterator<Item = &Child> {
         self.all_of
@@ -493,9 +509,14 @@ impl Expander {
     /// The statement that adds a child's annotations (for a value it matches) to `a`.
     fn annotate_call(&mut self, child: &Child, fork: TokenStream) -> TokenStream {
         match child {
-            Child::Type { path, .. } => {
-                quote!(<#path as ::ingest_runtime::Event>::annotate(&mut #fork.fork(), a)?;)
-            }
+            Child::Type { path, .. } => quote! {
+                match <#path as ::ingest_runtime::Event>::EVALUATED_NAMES {
+                    ::core::option::Option::Some(names) => a.keys(names),
+                    ::core::option::Option::None => {
+                        <#path as ::ingest_runtime::Event>::annotate(&mut #fork.fork(), a)?;
+                    }
+                }
+            },
             Child::Inline(node) if node.annotates() => {
                 let name = self.annotate_fn(node);
                 quote!(#name(&mut #fork.fork(), a)?;)
@@ -1296,12 +1317,23 @@ impl Expander {
             checks.push(quote!(c.max_length(&s, #max)?;));
         }
         if let Some(pattern) = &node.pattern {
-            let name = format_ident!("PATTERN");
-            let pattern_static = regex_static(&name, pattern);
-            checks.push(quote! {
-                #pattern_static
-                c.pattern(&s, &PATTERN, #pattern)?;
-            });
+            match crate::pattern::Steps::of(&crate::keywords::rust_regex(pattern)) {
+                Some(steps) => {
+                    let matched = steps.tokens();
+                    checks.push(quote! {
+                        let matched = #matched;
+                        c.pattern_matched(matched, &s, #pattern)?;
+                    });
+                }
+                None => {
+                    let name = format_ident!("PATTERN");
+                    let pattern_static = regex_static(&name, pattern);
+                    checks.push(quote! {
+                        #pattern_static
+                        c.pattern(&s, &PATTERN, #pattern)?;
+                    });
+                }
+            }
         }
         if let Some(format) = node.format {
             let format = format_tokens(format);
@@ -1717,6 +1749,12 @@ pub fn expand(ty: &Ident, generics: &syn::Generics, node: &Node) -> TokenStream 
             }
         }
     };
+    let names = node.evaluated_names().map(|names| {
+        quote! {
+            const EVALUATED_NAMES: ::core::option::Option<&'static [&'static str]> =
+                ::core::option::Option::Some(&[#(#names),*]);
+        }
+    });
     let members = node.decided_by_members().then(|| {
         let body = expander.members_body(node);
         let helpers = std::mem::take(&mut expander.functions);
@@ -1751,6 +1789,7 @@ pub fn expand(ty: &Ident, generics: &syn::Generics, node: &Node) -> TokenStream 
         #[allow(clippy::all, clippy::pedantic, unused_mut, unused_variables, non_snake_case)]
         impl #impl_generics ::ingest_runtime::Event for #ty #ty_generics #where_clause {
             #validate
+            #names
             #members
             #annotate
         }

@@ -268,7 +268,14 @@ impl Checker {
     /// `pattern`: `regex` is the pattern as compiled, `source` as the schema wrote it.
     #[inline]
     pub fn pattern(&mut self, s: &str, regex: &Regex, source: &str) -> Result<(), Error> {
-        if !regex.is_match(s) {
+        self.pattern_matched(regex.is_match(s), s, source)
+    }
+
+    /// `pattern`, matched by code of its own (a run of ASCII classes the generator expands
+    /// into loops): `matched` is its answer on `s`.
+    #[inline]
+    pub fn pattern_matched(&mut self, matched: bool, s: &str, source: &str) -> Result<(), Error> {
+        if !matched {
             return self.fail("pattern", || {
                 format!(
                     "{} does not match the pattern {source}",
@@ -769,6 +776,12 @@ impl<'a> Annotations<'a> {
     #[inline]
     pub fn key(&mut self, key: Cow<'a, str>) {
         self.keys.push(key);
+    }
+
+    /// These properties were evaluated (`Event::EVALUATED_NAMES`).
+    #[inline]
+    pub fn keys(&mut self, names: &'static [&'static str]) {
+        self.keys.extend(names.iter().map(|name| Cow::Borrowed(*name)));
     }
 
     /// Every property was evaluated (`additionalProperties`, `unevaluatedProperties`).

@@ -83,6 +83,14 @@ pub trait Event {
         p.skip_value()
     }
 
+    /// The names of the properties this type's schema evaluates in an object it matches, when
+    /// that is all [`Event::annotate`] would record of any value (its `properties`, and no
+    /// other keyword that evaluates properties or items): an applicator's annotations for
+    /// `unevaluatedProperties` are then known without reading the value. Naming a declared
+    /// property the object lacks changes nothing, since only the object's own keys are looked
+    /// up. `None` (the default) when the value must be read.
+    const EVALUATED_NAMES: Option<&'static [&'static str]> = None;
+
     /// The fast verdict on the value at the reader's position, without moving the reader
     /// (for applicators that ask whether a subschema matches).
     fn matches(p: &json::Parser<'_>) -> bool {
