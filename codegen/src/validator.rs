@@ -575,7 +575,9 @@ impl Expander {
                 _ => None,
             })
             .collect();
-        (!decidable.is_empty()).then(|| quote!(false #(|| #decidable)*))
+        // A tag's value and `unevaluatedProperties` read the index too.
+        let own = node.tagged_union().is_some() || node.checks_unevaluated_properties();
+        (own || !decidable.is_empty()).then(|| quote!(#own #(|| #decidable)*))
     }
 
     /// The expression: whether a child applied in place is known to match from the index of
@@ -1075,7 +1077,12 @@ impl Expander {
             let mut #flags = [false; #n];
             {
                 const VALUES: &[&str] = &[#(#values),*];
-                match ::ingest_runtime::check::tag_of(&fork, #property, VALUES)? {
+                let tag = if members.complete() {
+                    ::ingest_runtime::check::tag_of_members(&fork, kind, &*members, #property, VALUES)?
+                } else {
+                    ::ingest_runtime::check::tag_of(&fork, #property, VALUES)?
+                };
+                match tag {
                     #(#arms)*
                     other => c.no_tag(#keyword, #property, VALUES, &other)?,
                 }
@@ -1119,18 +1126,29 @@ impl Expander {
                     }
                 }
             };
+            // From the index of members when it is complete: only the values to check are read.
             passes.push(quote! {
                 if kind == ::ingest_runtime::json::Kind::Object {
                     #statics
-                    let mut q = fork.fork();
-                    q.begin_object()?;
-                    let mut first = true;
-                    while q.read_key(&mut first)? {
-                        let key = q.last_str();
-                        if #declared #patterns || a.has_key(&key) {
-                            q.skip_value()?;
-                        } else {
-                            #rest
+                    if members.complete() {
+                        for (key, offset) in members.iter() {
+                            let key = ::std::borrow::Cow::Borrowed(key);
+                            if !(#declared #patterns || a.has_key(&key)) {
+                                let mut q = fork.member_at(offset);
+                                #rest
+                            }
+                        }
+                    } else {
+                        let mut q = fork.fork();
+                        q.begin_object()?;
+                        let mut first = true;
+                        while q.read_key(&mut first)? {
+                            let key = q.last_str();
+                            if #declared #patterns || a.has_key(&key) {
+                                q.skip_value()?;
+                            } else {
+                                #rest
+                            }
                         }
                     }
                 }

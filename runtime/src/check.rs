@@ -718,21 +718,44 @@ pub fn tag_of<'a, S: AsRef<str>>(
             q.skip_value()?;
             continue;
         }
-        q.peek()?;
-        let start = q.offset();
-        if q.peek()? == Kind::String {
-            q.read_str()?;
-            let text = q.last_str();
-            if let Some(index) = values.iter().position(|v| v.as_ref() == text) {
-                return Ok(Tag::Branch(index));
-            }
-        } else {
-            q.skip_value()?;
-        }
-        let raw = String::from_utf8_lossy(q.slice(start, q.offset())).into_owned();
-        return Ok(Tag::Other(Cow::Owned(raw)));
+        return tag_value(&mut q, values);
     }
     Ok(Tag::Missing)
+}
+
+/// [`tag_of`] from the index of the object's members that its validator made (complete), so
+/// only the tag's value is read; `kind` is the value's kind.
+pub fn tag_of_members<'a, S: AsRef<str>>(
+    p: &Parser<'a>,
+    kind: Kind,
+    members: &Members<'_>,
+    name: &str,
+    values: &[S],
+) -> Result<Tag<'a>, Error> {
+    if kind != Kind::Object {
+        return Ok(Tag::NotAnObject);
+    }
+    match members.get(name) {
+        Some(offset) => tag_value(&mut p.member_at(offset), values),
+        None => Ok(Tag::Missing),
+    }
+}
+
+/// The branch a tag's value (at `q`) selects.
+fn tag_value<'a, S: AsRef<str>>(q: &mut Parser<'a>, values: &[S]) -> Result<Tag<'a>, Error> {
+    q.peek()?;
+    let start = q.offset();
+    if q.peek()? == Kind::String {
+        q.read_str()?;
+        let text = q.last_str();
+        if let Some(index) = values.iter().position(|v| v.as_ref() == text) {
+            return Ok(Tag::Branch(index));
+        }
+    } else {
+        q.skip_value()?;
+    }
+    let raw = String::from_utf8_lossy(q.slice(start, q.offset())).into_owned();
+    Ok(Tag::Other(Cow::Owned(raw)))
 }
 
 /// Whether the object at `p` (a fork: `p` is not advanced) has the key `name` (for the
@@ -909,6 +932,15 @@ impl<'a> Members<'a> {
             .iter()
             .position(|key| *key == name)
             .map(|i| self.offsets[i])
+    }
+
+    /// The members, in the object's order: each key and the offset of its value.
+    #[inline]
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, usize)> + '_ {
+        self.keys[..self.len]
+            .iter()
+            .copied()
+            .zip(self.offsets[..self.len].iter().copied())
     }
 
     /// Whether the object has member `name`.
