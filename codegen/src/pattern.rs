@@ -25,7 +25,9 @@ struct Step {
 
 impl Step {
     fn contains(&self, byte: u8) -> bool {
-        self.ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&byte))
+        self.ranges
+            .iter()
+            .any(|(lo, hi)| (*lo..=*hi).contains(&byte))
     }
 
     fn overlaps(&self, other: &Step) -> bool {
@@ -191,7 +193,9 @@ mod tests {
 
     #[test]
     fn the_spec_patterns_are_decided_and_agree_with_the_regex_crate() {
-        let alphabet = ['A', 'Z', 'a', 'z', '0', '9', '-', '_', '+', 'O', 'R', 'D', 'é'];
+        let alphabet = [
+            'A', 'Z', 'a', 'z', '0', '9', '-', '_', '+', 'O', 'R', 'D', 'é',
+        ];
         let inputs = strings(&alphabet, 4);
         for pattern in [
             "^[A-Z]{3}$",

@@ -554,7 +554,7 @@ impl Expander {
             fn #name<'a>(
                 p: &mut ::ingest_runtime::json::Parser<'a>,
                 c: &mut ::ingest_runtime::Checker,
-                m: &mut ::ingest_runtime::Members<'a>,
+                m: ::core::option::Option<&mut ::ingest_runtime::Members<'a>>,
             ) -> ::core::result::Result<(), ::ingest_runtime::json::Error> {
                 #body
             }
@@ -580,19 +580,28 @@ impl Expander {
         (own || !decidable.is_empty()).then(|| quote!(#own #(|| #decidable)*))
     }
 
-    /// The expression: whether a child applied in place is known to match from the index of
-    /// the object's members (`false` when it cannot be decided so: then it is read again).
-    fn decided(child: &Child) -> Option<TokenStream> {
+    /// The expression (an `Option<bool>`): the fast verdict of a child applied in place, from
+    /// the index of the object's members, or `None` when it cannot be decided so (then it is
+    /// read again). Only the fast path decides: the report reads the child for its violations,
+    /// and a verdict taken twice per level of a recursive schema would cost 2^depth.
+    fn decided(child: &Child) -> TokenStream {
         match child {
             Child::Type {
                 path,
                 nullable: false,
-            } => Some(quote! {
-                (<#path as ::ingest_runtime::Event>::DECIDED_BY_MEMBERS
+            } => quote! {
+                (if <#path as ::ingest_runtime::Event>::DECIDED_BY_MEMBERS
+                    && !c.is_report()
                     && members.complete()
-                    && <#path as ::ingest_runtime::Event>::matches_members(kind, &fork, &*members))
-            }),
-            _ => None,
+                {
+                    ::core::option::Option::Some(
+                        <#path as ::ingest_runtime::Event>::matches_members(kind, &fork, &*members),
+                    )
+                } else {
+                    ::core::option::Option::None
+                })
+            },
+            _ => quote!(::core::option::Option::<bool>::None),
         }
     }
 
@@ -606,19 +615,32 @@ impl Expander {
         declare: bool,
     ) -> TokenStream {
         let call = self.call(child, quote!(&mut fork.fork()), quote!(c));
-        let decided = Self::decided(child).unwrap_or_else(|| quote!(false));
+        let decided = Self::decided(child);
         let binding = declare.then(|| quote!(let));
+        // A fast verdict of `false` stops the fast path as the child's own violation would.
         match flag {
             Some(flag) => quote! {
-                #binding #flag = if #decided {
-                    true
-                } else {
-                    let before = c.count();
-                    #call?;
-                    c.count() == before
+                #binding #flag = match #decided {
+                    ::core::option::Option::Some(true) => true,
+                    ::core::option::Option::Some(false) => {
+                        return ::core::result::Result::Err(::ingest_runtime::json::Error::Stop);
+                    }
+                    ::core::option::Option::None => {
+                        let before = c.count();
+                        #call?;
+                        c.count() == before
+                    }
                 };
             },
-            None => quote!(if !#decided { #call?; }),
+            None => quote! {
+                match #decided {
+                    ::core::option::Option::Some(true) => {}
+                    ::core::option::Option::Some(false) => {
+                        return ::core::result::Result::Err(::ingest_runtime::json::Error::Stop);
+                    }
+                    ::core::option::Option::None => #call?,
+                }
+            },
         }
     }
 
@@ -651,7 +673,10 @@ impl Expander {
             } else {
                 // A nullable type's check reads with `?`: keep it inside a `Result`.
                 let matches = match &property.child {
-                    Child::Type { path, nullable: false } => {
+                    Child::Type {
+                        path,
+                        nullable: false,
+                    } => {
                         quote!(<#path as ::ingest_runtime::Event>::matches(&q))
                     }
                     child => {
@@ -764,19 +789,42 @@ impl Expander {
         });
         // The index of the object's members: this node's own (for its applicators), or the
         // caller's, which this node enables when its applicators use it.
+        // (A node that does not use an index keeps none on its stack: recursive schemas nest
+        // these frames as deep as the document.)
+        let push = quote!(members.push(&key, p.offset()););
         let (members_decl, indexing) = match (index, &wanted) {
-            (MembersIndex::Local, None) => (None, false),
+            (MembersIndex::Local, None) => (None, None),
             (MembersIndex::Local, Some(wanted)) => (
                 Some(quote! {
                     let mut members = ::ingest_runtime::Members::new(#wanted);
                     let members = &mut members;
                 }),
-                true,
+                Some(push),
             ),
-            (MembersIndex::Param, wanted) => {
-                let enable = wanted.as_ref().map(|wanted| quote!(if #wanted { m.enable(); }));
-                (Some(quote!(#enable let members = m;)), true)
-            }
+            (MembersIndex::Param, Some(wanted)) => (
+                Some(quote! {
+                    let mut own_members;
+                    let members: &mut ::ingest_runtime::Members<'_> = match m {
+                        ::core::option::Option::Some(m) => m,
+                        ::core::option::Option::None => {
+                            own_members = ::ingest_runtime::Members::new(false);
+                            &mut own_members
+                        }
+                    };
+                    if #wanted {
+                        members.enable();
+                    }
+                }),
+                Some(push),
+            ),
+            (MembersIndex::Param, None) => (
+                Some(quote!(let mut members = m;)),
+                Some(quote! {
+                    if let ::core::option::Option::Some(members) = members.as_deref_mut() {
+                        #push
+                    }
+                }),
+            ),
         };
 
         let mut arms = Vec::new();
@@ -819,7 +867,7 @@ impl Expander {
                     quote!(#kind::Array => { #checks })
                 }
                 InstanceType::Object => {
-                    let checks = self.object_checks(node, indexing);
+                    let checks = self.object_checks(node, indexing.clone());
                     quote!(#kind::Object => { #checks })
                 }
                 InstanceType::Integer => unreachable!("integers are read as numbers"),
@@ -980,13 +1028,13 @@ impl Expander {
         let mut steps = Vec::new();
         for (i, child) in branches.iter().enumerate() {
             let call = self.call(child, quote!(&mut fork.fork()), quote!(&mut b));
-            let decided = Self::decided(child).unwrap_or_else(|| quote!(false));
+            let decided = Self::decided(child);
             // `anyOf` may stop at the first match, unless annotations need every branch.
             let guard = (keyword == "anyOf" && !record).then(|| quote!(if !#flags.contains(&true)));
             steps.push(quote! {
                 #guard {
-                    if #decided {
-                        #flags[#i] = true;
+                    if let ::core::option::Option::Some(matched) = #decided {
+                        #flags[#i] = matched;
                     } else {
                         let mut b = c.branch();
                         let result = #call;
@@ -1053,10 +1101,13 @@ impl Expander {
         let mut arms = Vec::new();
         for (i, child) in branches.iter().enumerate() {
             let call = self.call(child, quote!(&mut fork.fork()), quote!(&mut b));
-            let decided = Self::decided(child).unwrap_or_else(|| quote!(false));
+            let decided = Self::decided(child);
             arms.push(quote! {
                 ::ingest_runtime::check::Tag::Branch(#i) => {
-                    if #decided {
+                    if let ::core::option::Option::Some(matched) = #decided {
+                        if !matched {
+                            return ::core::result::Result::Err(::ingest_runtime::json::Error::Stop);
+                        }
                         #flags[#i] = true;
                     } else {
                         let mut b = c.branch();
@@ -1446,7 +1497,11 @@ impl Expander {
                         <#contains as ::ingest_runtime::Event>::DECIDED_BY_MEMBERS,
                     );
                     let result =
-                        <#items as ::ingest_runtime::Event>::validate_indexed(p, c, &mut item_members);
+                        <#items as ::ingest_runtime::Event>::validate_indexed(
+                            p,
+                            c,
+                            ::core::option::Option::Some(&mut item_members),
+                        );
                     if result.is_ok() {
                         let matched = if <#contains as ::ingest_runtime::Event>::DECIDED_BY_MEMBERS
                             && item_members.complete()
@@ -1520,8 +1575,7 @@ impl Expander {
         }
     }
 
-    fn object_checks(&mut self, node: &Node, indexing: bool) -> TokenStream {
-        let push = indexing.then(|| quote!(members.push(&key, p.offset());));
+    fn object_checks(&mut self, node: &Node, push: Option<TokenStream>) -> TokenStream {
         let noted = node.noted_names();
         let (statics, _) = self.pattern_tests(node, "");
         let pattern_calls: Vec<(Ident, TokenStream)> = node
@@ -1741,16 +1795,12 @@ pub fn expand(ty: &Ident, generics: &syn::Generics, node: &Node) -> TokenStream 
                 p: &mut ::ingest_runtime::json::Parser<'_>,
                 c: &mut ::ingest_runtime::Checker,
             ) -> ::core::result::Result<(), ::ingest_runtime::json::Error> {
-                <Self as ::ingest_runtime::Event>::validate_indexed(
-                    p,
-                    c,
-                    &mut ::ingest_runtime::Members::new(false),
-                )
+                <Self as ::ingest_runtime::Event>::validate_indexed(p, c, ::core::option::Option::None)
             }
             fn validate_indexed<'a>(
                 p: &mut ::ingest_runtime::json::Parser<'a>,
                 c: &mut ::ingest_runtime::Checker,
-                m: &mut ::ingest_runtime::Members<'a>,
+                m: ::core::option::Option<&mut ::ingest_runtime::Members<'a>>,
             ) -> ::core::result::Result<(), ::ingest_runtime::json::Error> {
                 #(#functions)*
                 #root(p, c, m)

@@ -804,7 +804,8 @@ impl<'a> Annotations<'a> {
     /// These properties were evaluated (`Event::EVALUATED_NAMES`).
     #[inline]
     pub fn keys(&mut self, names: &'static [&'static str]) {
-        self.keys.extend(names.iter().map(|name| Cow::Borrowed(*name)));
+        self.keys
+            .extend(names.iter().map(|name| Cow::Borrowed(*name)));
     }
 
     /// Every property was evaluated (`additionalProperties`, `unevaluatedProperties`).
@@ -859,7 +860,8 @@ pub struct Members<'a> {
     overflow: bool,
     len: usize,
     keys: [&'a str; Members::CAPACITY],
-    offsets: [usize; Members::CAPACITY],
+    /// (Offsets past `u32::MAX` are not indexed: a smaller index is a smaller stack frame.)
+    offsets: [u32; Members::CAPACITY],
 }
 
 impl<'a> Members<'a> {
@@ -897,8 +899,8 @@ impl<'a> Members<'a> {
         if !self.enabled {
             return;
         }
-        match key {
-            Cow::Borrowed(key) if self.len < Self::CAPACITY => {
+        match (key, u32::try_from(value)) {
+            (Cow::Borrowed(key), Ok(value)) if self.len < Self::CAPACITY => {
                 self.keys[self.len] = key;
                 self.offsets[self.len] = value;
                 self.len += 1;
@@ -931,16 +933,17 @@ impl<'a> Members<'a> {
         self.keys[..self.len]
             .iter()
             .position(|key| *key == name)
-            .map(|i| self.offsets[i])
+            .map(|i| self.offsets[i] as usize)
     }
 
     /// The members, in the object's order: each key and the offset of its value.
     #[inline]
     pub fn iter(&self) -> impl Iterator<Item = (&'a str, usize)> + '_ {
-        self.keys[..self.len]
-            .iter()
-            .copied()
-            .zip(self.offsets[..self.len].iter().copied())
+        self.keys[..self.len].iter().copied().zip(
+            self.offsets[..self.len]
+                .iter()
+                .map(|offset| *offset as usize),
+        )
     }
 
     /// Whether the object has member `name`.

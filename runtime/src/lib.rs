@@ -116,14 +116,17 @@ pub trait Event {
 
     /// [`Event::validate_json`], which also records the members of the object it reads in
     /// `m` (when the value is an object and `m` is enabled), so that an applicator over the
-    /// same value (`contains` beside `items`) is decided without a second pass. The default
-    /// records nothing and leaves `m` incomplete (the applicator reads the value again).
+    /// same value (`contains` beside `items`) is decided without a second pass; `None` is
+    /// `validate_json`. The default records nothing and leaves `m` incomplete (the applicator
+    /// reads the value again).
     fn validate_indexed<'a>(
         p: &mut json::Parser<'a>,
         c: &mut Checker,
-        m: &mut Members<'a>,
+        m: Option<&mut Members<'a>>,
     ) -> Result<(), json::Error> {
-        m.disable();
+        if let Some(m) = m {
+            m.disable();
+        }
         Self::validate_json(p, c)
     }
 

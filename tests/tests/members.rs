@@ -113,7 +113,11 @@ fn verdicts<T: Event>(json: &str) -> (bool, Vec<(String, &'static str)>) {
     let report = T::violations(json.as_bytes())
         .unwrap_or_else(|e| panic!("{json} is JSON: {e}"))
         .into_iter()
-        .map(|Violation { pointer, keyword, .. }| (pointer, keyword))
+        .map(
+            |Violation {
+                 pointer, keyword, ..
+             }| (pointer, keyword),
+        )
         .collect();
     (fast, report)
 }
@@ -147,24 +151,52 @@ fn if_then_else_not_and_dependent_schemas_agree_with_a_second_read() {
         (r#"{"channel":"store","store_id":"S1"}"#, true, &[]),
         (r#"{"channel":"store"}"#, false, &[("", "required")]),
         (r#"{"channel":"web","address":"a"}"#, true, &[]),
-        (r#"{"channel":"web"}"#, false, &[("", "required")]),
-        (r#"{"channel":"web","address":"a","test":"test-1"}"#, false, &[("", "not")]),
-        (r#"{"channel":"web","address":"a","test":"prod-1"}"#, true, &[]),
-        (r#"{"channel":"web","address":"a","gift":1,"note":"n","to":"t"}"#, true, &[]),
+        (r#"{"channel":"web","k":0}"#, false, &[("", "required")]),
+        // One member: `else` also finds too few.
+        (
+            r#"{"channel":"web"}"#,
+            false,
+            &[("", "required"), ("", "minProperties")],
+        ),
+        (
+            r#"{"channel":"web","address":"a","test":"test-1"}"#,
+            false,
+            &[("", "not")],
+        ),
+        (
+            r#"{"channel":"web","address":"a","test":"prod-1"}"#,
+            true,
+            &[],
+        ),
+        (
+            r#"{"channel":"web","address":"a","gift":1,"note":"n","to":"t"}"#,
+            true,
+            &[],
+        ),
         (
             r#"{"channel":"web","address":"a","gift":1,"note":"n"}"#,
             false,
             &[("", "dependentRequired")],
         ),
-        (r#"{"channel":"web","address":"a","gift":1}"#, false, &[("", "required")]),
+        (
+            r#"{"channel":"web","address":"a","gift":1}"#,
+            false,
+            &[("", "required")],
+        ),
         // `minProperties` of `else`: one member is too few.
-        (r#"{"address":"a"}"#, false, &[("", "required"), ("", "minProperties")]),
+        (
+            r#"{"address":"a"}"#,
+            false,
+            &[("", "required"), ("", "minProperties")],
+        ),
     ];
     for (json, valid, expected) in cases {
         let (fast, report) = verdicts::<Order>(json);
         assert_eq!(fast, *valid, "{json}");
-        let expected: Vec<(String, &str)> =
-            expected.iter().map(|(p, k)| ((*p).to_owned(), *k)).collect();
+        let expected: Vec<(String, &str)> = expected
+            .iter()
+            .map(|(p, k)| ((*p).to_owned(), *k))
+            .collect();
         assert_eq!(report, expected, "{json}");
     }
 }
@@ -207,7 +239,10 @@ fn contains_is_decided_in_the_pass_over_the_items() {
     let line = |wrapped: &str| format!(r#"{{"sku":"a","wrapped":{wrapped}}}"#);
     let basket = |lines: &[String]| format!(r#"{{"lines":[{}]}}"#, lines.join(","));
     let (t, f) = (line("true"), line("false"));
-    assert_eq!(verdicts::<Basket>(&basket(&[t.clone(), f.clone()])), (true, vec![]));
+    assert_eq!(
+        verdicts::<Basket>(&basket(&[t.clone(), f.clone()])),
+        (true, vec![])
+    );
     assert_eq!(
         verdicts::<Basket>(&basket(&[f.clone(), f.clone()])),
         (false, vec![("/lines".to_owned(), "minContains")])
@@ -228,7 +263,10 @@ fn contains_is_decided_in_the_pass_over_the_items() {
         big.push_str(&format!(r#","x{i}":0"#));
     }
     big.push_str(r#","wrapped":true}"#);
-    assert_eq!(verdicts::<Basket>(&basket(&[big, f.clone()])), (true, vec![]));
+    assert_eq!(
+        verdicts::<Basket>(&basket(&[big, f.clone()])),
+        (true, vec![])
+    );
     let escaped = r#"{"sku":"a","wr\u0061pped":true}"#.to_owned();
     assert_eq!(verdicts::<Basket>(&basket(&[escaped, f])), (true, vec![]));
 }
@@ -251,7 +289,11 @@ fn an_index_decides_only_for_an_object() {
     assert!(!HasAddress::matches_members(Kind::Object, &start, &members));
     // Not an object: read as before (every type is allowed).
     let number = Parser::new(b"7");
-    assert!(HasStore::matches_members(Kind::Number, &number, &Members::new(true)));
+    assert!(HasStore::matches_members(
+        Kind::Number,
+        &number,
+        &Members::new(true)
+    ));
     // An index that was not enabled holds nothing and is not complete.
     let mut off = Members::new(false);
     off.push(&"store_id".into(), 1);
