@@ -31,6 +31,16 @@
 //!    `additionalProperties`; `prefixItems`, `items`, `contains`) and those of every in-place
 //!    subschema that passed, which each type reports through `Event::annotate`.
 //!
+//! Most of those second reads are avoided on the fast path. A node's own pass over an object
+//! records each key and where its value starts (`ingest_runtime::Members`); a subschema whose
+//! only object keywords are `properties`, `required`, `dependentRequired` and the property
+//! counts ([`Node::decided_by_members`]) is decided from that index, reading only the members
+//! it checks (`Event::matches_members`), and so are a union's tag and the members left to
+//! `unevaluatedProperties`. `contains` beside an `items` type is decided from the index the
+//! item's validator fills in the same pass (`Event::validate_indexed`). The report path
+//! applies subschemas in place as above (for their violations); an object the index cannot
+//! hold (more than 16 keys, an escaped key) is read again.
+//!
 //! Every check goes through `ingest_runtime::Checker`, which either stops at the first
 //! violation (the fast path) or records it with its pointer (the report): one generated body,
 //! two behaviours, so the two paths agree on every input by construction.
