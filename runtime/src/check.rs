@@ -894,6 +894,8 @@ impl<'a> Members<'a> {
 
     /// Records a member: its key and the offset of its value (the reader's offset right
     /// after the key's `:`).
+    // The key stays a `Cow`: only a borrowed key (no escapes) can be kept.
+    #[allow(clippy::ptr_arg)]
     #[inline]
     pub fn push(&mut self, key: &Cow<'a, str>, value: usize) {
         if !self.enabled {
