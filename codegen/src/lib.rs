@@ -13,6 +13,7 @@
 //! - [`types`]: schema -> Rust types annotated with `#[derive(Event)]` attributes.
 //! - [`validator`]: the validator model the derive builds from those attributes, and its
 //!   expansion into one-pass validating code.
+//! - [`pattern`]: the `pattern`s that expand into plain loops instead of a regex.
 //! - [`events`]: a spec's whole events crate (`generated/<name>/events/`) and its JSON Schema
 //!   files, as deterministic text.
 //! - [`functions`]: a spec's functions crate (`generated/<name>/functions/`), which links the
@@ -22,6 +23,7 @@ pub mod compat;
 pub mod events;
 pub mod functions;
 pub mod keywords;
+pub mod pattern;
 pub mod schema;
 pub mod types;
 pub mod validator;

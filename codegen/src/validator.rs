@@ -31,6 +31,16 @@
 //!    `additionalProperties`; `prefixItems`, `items`, `contains`) and those of every in-place
 //!    subschema that passed, which each type reports through `Event::annotate`.
 //!
+//! Most of those second reads are avoided on the fast path. A node's own pass over an object
+//! records each key and where its value starts (`ingest_runtime::Members`); a subschema whose
+//! only object keywords are `properties`, `required`, `dependentRequired` and the property
+//! counts ([`Node::decided_by_members`]) is decided from that index, reading only the members
+//! it checks (`Event::matches_members`), and so are a union's tag and the members left to
+//! `unevaluatedProperties`. `contains` beside an `items` type is decided from the index the
+//! item's validator fills in the same pass (`Event::validate_indexed`). The report path
+//! applies subschemas in place as above (for their violations); an object the index cannot
+//! hold (more than 16 keys, an escaped key) is read again.
+//!
 //! Every check goes through `ingest_runtime::Checker`, which either stops at the first
 //! violation (the fast path) or records it with its pointer (the report): one generated body,
 //! two behaviours, so the two paths agree on every input by construction.
@@ -269,6 +279,55 @@ impl Node {
             || self.has_in_place()
     }
 
+    /// Whether the node's verdict on an object can be decided from an index of its members
+    /// (`ingest_runtime::Members`: which keys are present, where their values are), reading
+    /// only the members it checks: its only keywords about an object are `properties`,
+    /// `required`, `dependentRequired`, `minProperties` and `maxProperties`. (Other kinds of
+    /// value are checked by reading them, as before.)
+    pub fn decided_by_members(&self) -> bool {
+        !self.never
+            && self.allows(InstanceType::Object)
+            && self.pattern_properties.is_empty()
+            && matches!(self.additional, Additional::Absent)
+            && self.property_names.is_none()
+            && self.dependent_schemas.is_empty()
+            && self.unevaluated_properties.is_none()
+            && self.enum_values.is_none()
+            && self.const_value.is_none()
+            && !self.has_in_place()
+    }
+
+    /// The names of the properties the node evaluates in any object it matches, when its
+    /// annotations are only those (no `patternProperties`, `additionalProperties`,
+    /// `unevaluated*`, item keywords or applicators): then an applicator's annotations are
+    /// known without reading the value (`Event::EVALUATED_NAMES`).
+    fn evaluated_names(&self) -> Option<Vec<&str>> {
+        let only_names = self.pattern_properties.is_empty()
+            && matches!(self.additional, Additional::Absent)
+            && self.unevaluated_properties.is_none()
+            && self.prefix_items.is_empty()
+            && self.items.is_none()
+            && self.contains.is_none()
+            && self.unevaluated_items.is_none()
+            && !self.has_in_place();
+        only_names.then(|| self.properties.iter().map(|p| p.name.as_str()).collect())
+    }
+
+    /// The subschemas the node applies in place to the value itself.
+    fn in_place_children(&self) -> impl Iterator<Item = &Child> {
+        self.all_of
+            .iter()
+            .chain(&self.any_of)
+            .chain(&self.one_of)
+            .chain(&self.not)
+            .chain(self.condition.iter().flat_map(|condition| {
+                std::iter::once(&condition.test)
+                    .chain(&condition.then)
+                    .chain(&condition.otherwise)
+            }))
+            .chain(self.dependent_schemas.iter().map(|(_, child)| child))
+    }
+
     /// Whether only strings can pass the type check.
     fn string_only(&self) -> bool {
         self.types
@@ -392,6 +451,15 @@ struct Expander {
     functions: Vec<TokenStream>,
 }
 
+/// Where a node function's index of the object's members comes from.
+#[derive(Clone, Copy)]
+enum MembersIndex {
+    /// Its own, declared when its applicators use it.
+    Local,
+    /// The caller's (`m`, a type's own schema: `Event::validate_indexed`).
+    Param,
+}
+
 /// Flags the applicator phase records for the annotations of `unevaluated*`: which in-place
 /// branches passed.
 #[derive(Default)]
@@ -451,9 +519,14 @@ impl Expander {
     /// The statement that adds a child's annotations (for a value it matches) to `a`.
     fn annotate_call(&mut self, child: &Child, fork: TokenStream) -> TokenStream {
         match child {
-            Child::Type { path, .. } => {
-                quote!(<#path as ::ingest_runtime::Event>::annotate(&mut #fork.fork(), a)?;)
-            }
+            Child::Type { path, .. } => quote! {
+                match <#path as ::ingest_runtime::Event>::EVALUATED_NAMES {
+                    ::core::option::Option::Some(names) => a.keys(names),
+                    ::core::option::Option::None => {
+                        <#path as ::ingest_runtime::Event>::annotate(&mut #fork.fork(), a)?;
+                    }
+                }
+            },
             Child::Inline(node) if node.annotates() => {
                 let name = self.annotate_fn(node);
                 quote!(#name(&mut #fork.fork(), a)?;)
@@ -479,6 +552,199 @@ impl Expander {
         name
     }
 
+    /// Generates the validating function of a type's own schema and returns its name: a node
+    /// function that also takes the index of the object's members, which it fills when the
+    /// index is enabled (`Event::validate_indexed`) or when its own applicators use it.
+    fn root(&mut self, node: &Node) -> Ident {
+        let index = self.functions.len();
+        let name = format_ident!("node_{}", index);
+        self.functions.push(TokenStream::new());
+        let body = self.body_with(node, MembersIndex::Param);
+        self.functions[index] = quote! {
+            fn #name<'a>(
+                p: &mut ::ingest_runtime::json::Parser<'a>,
+                c: &mut ::ingest_runtime::Checker,
+                m: ::core::option::Option<&mut ::ingest_runtime::Members<'a>>,
+            ) -> ::core::result::Result<(), ::ingest_runtime::json::Error> {
+                #body
+            }
+        };
+        name
+    }
+
+    /// Whether any subschema the node applies in place may be decided from the index of the
+    /// object's members: the expression (constant once compiled), if any child can be.
+    fn members_wanted(node: &Node) -> Option<TokenStream> {
+        let decidable: Vec<TokenStream> = node
+            .in_place_children()
+            .filter_map(|child| match child {
+                Child::Type {
+                    path,
+                    nullable: false,
+                } => Some(quote!(<#path as ::ingest_runtime::Event>::DECIDED_BY_MEMBERS)),
+                _ => None,
+            })
+            .collect();
+        // A tag's value and `unevaluatedProperties` read the index too.
+        let own = node.tagged_union().is_some() || node.checks_unevaluated_properties();
+        (own || !decidable.is_empty()).then(|| quote!(#own #(|| #decidable)*))
+    }
+
+    /// The expression (an `Option<bool>`): the fast verdict of a child applied in place, from
+    /// the index of the object's members, or `None` when it cannot be decided so (then it is
+    /// read again). Only the fast path decides: the report reads the child for its violations,
+    /// and a verdict taken twice per level of a recursive schema would cost 2^depth.
+    fn decided(child: &Child) -> TokenStream {
+        match child {
+            Child::Type {
+                path,
+                nullable: false,
+            } => quote! {
+                (if <#path as ::ingest_runtime::Event>::DECIDED_BY_MEMBERS
+                    && !c.is_report()
+                    && members.complete()
+                {
+                    ::core::option::Option::Some(
+                        <#path as ::ingest_runtime::Event>::matches_members(kind, &fork, &*members),
+                    )
+                } else {
+                    ::core::option::Option::None
+                })
+            },
+            _ => quote!(::core::option::Option::<bool>::None),
+        }
+    }
+
+    /// The statement that applies a child in place (its violations reported where they are),
+    /// skipped when the index of members shows it matches: a subschema that matches reports
+    /// nothing. With `flag`, the child's outcome is kept in it (for `unevaluated*`).
+    fn in_place(
+        &mut self,
+        child: &Child,
+        flag: Option<&TokenStream>,
+        declare: bool,
+    ) -> TokenStream {
+        let call = self.call(child, quote!(&mut fork.fork()), quote!(c));
+        let decided = Self::decided(child);
+        let binding = declare.then(|| quote!(let));
+        // A fast verdict of `false` stops the fast path as the child's own violation would.
+        match flag {
+            Some(flag) => quote! {
+                #binding #flag = match #decided {
+                    ::core::option::Option::Some(true) => true,
+                    ::core::option::Option::Some(false) => {
+                        return ::core::result::Result::Err(::ingest_runtime::json::Error::Stop);
+                    }
+                    ::core::option::Option::None => {
+                        let before = c.count();
+                        #call?;
+                        c.count() == before
+                    }
+                };
+            },
+            None => quote! {
+                match #decided {
+                    ::core::option::Option::Some(true) => {}
+                    ::core::option::Option::Some(false) => {
+                        return ::core::result::Result::Err(::ingest_runtime::json::Error::Stop);
+                    }
+                    ::core::option::Option::None => #call?,
+                }
+            },
+        }
+    }
+
+    /// The expression: whether a child applied in place matches, from the index of the
+    /// object's members when it can be decided so, else by reading the value again.
+    fn matches_in_place(&mut self, child: &Child) -> TokenStream {
+        match child {
+            Child::Type {
+                path,
+                nullable: false,
+            } => quote! {
+                (if <#path as ::ingest_runtime::Event>::DECIDED_BY_MEMBERS && members.complete() {
+                    <#path as ::ingest_runtime::Event>::matches_members(kind, &fork, &*members)
+                } else {
+                    <#path as ::ingest_runtime::Event>::matches(&fork)
+                })
+            },
+            _ => self.matches(child, quote!(fork)),
+        }
+    }
+
+    /// The body of `Event::matches_members` for a node that `decided_by_members`.
+    fn members_body(&mut self, node: &Node) -> TokenStream {
+        let mut checks = Vec::new();
+        for property in &node.properties {
+            let name = &property.name;
+            let trivial = matches!(&property.child, Child::Inline(n) if n.is_trivial());
+            let present = if trivial {
+                TokenStream::new()
+            } else {
+                // A nullable type's check reads with `?`: keep it inside a `Result`.
+                let matches = match &property.child {
+                    Child::Type {
+                        path,
+                        nullable: false,
+                    } => {
+                        quote!(<#path as ::ingest_runtime::Event>::matches(&q))
+                    }
+                    child => {
+                        let call = self.call(
+                            child,
+                            quote!(&mut q.fork()),
+                            quote!(&mut ::ingest_runtime::Checker::fast()),
+                        );
+                        quote! {
+                            (|| -> ::core::result::Result<(), ::ingest_runtime::json::Error> {
+                                #call
+                            })()
+                            .is_ok()
+                        }
+                    }
+                };
+                quote! {
+                    let q = p.member_at(offset);
+                    if !#matches {
+                        return false;
+                    }
+                }
+            };
+            let absent = property.required.then(|| quote!(return false;));
+            checks.push(quote! {
+                match m.get(#name) {
+                    ::core::option::Option::Some(offset) => { #present }
+                    ::core::option::Option::None => { #absent }
+                }
+            });
+        }
+        for name in &node.required {
+            checks.push(quote!(if !m.has(#name) { return false; }));
+        }
+        for (trigger, names) in &node.dependent_required {
+            checks.push(quote! {
+                if m.has(#trigger) && !(true #(&& m.has(#names))*) {
+                    return false;
+                }
+            });
+        }
+        if let Some(min) = node.min_properties {
+            let min = count_tokens(min);
+            checks.push(quote!(if m.len() < #min { return false; }));
+        }
+        if let Some(max) = node.max_properties {
+            let max = count_tokens(max);
+            checks.push(quote!(if m.len() > #max { return false; }));
+        }
+        quote! {
+            if kind != ::ingest_runtime::json::Kind::Object {
+                return <Self as ::ingest_runtime::Event>::matches(p);
+            }
+            #(#checks)*
+            true
+        }
+    }
+
     /// Generates the annotating function for a node and returns its name.
     fn annotate_fn(&mut self, node: &Node) -> Ident {
         let index = self.functions.len();
@@ -497,6 +763,10 @@ impl Expander {
     }
 
     fn body(&mut self, node: &Node) -> TokenStream {
+        self.body_with(node, MembersIndex::Local)
+    }
+
+    fn body_with(&mut self, node: &Node, index: MembersIndex) -> TokenStream {
         if node.never {
             return quote!(c.never(p));
         }
@@ -519,6 +789,53 @@ impl Expander {
         let general_const = node.const_value.is_some() && !inline_const;
         let unevaluated = node.checks_unevaluated_properties() || node.checks_unevaluated_items();
         let needs_fork = node.has_in_place() || unevaluated;
+        // Only a node that reads objects itself can index their members.
+        let wanted = Self::members_wanted(node).map(|wanted| {
+            if node.allows(InstanceType::Object) {
+                wanted
+            } else {
+                quote!(false)
+            }
+        });
+        // The index of the object's members: this node's own (for its applicators), or the
+        // caller's, which this node enables when its applicators use it.
+        // (A node that does not use an index keeps none on its stack: recursive schemas nest
+        // these frames as deep as the document.)
+        let push = quote!(members.push(&key, p.offset()););
+        let (members_decl, indexing) = match (index, &wanted) {
+            (MembersIndex::Local, None) => (None, None),
+            (MembersIndex::Local, Some(wanted)) => (
+                Some(quote! {
+                    let mut members = ::ingest_runtime::Members::new(#wanted);
+                    let members = &mut members;
+                }),
+                Some(push),
+            ),
+            (MembersIndex::Param, Some(wanted)) => (
+                Some(quote! {
+                    let mut own_members;
+                    let members: &mut ::ingest_runtime::Members<'_> = match m {
+                        ::core::option::Option::Some(m) => m,
+                        ::core::option::Option::None => {
+                            own_members = ::ingest_runtime::Members::new(false);
+                            &mut own_members
+                        }
+                    };
+                    if #wanted {
+                        members.enable();
+                    }
+                }),
+                Some(push),
+            ),
+            (MembersIndex::Param, None) => (
+                Some(quote!(let mut members = m;)),
+                Some(quote! {
+                    if let ::core::option::Option::Some(members) = members.as_deref_mut() {
+                        #push
+                    }
+                }),
+            ),
+        };
 
         let mut arms = Vec::new();
         let all_kinds = [
@@ -560,7 +877,7 @@ impl Expander {
                     quote!(#kind::Array => { #checks })
                 }
                 InstanceType::Object => {
-                    let checks = self.object_checks(node);
+                    let checks = self.object_checks(node, indexing.clone());
                     quote!(#kind::Object => { #checks })
                 }
                 InstanceType::Integer => unreachable!("integers are read as numbers"),
@@ -597,6 +914,7 @@ impl Expander {
         quote! {
             let kind = p.peek()?;
             #fork
+            #members_decl
             #start
             #dependents
             match kind {
@@ -614,19 +932,14 @@ impl Expander {
     /// each branch's outcome is kept in a flag for the annotations of `unevaluated*`.
     fn applicators(&mut self, node: &Node, record: bool, outcomes: &mut Outcomes) -> TokenStream {
         let mut out = Vec::new();
-        let fork = quote!(fork);
         for (i, child) in node.all_of.iter().enumerate() {
-            let call = self.call(child, quote!(&mut fork.fork()), quote!(c));
             if record {
                 let flag = format_ident!("all_of_{}", i);
-                out.push(quote! {
-                    let before = c.count();
-                    #call?;
-                    let #flag = c.count() == before;
-                });
-                outcomes.passed.push((child.clone(), quote!(#flag)));
+                let flag = quote!(#flag);
+                out.push(self.in_place(child, Some(&flag), true));
+                outcomes.passed.push((child.clone(), flag));
             } else {
-                out.push(quote!(#call?;));
+                out.push(self.in_place(child, None, false));
             }
         }
         let tagged = node
@@ -644,11 +957,11 @@ impl Expander {
             });
         }
         if let Some(not) = &node.not {
-            let matches = self.matches(not, fork.clone());
+            let matches = self.matches_in_place(not);
             out.push(quote!(if #matches { c.matches_not()?; }));
         }
         if let Some(condition) = &node.condition {
-            let test = self.matches(&condition.test, fork.clone());
+            let test = self.matches_in_place(&condition.test);
             if record {
                 outcomes
                     .passed
@@ -658,17 +971,13 @@ impl Expander {
                 let Some(child) = child else {
                     return TokenStream::new();
                 };
-                let call = self.call(child, quote!(&mut fork.fork()), quote!(c));
                 if record {
                     let flag = format_ident!("{}", flag);
-                    outcomes.passed.push((child.clone(), quote!(#flag)));
-                    quote! {
-                        let before = c.count();
-                        #call?;
-                        #flag = c.count() == before;
-                    }
+                    let flag = quote!(#flag);
+                    outcomes.passed.push((child.clone(), flag.clone()));
+                    self.in_place(child, Some(&flag), false)
                 } else {
-                    quote!(#call?;)
+                    self.in_place(child, None, false)
                 }
             };
             let then = branch(&condition.then, "then_passed");
@@ -690,20 +999,20 @@ impl Expander {
             });
         }
         for (i, (_, child)) in node.dependent_schemas.iter().enumerate() {
-            let call = self.call(child, quote!(&mut fork.fork()), quote!(c));
             if record {
                 let flag = format_ident!("dependent_{}", i);
+                let flag = quote!(#flag);
+                let apply = self.in_place(child, Some(&flag), false);
                 out.push(quote! {
                     let mut #flag = false;
                     if dependents[#i] {
-                        let before = c.count();
-                        #call?;
-                        #flag = c.count() == before;
+                        #apply
                     }
                 });
-                outcomes.passed.push((child.clone(), quote!(#flag)));
+                outcomes.passed.push((child.clone(), flag));
             } else {
-                out.push(quote!(if dependents[#i] { #call?; }));
+                let apply = self.in_place(child, None, false);
+                out.push(quote!(if dependents[#i] { #apply }));
             }
         }
         quote!(#(#out)*)
@@ -729,16 +1038,21 @@ impl Expander {
         let mut steps = Vec::new();
         for (i, child) in branches.iter().enumerate() {
             let call = self.call(child, quote!(&mut fork.fork()), quote!(&mut b));
+            let decided = Self::decided(child);
             // `anyOf` may stop at the first match, unless annotations need every branch.
             let guard = (keyword == "anyOf" && !record).then(|| quote!(if !#flags.contains(&true)));
             steps.push(quote! {
                 #guard {
-                    let mut b = c.branch();
-                    let result = #call;
-                    if ::ingest_runtime::Checker::passed(&b, result)? {
-                        #flags[#i] = true;
-                    } else if c.is_report() {
-                        failed.push(b);
+                    if let ::core::option::Option::Some(matched) = #decided {
+                        #flags[#i] = matched;
+                    } else {
+                        let mut b = c.branch();
+                        let result = #call;
+                        if ::ingest_runtime::Checker::passed(&b, result)? {
+                            #flags[#i] = true;
+                        } else if c.is_report() {
+                            failed.push(b);
+                        }
                     }
                 }
             });
@@ -797,14 +1111,22 @@ impl Expander {
         let mut arms = Vec::new();
         for (i, child) in branches.iter().enumerate() {
             let call = self.call(child, quote!(&mut fork.fork()), quote!(&mut b));
+            let decided = Self::decided(child);
             arms.push(quote! {
                 ::ingest_runtime::check::Tag::Branch(#i) => {
-                    let mut b = c.branch();
-                    let result = #call;
-                    if ::ingest_runtime::Checker::passed(&b, result)? {
+                    if let ::core::option::Option::Some(matched) = #decided {
+                        if !matched {
+                            return ::core::result::Result::Err(::ingest_runtime::json::Error::Stop);
+                        }
                         #flags[#i] = true;
                     } else {
-                        c.tagged_branch_failed(#keyword, #property, VALUES[#i], #i, b)?;
+                        let mut b = c.branch();
+                        let result = #call;
+                        if ::ingest_runtime::Checker::passed(&b, result)? {
+                            #flags[#i] = true;
+                        } else {
+                            c.tagged_branch_failed(#keyword, #property, VALUES[#i], #i, b)?;
+                        }
                     }
                 }
             });
@@ -816,7 +1138,12 @@ impl Expander {
             let mut #flags = [false; #n];
             {
                 const VALUES: &[&str] = &[#(#values),*];
-                match ::ingest_runtime::check::tag_of(&fork, #property, VALUES)? {
+                let tag = if members.complete() {
+                    ::ingest_runtime::check::tag_of_members(&fork, kind, &*members, #property, VALUES)?
+                } else {
+                    ::ingest_runtime::check::tag_of(&fork, #property, VALUES)?
+                };
+                match tag {
                     #(#arms)*
                     other => c.no_tag(#keyword, #property, VALUES, &other)?,
                 }
@@ -860,18 +1187,29 @@ impl Expander {
                     }
                 }
             };
+            // From the index of members when it is complete: only the values to check are read.
             passes.push(quote! {
                 if kind == ::ingest_runtime::json::Kind::Object {
                     #statics
-                    let mut q = fork.fork();
-                    q.begin_object()?;
-                    let mut first = true;
-                    while q.read_key(&mut first)? {
-                        let key = q.last_str();
-                        if #declared #patterns || a.has_key(&key) {
-                            q.skip_value()?;
-                        } else {
-                            #rest
+                    if members.complete() {
+                        for (key, offset) in members.iter() {
+                            let key = ::std::borrow::Cow::Borrowed(key);
+                            if !(#declared #patterns || a.has_key(&key)) {
+                                let mut q = fork.member_at(offset);
+                                #rest
+                            }
+                        }
+                    } else {
+                        let mut q = fork.fork();
+                        q.begin_object()?;
+                        let mut first = true;
+                        while q.read_key(&mut first)? {
+                            let key = q.last_str();
+                            if #declared #patterns || a.has_key(&key) {
+                                q.skip_value()?;
+                            } else {
+                                #rest
+                            }
                         }
                     }
                 }
@@ -1058,12 +1396,23 @@ impl Expander {
             checks.push(quote!(c.max_length(&s, #max)?;));
         }
         if let Some(pattern) = &node.pattern {
-            let name = format_ident!("PATTERN");
-            let pattern_static = regex_static(&name, pattern);
-            checks.push(quote! {
-                #pattern_static
-                c.pattern(&s, &PATTERN, #pattern)?;
-            });
+            match crate::pattern::Steps::of(&crate::keywords::rust_regex(pattern)) {
+                Some(steps) => {
+                    let matched = steps.tokens();
+                    checks.push(quote! {
+                        let matched = #matched;
+                        c.pattern_matched(matched, &s, #pattern)?;
+                    });
+                }
+                None => {
+                    let name = format_ident!("PATTERN");
+                    let pattern_static = regex_static(&name, pattern);
+                    checks.push(quote! {
+                        #pattern_static
+                        c.pattern(&s, &PATTERN, #pattern)?;
+                    });
+                }
+            }
         }
         if let Some(format) = node.format {
             let format = format_tokens(format);
@@ -1133,6 +1482,56 @@ impl Expander {
         let span_start = unique.then(|| quote!(p.peek()?; let item_start = p.offset();));
         let span_push = unique.then(|| quote!(spans.push((item_start, p.offset()));));
         let unique_check = unique.then(|| quote!(c.unique_items(p, &spans)?;));
+        // `contains` over items of a type whose validator indexes the members of an object
+        // (`Event::validate_indexed`) is decided from that index, in the same pass as `items`.
+        let one_pass = match (&node.contains, &node.items) {
+            (
+                Some(Child::Type {
+                    path: contains,
+                    nullable: false,
+                }),
+                Some(Child::Type {
+                    path: items,
+                    nullable: false,
+                }),
+            ) if node.prefix_items.is_empty() => Some((contains.clone(), items.clone())),
+            _ => None,
+        };
+        let mut item = item;
+        if let Some((contains, items)) = &one_pass {
+            item = quote! {
+                {
+                    let item_fork = p.fork();
+                    let item_kind = p.peek()?;
+                    let mut item_members = ::ingest_runtime::Members::new(
+                        <#contains as ::ingest_runtime::Event>::DECIDED_BY_MEMBERS,
+                    );
+                    let result =
+                        <#items as ::ingest_runtime::Event>::validate_indexed(
+                            p,
+                            c,
+                            ::core::option::Option::Some(&mut item_members),
+                        );
+                    if result.is_ok() {
+                        let matched = if <#contains as ::ingest_runtime::Event>::DECIDED_BY_MEMBERS
+                            && item_members.complete()
+                        {
+                            <#contains as ::ingest_runtime::Event>::matches_members(
+                                item_kind,
+                                &item_fork,
+                                &item_members,
+                            )
+                        } else {
+                            <#contains as ::ingest_runtime::Event>::matches(&item_fork)
+                        };
+                        if matched {
+                            matching += 1;
+                        }
+                    }
+                    result
+                }
+            };
+        }
         let (contains_decl, contains_test, contains_check) = match &node.contains {
             Some(child) => {
                 let matches = self.matches(child, quote!(p));
@@ -1145,9 +1544,12 @@ impl Expander {
                     }
                     None => quote!(::core::option::Option::None),
                 };
+                let test = one_pass
+                    .is_none()
+                    .then(|| quote!(if #matches { matching += 1; }));
                 (
                     Some(quote!(let mut matching = 0usize;)),
-                    Some(quote!(if #matches { matching += 1; })),
+                    test,
                     Some(quote!(c.contains(matching, #min, #min_given, #max)?;)),
                 )
             }
@@ -1183,7 +1585,7 @@ impl Expander {
         }
     }
 
-    fn object_checks(&mut self, node: &Node) -> TokenStream {
+    fn object_checks(&mut self, node: &Node, push: Option<TokenStream>) -> TokenStream {
         let noted = node.noted_names();
         let (statics, _) = self.pattern_tests(node, "");
         let pattern_calls: Vec<(Ident, TokenStream)> = node
@@ -1317,6 +1719,7 @@ impl Expander {
         let loop_body = if node.properties.is_empty() {
             quote! {
                 let key = p.last_str();
+                #push
                 #count_inc
                 #property_names
                 #other_arm
@@ -1350,6 +1753,7 @@ impl Expander {
             }
             quote! {
                 let key = p.last_str();
+                #push
                 #count_inc
                 #property_names
                 match ::core::convert::AsRef::<str>::as_ref(&key) {
@@ -1386,8 +1790,64 @@ pub fn expand(ty: &Ident, generics: &syn::Generics, node: &Node) -> TokenStream 
     let mut expander = Expander {
         functions: Vec::new(),
     };
-    let root = expander.node(node);
+    // A type whose schema may be an object reads it through a root function that can index
+    // its members (`Event::validate_indexed`); `validate_json` is that without the index.
+    let indexed = !node.never && !node.is_trivial() && node.allows(InstanceType::Object);
+    let root = if indexed {
+        expander.root(node)
+    } else {
+        expander.node(node)
+    };
     let functions = std::mem::take(&mut expander.functions);
+    let validate = if indexed {
+        quote! {
+            fn validate_json(
+                p: &mut ::ingest_runtime::json::Parser<'_>,
+                c: &mut ::ingest_runtime::Checker,
+            ) -> ::core::result::Result<(), ::ingest_runtime::json::Error> {
+                <Self as ::ingest_runtime::Event>::validate_indexed(p, c, ::core::option::Option::None)
+            }
+            fn validate_indexed<'a>(
+                p: &mut ::ingest_runtime::json::Parser<'a>,
+                c: &mut ::ingest_runtime::Checker,
+                m: ::core::option::Option<&mut ::ingest_runtime::Members<'a>>,
+            ) -> ::core::result::Result<(), ::ingest_runtime::json::Error> {
+                #(#functions)*
+                #root(p, c, m)
+            }
+        }
+    } else {
+        quote! {
+            fn validate_json(
+                p: &mut ::ingest_runtime::json::Parser<'_>,
+                c: &mut ::ingest_runtime::Checker,
+            ) -> ::core::result::Result<(), ::ingest_runtime::json::Error> {
+                #(#functions)*
+                #root(p, c)
+            }
+        }
+    };
+    let names = node.evaluated_names().map(|names| {
+        quote! {
+            const EVALUATED_NAMES: ::core::option::Option<&'static [&'static str]> =
+                ::core::option::Option::Some(&[#(#names),*]);
+        }
+    });
+    let members = node.decided_by_members().then(|| {
+        let body = expander.members_body(node);
+        let helpers = std::mem::take(&mut expander.functions);
+        quote! {
+            const DECIDED_BY_MEMBERS: bool = true;
+            fn matches_members(
+                kind: ::ingest_runtime::json::Kind,
+                p: &::ingest_runtime::json::Parser<'_>,
+                m: &::ingest_runtime::Members<'_>,
+            ) -> bool {
+                #(#helpers)*
+                #body
+            }
+        }
+    });
     let annotate = node.annotates().then(|| {
         let body = expander.annotate_body(node);
         let helpers = std::mem::take(&mut expander.functions);
@@ -1406,13 +1866,9 @@ pub fn expand(ty: &Ident, generics: &syn::Generics, node: &Node) -> TokenStream 
         #[automatically_derived]
         #[allow(clippy::all, clippy::pedantic, unused_mut, unused_variables, non_snake_case)]
         impl #impl_generics ::ingest_runtime::Event for #ty #ty_generics #where_clause {
-            fn validate_json(
-                p: &mut ::ingest_runtime::json::Parser<'_>,
-                c: &mut ::ingest_runtime::Checker,
-            ) -> ::core::result::Result<(), ::ingest_runtime::json::Error> {
-                #(#functions)*
-                #root(p, c)
-            }
+            #validate
+            #names
+            #members
             #annotate
         }
     }

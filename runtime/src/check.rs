@@ -268,7 +268,14 @@ impl Checker {
     /// `pattern`: `regex` is the pattern as compiled, `source` as the schema wrote it.
     #[inline]
     pub fn pattern(&mut self, s: &str, regex: &Regex, source: &str) -> Result<(), Error> {
-        if !regex.is_match(s) {
+        self.pattern_matched(regex.is_match(s), s, source)
+    }
+
+    /// `pattern`, matched by code of its own (a run of ASCII classes the generator expands
+    /// into loops): `matched` is its answer on `s`.
+    #[inline]
+    pub fn pattern_matched(&mut self, matched: bool, s: &str, source: &str) -> Result<(), Error> {
+        if !matched {
             return self.fail("pattern", || {
                 format!(
                     "{} does not match the pattern {source}",
@@ -711,21 +718,44 @@ pub fn tag_of<'a, S: AsRef<str>>(
             q.skip_value()?;
             continue;
         }
-        q.peek()?;
-        let start = q.offset();
-        if q.peek()? == Kind::String {
-            q.read_str()?;
-            let text = q.last_str();
-            if let Some(index) = values.iter().position(|v| v.as_ref() == text) {
-                return Ok(Tag::Branch(index));
-            }
-        } else {
-            q.skip_value()?;
-        }
-        let raw = String::from_utf8_lossy(q.slice(start, q.offset())).into_owned();
-        return Ok(Tag::Other(Cow::Owned(raw)));
+        return tag_value(&mut q, values);
     }
     Ok(Tag::Missing)
+}
+
+/// [`tag_of`] from the index of the object's members that its validator made (complete), so
+/// only the tag's value is read; `kind` is the value's kind.
+pub fn tag_of_members<'a, S: AsRef<str>>(
+    p: &Parser<'a>,
+    kind: Kind,
+    members: &Members<'_>,
+    name: &str,
+    values: &[S],
+) -> Result<Tag<'a>, Error> {
+    if kind != Kind::Object {
+        return Ok(Tag::NotAnObject);
+    }
+    match members.get(name) {
+        Some(offset) => tag_value(&mut p.member_at(offset), values),
+        None => Ok(Tag::Missing),
+    }
+}
+
+/// The branch a tag's value (at `q`) selects.
+fn tag_value<'a, S: AsRef<str>>(q: &mut Parser<'a>, values: &[S]) -> Result<Tag<'a>, Error> {
+    q.peek()?;
+    let start = q.offset();
+    if q.peek()? == Kind::String {
+        q.read_str()?;
+        let text = q.last_str();
+        if let Some(index) = values.iter().position(|v| v.as_ref() == text) {
+            return Ok(Tag::Branch(index));
+        }
+    } else {
+        q.skip_value()?;
+    }
+    let raw = String::from_utf8_lossy(q.slice(start, q.offset())).into_owned();
+    Ok(Tag::Other(Cow::Owned(raw)))
 }
 
 /// Whether the object at `p` (a fork: `p` is not advanced) has the key `name` (for the
@@ -771,6 +801,13 @@ impl<'a> Annotations<'a> {
         self.keys.push(key);
     }
 
+    /// These properties were evaluated (`Event::EVALUATED_NAMES`).
+    #[inline]
+    pub fn keys(&mut self, names: &'static [&'static str]) {
+        self.keys
+            .extend(names.iter().map(|name| Cow::Borrowed(*name)));
+    }
+
     /// Every property was evaluated (`additionalProperties`, `unevaluatedProperties`).
     #[inline]
     pub fn all_keys(&mut self) {
@@ -803,6 +840,118 @@ impl<'a> Annotations<'a> {
     /// Whether item `index` was evaluated.
     pub fn has_item(&self, index: usize) -> bool {
         self.all_items || index < self.prefix || self.items.contains(&index)
+    }
+}
+
+/// The members of one object as a validator's own pass over it met them: each key and the
+/// offset of its value. A subschema applied in place to the object that asks only which keys
+/// are present and what some members' values are (`Event::DECIDED_BY_MEMBERS`: `required`,
+/// `dependentRequired`, `properties`, `minProperties`, `maxProperties`) is decided from this
+/// index ([`Event::matches_members`](crate::Event::matches_members)), reading only the members
+/// it checks, instead of reading the whole object again.
+///
+/// Up to [`Members::CAPACITY`] keys without escapes are kept, with no allocation; an object
+/// with more, or with an escaped key, is not indexed ([`Members::complete`] is `false`) and
+/// its subschemas read it again. An index that is not enabled records nothing (a validator
+/// that has no use for it pays one predictable branch per key).
+#[derive(Debug)]
+pub struct Members<'a> {
+    enabled: bool,
+    overflow: bool,
+    len: usize,
+    keys: [&'a str; Members::CAPACITY],
+    /// (Offsets past `u32::MAX` are not indexed: a smaller index is a smaller stack frame.)
+    offsets: [u32; Members::CAPACITY],
+}
+
+impl<'a> Members<'a> {
+    /// How many members are indexed.
+    pub const CAPACITY: usize = 16;
+
+    /// An empty index that records the members pushed into it when `enabled`.
+    #[inline]
+    pub fn new(enabled: bool) -> Self {
+        Members {
+            enabled,
+            overflow: false,
+            len: 0,
+            keys: [""; Members::CAPACITY],
+            offsets: [0; Members::CAPACITY],
+        }
+    }
+
+    /// Starts recording (for an index a caller passed without needing it).
+    #[inline]
+    pub fn enable(&mut self) {
+        self.enabled = true;
+    }
+
+    /// Stops recording: the index is incomplete from now on.
+    #[inline]
+    pub fn disable(&mut self) {
+        self.enabled = false;
+    }
+
+    /// Records a member: its key and the offset of its value (the reader's offset right
+    /// after the key's `:`).
+    // The key stays a `Cow`: only a borrowed key (no escapes) can be kept.
+    #[allow(clippy::ptr_arg)]
+    #[inline]
+    pub fn push(&mut self, key: &Cow<'a, str>, value: usize) {
+        if !self.enabled {
+            return;
+        }
+        match (key, u32::try_from(value)) {
+            (Cow::Borrowed(key), Ok(value)) if self.len < Self::CAPACITY => {
+                self.keys[self.len] = key;
+                self.offsets[self.len] = value;
+                self.len += 1;
+            }
+            _ => self.overflow = true,
+        }
+    }
+
+    /// Whether the index holds every member of the object (or the value was no object).
+    #[inline]
+    pub fn complete(&self) -> bool {
+        self.enabled && !self.overflow
+    }
+
+    /// How many members the object has (of a complete index).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the object has no members (of a complete index).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The offset of the value of member `name`, if the object has it.
+    #[inline]
+    pub fn get(&self, name: &str) -> Option<usize> {
+        self.keys[..self.len]
+            .iter()
+            .position(|key| *key == name)
+            .map(|i| self.offsets[i] as usize)
+    }
+
+    /// The members, in the object's order: each key and the offset of its value.
+    #[inline]
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, usize)> + '_ {
+        self.keys[..self.len].iter().copied().zip(
+            self.offsets[..self.len]
+                .iter()
+                .map(|offset| *offset as usize),
+        )
+    }
+
+    /// Whether the object has member `name`.
+    #[inline]
+    pub fn has(&self, name: &str) -> bool {
+        self.keys[..self.len].contains(&name)
     }
 }
 

@@ -239,6 +239,17 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A reader at `offset`, the start of a member's value in the object that starts at this
+    /// reader's position (an offset [`crate::check::Members`] recorded): one level deeper, as
+    /// reading the object would be there.
+    #[inline]
+    pub fn member_at(&self, offset: usize) -> Parser<'a> {
+        let mut member = self.fork();
+        member.pos = offset;
+        member.depth += 1;
+        member
+    }
+
     // Errors are rare: keeping their construction out of line keeps the hot readers small
     // enough to inline, so what they return stays in registers.
     #[cold]

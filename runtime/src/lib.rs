@@ -55,7 +55,7 @@ pub mod pipeline;
 pub mod redelivery;
 pub mod value;
 
-pub use check::{Annotations, Checker, Violation};
+pub use check::{Annotations, Checker, Members, Violation};
 pub use envelope::{
     DataValidator, DynamicEventType, EventType, EventTypeRef, EventVerdict, Reason, RecordOutcome,
     Registry, Rejection, Validator,
@@ -83,11 +83,51 @@ pub trait Event {
         p.skip_value()
     }
 
+    /// The names of the properties this type's schema evaluates in an object it matches, when
+    /// that is all [`Event::annotate`] would record of any value (its `properties`, and no
+    /// other keyword that evaluates properties or items): an applicator's annotations for
+    /// `unevaluatedProperties` are then known without reading the value. Naming a declared
+    /// property the object lacks changes nothing, since only the object's own keys are looked
+    /// up. `None` (the default) when the value must be read.
+    const EVALUATED_NAMES: Option<&'static [&'static str]> = None;
+
     /// The fast verdict on the value at the reader's position, without moving the reader
     /// (for applicators that ask whether a subschema matches).
     fn matches(p: &json::Parser<'_>) -> bool {
         let mut q = p.fork();
         Self::validate_json(&mut q, &mut Checker::fast()).is_ok()
+    }
+
+    /// Whether [`Event::matches_members`] decides this type's schema from an index of an
+    /// object's members (see [`Members`]) without reading the object again: `#[derive(Event)]`
+    /// sets it for a schema whose only keywords about an object are `properties`, `required`,
+    /// `dependentRequired`, `minProperties` and `maxProperties`.
+    const DECIDED_BY_MEMBERS: bool = false;
+
+    /// The fast verdict on the value at the reader's position (not moved) whose kind is
+    /// `kind`, given the index `m` of its members that the validator reading it made
+    /// (complete, see [`Members::complete`]; empty when the value is no object). The value was
+    /// read once already, so it is well-formed and has no duplicate keys. The default reads
+    /// the value again ([`Event::matches`]).
+    fn matches_members(kind: json::Kind, p: &json::Parser<'_>, m: &Members<'_>) -> bool {
+        let _ = (kind, m);
+        Self::matches(p)
+    }
+
+    /// [`Event::validate_json`], which also records the members of the object it reads in
+    /// `m` (when the value is an object and `m` is enabled), so that an applicator over the
+    /// same value (`contains` beside `items`) is decided without a second pass; `None` is
+    /// `validate_json`. The default records nothing and leaves `m` incomplete (the applicator
+    /// reads the value again).
+    fn validate_indexed<'a>(
+        p: &mut json::Parser<'a>,
+        c: &mut Checker,
+        m: Option<&mut Members<'a>>,
+    ) -> Result<(), json::Error> {
+        if let Some(m) = m {
+            m.disable();
+        }
+        Self::validate_json(p, c)
     }
 
     /// The fast verdict on a complete JSON text.

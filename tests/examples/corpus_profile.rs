@@ -3,21 +3,23 @@
 //!
 //! ```text
 //! cargo build --release -p ingest-tests --example corpus_profile
-//! valgrind --tool=callgrind target/release/examples/corpus_profile PATH
+//! valgrind --tool=callgrind target/release/examples/corpus_profile PATH [checkout]
 //! ```
 //!
 //! PATH is `generated` or `eval` (the fast path of the generated registry or of the
 //! evaluator's), `generated-report` or `eval-report` (the reports), `jsonschema` (bytes ->
 //! `serde_json::Value` -> the `jsonschema` crate's validator of the event's `type`, as in the
 //! validators bench), `floor` (`serde_json` into `IgnoredAny`), or `none` (load the corpus and
-//! compile the validators, validate nothing: the baseline to subtract).
+//! compile the validators, validate nothing: the baseline to subtract). With `checkout`, the
+//! corpus is `benches/checkout.ndjson.gz` and the spec `specs/checkout.yaml` instead of the
+//! seed corpus and spec.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
 
 use ingest_codegen::EventInput;
 use ingest_runtime::Validator;
-use ingest_tests::generated::specs::wiw_events::REGISTRY;
+use ingest_tests::generated::specs::{checkout_plan, wiw_events};
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
@@ -44,14 +46,25 @@ fn main() -> ExitCode {
         "none" => Path::None,
         _ => {
             eprintln!(
-                "usage: corpus_profile generated|eval|generated-report|eval-report|jsonschema|floor|none"
+                "usage: corpus_profile generated|eval|generated-report|eval-report|jsonschema|floor|none [checkout]"
             );
             return ExitCode::FAILURE;
         }
     };
-    let events = ingest_tests::corpus();
-    let plan = ingest_synth::check_spec(&ingest_tests::workspace_root().join("specs/ingest.yaml"))
-        .expect("the seed spec is valid")
+    let (events, spec, registry) = match std::env::args().nth(2).as_deref() {
+        None => (ingest_tests::corpus(), "ingest.yaml", &wiw_events::REGISTRY),
+        Some("checkout") => (
+            ingest_tests::checkout_corpus(),
+            "checkout.yaml",
+            &checkout_plan::REGISTRY,
+        ),
+        Some(other) => {
+            eprintln!("unknown corpus `{other}`: the second argument is `checkout` or nothing");
+            return ExitCode::FAILURE;
+        }
+    };
+    let plan = ingest_synth::check_spec(&ingest_tests::workspace_root().join("specs").join(spec))
+        .expect("the spec is valid")
         .plan;
     let inputs: Vec<EventInput<'_>> = plan
         .events
@@ -63,19 +76,21 @@ fn main() -> ExitCode {
             schema_json: &e.schema_json,
         })
         .collect();
-    let evaluated = ingest_eval::registry(&inputs).expect("the seed spec compiles");
+    let evaluated = ingest_eval::registry(&inputs).expect("the spec compiles");
     let jsonschema: HashMap<&str, jsonschema::Validator> = plan
         .events
         .iter()
         .map(|e| {
+            // Self-contained: the schema files its `$ref`s read are bundled in.
+            let bundled = ingest_codegen::schema::bundle(&e.schema, &e.schema_json, &e.type_name);
             let validator = jsonschema::draft202012::options()
                 .should_validate_formats(true)
-                .build(&e.schema_json)
+                .build(&bundled)
                 .expect("compiles");
             (e.type_name.as_str(), validator)
         })
         .collect();
-    let generated = Validator::new(&REGISTRY);
+    let generated = Validator::new(registry);
     let eval = Validator::new(&evaluated);
     let rounds = if path == Path::None { 0 } else { 3 };
     let mut valid = 0usize;
