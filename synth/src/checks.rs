@@ -22,7 +22,7 @@ use regex::Regex;
 use crate::aws;
 use crate::diagnostic::{Diagnostic, resolve_beside};
 use crate::plan::{self, EventPlan, Plan, RegionPlan, Role, StreamCapacity};
-use crate::spec::raw::{RawEvent, RawRegion, RawSpec, StreamMode};
+use crate::spec::raw::{IpAddressType, RawEvent, RawRegion, RawSpec, StreamMode};
 use crate::spec::{Document, SchemaSource, SpecFiles, structure::display_path};
 
 /// Checks a structurally valid spec and resolves it. Returns the plan (only meaningful when no
@@ -1319,6 +1319,18 @@ impl Checker<'_> {
                     }
                 }
             }
+        }
+        if api.ip_address_type == IpAddressType::Dualstack
+            && api.keys.is_empty()
+            && api.authorizer.is_none()
+        {
+            self.warning(
+                &path(&["api", "ip_address_type"]),
+                "dualstack-rotates",
+                "the API answers IPv6: WAF counts each IPv6 address on its own, and one host with an IPv6 /64 sends each request from a new address, so `api.waf.rate_per_ip` does not limit it".to_owned(),
+                "IPv6 clients rotate addresses",
+                "use `ipv4` (the default), or pair `dualstack` with `api.keys` or `api.authorizer` so clients are limited by who they are, not by address",
+            );
         }
         let regions = &plan.failover.checker_regions;
         let regions_path = path(&["failover", "health_check", "regions"]);

@@ -18,7 +18,8 @@ use sha2::{Digest, Sha256};
 
 use crate::aws::{self, Partition};
 use crate::spec::raw::{
-    Architecture, EndpointKind, LeverKind, QuotaPeriod, RawRegion, RawSpec, StreamMode,
+    Architecture, EndpointKind, IpAddressType, LeverKind, QuotaPeriod, RawRegion, RawSpec,
+    StreamMode,
 };
 
 /// Defaults, in one place.
@@ -166,6 +167,9 @@ pub mod defaults {
     pub const MAX_EVENT_BYTES: u64 = 256 * 1024;
     /// API stage name.
     pub const STAGE: &str = "v1";
+    /// Address families of the API and its custom domain: IPv4 only, so WAF's per-address
+    /// rate counts every client (an IPv6 host holds a /64 of addresses).
+    pub const IP_ADDRESS_TYPE: super::IpAddressType = super::IpAddressType::Ipv4;
     /// Margin of queue retention over the retry budget, in seconds.
     pub const RETENTION_MARGIN_SECONDS: u64 = 3600;
 }
@@ -706,6 +710,9 @@ pub struct ApiPlan {
     pub stage: String,
     /// Whether the stacks manage API Gateway's per-region account settings (its CloudWatch role).
     pub manage_account_role: bool,
+    /// Address families the API and its custom domain answer (and the dns stack's alias
+    /// record types: AAAA only with `dualstack`).
+    pub ip_address_type: IpAddressType,
     /// Seconds the stage cache serves `GET /health`.
     pub health_cache_ttl_seconds: u64,
     /// Stage cache size in GB (`CacheClusterSize`).
@@ -1118,6 +1125,9 @@ impl Plan {
                 .and_then(|a| a.stage.clone())
                 .unwrap_or_else(|| defaults::STAGE.to_owned()),
             manage_account_role: api.and_then(|a| a.manage_account_role).unwrap_or(true),
+            ip_address_type: api
+                .and_then(|a| a.ip_address_type)
+                .unwrap_or(defaults::IP_ADDRESS_TYPE),
             health_cache_ttl_seconds: defaults::HEALTH_CACHE_TTL_SECONDS,
             health_cache_size_gb: defaults::HEALTH_CACHE_SIZE_GB,
             health_throttle_rate: defaults::HEALTH_THROTTLE_RATE,

@@ -10,6 +10,7 @@ use std::fmt::Write;
 
 use crate::aws;
 use crate::plan::{LeverChoice, Plan, RegionPlan, StackKind, StreamCapacity};
+use crate::spec::raw::IpAddressType;
 
 /// Renders the summary of a checked plan.
 pub fn render(spec_name: &str, plan: &Plan) -> String {
@@ -233,6 +234,19 @@ fn security_lines(plan: &Plan) -> Vec<(&'static str, String)> {
             "OFF (api.waf.enabled: false): no per-client limit, and the health route is open to everyone".to_owned(),
         )),
     }
+    lines.push((
+        "addresses",
+        match api.ip_address_type {
+            IpAddressType::Ipv4 => {
+                "IPv4 only (api.ip_address_type: ipv4): A records, every client counted per address"
+                    .to_owned()
+            }
+            IpAddressType::Dualstack => {
+                "IPv4 and IPv6 (api.ip_address_type: dualstack): A and AAAA records; one IPv6 host can rotate addresses past the per-address rate"
+                    .to_owned()
+            }
+        },
+    ));
     if !api.keys.is_empty() {
         let apps: Vec<String> = api
             .keys

@@ -162,6 +162,51 @@ fn template(set: &FileSet, plan_name: &str, kind: &str) -> serde_json::Value {
     value
 }
 
+/// The API and its custom domain answer the address families the plan says, and the dns stack
+/// has AAAA records exactly when they answer IPv6: an IPv6 host rotates addresses past WAF's
+/// per-address rate, so dual stack is a choice the spec makes, never a default.
+#[test]
+fn address_type_of_the_api_is_the_plans() {
+    let mut seen = std::collections::BTreeSet::new();
+    for spec in specs() {
+        let (plan, set) = assemble(&spec);
+        let wanted = plan.api.ip_address_type.as_str();
+        seen.insert(wanted);
+        for kind in ["primary", "secondary"] {
+            let stack = template(&set, &plan.name, kind);
+            for id in ["Api", "ApiDomainName"] {
+                assert_eq!(
+                    stack["Resources"][id]["Properties"]["EndpointConfiguration"]["IpAddressType"],
+                    wanted,
+                    "{}: {kind} {id}",
+                    plan.name
+                );
+            }
+        }
+        let dns = template(&set, &plan.name, "dns");
+        let mut types: Vec<&str> = dns["Resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|r| r["Type"] == "AWS::Route53::RecordSet")
+            .map(|r| r["Properties"]["Type"].as_str().unwrap())
+            .collect();
+        types.sort_unstable();
+        types.dedup();
+        let expected: &[&str] = if wanted == "dualstack" {
+            &["A", "AAAA"]
+        } else {
+            &["A"]
+        };
+        assert_eq!(types, expected, "{}: dns record types", plan.name);
+    }
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        ["dualstack", "ipv4"],
+        "the specs cover both address types"
+    );
+}
+
 /// The plan is the one source of the stacks' wiring (a deploy feeds each input from the output
 /// it names): every input is a parameter of its stack and an output of a stack deployed before
 /// it, every parameter without a default is an input or a code location, and the deploy order

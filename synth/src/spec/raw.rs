@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// An `ingest.yaml`: one event-ingest system in two AWS regions.
@@ -361,6 +361,31 @@ pub struct RawApi {
     /// A Lambda `REQUEST` authorizer of your own (deployed in both regions under one name) that
     /// checks each request's credentials (a signature, a token) before it reaches Kinesis.
     pub authorizer: Option<RawAuthorizer>,
+    /// Which client addresses the API and its custom domain answer: `ipv4` (default) or
+    /// `dualstack` (IPv6 too, with AAAA records). WAF counts each IPv6 address on its own, so
+    /// one host with an IPv6 /64 rotates past `api.waf.rate_per_ip`: use `dualstack` only with
+    /// `api.keys` or `api.authorizer` (a warning says so).
+    pub ip_address_type: Option<IpAddressType>,
+}
+
+/// The address families an API endpoint answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IpAddressType {
+    /// IPv4 only: every client is counted per IPv4 address.
+    Ipv4,
+    /// IPv4 and IPv6.
+    Dualstack,
+}
+
+impl IpAddressType {
+    /// The value of `EndpointConfiguration.IpAddressType` (API Gateway's spelling).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ipv4 => "ipv4",
+            Self::Dualstack => "dualstack",
+        }
+    }
 }
 
 /// The regional AWS WAF web ACL of each stage.
