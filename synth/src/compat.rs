@@ -281,7 +281,7 @@ fn normalize(path: &Path) -> Option<String> {
     for component in path.components() {
         match component {
             Component::CurDir => {}
-            // A name above the spec's folder (`../shared/common.json`) keeps its `..`.
+            // A name above the spec's folder (`../definitions/common.json`) keeps its `..`.
             Component::ParentDir => match parts.last() {
                 Some(&last) if last != ".." => {
                     parts.pop();

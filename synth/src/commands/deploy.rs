@@ -991,7 +991,7 @@ pub(crate) fn spec_bundle(plan: &Plan, spec: &Path) -> Result<SpecBundle> {
         }
     }
     // The files the schemas' references read (`common.json#/$defs/address`), named relative to
-    // the spec's folder (`../shared/common.json` for one outside it), as the deployed spec's
+    // the spec's folder (`../definitions/common.json` for one outside it), as the deployed spec's
     // check reads them back, so it is checked again as it was, not with today's files.
     let folder = std::path::absolute(spec)
         .ok()
@@ -1339,7 +1339,7 @@ mod tests {
     fn the_spec_bundle_names_files_outside_the_spec_folder_by_their_way_up() {
         // A team's spec beside a folder of definitions shared by several specs.
         let root = tempfile::tempdir().unwrap();
-        let (team, shared) = (root.path().join("team"), root.path().join("shared"));
+        let (team, shared) = (root.path().join("team"), root.path().join("definitions"));
         std::fs::create_dir_all(&team).unwrap();
         std::fs::create_dir_all(&shared).unwrap();
         let minimal = std::fs::read_to_string(concat!(
@@ -1349,7 +1349,7 @@ mod tests {
         .unwrap();
         let spec_text = minimal.replace(
             "url: { type: string, maxLength: 2048 }",
-            "url: { $ref: \"../shared/common.json#/$defs/url\" }",
+            "url: { $ref: \"../definitions/common.json#/$defs/url\" }",
         );
         assert_ne!(spec_text, minimal);
         let spec = team.join("ingest.yaml");
@@ -1362,7 +1362,7 @@ mod tests {
         let plan = crate::check_spec(&spec).unwrap().plan;
         let bundle = spec_bundle(&plan, &spec).unwrap();
         let names: Vec<&str> = bundle.files.keys().map(String::as_str).collect();
-        assert_eq!(names, ["../shared/common.json", "ingest.yaml"]);
+        assert_eq!(names, ["../definitions/common.json", "ingest.yaml"]);
         // Read back from the bundle alone, the reference finds its file by the same name.
         let old = crate::compat::load_files("deployed", "deployed", &bundle.spec, &bundle.files);
         assert!(old.is_ok(), "{:?}", old.err());

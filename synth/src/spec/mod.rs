@@ -80,7 +80,7 @@ pub trait SpecFiles {
 
 /// How a spec names a file it reads, given the file's absolute, normal path (as a schema
 /// reference's `file:` URI gives it) and the absolute folder relative paths start from: relative,
-/// with `..` where the file is outside that folder (`../shared/common.json`), so a spec whose
+/// with `..` where the file is outside that folder (`../definitions/common.json`), so a spec whose
 /// files were stored by these names (a git revision, a deployed bundle) reads them back the same
 /// way. `None` when the two have no common root (another drive).
 pub fn name_relative_to(path: &Path, folder: &Path) -> Option<PathBuf> {
@@ -253,8 +253,8 @@ mod tests {
             Some(PathBuf::from("schemas/a.json"))
         );
         assert_eq!(
-            name("/work/shared/common.json"),
-            Some(PathBuf::from("../../shared/common.json"))
+            name("/work/definitions/common.json"),
+            Some(PathBuf::from("../../definitions/common.json"))
         );
         assert_eq!(name("/work/team/specs"), Some(PathBuf::new()));
     }
