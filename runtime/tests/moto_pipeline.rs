@@ -1323,21 +1323,24 @@ async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
                 .unwrap()
         }
     };
+    let read_tampered = || {
+        let metrics = &metrics;
+        async move {
+            metrics
+                .maximum(
+                    "IngestLever",
+                    "LeverTampered",
+                    &[("Ingest".to_owned(), "wiw-events".to_owned())],
+                    since,
+                    until,
+                )
+                .await
+                .unwrap()
+        }
+    };
     assert_eq!(read("primary").await, Some(1.0));
     assert_eq!(read("secondary").await, Some(0.0));
-    assert_eq!(
-        metrics
-            .maximum(
-                "IngestLever",
-                "LeverTampered",
-                &[("Ingest".to_owned(), "wiw-events".to_owned())],
-                since,
-                until,
-            )
-            .await
-            .unwrap(),
-        Some(0.0)
-    );
+    assert_eq!(read_tampered().await, Some(0.0));
     // Nothing of another pipeline is read as this one.
     assert_eq!(
         metrics
@@ -1374,17 +1377,5 @@ async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
         .await
         .unwrap();
     assert!(report.switches[1].tampered, "{report:?}");
-    assert_eq!(
-        metrics
-            .maximum(
-                "IngestLever",
-                "LeverTampered",
-                &[("Ingest".to_owned(), "wiw-events".to_owned())],
-                since,
-                until,
-            )
-            .await
-            .unwrap(),
-        Some(1.0)
-    );
+    assert_eq!(read_tampered().await, Some(1.0));
 }
