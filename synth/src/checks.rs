@@ -60,6 +60,40 @@ pub fn run(
     (plan, checker.diagnostics)
 }
 
+/// Who the spec lets into the account-trusting roles, said once the spec is otherwise valid:
+/// with no lever operators or readers named, the operator and reader roles trust the whole
+/// account, so any principal allowed `sts:AssumeRole` on them (a grant on `*` is common in CI
+/// and admin roles) can drain a region or read the lake. A default, so a warning; shown only
+/// without errors, since a spec that does not check yet has more pressing news.
+pub fn account_trust(document: &Document, plan: &Plan, files: &dyn SpecFiles) -> Vec<Diagnostic> {
+    let mut checker = Checker {
+        document,
+        files,
+        diagnostics: Vec::new(),
+    };
+    if plan.failover.lever.operators.is_empty()
+        && plan.failover.lever.kind == plan::LeverChoice::Metric
+    {
+        checker.warning(
+            &path(&["failover", "lever_operators"]),
+            "lever-trusts-account",
+            "the lever's operator role trusts the whole account: any principal whose policies allow `sts:AssumeRole` on it can set the drain switches and move traffic".to_owned(),
+            "no lever operators named",
+            "list the role or user ARNs that may pull the lever in `failover.lever_operators`",
+        );
+    }
+    if plan.storage.readers.is_empty() {
+        checker.warning(
+            &path(&["storage", "readers", "principals"]),
+            "readers-trust-account",
+            "the reader role trusts the whole account: any principal whose policies allow `sts:AssumeRole` on it can decrypt and read the lake".to_owned(),
+            "no readers named",
+            "list the role or user ARNs of your analysts in `storage.readers.principals`",
+        );
+    }
+    checker.diagnostics
+}
+
 /// The checks of the event types alone, for a spec whose other parts could not be read (a
 /// required key missing, say): their problems are reported in the same run as the rest.
 pub fn events_only(
@@ -1218,14 +1252,34 @@ impl Checker<'_> {
             );
         }
         let readers = plan.storage.readers.clone();
-        self.principals(&["storage", "readers", "principals"], &readers);
+        self.principals(
+            &["storage", "readers", "principals"],
+            &readers,
+            plan.primary.partition,
+        );
     }
 
     /// IAM principal ARNs the spec trusts (operators, readers): role or user ARNs of the
     /// stacks' partition.
-    fn principals(&mut self, keys: &[&str], principals: &[String]) {
+    fn principals(&mut self, keys: &[&str], principals: &[String], partition: &str) {
         for (index, principal) in principals.iter().enumerate() {
-            if !IAM_PRINCIPAL.is_match(principal) {
+            let of_partition = principal
+                .strip_prefix("arn:")
+                .and_then(|rest| rest.split_once(':'))
+                .is_some_and(|(written, _)| written == partition);
+            if IAM_PRINCIPAL.is_match(principal) && !of_partition {
+                let mut at = path(keys);
+                at.push(PathSegment::Index(index));
+                self.error(
+                    &at,
+                    "principal-arn",
+                    format!("{principal:?} is not in the stacks' partition `{partition}`"),
+                    "another partition",
+                    format!(
+                        "name a role or user of the regions' partition: `arn:{partition}:iam::...`"
+                    ),
+                );
+            } else if !IAM_PRINCIPAL.is_match(principal) {
                 let mut at = path(keys);
                 at.push(PathSegment::Index(index));
                 self.error(
@@ -1496,7 +1550,11 @@ impl Checker<'_> {
             );
         }
         let operators = lever.operators.clone();
-        self.principals(&["failover", "lever_operators"], &operators);
+        self.principals(
+            &["failover", "lever_operators"],
+            &operators,
+            plan.primary.partition,
+        );
     }
 
     /// The database name is only judged when written: the default derives from `name`, which

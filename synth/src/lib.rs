@@ -89,6 +89,11 @@ fn finish_check(
             files,
         ));
     }
+    if let Some(plan) = &plan
+        && !diagnostics.iter().any(Diagnostic::is_error)
+    {
+        diagnostics.extend(checks::account_trust(&read.document, plan, files));
+    }
     diagnostic::sort(&mut diagnostics);
     match plan {
         Some(plan) if !diagnostics.iter().any(Diagnostic::is_error) => Ok(CheckedSpec {

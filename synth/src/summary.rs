@@ -281,9 +281,9 @@ fn security_lines(plan: &Plan) -> Vec<(&'static str, String)> {
     }
     let lever = &plan.failover.lever;
     let operators = if lever.operators.is_empty() {
-        "any principal of the account IAM lets assume it".to_owned()
+        "any principal of the account whose policies allow sts:AssumeRole on it: name them in failover.lever_operators".to_owned()
     } else {
-        format!("{} named principals", lever.operators.len())
+        format!("assumed only by {}", lever.operators.join(", "))
     };
     match lever.kind {
         LeverChoice::Metric => {
@@ -316,9 +316,9 @@ fn security_lines(plan: &Plan) -> Vec<(&'static str, String)> {
     }
     let storage = &plan.storage;
     let readers = if storage.readers.is_empty() {
-        "any principal of the account IAM lets assume it".to_owned()
+        "any principal of the account whose policies allow sts:AssumeRole on it: name them in storage.readers.principals".to_owned()
     } else {
-        format!("{} named principals", storage.readers.len())
+        format!("assumed only by {}", storage.readers.join(", "))
     };
     lines.push((
         "data",

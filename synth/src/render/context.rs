@@ -925,7 +925,13 @@ pub fn build(plan: &Plan, api_template: &str) -> Contexts {
                 alarm_region: plan.secondary.region.clone(),
                 arc_cluster_name: format!("{}-lever", plan.name),
                 arc_control_panel_name: format!("{}-lever", plan.name),
-                operators: plan.failover.lever.operators.clone(),
+                operators: plan
+                    .failover
+                    .lever
+                    .operators
+                    .iter()
+                    .map(|arn| principal_arn_sub(arn))
+                    .collect(),
                 operators_are_account: plan.failover.lever.operators.is_empty(),
             },
         },
@@ -1315,7 +1321,12 @@ fn region(plan: &Plan, site: &RegionPlan, api_template: &str) -> RegionContext {
             listable_buckets.push(quarantine);
         }
         ReaderContext {
-            principals: plan.storage.readers.clone(),
+            principals: plan
+                .storage
+                .readers
+                .iter()
+                .map(|arn| principal_arn_sub(arn))
+                .collect(),
             principals_are_account: plan.storage.readers.is_empty(),
             readable_objects,
             listable_buckets,
@@ -1492,6 +1503,19 @@ fn validator_arn_sub(plan: &Plan) -> String {
         "arn:${{AWS::Partition}}:lambda:{}:${{AWS::AccountId}}:function:{}",
         plan.primary.region, plan.validator.function.name
     )
+}
+
+/// A principal ARN from the spec as a `!Sub` string with `${AWS::Partition}` in place of its
+/// partition: the stacks name no partition literally, and the checks made sure the spec's
+/// principals are of the stacks' partition (role and user names cannot hold `${`).
+fn principal_arn_sub(arn: &str) -> String {
+    match arn
+        .strip_prefix("arn:")
+        .and_then(|rest| rest.split_once(':'))
+    {
+        Some((_, rest)) => format!("arn:${{AWS::Partition}}:{rest}"),
+        None => arn.to_owned(),
+    }
 }
 
 /// A short content hash of everything the API's methods are built from, including the API
