@@ -1278,6 +1278,23 @@ async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
     let s3 = s3_client(&config);
     let bucket = "wiw-switch";
     create_bucket(&s3, SECONDARY, bucket).await;
+    let versioning = |status: aws_sdk_s3::types::BucketVersioningStatus| {
+        let s3 = &s3;
+        async move {
+            s3.put_bucket_versioning()
+                .bucket(bucket)
+                .versioning_configuration(
+                    aws_sdk_s3::types::VersioningConfiguration::builder()
+                        .status(status)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    // As the stack makes it: versioned, so every pull is kept.
+    versioning(aws_sdk_s3::types::BucketVersioningStatus::Enabled).await;
     let switches = store(&config);
     switches
         .put_object(
@@ -1378,4 +1395,38 @@ async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
         .unwrap();
     assert!(report.switches[1].tampered, "{report:?}");
     assert_eq!(read_tampered().await, Some(1.0));
+
+    // Someone deletes the primary's switch (a lifecycle rule would do the same): a delete
+    // marker over the drain. The publisher reads the version under it: the drain stands, and
+    // the deletion is reported as tampering.
+    s3.delete_object()
+        .bucket(bucket)
+        .key("switch/primary")
+        .send()
+        .await
+        .unwrap();
+    let report = publisher
+        .publish(now + Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            report.switches[0].state,
+            report.switches[0].drained,
+            report.switches[0].tampered
+        ),
+        ("deleted", true, true),
+        "{report:?}"
+    );
+    assert_eq!(report.switches[0].by, "operator");
+    assert!(report.tampered());
+
+    // Versioning suspended: the switches would keep no history. Tampering too.
+    versioning(aws_sdk_s3::types::BucketVersioningStatus::Suspended).await;
+    let report = publisher
+        .publish(now + Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert!(!report.versioning_enabled, "{report:?}");
+    assert!(report.tampered());
 }

@@ -1464,6 +1464,21 @@ impl Checker<'_> {
                     "lower the app's burst, or leave it out (twice the rate)",
                 );
             }
+            // A key ships inside every install of the app: whoever reads it out can spend
+            // the quota, and every user of the app then gets 429 until the period ends. An
+            // authorizer checks something only real clients hold; usage plans are best effort.
+            if app.quota.is_some_and(|(limit, _)| limit > 0) && api.authorizer.is_none() {
+                self.warning(
+                    &path(&["api", "keys", "apps", &app.app, "quota"]),
+                    "keys-quota-public",
+                    format!(
+                        "the {} key's quota can be spent by anyone who reads the key out of the app or its traffic, and then every user of the app is refused until the period ends",
+                        app.app
+                    ),
+                    "a quota anyone with the key can spend",
+                    "leave the quota out (the rate still bounds the key), or add `api.authorizer` so requests must carry something only your clients hold",
+                );
+            }
             if let Some((0, _)) = app.quota {
                 self.error(
                     &path(&["api", "keys", "apps", &app.app, "quota", "limit"]),

@@ -68,7 +68,11 @@ fn check_prints_a_summary_and_exits_0_for_the_bundled_spec() {
         .stdout(predicate::str::contains("valid spec `wiw-events`"))
         .stdout(predicate::str::contains("us-east-1"))
         .stdout(predicate::str::contains("weight  95 ( 95.0%)"))
-        .stderr("");
+        // The seed names no lever operators or readers: the two account-trust warnings, and
+        // nothing else.
+        .stderr(predicate::str::contains("ingest::lever-trusts-account"))
+        .stderr(predicate::str::contains("ingest::readers-trust-account"))
+        .stderr(predicate::str::contains("0 errors, 2 warnings"));
 }
 
 #[test]

@@ -1602,6 +1602,31 @@ def test_dead_letter_redrive(aws: Aws) -> None:
     assert depth["Attributes"]["ApproximateNumberOfMessages"] == "0"
 
 
+def test_bucket_versioning_document(aws: Aws, server: Server) -> None:
+    """GetBucketVersioning answers S3's <VersioningConfiguration>, with <Status> only once
+    versioning was set, as aws-sdk-s3 requires (botocore reads any root, so the raw answer is
+    what is checked)."""
+    import xml.etree.ElementTree as ElementTree
+
+    s3 = aws("s3", "us-east-1")
+    s3.create_bucket(Bucket="shim-versioning")
+
+    def document() -> ElementTree.Element:
+        with urllib.request.urlopen(f"{server.endpoint}/shim-versioning?versioning") as answer:
+            return ElementTree.fromstring(answer.read())
+
+    namespace = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+    never = document()
+    assert never.tag == f"{namespace}VersioningConfiguration"
+    assert list(never) == []
+    for status in ("Enabled", "Suspended"):
+        s3.put_bucket_versioning(
+            Bucket="shim-versioning", VersioningConfiguration={"Status": status}
+        )
+        assert document().findtext(f"{namespace}Status") == status
+        assert s3.get_bucket_versioning(Bucket="shim-versioning")["Status"] == status
+
+
 def test_alarm_health_check(aws: Aws) -> None:
     """A CLOUDWATCH_METRIC health check follows its alarm's data (the lever's switch), as
     Route 53 does: no data reads as InsufficientDataHealthStatus says, a breaching value in

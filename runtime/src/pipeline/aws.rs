@@ -59,7 +59,7 @@ use aws_types::region::Region;
 use aws_types::sdk_config::SdkConfig;
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
-use super::lever::{Datum, MetricStore};
+use super::lever::{Datum, MetricStore, SwitchObject, SwitchStore};
 use super::{
     DeliveryStream, ErrorKind, InfraError, InvokeOutput, Invoker, Lookup, MessageQueue,
     ObjectStore, Service,
@@ -363,6 +363,89 @@ impl ObjectStore for S3Store {
             .map_err(|_| unavailable(format!("no end after {} s", BODY_TIMEOUT.as_secs())))?
             .map_err(|e| unavailable(e.to_string()))?;
         Ok(body.into_bytes().to_vec())
+    }
+}
+
+/// The switch bucket through `ListObjectVersions` (prefix the switch's key): S3 lists a key's
+/// versions and delete markers newest first, so the first page holds the current one and the
+/// newest version under a delete marker (the bucket keeps a year of them, far fewer than a
+/// page's 1,000 for one key).
+impl SwitchStore for S3Store {
+    async fn read_switch(&self, bucket: &str, key: &str) -> Result<SwitchObject, InfraError> {
+        let listing = self
+            .client
+            .list_object_versions()
+            .bucket(bucket)
+            .prefix(key)
+            .send()
+            .await
+            .map_err(|e| infra_error(Service::S3, "ListObjectVersions", &e))?;
+        let deleted = listing
+            .delete_markers()
+            .iter()
+            .any(|marker| marker.key() == Some(key) && marker.is_latest() == Some(true));
+        let versions: Vec<_> = listing
+            .versions()
+            .iter()
+            .filter(|version| version.key() == Some(key))
+            .collect();
+        if !deleted {
+            if versions.is_empty() {
+                return Ok(SwitchObject::NeverSet);
+            }
+            return Ok(SwitchObject::Current(self.get_object(bucket, key).await?));
+        }
+        let Some(newest) = versions.iter().max_by_key(|version| {
+            version
+                .last_modified()
+                .map(|at| (at.secs(), at.subsec_nanos()))
+        }) else {
+            return Ok(SwitchObject::Deleted { last: None });
+        };
+        let output = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .set_version_id(newest.version_id().map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| infra_error(Service::S3, "GetObject", &e))?;
+        let body = tokio::time::timeout(BODY_TIMEOUT, output.body.collect())
+            .await
+            .map_err(|_| {
+                InfraError::new(
+                    Service::S3,
+                    "GetObject",
+                    ErrorKind::Unavailable,
+                    format!(
+                        "reading an old version of s3://{bucket}/{key}: no end after {} s",
+                        BODY_TIMEOUT.as_secs()
+                    ),
+                )
+            })?
+            .map_err(|e| {
+                InfraError::new(
+                    Service::S3,
+                    "GetObject",
+                    ErrorKind::Unavailable,
+                    e.to_string(),
+                )
+            })?;
+        Ok(SwitchObject::Deleted {
+            last: Some(body.into_bytes().to_vec()),
+        })
+    }
+
+    async fn versioning_enabled(&self, bucket: &str) -> Result<bool, InfraError> {
+        let output = self
+            .client
+            .get_bucket_versioning()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| infra_error(Service::S3, "GetBucketVersioning", &e))?;
+        Ok(output.status() == Some(&aws_sdk_s3::types::BucketVersioningStatus::Enabled))
     }
 }
 

@@ -54,7 +54,7 @@ use super::aws::{
 };
 use super::bridge::{Pacing, sqs_failures};
 use super::lake::LakeSchema;
-use super::lever::{LeverConfig, LeverPublisher, MetricStore};
+use super::lever::{LeverConfig, LeverPublisher, MetricStore, SwitchStore};
 use super::records::{BridgeRequest, parse_kinesis_event};
 use super::validator::first_key;
 use super::{
@@ -569,7 +569,7 @@ fn bad_payload(error: serde_json::Error) -> HandlerError {
     HandlerError::BadPayload(error.to_string())
 }
 
-impl<S: ObjectStore, D: DeliveryStream, I: Invoker, Q: MessageQueue, M: MetricStore>
+impl<S: ObjectStore + SwitchStore, D: DeliveryStream, I: Invoker, Q: MessageQueue, M: MetricStore>
     Function<S, D, I, Q, M>
 {
     /// The role.
@@ -771,6 +771,13 @@ impl<S: ObjectStore, D: DeliveryStream, I: Invoker, Q: MessageQueue, M: MetricSt
                             "the published state says drained, but the switch does not: someone else published into the lever's namespace"
                         );
                     }
+                    if switch.state == "deleted" {
+                        tracing::warn!(
+                            role = "lever",
+                            region = switch.region,
+                            "the switch was deleted (ingest lever never deletes one); published what the lever last wrote"
+                        );
+                    }
                     if switch.state == "unreadable" {
                         tracing::warn!(
                             role = "lever",
@@ -778,6 +785,12 @@ impl<S: ObjectStore, D: DeliveryStream, I: Invoker, Q: MessageQueue, M: MetricSt
                             "the switch object is not a lever switch; published as not drained"
                         );
                     }
+                }
+                if !report.versioning_enabled {
+                    tracing::warn!(
+                        role = "lever",
+                        "the switch bucket's versioning is not enabled: the switches keep no history"
+                    );
                 }
                 tracing::info!(
                     role = "lever",

@@ -21,6 +21,13 @@
 //!   that does not parse is reported and published as not drained, exactly as Route 53 treats a
 //!   silent publisher (`InsufficientDataHealthStatus: Healthy`). A secondary outage can then
 //!   never drain the primary.
+//! - **A deleted switch keeps its last value, and is tampering**: `ingest lever` never deletes
+//!   a switch, and the bucket policy denies every write but a read to anyone but the operator
+//!   role; a delete marker can still come from a lifecycle rule or suspended versioning (bucket
+//!   settings a broad `s3:Put*` may change). So the publisher reads the newest version under a
+//!   delete marker and publishes what the lever last wrote: a deletion cannot undo a drain. A
+//!   deleted switch, a body that is not a lever switch, or a bucket whose versioning is no
+//!   longer enabled publishes the tamper metric.
 //! - **Tamper check**: CloudWatch metrics have no resource policy, so a principal whose own
 //!   policy allows `cloudwatch:PutMetricData` on any namespace can publish a 1. Before
 //!   publishing, the publisher reads the largest value of each region's metric over the alarm's
@@ -38,7 +45,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::{ErrorKind, HandlerError, InfraError, Lookup, ObjectStore, env_number, env_var};
+use super::{HandlerError, InfraError, Lookup, env_number, env_var};
 
 /// The dimension of every lever metric that names the pipeline (the spec's `name`).
 pub const DIMENSION_PIPELINE: &str = "Ingest";
@@ -93,6 +100,36 @@ pub struct SwitchBody {
     pub at: String,
 }
 
+/// What the switch bucket holds for one switch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SwitchObject {
+    /// The current version's body.
+    Current(Vec<u8>),
+    /// No version at all: the switch was never set.
+    NeverSet,
+    /// The current version is a delete marker; the newest version under it, if any.
+    Deleted {
+        /// The body the lever last wrote.
+        last: Option<Vec<u8>>,
+    },
+}
+
+/// The switch bucket as the publisher reads it: each switch with its history, and whether the
+/// bucket still keeps that history.
+pub trait SwitchStore: Send + Sync {
+    /// What the bucket holds for `key`.
+    fn read_switch(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<SwitchObject, InfraError>> + Send;
+    /// Whether the bucket's versioning is enabled (not suspended, not never enabled).
+    fn versioning_enabled(
+        &self,
+        bucket: &str,
+    ) -> impl Future<Output = Result<bool, InfraError>> + Send;
+}
+
 /// One switch as the publisher read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SwitchReading {
@@ -100,14 +137,16 @@ pub struct SwitchReading {
     pub region: &'static str,
     /// What it publishes for the region.
     pub drained: bool,
-    /// `set`, `unset` (no object) or `unreadable` (a body that does not parse).
+    /// `set`, `unset` (no object), `unreadable` (a body that does not parse) or `deleted` (a
+    /// delete marker over the version it publishes).
     pub state: &'static str,
     /// Who set it, when set.
     pub by: String,
     /// When, when set.
     pub at: String,
-    /// Whether the published maximum says drained while the switch does not, and has not
-    /// for longer than the window.
+    /// Whether someone but the lever changed what this switch publishes: the published
+    /// maximum says drained while the switch does not, and has not for longer than the window;
+    /// or the switch was deleted; or its body is not a lever switch.
     pub tampered: bool,
 }
 
@@ -116,6 +155,16 @@ pub struct SwitchReading {
 pub struct PublishReport {
     /// Both switches, primary first.
     pub switches: Vec<SwitchReading>,
+    /// Whether the switch bucket's versioning is enabled (without it, a write leaves no
+    /// history and a deletion no version to fall back on: tampering).
+    pub versioning_enabled: bool,
+}
+
+impl PublishReport {
+    /// Whether this run published the tamper metric as 1.
+    pub fn tampered(&self) -> bool {
+        !self.versioning_enabled || self.switches.iter().any(|s| s.tampered)
+    }
 }
 
 /// One data point to publish.
@@ -163,7 +212,7 @@ pub struct LeverPublisher<'a, S, M> {
     pub metrics: &'a M,
 }
 
-impl<S: ObjectStore, M: MetricStore> LeverPublisher<'_, S, M> {
+impl<S: SwitchStore, M: MetricStore> LeverPublisher<'_, S, M> {
     /// The dimensions of `region`'s switch metric.
     pub fn dimensions(&self, region: &str) -> Vec<(String, String)> {
         vec![
@@ -178,9 +227,13 @@ impl<S: ObjectStore, M: MetricStore> LeverPublisher<'_, S, M> {
         let mut switches = Vec::new();
         for region in REGIONS {
             let key = format!("{SWITCH_PREFIX}{region}");
-            let reading = match self.store.get_object(&self.config.bucket, &key).await {
-                Ok(body) => read_body(region, &body),
-                Err(error) if error.kind == ErrorKind::NotFound => SwitchReading {
+            let reading = match self.store.read_switch(&self.config.bucket, &key).await? {
+                SwitchObject::Current(body) => {
+                    let mut reading = read_body(region, &body);
+                    reading.tampered = reading.state == "unreadable";
+                    reading
+                }
+                SwitchObject::NeverSet => SwitchReading {
                     region,
                     drained: false,
                     state: "unset",
@@ -188,10 +241,21 @@ impl<S: ObjectStore, M: MetricStore> LeverPublisher<'_, S, M> {
                     at: String::new(),
                     tampered: false,
                 },
-                Err(error) => return Err(error),
+                SwitchObject::Deleted { last } => {
+                    let last = last.map(|body| read_body(region, &body));
+                    SwitchReading {
+                        region,
+                        drained: last.as_ref().is_some_and(|r| r.drained),
+                        state: "deleted",
+                        by: last.as_ref().map(|r| r.by.clone()).unwrap_or_default(),
+                        at: last.map(|r| r.at).unwrap_or_default(),
+                        tampered: true,
+                    }
+                }
             };
             switches.push(reading);
         }
+        let versioning_enabled = self.store.versioning_enabled(&self.config.bucket).await?;
         let since = now.checked_sub(self.config.window).unwrap_or(now);
         for reading in &mut switches {
             if reading.drained {
@@ -208,7 +272,7 @@ impl<S: ObjectStore, M: MetricStore> LeverPublisher<'_, S, M> {
                 )
                 .await?;
             let changed_within_window = changed_at(&reading.at).is_some_and(|at| at >= since);
-            reading.tampered =
+            reading.tampered |=
                 published.is_some_and(|value| value >= 1.0) && !changed_within_window;
         }
         let mut data: Vec<Datum> = switches
@@ -220,18 +284,18 @@ impl<S: ObjectStore, M: MetricStore> LeverPublisher<'_, S, M> {
                 timestamp: now,
             })
             .collect();
+        let report = PublishReport {
+            switches,
+            versioning_enabled,
+        };
         data.push(Datum {
             metric: self.config.tamper_metric.clone(),
             dimensions: vec![(DIMENSION_PIPELINE.to_owned(), self.config.pipeline.clone())],
-            value: if switches.iter().any(|r| r.tampered) {
-                1.0
-            } else {
-                0.0
-            },
+            value: if report.tampered() { 1.0 } else { 0.0 },
             timestamp: now,
         });
         self.metrics.put(&self.config.namespace, data).await?;
-        Ok(PublishReport { switches })
+        Ok(report)
     }
 }
 
@@ -343,6 +407,122 @@ mod tests {
         let junk = read_body("primary", b"drain=on\n");
         assert!(!junk.drained, "the old string-match body is not a drain");
         assert_eq!(junk.state, "unreadable");
+    }
+
+    /// A switch bucket in memory: each key's object as [`SwitchObject`] says.
+    struct Switches {
+        primary: SwitchObject,
+        versioning: bool,
+    }
+
+    impl SwitchStore for Switches {
+        async fn read_switch(&self, _bucket: &str, key: &str) -> Result<SwitchObject, InfraError> {
+            Ok(if key == "switch/primary" {
+                self.primary.clone()
+            } else {
+                SwitchObject::NeverSet
+            })
+        }
+
+        async fn versioning_enabled(&self, _bucket: &str) -> Result<bool, InfraError> {
+            Ok(self.versioning)
+        }
+    }
+
+    fn config() -> LeverConfig {
+        LeverConfig {
+            pipeline: "wiw-events".to_owned(),
+            bucket: "switches".to_owned(),
+            namespace: "IngestLever".to_owned(),
+            metric: "Drained".to_owned(),
+            tamper_metric: "LeverTampered".to_owned(),
+            window: Duration::from_secs(300),
+        }
+    }
+
+    /// The primary's published value and the tamper metric after one run over `switches`.
+    async fn publish(switches: Switches) -> (PublishReport, f64, f64) {
+        let config = config();
+        let metrics = MemoryMetrics::new();
+        let publisher = LeverPublisher {
+            config: &config,
+            store: &switches,
+            metrics: &metrics,
+        };
+        let report = publisher.publish(SystemTime::now()).await.unwrap();
+        let value = |metric: &str, region: Option<&str>| {
+            metrics
+                .points()
+                .iter()
+                .find(|(_, d)| {
+                    d.metric == metric
+                        && region.is_none_or(|r| d.dimensions.iter().any(|(_, v)| v == r))
+                })
+                .map(|(_, d)| d.value)
+                .unwrap()
+        };
+        let drained = value("Drained", Some("primary"));
+        let tampered = value("LeverTampered", None);
+        (report, drained, tampered)
+    }
+
+    const DRAINED: &[u8] =
+        br#"{"drained": true, "by": "ingest lever drain primary", "at": "2026-12-01T10:00:00Z"}"#;
+
+    #[tokio::test]
+    async fn a_set_or_never_set_switch_is_not_tampering() {
+        let (report, drained, tampered) = publish(Switches {
+            primary: SwitchObject::Current(DRAINED.to_vec()),
+            versioning: true,
+        })
+        .await;
+        assert_eq!((drained, tampered), (1.0, 0.0), "{report:?}");
+        let (report, drained, tampered) = publish(Switches {
+            primary: SwitchObject::NeverSet,
+            versioning: true,
+        })
+        .await;
+        assert_eq!((drained, tampered), (0.0, 0.0), "{report:?}");
+        assert_eq!(report.switches[0].state, "unset");
+    }
+
+    /// A lifecycle rule or a broad `s3:Put*` principal puts a delete marker over a drain: the
+    /// drain stands and the tamper alarm fires.
+    #[tokio::test]
+    async fn a_deleted_switch_keeps_what_the_lever_last_wrote_and_is_tampering() {
+        let (report, drained, tampered) = publish(Switches {
+            primary: SwitchObject::Deleted {
+                last: Some(DRAINED.to_vec()),
+            },
+            versioning: true,
+        })
+        .await;
+        assert_eq!((drained, tampered), (1.0, 1.0), "{report:?}");
+        assert_eq!(report.switches[0].state, "deleted");
+        assert_eq!(report.switches[0].by, "ingest lever drain primary");
+        let (_, drained, tampered) = publish(Switches {
+            primary: SwitchObject::Deleted { last: None },
+            versioning: true,
+        })
+        .await;
+        assert_eq!((drained, tampered), (0.0, 1.0));
+    }
+
+    #[tokio::test]
+    async fn a_foreign_body_or_suspended_versioning_is_tampering() {
+        let (report, drained, tampered) = publish(Switches {
+            primary: SwitchObject::Current(b"drain=on".to_vec()),
+            versioning: true,
+        })
+        .await;
+        assert_eq!((drained, tampered), (0.0, 1.0), "{report:?}");
+        let (report, drained, tampered) = publish(Switches {
+            primary: SwitchObject::Current(DRAINED.to_vec()),
+            versioning: false,
+        })
+        .await;
+        assert_eq!((drained, tampered), (1.0, 1.0), "{report:?}");
+        assert!(!report.versioning_enabled);
     }
 
     #[test]

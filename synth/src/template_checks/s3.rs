@@ -131,14 +131,23 @@ pub(super) fn check_bucket_expiration(t: &Template<'_>, problems: &mut Problems)
     }
 }
 
-/// Write actions on objects.
-const OBJECT_WRITES: &[&str] = &["s3:PutObject", "s3:DeleteObject"];
+/// Whether a `NotAction` list leaves only reads: every action it spares is a `Get` or a
+/// `List`, so the statement covers every write S3 has or will add.
+fn spares_only_reads(not_actions: &[&str]) -> bool {
+    !not_actions.is_empty()
+        && not_actions.iter().all(|a| {
+            let name = a.strip_prefix("s3:").unwrap_or("");
+            name.starts_with("Get") || name.starts_with("List")
+        })
+}
 
 /// A bucket whose new objects invoke a function (the lever's switches drive its publisher)
-/// must let exactly one role write there: a bucket policy `Deny` of object writes to every
-/// principal whose `aws:PrincipalArn` is not that role. An identity policy cannot do it: any
-/// principal of the account with a broad `s3:PutObject` could otherwise flip what the
-/// function publishes.
+/// must let exactly one role write there: a bucket policy `Deny` of every object action but
+/// reads (`NotAction`, or `s3:*`) to every principal whose `aws:PrincipalArn` is not that
+/// role. An identity policy cannot do it: any principal of the account with a broad
+/// `s3:PutObject` could otherwise flip what the function publishes. A list of write actions
+/// is not enough: it misses the ones it does not name (`s3:ReplicateObject` writes a switch
+/// from another bucket's replication).
 pub(super) fn check_switch_writers(t: &Template<'_>, problems: &mut Problems) {
     for bucket in t.of_type("AWS::S3::Bucket") {
         let drives_function = object(bucket.properties, "NotificationConfiguration")
@@ -160,12 +169,12 @@ pub(super) fn check_switch_writers(t: &Template<'_>, problems: &mut Problems) {
                     let everyone = statement.get("Principal").is_some_and(|p| {
                         p.as_str() == Some("*") || p.get("AWS").and_then(Value::as_str) == Some("*")
                     });
-                    let writes = actions(statement);
-                    let all_writes = OBJECT_WRITES.iter().all(|w| {
-                        writes
-                            .iter()
-                            .any(|a| a.eq_ignore_ascii_case(w) || *a == "s3:*")
-                    });
+                    let not_actions = statement
+                        .get("NotAction")
+                        .map(super::template::strings)
+                        .unwrap_or_default();
+                    let all_writes =
+                        actions(statement).contains(&"s3:*") || spares_only_reads(&not_actions);
                     let except_one = object(statement, "Condition").is_some_and(|c| {
                         [
                             "ArnNotEquals",
@@ -183,7 +192,7 @@ pub(super) fn check_switch_writers(t: &Template<'_>, problems: &mut Problems) {
             problems.at(
                 bucket.id,
                 "switch-writable-by-anyone",
-                "new objects of this bucket invoke a function, but its bucket policy does not deny object writes to every principal but one (`Effect: Deny`, `Principal: \"*\"`, s3:PutObject and s3:DeleteObject, `ArnNotEquals: {aws:PrincipalArn: <the role>}`): any principal of the account with a broad s3:PutObject could change what the function does",
+                "new objects of this bucket invoke a function, but its bucket policy does not deny every object action but reads to every principal but one (`Effect: Deny`, `Principal: \"*\"`, `NotAction: s3:GetObject*`, `ArnNotEquals: {aws:PrincipalArn: <the role>}`): any principal of the account with a broad s3:PutObject, or a replication into the bucket, could change what the function does",
             );
         }
     }
@@ -441,7 +450,7 @@ pub(super) mod tests {
           - Sid: OnlyTheOperatorRoleWrites
             Effect: Deny
             Principal: "*"
-            Action: [s3:PutObject, s3:DeleteObject, s3:DeleteObjectVersion]
+            NotAction: ["s3:GetObject*"]
             Resource: !Sub "${Switches.Arn}/switch/*"
             Condition:
               ArnNotEquals:
@@ -465,6 +474,24 @@ pub(super) mod tests {
         switch_writable_by_anyone: "switch-writable-by-anyone",
             SWITCHES.replace("              ArnNotEquals:\n                aws:PrincipalArn: !GetAtt Operator.Arn\n", "              Bool:\n                aws:SecureTransport: \"false\"\n"),
             SWITCHES;
+    }
+
+    /// A deny that names the writes it knows misses the others (`s3:ReplicateObject` writes a
+    /// switch from another bucket's replication), and a `NotAction` that spares a write lets
+    /// it through: only "everything but reads" locks a switch.
+    #[test]
+    fn a_switch_lock_must_deny_every_write() {
+        for statement in [
+            "Action: [s3:PutObject, s3:DeleteObject, s3:DeleteObjectVersion]",
+            "NotAction: [\"s3:GetObject*\", s3:ReplicateObject]",
+        ] {
+            crate::template_checks::test_support::check_case(
+                super::CODES,
+                "switch-writable-by-anyone",
+                &SWITCHES.replace("NotAction: [\"s3:GetObject*\"]", statement),
+                SWITCHES,
+            );
+        }
     }
 
     #[test]

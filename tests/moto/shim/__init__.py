@@ -61,6 +61,12 @@ def _cloudwatch_cbor() -> None:
     cloudwatch_cbor.install()
 
 
+def _s3_versioning() -> None:
+    from . import s3
+
+    s3.install()
+
+
 def _control() -> None:
     from . import control
 
@@ -188,6 +194,13 @@ PATCHES = [
         "request, its answer (or error, as __type) encoded back as CBOR with the protocol's "
         "headers",
         _cloudwatch_cbor,
+    ),
+    Patch(
+        "s3-versioning-document",
+        "GetBucketVersioning answers a <GetBucketVersioningResponse> root, which "
+        "aws-sdk-s3 refuses (it expects S3's <VersioningConfiguration>)",
+        "S3's document, <Status> only once versioning was set, from moto's backend",
+        _s3_versioning,
     ),
     Patch(
         "sqs-redrive",

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::super::lever::{SwitchObject, SwitchStore};
 use super::super::{ErrorKind, InfraError, ObjectStore, Service};
 use super::{Faults, lock};
 
@@ -158,5 +159,35 @@ impl ObjectStore for LocalStore {
                 })
             });
         std::future::ready(result)
+    }
+}
+
+/// The lever's view of a local bucket: nothing deletes a local switch or changes a local
+/// bucket's settings, so a switch is there or was never set, and the history is kept.
+impl SwitchStore for LocalStore {
+    fn read_switch(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<SwitchObject, InfraError>> + Send {
+        let result = self
+            .faults(bucket)
+            .check(Service::S3, "ListObjectVersions")
+            .map(|()| {
+                self.read(bucket, key)
+                    .map_or(SwitchObject::NeverSet, SwitchObject::Current)
+            });
+        std::future::ready(result)
+    }
+
+    fn versioning_enabled(
+        &self,
+        bucket: &str,
+    ) -> impl Future<Output = Result<bool, InfraError>> + Send {
+        std::future::ready(
+            self.faults(bucket)
+                .check(Service::S3, "GetBucketVersioning")
+                .map(|()| true),
+        )
     }
 }
