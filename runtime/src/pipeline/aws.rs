@@ -320,6 +320,37 @@ impl S3Store {
     pub fn from_client(client: aws_sdk_s3::Client) -> Self {
         S3Store { client }
     }
+
+    /// An object's body: the current version, or the one named.
+    async fn read_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<String>,
+    ) -> Result<Vec<u8>, InfraError> {
+        let output = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .set_version_id(version_id)
+            .send()
+            .await
+            .map_err(|e| infra_error(Service::S3, "GetObject", &e))?;
+        let unavailable = |what: String| {
+            InfraError::new(
+                Service::S3,
+                "GetObject",
+                ErrorKind::Unavailable,
+                format!("reading the body of s3://{bucket}/{key}: {what}"),
+            )
+        };
+        let body = tokio::time::timeout(BODY_TIMEOUT, output.body.collect())
+            .await
+            .map_err(|_| unavailable(format!("no end after {} s", BODY_TIMEOUT.as_secs())))?
+            .map_err(|e| unavailable(e.to_string()))?;
+        Ok(body.into_bytes().to_vec())
+    }
 }
 
 impl ObjectStore for S3Store {
@@ -342,27 +373,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, InfraError> {
-        let output = self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| infra_error(Service::S3, "GetObject", &e))?;
-        let unavailable = |what: String| {
-            InfraError::new(
-                Service::S3,
-                "GetObject",
-                ErrorKind::Unavailable,
-                format!("reading the body of s3://{bucket}/{key}: {what}"),
-            )
-        };
-        let body = tokio::time::timeout(BODY_TIMEOUT, output.body.collect())
-            .await
-            .map_err(|_| unavailable(format!("no end after {} s", BODY_TIMEOUT.as_secs())))?
-            .map_err(|e| unavailable(e.to_string()))?;
-        Ok(body.into_bytes().to_vec())
+        self.read_version(bucket, key, None).await
     }
 }
 
@@ -402,38 +413,9 @@ impl SwitchStore for S3Store {
         }) else {
             return Ok(SwitchObject::Deleted { last: None });
         };
-        let output = self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .set_version_id(newest.version_id().map(str::to_owned))
-            .send()
-            .await
-            .map_err(|e| infra_error(Service::S3, "GetObject", &e))?;
-        let body = tokio::time::timeout(BODY_TIMEOUT, output.body.collect())
-            .await
-            .map_err(|_| {
-                InfraError::new(
-                    Service::S3,
-                    "GetObject",
-                    ErrorKind::Unavailable,
-                    format!(
-                        "reading an old version of s3://{bucket}/{key}: no end after {} s",
-                        BODY_TIMEOUT.as_secs()
-                    ),
-                )
-            })?
-            .map_err(|e| {
-                InfraError::new(
-                    Service::S3,
-                    "GetObject",
-                    ErrorKind::Unavailable,
-                    e.to_string(),
-                )
-            })?;
+        let version = newest.version_id().map(str::to_owned);
         Ok(SwitchObject::Deleted {
-            last: Some(body.into_bytes().to_vec()),
+            last: Some(self.read_version(bucket, key, version).await?),
         })
     }
 
