@@ -406,7 +406,10 @@ impl SwitchStore for S3Store {
             }
             return Ok(SwitchObject::Current(self.get_object(bucket, key).await?));
         }
-        let Some(newest) = versions.iter().max_by_key(|version| {
+        // S3 lists a key's versions newest first; `max_by_key` keeps the last of equal
+        // times, so the listing is read backwards to keep the first of two writes in one
+        // second, the newer one.
+        let Some(newest) = versions.iter().rev().max_by_key(|version| {
             version
                 .last_modified()
                 .map(|at| (at.secs(), at.subsec_nanos()))
