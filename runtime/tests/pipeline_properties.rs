@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use ingest_runtime::pipeline::bridge::{BridgeConfig, BridgeHandler};
 use ingest_runtime::pipeline::local::{
-    Faults, KinesisMapping, LocalInvoker, LocalQueue, LocalSpool, LocalStore, LocalStream,
+    Clock, Faults, KinesisMapping, LocalInvoker, LocalQueue, LocalSpool, LocalStore, LocalStream,
     SqsMapping,
 };
 use ingest_runtime::pipeline::receiver::{ReceiverConfig, ReceiverHandler};
@@ -132,7 +132,7 @@ proptest! {
                     spool.faults.set_random(0, 0);
                     invoke_down.set_random(0, 0);
                 }
-                let now = || clock.now();
+                let now = Clock::from(clock.clone());
                 primary_mapping.poll(&primary, &now, |payload| async move { validator.handle_payload(&payload).await }).await;
                 secondary_mapping.poll(&secondary, &now, |payload| async move {
                     let event = parse_kinesis_event(&payload).unwrap();

@@ -1068,12 +1068,12 @@ fn fates(services: &LocalServices, pipeline: &LocalPipeline<'_>) -> Fates {
                 record.arrival,
             );
         }
-        for (record, why) in &mapping.parked {
-            let reason = match why {
+        for parked in &mapping.parked {
+            let reason = match parked.reason {
                 ParkReason::Age => LossReason::RecordAge,
                 ParkReason::Retries => LossReason::Retries,
             };
-            note(&record.data, reason, role, record.arrival);
+            note(&parked.record.data, reason, role, parked.at);
         }
     }
     let firehose = super::local::millis_of(FIREHOSE_RETENTION);
@@ -1183,7 +1183,7 @@ fn margins(
         let least = [&pipeline.primary_mapping, &pipeline.secondary_mapping]
             .iter()
             .flat_map(|m| m.parked.iter())
-            .map(|(record, _)| (limit_ms - (end - record.arrival).num_milliseconds(), end))
+            .map(|parked| (limit_ms - (end - parked.at).num_milliseconds(), end))
             .min_by_key(|(left, _)| *left);
         margins.insert(
             "failed records retention".to_owned(),

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 
 use super::super::HandlerError;
 use super::super::records::compare_sequences;
-use super::{LocalQueue, LocalStream, StreamRecord};
+use super::{Clock, LocalQueue, LocalStream, StreamRecord};
 
 /// The payload Lambda sends a function for a Kinesis event: JSON, with each record's
 /// `approximateArrivalTimestamp` a number of seconds with the milliseconds as its fraction
@@ -59,6 +59,17 @@ pub enum ParkReason {
     Age,
     /// `MaximumRetryAttempts` ran out.
     Retries,
+}
+
+/// A record a Kinesis mapping sent to its on-failure destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parked {
+    /// The record.
+    pub record: StreamRecord,
+    /// Why.
+    pub reason: ParkReason,
+    /// When.
+    pub at: DateTime<Utc>,
 }
 
 /// How close the records a mapping finished came to being given up on or trimmed: the least
@@ -115,7 +126,7 @@ pub struct KinesisMapping {
     /// clock) is a function error, whatever it answered (`None`: no timeout).
     pub timeout: Option<Duration>,
     /// Records sent to the on-failure destination (the S3 destination keeps them), and why.
-    pub parked: Vec<(StreamRecord, ParkReason)>,
+    pub parked: Vec<Parked>,
     /// Records the stream's retention trimmed before the mapping read them.
     pub expired: Vec<StreamRecord>,
     /// How close the finished records came to the age limit and the retention.
@@ -155,14 +166,11 @@ impl KinesisMapping {
 
     /// One poll: one batch per shard with records, unless the stream is down (Lambda cannot
     /// read it; the records age meanwhile). `handler` gets the payload Lambda would send
-    /// ([`kinesis_payload`]) and answers with the function's response bytes; `clock` reads the
-    /// pipeline's time, so an invocation that outlasts [`KinesisMapping::timeout`] fails whole.
-    pub async fn poll<F, Fut>(
-        &mut self,
-        stream: &LocalStream,
-        clock: &impl Fn() -> DateTime<Utc>,
-        mut handler: F,
-    ) where
+    /// ([`kinesis_payload`]) and answers with the function's response bytes. The shards'
+    /// invocations run side by side on `clock` ([`Clock::concurrently`]), and an invocation
+    /// that outlasts [`KinesisMapping::timeout`] fails whole.
+    pub async fn poll<F, Fut>(&mut self, stream: &LocalStream, clock: &Clock, mut handler: F)
+    where
         F: FnMut(Vec<u8>) -> Fut,
         Fut: Future<Output = Result<Vec<u8>, HandlerError>>,
     {
@@ -175,8 +183,10 @@ impl KinesisMapping {
         let retention = chrono::Duration::milliseconds(
             i64::try_from(stream.retention.as_millis()).unwrap_or(i64::MAX),
         );
+        let mut lanes = clock.concurrently();
         for shard in 0..stream.shard_count() {
-            let now = clock();
+            lanes.next();
+            let now = clock.now();
             let horizon = stream.trim_horizon(shard);
             let state = &mut self.shards[shard];
             if state.checkpoint < horizon {
@@ -195,19 +205,23 @@ impl KinesisMapping {
             if too_old > 0 {
                 self.stats.parked += too_old as u64;
                 self.parked
-                    .extend(batch.drain(..too_old).map(|r| (r, ParkReason::Age)));
+                    .extend(batch.drain(..too_old).map(|record| Parked {
+                        record,
+                        reason: ParkReason::Age,
+                        at: now,
+                    }));
                 state.checkpoint += too_old;
             }
             if batch.is_empty() {
                 continue;
             }
             self.stats.invocations += 1;
-            let started = clock();
+            let started = clock.now();
             let answer = match kinesis_payload(&stream.kinesis_event(shard, &batch)) {
                 Ok(payload) => handler(payload).await,
                 Err(error) => Err(error),
             };
-            let ended = clock();
+            let ended = clock.now();
             let timed_out = self
                 .timeout
                 .is_some_and(|timeout| ended - started > super::millis(timeout));
@@ -271,13 +285,17 @@ impl KinesisMapping {
             if self.max_retries.is_some_and(|most| state.attempts > most) {
                 let rest = batch.len() - done;
                 self.stats.parked += rest as u64;
-                self.parked
-                    .extend(batch.drain(done..).map(|r| (r, ParkReason::Retries)));
+                self.parked.extend(batch.drain(done..).map(|record| Parked {
+                    record,
+                    reason: ParkReason::Retries,
+                    at: ended,
+                }));
                 state.checkpoint += rest;
                 state.attempts = 0;
                 state.limit = None;
             }
         }
+        lanes.finish();
     }
 }
 
@@ -310,21 +328,19 @@ impl SqsMapping {
     /// One poll: up to `concurrency` batches of visible messages. `handler` gets the SQS
     /// event as JSON bytes and answers with the function's response bytes; an invocation that
     /// outlasts [`SqsMapping::timeout`] on `clock` fails whole (its messages come back after
-    /// the visibility timeout). The batches run one after the other on the one clock: a slow
-    /// one delays the next, which is slower than Lambda's concurrent invocations, never faster.
-    pub async fn poll<F, Fut>(
-        &mut self,
-        queue: &LocalQueue,
-        clock: &impl Fn() -> DateTime<Utc>,
-        mut handler: F,
-    ) where
+    /// the visibility timeout). The batches run side by side on `clock`
+    /// ([`Clock::concurrently`]), as Lambda's concurrent invocations do.
+    pub async fn poll<F, Fut>(&mut self, queue: &LocalQueue, clock: &Clock, mut handler: F)
+    where
         F: FnMut(Vec<u8>) -> Fut,
         Fut: Future<Output = Result<Vec<u8>, HandlerError>>,
     {
+        let mut lanes = clock.concurrently();
         for _ in 0..self.concurrency {
+            lanes.next();
             let messages = queue.receive(self.batch_size);
             if messages.is_empty() {
-                return;
+                break;
             }
             let ids: Vec<String> = messages
                 .iter()
@@ -333,14 +349,14 @@ impl SqsMapping {
             let mut event = SqsEvent::default();
             event.records = messages;
             self.invocations += 1;
-            let started = clock();
+            let started = clock.now();
             let answer = match serde_json::to_vec(&event) {
                 Ok(payload) => handler(payload).await,
                 Err(error) => Err(HandlerError::BadPayload(error.to_string())),
             };
             let timed_out = self
                 .timeout
-                .is_some_and(|timeout| clock() - started > super::millis(timeout));
+                .is_some_and(|timeout| clock.now() - started > super::millis(timeout));
             let result = match answer {
                 Ok(bytes) if !timed_out => {
                     serde_json::from_slice::<SqsBatchResponse>(&bytes).map_err(|_| ())
@@ -364,5 +380,6 @@ impl SqsMapping {
                 Err(_) => self.failed_messages += ids.len() as u64,
             }
         }
+        lanes.finish();
     }
 }

@@ -38,11 +38,11 @@ mod wiring;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-pub use clock::{Clock, Rng, SimClock};
+pub use clock::{Clock, Concurrent, Rng, SimClock};
 pub use faults::Faults;
 pub use invoker::LocalInvoker;
 pub use mapping::{
-    KinesisMapping, MappingStats, ParkReason, SqsMapping, StreamMargins, kinesis_payload,
+    KinesisMapping, MappingStats, ParkReason, Parked, SqsMapping, StreamMargins, kinesis_payload,
 };
 pub use queue::{DroppedMessage, LocalQueue, QueueMargins, QueueStats};
 pub use settings::{LOCAL_ACCOUNT, PipelineSettings, RegionSettings, Role, exceeds_event_limit};

@@ -7,7 +7,8 @@
 //!   data storage time of Amazon Data Firehose is 24 hours. If data delivery fails for more
 //!   than 24 hours, your data is lost" (Firehose developer guide, "Handle data delivery
 //!   failure", S3 destination). A record older than [`FIREHOSE_RETENTION`] when a delivery is
-//!   attempted is discarded and kept in [`LocalSpool::discarded`].
+//!   attempted is discarded and kept in [`LocalSpool::discarded`]. A failed delivery is
+//!   tried again one buffering interval later.
 //! - **Throughput quota** (G36): with a quota in bytes per second, entries beyond it within a
 //!   second are refused one by one (`ServiceUnavailableException`, as Firehose throttles a
 //!   `PutRecordBatch`); the caller must retry them.
@@ -36,6 +37,8 @@ pub const FIREHOSE_RETENTION: Duration = Duration::from_secs(24 * 3600);
 struct SpoolBuffer {
     entries: Vec<(DateTime<Utc>, Vec<u8>)>,
     bytes: usize,
+    /// After a failed delivery: when Firehose tries again.
+    retry_at: Option<DateTime<Utc>>,
 }
 
 impl SpoolBuffer {
@@ -167,11 +170,11 @@ impl<'a> LocalSpool<'a> {
         lock(&self.buffer).entries.len()
     }
 
-    /// When the buffer is due, if it holds anything.
+    /// When the buffer is due, if it holds anything (after a failed delivery: the retry).
     pub fn due_at(&self) -> Option<DateTime<Utc>> {
-        lock(&self.buffer)
-            .first_at()
-            .map(|t| t + millis(self.buffer_interval))
+        let buffer = lock(&self.buffer);
+        let first_due = buffer.first_at().map(|t| t + millis(self.buffer_interval));
+        first_due.map(|due| buffer.retry_at.map_or(due, |retry| retry.max(due)))
     }
 
     /// Delays each notification by a random time of up to `max_delay` (seeded by `seed`) and
@@ -270,7 +273,7 @@ impl<'a> LocalSpool<'a> {
             let due = force
                 || buffer.bytes >= self.buffer_bytes
                 || first_at + millis(self.buffer_interval) <= now;
-            if !due {
+            if !due || buffer.retry_at.is_some_and(|retry| retry > now && !force) {
                 return false;
             }
             let taken = std::mem::take(&mut *buffer);
@@ -327,6 +330,9 @@ impl<'a> LocalSpool<'a> {
                 restored.append(&mut buffer.entries);
                 buffer.bytes = restored.iter().map(|(_, r)| r.len()).sum();
                 buffer.entries = restored;
+                // The interval between Firehose's retries is not documented; one buffering
+                // interval keeps the model from retrying (and compressing) every second.
+                buffer.retry_at = Some(now + millis(self.buffer_interval));
                 lock(&self.stats).failed_writes += 1;
                 false
             }
@@ -389,9 +395,11 @@ impl DeliveryStream for LocalSpool<'_> {
             }
             for record in records {
                 let size = record.len() as u64;
+                // A second's first record always fits (a record is at most 1,000 KiB, below
+                // every quota); the rest must fit in what the second has left.
                 if self
                     .quota_bytes_per_second
-                    .is_some_and(|limit| quota.bytes + size > limit)
+                    .is_some_and(|limit| quota.bytes > 0 && quota.bytes + size > limit)
                 {
                     stats.throttled += 1;
                     results.push(Some("ServiceUnavailableException".to_owned()));

@@ -392,7 +392,7 @@ impl<'a> LocalPipeline<'a> {
     pub async fn step(&mut self) -> Vec<BatchLog> {
         let services = self.services;
         let settings = &services.settings;
-        let clock = || services.clock.now();
+        let clock = &services.clock;
         // What Lambda gives an invocation: its deadline, from the function's timeout.
         let deadline = |timeout: Option<u64>| {
             timeout.map_or(Deadline::NONE, |seconds| {
@@ -402,7 +402,7 @@ impl<'a> LocalPipeline<'a> {
         let logs = std::cell::RefCell::new(Vec::new());
         let registry = self.registry;
         self.primary_mapping
-            .poll(&services.primary_stream, &clock, |payload| {
+            .poll(&services.primary_stream, clock, |payload| {
                 let logs = &logs;
                 async move {
                     let (at, started) = (services.clock.now(), std::time::Instant::now());
@@ -429,7 +429,7 @@ impl<'a> LocalPipeline<'a> {
             .await;
         let spool = &self.spool;
         self.secondary_mapping
-            .poll(&services.secondary_stream, &clock, |payload| {
+            .poll(&services.secondary_stream, clock, |payload| {
                 let logs = &logs;
                 async move {
                     let (at, started) = (services.clock.now(), std::time::Instant::now());
@@ -457,7 +457,7 @@ impl<'a> LocalPipeline<'a> {
         let invoker = &self.invoker;
         let test_events = std::cell::Cell::new(0u64);
         self.sqs_mapping
-            .poll(&services.queue, &clock, |payload| {
+            .poll(&services.queue, clock, |payload| {
                 let (logs, test_events) = (&logs, &test_events);
                 async move {
                     let (at, started) = (services.clock.now(), std::time::Instant::now());
