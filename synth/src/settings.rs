@@ -243,8 +243,41 @@ mod tests {
             paced.max_receive_count,
             plan.bridge.redelivery.max_receive_count
         );
-        let drill = drill(&plan, 600, 7, serde_json::Value::Null);
+        let faults = DrillFaults {
+            hostile_records: 3,
+            ..DrillFaults::default()
+        };
+        let drill = drill(
+            &plan,
+            600,
+            Outage::Hang,
+            faults.clone(),
+            7,
+            serde_json::Value::Null,
+        );
         assert_eq!(drill.pipeline, settings);
+        assert_eq!((drill.outage, drill.faults), (Outage::Hang, faults));
+        // The numbers the drill's pessimistic model runs with are the stacks'.
+        assert_eq!(
+            settings.spool_quota_bytes_per_second,
+            Some(plan.storage.spool_quota_bytes_per_second)
+        );
+        assert_eq!(
+            (
+                settings.validator_timeout_seconds,
+                settings.receiver_timeout_seconds,
+                settings.bridge_timeout_seconds
+            ),
+            (
+                Some(plan.validator.function.timeout_seconds),
+                Some(plan.receiver.timeout_seconds),
+                Some(plan.bridge.function.timeout_seconds)
+            )
+        );
+        assert_eq!(
+            settings.receiver_max_record_age_seconds,
+            plan.receiver_mapping.max_record_age_seconds
+        );
         assert_eq!(
             drill.health_interval_seconds,
             plan.failover.interval_seconds

@@ -8,11 +8,16 @@
 //!    Route 53 weights among the regions DNS would answer with; a refused request (the region
 //!    is down) is sent again with backoff, as a client does, and may land in the other region.
 //!    A body longer than `api.max_event_bytes` characters is refused with 413 and not retried.
-//! 2. A quarter into the window the primary region goes down: its stream (puts and reads),
-//!    its buckets and its validator (as the bridge's `Invoke` target) all fail. The health
-//!    check notices after `interval x threshold`, and the operator drains the primary a minute
-//!    in; from then on everything goes to the secondary, whose receiver spools it, and whose
-//!    bridge keeps failing to hand it over: the SQS retry budget is what carries the night.
+//! 2. A quarter into the window the primary region goes down, as [`DrillConfig::outage`]
+//!    says: by default a brownout (its S3 and KMS fail; its API and stream work, so it accepts
+//!    requests until the drain, and Lambda keeps invoking the validator, every invocation
+//!    failing and ageing the records it holds), or calls that hang until the SDK's timeout, or
+//!    the whole region (stream reads included). The health check notices after
+//!    `interval x threshold`, and the operator drains the primary a minute in; from then on
+//!    everything goes to the secondary, whose receiver spools it, and whose bridge keeps
+//!    failing to hand it over: the SQS retry budget is what carries the night. The fault modes
+//!    of [`DrillFaults`] add a spool-bucket outage (Firehose's 24 h), late and duplicated S3
+//!    notifications and hostile records; Firehose throttles at the spec's quota.
 //! 3. After `outage_seconds` the primary comes back and is restored; its own stream catches
 //!    up, and the bridge delivers the backlog as messages become visible again: with the
 //!    spec's redelivery schedule (`bridge_redelivery`), each failed message came back after a
@@ -23,6 +28,11 @@
 //!    event sent is looked for, by its bytes: [`DrillReport::lost`] counts the accepted events
 //!    found in neither (it must be 0), `duplicates` counts the extra good copies per
 //!    `(source, id)`, and `altered` the good lines whose event differs from what was sent.
+//!    Each lost record is named with the buffer that dropped it ([`LostRecord`], from what the
+//!    stand-ins kept of what they dropped: trimmed and parked stream records, Firehose's
+//!    discards, expired and dead-lettered notifications, whose spool objects are read back),
+//!    and [`DrillReport::margins`] says how close each buffer came to dropping what it
+//!    delivered ([`BufferMargin`]).
 //!
 //! 5. With [`DrillConfig::flood`], the flood phase ([`flood`]): one hostile address floods
 //!    the primary's public routes through a model of the web ACL, the stage and method

@@ -6,9 +6,10 @@
 //! - **24 hours, then lost**: while the bucket fails, Firehose keeps retrying, but "the maximum
 //!   data storage time of Amazon Data Firehose is 24 hours. If data delivery fails for more
 //!   than 24 hours, your data is lost" (Firehose developer guide, "Handle data delivery
-//!   failure", S3 destination). A record older than [`FIREHOSE_RETENTION`] when a delivery is
-//!   attempted is discarded and kept in [`LocalSpool::discarded`]. A failed delivery is
-//!   tried again one buffering interval later.
+//!   failure", S3 destination). An object whose oldest record is older than
+//!   [`FIREHOSE_RETENTION`] when a delivery is
+//!   attempted is discarded and kept in [`LocalSpool::discarded`]. An object that failed is
+//!   tried again as it is one buffering interval later; new records form new objects.
 //! - **Throughput quota** (G36): with a quota in bytes per second, entries beyond it within a
 //!   second are refused one by one (`ServiceUnavailableException`, as Firehose throttles a
 //!   `PutRecordBatch`); the caller must retry them.
@@ -37,8 +38,18 @@ pub const FIREHOSE_RETENTION: Duration = Duration::from_secs(24 * 3600);
 struct SpoolBuffer {
     entries: Vec<(DateTime<Utc>, Vec<u8>)>,
     bytes: usize,
-    /// After a failed delivery: when Firehose tries again.
-    retry_at: Option<DateTime<Utc>>,
+}
+
+/// An object Firehose formed from its buffer and could not write yet: it is retried as it
+/// is, and new records form new objects.
+#[derive(Debug)]
+struct SpoolObject {
+    n: u64,
+    key: String,
+    body: Vec<u8>,
+    first_at: DateTime<Utc>,
+    entries: Vec<(DateTime<Utc>, Vec<u8>)>,
+    retry_at: DateTime<Utc>,
 }
 
 impl SpoolBuffer {
@@ -73,7 +84,7 @@ pub struct SpoolStats {
     pub refused: u64,
     /// Objects written.
     pub objects: u64,
-    /// Failed object writes (retried at the next flush).
+    /// Failed object writes (each object is retried as it is).
     pub failed_writes: u64,
     /// Entries refused over the throughput quota.
     pub throttled: u64,
@@ -104,6 +115,7 @@ pub struct LocalSpool<'a> {
     queue: &'a LocalQueue,
     clock: Clock,
     buffer: Mutex<SpoolBuffer>,
+    undelivered: Mutex<Vec<SpoolObject>>,
     counter: AtomicU64,
     stats: Mutex<SpoolStats>,
     notifications: Mutex<Option<Notifications>>,
@@ -150,6 +162,7 @@ impl<'a> LocalSpool<'a> {
             queue,
             clock,
             buffer: Mutex::new(SpoolBuffer::default()),
+            undelivered: Mutex::new(Vec::new()),
             counter: AtomicU64::new(1),
             stats: Mutex::new(SpoolStats::default()),
             notifications: Mutex::new(None),
@@ -165,16 +178,22 @@ impl<'a> LocalSpool<'a> {
         *lock(&self.stats)
     }
 
-    /// Records buffered and not yet written.
+    /// Records buffered or in undelivered objects: not yet written.
     pub fn buffered(&self) -> usize {
         lock(&self.buffer).entries.len()
+            + lock(&self.undelivered)
+                .iter()
+                .map(|o| o.entries.len())
+                .sum::<usize>()
     }
 
-    /// When the buffer is due, if it holds anything (after a failed delivery: the retry).
+    /// When the buffer or an undelivered object is due, if any.
     pub fn due_at(&self) -> Option<DateTime<Utc>> {
-        let buffer = lock(&self.buffer);
-        let first_due = buffer.first_at().map(|t| t + millis(self.buffer_interval));
-        first_due.map(|due| buffer.retry_at.map_or(due, |retry| retry.max(due)))
+        let buffer_due = lock(&self.buffer)
+            .first_at()
+            .map(|t| t + millis(self.buffer_interval));
+        let retry_due = lock(&self.undelivered).iter().map(|o| o.retry_at).min();
+        buffer_due.into_iter().chain(retry_due).min()
     }
 
     /// Delays each notification by a random time of up to `max_delay` (seeded by `seed`) and
@@ -248,37 +267,43 @@ impl<'a> LocalSpool<'a> {
         lock(&self.discarded).clone()
     }
 
-    /// Writes the buffer when its interval has passed or it is full (or always, with
-    /// `force`); returns whether an object was written.
+    /// Delivers what is due: the objects whose retry is due (those holding a record older
+    /// than [`FIREHOSE_RETENTION`] are discarded instead), then the buffer as a new object when
+    /// its interval has passed or it is full (with `force`: everything, now); returns whether
+    /// an object was written.
     pub async fn flush(&self, force: bool) -> bool {
         let now = self.clock.now();
-        let (entries, first_at) = {
-            let mut buffer = lock(&self.buffer);
-            // What waited longer than Firehose keeps anything is gone.
-            let keep = millis(FIREHOSE_RETENTION);
-            let expired = buffer
-                .entries
-                .iter()
-                .take_while(|(at, _)| *at + keep <= now)
-                .count();
-            if expired > 0 {
-                let gone: Vec<_> = buffer.entries.drain(..expired).collect();
-                buffer.bytes -= gone.iter().map(|(_, r)| r.len()).sum::<usize>();
-                lock(&self.stats).discarded += gone.len() as u64;
-                lock(&self.discarded).extend(gone);
+        let retries: Vec<SpoolObject> = {
+            let mut undelivered = lock(&self.undelivered);
+            let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut *undelivered)
+                .into_iter()
+                .partition(|object| force || object.retry_at <= now);
+            *undelivered = later;
+            due
+        };
+        let mut written = false;
+        for object in retries {
+            if object.first_at + millis(FIREHOSE_RETENTION) <= now {
+                lock(&self.stats).discarded += object.entries.len() as u64;
+                lock(&self.discarded).extend(object.entries);
+                continue;
             }
+            written |= self.deliver(object).await;
+        }
+        let entries = {
+            let mut buffer = lock(&self.buffer);
             let Some(first_at) = buffer.first_at() else {
-                return false;
+                return written;
             };
             let due = force
                 || buffer.bytes >= self.buffer_bytes
                 || first_at + millis(self.buffer_interval) <= now;
-            if !due || buffer.retry_at.is_some_and(|retry| retry > now && !force) {
-                return false;
+            if !due {
+                return written;
             }
-            let taken = std::mem::take(&mut *buffer);
-            (taken.entries, first_at)
+            std::mem::take(&mut *buffer).entries
         };
+        let first_at = entries.first().map_or(now, |(at, _)| *at);
         let n = self.counter.fetch_add(1, Ordering::SeqCst);
         let key = format!(
             "{}{}/{}-1-{}-{n:08}.gz",
@@ -291,9 +316,27 @@ impl<'a> LocalSpool<'a> {
             .iter()
             .flat_map(|(_, r)| r.iter().copied())
             .collect();
-        let body = records::gzip(&bytes);
-        let size = body.len();
-        match self.store.put_object(&self.bucket, &key, body).await {
+        let object = SpoolObject {
+            n,
+            key,
+            body: records::gzip(&bytes),
+            first_at,
+            entries,
+            retry_at: now,
+        };
+        self.deliver(object).await || written
+    }
+
+    /// Writes one object and notifies; on failure keeps it to try again one buffering
+    /// interval later (the interval between Firehose's retries is not documented).
+    async fn deliver(&self, mut object: SpoolObject) -> bool {
+        let n = object.n;
+        let size = object.body.len();
+        match self
+            .store
+            .put_object(&self.bucket, &object.key, object.body.clone())
+            .await
+        {
             Ok(()) => {
                 let written = self.clock.now();
                 let notification = serde_json::json!({"Records": [{
@@ -309,13 +352,14 @@ impl<'a> LocalSpool<'a> {
                         "s3SchemaVersion": "1.0",
                         "configurationId": "spool",
                         "bucket": {"name": self.bucket, "ownerIdentity": {"principalId": "LOCAL"}, "arn": format!("arn:aws:s3:::{}", self.bucket)},
-                        "object": {"key": encode_s3_key(&key), "size": size, "eTag": format!("{n:032x}"), "sequencer": format!("{n:016X}")}
+                        "object": {"key": encode_s3_key(&object.key), "size": size, "eTag": format!("{n:032x}"), "sequencer": format!("{n:016X}")}
                     }
                 }]});
                 self.notify(notification.to_string());
                 let mut stats = lock(&self.stats);
                 stats.objects += 1;
-                let left_ms = (first_at + millis(FIREHOSE_RETENTION) - written).num_milliseconds();
+                let left_ms =
+                    (object.first_at + millis(FIREHOSE_RETENTION) - written).num_milliseconds();
                 if stats
                     .closest_to_discard
                     .is_none_or(|(least, _)| left_ms < least)
@@ -325,15 +369,9 @@ impl<'a> LocalSpool<'a> {
                 true
             }
             Err(_) => {
-                let mut buffer = lock(&self.buffer);
-                let mut restored = entries;
-                restored.append(&mut buffer.entries);
-                buffer.bytes = restored.iter().map(|(_, r)| r.len()).sum();
-                buffer.entries = restored;
-                // The interval between Firehose's retries is not documented; one buffering
-                // interval keeps the model from retrying (and compressing) every second.
-                buffer.retry_at = Some(now + millis(self.buffer_interval));
                 lock(&self.stats).failed_writes += 1;
+                object.retry_at = self.clock.now() + millis(self.buffer_interval);
+                lock(&self.undelivered).push(object);
                 false
             }
         }
