@@ -359,6 +359,14 @@ fn hostile_records_end_in_quarantine() {
         report.render()
     );
     assert_eq!(report.good, plain.good);
+
+    // Ten identical hostile records: each is accounted for, not only the first.
+    config.faults.hostile_records = 0;
+    let mut sent = records(100);
+    sent.extend(std::iter::repeat_n(hostile[0].clone(), 10));
+    let report = run(&REGISTRY, &config, &sent, None);
+    assert_nothing_lost(&report);
+    assert!(report.quarantined > 10 * 87_000, "{}", report.render());
 }
 
 /// A fault schedule: how the primary is down, for how long, and the other modes.

@@ -677,7 +677,8 @@ async fn run_async(
     // identical events sent many times are claimed in order, without a scan.
     let mut good_claimed: HashMap<Vec<u8>, usize> = HashMap::new();
     let mut quarantine_claimed: HashMap<Vec<u8>, usize> = HashMap::new();
-    let mut record_by_bytes: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut record_by_bytes: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+    let mut record_claimed: HashMap<Vec<u8>, usize> = HashMap::new();
     for (index, record) in records.iter().enumerate() {
         let mut ids = Vec::new();
         for event in split_record(record) {
@@ -691,7 +692,10 @@ async fn run_async(
             by_bytes.entry(normalize(event)).or_default().push(id);
             ids.push(id);
         }
-        record_by_bytes.entry(normalize(record)).or_insert(index);
+        record_by_bytes
+            .entry(normalize(record))
+            .or_default()
+            .push(index);
         record_events.push(ids);
     }
 
@@ -950,10 +954,17 @@ async fn run_async(
                     *claimed += 1;
                     vec![id]
                 }
-                None => record_by_bytes
-                    .get(&original)
-                    .map(|r| record_events[*r].clone())
-                    .unwrap_or_default(),
+                // A line for a whole record (a batch quarantined as one): identical records
+                // sent several times are claimed in order too.
+                None => match record_by_bytes.get(&original) {
+                    Some(records) => {
+                        let claimed = record_claimed.entry(original.clone()).or_default();
+                        let record = records.get(*claimed).copied().unwrap_or(records[0]);
+                        *claimed += 1;
+                        record_events[record].clone()
+                    }
+                    None => Vec::new(),
+                },
             };
             for id in ids {
                 events[id].quarantined += 1;
