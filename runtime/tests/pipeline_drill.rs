@@ -150,6 +150,20 @@ fn an_outage_longer_than_the_retry_budget_loses_events_and_says_so() {
     let report = run(&REGISTRY, &config, records, None);
     assert!(report.bridge.dead_letters > 0);
     assert!(report.lost > 0, "{report:?}");
+    // Each lost record is named, with the buffer that dropped it.
+    assert_eq!(
+        report.lost_records.iter().map(|r| r.events).sum::<usize>(),
+        report.lost
+    );
+    assert!(
+        report
+            .lost_reasons
+            .keys()
+            .all(|reason| ["dead-letter", "queue-retention"].contains(&reason.as_str())),
+        "{:?}",
+        report.lost_reasons
+    );
+    assert!(!report.passed());
 }
 
 /// The seed's schedule as `ingest check` derives it for a 24-hour outage: 30 s, doubling to
