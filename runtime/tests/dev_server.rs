@@ -54,6 +54,12 @@ fn config(primary_weight: u64, secondary_weight: u64, spool_buffer_seconds: u64)
             bridge_redelivery: None,
             spool_buffer_seconds,
             spool_buffer_mb: 1,
+            spool_quota_bytes_per_second: None,
+            validator_timeout_seconds: None,
+            receiver_timeout_seconds: None,
+            bridge_timeout_seconds: None,
+            dlq_retention_seconds: None,
+            failed_retention_days: None,
         },
         failover_automatic: true,
     }

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use ingest_runtime::pipeline::bridge::DEFAULT_CHUNK_BYTES;
 use ingest_runtime::pipeline::drill::flood::{self, FloodConfig, WafRule};
-use ingest_runtime::pipeline::drill::{DrillConfig, DrillRegion, run};
+use ingest_runtime::pipeline::drill::{DrillConfig, DrillFaults, DrillRegion, run};
 use ingest_runtime::pipeline::local::{
-    LocalPipeline, LocalServices, LocalStore, PipelineSettings, Stage,
+    LocalPipeline, LocalServices, LocalStore, Outage, PipelineSettings, Stage,
 };
 use ingest_runtime::redelivery::Redelivery;
 use pipeline_common::{REGISTRY, clock, note, punch};
@@ -49,6 +49,12 @@ fn seed_config(outage_seconds: u64) -> DrillConfig {
             bridge_redelivery: None,
             spool_buffer_seconds: 60,
             spool_buffer_mb: 5,
+            spool_quota_bytes_per_second: None,
+            validator_timeout_seconds: None,
+            receiver_timeout_seconds: None,
+            bridge_timeout_seconds: None,
+            dlq_retention_seconds: None,
+            failed_retention_days: None,
         },
         failover_automatic: true,
         health_interval_seconds: 30,
@@ -59,6 +65,8 @@ fn seed_config(outage_seconds: u64) -> DrillConfig {
         start: None,
         notes: serde_json::Value::Null,
         flood: None,
+        outage: Outage::Brownout,
+        faults: DrillFaults::default(),
     }
 }
 
@@ -142,6 +150,20 @@ fn an_outage_longer_than_the_retry_budget_loses_events_and_says_so() {
     let report = run(&REGISTRY, &config, records, None);
     assert!(report.bridge.dead_letters > 0);
     assert!(report.lost > 0, "{report:?}");
+    // Each lost record is named, with the buffer that dropped it.
+    assert_eq!(
+        report.lost_records.iter().map(|r| r.events).sum::<usize>(),
+        report.lost
+    );
+    assert!(
+        report
+            .lost_reasons
+            .keys()
+            .all(|reason| ["dead-letter", "queue-retention"].contains(&reason.as_str())),
+        "{:?}",
+        report.lost_reasons
+    );
+    assert!(!report.passed());
 }
 
 /// The seed's schedule as `ingest check` derives it for a 24-hour outage: 30 s, doubling to

@@ -11,7 +11,7 @@ use ingest_runtime::pipeline::bridge::{
 };
 use ingest_runtime::pipeline::lake::LakeSchema;
 use ingest_runtime::pipeline::local::{
-    Faults, LocalInvoker, LocalQueue, LocalSpool, LocalStore, SqsMapping,
+    Clock, Faults, LocalInvoker, LocalQueue, LocalSpool, LocalStore, SqsMapping,
 };
 use ingest_runtime::pipeline::receiver::{
     MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_RECORD_BYTES, ReceiverConfig, ReceiverHandler,
@@ -619,8 +619,9 @@ async fn a_poison_message_reaches_the_dlq_alone() {
     let mut mapping = SqsMapping::new(10, 2);
     for _ in 0..10 {
         mapping
-            .poll(&queue, |event| async move {
-                Ok(bridge.handle_sqs(&event).await)
+            .poll(&queue, &Clock::from(clock.clone()), |payload| async move {
+                let event = serde_json::from_slice(&payload).unwrap();
+                Ok(serde_json::to_vec(&bridge.handle_sqs(&event).await).unwrap())
             })
             .await;
         clock.advance(Duration::from_secs(31));

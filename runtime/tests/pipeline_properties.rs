@@ -15,12 +15,12 @@ use std::time::Duration;
 
 use ingest_runtime::pipeline::bridge::{BridgeConfig, BridgeHandler};
 use ingest_runtime::pipeline::local::{
-    Faults, KinesisMapping, LocalInvoker, LocalQueue, LocalSpool, LocalStore, LocalStream,
+    Clock, Faults, KinesisMapping, LocalInvoker, LocalQueue, LocalSpool, LocalStore, LocalStream,
     SqsMapping,
 };
 use ingest_runtime::pipeline::receiver::{ReceiverConfig, ReceiverHandler};
 use ingest_runtime::pipeline::records::{
-    QuarantineLine, event_fields, gunzip_if_gzip, split_good_line,
+    QuarantineLine, event_fields, gunzip_if_gzip, parse_kinesis_event, split_good_line,
 };
 use ingest_runtime::pipeline::validator::{ValidatorConfig, ValidatorHandler};
 use ingest_runtime::pipeline::{Deadline, RetryPolicy};
@@ -132,11 +132,17 @@ proptest! {
                     spool.faults.set_random(0, 0);
                     invoke_down.set_random(0, 0);
                 }
-                let now = clock.now();
-                primary_mapping.poll(&primary, now, |e| async move { Ok(validator.handle_kinesis(&e).await) }).await;
-                secondary_mapping.poll(&secondary, now, |e| async move { Ok(receiver.handle_kinesis(&e).await) }).await;
+                let now = Clock::from(clock.clone());
+                primary_mapping.poll(&primary, &now, |payload| async move { validator.handle_payload(&payload).await }).await;
+                secondary_mapping.poll(&secondary, &now, |payload| async move {
+                    let event = parse_kinesis_event(&payload).unwrap();
+                    Ok(serde_json::to_vec(&receiver.handle_kinesis(&event).await).unwrap())
+                }).await;
                 spool.flush(false).await;
-                sqs.poll(&queue, |e| async move { Ok(bridge.handle_sqs(&e).await) }).await;
+                sqs.poll(&queue, &now, |payload| async move {
+                    let event = serde_json::from_slice(&payload).unwrap();
+                    Ok(serde_json::to_vec(&bridge.handle_sqs(&event).await).unwrap())
+                }).await;
                 clock.advance(Duration::from_secs(10));
                 if round > 40 && primary_mapping.lag(&primary) == 0 && secondary_mapping.lag(&secondary) == 0 && spool.buffered() == 0 && queue.is_empty() {
                     break;

@@ -255,6 +255,25 @@ pub struct DrillArgs {
     /// How long the primary region is down (simulated seconds)
     #[arg(long, value_name = "SECONDS", default_value_t = crate::drill::DEFAULT_OUTAGE_SECONDS)]
     pub outage: u64,
+    /// How the primary is down: `brownout` (S3/KMS fail while its API and stream work: Lambda
+    /// keeps invoking the validator and every invocation fails), `hang` (as brownout, but S3
+    /// calls hang until the SDK's timeout) or `region` (everything at once, stream included)
+    #[arg(long, value_name = "KIND", value_enum, default_value_t = DrillOutage::Brownout)]
+    pub outage_kind: DrillOutage,
+    /// The secondary's spool bucket fails for this long from the outage's start (Firehose
+    /// keeps what it cannot deliver for 24 hours, then discards it)
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub spool_s3_down: u64,
+    /// Each S3 notification of a spool object arrives up to this late
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub late_notifications: u64,
+    /// Per thousand S3 notifications delivered twice
+    #[arg(long, value_name = "PER_MILLE", default_value_t = 0)]
+    pub duplicate_notifications: u32,
+    /// Hostile records to send among the others (an array of `{}` as large as the limit, an
+    /// array nested as deep, a body that is not UTF-8, in turn)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub hostile: usize,
     /// Seed of the generated events and of the client's choices
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -268,6 +287,18 @@ pub struct DrillArgs {
     /// cached) instead of the built-in evaluator
     #[arg(long)]
     pub compiled: bool,
+}
+
+#[cfg(feature = "local")]
+/// How the drill's primary is down (`ingest drill --outage-kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DrillOutage {
+    /// S3/KMS fail; the API and the stream work, Lambda keeps invoking.
+    Brownout,
+    /// As brownout, with S3 calls that hang until the SDK's timeout.
+    Hang,
+    /// Everything of the region at once, stream reads included.
+    Region,
 }
 
 #[cfg(feature = "local")]

@@ -11,9 +11,9 @@ use std::path::PathBuf;
 
 use ingest_runtime::lines::{self, Format};
 use ingest_runtime::pipeline::dev::DevConfig;
-use ingest_runtime::pipeline::drill::DrillConfig;
 use ingest_runtime::pipeline::drill::flood::{FloodConfig, WafRule};
-use ingest_runtime::pipeline::local::{PipelineSettings, RegionSettings};
+use ingest_runtime::pipeline::drill::{DrillConfig, DrillFaults};
+use ingest_runtime::pipeline::local::{Outage, PipelineSettings, RegionSettings};
 use ingest_runtime::redelivery::Redelivery;
 
 use crate::aws;
@@ -60,6 +60,13 @@ pub fn pipeline(plan: &Plan) -> PipelineSettings {
         bridge_redelivery: Some(plan.bridge.redelivery),
         spool_buffer_seconds: plan.storage.spool_buffer_seconds,
         spool_buffer_mb: plan.storage.spool_buffer_mb,
+        spool_quota_bytes_per_second: Some(plan.storage.spool_quota_bytes_per_second),
+        validator_timeout_seconds: Some(plan.validator.function.timeout_seconds),
+        receiver_timeout_seconds: Some(plan.receiver.timeout_seconds),
+        bridge_timeout_seconds: Some(plan.bridge.function.timeout_seconds),
+        dlq_retention_seconds: Some(aws::SQS_MAX_RETENTION_SECONDS),
+        failed_retention_days: (plan.storage.failed_retention_days > 0)
+            .then_some(plan.storage.failed_retention_days),
     }
 }
 
@@ -128,7 +135,14 @@ pub fn flood(plan: &Plan) -> FloodConfig {
 
 /// What `ingest drill` runs with: the outage, the client's seed, and notes echoed in the
 /// report (how the events were made).
-pub fn drill(plan: &Plan, outage_seconds: u64, seed: u64, notes: serde_json::Value) -> DrillConfig {
+pub fn drill(
+    plan: &Plan,
+    outage_seconds: u64,
+    outage: Outage,
+    faults: DrillFaults,
+    seed: u64,
+    notes: serde_json::Value,
+) -> DrillConfig {
     DrillConfig {
         pipeline: pipeline(plan),
         failover_automatic: plan.failover.automatic,
@@ -140,6 +154,8 @@ pub fn drill(plan: &Plan, outage_seconds: u64, seed: u64, notes: serde_json::Val
         start: None,
         notes,
         flood: Some(flood(plan)),
+        outage,
+        faults,
     }
 }
 
@@ -227,8 +243,41 @@ mod tests {
             paced.max_receive_count,
             plan.bridge.redelivery.max_receive_count
         );
-        let drill = drill(&plan, 600, 7, serde_json::Value::Null);
+        let faults = DrillFaults {
+            hostile_records: 3,
+            ..DrillFaults::default()
+        };
+        let drill = drill(
+            &plan,
+            600,
+            Outage::Hang,
+            faults.clone(),
+            7,
+            serde_json::Value::Null,
+        );
         assert_eq!(drill.pipeline, settings);
+        assert_eq!((drill.outage, drill.faults), (Outage::Hang, faults));
+        // The numbers the drill's pessimistic model runs with are the stacks'.
+        assert_eq!(
+            settings.spool_quota_bytes_per_second,
+            Some(plan.storage.spool_quota_bytes_per_second)
+        );
+        assert_eq!(
+            (
+                settings.validator_timeout_seconds,
+                settings.receiver_timeout_seconds,
+                settings.bridge_timeout_seconds
+            ),
+            (
+                Some(plan.validator.function.timeout_seconds),
+                Some(plan.receiver.timeout_seconds),
+                Some(plan.bridge.function.timeout_seconds)
+            )
+        );
+        assert_eq!(
+            settings.receiver_max_record_age_seconds,
+            plan.receiver_mapping.max_record_age_seconds
+        );
         assert_eq!(
             drill.health_interval_seconds,
             plan.failover.interval_seconds

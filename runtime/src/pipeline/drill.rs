@@ -8,11 +8,16 @@
 //!    Route 53 weights among the regions DNS would answer with; a refused request (the region
 //!    is down) is sent again with backoff, as a client does, and may land in the other region.
 //!    A body longer than `api.max_event_bytes` characters is refused with 413 and not retried.
-//! 2. A quarter into the window the primary region goes down: its stream (puts and reads),
-//!    its buckets and its validator (as the bridge's `Invoke` target) all fail. The health
-//!    check notices after `interval x threshold`, and the operator drains the primary a minute
-//!    in; from then on everything goes to the secondary, whose receiver spools it, and whose
-//!    bridge keeps failing to hand it over: the SQS retry budget is what carries the night.
+//! 2. A quarter into the window the primary region goes down, as [`DrillConfig::outage`]
+//!    says: by default a brownout (its S3 and KMS fail; its API and stream work, so it accepts
+//!    requests until the drain, and Lambda keeps invoking the validator, every invocation
+//!    failing and ageing the records it holds), or calls that hang until the SDK's timeout, or
+//!    the whole region (stream reads included). The health check notices after
+//!    `interval x threshold`, and the operator drains the primary a minute in; from then on
+//!    everything goes to the secondary, whose receiver spools it, and whose bridge keeps
+//!    failing to hand it over: the SQS retry budget is what carries the night. The fault modes
+//!    of [`DrillFaults`] add a spool-bucket outage (Firehose's 24 h), late and duplicated S3
+//!    notifications and hostile records; Firehose throttles at the spec's quota.
 //! 3. After `outage_seconds` the primary comes back and is restored; its own stream catches
 //!    up, and the bridge delivers the backlog as messages become visible again: with the
 //!    spec's redelivery schedule (`bridge_redelivery`), each failed message came back after a
@@ -23,6 +28,11 @@
 //!    event sent is looked for, by its bytes: [`DrillReport::lost`] counts the accepted events
 //!    found in neither (it must be 0), `duplicates` counts the extra good copies per
 //!    `(source, id)`, and `altered` the good lines whose event differs from what was sent.
+//!    Each lost record is named with the buffer that dropped it ([`LostRecord`], from what the
+//!    stand-ins kept of what they dropped: trimmed and parked stream records, Firehose's
+//!    discards, expired and dead-lettered notifications, whose spool objects are read back),
+//!    and [`DrillReport::margins`] says how close each buffer came to dropping what it
+//!    delivered ([`BufferMargin`]).
 //!
 //! 5. With [`DrillConfig::flood`], the flood phase ([`flood`]): one hostile address floods
 //!    the primary's public routes through a model of the web ACL, the stage and method
@@ -43,10 +53,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::local::{
-    LocalPipeline, LocalServices, LocalStore, PipelineSettings, RegionSettings, Rng, Role,
-    SimClock, exceeds_event_limit,
+    FIREHOSE_RETENTION, LocalPipeline, LocalServices, LocalStore, Outage, ParkReason,
+    PipelineSettings, RegionSettings, Rng, Role, SimClock, exceeds_event_limit,
 };
-use super::records::{QuarantineLine, event_fields, gunzip_if_gzip, split_good_line};
+use super::records::{
+    QuarantineLine, SpoolRecord, decode_s3_key, event_fields, gunzip_if_gzip, split_good_line,
+};
 use crate::envelope::Registry;
 use crate::json::{Kind, Parser};
 
@@ -108,6 +120,134 @@ pub struct DrillConfig {
     /// The flood phase, if any.
     #[serde(default)]
     pub flood: Option<flood::FloodConfig>,
+    /// How the primary is down during the outage (default: a brownout, Lambda still polling).
+    #[serde(default)]
+    pub outage: Outage,
+    /// The fault modes added to the outage.
+    #[serde(default)]
+    pub faults: DrillFaults,
+}
+
+/// Fault modes of the drill, on top of the outage ([`DrillConfig::faults`]); all off by
+/// default. Each models what AWS documents can happen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DrillFaults {
+    /// The spool bucket fails (the secondary's S3 or KMS) for this long from the outage's
+    /// start: Firehose keeps what it cannot deliver, and discards it after 24 hours.
+    pub spool_s3_down_seconds: u64,
+    /// Each S3 notification of a spool object arrives up to this late (seeded, uniform).
+    pub notification_delay_seconds: u64,
+    /// This many per thousand notifications arrive twice.
+    pub duplicate_notifications_per_mille: u32,
+    /// Hostile records sent among the others, in rounds of three: an array of as many `{}` as
+    /// `api.max_event_bytes` holds, an array nested as deep as it holds, and a body that is
+    /// not UTF-8. Each must end in quarantine, at about the cost of a record of its size.
+    pub hostile_records: usize,
+}
+
+/// The hostile records of [`DrillFaults::hostile_records`]: `count` of them, each at most
+/// `max_bytes` long, cycling through the three kinds.
+pub fn hostile_records(count: usize, max_bytes: usize) -> Vec<Vec<u8>> {
+    let size = max_bytes.max(8);
+    (0..count)
+        .map(|i| match i % 3 {
+            0 => {
+                let n = (size - 1) / 3;
+                let mut body = Vec::with_capacity(size);
+                body.push(b'[');
+                for k in 0..n {
+                    if k > 0 {
+                        body.push(b',');
+                    }
+                    body.extend_from_slice(b"{}");
+                }
+                body.push(b']');
+                body
+            }
+            1 => {
+                let depth = (size - 2) / 2;
+                let mut body = vec![b'['; depth];
+                body.extend(std::iter::repeat_n(b']', depth));
+                body
+            }
+            _ => {
+                let mut body = format!("{{\"round\":{i},\"bytes\":\"").into_bytes();
+                body.extend_from_slice(&[0xff, 0xfe, 0xc3, 0x28, 0x80]);
+                body.extend_from_slice(b"\"}");
+                body
+            }
+        })
+        .collect()
+}
+
+/// Why an accepted record ended in neither good nor quarantine: the buffer that dropped it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossReason {
+    /// A stream's retention trimmed it before its mapping read it.
+    StreamRetention,
+    /// A mapping gave up on it after its maximum record age (it is in the failed-batches
+    /// bucket, outside good and quarantine).
+    RecordAge,
+    /// A mapping gave up on it after its maximum retries (failed-batches bucket).
+    Retries,
+    /// Firehose could not deliver it to the spool bucket for 24 hours and discarded it.
+    FirehoseDiscard,
+    /// The spool queue's retention deleted its notification.
+    QueueRetention,
+    /// Its notification went to the dead-letter queue.
+    DeadLetter,
+    /// The drill stopped (its horizon) with it still in a buffer.
+    StillBuffered,
+    /// No buffer reports dropping it.
+    Unknown,
+}
+
+impl LossReason {
+    /// The reason's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LossReason::StreamRetention => "stream-retention",
+            LossReason::RecordAge => "record-age",
+            LossReason::Retries => "retries",
+            LossReason::FirehoseDiscard => "firehose-discard",
+            LossReason::QueueRetention => "queue-retention",
+            LossReason::DeadLetter => "dead-letter",
+            LossReason::StillBuffered => "still-buffered",
+            LossReason::Unknown => "unknown",
+        }
+    }
+}
+
+/// One accepted record that ended in neither good nor quarantine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LostRecord {
+    /// Its index among the records sent.
+    pub record: usize,
+    /// Its events lost.
+    pub events: usize,
+    /// Why.
+    pub reason: LossReason,
+    /// Where: `primary` or `secondary` (the stream, or the spool path).
+    pub region: String,
+    /// When the buffer dropped it (simulated seconds from the start), if known.
+    pub at_s: Option<f64>,
+    /// Its first bytes (lossy UTF-8, at most 80).
+    pub preview: String,
+}
+
+/// How close one buffer came to dropping something it delivered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BufferMargin {
+    /// What the limit counts: `seconds` or `receives`.
+    pub unit: String,
+    /// The buffer's limit in that unit.
+    pub limit: f64,
+    /// The least left of it when an element left the buffer (`None`: nothing passed through).
+    pub least_left: Option<f64>,
+    /// When (simulated seconds from the start).
+    pub at_s: Option<f64>,
 }
 
 /// The timeline, in seconds from the start.
@@ -144,6 +284,15 @@ pub struct BridgeSummary {
     pub dead_letters: u64,
     /// Messages dropped by queue retention.
     pub queue_expired: u64,
+    /// Spool entries Firehose refused over its throughput quota (the receiver retried them).
+    #[serde(default)]
+    pub spool_throttled: u64,
+    /// Spool records Firehose discarded after 24 hours undelivered.
+    #[serde(default)]
+    pub spool_discarded: u64,
+    /// Spool notifications delivered twice.
+    #[serde(default)]
+    pub duplicate_notifications: u64,
     /// Failed messages the bridge gave their next delay (`ChangeMessageVisibility`).
     pub visibility_changes: u64,
     /// The longest retry delay of the schedule, if the bridge paced its failures.
@@ -171,6 +320,15 @@ pub struct DrillReport {
     pub quarantined: usize,
     /// Accepted events found in neither.
     pub lost: usize,
+    /// Lost events per reason.
+    #[serde(default)]
+    pub lost_reasons: BTreeMap<String, usize>,
+    /// Every accepted record found in neither, and why.
+    #[serde(default)]
+    pub lost_records: Vec<LostRecord>,
+    /// How close each buffer came to dropping what it delivered.
+    #[serde(default)]
+    pub margins: BTreeMap<String, BufferMargin>,
     /// Extra good lines per `(source, id)`.
     pub duplicates: usize,
     /// Extra quarantine lines per event.
@@ -301,12 +459,13 @@ impl DrillReport {
             (
                 "delivered",
                 format!(
-                    "{} good ({}), {} quarantined ({}), {} lost",
+                    "{} good ({}), {} quarantined ({}), {} lost ({})",
                     self.good,
                     list(&self.good_by_via),
                     self.quarantined,
                     list(&self.quarantine_reasons),
-                    self.lost
+                    self.lost,
+                    list(&self.lost_reasons)
                 ),
             ),
             (
@@ -319,12 +478,15 @@ impl DrillReport {
             (
                 "bridge",
                 format!(
-                    "{} spool objects, {} receives, {} invokes, {} dead letters, {} expired",
+                    "{} spool objects, {} receives, {} invokes, {} dead letters, {} expired; Firehose throttled {} entries, discarded {}; {} duplicate notifications",
                     self.bridge.spool_objects,
                     self.bridge.receives,
                     self.bridge.invokes,
                     self.bridge.dead_letters,
-                    self.bridge.queue_expired
+                    self.bridge.queue_expired,
+                    self.bridge.spool_throttled,
+                    self.bridge.spool_discarded,
+                    self.bridge.duplicate_notifications
                 ),
             ),
             (
@@ -348,6 +510,40 @@ impl DrillReport {
         ];
         for (name, value) in rows {
             text.push_str(&format!("  {name:<10} {value}\n"));
+        }
+        for lost in &self.lost_records {
+            text.push_str(&format!(
+                "  {:<10} record {} ({} event{}) in the {} path: {}{}: {}\n",
+                "lost",
+                lost.record,
+                lost.events,
+                if lost.events == 1 { "" } else { "s" },
+                if lost.region.is_empty() {
+                    "?"
+                } else {
+                    &lost.region
+                },
+                lost.reason.as_str(),
+                lost.at_s
+                    .map_or_else(String::new, |at| format!(" at {at:.0} s")),
+                lost.preview.escape_debug()
+            ));
+        }
+        for (buffer, margin) in &self.margins {
+            let left = margin.least_left.map_or_else(
+                || "nothing passed through".to_owned(),
+                |left| {
+                    format!(
+                        "at least {left:.0} of {:.0} {} left{}",
+                        margin.limit,
+                        margin.unit,
+                        margin
+                            .at_s
+                            .map_or_else(String::new, |at| format!(" (closest at {at:.0} s)"))
+                    )
+                },
+            );
+            text.push_str(&format!("  {:<10} {buffer}: {left}\n", "margin"));
         }
         for (name, value) in self.flood.iter().flat_map(flood::FloodReport::rows) {
             text.push_str(&format!("  {name:<10} {value}\n"));
@@ -434,6 +630,16 @@ async fn run_async(
     out: Option<&Path>,
 ) -> DrillReport {
     let wall = Instant::now();
+    let hostile = hostile_records(
+        config.faults.hostile_records,
+        config.pipeline.max_event_bytes,
+    );
+    let records: Vec<&[u8]> = records
+        .iter()
+        .map(Vec::as_slice)
+        .chain(hostile.iter().map(Vec::as_slice))
+        .collect();
+    let records = records.as_slice();
     let start = config
         .start
         .as_deref()
@@ -451,6 +657,14 @@ async fn run_async(
     };
     let services = LocalServices::new(config.pipeline.clone(), clock.clone(), store);
     let mut pipeline = LocalPipeline::new(&services, registry);
+    let faults = &config.faults;
+    if faults.notification_delay_seconds > 0 || faults.duplicate_notifications_per_mille > 0 {
+        pipeline.spool.set_notifications(
+            config.seed,
+            Duration::from_secs(faults.notification_delay_seconds),
+            faults.duplicate_notifications_per_mille,
+        );
+    }
     let store = &services.store;
     let good_bucket = services.settings.good_bucket();
     let quarantine_bucket = services.settings.quarantine_bucket();
@@ -459,7 +673,12 @@ async fn run_async(
     let mut events: Vec<SentEvent> = Vec::new();
     let mut record_events: Vec<Vec<usize>> = Vec::new();
     let mut by_bytes: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
-    let mut record_by_bytes: HashMap<Vec<u8>, usize> = HashMap::new();
+    // Per bytes, how many of its events a good line (a quarantine line) claimed so far:
+    // identical events sent many times are claimed in order, without a scan.
+    let mut good_claimed: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut quarantine_claimed: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut record_by_bytes: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+    let mut record_claimed: HashMap<Vec<u8>, usize> = HashMap::new();
     for (index, record) in records.iter().enumerate() {
         let mut ids = Vec::new();
         for event in split_record(record) {
@@ -473,7 +692,10 @@ async fn run_async(
             by_bytes.entry(normalize(event)).or_default().push(id);
             ids.push(id);
         }
-        record_by_bytes.entry(normalize(record)).or_insert(index);
+        record_by_bytes
+            .entry(normalize(record))
+            .or_default()
+            .push(index);
         record_events.push(ids);
     }
 
@@ -515,12 +737,17 @@ async fn run_async(
         .collect();
     let mut rng = Rng::new(config.seed);
     let mut down = false;
+    let mut spool_down = false;
+    let spool_down_end = outage_start + faults.spool_s3_down_seconds * 1000;
     let mut last_puts = store.puts();
     let mut last_write_ms = 0u64;
     // The spool messages queued when the primary is restored, until they have all left.
     let mut backlog: Option<Vec<String>> = None;
     let mut backlog_drained_ms: Option<u64> = None;
+    let mut stopped_at_horizon = false;
     let horizon_ms = outage_end
+        + faults.spool_s3_down_seconds * 1000
+        + faults.notification_delay_seconds * 1000
         + ms(window)
         + (config
             .pipeline
@@ -535,7 +762,13 @@ async fn run_async(
         let should_be_down = has_outage && now_ms >= outage_start && now_ms < outage_end;
         if should_be_down != down {
             down = should_be_down;
-            services.set_down(Role::Primary, down);
+            services.set_outage(Role::Primary, down.then_some(config.outage));
+        }
+        let spool_should_be_down =
+            faults.spool_s3_down_seconds > 0 && now_ms >= outage_start && now_ms < spool_down_end;
+        if spool_should_be_down != spool_down {
+            spool_down = spool_should_be_down;
+            services.set_bucket_down(&services.settings.spool_bucket(), spool_down);
         }
         if has_outage && now_ms >= outage_end && backlog.is_none() {
             backlog = Some(services.queue.ids());
@@ -550,7 +783,7 @@ async fn run_async(
                 break;
             }
             sends.pop();
-            let body = &records[send.record];
+            let body = records[send.record];
             let total = config.pipeline.primary.weight + config.pipeline.secondary.weight;
             let to_primary = if !primary_in_dns {
                 false
@@ -607,7 +840,11 @@ async fn run_async(
         let now_ms = clock.elapsed().as_millis() as u64;
         let busy = pipeline.busy();
         let quiet = sends.is_empty() && pipeline.quiet();
-        if (quiet && (!has_outage || now_ms >= outage_end)) || now_ms > horizon_ms {
+        if quiet && (!has_outage || now_ms >= outage_end) {
+            break;
+        }
+        if now_ms > horizon_ms {
+            stopped_at_horizon = true;
             break;
         }
         // Next step: a second later while there is work, else straight to the next thing due.
@@ -622,7 +859,7 @@ async fn run_async(
             }
             if has_outage {
                 candidates.extend(
-                    [outage_start, outage_end, drained_at]
+                    [outage_start, outage_end, drained_at, spool_down_end]
                         .into_iter()
                         .filter(|t| *t > now_ms),
                 );
@@ -676,14 +913,13 @@ async fn run_async(
                     report.duplicates += 1;
                 }
             }
-            match by_bytes.get(&normalize(&event)) {
+            let bytes = normalize(&event);
+            match by_bytes.get(&bytes) {
                 // Identical events sent several times: each line claims one that has none yet.
                 Some(ids) => {
-                    let id = ids
-                        .iter()
-                        .copied()
-                        .find(|&id| events[id].good == 0)
-                        .unwrap_or(ids[0]);
+                    let claimed = good_claimed.entry(bytes).or_default();
+                    let id = ids.get(*claimed).copied().unwrap_or(ids[0]);
+                    *claimed += 1;
                     events[id].good += 1;
                 }
                 None => report.altered += 1,
@@ -712,16 +948,23 @@ async fn run_async(
             let original = normalize(&line.original_bytes().unwrap_or_default());
             let ids: Vec<usize> = match by_bytes.get(&original) {
                 // Identical bytes sent several times: each line claims one that has none yet.
-                Some(ids) => vec![
-                    ids.iter()
-                        .copied()
-                        .find(|&id| events[id].quarantined == 0)
-                        .unwrap_or(ids[0]),
-                ],
-                None => record_by_bytes
-                    .get(&original)
-                    .map(|r| record_events[*r].clone())
-                    .unwrap_or_default(),
+                Some(ids) => {
+                    let claimed = quarantine_claimed.entry(original.clone()).or_default();
+                    let id = ids.get(*claimed).copied().unwrap_or(ids[0]);
+                    *claimed += 1;
+                    vec![id]
+                }
+                // A line for a whole record (a batch quarantined as one): identical records
+                // sent several times are claimed in order too.
+                None => match record_by_bytes.get(&original) {
+                    Some(records) => {
+                        let claimed = record_claimed.entry(original.clone()).or_default();
+                        let record = records.get(*claimed).copied().unwrap_or(records[0]);
+                        *claimed += 1;
+                        record_events[record].clone()
+                    }
+                    None => Vec::new(),
+                },
             };
             for id in ids {
                 events[id].quarantined += 1;
@@ -735,6 +978,8 @@ async fn run_async(
     report
         .objects
         .insert("quarantine".to_owned(), quarantine_objects.len());
+    let fates = fates(&services, &pipeline);
+    let mut lost_by_record: BTreeMap<usize, usize> = BTreeMap::new();
     for event in &events {
         if !event.accepted {
             continue;
@@ -746,8 +991,31 @@ async fn run_async(
             report.quarantined += 1;
         } else {
             report.lost += 1;
+            *lost_by_record.entry(event.record).or_default() += 1;
         }
     }
+    for (record, lost) in lost_by_record {
+        let bytes = records[record];
+        let fate = fates.get(&normalize(bytes)).copied();
+        let (reason, role, at) = match fate {
+            Some((reason, role, at)) => (reason, Some(role), Some(at)),
+            None if stopped_at_horizon => (LossReason::StillBuffered, None, None),
+            None => (LossReason::Unknown, None, None),
+        };
+        *report
+            .lost_reasons
+            .entry(reason.as_str().to_owned())
+            .or_default() += lost;
+        report.lost_records.push(LostRecord {
+            record,
+            events: lost,
+            reason,
+            region: role.map_or("", Role::as_str).to_owned(),
+            at_s: at.map(|at: DateTime<Utc>| (at - start).num_milliseconds() as f64 / 1000.0),
+            preview: String::from_utf8_lossy(&bytes[..bytes.len().min(80)]).into_owned(),
+        });
+    }
+    report.margins = margins(&services, &pipeline, start, clock.now());
     debug_assert!(events.iter().all(|e| e.record < records.len()));
     report.parked = pipeline.primary_mapping.stats.parked;
     report.expired =
@@ -760,6 +1028,9 @@ async fn run_async(
         test_events_skipped: pipeline.test_events,
         dead_letters: queue_stats.dead_lettered,
         queue_expired: queue_stats.expired,
+        spool_throttled: pipeline.spool.stats().throttled,
+        spool_discarded: pipeline.spool.stats().discarded,
+        duplicate_notifications: pipeline.spool.stats().duplicate_notifications,
         visibility_changes: queue_stats.visibility_changes,
         max_delay_seconds: config
             .pipeline
@@ -769,6 +1040,178 @@ async fn run_async(
     report.flood = flood::run(config);
     report.wall_ms = wall.elapsed().as_millis();
     report
+}
+
+/// What each buffer dropped, by the record's bytes: why, where and when.
+type Fates = HashMap<Vec<u8>, (LossReason, Role, DateTime<Utc>)>;
+
+/// The records of a spool object named by an S3 notification (or a Firehose record: spool
+/// lines), as the bytes the client sent.
+fn spool_line_records(lines: &[u8]) -> Vec<Vec<u8>> {
+    lines
+        .split(|b| *b == b'\n')
+        .filter_map(|line| serde_json::from_slice::<SpoolRecord>(line).ok())
+        .filter_map(|record| record.bytes())
+        .collect()
+}
+
+fn notified_records(services: &LocalServices, body: &str) -> Vec<Vec<u8>> {
+    let Ok(notification) = serde_json::from_str::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    let Some(key) = notification["Records"][0]["s3"]["object"]["key"].as_str() else {
+        return Vec::new();
+    };
+    services
+        .store
+        .read(&services.settings.spool_bucket(), &decode_s3_key(key))
+        .and_then(|object| gunzip_if_gzip(&object).ok())
+        .map(|lines| spool_line_records(&lines))
+        .unwrap_or_default()
+}
+
+/// Every record a buffer dropped, from the stand-ins' own lists (the first drop of a record
+/// wins: a record parked by the validator's mapping stays parked whatever follows).
+fn fates(services: &LocalServices, pipeline: &LocalPipeline<'_>) -> Fates {
+    let mut fates = Fates::new();
+    let mut note = |bytes: &[u8], reason, role, at| {
+        fates.entry(normalize(bytes)).or_insert((reason, role, at));
+    };
+    for (role, mapping) in [
+        (Role::Primary, &pipeline.primary_mapping),
+        (Role::Secondary, &pipeline.secondary_mapping),
+    ] {
+        for record in &mapping.expired {
+            note(
+                &record.data,
+                LossReason::StreamRetention,
+                role,
+                record.arrival,
+            );
+        }
+        for parked in &mapping.parked {
+            let reason = match parked.reason {
+                ParkReason::Age => LossReason::RecordAge,
+                ParkReason::Retries => LossReason::Retries,
+            };
+            note(&parked.record.data, reason, role, parked.at);
+        }
+    }
+    let firehose = super::local::millis_of(FIREHOSE_RETENTION);
+    for (at, entry) in pipeline.spool.discarded() {
+        for bytes in spool_line_records(&entry) {
+            note(
+                &bytes,
+                LossReason::FirehoseDiscard,
+                Role::Secondary,
+                at + firehose,
+            );
+        }
+    }
+    for message in services.queue.expired_messages() {
+        for bytes in notified_records(services, &message.body) {
+            note(
+                &bytes,
+                LossReason::QueueRetention,
+                Role::Secondary,
+                message.at,
+            );
+        }
+    }
+    for message in services.queue.dead_letter_messages() {
+        for bytes in notified_records(services, &message.body) {
+            note(&bytes, LossReason::DeadLetter, Role::Secondary, message.at);
+        }
+    }
+    fates
+}
+
+/// How close each buffer came to dropping what it delivered (see [`BufferMargin`]).
+fn margins(
+    services: &LocalServices,
+    pipeline: &LocalPipeline<'_>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> BTreeMap<String, BufferMargin> {
+    let settings = &services.settings;
+    let seconds_from_start = |at: DateTime<Utc>| (at - start).num_milliseconds() as f64 / 1000.0;
+    let in_seconds = |limit: f64, least: Option<(i64, DateTime<Utc>)>| BufferMargin {
+        unit: "seconds".to_owned(),
+        limit,
+        least_left: least.map(|(ms, _)| ms as f64 / 1000.0),
+        at_s: least.map(|(_, at)| seconds_from_start(at)),
+    };
+    let mut margins = BTreeMap::new();
+    for (role, mapping) in [
+        (Role::Primary, &pipeline.primary_mapping),
+        (Role::Secondary, &pipeline.secondary_mapping),
+    ] {
+        let retention = settings.region(role).retention_hours as f64 * 3600.0;
+        margins.insert(
+            format!("{} stream retention", role.as_str()),
+            in_seconds(retention, mapping.margins.retention),
+        );
+        margins.insert(
+            format!("{} mapping record age", role.as_str()),
+            in_seconds(
+                mapping.max_record_age.as_secs_f64(),
+                mapping.margins.record_age,
+            ),
+        );
+    }
+    margins.insert(
+        "firehose 24 h".to_owned(),
+        in_seconds(
+            FIREHOSE_RETENTION.as_secs_f64(),
+            pipeline.spool.stats().closest_to_discard,
+        ),
+    );
+    let queue = services.queue.margins();
+    margins.insert(
+        "spool queue retention".to_owned(),
+        in_seconds(settings.queue_retention_seconds as f64, queue.retention),
+    );
+    margins.insert(
+        "spool queue receives".to_owned(),
+        BufferMargin {
+            unit: "receives".to_owned(),
+            limit: settings.max_receive_count as f64,
+            least_left: queue.receives_left.map(|(n, _)| n as f64),
+            at_s: queue.receives_left.map(|(_, at)| seconds_from_start(at)),
+        },
+    );
+    // What is still in the DLQ and the failed-batches buckets at the end: time left there.
+    if let Some(limit) = settings.dlq_retention_seconds {
+        let least = services
+            .queue
+            .dead_letter_messages()
+            .iter()
+            .map(|m| {
+                let left = i64::try_from(limit)
+                    .unwrap_or(i64::MAX)
+                    .saturating_mul(1000)
+                    - (end - m.sent_at).num_milliseconds();
+                (left, end)
+            })
+            .min_by_key(|(left, _)| *left);
+        margins.insert(
+            "dead-letter queue retention".to_owned(),
+            in_seconds(limit as f64, least),
+        );
+    }
+    if let Some(days) = settings.failed_retention_days {
+        let limit_ms = i64::try_from(days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);
+        let least = [&pipeline.primary_mapping, &pipeline.secondary_mapping]
+            .iter()
+            .flat_map(|m| m.parked.iter())
+            .map(|parked| (limit_ms - (end - parked.at).num_milliseconds(), end))
+            .min_by_key(|(left, _)| *left);
+        margins.insert(
+            "failed records retention".to_owned(),
+            in_seconds(limit_ms as f64 / 1000.0, least),
+        );
+    }
+    margins
 }
 
 /// Reads the records of an events file: NDJSON (one record per line) or one JSON array of

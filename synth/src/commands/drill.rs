@@ -1,14 +1,17 @@
-//! `ingest drill [SPEC] [--events FILE | --count N] [--outage SECONDS] [--json] [--compiled]`:
+//! `ingest drill [SPEC] [--events FILE | --count N] [--outage SECONDS] [--outage-kind KIND]
+//! [--spool-s3-down SECONDS] [--late-notifications SECONDS] [--duplicate-notifications N]
+//! [--hostile N] [--json] [--compiled]`:
 //! the outage the system is built for, rehearsed on this machine (see [`crate::drill`]).
 
 use std::io::IsTerminal;
 use std::process::{Command, ExitCode, Stdio};
 
-use ingest_runtime::pipeline::drill::{self, DrillReport, DrillRun};
+use ingest_runtime::pipeline::drill::{self, DrillFaults, DrillReport, DrillRun};
+use ingest_runtime::pipeline::local::Outage;
 use serde_json::json;
 
 use super::{Ui, checked_plan, registry, spec_or_default};
-use crate::cli::DrillArgs;
+use crate::cli::{DrillArgs, DrillOutage};
 use crate::drill::generate;
 use crate::errors::{Error, Result};
 use crate::program::{self, SpecProgram};
@@ -45,7 +48,18 @@ pub fn run(args: &DrillArgs, ui: Ui) -> Result<ExitCode> {
             (records, generated.notes)
         }
     };
-    let config = settings::drill(&plan, args.outage, args.seed, notes);
+    let outage = match args.outage_kind {
+        DrillOutage::Brownout => Outage::Brownout,
+        DrillOutage::Hang => Outage::Hang,
+        DrillOutage::Region => Outage::Region,
+    };
+    let faults = DrillFaults {
+        spool_s3_down_seconds: args.spool_s3_down,
+        notification_delay_seconds: args.late_notifications,
+        duplicate_notifications_per_mille: args.duplicate_notifications,
+        hostile_records: args.hostile,
+    };
+    let config = settings::drill(&plan, args.outage, outage, faults, args.seed, notes);
     let report = if args.compiled {
         compiled(&plan, config, &records, args)?
     } else {

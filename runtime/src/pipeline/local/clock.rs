@@ -104,6 +104,16 @@ impl SimClock {
         );
     }
 
+    /// Sets the clock back to `elapsed` after the start, if that is earlier than now: the
+    /// mappings run their concurrent invocations each from the same start (see
+    /// [`Clock::concurrently`]).
+    pub fn rewind_to(&self, elapsed: Duration) {
+        self.elapsed_ms.fetch_min(
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            Ordering::SeqCst,
+        );
+    }
+
     /// Moves the clock to `elapsed` after the start, if that is later than now.
     pub fn advance_to(&self, elapsed: Duration) {
         self.elapsed_ms.fetch_max(
@@ -145,6 +155,48 @@ impl Clock {
         match self {
             Clock::Simulated(clock) => clock.now(),
             Clock::Wall => Utc::now(),
+        }
+    }
+}
+
+/// Invocations that run side by side in Lambda, run one after the other here: on a simulated
+/// clock each starts at the same time, and the clock ends at the latest end (on the wall clock
+/// they simply follow each other). See [`Clock::concurrently`].
+#[derive(Debug)]
+pub struct Concurrent<'a> {
+    clock: &'a Clock,
+    start: Duration,
+    latest: Duration,
+}
+
+impl Concurrent<'_> {
+    /// Before the next invocation: back to the common start.
+    pub fn next(&mut self) {
+        if let Clock::Simulated(clock) = self.clock {
+            self.latest = self.latest.max(clock.elapsed());
+            clock.rewind_to(self.start);
+        }
+    }
+
+    /// After the last one: the latest end.
+    pub fn finish(self) {
+        if let Clock::Simulated(clock) = self.clock {
+            clock.advance_to(self.latest.max(clock.elapsed()));
+        }
+    }
+}
+
+impl Clock {
+    /// Starts a group of concurrent invocations (see [`Concurrent`]).
+    pub fn concurrently(&self) -> Concurrent<'_> {
+        let start = match self {
+            Clock::Simulated(clock) => clock.elapsed(),
+            Clock::Wall => Duration::ZERO,
+        };
+        Concurrent {
+            clock: self,
+            start,
+            latest: start,
         }
     }
 }

@@ -1,13 +1,16 @@
-//! Failures injected into a local service: an outage, the next N calls, or a random share.
+//! Failures injected into a local service: an outage, the next N calls, a random share, or
+//! calls that hang.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use super::super::{ErrorKind, InfraError, Service};
-use super::{Rng, lock};
+use super::{Rng, SimClock, lock};
 
 #[derive(Debug, Default)]
 struct FaultState {
     down: bool,
+    hang: Option<(SimClock, Duration)>,
     unavailable_next: u32,
     throttle_next: u32,
     random: Option<(Rng, u32)>,
@@ -36,6 +39,17 @@ impl Faults {
         lock(&self.state).down
     }
 
+    /// Makes every call hang for `duration` on `clock` (the caller's attempt timeout: the SDK
+    /// abandons the attempt then) and fail as unavailable; `None` ends it.
+    pub fn set_hang(&self, hang: Option<(SimClock, Duration)>) {
+        lock(&self.state).hang = hang;
+    }
+
+    /// Whether calls hang.
+    pub fn is_hanging(&self) -> bool {
+        lock(&self.state).hang.is_some()
+    }
+
     /// Makes the next `n` calls fail as unavailable.
     pub fn fail_next(&self, n: u32) {
         lock(&self.state).unavailable_next = n;
@@ -60,6 +74,16 @@ impl Faults {
     /// Decides one call: `Err` when a failure is injected.
     pub fn check(&self, service: Service, operation: &'static str) -> Result<(), InfraError> {
         let mut state = lock(&self.state);
+        if let Some((clock, duration)) = state.hang.clone() {
+            clock.advance(duration);
+            state.injected += 1;
+            return Err(InfraError::new(
+                service,
+                operation,
+                ErrorKind::Unavailable,
+                format!("injected: no answer within {} s", duration.as_secs()),
+            ));
+        }
         let kind = if state.down {
             Some(ErrorKind::Unavailable)
         } else if state.throttle_next > 0 {

@@ -2,10 +2,13 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use super::super::bridge::INVOKE_LIMIT_BYTES;
 use super::super::validator::ValidatorHandler;
-use super::super::{ErrorKind, InfraError, InvokeOutput, Invoker, ObjectStore, Service, Sleeper};
+use super::super::{
+    Deadline, ErrorKind, InfraError, InvokeOutput, Invoker, ObjectStore, Service, Sleeper,
+};
 use super::Faults;
 
 /// Lambda `Invoke` of a validator in this process.
@@ -17,6 +20,10 @@ pub struct LocalInvoker<'a, S, Z> {
     pub validator: ValidatorHandler<'a, S, Z>,
     /// An outage of the function.
     pub faults: &'a Faults,
+    /// The function's timeout: a run that takes longer (on the validator's clock) answers
+    /// as Lambda does, with a function error and no result; the handler starts no work it
+    /// could not finish before it.
+    pub timeout: Option<Duration>,
     invocations: AtomicU64,
 }
 
@@ -27,6 +34,7 @@ impl<'a, S, Z> LocalInvoker<'a, S, Z> {
             function: function.to_owned(),
             validator,
             faults,
+            timeout: None,
             invocations: AtomicU64::new(0),
         }
     }
@@ -66,7 +74,27 @@ impl<S: ObjectStore, Z: Sleeper> Invoker for LocalInvoker<'_, S, Z> {
         };
         async move {
             precheck?;
-            match self.validator.handle_payload(&payload).await {
+            let started = self.validator.sleeper.now_ms();
+            let validator = ValidatorHandler {
+                deadline: self
+                    .timeout
+                    .map_or(Deadline::NONE, |timeout| Deadline::after(started, timeout)),
+                ..self.validator
+            };
+            let answer = validator.handle_payload(&payload).await;
+            let took = self.validator.sleeper.now_ms().saturating_sub(started);
+            if let Some(timeout) = self.timeout.filter(|t| u128::from(took) > t.as_millis()) {
+                return Ok(InvokeOutput {
+                    function_error: Some("Unhandled".to_owned()),
+                    payload: serde_json::json!({
+                        "errorType": "Sandbox.Timedout",
+                        "errorMessage": format!("Task timed out after {} seconds", timeout.as_secs()),
+                    })
+                    .to_string()
+                    .into_bytes(),
+                });
+            }
+            match answer {
                 Ok(payload) => Ok(InvokeOutput {
                     function_error: None,
                     payload,

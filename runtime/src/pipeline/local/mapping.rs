@@ -1,6 +1,13 @@
 //! Lambda's event source mappings: Kinesis (checkpoints, `batchItemFailures`, bisect, bounded
 //! retries, maximum record age, an on-failure destination) and SQS (batches, failures per
 //! message).
+//!
+//! Both hand the function what Lambda hands the bootstrap: the event as JSON bytes (a Kinesis
+//! record's `approximateArrivalTimestamp` as a JSON number of seconds, as Lambda sends it), and
+//! read its answer back from JSON bytes. An answer that is not a valid response, or names a
+//! record that was not in the batch, fails the whole batch, as Lambda's documentation says
+//! ("Lambda treats a batch as a complete failure if the function returns ... an invalid JSON
+//! response ... an itemIdentifier value with a sequence number that doesn't exist").
 
 use std::future::Future;
 use std::time::Duration;
@@ -9,16 +16,77 @@ use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use super::super::HandlerError;
 use super::super::records::compare_sequences;
-use super::{LocalQueue, LocalStream, StreamRecord};
+use super::{Clock, LocalQueue, LocalStream, StreamRecord};
 
-/// Serializes and reads back a value, as Lambda's delivery does.
-fn through_json<T: Serialize + serde::de::DeserializeOwned>(value: &T) -> Result<T, HandlerError> {
-    let bytes = serde_json::to_vec(value).map_err(|e| HandlerError::BadPayload(e.to_string()))?;
-    serde_json::from_slice(&bytes).map_err(|e| HandlerError::BadPayload(e.to_string()))
+/// The payload Lambda sends a function for a Kinesis event: JSON, with each record's
+/// `approximateArrivalTimestamp` a number of seconds with the milliseconds as its fraction
+/// (`aws_lambda_events` writes a string; Lambda writes a number).
+pub fn kinesis_payload(event: &KinesisEvent) -> Result<Vec<u8>, HandlerError> {
+    let bad = |e: serde_json::Error| HandlerError::BadPayload(e.to_string());
+    let mut value = serde_json::to_value(event).map_err(bad)?;
+    if let Some(records) = value
+        .get_mut("Records")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        for (json, record) in records.iter_mut().zip(&event.records) {
+            let millis = record
+                .kinesis
+                .approximate_arrival_timestamp
+                .0
+                .timestamp_millis();
+            if let (Some(kinesis), Some(seconds)) = (
+                json.get_mut("kinesis")
+                    .and_then(serde_json::Value::as_object_mut),
+                serde_json::Number::from_f64(millis as f64 / 1000.0),
+            ) {
+                kinesis.insert(
+                    "approximateArrivalTimestamp".to_owned(),
+                    serde_json::Value::Number(seconds),
+                );
+            }
+        }
+    }
+    serde_json::to_vec(&value).map_err(bad)
+}
+
+/// Why a Kinesis mapping sent records to its on-failure destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ParkReason {
+    /// Older than `MaximumRecordAgeInSeconds`.
+    Age,
+    /// `MaximumRetryAttempts` ran out.
+    Retries,
+}
+
+/// A record a Kinesis mapping sent to its on-failure destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parked {
+    /// The record.
+    pub record: StreamRecord,
+    /// Why.
+    pub reason: ParkReason,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// How close the records a mapping finished came to being given up on or trimmed: the least
+/// time left, when a record left the stream, before its age reached the mapping's maximum
+/// record age and the stream's retention.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamMargins {
+    /// Least milliseconds left before the maximum record age (and when).
+    pub record_age: Option<(i64, DateTime<Utc>)>,
+    /// Least milliseconds left before the stream's retention (and when).
+    pub retention: Option<(i64, DateTime<Utc>)>,
+}
+
+fn keep_least(slot: &mut Option<(i64, DateTime<Utc>)>, left_ms: i64, at: DateTime<Utc>) {
+    if slot.is_none_or(|(least, _)| left_ms < least) {
+        *slot = Some((left_ms, at));
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -54,8 +122,15 @@ pub struct KinesisMapping {
     /// Halve the batch after a function error.
     pub bisect: bool,
     shards: Vec<ShardState>,
-    /// Records sent to the on-failure destination (the S3 destination keeps them).
-    pub parked: Vec<StreamRecord>,
+    /// The function's timeout: an invocation whose handler takes longer (on the pipeline's
+    /// clock) is a function error, whatever it answered (`None`: no timeout).
+    pub timeout: Option<Duration>,
+    /// Records sent to the on-failure destination (the S3 destination keeps them), and why.
+    pub parked: Vec<Parked>,
+    /// Records the stream's retention trimmed before the mapping read them.
+    pub expired: Vec<StreamRecord>,
+    /// How close the finished records came to the age limit and the retention.
+    pub margins: StreamMargins,
     /// Counts.
     pub stats: MappingStats,
 }
@@ -73,8 +148,11 @@ impl KinesisMapping {
             max_retries,
             max_record_age,
             bisect: true,
+            timeout: None,
             shards: vec![ShardState::default(); shards.max(1)],
             parked: Vec::new(),
+            expired: Vec::new(),
+            margins: StreamMargins::default(),
             stats: MappingStats::default(),
         }
     }
@@ -86,11 +164,15 @@ impl KinesisMapping {
             .sum()
     }
 
-    /// One poll: one batch per shard with records, unless the stream is down.
-    pub async fn poll<F, Fut>(&mut self, stream: &LocalStream, now: DateTime<Utc>, mut handler: F)
+    /// One poll: one batch per shard with records, unless the stream is down (Lambda cannot
+    /// read it; the records age meanwhile). `handler` gets the payload Lambda would send
+    /// ([`kinesis_payload`]) and answers with the function's response bytes. The shards'
+    /// invocations run side by side on `clock` ([`Clock::concurrently`]), and an invocation
+    /// that outlasts [`KinesisMapping::timeout`] fails whole.
+    pub async fn poll<F, Fut>(&mut self, stream: &LocalStream, clock: &Clock, mut handler: F)
     where
-        F: FnMut(KinesisEvent) -> Fut,
-        Fut: Future<Output = Result<KinesisEventResponse, HandlerError>>,
+        F: FnMut(Vec<u8>) -> Fut,
+        Fut: Future<Output = Result<Vec<u8>, HandlerError>>,
     {
         if stream.faults.is_down() {
             return;
@@ -98,11 +180,20 @@ impl KinesisMapping {
         let max_age = chrono::Duration::milliseconds(
             i64::try_from(self.max_record_age.as_millis()).unwrap_or(i64::MAX),
         );
+        let retention = chrono::Duration::milliseconds(
+            i64::try_from(stream.retention.as_millis()).unwrap_or(i64::MAX),
+        );
+        let mut lanes = clock.concurrently();
         for shard in 0..stream.shard_count() {
+            lanes.next();
+            let now = clock.now();
             let horizon = stream.trim_horizon(shard);
             let state = &mut self.shards[shard];
             if state.checkpoint < horizon {
-                self.stats.expired += (horizon - state.checkpoint) as u64;
+                let trimmed = horizon - state.checkpoint;
+                self.stats.expired += trimmed as u64;
+                self.expired
+                    .extend(stream.read(shard, state.checkpoint, trimmed));
                 state.checkpoint = horizon;
             }
             let limit = state.limit.unwrap_or(self.batch_size);
@@ -113,34 +204,69 @@ impl KinesisMapping {
                 .count();
             if too_old > 0 {
                 self.stats.parked += too_old as u64;
-                self.parked.extend(batch.drain(..too_old));
+                self.parked
+                    .extend(batch.drain(..too_old).map(|record| Parked {
+                        record,
+                        reason: ParkReason::Age,
+                        at: now,
+                    }));
                 state.checkpoint += too_old;
             }
             if batch.is_empty() {
                 continue;
             }
             self.stats.invocations += 1;
-            let result = match through_json(&stream.kinesis_event(shard, &batch)) {
-                Ok(event) => handler(event).await,
+            let started = clock.now();
+            let answer = match kinesis_payload(&stream.kinesis_event(shard, &batch)) {
+                Ok(payload) => handler(payload).await,
                 Err(error) => Err(error),
+            };
+            let ended = clock.now();
+            let timed_out = self
+                .timeout
+                .is_some_and(|timeout| ended - started > super::millis(timeout));
+            // A function error, a timeout (Lambda kills the invocation: no answer) or an
+            // answer that is not a response: the whole batch failed.
+            let result = match answer {
+                Ok(bytes) if !timed_out => {
+                    serde_json::from_slice::<KinesisEventResponse>(&bytes).map_err(|_| ())
+                }
+                _ => Err(()),
             };
             let done = match &result {
                 Ok(response) => {
                     let lowest = response
                         .batch_item_failures
                         .iter()
-                        .filter_map(|f| f.item_identifier.as_deref())
-                        .min_by(|a, b| compare_sequences(a, b));
+                        .map(|f| f.item_identifier.as_deref())
+                        .min_by(|a, b| match (a, b) {
+                            (Some(a), Some(b)) => compare_sequences(a, b),
+                            (None, _) => std::cmp::Ordering::Less,
+                            (_, None) => std::cmp::Ordering::Greater,
+                        });
                     match lowest {
                         None => batch.len(),
-                        Some(sequence) => batch
-                            .iter()
-                            .position(|r| r.sequence == sequence)
+                        // A missing or unknown identifier: the whole batch failed.
+                        Some(sequence) => sequence
+                            .and_then(|sequence| batch.iter().position(|r| r.sequence == sequence))
                             .unwrap_or(0),
                     }
                 }
                 Err(_) => 0,
             };
+            for record in &batch[..done] {
+                let age = ended - record.arrival;
+                keep_least(
+                    &mut self.margins.record_age,
+                    (max_age - age).num_milliseconds(),
+                    ended,
+                );
+                keep_least(
+                    &mut self.margins.retention,
+                    (retention - age).num_milliseconds(),
+                    ended,
+                );
+            }
             state.checkpoint += done;
             if done == batch.len() {
                 state.attempts = 0;
@@ -159,12 +285,17 @@ impl KinesisMapping {
             if self.max_retries.is_some_and(|most| state.attempts > most) {
                 let rest = batch.len() - done;
                 self.stats.parked += rest as u64;
-                self.parked.extend(batch.drain(done..));
+                self.parked.extend(batch.drain(done..).map(|record| Parked {
+                    record,
+                    reason: ParkReason::Retries,
+                    at: ended,
+                }));
                 state.checkpoint += rest;
                 state.attempts = 0;
                 state.limit = None;
             }
         }
+        lanes.finish();
     }
 }
 
@@ -175,6 +306,9 @@ pub struct SqsMapping {
     pub batch_size: usize,
     /// Batches per poll (the mapping's maximum concurrency).
     pub concurrency: usize,
+    /// The function's timeout: an invocation whose handler takes longer (on the pipeline's
+    /// clock) fails whole, whatever it answered (`None`: no timeout).
+    pub timeout: Option<Duration>,
     /// Invocations.
     pub invocations: u64,
     /// Messages reported failed (or in a failed invocation).
@@ -191,16 +325,22 @@ impl SqsMapping {
         }
     }
 
-    /// One poll: up to `concurrency` batches of visible messages.
-    pub async fn poll<F, Fut>(&mut self, queue: &LocalQueue, mut handler: F)
+    /// One poll: up to `concurrency` batches of visible messages. `handler` gets the SQS
+    /// event as JSON bytes and answers with the function's response bytes; an invocation that
+    /// outlasts [`SqsMapping::timeout`] on `clock` fails whole (its messages come back after
+    /// the visibility timeout). The batches run side by side on `clock`
+    /// ([`Clock::concurrently`]), as Lambda's concurrent invocations do.
+    pub async fn poll<F, Fut>(&mut self, queue: &LocalQueue, clock: &Clock, mut handler: F)
     where
-        F: FnMut(SqsEvent) -> Fut,
-        Fut: Future<Output = Result<SqsBatchResponse, HandlerError>>,
+        F: FnMut(Vec<u8>) -> Fut,
+        Fut: Future<Output = Result<Vec<u8>, HandlerError>>,
     {
+        let mut lanes = clock.concurrently();
         for _ in 0..self.concurrency {
+            lanes.next();
             let messages = queue.receive(self.batch_size);
             if messages.is_empty() {
-                return;
+                break;
             }
             let ids: Vec<String> = messages
                 .iter()
@@ -209,9 +349,19 @@ impl SqsMapping {
             let mut event = SqsEvent::default();
             event.records = messages;
             self.invocations += 1;
-            let result = match through_json(&event) {
-                Ok(event) => handler(event).await,
-                Err(error) => Err(error),
+            let started = clock.now();
+            let answer = match serde_json::to_vec(&event) {
+                Ok(payload) => handler(payload).await,
+                Err(error) => Err(HandlerError::BadPayload(error.to_string())),
+            };
+            let timed_out = self
+                .timeout
+                .is_some_and(|timeout| clock.now() - started > super::millis(timeout));
+            let result = match answer {
+                Ok(bytes) if !timed_out => {
+                    serde_json::from_slice::<SqsBatchResponse>(&bytes).map_err(|_| ())
+                }
+                _ => Err(()),
             };
             match result {
                 Ok(response) => {
@@ -230,5 +380,6 @@ impl SqsMapping {
                 Err(_) => self.failed_messages += ids.len() as u64,
             }
         }
+        lanes.finish();
     }
 }

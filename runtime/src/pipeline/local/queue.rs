@@ -37,6 +37,27 @@ pub struct QueueStats {
     pub visibility_changes: u64,
 }
 
+/// A message that left the queue other than by a delete after success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DroppedMessage {
+    /// Its body.
+    pub body: String,
+    /// When it was first sent (the DLQ's retention counts from it).
+    pub sent_at: DateTime<Utc>,
+    /// When it left.
+    pub at: DateTime<Utc>,
+}
+
+/// How close the messages the queue delivered came to being lost: the least time left before
+/// retention and the fewest receives left before the DLQ, when each was deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueMargins {
+    /// Least milliseconds left before the retention (and when).
+    pub retention: Option<(i64, DateTime<Utc>)>,
+    /// Fewest receives left before `maxReceiveCount` (and when).
+    pub receives_left: Option<(u64, DateTime<Utc>)>,
+}
+
 /// An in-process SQS queue with a DLQ.
 #[derive(Debug)]
 pub struct LocalQueue {
@@ -53,6 +74,8 @@ pub struct LocalQueue {
     clock: Clock,
     messages: Mutex<Vec<Message>>,
     dlq: Mutex<Vec<Message>>,
+    expired: Mutex<Vec<DroppedMessage>>,
+    margins: Mutex<QueueMargins>,
     next_id: AtomicU64,
     stats: Mutex<QueueStats>,
 }
@@ -76,6 +99,8 @@ impl LocalQueue {
             clock: clock.into(),
             messages: Mutex::new(Vec::new()),
             dlq: Mutex::new(Vec::new()),
+            expired: Mutex::new(Vec::new()),
+            margins: Mutex::new(QueueMargins::default()),
             next_id: AtomicU64::new(1),
             stats: Mutex::new(QueueStats::default()),
         }
@@ -106,9 +131,16 @@ impl LocalQueue {
         let mut messages = lock(&self.messages);
         let mut stats = lock(&self.stats);
         let retention = millis(self.retention);
-        let before = messages.len();
-        messages.retain(|m| m.sent_at + retention > now);
-        stats.expired += (before - messages.len()) as u64;
+        let (kept, expired): (Vec<Message>, Vec<Message>) = std::mem::take(&mut *messages)
+            .into_iter()
+            .partition(|m| m.sent_at + retention > now);
+        *messages = kept;
+        stats.expired += expired.len() as u64;
+        lock(&self.expired).extend(expired.into_iter().map(|m| DroppedMessage {
+            body: m.body,
+            sent_at: m.sent_at,
+            at: now,
+        }));
         let mut out = Vec::new();
         let mut index = 0;
         while index < messages.len() && out.len() < max {
@@ -117,7 +149,8 @@ impl LocalQueue {
                 continue;
             }
             if messages[index].receive_count >= self.max_receive_count {
-                let message = messages.remove(index);
+                let mut message = messages.remove(index);
+                message.visible_at = now;
                 lock(&self.dlq).push(message);
                 stats.dead_lettered += 1;
                 continue;
@@ -152,10 +185,47 @@ impl LocalQueue {
 
     /// Deletes a message by id.
     pub fn delete(&self, id: &str) {
+        let now = self.clock.now();
         let mut messages = lock(&self.messages);
-        let before = messages.len();
-        messages.retain(|m| m.id != id);
-        lock(&self.stats).deleted += (before - messages.len()) as u64;
+        let Some(index) = messages.iter().position(|m| m.id == id) else {
+            return;
+        };
+        let message = messages.remove(index);
+        lock(&self.stats).deleted += 1;
+        let mut margins = lock(&self.margins);
+        let left_ms = (message.sent_at + millis(self.retention) - now).num_milliseconds();
+        if margins.retention.is_none_or(|(least, _)| left_ms < least) {
+            margins.retention = Some((left_ms, now));
+        }
+        let receives_left = self.max_receive_count.saturating_sub(message.receive_count);
+        if margins
+            .receives_left
+            .is_none_or(|(least, _)| receives_left < least)
+        {
+            margins.receives_left = Some((receives_left, now));
+        }
+    }
+
+    /// How close the deleted messages came to retention and to the DLQ.
+    pub fn margins(&self) -> QueueMargins {
+        *lock(&self.margins)
+    }
+
+    /// The messages retention deleted.
+    pub fn expired_messages(&self) -> Vec<DroppedMessage> {
+        lock(&self.expired).clone()
+    }
+
+    /// The messages in the DLQ (`at`: when each moved there).
+    pub fn dead_letter_messages(&self) -> Vec<DroppedMessage> {
+        lock(&self.dlq)
+            .iter()
+            .map(|m| DroppedMessage {
+                body: m.body.clone(),
+                sent_at: m.sent_at,
+                at: m.visible_at,
+            })
+            .collect()
     }
 
     /// Messages in the queue (visible or not).

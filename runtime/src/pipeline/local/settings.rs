@@ -112,6 +112,26 @@ pub struct PipelineSettings {
     pub spool_buffer_seconds: u64,
     /// Firehose buffer size.
     pub spool_buffer_mb: u64,
+    /// The spool's Firehose throughput quota in bytes per second (the region's default or the
+    /// declared one, G36); `None`: unlimited.
+    #[serde(default)]
+    pub spool_quota_bytes_per_second: Option<u64>,
+    /// The validator's timeout: an invocation that takes longer fails whole.
+    #[serde(default)]
+    pub validator_timeout_seconds: Option<u64>,
+    /// The receiver's timeout.
+    #[serde(default)]
+    pub receiver_timeout_seconds: Option<u64>,
+    /// The bridge's timeout.
+    #[serde(default)]
+    pub bridge_timeout_seconds: Option<u64>,
+    /// How long the spool's dead-letter queue keeps a message, counted from its first
+    /// enqueue into the spool queue (SQS keeps that timestamp when it moves a message).
+    #[serde(default)]
+    pub dlq_retention_seconds: Option<u64>,
+    /// How long the failed-batches buckets keep what a mapping gave up on (`None`: forever).
+    #[serde(default)]
+    pub failed_retention_days: Option<u64>,
 }
 
 impl PipelineSettings {

@@ -4,18 +4,45 @@
 use std::time::Duration;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
+use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::super::bridge::{BridgeConfig, BridgeHandler, Pacing, sqs_failures};
 use super::super::lake::LakeSchema;
 use super::super::receiver::{ReceiverConfig, ReceiverHandler};
-use super::super::records;
+use super::super::records::{self, parse_kinesis_event};
 use super::super::validator::{ValidatorConfig, ValidatorHandler};
-use super::super::{Deadline, RetryPolicy, kinesis_failures};
+use super::super::{Deadline, HandlerError, RetryPolicy, Sleeper as _, kinesis_failures};
 use super::{
     Clock, Faults, KinesisMapping, LocalInvoker, LocalQueue, LocalSpool, LocalStore, LocalStream,
-    PipelineSettings, RegionSettings, Role, SqsMapping,
+    PipelineSettings, RegionSettings, Role, SimClock, SqsMapping,
 };
+
+/// How a region is down ([`LocalServices::set_outage`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outage {
+    /// Everything of the region fails at once: its API and stream (puts and Lambda's reads:
+    /// nothing is invoked, records only age), its buckets, its validator as an `Invoke`
+    /// target.
+    Region,
+    /// The region's buckets fail (S3 or KMS errors) while its API, stream and Lambda work:
+    /// requests are accepted until the operator drains the region, Lambda keeps polling the
+    /// stream and invoking the validator, and every invocation (the bridge's too) fails and
+    /// ages its records, as in AWS when S3 or KMS is down and Kinesis is not. The drill's
+    /// default: the records accepted before the drain wait out the whole outage in the
+    /// primary's stream, against the mapping's maximum record age and the retention.
+    #[default]
+    Brownout,
+    /// As [`Outage::Brownout`], but the buckets' calls hang until the SDK's attempt timeout
+    /// instead of failing at once: invocations run into the function's timeout.
+    Hang,
+}
+
+fn fails(error: serde_json::Error) -> HandlerError {
+    HandlerError::BadPayload(error.to_string())
+}
 use crate::envelope::Registry;
 
 /// Both regions' services, owned: streams, buckets, the spool's queue, the validator's
@@ -134,6 +161,47 @@ impl LocalServices {
     /// Whether a region is down.
     pub fn is_down(&self, role: Role) -> bool {
         self.stream(role).faults.is_down()
+    }
+
+    /// Takes a region down the way `outage` says, or brings it back (`None`). A hanging
+    /// outage hangs on the simulated clock (on the wall clock its calls fail at once).
+    pub fn set_outage(&self, role: Role, outage: Option<Outage>) {
+        self.set_down(role, outage == Some(Outage::Region));
+        let buckets = match role {
+            Role::Primary => vec![
+                self.validator_config.good_bucket.clone(),
+                self.validator_config.quarantine_bucket.clone(),
+            ],
+            Role::Secondary => vec![self.settings.spool_bucket()],
+        };
+        let hang = match (&self.clock, outage) {
+            (Clock::Simulated(clock), Some(Outage::Hang)) => {
+                Some((clock.clone(), RetryPolicy::default().attempt_timeout))
+            }
+            _ => None,
+        };
+        for bucket in buckets {
+            let faults = self.store.faults(&bucket);
+            faults.set_down(outage.is_some() && hang.is_none());
+            faults.set_hang(hang.clone());
+        }
+        if role == Role::Primary {
+            self.validator_faults
+                .set_down(outage == Some(Outage::Region));
+        }
+    }
+
+    /// Makes a bucket's calls fail (S3 or KMS down) or work again.
+    pub fn set_bucket_down(&self, bucket: &str, down: bool) {
+        self.store.faults(bucket).set_down(down);
+    }
+
+    /// The simulated clock, if the pipeline runs on one.
+    pub fn sim_clock(&self) -> Option<&SimClock> {
+        match &self.clock {
+            Clock::Simulated(clock) => Some(clock),
+            Clock::Wall => None,
+        }
     }
 }
 
@@ -271,37 +339,45 @@ impl<'a> LocalPipeline<'a> {
             sleeper: &services.clock,
             deadline: Deadline::NONE,
         };
-        let invoker = LocalInvoker::new(
+        let mut spool = spool;
+        spool.quota_bytes_per_second = settings.spool_quota_bytes_per_second;
+        let timeout = |seconds: Option<u64>| seconds.map(Duration::from_secs);
+        let mut invoker = LocalInvoker::new(
             &services.bridge_config.validator_function,
             validator,
             &services.validator_faults,
         );
+        invoker.timeout = timeout(settings.validator_timeout_seconds);
         let hours = |h: u64| Duration::from_secs(h.saturating_mul(3600));
+        let mut primary_mapping = KinesisMapping::new(
+            settings.primary.shards,
+            settings.validator_batch_size,
+            settings.validator_max_retries,
+            Duration::from_secs(settings.validator_max_record_age_seconds),
+        );
+        primary_mapping.timeout = timeout(settings.validator_timeout_seconds);
+        let mut secondary_mapping = KinesisMapping::new(
+            settings.secondary.shards,
+            settings.receiver_batch_size,
+            settings.receiver_max_retries,
+            if settings.receiver_max_record_age_seconds == 0 {
+                hours(settings.secondary.retention_hours).saturating_sub(hours(1))
+            } else {
+                Duration::from_secs(settings.receiver_max_record_age_seconds)
+            },
+        );
+        secondary_mapping.timeout = timeout(settings.receiver_timeout_seconds);
+        let mut sqs_mapping =
+            SqsMapping::new(settings.bridge_batch_size, settings.bridge_max_concurrency);
+        sqs_mapping.timeout = timeout(settings.bridge_timeout_seconds);
         LocalPipeline {
             services,
             registry,
             spool,
             invoker,
-            primary_mapping: KinesisMapping::new(
-                settings.primary.shards,
-                settings.validator_batch_size,
-                settings.validator_max_retries,
-                Duration::from_secs(settings.validator_max_record_age_seconds),
-            ),
-            secondary_mapping: KinesisMapping::new(
-                settings.secondary.shards,
-                settings.receiver_batch_size,
-                settings.receiver_max_retries,
-                if settings.receiver_max_record_age_seconds == 0 {
-                    hours(settings.secondary.retention_hours).saturating_sub(hours(1))
-                } else {
-                    Duration::from_secs(settings.receiver_max_record_age_seconds)
-                },
-            ),
-            sqs_mapping: SqsMapping::new(
-                settings.bridge_batch_size,
-                settings.bridge_max_concurrency,
-            ),
+            primary_mapping,
+            secondary_mapping,
+            sqs_mapping,
             test_events: 0,
         }
     }
@@ -315,20 +391,29 @@ impl<'a> LocalPipeline<'a> {
     /// when it is due, and a poll of the queue's mapping. Returns what ran, in order.
     pub async fn step(&mut self) -> Vec<BatchLog> {
         let services = self.services;
-        let now = services.clock.now();
-        let logs = std::cell::RefCell::new(Vec::new());
-        let validator = ValidatorHandler {
-            registry: self.registry,
-            config: &services.validator_config,
-            store: &services.store,
-            sleeper: &services.clock,
-            deadline: Deadline::NONE,
+        let settings = &services.settings;
+        let clock = &services.clock;
+        // What Lambda gives an invocation: its deadline, from the function's timeout.
+        let deadline = |timeout: Option<u64>| {
+            timeout.map_or(Deadline::NONE, |seconds| {
+                Deadline::after(services.clock.now_ms(), Duration::from_secs(seconds))
+            })
         };
+        let logs = std::cell::RefCell::new(Vec::new());
+        let registry = self.registry;
         self.primary_mapping
-            .poll(&services.primary_stream, now, |event| {
+            .poll(&services.primary_stream, clock, |payload| {
                 let logs = &logs;
                 async move {
                     let (at, started) = (services.clock.now(), std::time::Instant::now());
+                    let validator = ValidatorHandler {
+                        registry,
+                        config: &services.validator_config,
+                        store: &services.store,
+                        sleeper: &services.clock,
+                        deadline: deadline(settings.validator_timeout_seconds),
+                    };
+                    let event = parse_kinesis_event(&payload).map_err(fails)?;
                     let outcome = validator.process_kinesis(&event).await;
                     let mut log = BatchLog::new(Stage::Validator, outcome.stats.records, at);
                     log.shard = event_shard(&event);
@@ -337,21 +422,24 @@ impl<'a> LocalPipeline<'a> {
                     log.failed = outcome.unfinished.len();
                     log.duration = started.elapsed();
                     logs.borrow_mut().push(log);
-                    Ok(kinesis_failures(&event, &outcome.unfinished))
+                    serde_json::to_vec(&kinesis_failures(&event, &outcome.unfinished))
+                        .map_err(fails)
                 }
             })
             .await;
-        let receiver = ReceiverHandler {
-            config: &services.receiver_config,
-            stream: &self.spool,
-            sleeper: &services.clock,
-            deadline: Deadline::NONE,
-        };
+        let spool = &self.spool;
         self.secondary_mapping
-            .poll(&services.secondary_stream, now, |event| {
+            .poll(&services.secondary_stream, clock, |payload| {
                 let logs = &logs;
                 async move {
                     let (at, started) = (services.clock.now(), std::time::Instant::now());
+                    let receiver = ReceiverHandler {
+                        config: &services.receiver_config,
+                        stream: spool,
+                        sleeper: &services.clock,
+                        deadline: deadline(settings.receiver_timeout_seconds),
+                    };
+                    let event = parse_kinesis_event(&payload).map_err(fails)?;
                     let outcome = receiver.process_kinesis(&event).await;
                     let mut log = BatchLog::new(Stage::Receiver, outcome.stats.records, at);
                     log.shard = event_shard(&event);
@@ -359,24 +447,28 @@ impl<'a> LocalPipeline<'a> {
                     log.spooled = log.records - log.failed;
                     log.duration = started.elapsed();
                     logs.borrow_mut().push(log);
-                    Ok(kinesis_failures(&event, &outcome.unfinished))
+                    serde_json::to_vec(&kinesis_failures(&event, &outcome.unfinished))
+                        .map_err(fails)
                 }
             })
             .await;
         self.flush_spool(false, &logs).await;
-        let bridge = BridgeHandler {
-            config: &services.bridge_config,
-            store: &services.store,
-            invoker: &self.invoker,
-            sleeper: &services.clock,
-            deadline: Deadline::NONE,
-        };
+        self.spool.deliver_notifications();
+        let invoker = &self.invoker;
         let test_events = std::cell::Cell::new(0u64);
         self.sqs_mapping
-            .poll(&services.queue, |event| {
+            .poll(&services.queue, clock, |payload| {
                 let (logs, test_events) = (&logs, &test_events);
                 async move {
                     let (at, started) = (services.clock.now(), std::time::Instant::now());
+                    let bridge = BridgeHandler {
+                        config: &services.bridge_config,
+                        store: &services.store,
+                        invoker,
+                        sleeper: &services.clock,
+                        deadline: deadline(settings.bridge_timeout_seconds),
+                    };
+                    let event: SqsEvent = serde_json::from_slice(&payload).map_err(fails)?;
                     let outcome = bridge.process_sqs(&event).await;
                     test_events.set(test_events.get() + outcome.stats.test_events as u64);
                     let failed: Vec<usize> = outcome.failed.iter().map(|(i, _)| *i).collect();
@@ -399,7 +491,7 @@ impl<'a> LocalPipeline<'a> {
                     log.paced_seconds = paced;
                     log.duration = started.elapsed();
                     logs.borrow_mut().push(log);
-                    Ok(sqs_failures(&event, &failed))
+                    serde_json::to_vec(&sqs_failures(&event, &failed)).map_err(fails)
                 }
             })
             .await;
@@ -438,16 +530,25 @@ impl<'a> LocalPipeline<'a> {
         self.lag(Role::Primary) > 0 || self.lag(Role::Secondary) > 0
     }
 
-    /// Whether everything is done: no stream lag, nothing buffered, no message in the queue.
+    /// Whether everything is done: no stream lag, nothing buffered, no notification on its
+    /// way, no message in the queue.
     pub fn quiet(&self) -> bool {
-        !self.busy() && self.spool.buffered() == 0 && self.services.queue.is_empty()
+        !self.busy()
+            && self.spool.buffered() == 0
+            && self.spool.pending_notifications() == 0
+            && self.services.queue.is_empty()
     }
 
-    /// When the spool's buffer or the next invisible message is due, if either is.
+    /// When the spool's buffer, a late notification or the next invisible message is due, if
+    /// any is.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        [self.spool.due_at(), self.services.queue.next_visible()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.spool.due_at(),
+            self.spool.next_notification(),
+            self.services.queue.next_visible(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }
