@@ -158,6 +158,9 @@ pub struct InputRecord<'b> {
     pub unreadable: Option<String>,
     /// When Firehose refused the record itself: why (it is quarantined as `unspoolable`).
     pub refused: Option<String>,
+    /// When the bridge found that the validator fails on this record's spool line: why (it is
+    /// quarantined as `unprocessable`, not judged).
+    pub unprocessable: Option<String>,
 }
 
 /// Counts of one batch.
@@ -283,6 +286,10 @@ fn finish(part: Part) -> Finished {
 /// The reason kind of a record Firehose refused as invalid (a quarantine `kind`).
 pub const UNSPOOLABLE: &str = "unspoolable";
 
+/// The reason kind of a spool line the validator failed on again and again, or one too long
+/// for an invoke, that the bridge asked to quarantine without judging (a quarantine `kind`).
+pub const UNPROCESSABLE: &str = "unprocessable";
+
 /// Objects written at once.
 const PUT_CONCURRENCY: usize = 8;
 
@@ -374,6 +381,7 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
                 truncated_from: None,
                 unreadable: None,
                 refused: None,
+                unprocessable: None,
             })
             .collect();
         self.process(&records).await
@@ -396,10 +404,14 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
         })?;
         let object = chunk.key.rsplit('/').next().unwrap_or(&chunk.key);
         let mut inputs = Vec::new();
-        for (line_index, line) in lines.split(|b| *b == b'\n').enumerate() {
-            if line.trim_ascii().is_empty() {
-                continue;
-            }
+        // Indices count the chunk's lines, so a part of a split chunk numbers its lines as the
+        // whole chunk did (`first_line`), and the keys of what they make are the same.
+        let numbered = lines
+            .split(|b| *b == b'\n')
+            .filter(|line| !line.trim_ascii().is_empty())
+            .enumerate()
+            .map(|(index, line)| (chunk.first_line + index, line));
+        for (line_index, line) in numbered {
             let parsed = serde_json::from_slice::<SpoolRecord>(line)
                 .map_err(|e| e.to_string())
                 .and_then(|record| {
@@ -417,6 +429,7 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
                     truncated_from,
                     unreadable: None,
                     refused,
+                    unprocessable: chunk.unprocessable.clone(),
                 },
                 Err(message) => InputRecord {
                     origin: Origin {
@@ -430,11 +443,13 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
                     truncated_from: None,
                     refused: None,
                     unreadable: Some(format!(
-                        "spool line {} of s3://{}/{} is not a spool record: {message}",
+                        "spool line {} of chunk {} of s3://{}/{} is not a spool record: {message}",
                         line_index + 1,
+                        chunk.chunk,
                         chunk.bucket,
                         chunk.key
                     )),
+                    unprocessable: chunk.unprocessable.clone(),
                 },
             });
         }
@@ -579,6 +594,20 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
         lines: &mut RecordLines,
     ) -> bool {
         let origin = &record.origin;
+        if let Some(reason) = &record.unprocessable {
+            let message = match &record.unreadable {
+                Some(unreadable) => format!("{reason}; {unreadable}"),
+                None => reason.clone(),
+            };
+            lines.quarantine(&QuarantineLine::of_kind(
+                UNPROCESSABLE,
+                &[violation("", "bridge", message)],
+                &record.data,
+                origin,
+                record.via,
+            ));
+            return false;
+        }
         if let Some(message) = &record.unreadable {
             let violation = violation("", "spool", message.clone());
             lines.quarantine(&QuarantineLine::new(
