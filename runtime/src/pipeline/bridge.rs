@@ -208,15 +208,18 @@ pub enum BridgeError {
 
 impl BridgeError {
     /// Whether the failure says the primary or the spool is down (or the deadline is near), so
-    /// the batch's other messages would fail the same way: the rest is reported untried.
+    /// the batch's other messages would fail the same way: the rest is reported untried. A
+    /// validator that fails even to quarantine a line fails on everything (a broken deploy):
+    /// an outage too.
     pub fn is_outage(&self) -> bool {
         match self {
             BridgeError::Read(error) => error.kind.is_retryable(),
-            BridgeError::Invoke(_) | BridgeError::NotTried(_) => true,
+            BridgeError::Invoke(_) | BridgeError::Unprocessable(_) | BridgeError::NotTried(_) => {
+                true
+            }
             BridgeError::NotANotification(_)
             | BridgeError::ForeignBucket(_)
-            | BridgeError::Corrupt(_)
-            | BridgeError::Unprocessable(_) => false,
+            | BridgeError::Corrupt(_) => false,
         }
     }
 }
