@@ -67,9 +67,13 @@ pub mod limits {
     pub const GOOD_LINE_OVERHEAD_BYTES: usize = 160;
     /// Uncompressed bytes of one object: a group with more is stored in parts.
     pub const OBJECT_PART_BYTES: usize = 32 * 1024 * 1024;
+    /// Lines a group gathers before they go through gzip: zlib fed line by line spent about
+    /// 7% of the handler's instructions on per-call overhead (BENCHMARKS.md, issue 12).
+    pub const GZIP_BLOCK_BYTES: usize = 64 * 1024;
     /// Memory a gzip encoder keeps while a group is open (zlib's window, hash chains and
-    /// pending output at the default level), rounded up.
-    pub const ENCODER_BYTES: usize = 320 * 1024;
+    /// pending output at the default level, and the [`GZIP_BLOCK_BYTES`] in front of it),
+    /// rounded up.
+    pub const ENCODER_BYTES: usize = 384 * 1024;
 
     /// The most quarantine bytes a record of `record_bytes` may produce.
     pub fn quarantine_budget(record_bytes: usize) -> usize {
@@ -190,9 +194,9 @@ pub struct BatchOutcome {
     pub stats: BatchStats,
 }
 
-/// One object being written: its lines go through gzip as they come.
+/// One object being written: its lines go through gzip in blocks as they come.
 struct Part {
-    encoder: GzEncoder<Vec<u8>>,
+    encoder: std::io::BufWriter<GzEncoder<Vec<u8>>>,
     tag: ContentTag,
     bytes: usize,
     lines: usize,
@@ -203,7 +207,10 @@ struct Part {
 impl Part {
     fn new(origin: &Origin) -> Self {
         Part {
-            encoder: GzEncoder::new(Vec::new(), flate2::Compression::default()),
+            encoder: std::io::BufWriter::with_capacity(
+                limits::GZIP_BLOCK_BYTES,
+                GzEncoder::new(Vec::new(), flate2::Compression::default()),
+            ),
             tag: ContentTag::default(),
             bytes: 0,
             lines: 0,
@@ -277,7 +284,13 @@ fn finish(part: Part) -> Finished {
     Finished {
         first_sequence: part.first_sequence,
         tag: part.tag.finish(),
-        body: part.encoder.finish().unwrap_or_default(),
+        // Writing to a Vec cannot fail, so neither can the last block's flush.
+        body: part
+            .encoder
+            .into_inner()
+            .ok()
+            .and_then(|encoder| encoder.finish().ok())
+            .unwrap_or_default(),
         lines: part.lines,
         records: part.records,
     }
