@@ -1,6 +1,6 @@
 //! Loss path 5 in the bridge, as a measurement: the heap one message uses for a gzip bomb
 //! (a small object that decompresses to 64 MiB: short lines, then one line of 32 MiB) next to a
-//! normal spool object of the same compressed size, with the stack's default `CHUNK_BYTES`.
+//! normal spool object at least as large compressed, with the stack's default `CHUNK_BYTES`.
 //! The bridge used to gunzip the whole object into memory; it now cuts chunks as the lines come
 //! out of the decoder, and its bound is `bridge::limits::worst_case_bytes`.
 //!
@@ -101,7 +101,7 @@ fn a_gzip_bomb_costs_a_bounded_heap_not_its_decompressed_size() {
     let bomb = gzip(&text);
     let decompressed = text.len();
     drop(text);
-    // Spool lines of valid events until the object is as large, compressed.
+    // Spool lines of valid events until the object is at least as large, compressed.
     let mut lines = Vec::new();
     let mut n = 0;
     while gzip(&lines).len() < bomb.len() {
