@@ -30,8 +30,11 @@
 //! more with `unprocessable` set ([`BridgeChunk::unprocessable`]): the validator then does not
 //! judge it but quarantines it (kind `unprocessable`, the record's original bytes and origin,
 //! the reason). The rest of the object is delivered and nothing is lost. Parts carry their
-//! chunk's index and their first line's place in it ([`BridgeChunk::first_line`]), so a part
-//! writes the keys the whole chunk would have. Failures that mean the primary is down or busy
+//! chunk's index and their first line's place in it ([`BridgeChunk::first_line`]), so every line
+//! keeps its origin (a line that is not a spool record takes it from that place), and a message
+//! delivered again splits the same way and writes the same keys. (A chunk delivered whole once
+//! and in parts once, after a passing failure, leaves its events in objects of both shapes:
+//! duplicates, which collapse on `(source, id)`.) Failures that mean the primary is down or busy
 //! (throttled, unavailable, timed out, unfinished lines: its S3 failed) are retried whole,
 //! never split: splitting them would only multiply the calls.
 //!

@@ -633,7 +633,7 @@ pub struct BridgeChunk {
     pub chunk: usize,
     /// The index in chunk `chunk` of the first of `lines`: a chunk the bridge split after the
     /// validator failed on it is sent in parts, and each line keeps its place (a line that is
-    /// not a spool record gets its origin from it, so a part writes the keys the whole would).
+    /// not a spool record gets its origin from it, the same in a part as in the whole chunk).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub first_line: usize,
     /// When the spool object was written (the notification's `eventTime`): the arrival time of
