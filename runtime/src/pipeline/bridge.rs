@@ -43,7 +43,7 @@
 //! call starts that could not end before the invocation's [`Deadline`]: the margin of a call is
 //! its attempt timeout, one number per call kind, owned here and handed to the SDK's clients as
 //! their attempt timeouts: an `Invoke` may take the validator's timeout and
-//! [`ATTEMPT_TIMEOUT`](super::ATTEMPT_TIMEOUT) ([`invoke_attempt_timeout`], set from
+//! [`ATTEMPT_TIMEOUT`] ([`invoke_attempt_timeout`], set from
 //! `VALIDATOR_TIMEOUT_SECONDS`), a `GetObject` its attempt and its body's timeout
 //! ([`READ_TIMEOUT`]). Retries wait a random share of an exponentially growing delay (full
 //! jitter). Messages are handled **one after the other**: after a message failed because the
