@@ -41,8 +41,8 @@
 //! **Deadlines** (loss path 3). A bridge invocation that times out is a function error: every
 //! message of the batch comes back after the visibility timeout, the finished ones too. So no
 //! call starts that could not end before the invocation's [`Deadline`]: the margin of a call is
-//! its attempt timeout, one number per call kind, owned here and handed to the SDK's clients as
-//! their attempt timeouts: an `Invoke` may take the validator's timeout and
+//! the longest it may take, one number per call kind, made of the same constants the SDK's
+//! clients get as their timeouts: an `Invoke` may take the validator's timeout and
 //! [`ATTEMPT_TIMEOUT`] ([`invoke_attempt_timeout`], set from
 //! `VALIDATOR_TIMEOUT_SECONDS`), a `GetObject` its attempt and its body's timeout
 //! ([`READ_TIMEOUT`]). Retries wait a random share of an exponentially growing delay (full
