@@ -146,6 +146,8 @@ async fn the_validator_answers_kinesis_batches_and_bridge_chunks() {
             chunk: 0,
             spooled_at: "2020-11-25T13:05:00Z".into(),
             lines: base64::engine::general_purpose::STANDARD.encode(&lines),
+            first_line: 0,
+            unprocessable: None,
         },
     };
     let answer = function

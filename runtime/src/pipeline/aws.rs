@@ -169,13 +169,9 @@ pub fn http_client() -> SharedHttpClient {
         .build_https()
 }
 
-/// How long one attempt of an S3 or Firehose call may take (the default
-/// `RetryPolicy::attempt_timeout`).
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+pub use super::{ATTEMPT_TIMEOUT, BODY_TIMEOUT};
 /// How long a connection may take to open.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
-/// How long reading a `GetObject` body may take once its response started.
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The SDK's timeouts for calls whose attempts take at most `attempt`.
 pub fn timeouts(attempt: Duration) -> TimeoutConfig {
@@ -502,13 +498,15 @@ pub struct LambdaInvoker {
 }
 
 impl LambdaInvoker {
-    /// An invoker over an SDK configuration, calling functions in `region` that answer within
-    /// `function_timeout` (a synchronous `Invoke` lasts as long as the function runs: its
-    /// attempt may take that and a margin).
-    pub fn new(config: &SdkConfig, region: &str, function_timeout: Duration) -> Self {
+    /// An invoker over an SDK configuration, calling functions in `region`, each attempt
+    /// abandoned after `attempt_timeout` (a synchronous `Invoke` lasts as long as the function
+    /// runs: the bridge passes its `RetryPolicy::attempt_timeout`, which
+    /// [`invoke_attempt_timeout`](super::bridge::invoke_attempt_timeout) derives from the
+    /// validator's timeout, so the client and the bridge's deadline agree on one number).
+    pub fn new(config: &SdkConfig, region: &str, attempt_timeout: Duration) -> Self {
         let lambda = aws_sdk_lambda::config::Builder::from(config)
             .region(Region::new(region.to_owned()))
-            .timeout_config(timeouts(function_timeout.saturating_add(ATTEMPT_TIMEOUT)))
+            .timeout_config(timeouts(attempt_timeout))
             .build();
         LambdaInvoker {
             client: aws_sdk_lambda::Client::from_conf(lambda),

@@ -49,10 +49,10 @@ use serde_json::value::RawValue;
 
 use super::Sleeper as _;
 use super::aws::{
-    ATTEMPT_TIMEOUT, AwsEnvironment, CloudWatchMetrics, FirehoseStream, LambdaInvoker, S3Store,
-    SqsQueue, s3_path_style, sdk_config,
+    AwsEnvironment, CloudWatchMetrics, FirehoseStream, LambdaInvoker, S3Store, SqsQueue,
+    s3_path_style, sdk_config,
 };
-use super::bridge::{Pacing, sqs_failures};
+use super::bridge::{Pacing, invoke_attempt_timeout, sqs_failures};
 use super::lake::LakeSchema;
 use super::lever::{LeverConfig, LeverPublisher, MetricStore, SwitchStore};
 use super::records::{BridgeRequest, parse_kinesis_event};
@@ -303,8 +303,9 @@ impl FunctionConfig {
                     env_number(lookup, "VALIDATOR_TIMEOUT_SECONDS", 900).map_err(failed)?,
                 );
                 let mut config = config;
-                // A try of a chunk is one Invoke, which lasts as long as the validator runs.
-                config.retry.attempt_timeout = validator_timeout.saturating_add(ATTEMPT_TIMEOUT);
+                // A try of a chunk is one Invoke, which lasts as long as the validator runs; the
+                // invoker's client gets the same number (`LambdaInvoker::new` below).
+                config.retry.attempt_timeout = invoke_attempt_timeout(validator_timeout);
                 let queue_url = lookup("QUEUE_URL").filter(|url| !url.is_empty());
                 if config.redelivery.is_some() && queue_url.is_none() {
                     return Err(ConfigError {
@@ -540,15 +541,16 @@ impl AwsFunction {
             RoleConfig::Bridge {
                 config: role,
                 validator_region,
-                validator_timeout,
+                validator_timeout: _,
                 queue_url,
             } => Wiring::Bridge {
                 queue: queue_url
                     .filter(|_| role.redelivery.is_some())
                     .map(|url| SqsQueue::new(&sdk, &url)),
+                // The bridge's own attempt timeout, so the client and the deadline agree.
+                invoker: LambdaInvoker::new(&sdk, &validator_region, role.retry.attempt_timeout),
                 config: role,
                 store: S3Store::new(&sdk, path_style),
-                invoker: LambdaInvoker::new(&sdk, &validator_region, validator_timeout),
             },
             RoleConfig::Lever(role) => Wiring::Lever {
                 config: role,

@@ -369,6 +369,13 @@ impl Deadline {
     }
 }
 
+/// How long one attempt of an S3 or Firehose call may take: the SDK clients' attempt timeout
+/// (`aws::sdk_config`) and the default [`RetryPolicy::attempt_timeout`].
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long reading a `GetObject` body may take once its response started (the SDK's attempt
+/// timeout ends when the response starts; `aws::S3Store` bounds the body with this).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Exponential backoff with full jitter: at most `attempts` tries, each allowed
 /// `attempt_timeout` (the SDK's attempt timeout); after the n-th failure a random wait of up to
 /// `first_delay · 2ⁿ` (at most `max_delay`). No try starts that could not end before the
@@ -392,7 +399,7 @@ impl Default for RetryPolicy {
             attempts: 5,
             first_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(2),
-            attempt_timeout: Duration::from_secs(10),
+            attempt_timeout: ATTEMPT_TIMEOUT,
         }
     }
 }

@@ -629,13 +629,27 @@ pub struct BridgeChunk {
     pub bucket: String,
     /// The spool object's key.
     pub key: String,
-    /// The chunk's index in the object.
+    /// The chunk's index in the object (chunks are cut the same way every time).
     pub chunk: usize,
+    /// The index in chunk `chunk` of the first of `lines`: a chunk the bridge split after the
+    /// validator failed on it is sent in parts, and each line keeps its place (a line that is
+    /// not a spool record gets its origin from it, the same in a part as in the whole chunk).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub first_line: usize,
     /// When the spool object was written (the notification's `eventTime`): the arrival time of
     /// lines whose own cannot be read.
     pub spooled_at: String,
     /// Whole spool lines (NDJSON), base64.
     pub lines: String,
+    /// Set when the validator failed on these lines alone, again and again (or a line is too
+    /// long for one invoke, and `lines` holds its beginning): the validator does not judge
+    /// them but quarantines each as `unprocessable` with this reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unprocessable: Option<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The validator's answer to a [`BridgeRequest`].

@@ -67,9 +67,13 @@ pub mod limits {
     pub const GOOD_LINE_OVERHEAD_BYTES: usize = 160;
     /// Uncompressed bytes of one object: a group with more is stored in parts.
     pub const OBJECT_PART_BYTES: usize = 32 * 1024 * 1024;
+    /// Lines a group gathers before they go through gzip: zlib fed line by line spent about
+    /// 7% of the handler's instructions on per-call overhead (BENCHMARKS.md, issue 12).
+    pub const GZIP_BLOCK_BYTES: usize = 64 * 1024;
     /// Memory a gzip encoder keeps while a group is open (zlib's window, hash chains and
-    /// pending output at the default level), rounded up.
-    pub const ENCODER_BYTES: usize = 320 * 1024;
+    /// pending output at the default level, and the [`GZIP_BLOCK_BYTES`] in front of it),
+    /// rounded up.
+    pub const ENCODER_BYTES: usize = 384 * 1024;
 
     /// The most quarantine bytes a record of `record_bytes` may produce.
     pub fn quarantine_budget(record_bytes: usize) -> usize {
@@ -158,6 +162,9 @@ pub struct InputRecord<'b> {
     pub unreadable: Option<String>,
     /// When Firehose refused the record itself: why (it is quarantined as `unspoolable`).
     pub refused: Option<String>,
+    /// When the bridge found that the validator fails on this record's spool line: why (it is
+    /// quarantined as `unprocessable`, not judged).
+    pub unprocessable: Option<String>,
 }
 
 /// Counts of one batch.
@@ -187,9 +194,9 @@ pub struct BatchOutcome {
     pub stats: BatchStats,
 }
 
-/// One object being written: its lines go through gzip as they come.
+/// One object being written: its lines go through gzip in blocks as they come.
 struct Part {
-    encoder: GzEncoder<Vec<u8>>,
+    encoder: std::io::BufWriter<GzEncoder<Vec<u8>>>,
     tag: ContentTag,
     bytes: usize,
     lines: usize,
@@ -200,7 +207,10 @@ struct Part {
 impl Part {
     fn new(origin: &Origin) -> Self {
         Part {
-            encoder: GzEncoder::new(Vec::new(), flate2::Compression::default()),
+            encoder: std::io::BufWriter::with_capacity(
+                limits::GZIP_BLOCK_BYTES,
+                GzEncoder::new(Vec::new(), flate2::Compression::default()),
+            ),
             tag: ContentTag::default(),
             bytes: 0,
             lines: 0,
@@ -274,7 +284,13 @@ fn finish(part: Part) -> Finished {
     Finished {
         first_sequence: part.first_sequence,
         tag: part.tag.finish(),
-        body: part.encoder.finish().unwrap_or_default(),
+        // Writing to a Vec cannot fail, so neither can the last block's flush.
+        body: part
+            .encoder
+            .into_inner()
+            .ok()
+            .and_then(|encoder| encoder.finish().ok())
+            .unwrap_or_default(),
         lines: part.lines,
         records: part.records,
     }
@@ -282,6 +298,10 @@ fn finish(part: Part) -> Finished {
 
 /// The reason kind of a record Firehose refused as invalid (a quarantine `kind`).
 pub const UNSPOOLABLE: &str = "unspoolable";
+
+/// The reason kind of a spool line the validator failed on again and again, or one too long
+/// for an invoke, that the bridge asked to quarantine without judging (a quarantine `kind`).
+pub const UNPROCESSABLE: &str = "unprocessable";
 
 /// Objects written at once.
 const PUT_CONCURRENCY: usize = 8;
@@ -374,6 +394,7 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
                 truncated_from: None,
                 unreadable: None,
                 refused: None,
+                unprocessable: None,
             })
             .collect();
         self.process(&records).await
@@ -396,10 +417,14 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
         })?;
         let object = chunk.key.rsplit('/').next().unwrap_or(&chunk.key);
         let mut inputs = Vec::new();
-        for (line_index, line) in lines.split(|b| *b == b'\n').enumerate() {
-            if line.trim_ascii().is_empty() {
-                continue;
-            }
+        // Indices count the chunk's lines, so a part of a split chunk numbers its lines as the
+        // whole chunk did (`first_line`), and the keys of what they make are the same.
+        let numbered = lines
+            .split(|b| *b == b'\n')
+            .filter(|line| !line.trim_ascii().is_empty())
+            .enumerate()
+            .map(|(index, line)| (chunk.first_line + index, line));
+        for (line_index, line) in numbered {
             let parsed = serde_json::from_slice::<SpoolRecord>(line)
                 .map_err(|e| e.to_string())
                 .and_then(|record| {
@@ -417,6 +442,7 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
                     truncated_from,
                     unreadable: None,
                     refused,
+                    unprocessable: chunk.unprocessable.clone(),
                 },
                 Err(message) => InputRecord {
                     origin: Origin {
@@ -430,11 +456,13 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
                     truncated_from: None,
                     refused: None,
                     unreadable: Some(format!(
-                        "spool line {} of s3://{}/{} is not a spool record: {message}",
+                        "spool line {} of chunk {} of s3://{}/{} is not a spool record: {message}",
                         line_index + 1,
+                        chunk.chunk,
                         chunk.bucket,
                         chunk.key
                     )),
+                    unprocessable: chunk.unprocessable.clone(),
                 },
             });
         }
@@ -579,6 +607,20 @@ impl<S: ObjectStore, Z: Sleeper> ValidatorHandler<'_, S, Z> {
         lines: &mut RecordLines,
     ) -> bool {
         let origin = &record.origin;
+        if let Some(reason) = &record.unprocessable {
+            let message = match &record.unreadable {
+                Some(unreadable) => format!("{reason}; {unreadable}"),
+                None => reason.clone(),
+            };
+            lines.quarantine(&QuarantineLine::of_kind(
+                UNPROCESSABLE,
+                &[violation("", "bridge", message)],
+                &record.data,
+                origin,
+                record.via,
+            ));
+            return false;
+        }
         if let Some(message) = &record.unreadable {
             let violation = violation("", "spool", message.clone());
             lines.quarantine(&QuarantineLine::new(

@@ -1213,7 +1213,7 @@ pub async fn invoker(server: &InvokeServer) -> LambdaInvoker {
     LambdaInvoker::new(
         &sdk_config(&server.url, SECONDARY).await,
         PRIMARY,
-        Duration::from_secs(60),
+        ingest_runtime::pipeline::bridge::invoke_attempt_timeout(Duration::from_secs(60)),
     )
 }
 
