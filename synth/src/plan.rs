@@ -303,10 +303,36 @@ pub enum DeployInput {
         /// Extra ranges from the spec.
         extra: Vec<String>,
     },
+    /// The health token: the value of the Secrets Manager secret `secret`, which `ingest
+    /// deploy` keeps in each of `regions` with one value (creating it, random, where it is
+    /// absent; copying it from a region that has it; never changing it).
+    HealthToken {
+        /// The parameter (`NoEcho`).
+        parameter: String,
+        /// The secret's name, `<name>/health-token`.
+        secret: String,
+        /// Regions that keep a copy: those of the stacks that take it.
+        regions: Vec<String>,
+    },
+}
+
+impl DeployInput {
+    /// The stack parameter it fills.
+    pub fn parameter(&self) -> &str {
+        match self {
+            DeployInput::CheckerRanges { parameter, .. }
+            | DeployInput::HealthToken { parameter, .. } => parameter,
+        }
+    }
 }
 
 /// The parameter of a regional stack that takes the health checkers' address ranges.
 pub const CHECKER_RANGES_PARAMETER: &str = "Route53CheckerCidrs";
+/// The parameter of the regional and dns stacks that takes the health token.
+pub const HEALTH_TOKEN_PARAMETER: &str = "HealthToken";
+/// The query argument our endpoint checks carry the health token in (`GET
+/// /<stage>/health?<argument>=<token>`), and the web ACL matches.
+pub const HEALTH_TOKEN_ARGUMENT: &str = "token";
 
 /// A parameter whose value is another stack's output.
 #[derive(Debug, Clone, Serialize)]
@@ -744,6 +770,9 @@ pub struct WafPlan {
     pub addresses_to_fill: [u64; 2],
     /// CloudWatch log group of blocked requests (`aws-waf-logs-` prefix, which WAF requires).
     pub log_group: String,
+    /// Secrets Manager secret holding the health token, `<name>/health-token`: only requests
+    /// that carry it (our endpoint checks) may read the health route from the checkers' ranges.
+    pub health_token_secret: String,
 }
 
 /// One client app's usage plan and key.
@@ -1289,6 +1318,7 @@ fn waf(
                 .div_ceil(per_ip_bytes_per_second.max(1))
         }),
         log_group: format!("aws-waf-logs-{name}"),
+        health_token_secret: format!("{name}/health-token"),
     }
 }
 
@@ -1389,6 +1419,14 @@ fn stacks(
             ));
         }
     }
+    // The regional stacks and the dns stack (in the secondary region) take the token.
+    let health_token = || {
+        waf.map(|waf| DeployInput::HealthToken {
+            parameter: HEALTH_TOKEN_PARAMETER.to_owned(),
+            secret: waf.health_token_secret.clone(),
+            regions: vec![primary.region.clone(), secondary.region.clone()],
+        })
+    };
     let checker_ranges = || {
         waf.map(|waf| DeployInput::CheckerRanges {
             parameter: CHECKER_RANGES_PARAMETER.to_owned(),
@@ -1396,6 +1434,7 @@ fn stacks(
             extra: waf.health_allow_cidrs.clone(),
         })
         .into_iter()
+        .chain(health_token())
         .collect::<Vec<_>>()
     };
     let monitoring_inputs = regional
@@ -1439,7 +1478,7 @@ fn stacks(
             &secondary.region,
             vec![StackKind::Primary, StackKind::Secondary],
             dns_inputs,
-            Vec::new(),
+            health_token().into_iter().collect(),
         ),
         stack(
             StackKind::Monitoring,

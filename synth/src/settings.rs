@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use ingest_runtime::lines::{self, Format};
 use ingest_runtime::pipeline::dev::DevConfig;
 use ingest_runtime::pipeline::drill::DrillConfig;
-use ingest_runtime::pipeline::drill::flood::{FloodConfig, WafRule};
+use ingest_runtime::pipeline::drill::flood::{FloodConfig, ForeignChecks, WafRule};
 use ingest_runtime::pipeline::local::{PipelineSettings, RegionSettings};
 use ingest_runtime::redelivery::Redelivery;
 
@@ -123,6 +123,12 @@ pub fn flood(plan: &Plan) -> FloodConfig {
             .max(1),
         health_checkers: plan.failover.checker_regions.len() as u64,
         healthy_checkers_percent: aws::ROUTE53_HEALTHY_CHECKERS_PERCENT,
+        // Someone else's health checks at ten times the health method's rate, from the
+        // checker ranges: blocked by the web ACL for want of our token.
+        foreign_checks: api.waf.as_ref().map(|_| ForeignChecks {
+            reads_per_second: FLOOD_OVER_STAGE_RATE * api.health_throttle_rate,
+            token_required: true,
+        }),
     }
 }
 

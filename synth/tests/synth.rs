@@ -257,7 +257,7 @@ fn stack_inputs_are_declared_parameters_fed_by_earlier_outputs() {
                 );
             }
             for input in &stack.deploy_inputs {
-                let ingest_synth::plan::DeployInput::CheckerRanges { parameter, .. } = input;
+                let parameter = input.parameter();
                 assert!(
                     parameters.contains_key(parameter),
                     "{}: {kind} has no parameter {parameter} for ingest deploy to fill",
@@ -266,11 +266,10 @@ fn stack_inputs_are_declared_parameters_fed_by_earlier_outputs() {
             }
             for (name, declaration) in &parameters {
                 let fed = stack.inputs.iter().any(|input| &input.parameter == name)
-                    || stack.deploy_inputs.iter().any(|input| match input {
-                        ingest_synth::plan::DeployInput::CheckerRanges { parameter, .. } => {
-                            parameter == name
-                        }
-                    });
+                    || stack
+                        .deploy_inputs
+                        .iter()
+                        .any(|input| input.parameter() == name);
                 let defaulted = declaration.get("Default").is_some();
                 assert!(
                     fed || defaulted || CODE_PARAMETERS.contains(&name.as_str()),

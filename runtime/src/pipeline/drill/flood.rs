@@ -5,8 +5,13 @@
 //! ([`FloodConfig`], from the plan):
 //!
 //! - **The web ACL** (`api.waf`), evaluated first. `GET /health` is allowed only from Route 53's
-//!   checker ranges, so the hostile address's reads of it are blocked outright (and, WAF
-//!   stopping at the first rule that decides, never counted by the rate rule). `POST /events`
+//!   checker ranges with the health token, so the hostile address's reads of it are blocked
+//!   outright (and, WAF stopping at the first rule that decides, never counted by the rate
+//!   rule). So are the reads of someone else's Route 53 health checks
+//!   ([`FloodConfig::foreign_checks`]): they come from the checker ranges too, but without our
+//!   token. Modelled without the token match ([`ForeignChecks::token_required`] false: the old
+//!   rule, or a leaked token), they are allowed, take the health method's tokens and fail our
+//!   checkers' reads. `POST /events`
 //!   goes through the per-address rate rule: WAF counts each address's requests (blocked ones
 //!   included: they reach the rule) and re-estimates the rate every
 //!   [`WafRule::detection_seconds`] over the trailing [`WafRule::window_seconds`]; an address
@@ -54,6 +59,19 @@ use crate::pipeline::local::Rng;
 /// this step a bucket of the smallest useful rate (1 a second) still refills in 100 steps.
 const STEP_MS: u64 = 10;
 
+/// Someone else's Route 53 health checks on the primary's health route: they come from the
+/// same checker ranges as ours (anyone can create health checks in their own account), so an
+/// address allow-list admits them; only the health token tells ours apart
+/// (`docs/security.md#the-health-route`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignChecks {
+    /// Their reads a second, all from checker addresses, none with our token.
+    pub reads_per_second: u64,
+    /// Whether the web ACL's allow rule requires the token. False models the rule without it
+    /// (or a token that leaked): the reads are allowed and take the method's tokens.
+    pub token_required: bool,
+}
+
 /// The web ACL's per-address rate rule (`api.waf`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WafRule {
@@ -88,6 +106,8 @@ pub struct FloodConfig {
     pub health_checkers: u64,
     /// Route 53 calls an endpoint healthy while more than this share of its checkers do.
     pub healthy_checkers_percent: u64,
+    /// Someone else's health checks read the health route during the flood.
+    pub foreign_checks: Option<ForeignChecks>,
 }
 
 /// What the flood did.
@@ -128,6 +148,10 @@ pub struct FloodReport {
     /// Honest requests accepted a second on their first try, over the flood's second half
     /// (retries would hide a starved client: it gets in eventually, minutes late).
     pub honest_accepted_per_second: f64,
+    /// Reads of `GET /health` by someone else's health checks (checker addresses, no token).
+    pub foreign_check_reads: u64,
+    /// Of them, blocked by the web ACL (the allow rule wants the token; the next rule blocks).
+    pub foreign_check_reads_blocked_by_waf: u64,
     /// Health checkers' reads of `GET /health`, and how many failed (429).
     pub health_reads: u64,
     /// See [`FloodReport::health_reads`].
@@ -153,8 +177,9 @@ impl FloodReport {
         self.honest_accepted_per_second + 1.0 < self.stage_leaves_per_second
     }
 
-    /// Lines for people: the flood, the honest clients, the verdicts (name, text).
-    pub fn rows(&self) -> [(&'static str, String); 3] {
+    /// Lines for people: the flood, someone else's health checks, the honest clients, the
+    /// verdicts (name, text).
+    pub fn rows(&self) -> [(&'static str, String); 4] {
         [
             (
                 "flood",
@@ -170,6 +195,13 @@ impl FloodReport {
                     },
                     self.flood_throttled,
                     self.flood_accepted
+                ),
+            ),
+            (
+                "foreign checks",
+                format!(
+                    "{} reads of GET /health from checker addresses without our token: {} blocked by WAF",
+                    self.foreign_check_reads, self.foreign_check_reads_blocked_by_waf
                 ),
             ),
             (
@@ -378,6 +410,12 @@ pub fn run(config: &DrillConfig) -> Option<FloodReport> {
     let mut honest = Arrivals::new(offered);
     let mut hostile_events = Arrivals::new(flood.requests_per_second as f64);
     let mut hostile_health = Arrivals::new(flood.requests_per_second as f64);
+    let mut foreign_reads = Arrivals::new(
+        flood
+            .foreign_checks
+            .as_ref()
+            .map_or(0.0, |f| f.reads_per_second as f64),
+    );
     let mut next_address = 0usize;
     let mut retries: BinaryHeap<Reverse<Retry>> = BinaryHeap::new();
 
@@ -480,13 +518,27 @@ pub fn run(config: &DrillConfig) -> Option<FloodReport> {
         // GET /health: the flood's reads, and the checkers' due now.
         let hostile = if flooding { hostile_health.next() } else { 0 };
         report.flood_sent += hostile;
-        let hostile = if waf.is_some() {
+        let mut hostile = if waf.is_some() {
             // Only Route 53's checker ranges may read it: the rule before the rate rule.
             report.flood_blocked_by_waf += hostile;
             0
         } else {
             hostile
         };
+        // Someone else's health checks: checker addresses, so the allow rule's address match
+        // holds; without our token they fall to the block rule, unless the rule does not
+        // ask for it. An allowed read ends WAF's evaluation: the rate rule never counts it.
+        if let Some(foreign) = flood.foreign_checks.as_ref()
+            && flooding
+        {
+            let reads = foreign_reads.next();
+            report.foreign_check_reads += reads;
+            if waf.is_some() && foreign.token_required {
+                report.foreign_check_reads_blocked_by_waf += reads;
+            } else {
+                hostile += reads;
+            }
+        }
         let due: Vec<usize> = (0..checkers)
             .filter(|c| (now_ms + checker_offset_ms[*c]).is_multiple_of(interval_ms))
             .collect();
