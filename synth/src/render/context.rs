@@ -179,8 +179,16 @@ pub struct WafContext {
     pub token_secret: String,
     /// The rate-based rule's `Limit`.
     pub rate_per_ip: u64,
-    /// Its `EvaluationWindowSec`.
+    /// Its `EvaluationWindowSec` (also the large-body rule's).
     pub window_seconds: u64,
+    /// The large-body rule's scope-down: bodies above this many bytes.
+    pub large_body_bytes: u64,
+    /// The large-body rule's `Limit` (the plan's).
+    pub large_body_limit: u64,
+    /// The addresses it must take to fill the smaller stream (for the architecture page).
+    pub min_addresses_to_fill: u64,
+    /// `AssociationConfig.RequestBody.API_GATEWAY.DefaultSizeInspectionLimit`.
+    pub body_inspection_limit: &'static str,
     /// CloudWatch metric name prefix of the ACL and its rules.
     pub metric_prefix: String,
     /// Log group of blocked requests.
@@ -886,6 +894,10 @@ pub fn build(plan: &Plan, api_template: &str) -> Contexts {
                 token_secret: waf.health_token_secret.clone(),
                 rate_per_ip: waf.rate_per_ip,
                 window_seconds: waf.window_seconds,
+                large_body_bytes: waf.large_body_bytes,
+                large_body_limit: waf.large_body_limit,
+                min_addresses_to_fill: waf.min_addresses_to_fill,
+                body_inspection_limit: "KB_16",
                 metric_prefix: plan.name.replace('-', "_"),
                 log_group: waf.log_group.clone(),
                 log_policy_name: format!("{}-waf-logs", plan.name),

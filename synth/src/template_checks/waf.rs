@@ -14,7 +14,28 @@ pub(super) const CODES: &[&str] = &[
     "health-route-open",
     "health-allow-without-token",
     "health-check-without-token",
+    "waf-bytes-unbounded",
 ];
+
+/// A rate-based rule counts requests, not bytes: with bodies of the largest size a few
+/// addresses under the request limit fill a stream. So one rate rule must count only large
+/// bodies: a scope-down `SizeConstraintStatement` on `Body`, `GT`, with `OversizeHandling:
+/// MATCH` (WAF inspects at most 64 KiB of a body: `CONTINUE` would judge a larger body by its
+/// inspected part and `NO_MATCH` would not count it at all).
+fn counts_large_bodies(rate: &Map<String, Value>) -> bool {
+    let Some(scope) = object(rate, "ScopeDownStatement") else {
+        return false;
+    };
+    let mut found = Vec::new();
+    walk(scope, &mut found);
+    found.iter().any(|(kind, inner)| {
+        *kind == "SizeConstraintStatement"
+            && text(inner, "ComparisonOperator") == Some("GT")
+            && object(inner, "FieldToMatch")
+                .and_then(|f| object(f, "Body"))
+                .is_some_and(|body| text(body, "OversizeHandling") == Some("MATCH"))
+    })
+}
 
 /// Whether `value` is `Ref` of a `NoEcho` parameter: a secret the template does not hold.
 fn is_secret_parameter(t: &Template<'_>, value: &Value) -> bool {
@@ -133,6 +154,7 @@ pub(super) fn check_web_acl_rules(t: &Template<'_>, problems: &mut Problems) {
         let mut allowed_paths: Vec<String> = Vec::new();
         let mut blocked_paths: Vec<String> = Vec::new();
         let mut rate_rules = 0;
+        let mut large_body_rules = 0;
         for rule in &rules {
             let name = text(rule, "Name").unwrap_or("(no name)");
             let mut found = Vec::new();
@@ -142,6 +164,9 @@ pub(super) fn check_web_acl_rules(t: &Template<'_>, problems: &mut Problems) {
             for (kind, inner) in &found {
                 if *kind == "RateBasedStatement" {
                     rate_rules += 1;
+                    if counts_large_bodies(inner) {
+                        large_body_rules += 1;
+                    }
                     let key = text(inner, "AggregateKeyType").unwrap_or("");
                     if key == "FORWARDED_IP" || key == "CONSTANT" {
                         problems.at(
@@ -187,6 +212,13 @@ pub(super) fn check_web_acl_rules(t: &Template<'_>, problems: &mut Problems) {
                 acl.id,
                 "waf-rate-key-spoofable",
                 "the web ACL has no rate-based rule: nothing limits what one client address sends",
+            );
+        }
+        if rate_rules > 0 && large_body_rules == 0 {
+            problems.at(
+                acl.id,
+                "waf-bytes-unbounded",
+                "no rate-based rule counts large bodies: the rate rules count requests, so a few addresses under the limit, each sending bodies of the largest size, fill a stream; add a rate-based rule keyed on `IP` with a `ScopeDownStatement` of a `SizeConstraintStatement` on `Body` (`OversizeHandling: MATCH`, `ComparisonOperator: GT`)",
             );
         }
         let open: Vec<&String> = allowed_paths
@@ -327,6 +359,24 @@ pub(super) mod tests {
             RateBasedStatement:
               Limit: 600
               AggregateKeyType: IP
+        - Name: per-client-large-bodies
+          Priority: 3
+          Action:
+            Block: {}
+          Statement:
+            RateBasedStatement:
+              Limit: 38
+              AggregateKeyType: IP
+              ScopeDownStatement:
+                SizeConstraintStatement:
+                  FieldToMatch:
+                    Body:
+                      OversizeHandling: MATCH
+                  ComparisonOperator: GT
+                  Size: 4096
+                  TextTransformations:
+                    - Priority: 0
+                      Type: NONE
   Checkers:
     Type: AWS::WAFv2::IPSet
     Properties:
@@ -366,6 +416,9 @@ pub(super) mod tests {
             protected();
         health_allow_without_token: "health-allow-without-token",
             protected().replace("SingleQueryArgument:\n                        Name: token", "UriPath: {}"),
+            protected();
+        waf_bytes_unbounded: "waf-bytes-unbounded",
+            protected().replace("OversizeHandling: MATCH", "OversizeHandling: NO_MATCH"),
             protected();
         health_check_without_token: "health-check-without-token",
             format!("{TOKEN_PARAMETER}{}", ENDPOINT_CHECK.replace("/v1/health?token=${HealthToken}", "/v1/health/${HealthToken}")),
