@@ -277,6 +277,8 @@ fn seed_flood(waf: bool) -> FloodConfig {
             reads_per_second: 100,
             token_required: true,
         }),
+        rotating_pool: false,
+        swarm: None,
     }
 }
 
@@ -399,4 +401,40 @@ fn the_drill_report_carries_the_flood_and_fails_on_it() {
             .verdict()
             .contains("moved the primary's health verdict")
     );
+}
+
+/// H3 of the security review, the mitigation lag: the same flood from a pool of addresses, a
+/// fresh one for each of WAF's detection intervals, is never blocked, and the stage throttle is
+/// its only bound. The honest clients are refused most of the time; their retries count against
+/// their own addresses' WAF limit, so many give up: the drill reports what they lose (what
+/// `docs/security.md` says remains) and does not judge it.
+#[test]
+fn a_rotating_pool_is_bounded_by_the_stage_throttle_and_the_honest_clients_only_wait() {
+    let mut config = seed_config(0);
+    let mut front = seed_flood(true);
+    front.rotating_pool = true;
+    config.flood = Some(front);
+    let report = flood::run(&config).expect("a flood phase");
+    eprintln!("{:?}", report.rows());
+    let rotation = report.rotation.as_ref().expect("the rotating pool ran");
+    assert_eq!(rotation.addresses, 600 / 30);
+    // Never blocked: the flood takes most of the stage's tokens for the whole 600 s, where
+    // the single address of the first run got through only until WAF's first check.
+    assert!(
+        rotation.flood_accepted > 10 * report.flood_accepted,
+        "{report:#?}"
+    );
+    assert!(rotation.flood_accepted > 1000 * 500, "{report:#?}");
+    assert!(rotation.honest_refused > 0, "{report:#?}");
+    assert!(
+        rotation.honest_accepted_per_second < report.stage_leaves_per_second / 2.0,
+        "{report:#?}"
+    );
+    assert!(rotation.honest_gave_up > 0, "{report:#?}");
+    assert!(
+        report.rows().iter().any(|(name, _)| *name == "rotating"),
+        "reported"
+    );
+    // The single address's flood is judged as before.
+    assert!(report.held(), "{report:#?}");
 }
