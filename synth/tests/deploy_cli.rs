@@ -632,6 +632,23 @@ fn bootstrap_creates_one_locked_down_bucket_per_region_and_is_idempotent() {
 #[test]
 fn deploy_creates_the_stacks_then_finds_no_changes_and_applies_a_weight_change() {
     let (_moto, api, project) = bootstrapped(Integration::Works);
+    // diff before the first deploy shows the new stacks and creates no health token.
+    let (diff, diff_err) = project.expect(3, &["diff", "--artifact", "bootstrap.zip"]);
+    assert!(
+        diff_err.contains("health token: would create the secret wiw-events/health-token"),
+        "{diff}\n{diff_err}"
+    );
+    let absent = block_on(async {
+        let cloud = ingest_synth::cloud::Cloud::with_config(project.sdk("us-east-1"));
+        cloud
+            .secretsmanager("us-east-1")
+            .get_secret_value()
+            .secret_id("wiw-events/health-token")
+            .send()
+            .await
+            .is_err()
+    });
+    assert!(absent, "diff must not create the secret");
     let stdout = project.deploy();
     for stack in [
         "wiw-events-primary",
