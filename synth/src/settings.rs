@@ -249,6 +249,17 @@ mod tests {
             assert!(filled.throttled_seconds > 0, "{name}: {filled:#?}");
             assert!(filled.honest_refused > 0, "{name}: {filled:#?}");
             assert_eq!(filled.honest_gave_up, 0, "{name}: refused, not lost");
+            let report = ingest_runtime::pipeline::drill::flood::FloodReport {
+                swarm: Some(filled.clone()),
+                ..Default::default()
+            };
+            assert!(!report.held());
+            assert!(
+                report
+                    .swarm_failure()
+                    .is_some_and(|why| why.contains("throttle the smaller stream")),
+                "{name}"
+            );
             eprintln!(
                 "{name}: {} addresses held ({} KiB/s of {}), {} filled it",
                 held.addresses,

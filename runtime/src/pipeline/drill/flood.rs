@@ -257,6 +257,19 @@ impl FloodReport {
                 .is_none_or(|s| s.throttled_seconds == 0 && s.honest_gave_up == 0)
     }
 
+    /// Why the swarm failed the phase, for the verdict: it throttled the smaller stream, or
+    /// honest requests were given up.
+    pub fn swarm_failure(&self) -> Option<String> {
+        let swarm = self
+            .swarm
+            .as_ref()
+            .filter(|s| s.throttled_seconds > 0 || s.honest_gave_up > 0)?;
+        Some(format!(
+            "let {} addresses each under the per-address limits throttle the smaller stream for {} s ({} honest requests refused, {} given up)",
+            swarm.addresses, swarm.throttled_seconds, swarm.honest_refused, swarm.honest_gave_up
+        ))
+    }
+
     /// Whether the honest clients got less than the stage throttle leaves them (a request a
     /// second of rounding allowed).
     pub fn starved(&self) -> bool {
