@@ -9,7 +9,7 @@ mod pipeline_common;
 use std::time::Duration;
 
 use ingest_runtime::pipeline::bridge::DEFAULT_CHUNK_BYTES;
-use ingest_runtime::pipeline::drill::flood::{self, FloodConfig, WafRule};
+use ingest_runtime::pipeline::drill::flood::{self, FloodConfig, ForeignChecks, WafRule};
 use ingest_runtime::pipeline::drill::{DrillConfig, DrillFaults, DrillRegion, run};
 use ingest_runtime::pipeline::local::{
     LocalPipeline, LocalServices, LocalStore, Outage, PipelineSettings, Stage,
@@ -277,7 +277,8 @@ async fn a_message_that_keeps_failing_reaches_the_dlq_only_after_the_whole_budge
 /// The seed spec's front door as `ingest drill` builds it from the plan (`settings::flood`):
 /// stage throttle 2000/s burst 5000, `/health` 10/s burst 20, WAF 600 requests per 300 s per
 /// address (checked every 30 s), three checker regions, Route 53's 18%; the hostile address at
-/// ten times the stage's rate on each route, for two windows.
+/// ten times the stage's rate on each route, for two windows; with WAF, someone else's health
+/// checks read `/health` from the checker ranges at ten times its rate, without our token.
 fn seed_flood(waf: bool) -> FloodConfig {
     FloodConfig {
         seconds: 600,
@@ -294,6 +295,12 @@ fn seed_flood(waf: bool) -> FloodConfig {
         honest_addresses: 500,
         health_checkers: 3,
         healthy_checkers_percent: 18,
+        foreign_checks: waf.then_some(ForeignChecks {
+            reads_per_second: 100,
+            token_required: true,
+        }),
+        rotating_pool: false,
+        swarm: None,
     }
 }
 
@@ -327,6 +334,41 @@ fn a_flood_from_one_address_is_blocked_by_waf_and_moves_nothing() {
     assert_eq!(report.health_reads_failed, 0);
     assert_eq!(report.health_verdict_changes, 0);
     assert_eq!(report.lever_changes, 0);
+    // (d) Someone else's health checks, from the checker ranges without our token: all blocked.
+    assert_eq!(report.foreign_check_reads, 100 * 600);
+    assert_eq!(
+        report.foreign_check_reads_blocked_by_waf,
+        report.foreign_check_reads
+    );
+}
+
+/// H1 of the security review: the allow rule of the health route matched the checker ranges
+/// only, so anyone's Route 53 health checks passed it. With the token match they are blocked
+/// (above); modelled without it (or with a leaked token) the same reads take the method's
+/// tokens, our checkers read 429 and the primary's verdict flips: the drill fails.
+#[test]
+fn someone_elses_health_checks_fail_ours_only_when_the_allow_rule_does_not_want_the_token() {
+    let mut config = seed_config(0);
+    let mut front = seed_flood(true);
+    front.foreign_checks = Some(ForeignChecks {
+        reads_per_second: 100,
+        token_required: false,
+    });
+    config.flood = Some(front);
+    let report = flood::run(&config).expect("a flood phase");
+    eprintln!("{:?}", report.rows());
+    assert_eq!(report.foreign_check_reads, 100 * 600);
+    assert_eq!(report.foreign_check_reads_blocked_by_waf, 0);
+    assert!(
+        report.health_reads_failed > report.health_reads / 2,
+        "{report:#?}"
+    );
+    assert!(report.health_verdict_changes >= 1, "{report:#?}");
+    assert!(!report.held());
+    // The honest clients and the hostile address's flood are as with the token: only the
+    // health route moved.
+    assert_eq!(report.honest_gave_up, 0);
+    assert!(!report.starved(), "{report:#?}");
 }
 
 #[test]
@@ -381,4 +423,40 @@ fn the_drill_report_carries_the_flood_and_fails_on_it() {
             .verdict()
             .contains("moved the primary's health verdict")
     );
+}
+
+/// H3 of the security review, the mitigation lag: the same flood from a pool of addresses, a
+/// fresh one for each of WAF's detection intervals, is never blocked, and the stage throttle is
+/// its only bound. The honest clients are refused most of the time; their retries count against
+/// their own addresses' WAF limit, so many give up: the drill reports what they lose (what
+/// `docs/security.md` says remains) and does not judge it.
+#[test]
+fn a_rotating_pool_is_bounded_by_the_stage_throttle_and_the_honest_clients_only_wait() {
+    let mut config = seed_config(0);
+    let mut front = seed_flood(true);
+    front.rotating_pool = true;
+    config.flood = Some(front);
+    let report = flood::run(&config).expect("a flood phase");
+    eprintln!("{:?}", report.rows());
+    let rotation = report.rotation.as_ref().expect("the rotating pool ran");
+    assert_eq!(rotation.addresses, 600 / 30);
+    // Never blocked: the flood takes most of the stage's tokens for the whole 600 s, where
+    // the single address of the first run got through only until WAF's first check.
+    assert!(
+        rotation.flood_accepted > 10 * report.flood_accepted,
+        "{report:#?}"
+    );
+    assert!(rotation.flood_accepted > 1000 * 500, "{report:#?}");
+    assert!(rotation.honest_refused > 0, "{report:#?}");
+    assert!(
+        rotation.honest_accepted_per_second < report.stage_leaves_per_second / 2.0,
+        "{report:#?}"
+    );
+    assert!(rotation.honest_gave_up > 0, "{report:#?}");
+    assert!(
+        report.rows().iter().any(|(name, _)| *name == "rotating"),
+        "reported"
+    );
+    // The single address's flood is judged as before.
+    assert!(report.held(), "{report:#?}");
 }

@@ -205,6 +205,11 @@ pub const MAX_USER_TAGS: usize = 45;
 /// AWS WAF rate-based rule: the lowest and highest request limit.
 /// <https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html>
 pub const WAF_RATE_LIMIT: (u64, u64) = (10, 2_000_000_000);
+/// The request body AWS WAF inspects for a regional web ACL without extra charge (16 KiB,
+/// `AssociationConfig.RequestBody.API_GATEWAY.DefaultSizeInspectionLimit: KB_16`, also the
+/// default); a larger body is "oversize", handled by the statement's `OversizeHandling`.
+/// <https://docs.aws.amazon.com/waf/latest/APIReference/API_Body.html>
+pub const WAF_FREE_BODY_INSPECTION_BYTES: u64 = 16 * 1024;
 /// AWS WAF rate-based rule: the evaluation windows it accepts, in seconds.
 pub const WAF_WINDOWS: [u64; 4] = [60, 120, 300, 600];
 /// How late AWS WAF's rate-based rule starts (and stops) blocking an address: it re-estimates

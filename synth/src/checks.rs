@@ -21,7 +21,7 @@ use regex::Regex;
 
 use crate::aws;
 use crate::diagnostic::{Diagnostic, resolve_beside};
-use crate::plan::{self, EventPlan, Plan, RegionPlan, Role, StreamCapacity};
+use crate::plan::{self, EventPlan, Plan, RegionPlan, Role, StreamCapacity, WafPlan};
 use crate::spec::raw::{IpAddressType, RawEvent, RawRegion, RawSpec, StreamMode};
 use crate::spec::{Document, SchemaSource, SpecFiles, structure::display_path};
 
@@ -169,10 +169,6 @@ static HEALTH_SEGMENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9._-]{1,64}$").unwrap());
 /// Route segments the API already uses for other routes.
 const RESERVED_SEGMENTS: [&str; 1] = ["events"];
-
-/// How few client addresses at the web ACL's per-address limit may fill a stream before
-/// `ingest check` warns (one is an error: the limit then protects nothing).
-const WAF_ADDRESSES_WORTH_A_WARNING: u64 = 2;
 
 static IAM_PRINCIPAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -1293,6 +1289,103 @@ impl Checker<'_> {
         }
     }
 
+    /// How many client addresses, each at the web ACL's limits, fill each region's stream
+    /// (`docs/security.md#per-client-limits`): the plan derives the large-body limit from
+    /// `api.waf.min_addresses_to_fill`; when no limit WAF accepts reaches it, or the records
+    /// alone do not, the spec is refused.
+    fn addresses_to_fill(&mut self, plan: &Plan, waf: &WafPlan) {
+        let api = &plan.api;
+        if !aws::WAF_WINDOWS.contains(&waf.window_seconds)
+            || waf.rate_per_ip < aws::WAF_RATE_LIMIT.0
+            || waf.min_addresses_to_fill == 0
+            || waf.large_body_bytes == 0
+            || waf.large_body_bytes > aws::WAF_FREE_BODY_INSPECTION_BYTES
+            || api.max_event_bytes > aws::SPOOL_MAX_EVENT_BYTES
+            || plan
+                .regions()
+                .iter()
+                .any(|region| region.stream.bytes_per_second == 0)
+        {
+            return; // their own errors say what is wrong
+        }
+        let limit_too_low = api.max_event_bytes > waf.large_body_bytes
+            && waf.large_body_limit < aws::WAF_RATE_LIMIT.0;
+        // The smaller stream first: the large-body limit is derived from it.
+        let mut regions: Vec<(&RegionPlan, u64)> = plan
+            .regions()
+            .into_iter()
+            .zip(waf.addresses_to_fill)
+            .collect();
+        regions.sort_by_key(|(region, _)| region.stream.bytes_per_second);
+        for (region, addresses) in regions {
+            let role = region.role.as_str();
+            let at = self.first_written(&[
+                &["api", "waf", "min_addresses_to_fill"],
+                &["api", "waf", "rate_per_ip"],
+                &["api", "max_event_bytes"],
+                &["regions", role, "stream", "shards"],
+                &["regions", role, "stream"],
+                &["regions", role],
+            ]);
+            let records_fill = waf.min_addresses_to_fill as f64 * waf.per_ip_records_per_second
+                > region.stream.records_per_second as f64;
+            if !limit_too_low && !records_fill && addresses >= waf.min_addresses_to_fill {
+                continue;
+            }
+            let per_address = region.stream.bytes_per_second / waf.min_addresses_to_fill;
+            // With the lowest limit WAF accepts, what the addresses can really write.
+            let addresses = if limit_too_low {
+                let per_window = waf
+                    .rate_per_ip
+                    .saturating_mul(waf.large_body_bytes)
+                    .saturating_add(aws::WAF_RATE_LIMIT.0.saturating_mul(api.max_event_bytes));
+                (region
+                    .stream
+                    .bytes_per_second
+                    .saturating_mul(waf.window_seconds))
+                .div_ceil(per_window.max(1))
+            } else {
+                addresses
+            };
+            let message = if records_fill {
+                format!(
+                    "{} client addresses at the WAF limit ({} requests per {} s) write {:.0} records a second, more than the {} stream takes ({}): `api.waf.min_addresses_to_fill` asks that it take at least that many to fill it",
+                    waf.min_addresses_to_fill,
+                    waf.rate_per_ip,
+                    waf.window_seconds,
+                    waf.min_addresses_to_fill as f64 * waf.per_ip_records_per_second,
+                    region.role.as_str(),
+                    region.stream.records_per_second
+                )
+            } else {
+                format!(
+                    "it should take {} client addresses to fill the {} stream ({} KiB/s), so each may write {} bytes a second; but {} requests per {} s of {} bytes (the most WAF counts as small) already write {} a second, leaving no room for the {} large bodies (up to `api.max_event_bytes`, {} bytes) per window that are the least a WAF rate rule allows",
+                    waf.min_addresses_to_fill,
+                    region.role.as_str(),
+                    region.stream.bytes_per_second / 1024,
+                    per_address,
+                    waf.rate_per_ip,
+                    waf.window_seconds,
+                    waf.large_body_bytes,
+                    waf.rate_per_ip * waf.large_body_bytes / waf.window_seconds.max(1),
+                    aws::WAF_RATE_LIMIT.0,
+                    api.max_event_bytes
+                )
+            };
+            self.error(
+                &at,
+                "waf-addresses-to-fill",
+                message,
+                format!(
+                    "{addresses} addresses at the WAF limits fill the {} stream",
+                    region.role.as_str()
+                ),
+                "give the smaller stream more shards, or lower `api.max_event_bytes`, `api.waf.rate_per_ip` or `api.waf.large_body_bytes`, or accept fewer addresses with a lower `api.waf.min_addresses_to_fill`",
+            );
+            return;
+        }
+    }
+
     /// The public face: the web ACL's numbers, the checker regions, API keys, the
     /// authorizer and the lever's kind (`docs/security.md`).
     fn security(&mut self, plan: &Plan) {
@@ -1334,44 +1427,19 @@ impl Checker<'_> {
                         );
                     }
                 }
-                let at = self.first_written(&[
-                    &["api", "waf", "rate_per_ip"],
-                    &["api", "max_event_bytes"],
-                    &["api", "waf"],
-                    &["api"],
-                ]);
-                for (region, addresses) in plan.regions().into_iter().zip(waf.addresses_to_fill) {
-                    let share = waf.per_ip_bytes_per_second as f64 * 100.0
-                        / region.stream.bytes_per_second.max(1) as f64;
-                    // Every spec has some number of addresses that fill a stream (the summary
-                    // prints it); only a number so small that any one attacker has it is worth
-                    // a warning, so the defaults (a few addresses per shard) check clean.
-                    // A body limit, window or stream capacity out of range has its own error already.
-                    if addresses > WAF_ADDRESSES_WORTH_A_WARNING
-                        || !aws::WAF_WINDOWS.contains(&waf.window_seconds)
-                        || api.max_event_bytes > aws::SPOOL_MAX_EVENT_BYTES
-                        || region.stream.bytes_per_second == 0
-                    {
-                        continue;
-                    }
-                    let message = format!(
-                        "one client address at the WAF limit ({} requests per {} s) with bodies of `api.max_event_bytes` ({} bytes) writes {} KiB/s, {share:.0}% of what the {} stream takes ({} KiB/s): {} such {} it for everyone",
-                        waf.rate_per_ip,
-                        waf.window_seconds,
-                        api.max_event_bytes,
-                        waf.per_ip_bytes_per_second / 1024,
-                        region.role.as_str(),
-                        region.stream.bytes_per_second / 1024,
-                        addresses,
-                        if addresses == 1 { "client fills" } else { "clients fill" }
-                    );
-                    let help = "lower `api.waf.rate_per_ip` or `api.max_event_bytes`, or give the stream more shards";
-                    if addresses <= 1 {
-                        self.error(&at, "waf-rate-fills-stream", message, "one client fills the stream", help);
-                    } else {
-                        self.warning(&at, "waf-rate-fills-stream", message, "a few clients fill the stream", help);
-                    }
-                }
+                self.range(
+                    &path(&["api", "waf", "large_body_bytes"]),
+                    waf.large_body_bytes,
+                    (1, aws::WAF_FREE_BODY_INSPECTION_BYTES),
+                    "the large-body threshold (WAF inspects 16 KiB of a body at no extra charge)",
+                );
+                self.range(
+                    &path(&["api", "waf", "min_addresses_to_fill"]),
+                    waf.min_addresses_to_fill,
+                    (1, u64::from(u32::MAX)),
+                    "the addresses it must take to fill a stream",
+                );
+                self.addresses_to_fill(plan, waf);
             }
         }
         if api.ip_address_type == IpAddressType::Dualstack

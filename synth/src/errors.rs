@@ -381,6 +381,17 @@ pub enum Error {
         what: String,
     },
 
+    /// The health token's secret cannot be used as it is.
+    #[cfg(feature = "aws")]
+    #[error("{what}")]
+    #[diagnostic(code(ingest::health_token), help("{help}"))]
+    HealthToken {
+        /// What is wrong.
+        what: String,
+        /// How to fix it.
+        help: String,
+    },
+
     /// `--wait` ran out before the publisher published the new state.
     #[error("the lever's publisher did not publish {region}'s new state within {seconds} s")]
     #[diagnostic(

@@ -129,6 +129,10 @@ pub mod defaults {
     pub const WAF_RATE_PER_IP: u64 = 600;
     /// WAF: the rate-based rule's evaluation window.
     pub const WAF_WINDOW_SECONDS: u64 = 300;
+    /// WAF: bodies above this many bytes count against the large-body rule too.
+    pub const WAF_LARGE_BODY_BYTES: u64 = 4096;
+    /// WAF: client addresses at their limits it must take to fill the smaller stream.
+    pub const WAF_MIN_ADDRESSES_TO_FILL: u64 = 100;
     /// Route 53 checker regions of the endpoint checks (the minimum of three, on two
     /// continents); with WAF on, only their addresses may read the health route.
     pub const CHECKER_REGIONS: [&str; 3] = ["us-east-1", "us-west-1", "eu-west-1"];
@@ -303,10 +307,36 @@ pub enum DeployInput {
         /// Extra ranges from the spec.
         extra: Vec<String>,
     },
+    /// The health token: the value of the Secrets Manager secret `secret`, which `ingest
+    /// deploy` keeps in each of `regions` with one value (creating it, random, where it is
+    /// absent; copying it from a region that has it; never changing it).
+    HealthToken {
+        /// The parameter (`NoEcho`).
+        parameter: String,
+        /// The secret's name, `<name>/health-token`.
+        secret: String,
+        /// Regions that keep a copy: those of the stacks that take it.
+        regions: Vec<String>,
+    },
+}
+
+impl DeployInput {
+    /// The stack parameter it fills.
+    pub fn parameter(&self) -> &str {
+        match self {
+            DeployInput::CheckerRanges { parameter, .. }
+            | DeployInput::HealthToken { parameter, .. } => parameter,
+        }
+    }
 }
 
 /// The parameter of a regional stack that takes the health checkers' address ranges.
 pub const CHECKER_RANGES_PARAMETER: &str = "Route53CheckerCidrs";
+/// The parameter of the regional and dns stacks that takes the health token.
+pub const HEALTH_TOKEN_PARAMETER: &str = "HealthToken";
+/// The query argument our endpoint checks carry the health token in (`GET
+/// /<stage>/health?<argument>=<token>`), and the web ACL matches.
+pub const HEALTH_TOKEN_ARGUMENT: &str = "token";
 
 /// A parameter whose value is another stack's output.
 #[derive(Debug, Clone, Serialize)]
@@ -738,12 +768,28 @@ pub struct WafPlan {
     pub window_seconds: u64,
     /// Extra IPv4 ranges allowed to read the health route.
     pub health_allow_cidrs: Vec<String>,
-    /// Bytes per second one address can write at its limit with bodies of the largest size.
+    /// Bodies above this many bytes are large (the large-body rule's scope-down).
+    pub large_body_bytes: u64,
+    /// Large bodies one address may send per window: the most that keeps
+    /// `min_addresses_to_fill` addresses within the smaller stream's bytes, at most
+    /// `rate_per_ip` (0 when even small bodies alone fill it; `ingest check` refuses a value
+    /// below WAF's minimum).
+    pub large_body_limit: u64,
+    /// The addresses it must take to fill the smaller stream (spec).
+    pub min_addresses_to_fill: u64,
+    /// Bytes per second one address can write at its limits: `rate_per_ip` bodies of
+    /// `large_body_bytes`, plus `large_body_limit` of `max_event_bytes`, per window.
     pub per_ip_bytes_per_second: u64,
-    /// Addresses at their limit that fill each region's stream (primary, secondary).
+    /// Records per second one address can write at its limit.
+    pub per_ip_records_per_second: f64,
+    /// Addresses at their limits that fill each region's stream (primary, secondary), in
+    /// bytes or in records, whichever comes first.
     pub addresses_to_fill: [u64; 2],
     /// CloudWatch log group of blocked requests (`aws-waf-logs-` prefix, which WAF requires).
     pub log_group: String,
+    /// Secrets Manager secret holding the health token, `<name>/health-token`: only requests
+    /// that carry it (our endpoint checks) may read the health route from the checkers' ranges.
+    pub health_token_secret: String,
 }
 
 /// One client app's usage plan and key.
@@ -1272,23 +1318,66 @@ fn waf(
     let window_seconds = raw
         .and_then(|w| w.window_seconds)
         .unwrap_or(defaults::WAF_WINDOW_SECONDS);
-    let per_ip_bytes_per_second = rate_per_ip
-        .saturating_mul(api.max_event_bytes)
-        .div_ceil(window_seconds.max(1));
+    let large_body_bytes = raw
+        .and_then(|w| w.large_body_bytes)
+        .unwrap_or(defaults::WAF_LARGE_BODY_BYTES);
+    let min_addresses_to_fill = raw
+        .and_then(|w| w.min_addresses_to_fill)
+        .unwrap_or(defaults::WAF_MIN_ADDRESSES_TO_FILL);
+    let window = window_seconds.max(1);
+    // Each address may write `smallest / min_addresses_to_fill` bytes a second. Every request
+    // may be a body of `large_body_bytes` (the rate rule counts them all, large ones too); what
+    // is left goes to bodies of `max_event_bytes`, counted by the large-body rule.
+    let smallest = regions
+        .iter()
+        .map(|region| region.stream.bytes_per_second)
+        .min()
+        .unwrap_or(0);
+    let budget_per_window =
+        u128::from(smallest) * u128::from(window) / u128::from(min_addresses_to_fill.max(1));
+    let small_per_window = u128::from(rate_per_ip) * u128::from(large_body_bytes);
+    let (large_body_limit, per_ip_bytes_per_window) = if api.max_event_bytes <= large_body_bytes {
+        // No accepted body is large: the rule never counts one, the rate rule bounds all.
+        (rate_per_ip, rate_per_ip.saturating_mul(api.max_event_bytes))
+    } else {
+        let limit = u64::try_from(
+            budget_per_window.saturating_sub(small_per_window)
+                / u128::from(api.max_event_bytes.max(1)),
+        )
+        .unwrap_or(u64::MAX)
+        .min(rate_per_ip);
+        (
+            limit,
+            rate_per_ip
+                .saturating_mul(large_body_bytes)
+                .saturating_add(limit.saturating_mul(api.max_event_bytes)),
+        )
+    };
+    let per_ip_bytes_per_second = per_ip_bytes_per_window.div_ceil(window);
+    let per_ip_records_per_second = rate_per_ip as f64 / window as f64;
     WafPlan {
         rate_per_ip,
         window_seconds,
         health_allow_cidrs: raw
             .and_then(|w| w.health_allow_cidrs.clone())
             .unwrap_or_default(),
+        large_body_bytes,
+        large_body_limit,
+        min_addresses_to_fill,
         per_ip_bytes_per_second,
+        per_ip_records_per_second,
         addresses_to_fill: regions.map(|region| {
-            region
+            let by_bytes = region
                 .stream
                 .bytes_per_second
-                .div_ceil(per_ip_bytes_per_second.max(1))
+                .div_ceil(per_ip_bytes_per_second.max(1));
+            let by_records = (region.stream.records_per_second as f64
+                / per_ip_records_per_second.max(f64::MIN_POSITIVE))
+            .ceil() as u64;
+            by_bytes.min(by_records)
         }),
         log_group: format!("aws-waf-logs-{name}"),
+        health_token_secret: format!("{name}/health-token"),
     }
 }
 
@@ -1389,6 +1478,14 @@ fn stacks(
             ));
         }
     }
+    // The regional stacks and the dns stack (in the secondary region) take the token.
+    let health_token = || {
+        waf.map(|waf| DeployInput::HealthToken {
+            parameter: HEALTH_TOKEN_PARAMETER.to_owned(),
+            secret: waf.health_token_secret.clone(),
+            regions: vec![primary.region.clone(), secondary.region.clone()],
+        })
+    };
     let checker_ranges = || {
         waf.map(|waf| DeployInput::CheckerRanges {
             parameter: CHECKER_RANGES_PARAMETER.to_owned(),
@@ -1396,6 +1493,7 @@ fn stacks(
             extra: waf.health_allow_cidrs.clone(),
         })
         .into_iter()
+        .chain(health_token())
         .collect::<Vec<_>>()
     };
     let monitoring_inputs = regional
@@ -1439,7 +1537,7 @@ fn stacks(
             &secondary.region,
             vec![StackKind::Primary, StackKind::Secondary],
             dns_inputs,
-            Vec::new(),
+            health_token().into_iter().collect(),
         ),
         stack(
             StackKind::Monitoring,

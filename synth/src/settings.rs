@@ -11,13 +11,13 @@ use std::path::PathBuf;
 
 use ingest_runtime::lines::{self, Format};
 use ingest_runtime::pipeline::dev::DevConfig;
-use ingest_runtime::pipeline::drill::flood::{FloodConfig, WafRule};
+use ingest_runtime::pipeline::drill::flood::{FloodConfig, ForeignChecks, SwarmConfig, WafRule};
 use ingest_runtime::pipeline::drill::{DrillConfig, DrillFaults};
 use ingest_runtime::pipeline::local::{Outage, PipelineSettings, RegionSettings};
 use ingest_runtime::redelivery::Redelivery;
 
 use crate::aws;
-use crate::plan::{Plan, RegionPlan, StreamCapacity, defaults};
+use crate::plan::{Plan, RegionPlan, StreamCapacity, WafPlan, defaults};
 
 /// Shards the local pipeline gives an on-demand stream, which has no shard count of its own.
 pub const ON_DEMAND_SHARDS: usize = 4;
@@ -130,6 +130,48 @@ pub fn flood(plan: &Plan) -> FloodConfig {
             .max(1),
         health_checkers: plan.failover.checker_regions.len() as u64,
         healthy_checkers_percent: aws::ROUTE53_HEALTHY_CHECKERS_PERCENT,
+        // Someone else's health checks at ten times the health method's rate, from the
+        // checker ranges: blocked by the web ACL for want of our token.
+        foreign_checks: api.waf.as_ref().map(|_| ForeignChecks {
+            reads_per_second: FLOOD_OVER_STAGE_RATE * api.health_throttle_rate,
+            token_required: true,
+        }),
+        rotating_pool: api.waf.is_some(),
+        swarm: api
+            .waf
+            .as_ref()
+            .map(|waf| swarm(plan, waf, waf.min_addresses_to_fill)),
+    }
+}
+
+/// The drill's swarm against the smaller stream: addresses each one request and one large body
+/// under the web ACL's limits, as many as `api.waf.min_addresses_to_fill` leaves room for
+/// beside the honest clients' share of that region (`target` addresses, less those the honest
+/// traffic is worth). `ingest check` guarantees that many do not fill the stream; the drill
+/// shows it, and a test shows that the addresses the summary says fill it do.
+pub fn swarm(plan: &Plan, waf: &WafPlan, target: u64) -> SwarmConfig {
+    let smaller = plan
+        .regions()
+        .into_iter()
+        .min_by_key(|region| region.stream.bytes_per_second)
+        .expect("two regions");
+    let total_weight = (plan.primary.weight + plan.secondary.weight).max(1);
+    let honest_per_second =
+        plan.capacity.peak_events_per_second as f64 * smaller.weight as f64 / total_weight as f64;
+    let honest_bytes = honest_per_second * plan.capacity.average_event_bytes as f64;
+    let honest_addresses = (honest_bytes / waf.per_ip_bytes_per_second.max(1) as f64).ceil() as u64;
+    let large_body_bytes = plan.api.max_event_bytes.max(waf.large_body_bytes);
+    SwarmConfig {
+        addresses: target.saturating_sub(honest_addresses).max(1),
+        requests_per_window: waf.rate_per_ip.saturating_sub(1),
+        large_per_window: waf.large_body_limit.saturating_sub(1),
+        window_seconds: waf.window_seconds,
+        small_body_bytes: waf.large_body_bytes.min(plan.api.max_event_bytes),
+        large_body_bytes,
+        stream_bytes_per_second: smaller.stream.bytes_per_second,
+        stream_records_per_second: smaller.stream.records_per_second,
+        honest_millievents_per_second: (honest_per_second * 1000.0).round() as u64,
+        honest_body_bytes: plan.capacity.average_event_bytes,
     }
 }
 
@@ -188,6 +230,61 @@ pub fn validate(plan: &Plan, inputs: Vec<PathBuf>, output: ValidateOutput) -> li
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ingest_runtime::pipeline::drill::flood::run_swarm;
+
+    /// H3 of the security review: as many addresses as `api.waf.min_addresses_to_fill` leaves
+    /// room for, each just under the web ACL's limits, do not fill the smaller stream; the
+    /// number that fills it at those rates does, and the honest clients are refused then (and
+    /// get in by retrying). Every bundled spec, so neither outcome is true by construction.
+    #[test]
+    fn the_swarm_fills_the_smaller_stream_only_at_the_addresses_the_limits_allow() {
+        for name in [
+            "ingest.yaml",
+            "eu-orders.yaml",
+            "checkout.yaml",
+            "minimal.yaml",
+        ] {
+            let plan = plan(name);
+            let waf = plan.api.waf.as_ref().unwrap();
+            let at_target = swarm(&plan, waf, waf.min_addresses_to_fill);
+            let held = run_swarm(&at_target, 2 * waf.window_seconds, 7);
+            assert_eq!(held.throttled_seconds, 0, "{name}: {held:#?}");
+            assert_eq!(held.honest_refused, 0, "{name}: {held:#?}");
+            assert!(held.offered_bytes_per_second <= held.stream_bytes_per_second);
+            // Each address's bytes at these rates; enough of them to fill the stream.
+            let per_address = (at_target.requests_per_window - at_target.large_per_window)
+                * at_target.small_body_bytes
+                + at_target.large_per_window * at_target.large_body_bytes;
+            let filling = (at_target.stream_bytes_per_second * at_target.window_seconds)
+                .div_ceil(per_address)
+                + 1;
+            assert!(filling > at_target.addresses, "{name}");
+            let mut over = at_target.clone();
+            over.addresses = filling;
+            let filled = run_swarm(&over, 2 * waf.window_seconds, 7);
+            assert!(filled.throttled_seconds > 0, "{name}: {filled:#?}");
+            assert!(filled.honest_refused > 0, "{name}: {filled:#?}");
+            assert_eq!(filled.honest_gave_up, 0, "{name}: refused, not lost");
+            let report = ingest_runtime::pipeline::drill::flood::FloodReport {
+                swarm: Some(filled.clone()),
+                ..Default::default()
+            };
+            assert!(!report.held());
+            assert!(
+                report
+                    .swarm_failure()
+                    .is_some_and(|why| why.contains("throttle the smaller stream")),
+                "{name}"
+            );
+            eprintln!(
+                "{name}: {} addresses held ({} KiB/s of {}), {} filled it",
+                held.addresses,
+                held.offered_bytes_per_second / 1024,
+                held.stream_bytes_per_second / 1024,
+                filled.addresses
+            );
+        }
+    }
 
     fn plan(name: &str) -> Plan {
         crate::check_spec(

@@ -203,21 +203,26 @@ fn security_lines(plan: &Plan) -> Vec<(&'static str, String)> {
                 .regions()
                 .iter()
                 .zip(waf.addresses_to_fill)
-                .map(|(region, n)| format!("{n} fill the {}'s stream", region.role.as_str()))
+                .map(|(region, n)| {
+                    format!("{n} addresses fill the {}'s stream", region.role.as_str())
+                })
                 .collect();
             lines.push((
                 "waf",
                 format!(
-                    "{} requests per {} s per client address, then 429 (one address at most {}/s with the largest bodies: {}); GET {} only from Route 53's checkers in {}",
+                    "{} requests per {} s per client address, of which {} with bodies over {}, then 429; one address writes at most {}/s: {} (at least {} asked); GET {} only from our Route 53 checks (checker ranges in {} and the health token)",
                     waf.rate_per_ip,
                     waf.window_seconds,
+                    waf.large_body_limit,
+                    bytes(waf.large_body_bytes),
                     bytes(waf.per_ip_bytes_per_second),
                     fills.join(", "),
+                    waf.min_addresses_to_fill,
                     plan.failover.path,
                     plan.failover.checker_regions.join(", ")
                 ),
             ));
-            let fixed = 2.0 * (aws::WAF_PRICE_PER_ACL_MONTH + 3.0 * aws::WAF_PRICE_PER_RULE_MONTH);
+            let fixed = 2.0 * (aws::WAF_PRICE_PER_ACL_MONTH + 4.0 * aws::WAF_PRICE_PER_RULE_MONTH);
             let inspected =
                 peak_requests_month as f64 / 1e6 * aws::WAF_PRICE_PER_MILLION_REQUESTS;
             lines.push((

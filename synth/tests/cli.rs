@@ -131,7 +131,7 @@ fn an_invalid_spec_exits_1_with_located_diagnostics_on_stderr_and_writes_nothing
         .stdout("")
         .stderr(predicate::str::contains("[ingest.yaml:9:13]"))
         .stderr(predicate::str::contains("did you mean `us-east-1`?"))
-        .stderr(predicate::str::contains("5 errors, 1 warning"));
+        .stderr(predicate::str::contains("6 errors, 0 warnings"));
     assert_eq!(snapshot_dir(dir.path()), before, "check must not write");
 }
 

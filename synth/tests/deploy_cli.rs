@@ -632,6 +632,23 @@ fn bootstrap_creates_one_locked_down_bucket_per_region_and_is_idempotent() {
 #[test]
 fn deploy_creates_the_stacks_then_finds_no_changes_and_applies_a_weight_change() {
     let (_moto, api, project) = bootstrapped(Integration::Works);
+    // diff before the first deploy shows the new stacks and creates no health token.
+    let (diff, diff_err) = project.expect(3, &["diff", "--artifact", "bootstrap.zip"]);
+    assert!(
+        diff_err.contains("health token: would create the secret wiw-events/health-token"),
+        "{diff}\n{diff_err}"
+    );
+    let absent = block_on(async {
+        let cloud = ingest_synth::cloud::Cloud::with_config(project.sdk("us-east-1"));
+        cloud
+            .secretsmanager("us-east-1")
+            .get_secret_value()
+            .secret_id("wiw-events/health-token")
+            .send()
+            .await
+            .is_err()
+    });
+    assert!(absent, "diff must not create the secret");
     let stdout = project.deploy();
     for stack in [
         "wiw-events-primary",
@@ -687,6 +704,62 @@ fn deploy_creates_the_stacks_then_finds_no_changes_and_applies_a_weight_change()
     );
     assert!(bundle.schemas.contains_key("shift.created"));
 
+    // The health token (docs/security.md#the-health-route): deploy created one secret per
+    // region of the stacks that take it, with one value; the dns stack's endpoint checks send
+    // it as `?token=`, and the stacks show the parameter masked.
+    let (tokens, paths, shown) = block_on(async {
+        let cloud = ingest_synth::cloud::Cloud::with_config(project.sdk("us-east-1"));
+        let mut tokens = Vec::new();
+        for region in ["us-east-1", "us-west-2"] {
+            let secret = cloud
+                .secretsmanager(region)
+                .get_secret_value()
+                .secret_id("wiw-events/health-token")
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("no health token in {region}: {e:?}"));
+            tokens.push(secret.secret_string.unwrap());
+        }
+        let checks = cloud
+            .route53("us-east-1")
+            .list_health_checks()
+            .send()
+            .await
+            .unwrap();
+        let paths: Vec<String> = checks
+            .health_checks
+            .iter()
+            .filter_map(|c| c.health_check_config.as_ref()?.resource_path.clone())
+            .collect();
+        let dns = cloud
+            .cloudformation("us-west-2")
+            .describe_stacks()
+            .stack_name("wiw-events-dns")
+            .send()
+            .await
+            .unwrap();
+        let shown: Vec<String> = dns.stacks()[0]
+            .parameters()
+            .iter()
+            .filter(|p| p.parameter_key() == Some("HealthToken"))
+            .filter_map(|p| p.parameter_value().map(str::to_owned))
+            .collect();
+        (tokens, paths, shown)
+    });
+    assert_eq!(tokens[0], tokens[1], "one value in both regions");
+    assert_eq!(tokens[0].len(), 43);
+    assert!(tokens[0].bytes().all(|b| b.is_ascii_alphanumeric()));
+    assert_eq!(
+        paths,
+        vec![format!("/v1/health?token={}", tokens[0]); 2],
+        "both endpoint checks send the token"
+    );
+    assert_eq!(shown, ["****"], "NoEcho: DescribeStacks masks the token");
+    assert!(
+        !stdout.contains(&tokens[0]),
+        "deploy never prints the token"
+    );
+
     let (again, _) = project.expect(0, &["deploy", "--yes", "--artifact", "bootstrap.zip"]);
     assert_eq!(
         again
@@ -697,6 +770,20 @@ fn deploy_creates_the_stacks_then_finds_no_changes_and_applies_a_weight_change()
         "{again}"
     );
     assert!(again.ends_with("no changes\n"), "{again}");
+    // A deploy never changes the token: the same value, still one per region.
+    let token_after = block_on(async {
+        let cloud = ingest_synth::cloud::Cloud::with_config(project.sdk("us-west-2"));
+        cloud
+            .secretsmanager("us-west-2")
+            .get_secret_value()
+            .secret_id("wiw-events/health-token")
+            .send()
+            .await
+            .unwrap()
+            .secret_string
+            .unwrap()
+    });
+    assert_eq!(token_after, tokens[0]);
     project.expect(0, &["diff", "--artifact", "bootstrap.zip"]);
 
     // The spec's weights change: diff shows it on the dns stack (exit 3), deploy applies it.
@@ -706,6 +793,7 @@ fn deploy_creates_the_stacks_then_finds_no_changes_and_applies_a_weight_change()
         .replacen("weight: 5", "weight: 20", 1);
     std::fs::write(&project.spec, spec).unwrap();
     let (diff, _) = project.expect(3, &["diff", "--artifact", "bootstrap.zip"]);
+    assert!(!diff.contains(&tokens[0]), "{diff}");
     // The schema comparison names when the deployed spec was stored; the rest is stable.
     let stored_at = regex::Regex::new(r"\(\d{4}-\d\d-\d\dT[0-9:.]+Z\)").unwrap();
     assert!(stored_at.is_match(&diff), "{diff}");

@@ -165,6 +165,64 @@ fn template(set: &FileSet, plan_name: &str, kind: &str) -> serde_json::Value {
 /// The API and its custom domain answer the address families the plan says, and the dns stack
 /// has AAAA records exactly when they answer IPv6: an IPv6 host rotates addresses past WAF's
 /// per-address rate, so dual stack is a choice the spec makes, never a default.
+/// The web ACL's rate rules carry the plan's numbers: the request limit, and the large-body
+/// limit the plan derived from `api.waf.min_addresses_to_fill` (`docs/security.md`).
+#[test]
+fn the_web_acl_limits_are_the_plans() {
+    for spec in specs() {
+        let (plan, set) = assemble(&spec);
+        let Some(waf) = plan.api.waf.as_ref() else {
+            continue;
+        };
+        for kind in ["primary", "secondary"] {
+            let stack = template(&set, &plan.name, kind);
+            let acl = &stack["Resources"]["ApiWebAcl"]["Properties"];
+            let rule = |name: &str| {
+                acl["Rules"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| r["Name"] == name)
+                    .unwrap_or_else(|| panic!("{}: {kind} has no rule {name}", plan.name))
+                    .clone()
+            };
+            let rate = &rule("per-client-rate")["Statement"]["RateBasedStatement"];
+            assert_eq!(rate["Limit"], waf.rate_per_ip, "{}: {kind}", plan.name);
+            let large = &rule("per-client-large-bodies")["Statement"]["RateBasedStatement"];
+            assert_eq!(
+                large["Limit"], waf.large_body_limit,
+                "{}: {kind}",
+                plan.name
+            );
+            assert!(
+                waf.large_body_limit >= 10,
+                "{}: WAF's least limit",
+                plan.name
+            );
+            assert_eq!(large["EvaluationWindowSec"], waf.window_seconds);
+            let size = &large["ScopeDownStatement"]["SizeConstraintStatement"];
+            assert_eq!(size["Size"], waf.large_body_bytes, "{}: {kind}", plan.name);
+            assert_eq!(size["FieldToMatch"]["Body"]["OversizeHandling"], "MATCH");
+            // The free inspection limit covers the threshold.
+            assert_eq!(
+                acl["AssociationConfig"]["RequestBody"]["API_GATEWAY"]["DefaultSizeInspectionLimit"],
+                "KB_16"
+            );
+            assert!(waf.large_body_bytes <= 16 * 1024);
+        }
+        // What the limits guarantee: the smaller stream takes the declared number of addresses.
+        for (region, addresses) in plan.regions().iter().zip(waf.addresses_to_fill) {
+            assert!(
+                addresses >= waf.min_addresses_to_fill,
+                "{}: {} addresses fill the {:?} stream",
+                plan.name,
+                addresses,
+                region.role
+            );
+        }
+    }
+}
+
 #[test]
 fn address_type_of_the_api_is_the_plans() {
     let mut seen = std::collections::BTreeSet::new();
@@ -257,7 +315,7 @@ fn stack_inputs_are_declared_parameters_fed_by_earlier_outputs() {
                 );
             }
             for input in &stack.deploy_inputs {
-                let ingest_synth::plan::DeployInput::CheckerRanges { parameter, .. } = input;
+                let parameter = input.parameter();
                 assert!(
                     parameters.contains_key(parameter),
                     "{}: {kind} has no parameter {parameter} for ingest deploy to fill",
@@ -266,11 +324,10 @@ fn stack_inputs_are_declared_parameters_fed_by_earlier_outputs() {
             }
             for (name, declaration) in &parameters {
                 let fed = stack.inputs.iter().any(|input| &input.parameter == name)
-                    || stack.deploy_inputs.iter().any(|input| match input {
-                        ingest_synth::plan::DeployInput::CheckerRanges { parameter, .. } => {
-                            parameter == name
-                        }
-                    });
+                    || stack
+                        .deploy_inputs
+                        .iter()
+                        .any(|input| input.parameter() == name);
                 let defaulted = declaration.get("Default").is_some();
                 assert!(
                     fed || defaulted || CODE_PARAMETERS.contains(&name.as_str()),

@@ -220,6 +220,8 @@ def _zip() -> bytes:
 # Route 53's health-checker ranges of the endpoint checks' regions, as `ingest deploy` takes them
 # from ip-ranges.json (a fixed list here: the fake has no network).
 CHECKER_CIDRS = "15.177.0.0/18,15.177.64.0/23,15.177.66.0/23"
+# The health token `ingest deploy` reads from its secret (a fixed one here).
+HEALTH_TOKEN = "Ab0" * 14 + "x"
 
 
 def regional_parameters(spec: Spec, role: str, template: dict[str, Any]) -> dict[str, str]:
@@ -228,6 +230,8 @@ def regional_parameters(spec: Spec, role: str, template: dict[str, Any]) -> dict
     parameters = {"CodeBucket": _code_bucket(spec, spec.region(role)), "CodeKey": CODE_KEY}
     if "Route53CheckerCidrs" in (template.get("Parameters") or {}):
         parameters["Route53CheckerCidrs"] = CHECKER_CIDRS
+    if "HealthToken" in (template.get("Parameters") or {}):
+        parameters["HealthToken"] = HEALTH_TOKEN
     return parameters
 
 
@@ -566,6 +570,8 @@ def dns_parameters(regional: dict[str, dict[str, str]]) -> dict[str, str]:
         parameters[f"{prefix}TargetDomainName"] = regional[role]["DomainTarget"]
         parameters[f"{prefix}TargetHostedZoneId"] = regional[role]["DomainTargetHostedZoneId"]
         parameters[f"{prefix}SwitchAlarmName"] = regional["secondary"][f"{prefix}SwitchAlarmName"]
+    # Every bundled spec has a web ACL: the endpoint checks send the health token.
+    parameters["HealthToken"] = HEALTH_TOKEN
     return parameters
 
 
@@ -610,6 +616,9 @@ def check_dns(
         assert switch["AlarmIdentifier"]["Name"] == parameters[f"{prefix}SwitchAlarmName"]
         assert switch["InsufficientDataHealthStatus"] == "Healthy"
         assert not switch.get("Inverted"), children
+        # The endpoint check sends the health token the web ACLs require.
+        [endpoint] = [c for c in children if c["Type"] == "HTTPS"]
+        assert endpoint["ResourcePath"].endswith(f"?token={parameters['HealthToken']}"), endpoint
     assert set(outputs(stack)) == set(template.get("Outputs") or {})
 
 
@@ -941,6 +950,7 @@ GOOD_DNS_PARAMETERS = {
     "SecondaryTargetDomainName": "d-klmnopqrst.execute-api.us-west-2.amazonaws.com",
     "SecondaryTargetHostedZoneId": "Z2OJLYMUO9EFXC",
     "SecondarySwitchAlarmName": "minimal-lever-secondary-0a1b2c3d",
+    "HealthToken": HEALTH_TOKEN,
 }
 
 

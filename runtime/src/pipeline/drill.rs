@@ -397,6 +397,7 @@ impl DrillReport {
             if f.lever_changes > 0 {
                 what.push(format!("moved the lever {} times", f.lever_changes));
             }
+            what.extend(f.swarm_failure());
             what.join(" and ")
         });
         let outcome = if self.lost == 0 && flood_failure.is_some() {

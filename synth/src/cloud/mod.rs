@@ -24,7 +24,7 @@
 //! events, outputs), [`staging`] (the per-region staging buckets and content-addressed
 //! uploads, and the record of what was deployed), [`switch`] (the lever's drain switches),
 //! [`ip_ranges`] (Route 53's health-checker ranges for the web ACLs),
-//! [`probe`] (API Gateway's `TestInvokeMethod`), [`metrics`] (what `status` reads),
+//! [`probe`] (API Gateway's `TestInvokeMethod`), [`secrets`] (the health token), [`metrics`] (what `status` reads),
 //! [`queues`] (the bridge queues and their redrive) and [`failed`] (the batches the stream
 //! mappings gave up on, replayed).
 
@@ -34,6 +34,7 @@ pub mod ip_ranges;
 pub mod metrics;
 pub mod probe;
 pub mod queues;
+pub mod secrets;
 pub mod stacks;
 pub mod staging;
 pub mod switch;
@@ -185,6 +186,14 @@ impl Cloud {
             .region(Region::new(region.to_owned()))
             .build();
         aws_sdk_cloudwatch::Client::from_conf(config)
+    }
+
+    /// Secrets Manager in `region`.
+    pub fn secretsmanager(&self, region: &str) -> aws_sdk_secretsmanager::Client {
+        let config = aws_sdk_secretsmanager::config::Builder::from(&self.config)
+            .region(Region::new(region.to_owned()))
+            .build();
+        aws_sdk_secretsmanager::Client::from_conf(config)
     }
 
     /// Lambda in `region` (`Invoke` waits for the function: up to its 15-minute limit).

@@ -6,7 +6,10 @@
 //!    resources it has.
 //! 2. The Lambda zip is built (`ingest package`, the spec's architecture) unless `--artifact`
 //!    gives one, and uploaded with the templates to the staging bucket of each stack's region
-//!    under content-addressed keys (skipped when there): see [`crate::cloud::staging`].
+//!    under content-addressed keys (skipped when there): see [`crate::cloud::staging`]. The
+//!    parameters found outside the stacks are read ([`deploy_values`]): Route 53's checker
+//!    ranges, and the health token, whose secret is created in each region where it is absent
+//!    ([`crate::cloud::secrets`]; `diff` creates nothing).
 //! 3. Stacks deploy by dependency level: the regional stacks together, then the dns stack with
 //!    their outputs as its parameters. Per level: a change set per stack ([`prepare`]), shown as
 //!    a table on standard output; one question (unless `--yes`); execution; the stacks' events
@@ -36,6 +39,7 @@ use super::{Ui, checked_spec, spec_or_default};
 use crate::cli::{AwsArgs, DeployArgs};
 use crate::cloud::ip_ranges;
 use crate::cloud::probe::{self, ProbeResult};
+use crate::cloud::secrets;
 use crate::cloud::stacks::{
     ChangeSet, ChangeSetOutcome, ChangeSetRequest, DeployedStack, Finished, ParameterValue,
     ResourceChange, StackEvent, Stacks, StatusKind, TemplateSource, status_kind,
@@ -115,6 +119,8 @@ pub(crate) struct Target {
     pub template: String,
     /// The template's parameters with their defaults, in template order.
     pub parameters: Vec<(String, Option<String>)>,
+    /// The template's `NoEcho` parameters (the health token): their values are never printed.
+    pub secret_parameters: Vec<String>,
     /// The template's resources: logical id and type, in template order.
     pub resources: Vec<(String, String)>,
     /// The capabilities the template needs.
@@ -185,6 +191,16 @@ pub(crate) fn targets(plan: &Plan, spec: &Path, only: &[String]) -> Result<Vec<T
                     .collect()
             })
             .unwrap_or_default();
+        let secret_parameters = json
+            .get("Parameters")
+            .and_then(Value::as_object)
+            .map(|map| {
+                map.iter()
+                    .filter(|(_, spec)| spec.get("NoEcho") == Some(&Value::Bool(true)))
+                    .map(|(key, _)| key.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
         let resources: Vec<(String, String)> = json
             .get("Resources")
             .and_then(Value::as_object)
@@ -207,6 +223,7 @@ pub(crate) fn targets(plan: &Plan, spec: &Path, only: &[String]) -> Result<Vec<T
             capabilities: capabilities(&json),
             template: stack.text.clone(),
             parameters,
+            secret_parameters,
             resources,
         });
     }
@@ -339,11 +356,24 @@ pub(crate) struct Staged {
     pub deploy_values: BTreeMap<String, String>,
 }
 
+/// Whether [`deploy_values`] may create what is missing (`deploy`) or only read (`diff`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Inputs {
+    /// Create the health token's secret where it is absent.
+    Create,
+    /// Read only; a missing token is made up for the change set and not stored.
+    ReadOnly,
+}
+
 /// The values of the deploy inputs of `targets`: Route 53's health-checker ranges from
-/// `ip_ranges` (a file) or AWS's published `ip-ranges.json` ([`ip_ranges`]).
+/// `ip_ranges` (a file) or AWS's published `ip-ranges.json` ([`ip_ranges`]), and the health
+/// token from its secret ([`secrets`]).
 pub(crate) async fn deploy_values(
+    cloud: &Cloud,
+    plan: &Plan,
     targets: &[Target],
     ip_ranges_file: Option<&Path>,
+    inputs: Inputs,
 ) -> Result<BTreeMap<String, String>> {
     let mut values = BTreeMap::new();
     let mut text: Option<(Vec<u8>, String)> = None;
@@ -365,6 +395,26 @@ pub(crate) async fn deploy_values(
                     .map_err(|what| Error::IpRanges { what })?;
                 eprintln!("health checkers: {}", ranges.source);
                 values.insert(parameter.clone(), ranges.parameter_value());
+            }
+            DeployInput::HealthToken {
+                parameter,
+                secret,
+                regions,
+            } => {
+                if values.contains_key(parameter) {
+                    continue;
+                }
+                let create = inputs == Inputs::Create;
+                let token =
+                    secrets::health_token(cloud, &plan.name, secret, regions, create).await?;
+                if !token.created_in.is_empty() {
+                    eprintln!(
+                        "health token: {} the secret {secret} in {}",
+                        if create { "created" } else { "would create" },
+                        token.created_in.join(" and ")
+                    );
+                }
+                values.insert(parameter.clone(), token.value);
             }
         }
     }
@@ -857,6 +907,11 @@ pub(crate) fn render_change(prepared: &Prepared<'_>) -> String {
             else {
                 continue;
             };
+            // CloudFormation answers `****` for a NoEcho parameter, and its value is a secret:
+            // the resources that take it show in the table when it changes.
+            if prepared.target.secret_parameters.contains(&parameter.key) {
+                continue;
+            }
             if new != old {
                 let _ = writeln!(out, "  parameter {}: {old} -> {new}", parameter.key);
             }
@@ -1066,7 +1121,14 @@ pub fn run(args: &DeployArgs, ui: Ui) -> Result<ExitCode> {
             super::check::before_deploy(&cloud, &checked, args.allow_breaking, ui).await?;
         }
         let mut staged = stage(&staging, &selected, zip.as_deref()).await?;
-        staged.deploy_values = deploy_values(&selected, args.ip_ranges.as_deref()).await?;
+        staged.deploy_values = deploy_values(
+            &cloud,
+            plan,
+            &selected,
+            args.ip_ranges.as_deref(),
+            Inputs::Create,
+        )
+        .await?;
         let mut outputs = outside_outputs(&cloud, &all, &selected).await?;
         let progress = Progress::new(ui);
         let mut changed = 0usize;
@@ -1379,13 +1441,19 @@ mod tests {
         assert_eq!(primary.capabilities, ["CAPABILITY_IAM"]);
         let dns = &targets[2];
         assert!(!dns.needs_code());
-        // Every dns parameter is an input or has a default (the spec's weights).
+        // Every dns parameter is an input, a deploy input (the health token) or has a default
+        // (the spec's weights).
         for (key, default) in &dns.parameters {
             assert!(
-                default.is_some() || dns.inputs.iter().any(|i| &i.parameter == key),
+                default.is_some()
+                    || dns.inputs.iter().any(|i| &i.parameter == key)
+                    || dns.deploy_inputs.iter().any(|i| i.parameter() == key),
                 "{key} would have no value"
             );
         }
+        // The token is a secret: never printed in a change's summary.
+        assert_eq!(dns.secret_parameters, ["HealthToken"]);
+        assert_eq!(primary.secret_parameters, ["HealthToken"]);
         assert_eq!(
             dns.parameters
                 .iter()

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use super::deploy::out;
 use super::deploy::{
-    StackChange, Target, artifact_bytes, deploy_values, levels, outside_outputs, prepare,
+    Inputs, StackChange, Target, artifact_bytes, deploy_values, levels, outside_outputs, prepare,
     render_change, settings, stage, targets,
 };
 use super::{Ui, checked_spec, spec_or_default};
@@ -52,7 +52,14 @@ pub fn run(args: &DiffArgs, ui: Ui) -> Result<ExitCode> {
         let cloud = Cloud::connect(&settings(&args.aws), &regions[0]).await?;
         let staging = Staging::find(&cloud, &regions).await?;
         let mut staged = stage(&staging, &selected, zip.as_deref()).await?;
-        staged.deploy_values = deploy_values(&selected, args.ip_ranges.as_deref()).await?;
+        staged.deploy_values = deploy_values(
+            &cloud,
+            plan,
+            &selected,
+            args.ip_ranges.as_deref(),
+            Inputs::ReadOnly,
+        )
+        .await?;
         let mut outputs = outside_outputs(&cloud, &all, &selected).await?;
         let mut changes = false;
         for level in levels(&selected) {

@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 use super::athena;
 use crate::aws;
 use crate::plan::{
-    CHECKER_RANGES_PARAMETER, Endpoint, LeverChoice, Plan, RegionPlan, Role, StackKind,
-    StreamCapacity,
+    CHECKER_RANGES_PARAMETER, Endpoint, HEALTH_TOKEN_ARGUMENT, HEALTH_TOKEN_PARAMETER, LeverChoice,
+    Plan, RegionPlan, Role, StackKind, StreamCapacity,
 };
 use crate::spec::raw::IpAddressType;
 
@@ -171,10 +171,24 @@ pub struct WafContext {
     pub ip_set_name: String,
     /// Parameter holding the checkers' ranges (filled by `ingest deploy`).
     pub ranges_parameter: &'static str,
+    /// Parameter holding the health token (`NoEcho`, filled by `ingest deploy` from the secret).
+    pub token_parameter: &'static str,
+    /// Query argument that carries the token (`SingleQueryArgument.Name`).
+    pub token_argument: &'static str,
+    /// The token's Secrets Manager secret, for descriptions.
+    pub token_secret: String,
     /// The rate-based rule's `Limit`.
     pub rate_per_ip: u64,
-    /// Its `EvaluationWindowSec`.
+    /// Its `EvaluationWindowSec` (also the large-body rule's).
     pub window_seconds: u64,
+    /// The large-body rule's scope-down: bodies above this many bytes.
+    pub large_body_bytes: u64,
+    /// The large-body rule's `Limit` (the plan's).
+    pub large_body_limit: u64,
+    /// The addresses it must take to fill the smaller stream (for the architecture page).
+    pub min_addresses_to_fill: u64,
+    /// `AssociationConfig.RequestBody.API_GATEWAY.DefaultSizeInspectionLimit`.
+    pub body_inspection_limit: &'static str,
     /// CloudWatch metric name prefix of the ACL and its rules.
     pub metric_prefix: String,
     /// Log group of blocked requests.
@@ -227,6 +241,15 @@ pub struct FailoverContext {
     pub automatic: bool,
     /// `/<stage><health path>`.
     pub health_path: String,
+    /// The endpoint checks send the health token (the web ACL admits no other health read).
+    pub has_health_token: bool,
+    /// Parameter holding the token (dns stack), when `has_health_token`.
+    pub health_token_parameter: &'static str,
+    /// The token's Secrets Manager secret, for descriptions.
+    pub health_token_secret: String,
+    /// The checks' `ResourcePath` as `Fn::Sub` text, `/<stage><health path>?token=${HealthToken}`,
+    /// when `has_health_token`.
+    pub health_path_with_token_sub: String,
     /// `RequestInterval`.
     pub interval_seconds: u64,
     /// `FailureThreshold`.
@@ -866,8 +889,15 @@ pub fn build(plan: &Plan, api_template: &str) -> Contexts {
                 name: format!("{}-api", plan.name),
                 ip_set_name: format!("{}-health-checkers", plan.name),
                 ranges_parameter: CHECKER_RANGES_PARAMETER,
+                token_parameter: HEALTH_TOKEN_PARAMETER,
+                token_argument: HEALTH_TOKEN_ARGUMENT,
+                token_secret: waf.health_token_secret.clone(),
                 rate_per_ip: waf.rate_per_ip,
                 window_seconds: waf.window_seconds,
+                large_body_bytes: waf.large_body_bytes,
+                large_body_limit: waf.large_body_limit,
+                min_addresses_to_fill: waf.min_addresses_to_fill,
+                body_inspection_limit: "KB_16",
                 metric_prefix: plan.name.replace('-', "_"),
                 log_group: waf.log_group.clone(),
                 log_policy_name: format!("{}-waf-logs", plan.name),
@@ -911,6 +941,18 @@ pub fn build(plan: &Plan, api_template: &str) -> Contexts {
         failover: FailoverContext {
             automatic: plan.failover.automatic,
             health_path: format!("/{stage}{}", plan.failover.path),
+            has_health_token: plan.api.waf.is_some(),
+            health_token_parameter: HEALTH_TOKEN_PARAMETER,
+            health_token_secret: plan
+                .api
+                .waf
+                .as_ref()
+                .map(|waf| waf.health_token_secret.clone())
+                .unwrap_or_default(),
+            health_path_with_token_sub: format!(
+                "/{stage}{}?{HEALTH_TOKEN_ARGUMENT}=${{{HEALTH_TOKEN_PARAMETER}}}",
+                plan.failover.path
+            ),
             interval_seconds: plan.failover.interval_seconds,
             failure_threshold: plan.failover.failure_threshold,
             checker_regions: plan.failover.checker_regions.clone(),

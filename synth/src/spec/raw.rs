@@ -402,8 +402,18 @@ pub struct RawWaf {
     /// Default: 300.
     pub window_seconds: Option<u64>,
     /// Extra IPv4 CIDR ranges (your monitoring, say) that may read the health route besides
-    /// Route 53's health checkers.
+    /// Route 53's health checkers (with the health token, like them).
     pub health_allow_cidrs: Option<Vec<String>>,
+    /// Bodies larger than this many bytes are "large": besides `rate_per_ip`, each address may
+    /// send only so many of them per window, a limit `ingest check` derives from
+    /// `min_addresses_to_fill`. 1 to 16384 (the body size WAF inspects at no extra charge;
+    /// larger bodies count as large unseen). Default: 4096.
+    pub large_body_bytes: Option<u64>,
+    /// How many client addresses, each sending at its limits (`rate_per_ip` requests per
+    /// window, the large ones of `api.max_event_bytes`), it must take to fill the smaller
+    /// region's stream, in bytes and in records. `ingest check` fails when the limits cannot
+    /// guarantee it. Default: 100.
+    pub min_addresses_to_fill: Option<u64>,
 }
 
 /// API keys and their usage plans.

@@ -123,6 +123,7 @@ const CHECKS: &[Check] = &[
     api_gateway::check_public_object_reads,
     waf::check_stage_web_acls,
     waf::check_web_acl_rules,
+    waf::check_endpoint_check_tokens,
     route53::check_switch_checks,
     s3::check_bucket_encryption,
     s3::check_bucket_expiration,

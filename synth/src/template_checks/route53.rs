@@ -339,6 +339,9 @@ pub(super) mod tests {
     const DNS: &str = r#"Resources:
   Check:
     Type: AWS::Route53::HealthCheck
+    Metadata:
+      ingest:
+        health_token: the web ACL is not this test's subject
     Properties:
       HealthCheckConfig:
         Type: HTTPS
@@ -376,6 +379,9 @@ pub(super) mod tests {
         Types: [EDGE]
   Check:
     Type: AWS::Route53::HealthCheck
+    Metadata:
+      ingest:
+        health_token: the web ACL is not this test's subject
     Properties:
       HealthCheckConfig:
         Type: HTTPS
@@ -398,6 +404,9 @@ pub(super) mod tests {
     const CALCULATED: &str = r#"Resources:
   Endpoint:
     Type: AWS::Route53::HealthCheck
+    Metadata:
+      ingest:
+        health_token: the web ACL is not this test's subject
     Properties:
       HealthCheckConfig:
         Type: HTTPS

@@ -5,14 +5,72 @@
 use serde_json::{Map, Value};
 
 use super::Problems;
-use super::template::{Template, array, object, text};
+use super::template::{Template, array, is_true, object, text};
 
 /// Codes this file reports.
 pub(super) const CODES: &[&str] = &[
     "stage-without-waf",
     "waf-rate-key-spoofable",
     "health-route-open",
+    "health-allow-without-token",
+    "health-check-without-token",
+    "waf-bytes-unbounded",
 ];
+
+/// A rate-based rule counts requests, not bytes: with bodies of the largest size a few
+/// addresses under the request limit fill a stream. So one rate rule must count only large
+/// bodies: a scope-down `SizeConstraintStatement` on `Body`, `GT`, with `OversizeHandling:
+/// MATCH` (WAF inspects at most 64 KiB of a body: `CONTINUE` would judge a larger body by its
+/// inspected part and `NO_MATCH` would not count it at all).
+fn counts_large_bodies(rate: &Map<String, Value>) -> bool {
+    let Some(scope) = object(rate, "ScopeDownStatement") else {
+        return false;
+    };
+    let mut found = Vec::new();
+    walk(scope, &mut found);
+    found.iter().any(|(kind, inner)| {
+        *kind == "SizeConstraintStatement"
+            && text(inner, "ComparisonOperator") == Some("GT")
+            && object(inner, "FieldToMatch")
+                .and_then(|f| object(f, "Body"))
+                .is_some_and(|body| text(body, "OversizeHandling") == Some("MATCH"))
+    })
+}
+
+/// Whether `value` is `Ref` of a `NoEcho` parameter: a secret the template does not hold.
+fn is_secret_parameter(t: &Template<'_>, value: &Value) -> bool {
+    let Some(name) = value
+        .as_object()
+        .and_then(|o| o.get("Ref"))
+        .and_then(Value::as_str)
+    else {
+        return false;
+    };
+    secret_parameter(t, name)
+}
+
+/// Whether the template has the parameter `name`, declared `NoEcho`.
+fn secret_parameter(t: &Template<'_>, name: &str) -> bool {
+    t.parameters
+        .get(name)
+        .and_then(Value::as_object)
+        .is_some_and(|p| is_true(p.get("NoEcho")))
+}
+
+/// The health route's allow rule must match something only our checks send: Route 53's
+/// checker ranges serve every account's health checks, so an allow-list of addresses admits an
+/// outsider's checks too (`docs/security.md#the-health-route`). The secret is a query argument
+/// matched `EXACTLY` against a `NoEcho` parameter.
+fn has_token_match(t: &Template<'_>, statements: &[(&str, &Map<String, Value>)]) -> bool {
+    statements.iter().any(|(kind, inner)| {
+        *kind == "ByteMatchStatement"
+            && object(inner, "FieldToMatch").is_some_and(|f| f.contains_key("SingleQueryArgument"))
+            && text(inner, "PositionalConstraint") == Some("EXACTLY")
+            && inner
+                .get("SearchString")
+                .is_some_and(|v| is_secret_parameter(t, v))
+    })
+}
 
 /// The web ACL associated with a stage: `ResourceArn` is
 /// `arn:<partition>:apigateway:<region>::/restapis/<api>/stages/<stage>`, a `Fn::Sub` naming
@@ -96,6 +154,7 @@ pub(super) fn check_web_acl_rules(t: &Template<'_>, problems: &mut Problems) {
         let mut allowed_paths: Vec<String> = Vec::new();
         let mut blocked_paths: Vec<String> = Vec::new();
         let mut rate_rules = 0;
+        let mut large_body_rules = 0;
         for rule in &rules {
             let name = text(rule, "Name").unwrap_or("(no name)");
             let mut found = Vec::new();
@@ -105,6 +164,9 @@ pub(super) fn check_web_acl_rules(t: &Template<'_>, problems: &mut Problems) {
             for (kind, inner) in &found {
                 if *kind == "RateBasedStatement" {
                     rate_rules += 1;
+                    if counts_large_bodies(inner) {
+                        large_body_rules += 1;
+                    }
                     let key = text(inner, "AggregateKeyType").unwrap_or("");
                     if key == "FORWARDED_IP" || key == "CONSTANT" {
                         problems.at(
@@ -130,6 +192,15 @@ pub(super) fn check_web_acl_rules(t: &Template<'_>, problems: &mut Problems) {
                 .any(|(kind, _)| *kind == "IPSetReferenceStatement");
             if let Some(path) = path_match(&found) {
                 if is_allow && has_ip_set {
+                    if !has_token_match(t, &found) {
+                        problems.at(
+                            acl.id,
+                            "health-allow-without-token",
+                            format!(
+                                "rule `{name}` admits the health route by address alone: Route 53's checker ranges serve every account's health checks, so anyone's checks pass it and can drain the route's throttle; AND a `ByteMatchStatement` on `SingleQueryArgument` (`PositionalConstraint: EXACTLY`, `SearchString: !Ref` a `NoEcho` parameter) that only our checks send"
+                            ),
+                        );
+                    }
                     allowed_paths.push(path);
                 } else if is_block && allowed_paths.contains(&path) {
                     blocked_paths.push(path);
@@ -141,6 +212,13 @@ pub(super) fn check_web_acl_rules(t: &Template<'_>, problems: &mut Problems) {
                 acl.id,
                 "waf-rate-key-spoofable",
                 "the web ACL has no rate-based rule: nothing limits what one client address sends",
+            );
+        }
+        if rate_rules > 0 && large_body_rules == 0 {
+            problems.at(
+                acl.id,
+                "waf-bytes-unbounded",
+                "no rate-based rule counts large bodies: the rate rules count requests, so a few addresses under the limit, each sending bodies of the largest size, fill a stream; add a rate-based rule keyed on `IP` with a `ScopeDownStatement` of a `SizeConstraintStatement` on `Body` (`OversizeHandling: MATCH`, `ComparisonOperator: GT`)",
             );
         }
         let open: Vec<&String> = allowed_paths
@@ -157,9 +235,58 @@ pub(super) fn check_web_acl_rules(t: &Template<'_>, problems: &mut Problems) {
     }
 }
 
+/// Our endpoint checks send the health token the web ACLs require: a `ResourcePath` of
+/// `Fn::Sub` text with a query argument whose value is a `NoEcho` parameter. A check that says
+/// why it sends none (`Metadata.ingest.health_token`: WAF is off) passes.
+pub(super) fn check_endpoint_check_tokens(t: &Template<'_>, problems: &mut Problems) {
+    for check in t.of_type("AWS::Route53::HealthCheck") {
+        let Some(config) = object(check.properties, "HealthCheckConfig") else {
+            continue;
+        };
+        if !matches!(text(config, "Type"), Some("HTTP" | "HTTPS")) {
+            continue;
+        }
+        let waived = object(check.body, "Metadata")
+            .and_then(|m| object(m, "ingest"))
+            .and_then(|i| text(i, "health_token"))
+            .is_some_and(|why| !why.trim().is_empty());
+        let sub = config
+            .get("ResourcePath")
+            .and_then(Value::as_object)
+            .and_then(|o| o.get("Fn::Sub"))
+            .and_then(|sub| match sub {
+                Value::String(text) => Some(text.as_str()),
+                Value::Array(items) => items.first().and_then(Value::as_str),
+                _ => None,
+            });
+        let sends_token = sub.is_some_and(|text| {
+            text.split_once('?').is_some_and(|(_, query)| {
+                query.split('&').any(|pair| {
+                    pair.split_once('=').is_some_and(|(_, value)| {
+                        value
+                            .strip_prefix("${")
+                            .and_then(|v| v.strip_suffix('}'))
+                            .is_some_and(|name| secret_parameter(t, name))
+                    })
+                })
+            })
+        });
+        if !waived && !sends_token {
+            problems.at(
+                check.id,
+                "health-check-without-token",
+                "the endpoint check sends no health token: the web ACL admits only health reads that carry it, so this check would read 403 and fail the region over; set `ResourcePath: !Sub \"/<stage>/health?token=${HealthToken}\"` with a `NoEcho` parameter, or say why not in `Metadata.ingest.health_token`",
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     use crate::template_checks::test_support::{cases, codes};
+
+    const TOKEN_PARAMETER: &str =
+        "Parameters:\n  HealthToken:\n    Type: String\n    NoEcho: true\n";
 
     const STAGE: &str = r#"Resources:
   Api:
@@ -202,6 +329,15 @@ pub(super) mod tests {
                     TextTransformations:
                       - Priority: 0
                         Type: LOWERCASE
+                - ByteMatchStatement:
+                    FieldToMatch:
+                      SingleQueryArgument:
+                        Name: token
+                    PositionalConstraint: EXACTLY
+                    SearchString: !Ref HealthToken
+                    TextTransformations:
+                      - Priority: 0
+                        Type: NONE
         - Name: health-from-elsewhere
           Priority: 1
           Action:
@@ -223,6 +359,24 @@ pub(super) mod tests {
             RateBasedStatement:
               Limit: 600
               AggregateKeyType: IP
+        - Name: per-client-large-bodies
+          Priority: 3
+          Action:
+            Block: {}
+          Statement:
+            RateBasedStatement:
+              Limit: 38
+              AggregateKeyType: IP
+              ScopeDownStatement:
+                SizeConstraintStatement:
+                  FieldToMatch:
+                    Body:
+                      OversizeHandling: MATCH
+                  ComparisonOperator: GT
+                  Size: 4096
+                  TextTransformations:
+                    - Priority: 0
+                      Type: NONE
   Checkers:
     Type: AWS::WAFv2::IPSet
     Properties:
@@ -237,8 +391,18 @@ pub(super) mod tests {
 "#;
 
     fn protected() -> String {
-        format!("{STAGE}{ASSOCIATION}")
+        format!("{TOKEN_PARAMETER}{STAGE}{ASSOCIATION}")
     }
+
+    const ENDPOINT_CHECK: &str = r#"Resources:
+  Check:
+    Type: AWS::Route53::HealthCheck
+    Properties:
+      HealthCheckConfig:
+        Type: HTTPS
+        FullyQualifiedDomainName: api.example.com
+        ResourcePath: !Sub "/v1/health?token=${HealthToken}"
+"#;
 
     cases! {
         stage_without_waf: "stage-without-waf",
@@ -250,6 +414,15 @@ pub(super) mod tests {
         health_route_open: "health-route-open",
             protected().replace("          Action:\n            Block: {}\n          Statement:\n            ByteMatchStatement:", "          Action:\n            Count: {}\n          Statement:\n            ByteMatchStatement:"),
             protected();
+        health_allow_without_token: "health-allow-without-token",
+            protected().replace("SingleQueryArgument:\n                        Name: token", "UriPath: {}"),
+            protected();
+        waf_bytes_unbounded: "waf-bytes-unbounded",
+            protected().replace("OversizeHandling: MATCH", "OversizeHandling: NO_MATCH"),
+            protected();
+        health_check_without_token: "health-check-without-token",
+            format!("{TOKEN_PARAMETER}{}", ENDPOINT_CHECK.replace("/v1/health?token=${HealthToken}", "/v1/health/${HealthToken}")),
+            format!("{TOKEN_PARAMETER}{ENDPOINT_CHECK}");
     }
 
     #[test]
@@ -265,5 +438,25 @@ pub(super) mod tests {
             "          Priority: 5\n          Action:\n            Allow",
         );
         assert_eq!(codes(&reversed), ["health-route-open"]);
+    }
+
+    #[test]
+    fn a_token_must_be_a_secret_parameter_and_an_endpoint_check_may_say_why_it_sends_none() {
+        // A parameter that is not NoEcho shows the token to anyone who reads the stack.
+        let echoed = format!("{TOKEN_PARAMETER}{ENDPOINT_CHECK}").replace("    NoEcho: true\n", "");
+        assert_eq!(codes(&echoed), ["health-check-without-token"]);
+        let echoed_acl = protected().replace("    NoEcho: true\n", "");
+        assert_eq!(codes(&echoed_acl), ["health-allow-without-token"]);
+        // No token at all, and the same check when it says why it sends none.
+        let plain = ENDPOINT_CHECK.replace(
+            "ResourcePath: !Sub \"/v1/health?token=${HealthToken}\"",
+            "ResourcePath: /v1/health",
+        );
+        assert_eq!(codes(&plain), ["health-check-without-token"]);
+        let waived = plain.replace(
+            "    Type: AWS::Route53::HealthCheck\n",
+            "    Type: AWS::Route53::HealthCheck\n    Metadata:\n      ingest:\n        health_token: api.waf.enabled is false\n",
+        );
+        assert!(codes(&waived).is_empty());
     }
 }

@@ -89,11 +89,12 @@ PATCHES = [
         "change sets: no template checks, Changes ignore parameters, 'no changes' is "
         "UpdateStack's error, default type CREATE, names matched across stacks, outputs "
         "missing after ExecuteChangeSet; failures are HTTP 500 with no rollback; only "
-        "stack-level events; removed resources deleted despite DeletionPolicy Retain",
+        "stack-level events; removed resources deleted despite DeletionPolicy Retain; "
+        "NoEcho parameters shown in DescribeStacks",
         "CloudFormation's lifecycle: synchronous template and parameter checks, schema "
         "validation of every resource's properties, per-resource events, updates only where "
         "resolved properties changed, replacement on create-only changes, rollback, "
-        "DELETE_SKIPPED/DELETE_FAILED",
+        "DELETE_SKIPPED/DELETE_FAILED, NoEcho parameters answered as ****",
         _stack_lifecycle,
     ),
     Patch(
@@ -138,7 +139,8 @@ PATCHES = [
         "route53-health",
         "GetHealthCheckStatus always answers one fixed 'Success: HTTP Status Code: 200' "
         "observation, so neither a drain switch nor a failing endpoint can be observed",
-        "checks evaluated against the fake: execute-api targets through the API's routes and "
+        "checks evaluated against the fake: execute-api targets through the API's routes "
+        "(routed on the path, the query string aside, as API Gateway does) and "
         "their MOCK, Kinesis and S3 integrations, string match, inversion, alarm state for "
         "CLOUDWATCH_METRIC; calculated checks refused as Route 53 refuses them",
         _health,

@@ -163,6 +163,9 @@ def api_request(account: str, host: str, path: str) -> tuple[int, bytes] | None:
     api = apigateway_backends[account][region].apis.get(api_id)
     if api is None:
         return 403, b'{"message":"Forbidden"}'
+    # API Gateway routes on the path; the query string (our checks' health token) is not part
+    # of it.
+    path = path.partition("?")[0]
     stage, _, rest = path.lstrip("/").partition("/")
     if stage not in api.stages:
         return 403, b'{"message":"Forbidden"}'

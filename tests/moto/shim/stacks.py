@@ -1244,6 +1244,16 @@ def _no_validate_outputs(self: ResourceMap) -> None:
     checks outputs at CreateChangeSet (`templates.check_template`)."""
 
 
+def _parameter_list(self: Stack) -> list[dict[str, Any]]:
+    """DescribeStacks' Parameters as CloudFormation answers them: a `NoEcho` parameter's value
+    is `****` (moto compares the value, not the key, with the NoEcho keys, so it never masks)."""
+    hidden = set(self.resource_map.no_echo_parameter_keys)
+    return [
+        {"ParameterKey": key, "ParameterValue": "****" if key in hidden else value}
+        for key, value in self.resource_map.resolved_parameters.items()
+    ]
+
+
 def install() -> None:
     CloudFormationResponse.create_stack = create_stack  # type: ignore[method-assign]
     CloudFormationResponse.validate_template = validate_template  # type: ignore[method-assign]
@@ -1257,6 +1267,7 @@ def install() -> None:
     CloudFormationResponse.describe_stack_resource = describe_stack_resource  # type: ignore[method-assign]
     Stack.update = _update  # type: ignore[method-assign]
     Stack.stack_resources = property(_stack_resources)  # type: ignore[assignment,method-assign]
+    Stack.parameter_list = property(_parameter_list)  # type: ignore[assignment,method-assign]
     CloudFormationBackend.delete_stack = _delete_stack  # type: ignore[method-assign]
     ResourceMap.validate_outputs = _no_validate_outputs  # type: ignore[method-assign]
     ResourceMap.__getitem__ = _get_item  # type: ignore[method-assign]

@@ -1,12 +1,20 @@
 //! The drill's flood phase: one hostile address floods the primary's public routes while the
-//! honest clients send at the spec's peak.
+//! honest clients send at the spec's peak; then, when the spec has a web ACL, the same flood
+//! from a rotating pool of addresses (WAF's mitigation lag, [`RotationReport`]: reported, not
+//! judged), and a swarm of addresses each under the per-address limits against the smaller
+//! stream ([`SwarmConfig`], [`run_swarm`]: it must not throttle the stream).
 //!
 //! What a flood meets is what the stacks put in front of the API, with the spec's numbers
 //! ([`FloodConfig`], from the plan):
 //!
 //! - **The web ACL** (`api.waf`), evaluated first. `GET /health` is allowed only from Route 53's
-//!   checker ranges, so the hostile address's reads of it are blocked outright (and, WAF
-//!   stopping at the first rule that decides, never counted by the rate rule). `POST /events`
+//!   checker ranges with the health token, so the hostile address's reads of it are blocked
+//!   outright (and, WAF stopping at the first rule that decides, never counted by the rate
+//!   rule). So are the reads of someone else's Route 53 health checks
+//!   ([`FloodConfig::foreign_checks`]): they come from the checker ranges too, but without our
+//!   token. Modelled without the token match ([`ForeignChecks::token_required`] false: the old
+//!   rule, or a leaked token), they are allowed, take the health method's tokens and fail our
+//!   checkers' reads. `POST /events`
 //!   goes through the per-address rate rule: WAF counts each address's requests (blocked ones
 //!   included: they reach the rule) and re-estimates the rate every
 //!   [`WafRule::detection_seconds`] over the trailing [`WafRule::window_seconds`]; an address
@@ -54,6 +62,47 @@ use crate::pipeline::local::Rng;
 /// this step a bucket of the smallest useful rate (1 a second) still refills in 100 steps.
 const STEP_MS: u64 = 10;
 
+/// Someone else's Route 53 health checks on the primary's health route: they come from the
+/// same checker ranges as ours (anyone can create health checks in their own account), so an
+/// address allow-list admits them; only the health token tells ours apart
+/// (`docs/security.md#the-health-route`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignChecks {
+    /// Their reads a second, all from checker addresses, none with our token.
+    pub reads_per_second: u64,
+    /// Whether the web ACL's allow rule requires the token. False models the rule without it
+    /// (or a token that leaked): the reads are allowed and take the method's tokens.
+    pub token_required: bool,
+}
+
+/// Many addresses, each just under the web ACL's per-address limits, writing to the smaller
+/// region's stream (reached directly at its own API host): what the large-body rule and
+/// `api.waf.min_addresses_to_fill` bound (`docs/security.md#bytes-per-address`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwarmConfig {
+    /// Hostile addresses.
+    pub addresses: u64,
+    /// Requests each sends per window (just under `rate_per_ip`).
+    pub requests_per_window: u64,
+    /// Of them, bodies over the large-body threshold (just under the large-body limit).
+    pub large_per_window: u64,
+    /// The window, in seconds.
+    pub window_seconds: u64,
+    /// Bytes of a body the web ACL counts as small (the threshold).
+    pub small_body_bytes: u64,
+    /// Bytes of a large body (`api.max_event_bytes`).
+    pub large_body_bytes: u64,
+    /// The stream's write capacity: bytes a second.
+    pub stream_bytes_per_second: u64,
+    /// The stream's write capacity: records a second.
+    pub stream_records_per_second: u64,
+    /// The honest clients' events to that region (its share of the peak), in thousandths of
+    /// an event a second.
+    pub honest_millievents_per_second: u64,
+    /// Their bodies' size (`capacity.average_event_bytes`).
+    pub honest_body_bytes: u64,
+}
+
 /// The web ACL's per-address rate rule (`api.waf`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WafRule {
@@ -88,6 +137,55 @@ pub struct FloodConfig {
     pub health_checkers: u64,
     /// Route 53 calls an endpoint healthy while more than this share of its checkers do.
     pub healthy_checkers_percent: u64,
+    /// Someone else's health checks read the health route during the flood.
+    pub foreign_checks: Option<ForeignChecks>,
+    /// The flood again from a pool of addresses, a fresh one for each of WAF's detection
+    /// intervals: during its mitigation lag an address is bounded by the stage throttle only.
+    /// What the honest clients lose is reported, not judged: the stage throttle is the declared
+    /// quota, and per-address limits cannot bound a client with a fresh address each lag.
+    pub rotating_pool: bool,
+    /// Many addresses under the per-address limits against the smaller stream.
+    pub swarm: Option<SwarmConfig>,
+}
+
+/// What the rotating pool did to the honest clients.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RotationReport {
+    /// Addresses the pool used (one per detection interval).
+    pub addresses: u64,
+    /// Its `POST /events` that reached the stream.
+    pub flood_accepted: u64,
+    /// Honest requests refused (429) and sent again.
+    pub honest_refused: u64,
+    /// Honest requests given up: lost.
+    pub honest_gave_up: u64,
+    /// The longest an honest request waited, in seconds.
+    pub honest_longest_wait_seconds: f64,
+    /// Honest requests accepted a second on their first try, over the flood's second half.
+    pub honest_accepted_per_second: f64,
+}
+
+/// What the swarm did to the smaller stream.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SwarmReport {
+    /// Hostile addresses, each under its limits.
+    pub addresses: u64,
+    /// How long they sent, in seconds.
+    pub seconds: u64,
+    /// Bytes a second they offered together, and the stream's capacity.
+    pub offered_bytes_per_second: u64,
+    /// See [`SwarmReport::offered_bytes_per_second`].
+    pub stream_bytes_per_second: u64,
+    /// Seconds in which the stream refused writes (`WriteProvisionedThroughputExceeded`).
+    pub throttled_seconds: u64,
+    /// Honest requests sent (first tries).
+    pub honest_sent: u64,
+    /// Honest requests the stream refused (each sent again).
+    pub honest_refused: u64,
+    /// Honest requests given up: lost.
+    pub honest_gave_up: u64,
+    /// The longest an honest request waited, in seconds.
+    pub honest_longest_wait_seconds: f64,
 }
 
 /// What the flood did.
@@ -128,6 +226,10 @@ pub struct FloodReport {
     /// Honest requests accepted a second on their first try, over the flood's second half
     /// (retries would hide a starved client: it gets in eventually, minutes late).
     pub honest_accepted_per_second: f64,
+    /// Reads of `GET /health` by someone else's health checks (checker addresses, no token).
+    pub foreign_check_reads: u64,
+    /// Of them, blocked by the web ACL (the allow rule wants the token; the next rule blocks).
+    pub foreign_check_reads_blocked_by_waf: u64,
     /// Health checkers' reads of `GET /health`, and how many failed (429).
     pub health_reads: u64,
     /// See [`FloodReport::health_reads`].
@@ -136,6 +238,10 @@ pub struct FloodReport {
     pub health_verdict_changes: u64,
     /// Changes of the lever made by the flood's requests.
     pub lever_changes: u64,
+    /// The same flood from a rotating pool of addresses, if it ran.
+    pub rotation: Option<RotationReport>,
+    /// The swarm against the smaller stream, if it ran.
+    pub swarm: Option<SwarmReport>,
 }
 
 impl FloodReport {
@@ -145,6 +251,23 @@ impl FloodReport {
             && !self.starved()
             && self.health_verdict_changes == 0
             && self.lever_changes == 0
+            && self
+                .swarm
+                .as_ref()
+                .is_none_or(|s| s.throttled_seconds == 0 && s.honest_gave_up == 0)
+    }
+
+    /// Why the swarm failed the phase, for the verdict: it throttled the smaller stream, or
+    /// honest requests were given up.
+    pub fn swarm_failure(&self) -> Option<String> {
+        let swarm = self
+            .swarm
+            .as_ref()
+            .filter(|s| s.throttled_seconds > 0 || s.honest_gave_up > 0)?;
+        Some(format!(
+            "let {} addresses each under the per-address limits throttle the smaller stream for {} s ({} honest requests refused, {} given up)",
+            swarm.addresses, swarm.throttled_seconds, swarm.honest_refused, swarm.honest_gave_up
+        ))
     }
 
     /// Whether the honest clients got less than the stage throttle leaves them (a request a
@@ -153,9 +276,10 @@ impl FloodReport {
         self.honest_accepted_per_second + 1.0 < self.stage_leaves_per_second
     }
 
-    /// Lines for people: the flood, the honest clients, the verdicts (name, text).
-    pub fn rows(&self) -> [(&'static str, String); 3] {
-        [
+    /// Lines for people: the flood, someone else's health checks, the honest clients, the
+    /// verdicts, and the rotating pool and the swarm when they ran (name, text).
+    pub fn rows(&self) -> Vec<(&'static str, String)> {
+        let mut rows = vec![
             (
                 "flood",
                 format!(
@@ -170,6 +294,13 @@ impl FloodReport {
                     },
                     self.flood_throttled,
                     self.flood_accepted
+                ),
+            ),
+            (
+                "foreign checks",
+                format!(
+                    "{} reads of GET /health from checker addresses without our token: {} blocked by WAF",
+                    self.foreign_check_reads, self.foreign_check_reads_blocked_by_waf
                 ),
             ),
             (
@@ -195,7 +326,39 @@ impl FloodReport {
                     self.lever_changes
                 ),
             ),
-        ]
+        ];
+        if let Some(r) = &self.rotation {
+            rows.push((
+                "rotating",
+                format!(
+                    "the same flood from {} addresses, a fresh one each WAF detection interval (its mitigation lag): {} reached the stream; the honest clients had {} requests refused and sent again, {} given up, the longest wait {:.0} s, {:.0}/s on the first try (the stage throttle is the only bound during the lag)",
+                    r.addresses,
+                    r.flood_accepted,
+                    r.honest_refused,
+                    r.honest_gave_up,
+                    r.honest_longest_wait_seconds,
+                    r.honest_accepted_per_second
+                ),
+            ));
+        }
+        if let Some(s) = &self.swarm {
+            rows.push((
+                "swarm",
+                format!(
+                    "{} addresses each under the per-address limits, {} s, offered {} KiB/s to the smaller stream ({} KiB/s): {} s throttled; honest {} sent, {} refused and sent again, {} given up, the longest wait {:.0} s",
+                    s.addresses,
+                    s.seconds,
+                    s.offered_bytes_per_second / 1024,
+                    s.stream_bytes_per_second / 1024,
+                    s.throttled_seconds,
+                    s.honest_sent,
+                    s.honest_refused,
+                    s.honest_gave_up,
+                    s.honest_longest_wait_seconds
+                ),
+            ));
+        }
+        rows
     }
 }
 
@@ -283,6 +446,12 @@ impl RateRule {
         }
     }
 
+    /// `address` is a fresh one: no counts, not blocked.
+    fn forget(&mut self, address: usize) {
+        self.counts[address].iter_mut().for_each(|c| *c = 0);
+        self.blocked[address] = false;
+    }
+
     /// Counts `n` requests of `address`; whether they are blocked.
     fn admit(&mut self, address: usize, n: u64) -> bool {
         self.counts[address][self.slot] += n;
@@ -342,10 +511,34 @@ impl Arrivals {
     }
 }
 
-/// Runs the flood phase of `config` (none without [`DrillConfig::flood`]).
-#[allow(clippy::too_many_lines)]
+/// Runs the flood phase of `config` (none without [`DrillConfig::flood`]): the flood from one
+/// address, then (when configured) from a rotating pool, and the swarm.
 pub fn run(config: &DrillConfig) -> Option<FloodReport> {
     let flood = config.flood.as_ref()?;
+    let mut report = simulate(config, flood, false);
+    if flood.rotating_pool && flood.waf.is_some() {
+        let rotated = simulate(config, flood, true);
+        let detection = flood.waf.as_ref().map_or(1, |w| w.detection_seconds.max(1));
+        report.rotation = Some(RotationReport {
+            addresses: flood.seconds.div_ceil(detection),
+            flood_accepted: rotated.flood_accepted,
+            honest_refused: rotated.honest_throttled + rotated.honest_blocked_by_waf,
+            honest_gave_up: rotated.honest_gave_up,
+            honest_longest_wait_seconds: rotated.honest_longest_wait_seconds,
+            honest_accepted_per_second: rotated.honest_accepted_per_second,
+        });
+    }
+    report.swarm = flood
+        .swarm
+        .as_ref()
+        .map(|swarm| run_swarm(swarm, flood.seconds, config.seed));
+    Some(report)
+}
+
+/// One run of the flood; with `rotate`, the hostile address is a fresh one after each of
+/// WAF's checks (its counts start from nothing, so no check ever finds it over the limit).
+#[allow(clippy::too_many_lines)]
+fn simulate(config: &DrillConfig, flood: &FloodConfig, rotate: bool) -> FloodReport {
     let pipeline = &config.pipeline;
     let total_weight = pipeline.primary.weight + pipeline.secondary.weight;
     let primary_share = if total_weight == 0 {
@@ -378,6 +571,12 @@ pub fn run(config: &DrillConfig) -> Option<FloodReport> {
     let mut honest = Arrivals::new(offered);
     let mut hostile_events = Arrivals::new(flood.requests_per_second as f64);
     let mut hostile_health = Arrivals::new(flood.requests_per_second as f64);
+    let mut foreign_reads = Arrivals::new(
+        flood
+            .foreign_checks
+            .as_ref()
+            .map_or(0.0, |f| f.reads_per_second as f64),
+    );
     let mut next_address = 0usize;
     let mut retries: BinaryHeap<Reverse<Retry>> = BinaryHeap::new();
 
@@ -413,6 +612,9 @@ pub fn run(config: &DrillConfig) -> Option<FloodReport> {
             && now_ms.is_multiple_of(every)
         {
             rule.check();
+            if rotate {
+                rule.forget(0);
+            }
             if rule.blocked[0] && report.waf_blocked_after_seconds.is_none() {
                 report.waf_blocked_after_seconds = Some(now_ms as f64 / 1000.0);
             }
@@ -480,13 +682,27 @@ pub fn run(config: &DrillConfig) -> Option<FloodReport> {
         // GET /health: the flood's reads, and the checkers' due now.
         let hostile = if flooding { hostile_health.next() } else { 0 };
         report.flood_sent += hostile;
-        let hostile = if waf.is_some() {
+        let mut hostile = if waf.is_some() {
             // Only Route 53's checker ranges may read it: the rule before the rate rule.
             report.flood_blocked_by_waf += hostile;
             0
         } else {
             hostile
         };
+        // Someone else's health checks: checker addresses, so the allow rule's address match
+        // holds; without our token they fall to the block rule, unless the rule does not
+        // ask for it. An allowed read ends WAF's evaluation: the rate rule never counts it.
+        if let Some(foreign) = flood.foreign_checks.as_ref()
+            && flooding
+        {
+            let reads = foreign_reads.next();
+            report.foreign_check_reads += reads;
+            if waf.is_some() && foreign.token_required {
+                report.foreign_check_reads_blocked_by_waf += reads;
+            } else {
+                hostile += reads;
+            }
+        }
         let due: Vec<usize> = (0..checkers)
             .filter(|c| (now_ms + checker_offset_ms[*c]).is_multiple_of(interval_ms))
             .collect();
@@ -516,7 +732,120 @@ pub fn run(config: &DrillConfig) -> Option<FloodReport> {
     } else {
         0.0
     };
-    Some(report)
+    report
+}
+
+/// The swarm: `addresses` hostile addresses, each sending just under its limits spread over
+/// the window, and the honest clients' share, writing to a stream of the given capacity. The
+/// stream's byte and record allowances refill continuously up to a second's worth; when a
+/// step's writes exceed them, each write gets through with the same chance (the hostile ones
+/// in proportion, the honest ones drawn), and a refused honest request is sent again with the
+/// client's backoff.
+pub fn run_swarm(swarm: &SwarmConfig, seconds: u64, seed: u64) -> SwarmReport {
+    let mut rng = Rng::new(seed ^ u64::from_be_bytes(*b"\0\0\0swarm"));
+    let window = swarm.window_seconds.max(1) as f64;
+    let small_per_second = swarm.addresses as f64
+        * swarm
+            .requests_per_window
+            .saturating_sub(swarm.large_per_window) as f64
+        / window;
+    let large_per_second = swarm.addresses as f64 * swarm.large_per_window as f64 / window;
+    let honest_per_second = swarm.honest_millievents_per_second as f64 / 1000.0;
+    let offered = small_per_second * swarm.small_body_bytes as f64
+        + large_per_second * swarm.large_body_bytes as f64
+        + honest_per_second * swarm.honest_body_bytes as f64;
+    let mut report = SwarmReport {
+        addresses: swarm.addresses,
+        seconds,
+        offered_bytes_per_second: offered as u64,
+        stream_bytes_per_second: swarm.stream_bytes_per_second,
+        ..SwarmReport::default()
+    };
+    let mut bytes = Bucket::new(swarm.stream_bytes_per_second, swarm.stream_bytes_per_second);
+    let mut records = Bucket::new(
+        swarm.stream_records_per_second,
+        swarm.stream_records_per_second,
+    );
+    let mut small = Arrivals::new(small_per_second);
+    let mut large = Arrivals::new(large_per_second);
+    let mut honest = Arrivals::new(honest_per_second);
+    let mut retries: BinaryHeap<Reverse<Retry>> = BinaryHeap::new();
+    let mut throttled_in_second = false;
+    let flood_ms = seconds * 1000;
+    let mut now_ms = 0u64;
+    while now_ms < flood_ms || !retries.is_empty() {
+        let flooding = now_ms < flood_ms;
+        bytes.refill(STEP_MS as f64 / 1000.0);
+        records.refill(STEP_MS as f64 / 1000.0);
+        let mut sends: Vec<Retry> = Vec::new();
+        if flooding {
+            for _ in 0..honest.next() {
+                sends.push(Retry {
+                    at_ms: now_ms,
+                    first_ms: now_ms,
+                    attempt: 0,
+                    address: 0,
+                });
+            }
+            report.honest_sent += sends.len() as u64;
+        }
+        while retries.peek().is_some_and(|r| r.0.at_ms <= now_ms) {
+            if let Some(Reverse(retry)) = retries.pop() {
+                sends.push(retry);
+            }
+        }
+        let (hostile_small, hostile_large) = if flooding {
+            (small.next(), large.next())
+        } else {
+            (0, 0)
+        };
+        let want_bytes = (hostile_small * swarm.small_body_bytes
+            + hostile_large * swarm.large_body_bytes
+            + sends.len() as u64 * swarm.honest_body_bytes) as f64;
+        let want_records = (hostile_small + hostile_large + sends.len() as u64) as f64;
+        let chance = (bytes.tokens / want_bytes.max(1.0))
+            .min(records.tokens / want_records.max(1.0))
+            .min(1.0);
+        if chance < 1.0 {
+            throttled_in_second = true;
+        }
+        let hostile_served =
+            chance * (want_bytes - sends.len() as f64 * swarm.honest_body_bytes as f64);
+        let hostile_records = chance * (hostile_small + hostile_large) as f64;
+        let mut served_bytes = hostile_served;
+        let mut served_records = hostile_records;
+        for send in sends {
+            let got = chance >= 1.0 || (rng.below(1_000_000) as f64) < chance * 1_000_000.0;
+            if got {
+                served_bytes += swarm.honest_body_bytes as f64;
+                served_records += 1.0;
+                report.honest_longest_wait_seconds = report
+                    .honest_longest_wait_seconds
+                    .max((now_ms - send.first_ms) as f64 / 1000.0);
+            } else {
+                report.honest_refused += 1;
+                if send.attempt >= CLIENT_RETRY.retries {
+                    report.honest_gave_up += 1;
+                } else {
+                    retries.push(Reverse(Retry {
+                        at_ms: now_ms + CLIENT_RETRY.backoff_ms(send.attempt),
+                        attempt: send.attempt + 1,
+                        ..send
+                    }));
+                }
+            }
+        }
+        bytes.tokens = (bytes.tokens - served_bytes).max(0.0);
+        records.tokens = (records.tokens - served_records).max(0.0);
+        now_ms += STEP_MS;
+        if now_ms.is_multiple_of(1000) {
+            if throttled_in_second && now_ms <= flood_ms {
+                report.throttled_seconds += 1;
+            }
+            throttled_in_second = false;
+        }
+    }
+    report
 }
 
 /// An honest request refused: sent again after the client's backoff, or given up.
