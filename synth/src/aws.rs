@@ -217,6 +217,11 @@ pub const WAF_WINDOWS: [u64; 4] = [60, 120, 300, 600];
 /// models a check every this many seconds).
 /// <https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-caveats.html>
 pub const WAF_DETECTION_SECONDS: u64 = 30;
+/// How long AWS WAF's rate limiting takes to block an address that went over its limit, the
+/// shortest and the usual longest ("Mitigation lag: Usually 30-50 seconds. Can be up to several
+/// minutes."): until then only the stage throttle bounds that address.
+/// <https://docs.aws.amazon.com/waf/latest/developerguide/waf-rate-limiting-options.html>
+pub const WAF_MITIGATION_LAG_SECONDS: (u64, u64) = (30, 50);
 /// AWS WAF list prices (the same in every region): per web ACL and per rule a month, and per
 /// million requests inspected, blocked ones included. <https://aws.amazon.com/waf/pricing/>
 pub const WAF_PRICE_PER_ACL_MONTH: f64 = 5.0;

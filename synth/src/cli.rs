@@ -66,12 +66,15 @@ pub enum Command {
     /// Rehearse a primary outage locally and report whether any event was lost
     ///
     /// Events go through both regions with the real handlers and the spec's validators; the
-    /// primary goes down mid-stream, traffic drains to the secondary, and the bridge delivers
-    /// the backlog once the primary is back. Then one address floods the primary's public routes
-    /// against a model of the spec's web ACL, throttles and health checkers (`flood` in the
-    /// report). Prints a report (for people on a terminal, JSON otherwise or with --json) and a
-    /// verdict; exits 0 only when no accepted event was lost and the flood starved no honest
-    /// client and moved neither the health verdict nor the lever.
+    /// primary fails mid-stream (its S3 and KMS by default, see --outage-kind), traffic drains
+    /// to the secondary, and the bridge delivers the backlog once the primary is back. Then the
+    /// public routes are flooded against a model of the spec's web ACL, throttles and health
+    /// checkers (`flood` in the report): one address, someone else's health checks without our
+    /// token, a swarm of addresses each under the per-address limits, and a pool of fresh
+    /// addresses during WAF's mitigation lag (reported, not judged). Prints a report (for
+    /// people on a terminal, JSON otherwise or with --json) and a verdict; exits 0 only when no
+    /// accepted event was lost and the flood starved no honest client, throttled no stream
+    /// and moved neither the health verdict nor the lever.
     ///
     /// In the report: `lost` counts accepted events found neither in good nor in quarantine
     /// (must be 0); `duplicates` the extra good copies of an event by (source, id), which

@@ -782,6 +782,15 @@ pub struct WafPlan {
     pub per_ip_bytes_per_second: u64,
     /// Records per second one address can write at its limit.
     pub per_ip_records_per_second: f64,
+    /// During WAF's mitigation lag only the stage throttle bounds a fresh address: the
+    /// requests a second with bodies of `max_event_bytes` that fill the smaller stream (in
+    /// bytes or in records, whichever comes first), and which region that is.
+    pub lag_fill_requests_per_second: u64,
+    /// The region whose stream [`WafPlan::lag_fill_requests_per_second`] fills.
+    pub lag_fill_role: Role,
+    /// Addresses used in turn, each for one lag and then blocked for about a window, that keep
+    /// the smaller stream full: at the longest usual lag and at the shortest.
+    pub lag_pool_addresses: (u64, u64),
     /// Addresses at their limits that fill each region's stream (primary, secondary), in
     /// bytes or in records, whichever comes first.
     pub addresses_to_fill: [u64; 2],
@@ -1355,6 +1364,22 @@ fn waf(
     };
     let per_ip_bytes_per_second = per_ip_bytes_per_window.div_ceil(window);
     let per_ip_records_per_second = rate_per_ip as f64 / window as f64;
+    let (lag_fill_requests_per_second, lag_fill_role) = regions
+        .iter()
+        .map(|region| {
+            let by_bytes = region
+                .stream
+                .bytes_per_second
+                .div_ceil(api.max_event_bytes.max(1));
+            (by_bytes.min(region.stream.records_per_second), region.role)
+        })
+        .min_by_key(|(requests, _)| *requests)
+        .unwrap_or((0, Role::Secondary));
+    let (shortest_lag, longest_lag) = aws::WAF_MITIGATION_LAG_SECONDS;
+    let lag_pool_addresses = (
+        (window + longest_lag).div_ceil(longest_lag),
+        (window + shortest_lag).div_ceil(shortest_lag),
+    );
     WafPlan {
         rate_per_ip,
         window_seconds,
@@ -1366,6 +1391,9 @@ fn waf(
         min_addresses_to_fill,
         per_ip_bytes_per_second,
         per_ip_records_per_second,
+        lag_fill_requests_per_second,
+        lag_fill_role,
+        lag_pool_addresses,
         addresses_to_fill: regions.map(|region| {
             let by_bytes = region
                 .stream
