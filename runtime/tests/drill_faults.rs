@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use ingest_runtime::pipeline::bridge::DEFAULT_CHUNK_BYTES;
 use ingest_runtime::pipeline::drill::{
-    DrillConfig, DrillFaults, DrillRegion, DrillReport, hostile_records, run,
+    AlarmThresholds, DrillConfig, DrillFaults, DrillRegion, DrillReport, hostile_records, run,
 };
 use ingest_runtime::pipeline::local::{
     Clock, KinesisMapping, LocalStream, Outage, PipelineSettings, kinesis_payload,
@@ -85,7 +85,20 @@ fn declared(outage_hours: u64, outage_seconds: u64) -> DrillConfig {
         flood: None,
         outage: Outage::Brownout,
         faults: DrillFaults::default(),
+        // The plan's: a shard stalled after an hour, records near their age limit after the
+        // declared outage, spool data stale after an hour and critical at half of 24 h.
+        alarms: Some(AlarmThresholds {
+            stalled_iterator_age_seconds: 3600,
+            expiry_iterator_age_seconds: outage,
+            spool_freshness_seconds: 3600,
+            spool_freshness_critical_seconds: 12 * 3600,
+        }),
     }
+}
+
+/// Whether the run set off the alarm whose description starts with `alarm`.
+fn fired(report: &DrillReport, alarm: &str) -> bool {
+    report.alarms.iter().any(|a| a.alarm.starts_with(alarm))
 }
 
 /// `n` request bodies: valid punches and notes, invalid notes, a batch now and then, garbage.
@@ -160,6 +173,13 @@ fn in_a_brownout_lambda_keeps_invoking_and_the_records_age_toward_the_limit() {
         "{left} s left of {age_limit}"
     );
     assert!(report.good_by_via["direct"] > 0);
+    // Two hours of failing invocations: the stalled-shard alarm, before anything is lost.
+    assert!(
+        fired(&report, "primary mapping IteratorAge: a shard is stalled"),
+        "{}",
+        report.render()
+    );
+    assert!(!fired(&report, "primary mapping OnFailureDestination"));
 
     // A whole-region outage stops Lambda's reads too: nothing waits in the primary stream.
     let region = run(
@@ -185,6 +205,14 @@ fn beyond_the_record_age_the_validators_mapping_parks_records_and_the_drill_name
     assert_losses_explained(&report, &["record-age"]);
     assert!(report.lost_records.iter().all(|r| r.region == "primary"));
     assert!(report.parked > 0);
+    // The alarms that would have told the operator: records near their age limit, then
+    // given up to the failed bucket (where `ingest redrive --failed` finds them).
+    for alarm in [
+        "primary mapping IteratorAge: records near being given up",
+        "primary mapping OnFailureDestinationDeliveredEventCount",
+    ] {
+        assert!(fired(&report, alarm), "{alarm}\n{}", report.render());
+    }
 }
 
 #[test]
@@ -195,6 +223,12 @@ fn a_spool_bucket_down_for_longer_than_24_hours_makes_firehose_discard() {
     assert_nothing_lost(&within);
     let left = margin_left(&within, "firehose 24 h");
     assert!(left <= 3600.0 + 300.0, "{left} s left of Firehose's 24 h");
+    // Hours before Firehose would discard, its freshness alarm is critical.
+    assert!(
+        fired(&within, "spool DeliveryToS3.DataFreshness: critical"),
+        "{}",
+        within.render()
+    );
 
     config.faults.spool_s3_down_seconds = 25 * 3600;
     let beyond = run(&REGISTRY, &config, &records(400), None);
@@ -210,6 +244,7 @@ fn a_queue_budget_shorter_than_the_outage_dead_letters_and_says_so() {
     let within = run(&REGISTRY, &config, &records(400), None);
     assert_nothing_lost(&within);
     assert!(margin_left(&within, "spool queue receives") >= 1.0);
+    assert!(!fired(&within, "bridge dead-letter queue"));
 
     config.pipeline.bridge_redelivery = config
         .pipeline
@@ -220,6 +255,11 @@ fn a_queue_budget_shorter_than_the_outage_dead_letters_and_says_so() {
     let beyond = run(&REGISTRY, &config, &records(400), None);
     assert_losses_explained(&beyond, &["dead-letter"]);
     assert!(beyond.bridge.dead_letters > 0);
+    assert!(
+        fired(&beyond, "bridge dead-letter queue"),
+        "{}",
+        beyond.render()
+    );
 }
 
 #[test]
@@ -391,7 +431,7 @@ fn outage_kind(kind: u8) -> Outage {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 6, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 12, .. ProptestConfig::default() })]
 
     /// Within the declared two hours (and Firehose's 24 h), whatever the schedule, every
     /// accepted record ends in good or quarantine, byte for byte.
@@ -423,6 +463,15 @@ proptest! {
         let mut config = declared(2, 4 * 3600 + 1800);
         config.outage = outage_kind(kind);
         config.seed = seed;
+        // The queue's retry budget an hour: when calls hang, each receive also waits out the
+        // bridge's invoke, which stretches a budget of the declared two hours past even this
+        // outage, and the schedule would overrun nothing.
+        config.pipeline.bridge_redelivery = config
+            .pipeline
+            .bridge_redelivery
+            .map(|r| r.covering(3600, 1001));
+        config.pipeline.max_receive_count =
+            config.pipeline.bridge_redelivery.map_or(1, |r| r.max_receive_count);
         config.faults.notification_delay_seconds = delay;
         config.faults.duplicate_notifications_per_mille = duplicates;
         let report = run(&REGISTRY, &config, &records(200), None);
@@ -435,6 +484,14 @@ proptest! {
                     .contains(&lost.reason.as_str()),
                 "{:?}", lost
             );
+            // And the alarm that watches the buffer that dropped it.
+            let alarm = match lost.reason.as_str() {
+                "record-age" => format!("{} mapping IteratorAge: records near being given up", lost.region),
+                "dead-letter" => "bridge dead-letter queue".to_owned(),
+                _ => continue,
+            };
+            prop_assert!(fired(&report, &alarm), "{}\n{}", alarm, report.render());
         }
+        prop_assert!(!report.alarms.is_empty(), "{}", report.render());
     }
 }

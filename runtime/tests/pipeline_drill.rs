@@ -67,6 +67,7 @@ fn seed_config(outage_seconds: u64) -> DrillConfig {
         flood: None,
         outage: Outage::Brownout,
         faults: DrillFaults::default(),
+        alarms: None,
     }
 }
 

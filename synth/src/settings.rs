@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use ingest_runtime::lines::{self, Format};
 use ingest_runtime::pipeline::dev::DevConfig;
 use ingest_runtime::pipeline::drill::flood::{FloodConfig, ForeignChecks, SwarmConfig, WafRule};
-use ingest_runtime::pipeline::drill::{DrillConfig, DrillFaults};
+use ingest_runtime::pipeline::drill::{AlarmThresholds, DrillConfig, DrillFaults};
 use ingest_runtime::pipeline::local::{Outage, PipelineSettings, RegionSettings};
 use ingest_runtime::redelivery::Redelivery;
 
@@ -198,6 +198,12 @@ pub fn drill(
         flood: Some(flood(plan)),
         outage,
         faults,
+        alarms: Some(AlarmThresholds {
+            stalled_iterator_age_seconds: plan.alarms.stalled_iterator_age_seconds,
+            expiry_iterator_age_seconds: plan.alarms.expiry_iterator_age_seconds,
+            spool_freshness_seconds: plan.alarms.spool_freshness_seconds,
+            spool_freshness_critical_seconds: plan.alarms.spool_freshness_critical_seconds,
+        }),
     }
 }
 

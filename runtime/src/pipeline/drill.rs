@@ -126,6 +126,9 @@ pub struct DrillConfig {
     /// The fault modes added to the outage.
     #[serde(default)]
     pub faults: DrillFaults,
+    /// The thresholds of the stacks' alarms on the buffers, to report which would have fired.
+    #[serde(default)]
+    pub alarms: Option<AlarmThresholds>,
 }
 
 /// Fault modes of the drill, on top of the outage ([`DrillConfig::faults`]); all off by
@@ -250,6 +253,127 @@ pub struct BufferMargin {
     pub at_s: Option<f64>,
 }
 
+/// The thresholds of the stacks' alarms that watch the buffers (the plan's, through
+/// `ingest drill`): what the report's [`DrillReport::alarms`] judges the run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmThresholds {
+    /// A mapping's `IteratorAge` that says a shard is stalled.
+    pub stalled_iterator_age_seconds: u64,
+    /// A mapping's `IteratorAge` that says records are near being given up.
+    pub expiry_iterator_age_seconds: u64,
+    /// Firehose's `DeliveryToS3.DataFreshness` that warns.
+    pub spool_freshness_seconds: u64,
+    /// Firehose's `DeliveryToS3.DataFreshness` that is critical.
+    pub spool_freshness_critical_seconds: u64,
+}
+
+/// An alarm of the stacks that the run would have set off: its metric went to `peak`, at or
+/// beyond `threshold`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrillAlarm {
+    /// The alarm, as the stacks describe it.
+    pub alarm: String,
+    /// What it watches (`seconds` of age, or a `count`).
+    pub unit: String,
+    /// Its threshold.
+    pub threshold: f64,
+    /// The largest value the run gave it.
+    pub peak: f64,
+    /// When (simulated seconds from the start): an age at its peak, a count at its first.
+    pub at_s: Option<f64>,
+}
+
+/// The alarms on the buffers that the run would have set off, from the buffers' margins (the
+/// oldest record each delivered or dropped) and what ended parked or dead-lettered. The stacks
+/// alarm on a mapping's `IteratorAge`, on records given up to the failed bucket
+/// (`OnFailureDestinationDeliveredEventCount`), on a non-empty dead-letter queue and on
+/// Firehose's `DataFreshness`; the drill judges the same metrics it models.
+fn alarms(
+    thresholds: &AlarmThresholds,
+    margins: &BTreeMap<String, BufferMargin>,
+    pipeline: &LocalPipeline<'_>,
+    services: &LocalServices,
+    start: DateTime<Utc>,
+) -> Vec<DrillAlarm> {
+    let seconds_from_start = |at: DateTime<Utc>| (at - start).num_milliseconds() as f64 / 1000.0;
+    // The oldest element a buffer held: its limit less the least that was left.
+    let peak_age = |buffer: &str| {
+        margins.get(buffer).and_then(|margin| {
+            margin
+                .least_left
+                .map(|left| (margin.limit - left, margin.at_s))
+        })
+    };
+    let mut fired = Vec::new();
+    let mut age_alarm = |alarm: String, buffer: &str, threshold: u64| {
+        if let Some((peak, at_s)) = peak_age(buffer)
+            && peak >= threshold as f64
+        {
+            fired.push(DrillAlarm {
+                alarm,
+                unit: "seconds".to_owned(),
+                threshold: threshold as f64,
+                peak,
+                at_s,
+            });
+        }
+    };
+    for role in Role::BOTH {
+        let buffer = format!("{} mapping record age", role.as_str());
+        age_alarm(
+            format!("{} mapping IteratorAge: a shard is stalled", role.as_str()),
+            &buffer,
+            thresholds.stalled_iterator_age_seconds,
+        );
+        age_alarm(
+            format!(
+                "{} mapping IteratorAge: records near being given up",
+                role.as_str()
+            ),
+            &buffer,
+            thresholds.expiry_iterator_age_seconds,
+        );
+    }
+    age_alarm(
+        "spool DeliveryToS3.DataFreshness".to_owned(),
+        "firehose 24 h",
+        thresholds.spool_freshness_seconds,
+    );
+    age_alarm(
+        "spool DeliveryToS3.DataFreshness: critical".to_owned(),
+        "firehose 24 h",
+        thresholds.spool_freshness_critical_seconds,
+    );
+    for (role, mapping) in [
+        (Role::Primary, &pipeline.primary_mapping),
+        (Role::Secondary, &pipeline.secondary_mapping),
+    ] {
+        if let Some(first) = mapping.parked.iter().map(|parked| parked.at).min() {
+            fired.push(DrillAlarm {
+                alarm: format!(
+                    "{} mapping OnFailureDestinationDeliveredEventCount: records given up to the failed bucket",
+                    role.as_str()
+                ),
+                unit: "count".to_owned(),
+                threshold: 1.0,
+                peak: mapping.parked.len() as f64,
+                at_s: Some(seconds_from_start(first)),
+            });
+        }
+    }
+    let dead = services.queue.dead_letter_messages();
+    if let Some(first) = dead.iter().map(|message| message.sent_at).min() {
+        fired.push(DrillAlarm {
+            alarm: "bridge dead-letter queue ApproximateNumberOfMessagesVisible".to_owned(),
+            unit: "count".to_owned(),
+            threshold: 1.0,
+            peak: dead.len() as f64,
+            at_s: Some(seconds_from_start(first)),
+        });
+    }
+    fired
+}
+
 /// The timeline, in seconds from the start.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timeline {
@@ -329,6 +453,10 @@ pub struct DrillReport {
     /// How close each buffer came to dropping what it delivered.
     #[serde(default)]
     pub margins: BTreeMap<String, BufferMargin>,
+    /// The stacks' alarms on the buffers that the run would have set off (empty without
+    /// [`DrillConfig::alarms`]).
+    #[serde(default)]
+    pub alarms: Vec<DrillAlarm>,
     /// Extra good lines per `(source, id)`.
     pub duplicates: usize,
     /// Extra quarantine lines per event.
@@ -545,6 +673,19 @@ impl DrillReport {
                 },
             );
             text.push_str(&format!("  {:<10} {buffer}: {left}\n", "margin"));
+        }
+        for alarm in &self.alarms {
+            text.push_str(&format!(
+                "  {:<10} {}: {:.0} {} (threshold {:.0}){}\n",
+                "alarm",
+                alarm.alarm,
+                alarm.peak,
+                alarm.unit,
+                alarm.threshold,
+                alarm
+                    .at_s
+                    .map_or_else(String::new, |at| format!(", at {at:.0} s"))
+            ));
         }
         for (name, value) in self.flood.iter().flat_map(flood::FloodReport::rows) {
             text.push_str(&format!("  {name:<10} {value}\n"));
@@ -1017,6 +1158,9 @@ async fn run_async(
         });
     }
     report.margins = margins(&services, &pipeline, start, clock.now());
+    if let Some(thresholds) = &config.alarms {
+        report.alarms = alarms(thresholds, &report.margins, &pipeline, &services, start);
+    }
     debug_assert!(events.iter().all(|e| e.record < records.len()));
     report.parked = pipeline.primary_mapping.stats.parked;
     report.expired =

@@ -192,8 +192,17 @@ impl KinesisMapping {
             if state.checkpoint < horizon {
                 let trimmed = horizon - state.checkpoint;
                 self.stats.expired += trimmed as u64;
-                self.expired
-                    .extend(stream.read(shard, state.checkpoint, trimmed));
+                let lost = stream.read(shard, state.checkpoint, trimmed);
+                // A record trimmed unread left the stream too, with no time left: the margins
+                // say so (they are what the drill's alarms are judged from).
+                for record in &lost {
+                    keep_least(
+                        &mut self.margins.retention,
+                        (retention - (now - record.arrival)).num_milliseconds(),
+                        now,
+                    );
+                }
+                self.expired.extend(lost);
                 state.checkpoint = horizon;
             }
             let limit = state.limit.unwrap_or(self.batch_size);
@@ -203,6 +212,13 @@ impl KinesisMapping {
                 .take_while(|r| r.arrival + max_age < now)
                 .count();
             if too_old > 0 {
+                for record in &batch[..too_old] {
+                    keep_least(
+                        &mut self.margins.record_age,
+                        (max_age - (now - record.arrival)).num_milliseconds(),
+                        now,
+                    );
+                }
                 self.stats.parked += too_old as u64;
                 self.parked
                     .extend(batch.drain(..too_old).map(|record| Parked {
@@ -283,6 +299,13 @@ impl KinesisMapping {
             }
             state.attempts += 1;
             if self.max_retries.is_some_and(|most| state.attempts > most) {
+                for record in &batch[done..] {
+                    keep_least(
+                        &mut self.margins.record_age,
+                        (max_age - (ended - record.arrival)).num_milliseconds(),
+                        ended,
+                    );
+                }
                 let rest = batch.len() - done;
                 self.stats.parked += rest as u64;
                 self.parked.extend(batch.drain(done..).map(|record| Parked {
