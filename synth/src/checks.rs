@@ -21,7 +21,7 @@ use regex::Regex;
 
 use crate::aws;
 use crate::diagnostic::{Diagnostic, resolve_beside};
-use crate::plan::{self, EventPlan, Plan, RegionPlan, Role, StreamCapacity, WafPlan};
+use crate::plan::{self, EventPlan, LagBound, Plan, RegionPlan, Role, StreamCapacity, WafPlan};
 use crate::spec::raw::{IpAddressType, RawEvent, RawRegion, RawSpec, StreamMode};
 use crate::spec::{Document, SchemaSource, SpecFiles, structure::display_path};
 
@@ -1386,6 +1386,78 @@ impl Checker<'_> {
         }
     }
 
+    /// WAF's mitigation lag (`docs/security.md#the-mitigation-lag`): for 30-50 s a fresh
+    /// address is held by nothing per address, so unless who the client is or the stage
+    /// throttle bounds it, a pool of addresses used in turn keeps the smaller stream full with
+    /// fewer addresses than `api.waf.min_addresses_to_fill` asks. That is refused unless the
+    /// spec says why the team accepts it; a reason where nothing needs one is a warning.
+    fn mitigation_lag(&mut self, plan: &Plan, waf: &WafPlan) {
+        let accepted_at = path(&["api", "waf", "mitigation_lag_accepted"]);
+        let declared = self.document.tree.lookup(&accepted_at).is_some();
+        let (shortest_lag, longest_lag) = aws::WAF_MITIGATION_LAG_SECONDS;
+        let (fewest, most) = waf.lag_pool_addresses;
+        match &waf.lag_bound {
+            LagBound::Open { accepted: Some(reason) } if reason.trim().is_empty() => self.error(
+                &accepted_at,
+                "waf-lag-accepted-empty",
+                "`api.waf.mitigation_lag_accepted` is empty: it is the team's reason for accepting the exposure, and the summary prints it".to_owned(),
+                "no reason given",
+                "say who decided and why, for example `events are small in practice; the stream alarm pages us (team data, 2026-12)`",
+            ),
+            LagBound::Open { accepted: None } if fewest < waf.min_addresses_to_fill => {
+                let role = waf.lag_fill_role.as_str();
+                let at = self.first_written(&[
+                    &["api", "waf"],
+                    &["api", "max_event_bytes"],
+                    &["api", "throttle", "rate"],
+                    &["api"],
+                    &["regions", role, "stream", "shards"],
+                    &["regions", role, "stream"],
+                    &["regions", role],
+                ]);
+                self.error(
+                    &at,
+                    "waf-lag-fills-stream",
+                    format!(
+                        "for the {shortest_lag}-{longest_lag} s before WAF counts a new client address (its mitigation lag) only the stage throttle ({}/s) holds it, and {} requests/s of the largest bodies (`api.max_event_bytes`, {} bytes) fill the {}'s stream: {fewest} to {most} addresses used in turn keep it full, fewer than the {} of `api.waf.min_addresses_to_fill`",
+                        plan.api.throttle_rate,
+                        waf.lag_fill_requests_per_second,
+                        plan.api.max_event_bytes,
+                        waf.lag_fill_role.as_str(),
+                        waf.min_addresses_to_fill
+                    ),
+                    format!(
+                        "{fewest} to {most} addresses fill the {}'s stream during WAF's lag",
+                        waf.lag_fill_role.as_str()
+                    ),
+                    format!(
+                        "limit clients by who they are (`api.keys` or `api.authorizer`), or keep `api.throttle.rate` below {} (its rate of `api.max_event_bytes` bodies must fit the smaller stream), or give the smaller stream more shards; or, if the team accepts the exposure, say why in `api.waf.mitigation_lag_accepted`",
+                        waf.lag_fill_requests_per_second
+                    ),
+                );
+            }
+            LagBound::ClientIdentity(_) | LagBound::StageThrottle if declared => self.warning(
+                &accepted_at,
+                "waf-lag-accepted-unneeded",
+                format!(
+                    "`api.waf.mitigation_lag_accepted` accepts an exposure this spec does not have: {}",
+                    match &waf.lag_bound {
+                        LagBound::ClientIdentity(by) => format!("`{by}` bounds each client by who it is"),
+                        _ => format!(
+                            "the stage throttle ({}/s) stays under the {} requests/s of the largest bodies that fill the {}'s stream",
+                            plan.api.throttle_rate,
+                            waf.lag_fill_requests_per_second,
+                            waf.lag_fill_role.as_str()
+                        ),
+                    }
+                ),
+                "nothing to accept",
+                "remove it, so that a later change that opens the exposure is refused rather than silently accepted",
+            ),
+            _ => {}
+        }
+    }
+
     /// The public face: the web ACL's numbers, the checker regions, API keys, the
     /// authorizer and the lever's kind (`docs/security.md`).
     fn security(&mut self, plan: &Plan) {
@@ -1440,6 +1512,7 @@ impl Checker<'_> {
                     "the addresses it must take to fill a stream",
                 );
                 self.addresses_to_fill(plan, waf);
+                self.mitigation_lag(plan, waf);
             }
         }
         if api.ip_address_type == IpAddressType::Dualstack

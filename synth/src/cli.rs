@@ -71,10 +71,11 @@ pub enum Command {
     /// public routes are flooded against a model of the spec's web ACL, throttles and health
     /// checkers (`flood` in the report): one address, someone else's health checks without our
     /// token, a swarm of addresses each under the per-address limits, and a pool of fresh
-    /// addresses during WAF's mitigation lag (reported, not judged). Prints a report (for
-    /// people on a terminal, JSON otherwise or with --json) and a verdict; exits 0 only when no
-    /// accepted event was lost and the flood starved no honest client, throttled no stream
-    /// and moved neither the health verdict nor the lever.
+    /// addresses during WAF's mitigation lag. Prints a report (for people on a terminal, JSON
+    /// otherwise or with --json) and a verdict; exits 0 only when no accepted event was lost
+    /// and the flood starved no honest client, throttled no stream (the pool may fill the
+    /// smaller one only where `api.waf.mitigation_lag_accepted` says why) and moved neither
+    /// the health verdict nor the lever.
     ///
     /// In the report: `lost` counts accepted events found neither in good nor in quarantine
     /// (must be 0); `duplicates` the extra good copies of an event by (source, id), which

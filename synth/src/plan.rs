@@ -791,6 +791,8 @@ pub struct WafPlan {
     /// Addresses used in turn, each for one lag and then blocked for about a window, that keep
     /// the smaller stream full: at the longest usual lag and at the shortest.
     pub lag_pool_addresses: (u64, u64),
+    /// What bounds a fresh address during the lag.
+    pub lag_bound: LagBound,
     /// Addresses at their limits that fill each region's stream (primary, secondary), in
     /// bytes or in records, whichever comes first.
     pub addresses_to_fill: [u64; 2],
@@ -799,6 +801,25 @@ pub struct WafPlan {
     /// Secrets Manager secret holding the health token, `<name>/health-token`: only requests
     /// that carry it (our endpoint checks) may read the health route from the checkers' ranges.
     pub health_token_secret: String,
+}
+
+/// What bounds a client address WAF has not counted yet: for the 30-50 s of WAF's mitigation
+/// lag (`docs/security.md#the-mitigation-lag`) a fresh address is held by nothing per address,
+/// so only who the client is, or a stage throttle the smaller stream can take, keeps a pool of
+/// fresh addresses from filling it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum LagBound {
+    /// A request needs an API key (its usage plan throttles it at once) or the authorizer's
+    /// yes before it reaches the stream: the spec value that says so.
+    ClientIdentity(&'static str),
+    /// The stage throttle's rate of the largest bodies stays under the smaller stream.
+    StageThrottle,
+    /// Nothing does: the stage throttle fills the smaller stream. `accepted` is the team's
+    /// reason for living with it (`api.waf.mitigation_lag_accepted`), if the spec gives one.
+    Open {
+        /// See [`LagBound::Open`].
+        accepted: Option<String>,
+    },
 }
 
 /// One client app's usage plan and key.
@@ -1380,6 +1401,17 @@ fn waf(
         (window + longest_lag).div_ceil(longest_lag),
         (window + shortest_lag).div_ceil(shortest_lag),
     );
+    let lag_bound = if !api.keys.is_empty() {
+        LagBound::ClientIdentity("api.keys")
+    } else if api.authorizer.is_some() {
+        LagBound::ClientIdentity("api.authorizer")
+    } else if api.throttle_rate < lag_fill_requests_per_second {
+        LagBound::StageThrottle
+    } else {
+        LagBound::Open {
+            accepted: raw.and_then(|w| w.mitigation_lag_accepted.clone()),
+        }
+    };
     WafPlan {
         rate_per_ip,
         window_seconds,
@@ -1394,6 +1426,7 @@ fn waf(
         lag_fill_requests_per_second,
         lag_fill_role,
         lag_pool_addresses,
+        lag_bound,
         addresses_to_fill: regions.map(|region| {
             let by_bytes = region
                 .stream

@@ -11,13 +11,15 @@ use std::path::PathBuf;
 
 use ingest_runtime::lines::{self, Format};
 use ingest_runtime::pipeline::dev::DevConfig;
-use ingest_runtime::pipeline::drill::flood::{FloodConfig, ForeignChecks, SwarmConfig, WafRule};
+use ingest_runtime::pipeline::drill::flood::{
+    FloodConfig, ForeignChecks, RotatingPool, SwarmConfig, WafRule,
+};
 use ingest_runtime::pipeline::drill::{AlarmThresholds, DrillConfig, DrillFaults};
 use ingest_runtime::pipeline::local::{Outage, PipelineSettings, RegionSettings};
 use ingest_runtime::redelivery::Redelivery;
 
 use crate::aws;
-use crate::plan::{Plan, RegionPlan, StreamCapacity, WafPlan, defaults};
+use crate::plan::{LagBound, Plan, RegionPlan, StreamCapacity, WafPlan, defaults};
 
 /// Shards the local pipeline gives an on-demand stream, which has no shard count of its own.
 pub const ON_DEMAND_SHARDS: usize = 4;
@@ -136,12 +138,47 @@ pub fn flood(plan: &Plan) -> FloodConfig {
             reads_per_second: FLOOD_OVER_STAGE_RATE * api.health_throttle_rate,
             token_required: true,
         }),
-        rotating_pool: api.waf.is_some(),
+        rotating_pool: rotating_pool(plan),
         swarm: api
             .waf
             .as_ref()
             .map(|waf| swarm(plan, waf, waf.min_addresses_to_fill)),
     }
+}
+
+/// The drill's rotating pool against the smaller stream, when the web ACL is the only
+/// per-client bound (no keys, no authorizer: the pool would have neither).
+pub fn rotating_pool(plan: &Plan) -> Option<RotatingPool> {
+    let waf = plan.api.waf.as_ref()?;
+    let accepted = match &waf.lag_bound {
+        LagBound::ClientIdentity(_) => return None,
+        LagBound::StageThrottle => None,
+        LagBound::Open { accepted } => accepted.clone(),
+    };
+    let smaller = smaller_region(plan);
+    Some(RotatingPool {
+        body_bytes: plan.api.max_event_bytes,
+        stream_bytes_per_second: smaller.stream.bytes_per_second,
+        stream_records_per_second: smaller.stream.records_per_second,
+        honest_millievents_per_second: (honest_events_per_second(plan, smaller) * 1000.0).round()
+            as u64,
+        honest_body_bytes: plan.capacity.average_event_bytes,
+        accepted,
+    })
+}
+
+/// The region whose stream takes the fewest bytes a second: what a flood fills first.
+fn smaller_region(plan: &Plan) -> &RegionPlan {
+    plan.regions()
+        .into_iter()
+        .min_by_key(|region| region.stream.bytes_per_second)
+        .expect("two regions")
+}
+
+/// The honest clients' events a second to `region`: its Route 53 share of the peak.
+fn honest_events_per_second(plan: &Plan, region: &RegionPlan) -> f64 {
+    let total_weight = (plan.primary.weight + plan.secondary.weight).max(1);
+    plan.capacity.peak_events_per_second as f64 * region.weight as f64 / total_weight as f64
 }
 
 /// The drill's swarm against the smaller stream: addresses each one request and one large body
@@ -150,14 +187,8 @@ pub fn flood(plan: &Plan) -> FloodConfig {
 /// traffic is worth). `ingest check` guarantees that many do not fill the stream; the drill
 /// shows it, and a test shows that the addresses the summary says fill it do.
 pub fn swarm(plan: &Plan, waf: &WafPlan, target: u64) -> SwarmConfig {
-    let smaller = plan
-        .regions()
-        .into_iter()
-        .min_by_key(|region| region.stream.bytes_per_second)
-        .expect("two regions");
-    let total_weight = (plan.primary.weight + plan.secondary.weight).max(1);
-    let honest_per_second =
-        plan.capacity.peak_events_per_second as f64 * smaller.weight as f64 / total_weight as f64;
+    let smaller = smaller_region(plan);
+    let honest_per_second = honest_events_per_second(plan, smaller);
     let honest_bytes = honest_per_second * plan.capacity.average_event_bytes as f64;
     let honest_addresses = (honest_bytes / waf.per_ip_bytes_per_second.max(1) as f64).ceil() as u64;
     let large_body_bytes = plan.api.max_event_bytes.max(waf.large_body_bytes);

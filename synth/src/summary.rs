@@ -9,7 +9,7 @@
 use std::fmt::Write;
 
 use crate::aws;
-use crate::plan::{LeverChoice, Plan, RegionPlan, StackKind, StreamCapacity};
+use crate::plan::{LagBound, LeverChoice, Plan, RegionPlan, StackKind, StreamCapacity};
 use crate::spec::raw::IpAddressType;
 
 /// Renders the summary of a checked plan.
@@ -223,27 +223,28 @@ fn security_lines(plan: &Plan) -> Vec<(&'static str, String)> {
                 ),
             ));
             let (shortest_lag, longest_lag) = aws::WAF_MITIGATION_LAG_SECONDS;
-            let lag = if !api.keys.is_empty() || api.authorizer.is_some() {
-                format!(
-                    "during WAF's {shortest_lag}-{longest_lag} s mitigation lag a new address is bounded by who it is ({})",
-                    if api.keys.is_empty() { "api.authorizer" } else { "api.keys usage plans" }
-                )
-            } else if api.throttle_rate <= waf.lag_fill_requests_per_second {
-                format!(
-                    "during WAF's {shortest_lag}-{longest_lag} s mitigation lag the stage throttle ({}/s) stays within the {}'s stream ({} requests/s of the largest bodies fill it)",
+            let lag = match &waf.lag_bound {
+                LagBound::ClientIdentity(by) => format!(
+                    "during WAF's {shortest_lag}-{longest_lag} s mitigation lag a new address is bounded by who it is ({by})"
+                ),
+                LagBound::StageThrottle => format!(
+                    "during WAF's {shortest_lag}-{longest_lag} s mitigation lag the stage throttle ({}/s) stays under the {}'s stream ({} requests/s of the largest bodies fill it)",
                     api.throttle_rate,
                     waf.lag_fill_role.as_str(),
                     waf.lag_fill_requests_per_second
-                )
-            } else {
-                format!(
-                    "NOT bounded during WAF's {shortest_lag}-{longest_lag} s mitigation lag: a new address is held only by the stage throttle ({}/s), and {} requests/s of the largest bodies fill the {}'s stream; {} to {} addresses used in turn keep it full (close it with api.keys or api.authorizer, smaller api.max_event_bytes, or a stage throttle the stream can take)",
+                ),
+                LagBound::Open { accepted } => format!(
+                    "NOT bounded during WAF's {shortest_lag}-{longest_lag} s mitigation lag: a new address is held only by the stage throttle ({}/s), and {} requests/s of the largest bodies fill the {}'s stream; {} to {} addresses used in turn keep it full{}",
                     api.throttle_rate,
                     waf.lag_fill_requests_per_second,
                     waf.lag_fill_role.as_str(),
                     waf.lag_pool_addresses.0,
-                    waf.lag_pool_addresses.1
-                )
+                    waf.lag_pool_addresses.1,
+                    match accepted {
+                        Some(reason) => format!("; accepted in the spec: \"{}\"", reason.trim()),
+                        None => " (close it with api.keys or api.authorizer, smaller api.max_event_bytes, or a stage throttle the stream can take)".to_owned(),
+                    }
+                ),
             };
             lines.push(("", lag));
             let fixed = 2.0 * (aws::WAF_PRICE_PER_ACL_MONTH + 4.0 * aws::WAF_PRICE_PER_RULE_MONTH);

@@ -414,6 +414,13 @@ pub struct RawWaf {
     /// region's stream, in bytes and in records. `ingest check` fails when the limits cannot
     /// guarantee it. Default: 100.
     pub min_addresses_to_fill: Option<u64>,
+    /// Why the team accepts that, for the 30-50 s before WAF starts counting a new address
+    /// (its mitigation lag), nothing per address holds it: a small pool of addresses used in
+    /// turn can keep the smaller stream full, fewer than `min_addresses_to_fill`. Without
+    /// `api.keys`, `api.authorizer` or a stage throttle whose rate of the largest bodies the
+    /// smaller stream can take, `ingest check` fails unless this says why (who decided, and
+    /// what else limits clients). The summary prints it.
+    pub mitigation_lag_accepted: Option<String>,
 }
 
 /// API keys and their usage plans.

@@ -1,8 +1,9 @@
 //! The drill's flood phase: one hostile address floods the primary's public routes while the
 //! honest clients send at the spec's peak; then, when the spec has a web ACL, the same flood
-//! from a rotating pool of addresses (WAF's mitigation lag, [`RotationReport`]: reported, not
-//! judged), and a swarm of addresses each under the per-address limits against the smaller
-//! stream ([`SwarmConfig`], [`run_swarm`]: it must not throttle the stream).
+//! from a rotating pool of addresses (WAF's mitigation lag, [`RotatingPool`]: judged in bytes
+//! against the smaller stream, which it must not fill unless the spec accepts that), and a
+//! swarm of addresses each under the per-address limits against the smaller stream
+//! ([`SwarmConfig`], [`run_swarm`]: it must not throttle the stream).
 //!
 //! What a flood meets is what the stacks put in front of the API, with the spec's numbers
 //! ([`FloodConfig`], from the plan):
@@ -45,7 +46,8 @@
 //! The verdict ([`FloodReport::held`]): no honest request given up, the honest clients'
 //! requests accepted on their first try over the flood's second half at no less than what the
 //! stage throttle leaves them (their offered rate, or the stage's rate if that is lower), and
-//! no change of the health verdict or the lever. First tries, because a starved client still
+//! no change of the health verdict or the lever, the swarm not throttling the smaller stream,
+//! and the rotating pool not filling it unless the spec accepts that. First tries, because a starved client still
 //! gets in by retrying, only minutes late: the report gives the longest wait too. With `api.waf` off the same flood takes the stage's tokens and the
 //! health route's: the honest rate drops to a fraction of the stage's and the primary turns
 //! unhealthy, and the drill fails, saying so.
@@ -103,6 +105,28 @@ pub struct SwarmConfig {
     pub honest_body_bytes: u64,
 }
 
+/// The flood again from a pool of addresses, a fresh one for each of WAF's detection intervals:
+/// during its mitigation lag an address is bounded by the stage throttle only
+/// (`docs/security.md#the-mitigation-lag`). What the pool gets through the stage is written as
+/// bodies of [`RotatingPool::body_bytes`] to the smaller stream (reached at its own region's
+/// API host, whose stage has the same throttle), with the honest clients' share of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotatingPool {
+    /// Bytes of each of its bodies (`api.max_event_bytes`).
+    pub body_bytes: u64,
+    /// The smaller stream's write capacity: bytes a second.
+    pub stream_bytes_per_second: u64,
+    /// The smaller stream's write capacity: records a second.
+    pub stream_records_per_second: u64,
+    /// The honest clients' events to that region, in thousandths of an event a second.
+    pub honest_millievents_per_second: u64,
+    /// Their bodies' size (`capacity.average_event_bytes`).
+    pub honest_body_bytes: u64,
+    /// The team's reason for accepting that the pool fills the stream
+    /// (`api.waf.mitigation_lag_accepted`): a filled stream is then reported, not a failure.
+    pub accepted: Option<String>,
+}
+
 /// The web ACL's per-address rate rule (`api.waf`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WafRule {
@@ -139,11 +163,10 @@ pub struct FloodConfig {
     pub healthy_checkers_percent: u64,
     /// Someone else's health checks read the health route during the flood.
     pub foreign_checks: Option<ForeignChecks>,
-    /// The flood again from a pool of addresses, a fresh one for each of WAF's detection
-    /// intervals: during its mitigation lag an address is bounded by the stage throttle only.
-    /// What the honest clients lose is reported, not judged: the stage throttle is the declared
-    /// quota, and per-address limits cannot bound a client with a fresh address each lag.
-    pub rotating_pool: bool,
+    /// The flood again from a rotating pool of addresses, against the smaller stream; `None`
+    /// when there is no web ACL (the single address is then bound by nothing either) or when
+    /// a request needs a key or the authorizer's yes (the pool has neither).
+    pub rotating_pool: Option<RotatingPool>,
     /// Many addresses under the per-address limits against the smaller stream.
     pub swarm: Option<SwarmConfig>,
 }
@@ -163,6 +186,15 @@ pub struct RotationReport {
     pub honest_longest_wait_seconds: f64,
     /// Honest requests accepted a second on their first try, over the flood's second half.
     pub honest_accepted_per_second: f64,
+    /// Bytes a second the pool and the honest clients wrote to the smaller stream, over the
+    /// flood, and the stream's capacity.
+    pub offered_bytes_per_second: u64,
+    /// See [`RotationReport::offered_bytes_per_second`].
+    pub stream_bytes_per_second: u64,
+    /// Whether that filled the stream, in bytes or in records.
+    pub fills_stream: bool,
+    /// The spec's reason for accepting it, if it gives one.
+    pub accepted: Option<String>,
 }
 
 /// What the swarm did to the smaller stream.
@@ -255,6 +287,22 @@ impl FloodReport {
                 .swarm
                 .as_ref()
                 .is_none_or(|s| s.throttled_seconds == 0 && s.honest_gave_up == 0)
+            && self.rotation_failure().is_none()
+    }
+
+    /// Why the rotating pool failed the phase, for the verdict: it filled the smaller stream
+    /// and the spec does not accept that.
+    pub fn rotation_failure(&self) -> Option<String> {
+        let rotation = self
+            .rotation
+            .as_ref()
+            .filter(|r| r.fills_stream && r.accepted.is_none())?;
+        Some(format!(
+            "let a pool of {} fresh addresses fill the smaller stream during WAF's mitigation lag ({} KiB/s offered to {} KiB/s)",
+            rotation.addresses,
+            rotation.offered_bytes_per_second / 1024,
+            rotation.stream_bytes_per_second / 1024
+        ))
     }
 
     /// Why the swarm failed the phase, for the verdict: it throttled the smaller stream, or
@@ -331,9 +379,16 @@ impl FloodReport {
             rows.push((
                 "rotating",
                 format!(
-                    "the same flood from {} addresses, a fresh one each WAF detection interval (its mitigation lag): {} reached the stream; the honest clients had {} requests refused and sent again, {} given up, the longest wait {:.0} s, {:.0}/s on the first try (the stage throttle is the only bound during the lag)",
+                    "the same flood from {} addresses, a fresh one each WAF detection interval (its mitigation lag; the stage throttle is the only bound): {} reached the stream, {} KiB/s with the honest share offered to the smaller stream's {} KiB/s{}; the honest clients had {} requests refused and sent again, {} given up, the longest wait {:.0} s, {:.0}/s on the first try",
                     r.addresses,
                     r.flood_accepted,
+                    r.offered_bytes_per_second / 1024,
+                    r.stream_bytes_per_second / 1024,
+                    match (r.fills_stream, &r.accepted) {
+                        (false, _) => ": not filled".to_owned(),
+                        (true, None) => ": FILLED".to_owned(),
+                        (true, Some(reason)) => format!(": filled, accepted in the spec (\"{reason}\")"),
+                    },
                     r.honest_refused,
                     r.honest_gave_up,
                     r.honest_longest_wait_seconds,
@@ -516,16 +571,26 @@ impl Arrivals {
 pub fn run(config: &DrillConfig) -> Option<FloodReport> {
     let flood = config.flood.as_ref()?;
     let mut report = simulate(config, flood, false);
-    if flood.rotating_pool && flood.waf.is_some() {
+    if let (Some(pool), Some(rule)) = (flood.rotating_pool.as_ref(), flood.waf.as_ref()) {
         let rotated = simulate(config, flood, true);
-        let detection = flood.waf.as_ref().map_or(1, |w| w.detection_seconds.max(1));
+        let seconds = flood.seconds.max(1) as f64;
+        let honest_per_second = pool.honest_millievents_per_second as f64 / 1000.0;
+        let pool_per_second = rotated.flood_accepted as f64 / seconds;
+        let offered_bytes = pool_per_second * pool.body_bytes as f64
+            + honest_per_second * pool.honest_body_bytes as f64;
+        let offered_records = pool_per_second + honest_per_second;
         report.rotation = Some(RotationReport {
-            addresses: flood.seconds.div_ceil(detection),
+            addresses: flood.seconds.div_ceil(rule.detection_seconds.max(1)),
             flood_accepted: rotated.flood_accepted,
             honest_refused: rotated.honest_throttled + rotated.honest_blocked_by_waf,
             honest_gave_up: rotated.honest_gave_up,
             honest_longest_wait_seconds: rotated.honest_longest_wait_seconds,
             honest_accepted_per_second: rotated.honest_accepted_per_second,
+            offered_bytes_per_second: offered_bytes as u64,
+            stream_bytes_per_second: pool.stream_bytes_per_second,
+            fills_stream: offered_bytes >= pool.stream_bytes_per_second as f64
+                || offered_records >= pool.stream_records_per_second as f64,
+            accepted: pool.accepted.clone(),
         });
     }
     report.swarm = flood
