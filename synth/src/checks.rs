@@ -1431,8 +1431,8 @@ impl Checker<'_> {
                         waf.lag_fill_role.as_str()
                     ),
                     format!(
-                        "limit clients by who they are (`api.keys` or `api.authorizer`), or keep `api.throttle.rate` below {} (its rate of `api.max_event_bytes` bodies must fit the smaller stream), or give the smaller stream more shards; or, if the team accepts the exposure, say why in `api.waf.mitigation_lag_accepted`",
-                        waf.lag_fill_requests_per_second
+                        "limit clients by who they are (`api.keys` or `api.authorizer`), or {}; or, if the team accepts the exposure, say why in `api.waf.mitigation_lag_accepted`",
+                        self.lag_throttle_help(plan, waf)
                     ),
                 );
             }
@@ -1456,6 +1456,28 @@ impl Checker<'_> {
             ),
             _ => {}
         }
+    }
+
+    /// How a stage throttle could bound the lag: below the requests a second that fill the
+    /// smaller stream when that still carries the peak, else with smaller bodies too.
+    fn lag_throttle_help(&self, plan: &Plan, waf: &WafPlan) -> String {
+        let peak = plan.capacity.peak_events_per_second;
+        if waf.lag_fill_requests_per_second > peak {
+            return format!(
+                "keep `api.throttle.rate` below {} (it is {}; the peak is {peak}/s), so that its rate of `api.max_event_bytes` bodies fits the smaller stream",
+                waf.lag_fill_requests_per_second, plan.api.throttle_rate
+            );
+        }
+        let smaller = plan
+            .regions()
+            .into_iter()
+            .find(|region| region.role == waf.lag_fill_role)
+            .map_or(0, |region| region.stream.bytes_per_second);
+        let fitting_bytes = smaller.saturating_sub(1) / peak.max(1);
+        format!(
+            "lower `api.max_event_bytes` to {fitting_bytes} bytes or less and `api.throttle.rate` to the peak ({peak}/s), so that the stage's rate of the largest bodies fits the {}'s stream, or give that stream more shards",
+            waf.lag_fill_role.as_str()
+        )
     }
 
     /// The public face: the web ACL's numbers, the checker regions, API keys, the
