@@ -48,7 +48,7 @@ use crate::cloud::staging::{self, DeployedRecord, SpecBundle, StagedObject, Stag
 use crate::cloud::{self, Cloud, CloudError, Settings};
 use crate::diagnostic::SourceFile;
 use crate::errors::{Error, Result};
-use crate::plan::{DeployInput, Plan, StackKind};
+use crate::plan::{DeployInput, HEALTH_TOKEN_ARGUMENT, Plan, StackKind};
 use crate::render::{self, Templates};
 
 /// `print!` to standard output that ignores a closed pipe (`ingest status | head`): the
@@ -361,23 +361,36 @@ pub(crate) struct Staged {
 pub(crate) enum Inputs {
     /// Create the health token's secret where it is absent.
     Create,
+    /// Create it where it is absent and put a new random value in it (`--rotate-health-token`).
+    Rotate,
     /// Read only; a missing token is made up for the change set and not stored.
     ReadOnly,
 }
 
+/// The deploy inputs' values, and what the health token asks of the deploy's order.
+#[derive(Debug, Default)]
+pub(crate) struct DeployValues {
+    /// Values by parameter name (the same value for every stack that takes it).
+    pub values: BTreeMap<String, String>,
+    /// What [`secrets::decide`] decided, when a stack takes the health token.
+    pub token: Option<secrets::TokenDecision>,
+}
+
 /// The values of the deploy inputs of `targets`: Route 53's health-checker ranges from
-/// `ip_ranges` (a file) or AWS's published `ip-ranges.json` ([`ip_ranges`]), and the health
-/// token from its secret ([`secrets`]).
+/// `ip_ranges` (a file) or AWS's published `ip-ranges.json` ([`ip_ranges`]), the health token
+/// from its secret, and the token the deployed checks send ([`secrets`]).
 pub(crate) async fn deploy_values(
     cloud: &Cloud,
     plan: &Plan,
     targets: &[Target],
     ip_ranges_file: Option<&Path>,
     inputs: Inputs,
-) -> Result<BTreeMap<String, String>> {
+) -> Result<DeployValues> {
     let mut values = BTreeMap::new();
     let mut text: Option<(Vec<u8>, String)> = None;
-    for input in targets.iter().flat_map(|t| &t.deploy_inputs) {
+    let mut decision: Option<secrets::TokenDecision> = None;
+    let all_inputs: Vec<&DeployInput> = targets.iter().flat_map(|t| &t.deploy_inputs).collect();
+    for input in &all_inputs {
         match input {
             DeployInput::CheckerRanges {
                 parameter,
@@ -400,25 +413,93 @@ pub(crate) async fn deploy_values(
                 parameter,
                 secret,
                 regions,
+                checks_stack,
+                checks_region,
             } => {
                 if values.contains_key(parameter) {
                     continue;
                 }
-                let create = inputs == Inputs::Create;
+                let checks = secrets::deployed_checks(
+                    cloud,
+                    checks_stack,
+                    checks_region,
+                    HEALTH_TOKEN_ARGUMENT,
+                )
+                .await?;
+                let write = match inputs {
+                    Inputs::Create => secrets::Write::Create,
+                    Inputs::Rotate => secrets::Write::Rotate,
+                    Inputs::ReadOnly => secrets::Write::ReadOnly,
+                };
                 let token =
-                    secrets::health_token(cloud, &plan.name, secret, regions, create).await?;
-                if !token.created_in.is_empty() {
-                    eprintln!(
-                        "health token: {} the secret {secret} in {}",
-                        if create { "created" } else { "would create" },
-                        token.created_in.join(" and ")
-                    );
+                    secrets::health_token(cloud, &plan.name, secret, regions, checks.sent(), write)
+                        .await?;
+                if let Some(message) = token_message(secret, &token, inputs) {
+                    eprintln!("health token: {message}");
                 }
+                decision = Some(secrets::decide(&token.value, &checks));
                 values.insert(parameter.clone(), token.value);
             }
+            DeployInput::PreviousHealthToken { .. } => {}
         }
     }
-    Ok(values)
+    // After the token: the previous one is decided from it.
+    for input in &all_inputs {
+        if let DeployInput::PreviousHealthToken { parameter } = input {
+            let decided = decision.as_ref().ok_or_else(|| Error::UnfilledParameter {
+                stack: "a regional stack".to_owned(),
+                parameter: parameter.clone(),
+            })?;
+            values.insert(parameter.clone(), decided.previous.clone());
+        }
+    }
+    Ok(DeployValues {
+        values,
+        token: decision,
+    })
+}
+
+/// What deploy says about the health token's secret (never its value).
+fn token_message(secret: &str, token: &secrets::HealthToken, inputs: Inputs) -> Option<String> {
+    let (done, regions) = (inputs != Inputs::ReadOnly, token.created_in.join(" and "));
+    let created = if done { "created" } else { "would create" };
+    Some(match token.source {
+        secrets::TokenSource::Kept if token.created_in.is_empty() => return None,
+        secrets::TokenSource::Kept => format!(
+            "{} the secret {secret} in {regions} with the value of the other region",
+            if done { "copied" } else { "would copy" }
+        ),
+        secrets::TokenSource::Recovered => format!(
+            "no region has the secret {secret}: {created} it in {regions} with the value the deployed health checks send (the token does not change)"
+        ),
+        secrets::TokenSource::New => {
+            format!(
+                "{created} the secret {secret} in {regions} (a new random value: no deployed health check sends one)"
+            )
+        }
+        secrets::TokenSource::Rotated => {
+            let mut text = format!(
+                "put a new random value in the secret {secret} (Secrets Manager keeps the old one as AWSPREVIOUS)"
+            );
+            if !token.created_in.is_empty() {
+                let _ = write!(text, ", created it in {regions}");
+            }
+            text
+        }
+    })
+}
+
+/// What the decision about the token means for this deploy, said before it starts.
+fn decision_message(decision: &secrets::TokenDecision) -> Option<&'static str> {
+    match decision.transition {
+        secrets::Transition::FirstDeploy | secrets::Transition::Steady => None,
+        secrets::Transition::Rotating => Some(
+            "the deployed health checks send the previous token: the web ACLs accept it beside the new one until the dns stack's checks send the new one; the next `ingest deploy` drops it",
+        ),
+        secrets::Transition::Upgrading => Some(
+            "the deployed health checks send no token: the dns stack deploys first (the deployed web ACLs ignore the query string), then the regional stacks, whose web ACLs then require it",
+        ),
+    }
 }
 
 /// Uploads what `targets` need to the staging buckets (skipping what is there).
@@ -1090,9 +1171,100 @@ pub(crate) fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
+/// Puts the dns stack first when the health token asks for it ([`secrets::Order::DnsFirst`]:
+/// the deployed checks send no token, the new web ACLs will require one), with the deployed
+/// regional stacks' outputs as its parameters; it deploys again in its usual place (usually no
+/// change), so outputs the regional stacks change still reach it. Refuses a deploy of the
+/// regional stacks alone that would make their web ACLs refuse the deployed checks.
+async fn token_order<'t>(
+    cloud: &Cloud,
+    decision: &secrets::TokenDecision,
+    all: &[Target],
+    selected: &'t [Target],
+    outputs: &mut Outputs,
+    order: &mut Vec<Vec<&'t Target>>,
+) -> Result<()> {
+    let dns = selected.iter().find(|t| t.kind == StackKind::Dns.as_str());
+    let regional: Vec<&str> = selected
+        .iter()
+        .filter(|t| {
+            t.deploy_inputs
+                .iter()
+                .any(|i| matches!(i, DeployInput::PreviousHealthToken { .. }))
+        })
+        .map(|t| t.name.as_str())
+        .collect();
+    if regional.is_empty() {
+        if let Some(dns) = dns
+            && decision.transition == secrets::Transition::Rotating
+        {
+            eprintln!(
+                "warning: {} will send the new health token: the regional stacks are not in this deploy, so their web ACLs accept it only if they were deployed since the token changed",
+                dns.name
+            );
+        }
+        return Ok(());
+    }
+    if decision.order != secrets::Order::DnsFirst {
+        return Ok(());
+    }
+    let Some(dns) = dns else {
+        return Err(Error::HealthToken {
+            what: format!(
+                "the deployed health checks send no health token, and the web ACLs of {} would require one: the checks would read 403 and fail the regions over",
+                regional.join(" and ")
+            ),
+            help: "deploy the dns stack first (`ingest deploy --only dns`: the deployed web ACLs ignore the query string), or deploy every stack (without --only) and deploy orders them so".to_owned(),
+        });
+    };
+    let mut deployed = Outputs::new();
+    for kind in &dns.depends_on {
+        let Some(target) = all.iter().find(|t| t.kind == *kind) else {
+            continue;
+        };
+        if let Some(stack) = Stacks::new(cloud, &target.region)
+            .describe(&target.name)
+            .await?
+            .filter(|s| status_kind(&s.status) == StatusKind::Stable)
+        {
+            deployed.insert(target.kind, stack.outputs);
+        }
+    }
+    let missing: Vec<String> = dns
+        .inputs
+        .iter()
+        .filter(|i| {
+            !deployed
+                .get(i.from)
+                .is_some_and(|o| o.contains_key(&i.output))
+        })
+        .map(|i| format!("{} of the {} stack", i.output, i.from))
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "warning: {} cannot deploy before the regional stacks (they do not output {} yet): the health checks read 403 from when a regional web ACL requires the token until {} has deployed",
+            dns.name,
+            missing.join(", "),
+            dns.name
+        );
+        return Ok(());
+    }
+    for (kind, values) in deployed {
+        outputs.entry(kind).or_insert(values);
+    }
+    order.insert(0, vec![dns]);
+    Ok(())
+}
+
 /// Runs `ingest deploy`.
 pub fn run(args: &DeployArgs, ui: Ui) -> Result<ExitCode> {
     require_answerable(args.yes, "deploying")?;
+    if args.rotate_health_token && !args.only.is_empty() {
+        return Err(Error::HealthToken {
+            what: "--rotate-health-token changes the token every stack takes: it cannot go with --only".to_owned(),
+            help: "run `ingest deploy --rotate-health-token` without --only: it deploys the regional stacks (accepting the new and the old token), then the dns stack's checks (sending the new one)".to_owned(),
+        });
+    }
     let spec = spec_or_default(args.spec.as_deref());
     let checked = checked_spec(&spec, ui)?;
     let plan = &checked.plan;
@@ -1121,18 +1293,25 @@ pub fn run(args: &DeployArgs, ui: Ui) -> Result<ExitCode> {
             super::check::before_deploy(&cloud, &checked, args.allow_breaking, ui).await?;
         }
         let mut staged = stage(&staging, &selected, zip.as_deref()).await?;
-        staged.deploy_values = deploy_values(
-            &cloud,
-            plan,
-            &selected,
-            args.ip_ranges.as_deref(),
-            Inputs::Create,
-        )
-        .await?;
+        let inputs = if args.rotate_health_token {
+            Inputs::Rotate
+        } else {
+            Inputs::Create
+        };
+        let values =
+            deploy_values(&cloud, plan, &selected, args.ip_ranges.as_deref(), inputs).await?;
+        staged.deploy_values = values.values;
         let mut outputs = outside_outputs(&cloud, &all, &selected).await?;
+        let mut order = levels(&selected);
+        if let Some(decision) = &values.token {
+            if let Some(message) = decision_message(decision) {
+                eprintln!("health token: {message}");
+            }
+            token_order(&cloud, decision, &all, &selected, &mut outputs, &mut order).await?;
+        }
         let progress = Progress::new(ui);
         let mut changed = 0usize;
-        for level in levels(&selected) {
+        for level in order {
             let prepared: Vec<Prepared<'_>> = join_all(
                 level
                     .iter()
@@ -1453,7 +1632,10 @@ mod tests {
         }
         // The token is a secret: never printed in a change's summary.
         assert_eq!(dns.secret_parameters, ["HealthToken"]);
-        assert_eq!(primary.secret_parameters, ["HealthToken"]);
+        assert_eq!(
+            primary.secret_parameters,
+            ["HealthToken", "HealthTokenPrevious"]
+        );
         assert_eq!(
             dns.parameters
                 .iter()

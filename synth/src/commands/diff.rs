@@ -59,7 +59,8 @@ pub fn run(args: &DiffArgs, ui: Ui) -> Result<ExitCode> {
             args.ip_ranges.as_deref(),
             Inputs::ReadOnly,
         )
-        .await?;
+        .await?
+        .values;
         let mut outputs = outside_outputs(&cloud, &all, &selected).await?;
         let mut changes = false;
         for level in levels(&selected) {
