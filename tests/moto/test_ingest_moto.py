@@ -232,6 +232,8 @@ def regional_parameters(spec: Spec, role: str, template: dict[str, Any]) -> dict
         parameters["Route53CheckerCidrs"] = CHECKER_CIDRS
     if "HealthToken" in (template.get("Parameters") or {}):
         parameters["HealthToken"] = HEALTH_TOKEN
+    if "HealthTokenPrevious" in (template.get("Parameters") or {}):
+        parameters["HealthTokenPrevious"] = HEALTH_TOKEN
     return parameters
 
 

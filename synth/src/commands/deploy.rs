@@ -1,4 +1,5 @@
-//! `ingest deploy [SPEC] [--yes] [--only STACK] [--artifact ZIP]`: the stacks on AWS.
+//! `ingest deploy [SPEC] [--yes] [--only STACK] [--artifact ZIP] [--rotate-health-token]`: the
+//! stacks on AWS.
 //!
 //! 1. The spec is checked and its stacks rendered in memory ([`targets`]); `generated/` is not
 //!    read. Each stack's template says which parameters it takes, which capabilities it needs
@@ -8,10 +9,16 @@
 //!    gives one, and uploaded with the templates to the staging bucket of each stack's region
 //!    under content-addressed keys (skipped when there): see [`crate::cloud::staging`]. The
 //!    parameters found outside the stacks are read ([`deploy_values`]): Route 53's checker
-//!    ranges, and the health token, whose secret is created in each region where it is absent
+//!    ranges, the health token, whose secret is created in each region where it is absent (or
+//!    changed, `--rotate-health-token`), and the token the deployed checks send
 //!    ([`crate::cloud::secrets`]; `diff` creates nothing).
 //! 3. Stacks deploy by dependency level: the regional stacks together, then the dns stack with
-//!    their outputs as its parameters. Per level: a change set per stack ([`prepare`]), shown as
+//!    their outputs as its parameters. The health token may change that order
+//!    ([`token_step`]): the regional stacks' web ACLs accept the current token and the one the
+//!    deployed endpoint checks send ([`secrets::decide`]), so a rotation keeps the usual order;
+//!    but checks that send no token (stacks from before it) are updated first, by a dns stack
+//!    level ahead of the others, since the new web ACLs would refuse them and the old ones
+//!    ignore the query string. Per level: a change set per stack ([`prepare`]), shown as
 //!    a table on standard output; one question (unless `--yes`); execution; the stacks' events
 //!    followed with a live progress line per stack on standard error ([`Progress`]); the outputs
 //!    printed. A failed stack stops the run with CloudFormation's reasons for each failed
@@ -1171,19 +1178,39 @@ pub(crate) fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
-/// Puts the dns stack first when the health token asks for it ([`secrets::Order::DnsFirst`]:
-/// the deployed checks send no token, the new web ACLs will require one), with the deployed
-/// regional stacks' outputs as its parameters; it deploys again in its usual place (usually no
-/// change), so outputs the regional stacks change still reach it. Refuses a deploy of the
-/// regional stacks alone that would make their web ACLs refuse the deployed checks.
-async fn token_order<'t>(
-    cloud: &Cloud,
+/// What the health token's decision makes of the stacks of one deploy ([`token_step`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TokenStep {
+    /// The plan's order.
+    Usual,
+    /// The plan's order, with a warning.
+    Warn(String),
+    /// The dns stack first, with the deployed regional stacks' outputs, then the plan's order.
+    DnsFirst,
+    /// Not this deploy: it would make the web ACLs refuse the deployed checks.
+    Refuse {
+        /// Why.
+        what: String,
+        /// What to do.
+        help: String,
+    },
+}
+
+/// Where the dns stack goes in a deploy of `selected`, given what [`secrets::decide`] decided
+/// and the outputs of the deployed regional stacks (`deployed`, read when the decision puts the
+/// dns stack first). Pure: the deploy's only decision about the order.
+///
+/// The plan deploys the regional stacks first because the dns stack takes their outputs. That
+/// order is safe for a token change as long as the web ACLs accept the token the deployed
+/// checks send ([`secrets::decide`] passes it as `HealthTokenPrevious`). Checks that send no
+/// token at all are the one case no web ACL of ours accepts: the dns stack goes first, while the
+/// deployed web ACLs (from before the token) ignore the query string, and again in its usual
+/// place, so outputs the regional stacks change still reach it (usually no change).
+fn token_step(
     decision: &secrets::TokenDecision,
-    all: &[Target],
-    selected: &'t [Target],
-    outputs: &mut Outputs,
-    order: &mut Vec<Vec<&'t Target>>,
-) -> Result<()> {
+    selected: &[Target],
+    deployed: &Outputs,
+) -> TokenStep {
     let dns = selected.iter().find(|t| t.kind == StackKind::Dns.as_str());
     let regional: Vec<&str> = selected
         .iter()
@@ -1195,41 +1222,28 @@ async fn token_order<'t>(
         .map(|t| t.name.as_str())
         .collect();
     if regional.is_empty() {
-        if let Some(dns) = dns
-            && decision.transition == secrets::Transition::Rotating
-        {
-            eprintln!(
-                "warning: {} will send the new health token: the regional stacks are not in this deploy, so their web ACLs accept it only if they were deployed since the token changed",
-                dns.name
-            );
-        }
-        return Ok(());
+        return match dns {
+            Some(dns) if decision.transition == secrets::Transition::Rotating => {
+                TokenStep::Warn(format!(
+                    "{} will send the new health token: the regional stacks are not in this deploy, so their web ACLs accept it only if they were deployed since the token changed",
+                    dns.name
+                ))
+            }
+            _ => TokenStep::Usual,
+        };
     }
     if decision.order != secrets::Order::DnsFirst {
-        return Ok(());
+        return TokenStep::Usual;
     }
     let Some(dns) = dns else {
-        return Err(Error::HealthToken {
+        return TokenStep::Refuse {
             what: format!(
                 "the deployed health checks send no health token, and the web ACLs of {} would require one: the checks would read 403 and fail the regions over",
                 regional.join(" and ")
             ),
             help: "deploy the dns stack first (`ingest deploy --only dns`: the deployed web ACLs ignore the query string), or deploy every stack (without --only) and deploy orders them so".to_owned(),
-        });
-    };
-    let mut deployed = Outputs::new();
-    for kind in &dns.depends_on {
-        let Some(target) = all.iter().find(|t| t.kind == *kind) else {
-            continue;
         };
-        if let Some(stack) = Stacks::new(cloud, &target.region)
-            .describe(&target.name)
-            .await?
-            .filter(|s| status_kind(&s.status) == StatusKind::Stable)
-        {
-            deployed.insert(target.kind, stack.outputs);
-        }
-    }
+    };
     let missing: Vec<String> = dns
         .inputs
         .iter()
@@ -1240,19 +1254,58 @@ async fn token_order<'t>(
         })
         .map(|i| format!("{} of the {} stack", i.output, i.from))
         .collect();
-    if !missing.is_empty() {
-        eprintln!(
-            "warning: {} cannot deploy before the regional stacks (they do not output {} yet): the health checks read 403 from when a regional web ACL requires the token until {} has deployed",
+    if missing.is_empty() {
+        TokenStep::DnsFirst
+    } else {
+        TokenStep::Warn(format!(
+            "{} cannot deploy before the regional stacks (they do not output {} yet): the health checks read 403 from when a regional web ACL requires the token until {} has deployed",
             dns.name,
             missing.join(", "),
             dns.name
-        );
-        return Ok(());
+        ))
     }
-    for (kind, values) in deployed {
-        outputs.entry(kind).or_insert(values);
+}
+
+/// Applies [`token_step`] to a deploy: reads the deployed regional stacks' outputs when the
+/// dns stack would go first, and puts it first (its level ahead of `order`, their outputs in
+/// `outputs`), warns, or refuses.
+async fn token_order<'t>(
+    cloud: &Cloud,
+    decision: &secrets::TokenDecision,
+    all: &[Target],
+    selected: &'t [Target],
+    outputs: &mut Outputs,
+    order: &mut Vec<Vec<&'t Target>>,
+) -> Result<()> {
+    let dns = selected.iter().find(|t| t.kind == StackKind::Dns.as_str());
+    let mut deployed = Outputs::new();
+    if let Some(dns) = dns
+        && decision.order == secrets::Order::DnsFirst
+    {
+        for kind in &dns.depends_on {
+            let Some(target) = all.iter().find(|t| t.kind == *kind) else {
+                continue;
+            };
+            if let Some(stack) = Stacks::new(cloud, &target.region)
+                .describe(&target.name)
+                .await?
+                .filter(|s| status_kind(&s.status) == StatusKind::Stable)
+            {
+                deployed.insert(target.kind, stack.outputs);
+            }
+        }
     }
-    order.insert(0, vec![dns]);
+    match token_step(decision, selected, &deployed) {
+        TokenStep::Usual => {}
+        TokenStep::Warn(text) => eprintln!("warning: {text}"),
+        TokenStep::Refuse { what, help } => return Err(Error::HealthToken { what, help }),
+        TokenStep::DnsFirst => {
+            for (kind, values) in deployed {
+                outputs.entry(kind).or_insert(values);
+            }
+            order.insert(0, dns.into_iter().collect());
+        }
+    }
     Ok(())
 }
 
@@ -1665,6 +1718,101 @@ mod tests {
         assert_eq!(only.len(), 1);
         let error = super::targets(&plan, &spec, &["dsn".to_owned()]).unwrap_err();
         assert_eq!(error.to_string(), "the spec has no `dsn` stack");
+    }
+
+    #[test]
+    fn checks_without_a_token_put_the_dns_stack_first_or_refuse_the_regions_alone() {
+        let (plan, spec) = plan();
+        let all = targets(&plan, &spec, &[]).unwrap();
+        let only = |kinds: &[&str]| {
+            let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+            targets(&plan, &spec, &kinds).unwrap()
+        };
+        let decision = |transition, order| secrets::TokenDecision {
+            previous: "p".repeat(43),
+            order,
+            transition,
+        };
+        let upgrading = decision(secrets::Transition::Upgrading, secrets::Order::DnsFirst);
+        // Every output the dns stack takes, as the deployed regional stacks have them.
+        let dns = all.iter().find(|t| t.kind == "dns").unwrap();
+        let mut deployed = Outputs::new();
+        for input in &dns.inputs {
+            deployed
+                .entry(input.from)
+                .or_default()
+                .insert(input.output.clone(), "x".to_owned());
+        }
+        assert_eq!(token_step(&upgrading, &all, &deployed), TokenStep::DnsFirst);
+        // Much older regional stacks without an output the dns stack takes: it cannot go first.
+        let mut older = deployed.clone();
+        older
+            .get_mut("secondary")
+            .unwrap()
+            .remove("PrimarySwitchAlarmName");
+        let TokenStep::Warn(text) = token_step(&upgrading, &all, &older) else {
+            panic!("a warning");
+        };
+        assert!(
+            text.contains("PrimarySwitchAlarmName of the secondary stack"),
+            "{text}"
+        );
+        // The regional stacks alone would refuse the deployed checks.
+        let TokenStep::Refuse { what, help } =
+            token_step(&upgrading, &only(&["primary", "secondary"]), &deployed)
+        else {
+            panic!("refused");
+        };
+        assert!(
+            what.contains("wiw-events-primary and wiw-events-secondary"),
+            "{what}"
+        );
+        assert!(help.contains("--only dns"), "{help}");
+        // The dns stack alone sends the token the old web ACLs ignore: nothing to reorder.
+        assert_eq!(
+            token_step(&upgrading, &only(&["dns"]), &deployed),
+            TokenStep::Usual
+        );
+        assert_eq!(
+            token_step(&upgrading, &only(&["monitoring"]), &deployed),
+            TokenStep::Usual
+        );
+    }
+
+    #[test]
+    fn a_rotation_and_a_steady_token_keep_the_plans_order() {
+        let (plan, spec) = plan();
+        let all = targets(&plan, &spec, &[]).unwrap();
+        let decision = |transition| secrets::TokenDecision {
+            previous: "p".repeat(43),
+            order: secrets::Order::RegionsFirst,
+            transition,
+        };
+        for transition in [
+            secrets::Transition::FirstDeploy,
+            secrets::Transition::Steady,
+            secrets::Transition::Rotating,
+        ] {
+            assert_eq!(
+                token_step(&decision(transition), &all, &Outputs::new()),
+                TokenStep::Usual,
+                "{transition:?}"
+            );
+        }
+        // The checks alone during a rotation: the regional stacks must already accept it.
+        let dns = targets(&plan, &spec, &["dns".to_owned()]).unwrap();
+        assert!(matches!(
+            token_step(&decision(secrets::Transition::Rotating), &dns, &Outputs::new()),
+            TokenStep::Warn(text) if text.contains("deployed since the token changed")
+        ));
+        assert_eq!(
+            token_step(
+                &decision(secrets::Transition::Steady),
+                &dns,
+                &Outputs::new()
+            ),
+            TokenStep::Usual
+        );
     }
 
     #[test]
