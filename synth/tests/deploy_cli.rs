@@ -1812,6 +1812,12 @@ fn checks_from_before_the_token_get_it_before_the_web_acls_require_it() {
         "{refused}"
     );
     assert!(refused.contains("ingest deploy --only dns"), "{refused}");
+    // diff says what deploy will do.
+    let (_, diff_err) = project.expect(3, &["diff", "--artifact", "bootstrap.zip"]);
+    assert!(
+        diff_err.contains("the deployed health checks send no token: the dns stack deploys first"),
+        "{diff_err}"
+    );
     // The whole deploy: the dns stack first, with the deployed regional stacks' outputs (the
     // deployed web ACLs here already accept the token; those of an older version ignore the
     // query string), then the usual order, where the dns stack has no more to change.

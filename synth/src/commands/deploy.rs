@@ -497,7 +497,7 @@ fn token_message(secret: &str, token: &secrets::HealthToken, inputs: Inputs) -> 
 }
 
 /// What the decision about the token means for this deploy, said before it starts.
-fn decision_message(decision: &secrets::TokenDecision) -> Option<&'static str> {
+pub(crate) fn decision_message(decision: &secrets::TokenDecision) -> Option<&'static str> {
     match decision.transition {
         secrets::Transition::FirstDeploy | secrets::Transition::Steady => None,
         secrets::Transition::Rotating => Some(
