@@ -223,16 +223,15 @@ pub enum DeployedChecks {
 }
 
 impl DeployedChecks {
-    /// The one token every deployed check sends, if they all send the same one.
+    /// The token the deployed checks send, if those that send one agree on it: the value a
+    /// lost secret is made again with.
     pub fn sent(&self) -> Option<&str> {
         let DeployedChecks::Sending(tokens) = self else {
             return None;
         };
-        let first = tokens.first()?.as_deref()?;
-        tokens
-            .iter()
-            .all(|token| token.as_deref() == Some(first))
-            .then_some(first)
+        let mut sent = tokens.iter().flatten();
+        let first = sent.next()?;
+        sent.all(|token| token == first).then_some(first.as_str())
     }
 }
 
@@ -279,16 +278,32 @@ pub async fn deployed_checks(
         if resource.resource_type() != Some("AWS::Route53::HealthCheck") {
             continue;
         }
+        // A stack whose first create failed lists its deleted resources too.
+        if resource
+            .resource_status()
+            .is_some_and(|status| status.as_str().starts_with("DELETE_"))
+        {
+            continue;
+        }
         let Some(id) = resource.physical_resource_id().filter(|id| !id.is_empty()) else {
             continue;
         };
-        let answer = cloud
+        let answer = match cloud
             .route53(region)
             .get_health_check()
             .health_check_id(id)
             .send()
             .await
-            .map_err(|e| cloud.error(Call::new("route53", "GetHealthCheck", region), e))?;
+        {
+            Ok(answer) => answer,
+            Err(error) => {
+                let error = cloud.error(Call::new("route53", "GetHealthCheck", region), error);
+                if error.service_code() == Some("NoSuchHealthCheck") {
+                    continue;
+                }
+                return Err(error);
+            }
+        };
         let Some(config) = answer
             .health_check()
             .and_then(|check| check.health_check_config())
@@ -301,10 +316,13 @@ pub async fn deployed_checks(
         ) {
             continue;
         }
+        // A value that is not a token (a path edited by hand) counts as none: the web ACLs
+        // must not accept it, and the checks are updated first to send the current one.
         tokens.push(
             config
                 .resource_path()
-                .and_then(|path| token_in_path(path, argument)),
+                .and_then(|path| token_in_path(path, argument))
+                .filter(|token| valid_token(token)),
         );
     }
     Ok(if tokens.is_empty() {
@@ -460,10 +478,11 @@ mod tests {
         assert_eq!(token_in_path("/v1/health", "token"), None);
         assert_eq!(token_in_path("/v1/health?token=", "token"), None);
         assert_eq!(token_in_path("/v1/health?tokens=abc", "token"), None);
-        // What a lost secret is recovered from: only one value all checks agree on.
+        // What a lost secret is made again with: the one value the checks that send one agree on.
         assert_eq!(sending(&[Some(OLD), Some(OLD)]).sent(), Some(OLD));
         assert_eq!(sending(&[Some(OLD), Some(NEW)]).sent(), None);
-        assert_eq!(sending(&[Some(OLD), None]).sent(), None);
+        assert_eq!(sending(&[Some(OLD), None]).sent(), Some(OLD));
+        assert_eq!(sending(&[None, None]).sent(), None);
         assert_eq!(DeployedChecks::Absent.sent(), None);
     }
 }
