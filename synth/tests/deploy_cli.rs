@@ -1504,6 +1504,43 @@ fn endpoint_check_paths(project: &Project) -> Vec<String> {
     })
 }
 
+/// The health tokens the web ACL of the regional stack `stack` (in `region`) accepts: the search
+/// strings of the token matches in its health allow rule, as CloudFormation resolved them (the
+/// shim's `generic-properties` route: moto has the web ACL only as a generic model).
+fn accepted_tokens(project: &Project, region: &str, stack: &str) -> Vec<String> {
+    let (status, body) = http(
+        &project.moto,
+        "GET",
+        &format!("/moto-api/ingest/resources?region={region}&stack={stack}&logical-id=ApiWebAcl"),
+        b"",
+        &[],
+    );
+    assert_eq!(status, 200, "the web ACL of {stack}: {body}");
+    let acl: Value = serde_json::from_str(&body).unwrap();
+    let rule = acl["Properties"]["Rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["Name"] == "health-from-route53-checkers")
+        .unwrap_or_else(|| panic!("no health allow rule in {body}"));
+    rule["Statement"]["AndStatement"]["Statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["OrStatement"]["Statements"].as_array())
+        .flatten()
+        .filter(|m| {
+            m["ByteMatchStatement"]["FieldToMatch"]["SingleQueryArgument"]["Name"] == "token"
+        })
+        .map(|m| {
+            m["ByteMatchStatement"]["SearchString"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
 /// The stacks whose change tables a deploy printed, in the order it printed them, with their
 /// first line (`wiw-events-dns (us-west-2): 2 resource changes`).
 fn change_tables(stdout: &str) -> Vec<&str> {
@@ -1532,6 +1569,20 @@ fn a_rotation_accepts_both_tokens_until_the_checks_send_the_new_one_and_the_next
         endpoint_check_paths(&project),
         vec![format!("/v1/health?token={old}"); 2]
     );
+    let accepted = |tokens: [&String; 2]| {
+        for (region, stack) in [
+            ("us-east-1", "wiw-events-primary"),
+            ("us-west-2", "wiw-events-secondary"),
+        ] {
+            assert_eq!(
+                accepted_tokens(&project, region, stack),
+                tokens.map(String::clone),
+                "{stack}: HealthToken, HealthTokenPrevious"
+            );
+        }
+    };
+    // A first deploy: the web ACLs accept the one token the checks send.
+    accepted([&old, &old]);
     // A deploy without the flag never changes the token, and --only cannot rotate.
     let (_, refused) = project.expect(
         1,
@@ -1608,6 +1659,9 @@ fn a_rotation_accepts_both_tokens_until_the_checks_send_the_new_one_and_the_next
         endpoint_check_paths(&project),
         vec![format!("/v1/health?token={new}"); 2]
     );
+    // The web ACLs accept both: the new token and the old one, which the checks sent while the
+    // regional stacks updated.
+    accepted([&new, &old]);
 
     // The next deploy narrows the web ACLs to the new token: HealthTokenPrevious changes from
     // the old value to the new one, and nothing else does.
@@ -1625,6 +1679,7 @@ fn a_rotation_accepts_both_tokens_until_the_checks_send_the_new_one_and_the_next
         "{narrowed}"
     );
     assert_eq!(health_secret(&project, "us-west-2", None), new);
+    accepted([&new, &new]);
     let (again, _) = project.expect(0, &["deploy", "--yes", "--artifact", "bootstrap.zip"]);
     assert!(again.ends_with("no changes\n"), "{again}");
     assert_eq!(
@@ -1674,6 +1729,10 @@ fn a_lost_secret_is_made_again_with_the_value_the_deployed_checks_send() {
     assert_eq!(
         endpoint_check_paths(&project),
         vec![format!("/v1/health?token={deployed}"); 2]
+    );
+    assert_eq!(
+        accepted_tokens(&project, "us-east-1", "wiw-events-primary"),
+        [deployed.clone(), deployed.clone()]
     );
     assert_eq!(
         stdout
@@ -1840,6 +1899,11 @@ fn checks_from_before_the_token_get_it_before_the_web_acls_require_it() {
     assert_eq!(
         endpoint_check_paths(&project),
         vec![format!("/v1/health?token={token}"); 2]
+    );
+    // Once the checks send the token, the web ACLs need no other.
+    assert_eq!(
+        accepted_tokens(&project, "us-west-2", "wiw-events-secondary"),
+        [token.clone(), token.clone()]
     );
     let (again, again_err) = project.expect(0, &["deploy", "--yes", "--artifact", "bootstrap.zip"]);
     assert!(!again_err.contains("deploys first"), "{again_err}");
