@@ -414,6 +414,11 @@ pub struct DeployArgs {
     /// spec would go to quarantine (deploy checks this like `ingest check --against`)
     #[arg(long)]
     pub allow_breaking: bool,
+    /// Put a new random health token in its secret in both regions, then deploy: the web ACLs
+    /// accept the new and the old token until the health checks send the new one (the next
+    /// deploy drops the old one). Without it the token never changes
+    #[arg(long)]
+    pub rotate_health_token: bool,
     /// AWS access.
     #[command(flatten)]
     pub aws: AwsArgs,

@@ -308,8 +308,9 @@ pub enum DeployInput {
         extra: Vec<String>,
     },
     /// The health token: the value of the Secrets Manager secret `secret`, which `ingest
-    /// deploy` keeps in each of `regions` with one value (creating it, random, where it is
-    /// absent; copying it from a region that has it; never changing it).
+    /// deploy` keeps in each of `regions` with one value (copying it from a region that has it;
+    /// where no region has it, the value the deployed endpoint checks send, else a random one;
+    /// changing it only on `--rotate-health-token`).
     HealthToken {
         /// The parameter (`NoEcho`).
         parameter: String,
@@ -317,6 +318,19 @@ pub enum DeployInput {
         secret: String,
         /// Regions that keep a copy: those of the stacks that take it.
         regions: Vec<String>,
+        /// The stack whose endpoint checks send the token (the dns stack), read to find the
+        /// value they send now.
+        checks_stack: String,
+        /// Its region.
+        checks_region: String,
+    },
+    /// The token the deployed endpoint checks send now (read from Route 53), which the web
+    /// ACLs accept beside the current one until the checks send the current one: a change of
+    /// the token reaches the regional stacks before the dns stack. The current token when the
+    /// checks already send it, send none, or do not exist yet.
+    PreviousHealthToken {
+        /// The parameter (`NoEcho`).
+        parameter: String,
     },
 }
 
@@ -325,7 +339,8 @@ impl DeployInput {
     pub fn parameter(&self) -> &str {
         match self {
             DeployInput::CheckerRanges { parameter, .. }
-            | DeployInput::HealthToken { parameter, .. } => parameter,
+            | DeployInput::HealthToken { parameter, .. }
+            | DeployInput::PreviousHealthToken { parameter } => parameter,
         }
     }
 }
@@ -334,6 +349,9 @@ impl DeployInput {
 pub const CHECKER_RANGES_PARAMETER: &str = "Route53CheckerCidrs";
 /// The parameter of the regional and dns stacks that takes the health token.
 pub const HEALTH_TOKEN_PARAMETER: &str = "HealthToken";
+/// The parameter of the regional stacks that takes the token the deployed checks send (the
+/// web ACLs accept it too).
+pub const HEALTH_TOKEN_PREVIOUS_PARAMETER: &str = "HealthTokenPrevious";
 /// The query argument our endpoint checks carry the health token in (`GET
 /// /<stage>/health?<argument>=<token>`), and the web ACL matches.
 pub const HEALTH_TOKEN_ARGUMENT: &str = "token";
@@ -1545,8 +1563,11 @@ fn stacks(
             parameter: HEALTH_TOKEN_PARAMETER.to_owned(),
             secret: waf.health_token_secret.clone(),
             regions: vec![primary.region.clone(), secondary.region.clone()],
+            checks_stack: format!("{name}-{}", StackKind::Dns.as_str()),
+            checks_region: secondary.region.clone(),
         })
     };
+    // The regional stacks' web ACLs also accept the token the deployed checks send.
     let checker_ranges = || {
         waf.map(|waf| DeployInput::CheckerRanges {
             parameter: CHECKER_RANGES_PARAMETER.to_owned(),
@@ -1555,6 +1576,9 @@ fn stacks(
         })
         .into_iter()
         .chain(health_token())
+        .chain(waf.map(|_| DeployInput::PreviousHealthToken {
+            parameter: HEALTH_TOKEN_PREVIOUS_PARAMETER.to_owned(),
+        }))
         .collect::<Vec<_>>()
     };
     let monitoring_inputs = regional

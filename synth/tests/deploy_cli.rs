@@ -1468,3 +1468,444 @@ fn the_aws_commands_document_their_flags_and_exit_codes() {
         );
     }
 }
+
+/// The health token's secret in `region`: the current value, or the version `stage`.
+fn health_secret(project: &Project, region: &str, stage: Option<&str>) -> String {
+    block_on(async {
+        let cloud = ingest_synth::cloud::Cloud::with_config(project.sdk(region));
+        cloud
+            .secretsmanager(region)
+            .get_secret_value()
+            .secret_id("wiw-events/health-token")
+            .set_version_stage(stage.map(str::to_owned))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("no health token {stage:?} in {region}: {e:?}"))
+            .secret_string
+            .unwrap()
+    })
+}
+
+/// The `ResourcePath` of every HTTP(S) health check (the endpoint checks), as Route 53 has it.
+fn endpoint_check_paths(project: &Project) -> Vec<String> {
+    block_on(async {
+        let cloud = ingest_synth::cloud::Cloud::with_config(project.sdk("us-east-1"));
+        let checks = cloud
+            .route53("us-east-1")
+            .list_health_checks()
+            .send()
+            .await
+            .unwrap();
+        checks
+            .health_checks
+            .iter()
+            .filter_map(|c| c.health_check_config.as_ref()?.resource_path.clone())
+            .collect()
+    })
+}
+
+/// The health tokens the web ACL of the regional stack `stack` (in `region`) accepts: the search
+/// strings of the token matches in its health allow rule, as CloudFormation resolved them (the
+/// shim's `generic-properties` route: moto has the web ACL only as a generic model).
+fn accepted_tokens(project: &Project, region: &str, stack: &str) -> Vec<String> {
+    let (status, body) = http(
+        &project.moto,
+        "GET",
+        &format!("/moto-api/ingest/resources?region={region}&stack={stack}&logical-id=ApiWebAcl"),
+        b"",
+        &[],
+    );
+    assert_eq!(status, 200, "the web ACL of {stack}: {body}");
+    let acl: Value = serde_json::from_str(&body).unwrap();
+    let rule = acl["Properties"]["Rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["Name"] == "health-from-route53-checkers")
+        .unwrap_or_else(|| panic!("no health allow rule in {body}"));
+    rule["Statement"]["AndStatement"]["Statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["OrStatement"]["Statements"].as_array())
+        .flatten()
+        .filter(|m| {
+            m["ByteMatchStatement"]["FieldToMatch"]["SingleQueryArgument"]["Name"] == "token"
+        })
+        .map(|m| {
+            m["ByteMatchStatement"]["SearchString"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The stacks whose change tables a deploy printed, in the order it printed them, with their
+/// first line (`wiw-events-dns (us-west-2): 2 resource changes`).
+fn change_tables(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("wiw-events-") && l.contains("): "))
+        .collect()
+}
+
+/// Whether `stack`'s table in a deploy's output lists a change of the resource `logical_id`.
+fn table_lists(stdout: &str, stack: &str, logical_id: &str) -> bool {
+    stdout
+        .lines()
+        .skip_while(|l| !(l.starts_with(&format!("{stack} (")) && l.contains("): ")))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .any(|l| l.split_whitespace().nth(1) == Some(logical_id))
+}
+
+#[test]
+fn a_rotation_accepts_both_tokens_until_the_checks_send_the_new_one_and_the_next_deploy_narrows() {
+    let (_moto, _api, project) = bootstrapped(Integration::Works);
+    project.deploy();
+    let old = health_secret(&project, "us-east-1", None);
+    assert_eq!(
+        endpoint_check_paths(&project),
+        vec![format!("/v1/health?token={old}"); 2]
+    );
+    let accepted = |tokens: [&String; 2]| {
+        for (region, stack) in [
+            ("us-east-1", "wiw-events-primary"),
+            ("us-west-2", "wiw-events-secondary"),
+        ] {
+            assert_eq!(
+                accepted_tokens(&project, region, stack),
+                tokens.map(String::clone),
+                "{stack}: HealthToken, HealthTokenPrevious"
+            );
+        }
+    };
+    // A first deploy: the web ACLs accept the one token the checks send.
+    accepted([&old, &old]);
+    // A deploy without the flag never changes the token, and --only cannot rotate.
+    let (_, refused) = project.expect(
+        1,
+        &[
+            "deploy",
+            "--yes",
+            "--only",
+            "primary",
+            "--artifact",
+            "bootstrap.zip",
+            "--rotate-health-token",
+        ],
+    );
+    assert!(
+        refused.contains("--rotate-health-token changes the token every stack takes"),
+        "{refused}"
+    );
+    assert_eq!(health_secret(&project, "us-east-1", None), old);
+
+    let (stdout, stderr) = project.expect(
+        0,
+        &[
+            "deploy",
+            "--yes",
+            "--artifact",
+            "bootstrap.zip",
+            "--rotate-health-token",
+        ],
+    );
+    let new = health_secret(&project, "us-east-1", None);
+    assert_ne!(new, old, "a new value");
+    assert_eq!(new.len(), 43);
+    assert_eq!(
+        health_secret(&project, "us-west-2", None),
+        new,
+        "in both regions"
+    );
+    for region in ["us-east-1", "us-west-2"] {
+        assert_eq!(
+            health_secret(&project, region, Some("AWSPREVIOUS")),
+            old,
+            "Secrets Manager keeps the old value in {region}"
+        );
+    }
+    assert!(
+        stderr
+            .contains("health token: put a new random value in the secret wiw-events/health-token"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the web ACLs accept it beside the new one until the dns stack's checks send the new one; the next `ingest deploy` drops it"),
+        "{stderr}"
+    );
+    for token in [&old, &new] {
+        assert!(!stdout.contains(token.as_str()) && !stderr.contains(token.as_str()));
+    }
+    // The web ACLs changed first (HealthToken new, HealthTokenPrevious the old value the checks
+    // still sent), then the checks: they send the new token now.
+    let tables = change_tables(&stdout);
+    assert!(tables[0].starts_with("wiw-events-primary ("), "{stdout}");
+    assert!(tables[1].starts_with("wiw-events-secondary ("), "{stdout}");
+    assert!(tables[2].starts_with("wiw-events-dns ("), "{stdout}");
+    for stack in ["wiw-events-primary", "wiw-events-secondary"] {
+        assert!(
+            table_lists(&stdout, stack, "ApiWebAcl"),
+            "{stack}:\n{stdout}"
+        );
+    }
+    assert!(
+        table_lists(&stdout, "wiw-events-dns", "PrimaryEndpointCheck"),
+        "{stdout}"
+    );
+    assert_eq!(
+        endpoint_check_paths(&project),
+        vec![format!("/v1/health?token={new}"); 2]
+    );
+    // The web ACLs accept both: the new token and the old one, which the checks sent while the
+    // regional stacks updated.
+    accepted([&new, &old]);
+
+    // The next deploy narrows the web ACLs to the new token: HealthTokenPrevious changes from
+    // the old value to the new one, and nothing else does.
+    let (narrowed, narrowed_err) =
+        project.expect(0, &["deploy", "--yes", "--artifact", "bootstrap.zip"]);
+    assert!(!narrowed_err.contains("accept it beside"), "{narrowed_err}");
+    for stack in ["wiw-events-primary", "wiw-events-secondary"] {
+        assert!(
+            table_lists(&narrowed, stack, "ApiWebAcl"),
+            "{stack}:\n{narrowed}"
+        );
+    }
+    assert!(
+        narrowed.contains("wiw-events-dns (us-west-2): no changes"),
+        "{narrowed}"
+    );
+    assert_eq!(health_secret(&project, "us-west-2", None), new);
+    accepted([&new, &new]);
+    let (again, _) = project.expect(0, &["deploy", "--yes", "--artifact", "bootstrap.zip"]);
+    assert!(again.ends_with("no changes\n"), "{again}");
+    assert_eq!(
+        again
+            .lines()
+            .filter(|l| l.ends_with(": no changes"))
+            .count(),
+        4,
+        "{again}"
+    );
+}
+
+#[test]
+fn a_lost_secret_is_made_again_with_the_value_the_deployed_checks_send() {
+    let (_moto, _api, project) = bootstrapped(Integration::Works);
+    project.deploy();
+    let deployed = health_secret(&project, "us-west-2", None);
+    block_on(async {
+        let cloud = ingest_synth::cloud::Cloud::with_config(project.sdk("us-east-1"));
+        for region in ["us-east-1", "us-west-2"] {
+            cloud
+                .secretsmanager(region)
+                .delete_secret()
+                .secret_id("wiw-events/health-token")
+                .force_delete_without_recovery(true)
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    // diff says what deploy would do and writes nothing.
+    let (_, diff_err) = project.expect(0, &["diff", "--artifact", "bootstrap.zip"]);
+    assert!(
+        diff_err.contains("no region has the secret wiw-events/health-token: would create it in us-east-1 and us-west-2 with the value the deployed health checks send"),
+        "{diff_err}"
+    );
+    let (stdout, stderr) = project.expect(0, &["deploy", "--yes", "--artifact", "bootstrap.zip"]);
+    assert!(
+        stderr.contains("no region has the secret wiw-events/health-token: created it in us-east-1 and us-west-2 with the value the deployed health checks send (the token does not change)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&deployed) && !stdout.contains(&deployed));
+    for region in ["us-east-1", "us-west-2"] {
+        assert_eq!(health_secret(&project, region, None), deployed, "{region}");
+    }
+    // Nothing changed: the checks send what they sent, the web ACLs accept it.
+    assert_eq!(
+        endpoint_check_paths(&project),
+        vec![format!("/v1/health?token={deployed}"); 2]
+    );
+    assert_eq!(
+        accepted_tokens(&project, "us-east-1", "wiw-events-primary"),
+        [deployed.clone(), deployed.clone()]
+    );
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.ends_with(": no changes"))
+            .count(),
+        4,
+        "{stdout}"
+    );
+}
+
+/// Puts the dns stack back as stacks from before the health token had it: its endpoint checks
+/// read the health route without a query string (a change set through the SDK, as an older
+/// `ingest deploy` made it).
+fn strip_token_from_checks(project: &Project, token: &str) {
+    use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter};
+    block_on(async {
+        let cloud = ingest_synth::cloud::Cloud::with_config(project.sdk("us-west-2"));
+        let cfn = cloud.cloudformation("us-west-2");
+        let template = cfn
+            .get_template()
+            .stack_name("wiw-events-dns")
+            .send()
+            .await
+            .unwrap()
+            .template_body
+            .unwrap();
+        let old = template.replace(
+            r#"ResourcePath: !Sub "/v1/health?token=${HealthToken}""#,
+            r#"ResourcePath: "/v1/health""#,
+        );
+        assert_eq!(
+            template.matches("ResourcePath: !Sub").count(),
+            2,
+            "the dns template's checks: {template}"
+        );
+        assert!(!old.contains("token=${HealthToken}"));
+        let stack = cfn
+            .describe_stacks()
+            .stack_name("wiw-events-dns")
+            .send()
+            .await
+            .unwrap();
+        let parameters: Vec<Parameter> = stack.stacks()[0]
+            .parameters()
+            .iter()
+            .map(|p| {
+                let key = p.parameter_key().unwrap();
+                let builder = Parameter::builder().parameter_key(key);
+                if key == "HealthToken" {
+                    builder.parameter_value(token).build()
+                } else {
+                    builder.use_previous_value(true).build()
+                }
+            })
+            .collect();
+        let created = cfn
+            .create_change_set()
+            .stack_name("wiw-events-dns")
+            .change_set_name("older-ingest")
+            .change_set_type(ChangeSetType::Update)
+            .template_body(old)
+            .set_parameters(Some(parameters))
+            .capabilities(Capability::CapabilityIam)
+            .send()
+            .await
+            .unwrap();
+        let id = created.id().unwrap().to_owned();
+        for _ in 0..100 {
+            let described = cfn
+                .describe_change_set()
+                .change_set_name(&id)
+                .send()
+                .await
+                .unwrap();
+            let status = described.status().map(|s| s.as_str().to_owned());
+            if status.as_deref() == Some("CREATE_COMPLETE") {
+                break;
+            }
+            assert_ne!(
+                status.as_deref(),
+                Some("FAILED"),
+                "{:?}",
+                described.status_reason()
+            );
+            thread::sleep(std::time::Duration::from_millis(100));
+        }
+        cfn.execute_change_set()
+            .change_set_name(&id)
+            .send()
+            .await
+            .unwrap();
+        for _ in 0..300 {
+            let stack = cfn
+                .describe_stacks()
+                .stack_name("wiw-events-dns")
+                .send()
+                .await
+                .unwrap();
+            let status = stack.stacks()[0]
+                .stack_status()
+                .unwrap()
+                .as_str()
+                .to_owned();
+            if status == "UPDATE_COMPLETE" {
+                return;
+            }
+            assert!(status.ends_with("_IN_PROGRESS"), "{status}");
+            thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the dns stack did not finish its update");
+    });
+}
+
+#[test]
+fn checks_from_before_the_token_get_it_before_the_web_acls_require_it() {
+    let (_moto, _api, project) = bootstrapped(Integration::Works);
+    project.deploy();
+    let token = health_secret(&project, "us-west-2", None);
+    strip_token_from_checks(&project, &token);
+    assert_eq!(endpoint_check_paths(&project), vec!["/v1/health"; 2]);
+    // The regional stacks alone would make their web ACLs refuse the deployed checks.
+    let (_, refused) = project.expect(
+        1,
+        &[
+            "deploy",
+            "--yes",
+            "--only",
+            "primary,secondary",
+            "--artifact",
+            "bootstrap.zip",
+        ],
+    );
+    assert!(
+        refused.contains("the deployed health checks send no health token, and the web ACLs of wiw-events-primary and wiw-events-secondary would require one"),
+        "{refused}"
+    );
+    assert!(refused.contains("ingest deploy --only dns"), "{refused}");
+    // diff says what deploy will do.
+    let (_, diff_err) = project.expect(3, &["diff", "--artifact", "bootstrap.zip"]);
+    assert!(
+        diff_err.contains("the deployed health checks send no token: the dns stack deploys first"),
+        "{diff_err}"
+    );
+    // The whole deploy: the dns stack first, with the deployed regional stacks' outputs (the
+    // deployed web ACLs here already accept the token; those of an older version ignore the
+    // query string), then the usual order, where the dns stack has no more to change.
+    let (stdout, stderr) = project.expect(0, &["deploy", "--yes", "--artifact", "bootstrap.zip"]);
+    assert!(
+        stderr.contains("the deployed health checks send no token: the dns stack deploys first"),
+        "{stderr}"
+    );
+    let tables = change_tables(&stdout);
+    assert!(
+        tables[0].starts_with("wiw-events-dns (us-west-2): 2 resource changes"),
+        "{stdout}"
+    );
+    assert!(tables[1].starts_with("wiw-events-primary ("), "{stdout}");
+    assert!(tables[2].starts_with("wiw-events-secondary ("), "{stdout}");
+    assert_eq!(
+        tables[3], "wiw-events-dns (us-west-2): no changes",
+        "{stdout}"
+    );
+    assert_eq!(
+        endpoint_check_paths(&project),
+        vec![format!("/v1/health?token={token}"); 2]
+    );
+    // Once the checks send the token, the web ACLs need no other.
+    assert_eq!(
+        accepted_tokens(&project, "us-west-2", "wiw-events-secondary"),
+        [token.clone(), token.clone()]
+    );
+    let (again, again_err) = project.expect(0, &["deploy", "--yes", "--artifact", "bootstrap.zip"]);
+    assert!(!again_err.contains("deploys first"), "{again_err}");
+    assert!(again.ends_with("no changes\n"), "{again}");
+}

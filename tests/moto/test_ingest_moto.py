@@ -145,6 +145,10 @@ class Aws:
             )
         return self._clients[key]
 
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(f"{self.endpoint}{path}", timeout=10) as response:
+            return json.loads(response.read())
+
     def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
         request = urllib.request.Request(
             f"{self.endpoint}{path}",
@@ -232,6 +236,8 @@ def regional_parameters(spec: Spec, role: str, template: dict[str, Any]) -> dict
         parameters["Route53CheckerCidrs"] = CHECKER_CIDRS
     if "HealthToken" in (template.get("Parameters") or {}):
         parameters["HealthToken"] = HEALTH_TOKEN
+    if "HealthTokenPrevious" in (template.get("Parameters") or {}):
+        parameters["HealthTokenPrevious"] = HEALTH_TOKEN
     return parameters
 
 
@@ -1290,6 +1296,18 @@ def test_generic_model(aws: Aws) -> None:
     assert first["IpSetArn"].startswith(f"arn:aws:wafv2:{region}:{ACCOUNT}:regional/ipset/shim-ips")
     assert first["WorkGroupRef"] == "shim-wg"
     assert re.fullmatch(r"generic-Unnamed-[A-Z0-9]{13}", first["UnnamedRef"]), first["UnnamedRef"]
+    # What no API reads back, the shim's control route does: the properties as resolved.
+    resources = f"/moto-api/ingest/resources?region={region}&stack=generic&logical-id="
+    stream = aws.get(resources + "Stream")
+    assert stream["Type"] == "AWS::KinesisFirehose::DeliveryStream"
+    assert stream["PhysicalResourceId"] == "shim-stream"
+    role = stream["Properties"]["ExtendedS3DestinationConfiguration"]["RoleARN"]
+    assert role == f"arn:aws:iam::{ACCOUNT}:role/shim", role
+    assert aws.get(resources + "IpSet")["Properties"]["Addresses"] == ["192.0.2.0/24"]
+    for absent in ("Topic", "NoSuchResource"):  # moto's own model; nothing
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            aws.get(resources + absent)
+        assert refused.value.code == 404, absent
 
     edited = copy.deepcopy(GENERIC_TEMPLATE)
     edited["Resources"]["Query"]["Properties"]["QueryString"] = "SELECT 2"  # create-only
@@ -1303,6 +1321,7 @@ def test_generic_model(aws: Aws) -> None:
     second = outputs(stack)
     assert second["QueryRef"] != first["QueryRef"], "a create-only change replaces the resource"
     assert second["IpSetRef"] == first["IpSetRef"], "an in-place update keeps the identity"
+    assert aws.get(resources + "IpSet")["Properties"]["Addresses"] == ["198.51.100.0/24"]
     assert {k: v for k, v in second.items() if not k.startswith("Query")} == {
         k: v for k, v in first.items() if not k.startswith("Query")
     }

@@ -1,4 +1,5 @@
-//! `ingest deploy [SPEC] [--yes] [--only STACK] [--artifact ZIP]`: the stacks on AWS.
+//! `ingest deploy [SPEC] [--yes] [--only STACK] [--artifact ZIP] [--rotate-health-token]`: the
+//! stacks on AWS.
 //!
 //! 1. The spec is checked and its stacks rendered in memory ([`targets`]); `generated/` is not
 //!    read. Each stack's template says which parameters it takes, which capabilities it needs
@@ -8,10 +9,16 @@
 //!    gives one, and uploaded with the templates to the staging bucket of each stack's region
 //!    under content-addressed keys (skipped when there): see [`crate::cloud::staging`]. The
 //!    parameters found outside the stacks are read ([`deploy_values`]): Route 53's checker
-//!    ranges, and the health token, whose secret is created in each region where it is absent
+//!    ranges, the health token, whose secret is created in each region where it is absent (or
+//!    changed, `--rotate-health-token`), and the token the deployed checks send
 //!    ([`crate::cloud::secrets`]; `diff` creates nothing).
 //! 3. Stacks deploy by dependency level: the regional stacks together, then the dns stack with
-//!    their outputs as its parameters. Per level: a change set per stack ([`prepare`]), shown as
+//!    their outputs as its parameters. The health token may change that order
+//!    ([`token_step`]): the regional stacks' web ACLs accept the current token and the one the
+//!    deployed endpoint checks send ([`secrets::decide`]), so a rotation keeps the usual order;
+//!    but checks that send no token (stacks from before it) are updated first, by a dns stack
+//!    level ahead of the others, since the new web ACLs would refuse them and the old ones
+//!    ignore the query string. Per level: a change set per stack ([`prepare`]), shown as
 //!    a table on standard output; one question (unless `--yes`); execution; the stacks' events
 //!    followed with a live progress line per stack on standard error ([`Progress`]); the outputs
 //!    printed. A failed stack stops the run with CloudFormation's reasons for each failed
@@ -48,7 +55,7 @@ use crate::cloud::staging::{self, DeployedRecord, SpecBundle, StagedObject, Stag
 use crate::cloud::{self, Cloud, CloudError, Settings};
 use crate::diagnostic::SourceFile;
 use crate::errors::{Error, Result};
-use crate::plan::{DeployInput, Plan, StackKind};
+use crate::plan::{DeployInput, HEALTH_TOKEN_ARGUMENT, Plan, StackKind};
 use crate::render::{self, Templates};
 
 /// `print!` to standard output that ignores a closed pipe (`ingest status | head`): the
@@ -361,23 +368,36 @@ pub(crate) struct Staged {
 pub(crate) enum Inputs {
     /// Create the health token's secret where it is absent.
     Create,
+    /// Create it where it is absent and put a new random value in it (`--rotate-health-token`).
+    Rotate,
     /// Read only; a missing token is made up for the change set and not stored.
     ReadOnly,
 }
 
+/// The deploy inputs' values, and what the health token asks of the deploy's order.
+#[derive(Debug, Default)]
+pub(crate) struct DeployValues {
+    /// Values by parameter name (the same value for every stack that takes it).
+    pub values: BTreeMap<String, String>,
+    /// What [`secrets::decide`] decided, when a stack takes the health token.
+    pub token: Option<secrets::TokenDecision>,
+}
+
 /// The values of the deploy inputs of `targets`: Route 53's health-checker ranges from
-/// `ip_ranges` (a file) or AWS's published `ip-ranges.json` ([`ip_ranges`]), and the health
-/// token from its secret ([`secrets`]).
+/// `ip_ranges` (a file) or AWS's published `ip-ranges.json` ([`ip_ranges`]), the health token
+/// from its secret, and the token the deployed checks send ([`secrets`]).
 pub(crate) async fn deploy_values(
     cloud: &Cloud,
     plan: &Plan,
     targets: &[Target],
     ip_ranges_file: Option<&Path>,
     inputs: Inputs,
-) -> Result<BTreeMap<String, String>> {
+) -> Result<DeployValues> {
     let mut values = BTreeMap::new();
     let mut text: Option<(Vec<u8>, String)> = None;
-    for input in targets.iter().flat_map(|t| &t.deploy_inputs) {
+    let mut decision: Option<secrets::TokenDecision> = None;
+    let all_inputs: Vec<&DeployInput> = targets.iter().flat_map(|t| &t.deploy_inputs).collect();
+    for input in &all_inputs {
         match input {
             DeployInput::CheckerRanges {
                 parameter,
@@ -400,25 +420,93 @@ pub(crate) async fn deploy_values(
                 parameter,
                 secret,
                 regions,
+                checks_stack,
+                checks_region,
             } => {
                 if values.contains_key(parameter) {
                     continue;
                 }
-                let create = inputs == Inputs::Create;
+                let checks = secrets::deployed_checks(
+                    cloud,
+                    checks_stack,
+                    checks_region,
+                    HEALTH_TOKEN_ARGUMENT,
+                )
+                .await?;
+                let write = match inputs {
+                    Inputs::Create => secrets::Write::Create,
+                    Inputs::Rotate => secrets::Write::Rotate,
+                    Inputs::ReadOnly => secrets::Write::ReadOnly,
+                };
                 let token =
-                    secrets::health_token(cloud, &plan.name, secret, regions, create).await?;
-                if !token.created_in.is_empty() {
-                    eprintln!(
-                        "health token: {} the secret {secret} in {}",
-                        if create { "created" } else { "would create" },
-                        token.created_in.join(" and ")
-                    );
+                    secrets::health_token(cloud, &plan.name, secret, regions, checks.sent(), write)
+                        .await?;
+                if let Some(message) = token_message(secret, &token, inputs) {
+                    eprintln!("health token: {message}");
                 }
+                decision = Some(secrets::decide(&token.value, &checks));
                 values.insert(parameter.clone(), token.value);
             }
+            DeployInput::PreviousHealthToken { .. } => {}
         }
     }
-    Ok(values)
+    // After the token: the previous one is decided from it.
+    for input in &all_inputs {
+        if let DeployInput::PreviousHealthToken { parameter } = input {
+            let decided = decision.as_ref().ok_or_else(|| Error::UnfilledParameter {
+                stack: "a regional stack".to_owned(),
+                parameter: parameter.clone(),
+            })?;
+            values.insert(parameter.clone(), decided.previous.clone());
+        }
+    }
+    Ok(DeployValues {
+        values,
+        token: decision,
+    })
+}
+
+/// What deploy says about the health token's secret (never its value).
+fn token_message(secret: &str, token: &secrets::HealthToken, inputs: Inputs) -> Option<String> {
+    let (done, regions) = (inputs != Inputs::ReadOnly, token.created_in.join(" and "));
+    let created = if done { "created" } else { "would create" };
+    Some(match token.source {
+        secrets::TokenSource::Kept if token.created_in.is_empty() => return None,
+        secrets::TokenSource::Kept => format!(
+            "{} the secret {secret} in {regions} with the value of the other region",
+            if done { "copied" } else { "would copy" }
+        ),
+        secrets::TokenSource::Recovered => format!(
+            "no region has the secret {secret}: {created} it in {regions} with the value the deployed health checks send (the token does not change)"
+        ),
+        secrets::TokenSource::New => {
+            format!(
+                "{created} the secret {secret} in {regions} (a new random value: no deployed health check sends one)"
+            )
+        }
+        secrets::TokenSource::Rotated => {
+            let mut text = format!(
+                "put a new random value in the secret {secret} (Secrets Manager keeps the old one as AWSPREVIOUS)"
+            );
+            if !token.created_in.is_empty() {
+                let _ = write!(text, ", created it in {regions}");
+            }
+            text
+        }
+    })
+}
+
+/// What the decision about the token means for this deploy, said before it starts.
+pub(crate) fn decision_message(decision: &secrets::TokenDecision) -> Option<&'static str> {
+    match decision.transition {
+        secrets::Transition::FirstDeploy | secrets::Transition::Steady => None,
+        secrets::Transition::Rotating => Some(
+            "the deployed health checks send the previous token: the web ACLs accept it beside the new one until the dns stack's checks send the new one; the next `ingest deploy` drops it",
+        ),
+        secrets::Transition::Upgrading => Some(
+            "the deployed health checks send no token: the dns stack deploys first (the deployed web ACLs ignore the query string), then the regional stacks, whose web ACLs then require it",
+        ),
+    }
 }
 
 /// Uploads what `targets` need to the staging buckets (skipping what is there).
@@ -1090,9 +1178,146 @@ pub(crate) fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
+/// What the health token's decision makes of the stacks of one deploy ([`token_step`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TokenStep {
+    /// The plan's order.
+    Usual,
+    /// The plan's order, with a warning.
+    Warn(String),
+    /// The dns stack first, with the deployed regional stacks' outputs, then the plan's order.
+    DnsFirst,
+    /// Not this deploy: it would make the web ACLs refuse the deployed checks.
+    Refuse {
+        /// Why.
+        what: String,
+        /// What to do.
+        help: String,
+    },
+}
+
+/// Where the dns stack goes in a deploy of `selected`, given what [`secrets::decide`] decided
+/// and the outputs of the deployed regional stacks (`deployed`, read when the decision puts the
+/// dns stack first). Pure: the deploy's only decision about the order.
+///
+/// The plan deploys the regional stacks first because the dns stack takes their outputs. That
+/// order is safe for a token change as long as the web ACLs accept the token the deployed
+/// checks send ([`secrets::decide`] passes it as `HealthTokenPrevious`). Checks that send no
+/// token at all are the one case no web ACL of ours accepts: the dns stack goes first, while the
+/// deployed web ACLs (from before the token) ignore the query string, and again in its usual
+/// place, so outputs the regional stacks change still reach it (usually no change).
+fn token_step(
+    decision: &secrets::TokenDecision,
+    selected: &[Target],
+    deployed: &Outputs,
+) -> TokenStep {
+    let dns = selected.iter().find(|t| t.kind == StackKind::Dns.as_str());
+    let regional: Vec<&str> = selected
+        .iter()
+        .filter(|t| {
+            t.deploy_inputs
+                .iter()
+                .any(|i| matches!(i, DeployInput::PreviousHealthToken { .. }))
+        })
+        .map(|t| t.name.as_str())
+        .collect();
+    if regional.is_empty() {
+        return match dns {
+            Some(dns) if decision.transition == secrets::Transition::Rotating => {
+                TokenStep::Warn(format!(
+                    "{} will send the new health token: the regional stacks are not in this deploy, so their web ACLs accept it only if they were deployed since the token changed",
+                    dns.name
+                ))
+            }
+            _ => TokenStep::Usual,
+        };
+    }
+    if decision.order != secrets::Order::DnsFirst {
+        return TokenStep::Usual;
+    }
+    let Some(dns) = dns else {
+        return TokenStep::Refuse {
+            what: format!(
+                "the deployed health checks send no health token, and the web ACLs of {} would require one: the checks would read 403 and fail the regions over",
+                regional.join(" and ")
+            ),
+            help: "deploy the dns stack first (`ingest deploy --only dns`: the deployed web ACLs ignore the query string), or deploy every stack (without --only) and deploy orders them so".to_owned(),
+        };
+    };
+    let missing: Vec<String> = dns
+        .inputs
+        .iter()
+        .filter(|i| {
+            !deployed
+                .get(i.from)
+                .is_some_and(|o| o.contains_key(&i.output))
+        })
+        .map(|i| format!("{} of the {} stack", i.output, i.from))
+        .collect();
+    if missing.is_empty() {
+        TokenStep::DnsFirst
+    } else {
+        TokenStep::Warn(format!(
+            "{} cannot deploy before the regional stacks (they do not output {} yet): the health checks read 403 from when a regional web ACL requires the token until {} has deployed",
+            dns.name,
+            missing.join(", "),
+            dns.name
+        ))
+    }
+}
+
+/// Applies [`token_step`] to a deploy: reads the deployed regional stacks' outputs when the
+/// dns stack would go first, and puts it first (its level ahead of `order`, their outputs in
+/// `outputs`), warns, or refuses.
+async fn token_order<'t>(
+    cloud: &Cloud,
+    decision: &secrets::TokenDecision,
+    all: &[Target],
+    selected: &'t [Target],
+    outputs: &mut Outputs,
+    order: &mut Vec<Vec<&'t Target>>,
+) -> Result<()> {
+    let dns = selected.iter().find(|t| t.kind == StackKind::Dns.as_str());
+    let mut deployed = Outputs::new();
+    if let Some(dns) = dns
+        && decision.order == secrets::Order::DnsFirst
+    {
+        for kind in &dns.depends_on {
+            let Some(target) = all.iter().find(|t| t.kind == *kind) else {
+                continue;
+            };
+            if let Some(stack) = Stacks::new(cloud, &target.region)
+                .describe(&target.name)
+                .await?
+                .filter(|s| status_kind(&s.status) == StatusKind::Stable)
+            {
+                deployed.insert(target.kind, stack.outputs);
+            }
+        }
+    }
+    match token_step(decision, selected, &deployed) {
+        TokenStep::Usual => {}
+        TokenStep::Warn(text) => eprintln!("warning: {text}"),
+        TokenStep::Refuse { what, help } => return Err(Error::HealthToken { what, help }),
+        TokenStep::DnsFirst => {
+            for (kind, values) in deployed {
+                outputs.entry(kind).or_insert(values);
+            }
+            order.insert(0, dns.into_iter().collect());
+        }
+    }
+    Ok(())
+}
+
 /// Runs `ingest deploy`.
 pub fn run(args: &DeployArgs, ui: Ui) -> Result<ExitCode> {
     require_answerable(args.yes, "deploying")?;
+    if args.rotate_health_token && !args.only.is_empty() {
+        return Err(Error::HealthToken {
+            what: "--rotate-health-token changes the token every stack takes: it cannot go with --only".to_owned(),
+            help: "run `ingest deploy --rotate-health-token` without --only: it deploys the regional stacks (accepting the new and the old token), then the dns stack's checks (sending the new one)".to_owned(),
+        });
+    }
     let spec = spec_or_default(args.spec.as_deref());
     let checked = checked_spec(&spec, ui)?;
     let plan = &checked.plan;
@@ -1121,18 +1346,25 @@ pub fn run(args: &DeployArgs, ui: Ui) -> Result<ExitCode> {
             super::check::before_deploy(&cloud, &checked, args.allow_breaking, ui).await?;
         }
         let mut staged = stage(&staging, &selected, zip.as_deref()).await?;
-        staged.deploy_values = deploy_values(
-            &cloud,
-            plan,
-            &selected,
-            args.ip_ranges.as_deref(),
-            Inputs::Create,
-        )
-        .await?;
+        let inputs = if args.rotate_health_token {
+            Inputs::Rotate
+        } else {
+            Inputs::Create
+        };
+        let values =
+            deploy_values(&cloud, plan, &selected, args.ip_ranges.as_deref(), inputs).await?;
+        staged.deploy_values = values.values;
         let mut outputs = outside_outputs(&cloud, &all, &selected).await?;
+        let mut order = levels(&selected);
+        if let Some(decision) = &values.token {
+            if let Some(message) = decision_message(decision) {
+                eprintln!("health token: {message}");
+            }
+            token_order(&cloud, decision, &all, &selected, &mut outputs, &mut order).await?;
+        }
         let progress = Progress::new(ui);
         let mut changed = 0usize;
-        for level in levels(&selected) {
+        for level in order {
             let prepared: Vec<Prepared<'_>> = join_all(
                 level
                     .iter()
@@ -1453,7 +1685,10 @@ mod tests {
         }
         // The token is a secret: never printed in a change's summary.
         assert_eq!(dns.secret_parameters, ["HealthToken"]);
-        assert_eq!(primary.secret_parameters, ["HealthToken"]);
+        assert_eq!(
+            primary.secret_parameters,
+            ["HealthToken", "HealthTokenPrevious"]
+        );
         assert_eq!(
             dns.parameters
                 .iter()
@@ -1483,6 +1718,101 @@ mod tests {
         assert_eq!(only.len(), 1);
         let error = super::targets(&plan, &spec, &["dsn".to_owned()]).unwrap_err();
         assert_eq!(error.to_string(), "the spec has no `dsn` stack");
+    }
+
+    #[test]
+    fn checks_without_a_token_put_the_dns_stack_first_or_refuse_the_regions_alone() {
+        let (plan, spec) = plan();
+        let all = targets(&plan, &spec, &[]).unwrap();
+        let only = |kinds: &[&str]| {
+            let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+            targets(&plan, &spec, &kinds).unwrap()
+        };
+        let decision = |transition, order| secrets::TokenDecision {
+            previous: "p".repeat(43),
+            order,
+            transition,
+        };
+        let upgrading = decision(secrets::Transition::Upgrading, secrets::Order::DnsFirst);
+        // Every output the dns stack takes, as the deployed regional stacks have them.
+        let dns = all.iter().find(|t| t.kind == "dns").unwrap();
+        let mut deployed = Outputs::new();
+        for input in &dns.inputs {
+            deployed
+                .entry(input.from)
+                .or_default()
+                .insert(input.output.clone(), "x".to_owned());
+        }
+        assert_eq!(token_step(&upgrading, &all, &deployed), TokenStep::DnsFirst);
+        // Much older regional stacks without an output the dns stack takes: it cannot go first.
+        let mut older = deployed.clone();
+        older
+            .get_mut("secondary")
+            .unwrap()
+            .remove("PrimarySwitchAlarmName");
+        let TokenStep::Warn(text) = token_step(&upgrading, &all, &older) else {
+            panic!("a warning");
+        };
+        assert!(
+            text.contains("PrimarySwitchAlarmName of the secondary stack"),
+            "{text}"
+        );
+        // The regional stacks alone would refuse the deployed checks.
+        let TokenStep::Refuse { what, help } =
+            token_step(&upgrading, &only(&["primary", "secondary"]), &deployed)
+        else {
+            panic!("refused");
+        };
+        assert!(
+            what.contains("wiw-events-primary and wiw-events-secondary"),
+            "{what}"
+        );
+        assert!(help.contains("--only dns"), "{help}");
+        // The dns stack alone sends the token the old web ACLs ignore: nothing to reorder.
+        assert_eq!(
+            token_step(&upgrading, &only(&["dns"]), &deployed),
+            TokenStep::Usual
+        );
+        assert_eq!(
+            token_step(&upgrading, &only(&["monitoring"]), &deployed),
+            TokenStep::Usual
+        );
+    }
+
+    #[test]
+    fn a_rotation_and_a_steady_token_keep_the_plans_order() {
+        let (plan, spec) = plan();
+        let all = targets(&plan, &spec, &[]).unwrap();
+        let decision = |transition| secrets::TokenDecision {
+            previous: "p".repeat(43),
+            order: secrets::Order::RegionsFirst,
+            transition,
+        };
+        for transition in [
+            secrets::Transition::FirstDeploy,
+            secrets::Transition::Steady,
+            secrets::Transition::Rotating,
+        ] {
+            assert_eq!(
+                token_step(&decision(transition), &all, &Outputs::new()),
+                TokenStep::Usual,
+                "{transition:?}"
+            );
+        }
+        // The checks alone during a rotation: the regional stacks must already accept it.
+        let dns = targets(&plan, &spec, &["dns".to_owned()]).unwrap();
+        assert!(matches!(
+            token_step(&decision(secrets::Transition::Rotating), &dns, &Outputs::new()),
+            TokenStep::Warn(text) if text.contains("deployed since the token changed")
+        ));
+        assert_eq!(
+            token_step(
+                &decision(secrets::Transition::Steady),
+                &dns,
+                &Outputs::new()
+            ),
+            TokenStep::Usual
+        );
     }
 
     #[test]

@@ -16,8 +16,8 @@ use std::process::ExitCode;
 
 use super::deploy::out;
 use super::deploy::{
-    Inputs, StackChange, Target, artifact_bytes, deploy_values, levels, outside_outputs, prepare,
-    render_change, settings, stage, targets,
+    Inputs, StackChange, Target, artifact_bytes, decision_message, deploy_values, levels,
+    outside_outputs, prepare, render_change, settings, stage, targets,
 };
 use super::{Ui, checked_spec, spec_or_default};
 use crate::cli::DiffArgs;
@@ -52,7 +52,7 @@ pub fn run(args: &DiffArgs, ui: Ui) -> Result<ExitCode> {
         let cloud = Cloud::connect(&settings(&args.aws), &regions[0]).await?;
         let staging = Staging::find(&cloud, &regions).await?;
         let mut staged = stage(&staging, &selected, zip.as_deref()).await?;
-        staged.deploy_values = deploy_values(
+        let values = deploy_values(
             &cloud,
             plan,
             &selected,
@@ -60,6 +60,11 @@ pub fn run(args: &DiffArgs, ui: Ui) -> Result<ExitCode> {
             Inputs::ReadOnly,
         )
         .await?;
+        // What deploy would do about the token (its order, a previous token still accepted).
+        if let Some(message) = values.token.as_ref().and_then(decision_message) {
+            eprintln!("health token: {message}");
+        }
+        staged.deploy_values = values.values;
         let mut outputs = outside_outputs(&cloud, &all, &selected).await?;
         let mut changes = false;
         for level in levels(&selected) {

@@ -18,8 +18,9 @@ use sha2::{Digest, Sha256};
 use super::athena;
 use crate::aws;
 use crate::plan::{
-    CHECKER_RANGES_PARAMETER, Endpoint, HEALTH_TOKEN_ARGUMENT, HEALTH_TOKEN_PARAMETER, LeverChoice,
-    Plan, RegionPlan, Role, StackKind, StreamCapacity,
+    CHECKER_RANGES_PARAMETER, Endpoint, HEALTH_TOKEN_ARGUMENT, HEALTH_TOKEN_PARAMETER,
+    HEALTH_TOKEN_PREVIOUS_PARAMETER, LeverChoice, Plan, RegionPlan, Role, StackKind,
+    StreamCapacity,
 };
 use crate::spec::raw::IpAddressType;
 
@@ -173,6 +174,12 @@ pub struct WafContext {
     pub ranges_parameter: &'static str,
     /// Parameter holding the health token (`NoEcho`, filled by `ingest deploy` from the secret).
     pub token_parameter: &'static str,
+    /// Parameter holding the token the deployed endpoint checks send (`NoEcho`, filled by
+    /// `ingest deploy` from the checks: the previous value during a rotation, else the same).
+    pub previous_token_parameter: &'static str,
+    /// The parameters whose values the health allow rule accepts (an `OrStatement` of one
+    /// exact match each): the current token and the previous one.
+    pub accepted_token_parameters: [&'static str; 2],
     /// Query argument that carries the token (`SingleQueryArgument.Name`).
     pub token_argument: &'static str,
     /// The token's Secrets Manager secret, for descriptions.
@@ -890,6 +897,11 @@ pub fn build(plan: &Plan, api_template: &str) -> Contexts {
                 ip_set_name: format!("{}-health-checkers", plan.name),
                 ranges_parameter: CHECKER_RANGES_PARAMETER,
                 token_parameter: HEALTH_TOKEN_PARAMETER,
+                previous_token_parameter: HEALTH_TOKEN_PREVIOUS_PARAMETER,
+                accepted_token_parameters: [
+                    HEALTH_TOKEN_PARAMETER,
+                    HEALTH_TOKEN_PREVIOUS_PARAMETER,
+                ],
                 token_argument: HEALTH_TOKEN_ARGUMENT,
                 token_secret: waf.health_token_secret.clone(),
                 rate_per_ip: waf.rate_per_ip,

@@ -2,6 +2,8 @@
 //! web ACL, its rate-based rules count client addresses a client cannot choose, and the health
 //! route is open to an allow-list only.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Map, Value};
 
 use super::Problems;
@@ -13,6 +15,7 @@ pub(super) const CODES: &[&str] = &[
     "waf-rate-key-spoofable",
     "health-route-open",
     "health-allow-without-token",
+    "health-token-without-previous",
     "health-check-without-token",
     "waf-bytes-unbounded",
 ];
@@ -37,18 +40,6 @@ fn counts_large_bodies(rate: &Map<String, Value>) -> bool {
     })
 }
 
-/// Whether `value` is `Ref` of a `NoEcho` parameter: a secret the template does not hold.
-fn is_secret_parameter(t: &Template<'_>, value: &Value) -> bool {
-    let Some(name) = value
-        .as_object()
-        .and_then(|o| o.get("Ref"))
-        .and_then(Value::as_str)
-    else {
-        return false;
-    };
-    secret_parameter(t, name)
-}
-
 /// Whether the template has the parameter `name`, declared `NoEcho`.
 fn secret_parameter(t: &Template<'_>, name: &str) -> bool {
     t.parameters
@@ -57,18 +48,61 @@ fn secret_parameter(t: &Template<'_>, name: &str) -> bool {
         .is_some_and(|p| is_true(p.get("NoEcho")))
 }
 
+/// A statement that only a request carrying a token of ours matches: an exact match of a
+/// query argument against a `NoEcho` parameter (a secret the template does not hold), with no
+/// text transformation (one would widen what matches). Its argument and parameter.
+fn token_match<'a>(t: &Template<'_>, inner: &'a Map<String, Value>) -> Option<(&'a str, &'a str)> {
+    let argument = object(inner, "FieldToMatch")
+        .and_then(|f| object(f, "SingleQueryArgument"))
+        .and_then(|a| text(a, "Name"))?;
+    let parameter = inner
+        .get("SearchString")
+        .and_then(Value::as_object)
+        .and_then(|o| o.get("Ref"))
+        .and_then(Value::as_str)?;
+    let untransformed = array(inner, "TextTransformations")
+        .iter()
+        .all(|tr| tr.get("Type").and_then(Value::as_str) == Some("NONE"));
+    (text(inner, "PositionalConstraint") == Some("EXACTLY")
+        && untransformed
+        && secret_parameter(t, parameter))
+    .then_some((argument, parameter))
+}
+
 /// The health route's allow rule must match something only our checks send: Route 53's
 /// checker ranges serve every account's health checks, so an allow-list of addresses admits an
-/// outsider's checks too (`docs/security.md#the-health-route`). The secret is a query argument
-/// matched `EXACTLY` against a `NoEcho` parameter.
-fn has_token_match(t: &Template<'_>, statements: &[(&str, &Map<String, Value>)]) -> bool {
-    statements.iter().any(|(kind, inner)| {
-        *kind == "ByteMatchStatement"
-            && object(inner, "FieldToMatch").is_some_and(|f| f.contains_key("SingleQueryArgument"))
-            && text(inner, "PositionalConstraint") == Some("EXACTLY")
-            && inner
-                .get("SearchString")
-                .is_some_and(|v| is_secret_parameter(t, v))
+/// outsider's checks too (`docs/security.md#the-health-token`). One of the conditions the rule
+/// ANDs must be a [`token_match`], or an `OrStatement` of token matches on one argument (any
+/// other statement in it would admit reads without a token). The parameters it accepts.
+fn accepted_tokens<'a>(
+    t: &Template<'_>,
+    statement: &'a Map<String, Value>,
+) -> Option<BTreeSet<&'a str>> {
+    let conjuncts: Vec<&Map<String, Value>> = match object(statement, "AndStatement") {
+        Some(and) => array(and, "Statements")
+            .iter()
+            .filter_map(Value::as_object)
+            .collect(),
+        None => vec![statement],
+    };
+    conjuncts.iter().find_map(|conjunct| {
+        if let Some(inner) = object(conjunct, "ByteMatchStatement") {
+            return token_match(t, inner).map(|(_, parameter)| BTreeSet::from([parameter]));
+        }
+        let members: Vec<(&str, &str)> = array(object(conjunct, "OrStatement")?, "Statements")
+            .iter()
+            .map(|member| {
+                member
+                    .as_object()
+                    .and_then(|m| object(m, "ByteMatchStatement"))
+                    .and_then(|inner| token_match(t, inner))
+            })
+            .collect::<Option<_>>()?;
+        let argument = members.first()?.0;
+        members
+            .iter()
+            .all(|(a, _)| *a == argument)
+            .then(|| members.iter().map(|(_, parameter)| *parameter).collect())
     })
 }
 
@@ -192,14 +226,25 @@ pub(super) fn check_web_acl_rules(t: &Template<'_>, problems: &mut Problems) {
                 .any(|(kind, _)| *kind == "IPSetReferenceStatement");
             if let Some(path) = path_match(&found) {
                 if is_allow && has_ip_set {
-                    if !has_token_match(t, &found) {
-                        problems.at(
+                    match object(rule, "Statement").and_then(|s| accepted_tokens(t, s)) {
+                        None => problems.at(
                             acl.id,
                             "health-allow-without-token",
                             format!(
-                                "rule `{name}` admits the health route by address alone: Route 53's checker ranges serve every account's health checks, so anyone's checks pass it and can drain the route's throttle; AND a `ByteMatchStatement` on `SingleQueryArgument` (`PositionalConstraint: EXACTLY`, `SearchString: !Ref` a `NoEcho` parameter) that only our checks send"
+                                "rule `{name}` admits the health route by address alone: Route 53's checker ranges serve every account's health checks, so anyone's checks pass it and can drain the route's throttle; AND a `ByteMatchStatement` on `SingleQueryArgument` (`PositionalConstraint: EXACTLY`, `TextTransformations` of `NONE`, `SearchString: !Ref` a `NoEcho` parameter) that only our checks send, or an `OrStatement` of such matches and nothing else"
                             ),
-                        );
+                        ),
+                        Some(accepted) if accepted.len() != 2 => problems.at(
+                            acl.id,
+                            "health-token-without-previous",
+                            format!(
+                                "rule `{name}` accepts {} health token parameter{} ({}): a change of the token reaches the web ACL minutes before the dns stack's checks send it, and in between our own checks read 403 and fail the region over; accept exactly the current and the previous token, an `OrStatement` of two such matches (`!Ref HealthToken`, `!Ref HealthTokenPrevious`)",
+                                accepted.len(),
+                                if accepted.len() == 1 { "" } else { "s" },
+                                accepted.iter().copied().collect::<Vec<_>>().join(", ")
+                            ),
+                        ),
+                        Some(_) => {}
                     }
                     allowed_paths.push(path);
                 } else if is_block && allowed_paths.contains(&path) {
@@ -287,6 +332,7 @@ pub(super) mod tests {
 
     const TOKEN_PARAMETER: &str =
         "Parameters:\n  HealthToken:\n    Type: String\n    NoEcho: true\n";
+    const PREVIOUS_PARAMETER: &str = "  HealthTokenPrevious:\n    Type: String\n    NoEcho: true\n";
 
     const STAGE: &str = r#"Resources:
   Api:
@@ -329,15 +375,26 @@ pub(super) mod tests {
                     TextTransformations:
                       - Priority: 0
                         Type: LOWERCASE
-                - ByteMatchStatement:
-                    FieldToMatch:
-                      SingleQueryArgument:
-                        Name: token
-                    PositionalConstraint: EXACTLY
-                    SearchString: !Ref HealthToken
-                    TextTransformations:
-                      - Priority: 0
-                        Type: NONE
+                - OrStatement:
+                    Statements:
+                      - ByteMatchStatement:
+                          FieldToMatch:
+                            SingleQueryArgument:
+                              Name: token
+                          PositionalConstraint: EXACTLY
+                          SearchString: !Ref HealthToken
+                          TextTransformations:
+                            - Priority: 0
+                              Type: NONE
+                      - ByteMatchStatement:
+                          FieldToMatch:
+                            SingleQueryArgument:
+                              Name: token
+                          PositionalConstraint: EXACTLY
+                          SearchString: !Ref HealthTokenPrevious
+                          TextTransformations:
+                            - Priority: 0
+                              Type: NONE
         - Name: health-from-elsewhere
           Priority: 1
           Action:
@@ -391,7 +448,7 @@ pub(super) mod tests {
 "#;
 
     fn protected() -> String {
-        format!("{TOKEN_PARAMETER}{STAGE}{ASSOCIATION}")
+        format!("{TOKEN_PARAMETER}{PREVIOUS_PARAMETER}{STAGE}{ASSOCIATION}")
     }
 
     const ENDPOINT_CHECK: &str = r#"Resources:
@@ -415,7 +472,10 @@ pub(super) mod tests {
             protected().replace("          Action:\n            Block: {}\n          Statement:\n            ByteMatchStatement:", "          Action:\n            Count: {}\n          Statement:\n            ByteMatchStatement:"),
             protected();
         health_allow_without_token: "health-allow-without-token",
-            protected().replace("SingleQueryArgument:\n                        Name: token", "UriPath: {}"),
+            protected().replace("SingleQueryArgument:\n                              Name: token", "UriPath: {}"),
+            protected();
+        health_token_without_previous: "health-token-without-previous",
+            protected().replace("!Ref HealthTokenPrevious", "!Ref HealthToken").replace(PREVIOUS_PARAMETER, ""),
             protected();
         waf_bytes_unbounded: "waf-bytes-unbounded",
             protected().replace("OversizeHandling: MATCH", "OversizeHandling: NO_MATCH"),
@@ -447,6 +507,30 @@ pub(super) mod tests {
         assert_eq!(codes(&echoed), ["health-check-without-token"]);
         let echoed_acl = protected().replace("    NoEcho: true\n", "");
         assert_eq!(codes(&echoed_acl), ["health-allow-without-token"]);
+        // One of the two a plain parameter: the OR admits whoever reads the stack's value.
+        let one_echoed = protected().replace(
+            PREVIOUS_PARAMETER,
+            "  HealthTokenPrevious:\n    Type: String\n",
+        );
+        assert_ne!(one_echoed, protected());
+        assert_eq!(codes(&one_echoed), ["health-allow-without-token"]);
+        // A transformation widens what matches the token.
+        let lowered = protected().replacen("Type: NONE", "Type: LOWERCASE", 1);
+        assert_eq!(codes(&lowered), ["health-allow-without-token"]);
+        // An OR with anything but token matches admits reads without the token.
+        let widened = protected().replace(
+            "                          SearchString: !Ref HealthTokenPrevious\n",
+            "                          SearchString: !Ref HealthTokenPrevious\n                      - IPSetReferenceStatement:\n                          Arn: !GetAtt Checkers.Arn\n",
+        );
+        assert_ne!(widened, protected());
+        assert_eq!(codes(&widened), ["health-allow-without-token"]);
+        // The token ANDed with the rest, not merely somewhere in the rule.
+        let ored = protected().replace(
+            "            AndStatement:\n              Statements:\n                - IPSetReferenceStatement:",
+            "            OrStatement:\n              Statements:\n                - IPSetReferenceStatement:",
+        );
+        assert_ne!(ored, protected());
+        assert_eq!(codes(&ored), ["health-allow-without-token"]);
         // No token at all, and the same check when it says why it sends none.
         let plain = ENDPOINT_CHECK.replace(
             "ResourcePath: !Sub \"/v1/health?token=${HealthToken}\"",

@@ -73,6 +73,12 @@ def _control() -> None:
     control.install()
 
 
+def _generic_properties() -> None:
+    from . import control
+
+    control.install_resources()
+
+
 PATCHES = [
     Patch(
         "generic-models",
@@ -226,6 +232,14 @@ PATCHES = [
         'POST /moto-api/ingest/hosted-zones {"Id": "Z...", "Name": "example.com"} '
         "creates a public zone with that id (test setup only)",
         _control,
+    ),
+    Patch(
+        "generic-properties",
+        "a resource of the generic model is in no service backend, so no API reads it back "
+        "(a stack's WAFv2 web ACL and its rules)",
+        "GET /moto-api/ingest/resources?region=R&stack=S&logical-id=L answers its resolved "
+        "properties (test assertions only)",
+        _generic_properties,
     ),
 ]
 
