@@ -25,6 +25,11 @@ use crate::plan::{self, EventPlan, LagBound, Plan, RegionPlan, Role, StreamCapac
 use crate::spec::raw::{IpAddressType, RawEvent, RawRegion, RawSpec, StreamMode};
 use crate::spec::{Document, SchemaSource, SpecFiles, structure::display_path};
 
+/// The reason the `ingest init` starter gives for accepting WAF's mitigation lag: a spec that
+/// still carries it is warned that nobody has decided (`waf-lag-accepted-by-starter`).
+pub const STARTER_LAG_REASON: &str =
+    "anonymous clients until we add api.keys (starter default: decide before production)";
+
 /// Checks a structurally valid spec and resolves it. Returns the plan (only meaningful when no
 /// diagnostic is an error) and every diagnostic.
 /// Schema files are read through `files` (the disk, or a spec's files at a git revision).
@@ -1392,6 +1397,15 @@ impl Checker<'_> {
     /// fewer addresses than `api.waf.min_addresses_to_fill` asks. That is refused unless the
     /// spec says why the team accepts it; a reason where nothing needs one is a warning.
     fn mitigation_lag(&mut self, plan: &Plan, waf: &WafPlan) {
+        if plan.api.throttle_rate == 0
+            || plan.api.max_event_bytes > aws::SPOOL_MAX_EVENT_BYTES
+            || plan
+                .regions()
+                .iter()
+                .any(|region| region.stream.bytes_per_second == 0)
+        {
+            return; // their own errors say what is wrong
+        }
         let accepted_at = path(&["api", "waf", "mitigation_lag_accepted"]);
         let declared = self.document.tree.lookup(&accepted_at).is_some();
         let (shortest_lag, longest_lag) = aws::WAF_MITIGATION_LAG_SECONDS;
@@ -1403,6 +1417,18 @@ impl Checker<'_> {
                 "`api.waf.mitigation_lag_accepted` is empty: it is the team's reason for accepting the exposure, and the summary prints it".to_owned(),
                 "no reason given",
                 "say who decided and why, for example `events are small in practice; the stream alarm pages us (team data, 2026-12)`",
+            ),
+            LagBound::Open {
+                accepted: Some(reason),
+            } if reason.trim() == STARTER_LAG_REASON => self.warning(
+                &accepted_at,
+                "waf-lag-accepted-by-starter",
+                format!(
+                    "`api.waf.mitigation_lag_accepted` is still the reason `ingest init` wrote: nobody has decided that {fewest} to {most} addresses used in turn may fill the {}'s stream during WAF's mitigation lag",
+                    waf.lag_fill_role.as_str()
+                ),
+                "the starter's reason, not yours",
+                "decide before production: limit clients by who they are (`api.keys`, `api.authorizer`), or write your team's own reason here",
             ),
             LagBound::Open { accepted: None } if fewest < waf.min_addresses_to_fill => {
                 let role = waf.lag_fill_role.as_str();
@@ -1444,8 +1470,9 @@ impl Checker<'_> {
                     match &waf.lag_bound {
                         LagBound::ClientIdentity(by) => format!("`{by}` bounds each client by who it is"),
                         _ => format!(
-                            "the stage throttle ({}/s) stays under the {} requests/s of the largest bodies that fill the {}'s stream",
+                            "the stage throttle ({}/s, burst {}) stays under the {} requests/s of the largest bodies that fill the {}'s stream",
                             plan.api.throttle_rate,
+                            plan.api.throttle_burst,
                             waf.lag_fill_requests_per_second,
                             waf.lag_fill_role.as_str()
                         ),
@@ -1462,10 +1489,10 @@ impl Checker<'_> {
     /// smaller stream when that still carries the peak, else with smaller bodies too.
     fn lag_throttle_help(&self, plan: &Plan, waf: &WafPlan) -> String {
         let peak = plan.capacity.peak_events_per_second;
-        if waf.lag_fill_requests_per_second > peak {
+        if waf.lag_fill_requests_per_second > peak.saturating_mul(2) {
             return format!(
-                "keep `api.throttle.rate` below {} (it is {}; the peak is {peak}/s), so that its rate of `api.max_event_bytes` bodies fits the smaller stream",
-                waf.lag_fill_requests_per_second, plan.api.throttle_rate
+                "keep `api.throttle.rate` plus `api.throttle.burst` below {} (they are {} and {}; the rate must carry the peak, {peak}/s), so that a second of the stage's largest bodies fits the smaller stream",
+                waf.lag_fill_requests_per_second, plan.api.throttle_rate, plan.api.throttle_burst
             );
         }
         let smaller = plan
@@ -1473,9 +1500,9 @@ impl Checker<'_> {
             .into_iter()
             .find(|region| region.role == waf.lag_fill_role)
             .map_or(0, |region| region.stream.bytes_per_second);
-        let fitting_bytes = smaller.saturating_sub(1) / peak.max(1);
+        let fitting_bytes = smaller.saturating_sub(1) / peak.saturating_mul(2).max(1);
         format!(
-            "lower `api.max_event_bytes` to {fitting_bytes} bytes or less and `api.throttle.rate` to the peak ({peak}/s), so that the stage's rate of the largest bodies fits the {}'s stream, or give that stream more shards",
+            "lower `api.max_event_bytes` to {fitting_bytes} bytes or less and `api.throttle`'s rate and burst to the peak ({peak}/s), so that a second of the stage's largest bodies fits the {}'s stream, or give that stream more shards",
             waf.lag_fill_role.as_str()
         )
     }

@@ -830,7 +830,8 @@ pub enum LagBound {
     /// A request needs an API key (its usage plan throttles it at once) or the authorizer's
     /// yes before it reaches the stream: the spec value that says so.
     ClientIdentity(&'static str),
-    /// The stage throttle's rate of the largest bodies stays under the smaller stream.
+    /// The stage throttle's rate and burst of the largest bodies, together in one second,
+    /// stay under the smaller stream.
     StageThrottle,
     /// Nothing does: the stage throttle fills the smaller stream. `accepted` is the team's
     /// reason for living with it (`api.waf.mitigation_lag_accepted`), if the spec gives one.
@@ -1423,7 +1424,9 @@ fn waf(
         LagBound::ClientIdentity("api.keys")
     } else if api.authorizer.is_some() {
         LagBound::ClientIdentity("api.authorizer")
-    } else if api.throttle_rate < lag_fill_requests_per_second {
+    } else if api.throttle_rate.saturating_add(api.throttle_burst) < lag_fill_requests_per_second {
+        // A token bucket passes its burst and a second's rate within one second: both must
+        // fit, or a client that saves up the burst fills the stream for a while each time.
         LagBound::StageThrottle
     } else {
         LagBound::Open {

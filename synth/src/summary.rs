@@ -225,11 +225,17 @@ fn security_lines(plan: &Plan) -> Vec<(&'static str, String)> {
             let (shortest_lag, longest_lag) = aws::WAF_MITIGATION_LAG_SECONDS;
             let lag = match &waf.lag_bound {
                 LagBound::ClientIdentity(by) => format!(
-                    "during WAF's {shortest_lag}-{longest_lag} s mitigation lag a new address is bounded by who it is ({by})"
+                    "during WAF's {shortest_lag}-{longest_lag} s mitigation lag a new address is bounded by who it is ({by}{})",
+                    if *by == "api.authorizer" {
+                        ": a client it accepts is held only by the stage throttle"
+                    } else {
+                        ""
+                    }
                 ),
                 LagBound::StageThrottle => format!(
-                    "during WAF's {shortest_lag}-{longest_lag} s mitigation lag the stage throttle ({}/s) stays under the {}'s stream ({} requests/s of the largest bodies fill it)",
+                    "during WAF's {shortest_lag}-{longest_lag} s mitigation lag the stage throttle ({}/s, burst {}) stays under the {}'s stream ({} requests/s of the largest bodies fill it)",
                     api.throttle_rate,
+                    api.throttle_burst,
                     waf.lag_fill_role.as_str(),
                     waf.lag_fill_requests_per_second
                 ),
