@@ -1430,9 +1430,17 @@ impl Checker<'_> {
                 "the starter's reason, not yours",
                 "decide before production: limit clients by who they are (`api.keys`, `api.authorizer`), or write your team's own reason here",
             ),
-            LagBound::Open { accepted: None } if fewest < waf.min_addresses_to_fill => {
+            LagBound::Open { accepted: None }
+                if fewest < waf.min_addresses_to_fill || !plan.api.keys.is_empty() =>
+            {
                 let role = waf.lag_fill_role.as_str();
+                let keys_at: &[&str] = if plan.api.keys.is_empty() {
+                    &["api", "waf"]
+                } else {
+                    &["api", "keys", "apps"]
+                };
                 let at = self.first_written(&[
+                    keys_at,
                     &["api", "waf"],
                     &["api", "max_event_bytes"],
                     &["api", "throttle", "rate"],
@@ -1441,9 +1449,10 @@ impl Checker<'_> {
                     &["regions", role, "stream"],
                     &["regions", role],
                 ]);
-                self.error(
-                    &at,
-                    "waf-lag-fills-stream",
+                let keys_per_second = plan.api.keys.iter().fold(0u64, |sum, app| {
+                    sum.saturating_add(app.rate).saturating_add(app.burst)
+                });
+                let message = if plan.api.keys.is_empty() {
                     format!(
                         "for the {shortest_lag}-{longest_lag} s before WAF counts a new client address (its mitigation lag) only the stage throttle ({}/s) holds it, and {} requests/s of the largest bodies (`api.max_event_bytes`, {} bytes) fill the {}'s stream: {fewest} to {most} addresses used in turn keep it full, fewer than the {} of `api.waf.min_addresses_to_fill`",
                         plan.api.throttle_rate,
@@ -1451,13 +1460,33 @@ impl Checker<'_> {
                         plan.api.max_event_bytes,
                         waf.lag_fill_role.as_str(),
                         waf.min_addresses_to_fill
-                    ),
+                    )
+                } else {
                     format!(
-                        "{fewest} to {most} addresses fill the {}'s stream during WAF's lag",
+                        "the apps' keys together pass up to {keys_per_second} requests in a second (rates plus bursts), and {} requests/s of the largest bodies (`api.max_event_bytes`, {} bytes) fill the {}'s stream: a key read out of an app fills it, from any address, with no WAF limit to wait for",
+                        waf.lag_fill_requests_per_second,
+                        plan.api.max_event_bytes,
                         waf.lag_fill_role.as_str()
-                    ),
+                    )
+                };
+                self.error(
+                    &at,
+                    "waf-lag-fills-stream",
+                    message,
+                    if plan.api.keys.is_empty() {
+                        format!(
+                            "{fewest} to {most} addresses fill the {}'s stream during WAF's lag",
+                            waf.lag_fill_role.as_str()
+                        )
+                    } else {
+                        format!(
+                            "one app's key fills the {}'s stream",
+                            waf.lag_fill_role.as_str()
+                        )
+                    },
                     format!(
-                        "limit clients by who they are (`api.keys` or `api.authorizer`), or {}; or, if the team accepts the exposure, say why in `api.waf.mitigation_lag_accepted`",
+                        "limit clients by who they are (`api.authorizer`, or `api.keys` whose rates and bursts together stay under {}/s), or {}; or, if the team accepts the exposure, say why in `api.waf.mitigation_lag_accepted`",
+                        waf.lag_fill_requests_per_second,
                         self.lag_throttle_help(plan, waf)
                     ),
                 );
@@ -1682,7 +1711,9 @@ impl Checker<'_> {
                 );
             }
         }
-        if !api.keys.is_empty() {
+        // With a web ACL, the mitigation-lag check owns this (keys that fill the stream leave
+        // the lag unbounded, an error unless accepted).
+        if !api.keys.is_empty() && api.waf.is_none() {
             let keyed = api
                 .keys
                 .iter()

@@ -827,8 +827,9 @@ pub struct WafPlan {
 /// fresh addresses from filling it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum LagBound {
-    /// A request needs an API key (its usage plan throttles it at once) or the authorizer's
-    /// yes before it reaches the stream: the spec value that says so.
+    /// A request needs an API key (its usage plan throttles it at once, and the keys' rates
+    /// and bursts together fit the smaller stream) or the authorizer's yes before it reaches
+    /// the stream: the spec value that says so.
     ClientIdentity(&'static str),
     /// The stage throttle's rate and burst of the largest bodies, together in one second,
     /// stay under the smaller stream.
@@ -1420,7 +1421,12 @@ fn waf(
         (window + longest_lag).div_ceil(longest_lag),
         (window + shortest_lag).div_ceil(shortest_lag),
     );
-    let lag_bound = if !api.keys.is_empty() {
+    // A key read out of an app is one client at its usage plan's rate and burst; the keys
+    // bound the lag only if all of them together, in one second, fit the smaller stream.
+    let keys_per_second = api.keys.iter().fold(0u64, |sum, app| {
+        sum.saturating_add(app.rate).saturating_add(app.burst)
+    });
+    let lag_bound = if !api.keys.is_empty() && keys_per_second < lag_fill_requests_per_second {
         LagBound::ClientIdentity("api.keys")
     } else if api.authorizer.is_some() {
         LagBound::ClientIdentity("api.authorizer")

@@ -147,9 +147,13 @@ pub fn flood(plan: &Plan) -> FloodConfig {
 }
 
 /// The drill's rotating pool against the smaller stream, when the web ACL is the only
-/// per-client bound (no keys, no authorizer: the pool would have neither).
+/// per-client bound (no keys, no authorizer: the pool would have neither; a leaked key's
+/// exposure is `ingest check`'s, not the drill's).
 pub fn rotating_pool(plan: &Plan) -> Option<RotatingPool> {
     let waf = plan.api.waf.as_ref()?;
+    if !plan.api.keys.is_empty() {
+        return None; // the pool has no key: API Gateway refuses it before the stream
+    }
     let accepted = match &waf.lag_bound {
         LagBound::ClientIdentity(_) => return None,
         LagBound::StageThrottle => None,

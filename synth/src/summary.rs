@@ -239,6 +239,18 @@ fn security_lines(plan: &Plan) -> Vec<(&'static str, String)> {
                     waf.lag_fill_role.as_str(),
                     waf.lag_fill_requests_per_second
                 ),
+                LagBound::Open { accepted } if !api.keys.is_empty() => format!(
+                    "NOT bounded by the keys: together they pass up to {} requests in a second, and {} requests/s of the largest bodies fill the {}'s stream, so a key read out of an app fills it{}",
+                    api.keys.iter().fold(0u64, |sum, app| sum
+                        .saturating_add(app.rate)
+                        .saturating_add(app.burst)),
+                    waf.lag_fill_requests_per_second,
+                    waf.lag_fill_role.as_str(),
+                    match accepted {
+                        Some(reason) => format!("; accepted in the spec: \"{}\"", reason.trim()),
+                        None => String::new(),
+                    }
+                ),
                 LagBound::Open { accepted } => format!(
                     "NOT bounded during WAF's {shortest_lag}-{longest_lag} s mitigation lag: a new address is held only by the stage throttle ({}/s), and {} requests/s of the largest bodies fill the {}'s stream; {} to {} addresses used in turn keep it full{}",
                     api.throttle_rate,
