@@ -1282,8 +1282,14 @@ async fn the_bridge_paces_a_failed_message_with_change_message_visibility() {
 /// tampering on the next run.
 #[tokio::test]
 async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+        LifecycleRuleFilter, NoncurrentVersionExpiration,
+    };
     use ingest_runtime::pipeline::aws::CloudWatchMetrics;
-    use ingest_runtime::pipeline::lever::{Datum, LeverConfig, LeverPublisher, MetricStore};
+    use ingest_runtime::pipeline::lever::{
+        Datum, LeverConfig, LeverPublisher, MetricStore, SwitchLifecycle,
+    };
     use std::time::SystemTime;
 
     let moto = Moto::reset().await;
@@ -1306,8 +1312,44 @@ async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
                 .unwrap();
         }
     };
-    // As the stack makes it: versioned, so every pull is kept.
+    // As the stack makes it: versioned, so every pull is kept, and old versions kept a year.
     versioning(aws_sdk_s3::types::BucketVersioningStatus::Enabled).await;
+    let expected = SwitchLifecycle {
+        noncurrent_days: 365,
+    };
+    let lifecycle = |rules: Vec<LifecycleRule>| {
+        let s3 = &s3;
+        async move {
+            s3.put_bucket_lifecycle_configuration()
+                .bucket(bucket)
+                .lifecycle_configuration(
+                    BucketLifecycleConfiguration::builder()
+                        .set_rules(Some(rules))
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    let stack_rule = LifecycleRule::builder()
+        .id("expire-noncurrent-versions")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("").build())
+        .noncurrent_version_expiration(
+            NoncurrentVersionExpiration::builder()
+                .noncurrent_days(365)
+                .build(),
+        )
+        .expiration(
+            LifecycleExpiration::builder()
+                .expired_object_delete_marker(true)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    lifecycle(vec![stack_rule.clone()]).await;
     let switches = store(&config);
     switches
         .put_object(
@@ -1325,6 +1367,7 @@ async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
         metric: "Drained".to_owned(),
         tamper_metric: "LeverTampered".to_owned(),
         window: Duration::from_secs(300),
+        lifecycle: expected,
     };
     let publisher = LeverPublisher {
         config: &lever,
@@ -1434,10 +1477,58 @@ async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
     assert_eq!(report.switches[0].by, "operator");
     assert!(report.tampered());
 
+    // The review's path to erase a drain quietly: a lifecycle rule that expires switch/ and its
+    // old versions after a day. moto does not run lifecycle rules; the rule itself is the
+    // finding, before it has expired anything.
+    let expiring = LifecycleRule::builder()
+        .id("expire-switches")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("switch/").build())
+        .expiration(LifecycleExpiration::builder().days(1).build())
+        .noncurrent_version_expiration(
+            NoncurrentVersionExpiration::builder()
+                .noncurrent_days(1)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    lifecycle(vec![stack_rule.clone(), expiring]).await;
+    let report = publisher
+        .publish(now + Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert_eq!(report.lifecycle.len(), 2, "{report:?}");
+    assert!(
+        report
+            .lifecycle
+            .iter()
+            .all(|f| f.contains("expire-switches")),
+        "{report:?}"
+    );
+    // The whole configuration removed: the stack defines one, so that is tampering too.
+    s3.delete_bucket_lifecycle()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let report = publisher
+        .publish(now + Duration::from_secs(4))
+        .await
+        .unwrap();
+    assert_eq!(report.lifecycle.len(), 1, "{report:?}");
+    assert!(report.tampered());
+    // Back as the stack defines it: the lifecycle is no finding.
+    lifecycle(vec![stack_rule]).await;
+    let report = publisher
+        .publish(now + Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(report.lifecycle.is_empty(), "{report:?}");
+
     // Versioning suspended: the switches would keep no history. Tampering too.
     versioning(aws_sdk_s3::types::BucketVersioningStatus::Suspended).await;
     let report = publisher
-        .publish(now + Duration::from_secs(3))
+        .publish(now + Duration::from_secs(6))
         .await
         .unwrap();
     assert!(!report.versioning_enabled, "{report:?}");

@@ -60,6 +60,7 @@ fn role_env(role: &str) -> Vec<(&'static str, &'static str)> {
             ("LEVER_NAMESPACE", "Ingest/Lever"),
             ("LEVER_METRIC", "Drained"),
             ("LEVER_TAMPER_METRIC", "Tampered"),
+            ("SWITCH_NONCURRENT_DAYS", "365"),
         ],
         _ => vec![
             (

@@ -467,6 +467,10 @@ pub struct LeverPlan {
     pub period_seconds: u64,
     /// How often the publisher runs on its schedule.
     pub publish_seconds: u64,
+    /// Days the switch bucket keeps old versions of a switch (the history of pulls): the
+    /// bucket's lifecycle rule, and what the publisher holds any other rule to (a rule that
+    /// expires `switch/` sooner is tampering).
+    pub switch_noncurrent_days: u64,
     /// Each region's switch alarm, primary then secondary.
     pub alarms: [LeverAlarm; 2],
     /// The role that may write the switches.
@@ -1449,6 +1453,7 @@ fn lever(name: &str, raw: Option<&crate::spec::raw::RawFailover>) -> LeverPlan {
         tamper_metric: LEVER_TAMPER_METRIC,
         period_seconds: defaults::LEVER_PERIOD_SECONDS,
         publish_seconds: defaults::LEVER_PUBLISH_SECONDS,
+        switch_noncurrent_days: defaults::SWITCH_NONCURRENT_DAYS,
         alarms: [alarm(Role::Primary), alarm(Role::Secondary)],
         operator_role_output: "LeverOperatorRoleArn",
     }

@@ -88,3 +88,49 @@ fn the_switch_alarms_watch_what_the_publisher_publishes() {
     let tamper = &resources["LeverTamperAlarm"]["Properties"];
     assert_eq!(tamper["MetricName"], variables["LEVER_TAMPER_METRIC"]);
 }
+
+/// The publisher judges the switch bucket's lifecycle against the stack's own rule: the number
+/// it is given is the one the bucket's rule holds, and the bucket as deployed is no tampering.
+#[test]
+fn the_publisher_expects_the_switch_bucket_s_own_lifecycle() {
+    use ingest_runtime::pipeline::lever::{LifecycleRule, SwitchLifecycle, lifecycle_findings};
+
+    let (_, stack) = secondary_stack();
+    let resources = stack["Resources"].as_object().unwrap();
+    let variables = &resources["LeverFunction"]["Properties"]["Environment"]["Variables"];
+    let expected = SwitchLifecycle {
+        noncurrent_days: variables["SWITCH_NONCURRENT_DAYS"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
+    };
+    let rules: Vec<LifecycleRule> =
+        resources["SwitchBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|rule| LifecycleRule {
+                id: rule["Id"].as_str().unwrap().to_owned(),
+                enabled: rule["Status"] == "Enabled",
+                prefix: rule["Prefix"].as_str().unwrap_or_default().to_owned(),
+                narrowed: false,
+                expires_current: rule.get("ExpirationInDays").is_some()
+                    || rule.get("ExpirationDate").is_some(),
+                noncurrent_days: rule["NoncurrentVersionExpiration"]["NoncurrentDays"].as_u64(),
+                transitions: rule.get("Transitions").is_some()
+                    || rule.get("NoncurrentVersionTransitions").is_some(),
+            })
+            .collect();
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.noncurrent_days == Some(expected.noncurrent_days)),
+        "the bucket's rule keeps old versions {} days: {rules:?}",
+        expected.noncurrent_days
+    );
+    assert_eq!(
+        lifecycle_findings(Some(&rules), expected),
+        Vec::<String>::new()
+    );
+}

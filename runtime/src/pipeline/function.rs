@@ -127,6 +127,7 @@ impl Role {
                     "LEVER_NAMESPACE",
                     "LEVER_METRIC",
                     "LEVER_TAMPER_METRIC",
+                    "SWITCH_NONCURRENT_DAYS",
                 ],
                 &["LEVER_WINDOW_SECONDS"],
             ),
@@ -793,6 +794,9 @@ impl<S: ObjectStore + SwitchStore, D: DeliveryStream, I: Invoker, Q: MessageQueu
                         role = "lever",
                         "the switch bucket's versioning is not enabled: the switches keep no history"
                     );
+                }
+                for finding in &report.lifecycle {
+                    tracing::warn!(role = "lever", finding = %finding, "the switch bucket's lifecycle can take the switches' history away");
                 }
                 tracing::info!(
                     role = "lever",

@@ -1164,7 +1164,7 @@ fn lever_alarms(plan: &Plan) -> Vec<AlarmContext> {
         "LeverTamperAlarm",
         format!("{name}-lever-tampered"),
         format!(
-            "Someone other than the lever's publisher published {}/{}: a region may be drained that no switch drains (check who may call cloudwatch:PutMetricData)",
+            "The lever's publisher found tampering (its log says which; docs/security.md#the-lever): a 1 in {}/{} that no switch explains (someone with cloudwatch:PutMetricData), a switch deleted (the publisher keeps what the lever last wrote) or not written by ingest lever, the switch bucket's versioning no longer enabled, or its lifecycle configuration removed or with a rule that can expire, archive or erase switch/ or its old versions sooner than the stack's own. Put the bucket's versioning and lifecycle back as the secondary stack defines them, then set each switch again with ingest lever.",
             lever.namespace, lever.metric
         ),
         lever.namespace,
@@ -1696,7 +1696,7 @@ fn buckets(plan: &Plan, site: &RegionPlan, has_lever: bool) -> Vec<BucketContext
             switch.kms = false;
             switch.sse_s3_because = "the lever must not depend on KMS, and a switch holds no secret; only the operator role may write it";
             switch.kept_because = "a drain switch is the lever's state: it must stay as set until the operator changes it";
-            switch.noncurrent_days = crate::plan::defaults::SWITCH_NONCURRENT_DAYS;
+            switch.noncurrent_days = plan.failover.lever.switch_noncurrent_days;
             switch.has_notification = true;
             switch.notification = Some(NotificationContext {
                 is_queue: false,
@@ -1874,6 +1874,11 @@ fn functions(plan: &Plan, site: &RegionPlan, has_lever: bool) -> Vec<FunctionCon
                 env(
                     "LEVER_WINDOW_SECONDS",
                     lever.period_seconds.to_string(),
+                    false,
+                ),
+                env(
+                    "SWITCH_NONCURRENT_DAYS",
+                    lever.switch_noncurrent_days.to_string(),
                     false,
                 ),
             ]);
