@@ -146,6 +146,9 @@ pub struct ApiSettings {
     /// and URL-decodes the path first, and matches it anywhere in the path, so `/v1/health` on
     /// the execute-api host and `/health` on the custom domain are both covered).
     pub health_match: String,
+    /// The X-Ray sampling rule's `URLPath` that never samples the health route (wildcards
+    /// either side: the stage prefix on the execute-api host, none on the custom domain).
+    pub health_trace_path: String,
     /// Emit the web ACL, its IP set, logging and association.
     pub has_waf: bool,
     /// Present iff `has_waf`.
@@ -404,6 +407,10 @@ pub struct RegionContext {
     pub evaluate_target_health: bool,
     /// The API.
     pub api: RegionApi,
+    /// `RuleName` of the X-Ray sampling rule that never samples the health route: at most 32
+    /// characters, and sampling rules are per account and region, so it names the pipeline and
+    /// the role ([`health_sampling_rule`]).
+    pub health_sampling_rule: String,
     /// The stream.
     pub stream: StreamContext,
     /// Every bucket, `LogBucket` first.
@@ -884,9 +891,10 @@ pub fn build(plan: &Plan, api_template: &str) -> Contexts {
             health_throttle_rate: plan.api.health_throttle_rate,
             health_throttle_burst: plan.api.health_throttle_burst,
             health_match: plan.failover.path.to_ascii_lowercase(),
+            health_trace_path: format!("*{}*", plan.failover.path),
             has_waf: plan.api.waf.is_some(),
             waf: plan.api.waf.as_ref().map(|waf| WafContext {
-                name: format!("{}-api", plan.name),
+                name: web_acl_name(plan),
                 ip_set_name: format!("{}-health-checkers", plan.name),
                 ranges_parameter: CHECKER_RANGES_PARAMETER,
                 token_parameter: HEALTH_TOKEN_PARAMETER,
@@ -1420,6 +1428,7 @@ fn region(plan: &Plan, site: &RegionPlan, api_template: &str) -> RegionContext {
         weight: site.weight,
         evaluate_target_health: false,
         api,
+        health_sampling_rule: health_sampling_rule(name, role),
         stream: StreamContext {
             name: site.stream.name.clone(),
             on_demand,
@@ -1558,6 +1567,31 @@ fn principal_arn_sub(arn: &str) -> String {
         Some((_, rest)) => format!("arn:${{AWS::Partition}}:{rest}"),
         None => arn.to_owned(),
     }
+}
+
+/// The web ACL's `Name`, also its metrics' `MetricName`, so the `WebACL` dimension of its
+/// CloudWatch metrics is this either way.
+fn web_acl_name(plan: &Plan) -> String {
+    format!("{}-api", plan.name)
+}
+
+/// The most characters X-Ray allows in a sampling rule's `RuleName`.
+const SAMPLING_RULE_NAME_MAX: usize = 32;
+
+/// `<name>-<role>-health`, or when that is too long its first characters and a short hash of it
+/// (deterministic, and still distinct per pipeline and role).
+fn health_sampling_rule(name: &str, role: &str) -> String {
+    let full = format!("{name}-{role}-health");
+    if full.len() <= SAMPLING_RULE_NAME_MAX {
+        return full;
+    }
+    let digest = Sha256::digest(full.as_bytes());
+    let hash: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
+    let kept: String = full
+        .chars()
+        .take(SAMPLING_RULE_NAME_MAX - hash.len() - 1)
+        .collect();
+    format!("{kept}-{hash}")
 }
 
 /// A short content hash of everything the API's methods are built from, including the API
@@ -1990,6 +2024,37 @@ fn alarms(
             "GreaterThanThreshold",
         ),
     ];
+    if let Some(waf) = &plan.api.waf {
+        // A flood WAF blocks costs WAF's per-request price and is invisible otherwise: the
+        // streams and API Gateway see none of it. `Rule: ALL` is every rule of the web ACL.
+        alarms.push(alarm(
+            "WafBlockedFloodAlarm",
+            format!("{name}-{role}-waf-blocked-flood"),
+            format!(
+                "The web ACL blocked more than {} requests a minute for {} minutes in a row ({} addresses at their full limit): a flood, or clients retrying far past their limit. Blocked requests never reach API Gateway or the stream, but WAF bills each one; its log group {} says who (docs/security.md#per-client-limits)",
+                waf.blocked_alarm_per_minute,
+                waf.blocked_alarm_minutes,
+                crate::plan::defaults::WAF_BLOCKED_ALARM_ADDRESSES,
+                waf.log_group
+            ),
+            "AWS/WAFV2",
+            "BlockedRequests",
+            vec![
+                dimension("WebACL", web_acl_name(plan)),
+                Dimension {
+                    name: "Region",
+                    value: "AWS::Region".to_owned(),
+                    is_ref: true,
+                },
+                dimension("Rule", "ALL"),
+            ],
+            "Sum",
+            60,
+            (waf.blocked_alarm_minutes, waf.blocked_alarm_minutes),
+            waf.blocked_alarm_per_minute,
+            "GreaterThanThreshold",
+        ));
+    }
     for function in functions {
         let id = function.logical_id;
         alarms.push(alarm(
@@ -2221,4 +2286,31 @@ fn alarms(
         ));
     }
     alarms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_health_sampling_rule_name_fits_x_ray_and_stays_distinct() {
+        assert_eq!(
+            health_sampling_rule("wiw-events", "secondary"),
+            "wiw-events-secondary-health"
+        );
+        let long = "a-pipeline-name-of-twenty-eight";
+        let primary = health_sampling_rule(long, "primary");
+        let secondary = health_sampling_rule(long, "secondary");
+        let other = health_sampling_rule("a-pipeline-name-of-twenty-eighx", "primary");
+        for name in [&primary, &secondary, &other] {
+            assert!(name.len() <= SAMPLING_RULE_NAME_MAX, "{name}");
+        }
+        assert_ne!(primary, secondary);
+        assert_ne!(primary, other);
+        assert_eq!(
+            primary,
+            health_sampling_rule(long, "primary"),
+            "deterministic"
+        );
+    }
 }
