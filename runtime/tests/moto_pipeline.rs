@@ -1288,7 +1288,7 @@ async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
     };
     use ingest_runtime::pipeline::aws::CloudWatchMetrics;
     use ingest_runtime::pipeline::lever::{
-        Datum, LeverConfig, LeverPublisher, MetricStore, SwitchLifecycle,
+        Datum, LeverConfig, LeverPublisher, MetricStore, SwitchLifecycle, writer_lock_policy,
     };
     use std::time::SystemTime;
 
@@ -1350,6 +1350,19 @@ async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
         .build()
         .unwrap();
     lifecycle(vec![stack_rule.clone()]).await;
+    // And the writer lock: only the operator role writes under switch/.
+    let operator = "arn:aws:iam::123456789012:role/wiw-events-lever-operator";
+    let lock = |policy: String| {
+        let s3 = &s3;
+        async move {
+            s3.put_bucket_policy()
+                .bucket(bucket)
+                .policy(policy)
+                .send()
+                .await
+                .unwrap();
+        }
+    };
     let switches = store(&config);
     switches
         .put_object(
@@ -1359,6 +1372,14 @@ async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
         )
         .await
         .unwrap();
+    // Locked after the operator's write: moto enforces the policy, and the test's principal
+    // is not the operator role.
+    lock(writer_lock_policy(bucket, operator)).await;
+    let refused = switches
+        .put_object(bucket, "switch/primary", b"{}".to_vec())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::Denied, "{refused:?}");
     let metrics = CloudWatchMetrics::new(&config);
     let lever = LeverConfig {
         pipeline: "wiw-events".to_owned(),
@@ -1368,6 +1389,7 @@ async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
         tamper_metric: "LeverTampered".to_owned(),
         window: Duration::from_secs(300),
         lifecycle: expected,
+        operator_role_arn: operator.to_owned(),
     };
     let publisher = LeverPublisher {
         config: &lever,
@@ -1455,12 +1477,20 @@ async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
     // Someone deletes the primary's switch (a lifecycle rule would do the same): a delete
     // marker over the drain. The publisher reads the version under it: the drain stands, and
     // the deletion is reported as tampering.
+    // (The lock refuses the deletion to the test's principal; an expiring lifecycle rule is not
+    // refused by a bucket policy. Lifted for the deletion only.)
+    s3.delete_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
     s3.delete_object()
         .bucket(bucket)
         .key("switch/primary")
         .send()
         .await
         .unwrap();
+    lock(writer_lock_policy(bucket, operator)).await;
     let report = publisher
         .publish(now + Duration::from_secs(2))
         .await
@@ -1525,10 +1555,29 @@ async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
         .unwrap();
     assert!(report.lifecycle.is_empty(), "{report:?}");
 
+    // The writer lock removed (a principal allowed s3:DeleteBucketPolicy): tampering; back, not.
+    s3.delete_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let report = publisher
+        .publish(now + Duration::from_secs(6))
+        .await
+        .unwrap();
+    assert_eq!(report.writer_lock.len(), 1, "{report:?}");
+    assert!(report.tampered());
+    lock(writer_lock_policy(bucket, operator)).await;
+    let report = publisher
+        .publish(now + Duration::from_secs(7))
+        .await
+        .unwrap();
+    assert!(report.writer_lock.is_empty(), "{report:?}");
+
     // Versioning suspended: the switches would keep no history. Tampering too.
     versioning(aws_sdk_s3::types::BucketVersioningStatus::Suspended).await;
     let report = publisher
-        .publish(now + Duration::from_secs(6))
+        .publish(now + Duration::from_secs(8))
         .await
         .unwrap();
     assert!(!report.versioning_enabled, "{report:?}");

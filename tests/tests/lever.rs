@@ -134,3 +134,89 @@ fn the_publisher_expects_the_switch_bucket_s_own_lifecycle() {
         Vec::<String>::new()
     );
 }
+
+/// The rendered value with the two attributes the switch bucket's policy and the publisher's
+/// environment use resolved as CloudFormation would (`Fn::GetAtt`, `Fn::Sub`).
+fn resolved(value: &Value, bucket_arn: &str, operator: &str) -> Value {
+    let attribute = |id: &str| match id {
+        "SwitchBucket.Arn" => bucket_arn.to_owned(),
+        "LeverOperatorRole.Arn" => operator.to_owned(),
+        other => panic!("unexpected attribute {other}"),
+    };
+    match value {
+        Value::Object(map) if map.contains_key("Fn::GetAtt") => {
+            let parts: Vec<&str> = map["Fn::GetAtt"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap())
+                .collect();
+            Value::String(attribute(&parts.join(".")))
+        }
+        Value::Object(map) if map.contains_key("Fn::Sub") => {
+            let (text, variables) = match &map["Fn::Sub"] {
+                Value::String(text) => (text.clone(), serde_json::Map::new()),
+                Value::Array(items) => (
+                    items[0].as_str().unwrap().to_owned(),
+                    items[1].as_object().unwrap().clone(),
+                ),
+                other => panic!("{other}"),
+            };
+            let mut out = text;
+            for (name, value) in &variables {
+                let value = resolved(value, bucket_arn, operator);
+                out = out.replace(&format!("${{{name}}}"), value.as_str().unwrap());
+            }
+            for id in ["SwitchBucket.Arn", "LeverOperatorRole.Arn"] {
+                out = out.replace(&format!("${{{id}}}"), &attribute(id));
+            }
+            Value::String(out)
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), resolved(v, bucket_arn, operator)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| resolved(v, bucket_arn, operator))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The publisher holds the switch bucket's policy to the writer lock the stack writes, with the
+/// operator role the stack passes it: the policy as deployed is no tampering.
+#[test]
+fn the_publisher_recognises_the_stack_s_writer_lock() {
+    use ingest_runtime::pipeline::lever::writer_lock_findings;
+
+    let (_, stack) = secondary_stack();
+    let resources = stack["Resources"].as_object().unwrap();
+    let bucket_arn = "arn:aws:s3:::wiw-events-switch-123456789012-us-west-2";
+    let operator = "arn:aws:iam::123456789012:role/wiw-events-secondary-LeverOperatorRole-ABC";
+    let variables = resolved(
+        &resources["LeverFunction"]["Properties"]["Environment"]["Variables"],
+        bucket_arn,
+        operator,
+    );
+    let expected = variables["LEVER_OPERATOR_ROLE_ARN"].as_str().unwrap();
+    assert_eq!(expected, operator);
+    let policy = resolved(
+        &resources["SwitchBucketPolicy"]["Properties"]["PolicyDocument"],
+        bucket_arn,
+        operator,
+    );
+    assert_eq!(
+        writer_lock_findings(Some(&policy.to_string()), expected),
+        Vec::<String>::new(),
+        "{policy:#}"
+    );
+    // Someone else's role excepted instead: found.
+    let other = policy
+        .to_string()
+        .replace(operator, "arn:aws:iam::123456789012:role/other");
+    assert_eq!(writer_lock_findings(Some(&other), expected).len(), 1);
+}

@@ -453,6 +453,25 @@ impl SwitchStore for S3Store {
         };
         Ok(Some(output.rules().iter().map(lifecycle_rule).collect()))
     }
+
+    async fn bucket_policy(
+        &self,
+        bucket: &str,
+        _operator_role_arn: &str,
+    ) -> Result<Option<String>, InfraError> {
+        match self.client.get_bucket_policy().bucket(bucket).send().await {
+            Ok(output) => Ok(output.policy().map(str::to_owned)),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .and_then(ProvideErrorMetadata::code)
+                    == Some("NoSuchBucketPolicy") =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(infra_error(Service::S3, "GetBucketPolicy", &error)),
+        }
+    }
 }
 
 /// The newest version under a delete marker: the first of the key's versions in S3's listing,

@@ -128,6 +128,7 @@ impl Role {
                     "LEVER_METRIC",
                     "LEVER_TAMPER_METRIC",
                     "SWITCH_NONCURRENT_DAYS",
+                    "LEVER_OPERATOR_ROLE_ARN",
                 ],
                 &["LEVER_WINDOW_SECONDS"],
             ),
@@ -795,8 +796,8 @@ impl<S: ObjectStore + SwitchStore, D: DeliveryStream, I: Invoker, Q: MessageQueu
                         "the switch bucket's versioning is not enabled: the switches keep no history"
                     );
                 }
-                for finding in &report.lifecycle {
-                    tracing::warn!(role = "lever", finding = %finding, "the switch bucket's lifecycle can take the switches' history away");
+                for finding in report.lifecycle.iter().chain(&report.writer_lock) {
+                    tracing::warn!(role = "lever", finding = %finding, "the switch bucket's settings no longer protect the switches");
                 }
                 tracing::info!(
                     role = "lever",

@@ -36,6 +36,11 @@
 //!   stack's own rule keeps old versions ([`SwitchLifecycle`], from the plan through
 //!   `SWITCH_NONCURRENT_DAYS`), or when the configuration the stack defines is gone
 //!   ([`lifecycle_findings`]).
+//! - **The writer lock stays**: the bucket policy's deny of every write under `switch/` but by
+//!   the operator role is what makes a switch the operator's. A principal allowed
+//!   `s3:PutBucketPolicy` could remove it, and a switch it then wrote would read as set. So the
+//!   publisher reads the bucket policy too and reports tampering when the lock is gone or
+//!   changed ([`writer_lock_findings`]).
 //! - **Tamper check**: CloudWatch metrics have no resource policy, so a principal whose own
 //!   policy allows `cloudwatch:PutMetricData` on any namespace can publish a 1. Before
 //!   publishing, the publisher reads the largest value of each region's metric over the alarm's
@@ -81,6 +86,9 @@ pub struct LeverConfig {
     pub window: Duration,
     /// The stack's own lifecycle of the switch bucket (`SWITCH_NONCURRENT_DAYS`).
     pub lifecycle: SwitchLifecycle,
+    /// The only principal the bucket policy lets write the switches
+    /// (`LEVER_OPERATOR_ROLE_ARN`).
+    pub operator_role_arn: String,
 }
 
 impl LeverConfig {
@@ -93,6 +101,7 @@ impl LeverConfig {
             metric: env_var(lookup, "LEVER_METRIC")?,
             tamper_metric: env_var(lookup, "LEVER_TAMPER_METRIC")?,
             window: Duration::from_secs(env_number(lookup, "LEVER_WINDOW_SECONDS", 300)?),
+            operator_role_arn: env_var(lookup, "LEVER_OPERATOR_ROLE_ARN")?,
             lifecycle: SwitchLifecycle {
                 noncurrent_days: env_var(lookup, "SWITCH_NONCURRENT_DAYS")?.parse().map_err(
                     |_| {
@@ -240,6 +249,107 @@ pub fn lifecycle_findings(
     findings
 }
 
+/// The bucket policy's writer lock as the stack writes it: deny everyone but `operator_role_arn`
+/// every action on `<bucket>/switch/*` but reads. A store whose settings nothing but the stack
+/// changes (the local one) answers this for [`SwitchStore::bucket_policy`].
+pub fn writer_lock_policy(bucket: &str, operator_role_arn: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "OnlyTheOperatorRoleWrites",
+            "Effect": "Deny",
+            "Principal": "*",
+            "NotAction": "s3:GetObject*",
+            "Resource": format!("arn:aws:s3:::{bucket}/{SWITCH_PREFIX}*"),
+            "Condition": {"ArnNotEquals": {"aws:PrincipalArn": operator_role_arn}},
+        }],
+    })
+    .to_string()
+}
+
+/// A value that is one string or a list of them, as IAM writes `Action`, `Resource` and
+/// condition values.
+fn one_or_many(value: Option<&serde_json::Value>) -> Vec<&str> {
+    match value {
+        Some(serde_json::Value::String(one)) => vec![one.as_str()],
+        Some(serde_json::Value::Array(many)) => {
+            many.iter().filter_map(serde_json::Value::as_str).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a bucket policy statement is the writer lock, unweakened: `Deny` to every principal,
+/// every action but reads (`NotAction: s3:GetObject*`, or all of S3), on every switch, unless
+/// the principal is `operator_role_arn` and nothing else (a further condition would narrow the
+/// deny).
+fn is_writer_lock(statement: &serde_json::Value, operator_role_arn: &str) -> bool {
+    let everyone = match statement.get("Principal") {
+        Some(serde_json::Value::String(p)) => p == "*",
+        Some(serde_json::Value::Object(p)) => one_or_many(p.get("AWS")) == ["*"],
+        _ => false,
+    };
+    let actions = if statement.get("NotAction").is_some() {
+        one_or_many(statement.get("NotAction")) == ["s3:GetObject*"]
+    } else {
+        one_or_many(statement.get("Action"))
+            .iter()
+            .any(|a| *a == "s3:*" || *a == "*")
+    };
+    let switches = one_or_many(statement.get("Resource")).iter().any(|r| {
+        r.split_once(":::")
+            .and_then(|(_, path)| path.split_once('/'))
+            .is_some_and(|(_, key)| key == "*" || key == format!("{SWITCH_PREFIX}*"))
+    });
+    let only_operator = statement
+        .get("Condition")
+        .and_then(serde_json::Value::as_object)
+        .is_some_and(|condition| {
+            condition.len() == 1
+                && condition
+                    .get("ArnNotEquals")
+                    .or_else(|| condition.get("StringNotEquals"))
+                    .and_then(serde_json::Value::as_object)
+                    .is_some_and(|keys| {
+                        keys.len() == 1
+                            && one_or_many(keys.get("aws:PrincipalArn")) == [operator_role_arn]
+                    })
+        });
+    statement.get("Effect").and_then(serde_json::Value::as_str) == Some("Deny")
+        && everyone
+        && actions
+        && switches
+        && only_operator
+}
+
+/// What is wrong with the bucket policy's writer lock: one line, or none when the policy
+/// still denies every write under `switch/` to everyone but `operator_role_arn`. `policy` is
+/// `None` when the bucket has no policy.
+pub fn writer_lock_findings(policy: Option<&str>, operator_role_arn: &str) -> Vec<String> {
+    let Some(policy) = policy else {
+        return vec![
+            "the switch bucket has no bucket policy: anyone the account allows s3:PutObject can write a switch".to_owned(),
+        ];
+    };
+    let Ok(document) = serde_json::from_str::<serde_json::Value>(policy) else {
+        return vec!["the switch bucket's policy is not JSON".to_owned()];
+    };
+    let statements = match document.get("Statement") {
+        Some(serde_json::Value::Array(list)) => list.iter().collect(),
+        Some(one @ serde_json::Value::Object(_)) => vec![one],
+        _ => Vec::new(),
+    };
+    if statements
+        .iter()
+        .any(|statement| is_writer_lock(statement, operator_role_arn))
+    {
+        return Vec::new();
+    }
+    vec![format!(
+        "the switch bucket's policy no longer denies writes under {SWITCH_PREFIX} to everyone but {operator_role_arn}: anyone the account allows s3:PutObject can write a switch"
+    )]
+}
+
 /// The switch bucket as the publisher reads it: each switch with its history, and whether the
 /// bucket still keeps that history.
 pub trait SwitchStore: Send + Sync {
@@ -261,6 +371,14 @@ pub trait SwitchStore: Send + Sync {
         bucket: &str,
         expected: SwitchLifecycle,
     ) -> impl Future<Output = Result<Option<Vec<LifecycleRule>>, InfraError>> + Send;
+    /// The bucket policy's text, or `None` when the bucket has none. A store whose settings
+    /// nothing but the stack changes (the local one) answers
+    /// [`writer_lock_policy`]`(bucket, operator_role_arn)`.
+    fn bucket_policy(
+        &self,
+        bucket: &str,
+        operator_role_arn: &str,
+    ) -> impl Future<Output = Result<Option<String>, InfraError>> + Send;
 }
 
 /// One switch as the publisher read it.
@@ -294,6 +412,9 @@ pub struct PublishReport {
     /// What in the bucket's lifecycle can take the switches' history away
     /// ([`lifecycle_findings`]; tampering when not empty).
     pub lifecycle: Vec<String>,
+    /// What is wrong with the bucket policy's writer lock ([`writer_lock_findings`];
+    /// tampering when not empty).
+    pub writer_lock: Vec<String>,
 }
 
 impl PublishReport {
@@ -301,6 +422,7 @@ impl PublishReport {
     pub fn tampered(&self) -> bool {
         !self.versioning_enabled
             || !self.lifecycle.is_empty()
+            || !self.writer_lock.is_empty()
             || self.switches.iter().any(|s| s.tampered)
     }
 }
@@ -399,6 +521,11 @@ impl<S: SwitchStore, M: MetricStore> LeverPublisher<'_, S, M> {
             .lifecycle_rules(&self.config.bucket, self.config.lifecycle)
             .await?;
         let lifecycle = lifecycle_findings(rules.as_deref(), self.config.lifecycle);
+        let policy = self
+            .store
+            .bucket_policy(&self.config.bucket, &self.config.operator_role_arn)
+            .await?;
+        let writer_lock = writer_lock_findings(policy.as_deref(), &self.config.operator_role_arn);
         let since = now.checked_sub(self.config.window).unwrap_or(now);
         for reading in &mut switches {
             if reading.drained {
@@ -431,6 +558,7 @@ impl<S: SwitchStore, M: MetricStore> LeverPublisher<'_, S, M> {
             switches,
             versioning_enabled,
             lifecycle,
+            writer_lock,
         };
         data.push(Datum {
             metric: self.config.tamper_metric.clone(),
@@ -559,6 +687,8 @@ mod tests {
         versioning: bool,
         /// The bucket's lifecycle rules; `None` for no configuration.
         lifecycle: Option<Vec<LifecycleRule>>,
+        /// The bucket policy; `None` for none.
+        policy: Option<String>,
     }
 
     impl Switches {
@@ -568,9 +698,12 @@ mod tests {
                 primary,
                 versioning: true,
                 lifecycle: Some(EXPECTED.rules()),
+                policy: Some(writer_lock_policy("switches", OPERATOR)),
             }
         }
     }
+
+    const OPERATOR: &str = "arn:aws:iam::123456789012:role/wiw-events-lever-operator";
 
     const EXPECTED: SwitchLifecycle = SwitchLifecycle {
         noncurrent_days: 365,
@@ -596,6 +729,14 @@ mod tests {
         ) -> Result<Option<Vec<LifecycleRule>>, InfraError> {
             Ok(self.lifecycle.clone())
         }
+
+        async fn bucket_policy(
+            &self,
+            _bucket: &str,
+            _operator_role_arn: &str,
+        ) -> Result<Option<String>, InfraError> {
+            Ok(self.policy.clone())
+        }
     }
 
     fn config() -> LeverConfig {
@@ -607,6 +748,7 @@ mod tests {
             tamper_metric: "LeverTampered".to_owned(),
             window: Duration::from_secs(300),
             lifecycle: EXPECTED,
+            operator_role_arn: OPERATOR.to_owned(),
         }
     }
 
@@ -771,6 +913,58 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert!(found[0].contains("without an ID"), "{found:?}");
         assert_eq!(lifecycle_findings(None, EXPECTED).len(), 1);
+    }
+
+    /// Someone allowed `s3:PutBucketPolicy` removes the writer lock (then writes a switch that
+    /// reads as set): tampering, whatever the switches say.
+    #[tokio::test]
+    async fn a_removed_or_weakened_writer_lock_is_tampering() {
+        let (report, drained, tampered) = publish(Switches::as_deployed(SwitchObject::Current(
+            DRAINED.to_vec(),
+        )))
+        .await;
+        assert_eq!((drained, tampered), (1.0, 0.0), "{report:?}");
+        let (report, drained, tampered) = publish(Switches {
+            policy: None,
+            ..Switches::as_deployed(SwitchObject::Current(DRAINED.to_vec()))
+        })
+        .await;
+        assert_eq!((drained, tampered), (1.0, 1.0), "{report:?}");
+        assert_eq!(report.writer_lock.len(), 1);
+    }
+
+    #[test]
+    fn only_the_stack_s_writer_lock_or_a_wider_one_passes() {
+        let lock = |policy: &str| writer_lock_findings(Some(policy), OPERATOR);
+        let stack = writer_lock_policy("switches", OPERATOR);
+        assert!(lock(&stack).is_empty());
+        // Wider: every action on the whole bucket, a list of one principal.
+        let wider = stack
+            .replace(r#""NotAction":"s3:GetObject*""#, r#""Action":["s3:*"]"#)
+            .replace("switches/switch/*", "switches/*")
+            .replace(r#""Principal":"*""#, r#""Principal":{"AWS":"*"}"#);
+        assert!(lock(&wider).is_empty(), "{wider}");
+        // Weakened: another principal excepted, writes allowed through, an extra condition, an
+        // Allow, another prefix.
+        for (from, to) in [
+            (OPERATOR, "arn:aws:iam::123456789012:role/someone-else"),
+            (
+                r#""NotAction":"s3:GetObject*""#,
+                r#""NotAction":["s3:GetObject*","s3:PutObject"]"#,
+            ),
+            (
+                r#""Condition":{"#,
+                r#""Condition":{"Bool":{"aws:SecureTransport":"false"},"#,
+            ),
+            (r#""Effect":"Deny""#, r#""Effect":"Allow""#),
+            ("switches/switch/*", "switches/other/*"),
+        ] {
+            let weakened = stack.replace(from, to);
+            assert_ne!(weakened, stack, "{from}");
+            assert_eq!(lock(&weakened).len(), 1, "{from} -> {to}");
+        }
+        assert_eq!(writer_lock_findings(None, OPERATOR).len(), 1);
+        assert_eq!(lock("not json").len(), 1);
     }
 
     #[test]

@@ -1172,7 +1172,7 @@ fn lever_alarms(plan: &Plan) -> Vec<AlarmContext> {
         "LeverTamperAlarm",
         format!("{name}-lever-tampered"),
         format!(
-            "The lever's publisher found tampering (its log says which; docs/security.md#the-lever): a 1 in {}/{} that no switch explains (someone with cloudwatch:PutMetricData), a switch deleted (the publisher keeps what the lever last wrote) or not written by ingest lever, the switch bucket's versioning no longer enabled, or its lifecycle configuration removed or with a rule that can expire, archive or erase switch/ or its old versions sooner than the stack's own. Put the bucket's versioning and lifecycle back as the secondary stack defines them, then set each switch again with ingest lever.",
+            "The lever's publisher found tampering (its log says which; docs/security.md#the-lever): a 1 in {}/{} that no switch explains (someone with cloudwatch:PutMetricData), a switch deleted (the publisher keeps what the lever last wrote) or not written by ingest lever, the switch bucket's versioning no longer enabled, its lifecycle configuration removed or with a rule that can expire, archive or erase switch/ or its old versions sooner than the stack's own, or its policy no longer denying switch writes to all but the operator role. Put the bucket's versioning, lifecycle and policy back as the secondary stack defines them, then set each switch again with ingest lever.",
             lever.namespace, lever.metric
         ),
         lever.namespace,
@@ -1915,6 +1915,9 @@ fn functions(plan: &Plan, site: &RegionPlan, has_lever: bool) -> Vec<FunctionCon
                     lever.switch_noncurrent_days.to_string(),
                     false,
                 ),
+                // The principal the switch bucket's writer lock excepts: the publisher checks
+                // the lock is still there.
+                env("LEVER_OPERATOR_ROLE_ARN", "${LeverOperatorRole.Arn}", true),
             ]);
             publisher.is_scheduled = true;
             // The switch bucket is SSE-S3: the publisher uses no key.
