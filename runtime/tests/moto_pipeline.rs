@@ -1282,8 +1282,14 @@ async fn the_bridge_paces_a_failed_message_with_change_message_visibility() {
 /// tampering on the next run.
 #[tokio::test]
 async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+        LifecycleRuleFilter, NoncurrentVersionExpiration,
+    };
     use ingest_runtime::pipeline::aws::CloudWatchMetrics;
-    use ingest_runtime::pipeline::lever::{Datum, LeverConfig, LeverPublisher, MetricStore};
+    use ingest_runtime::pipeline::lever::{
+        Datum, LeverConfig, LeverPublisher, MetricStore, SwitchLifecycle, writer_lock_policy,
+    };
     use std::time::SystemTime;
 
     let moto = Moto::reset().await;
@@ -1306,8 +1312,57 @@ async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
                 .unwrap();
         }
     };
-    // As the stack makes it: versioned, so every pull is kept.
+    // As the stack makes it: versioned, so every pull is kept, and old versions kept a year.
     versioning(aws_sdk_s3::types::BucketVersioningStatus::Enabled).await;
+    let expected = SwitchLifecycle {
+        noncurrent_days: 365,
+    };
+    let lifecycle = |rules: Vec<LifecycleRule>| {
+        let s3 = &s3;
+        async move {
+            s3.put_bucket_lifecycle_configuration()
+                .bucket(bucket)
+                .lifecycle_configuration(
+                    BucketLifecycleConfiguration::builder()
+                        .set_rules(Some(rules))
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    let stack_rule = LifecycleRule::builder()
+        .id("expire-noncurrent-versions")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("").build())
+        .noncurrent_version_expiration(
+            NoncurrentVersionExpiration::builder()
+                .noncurrent_days(365)
+                .build(),
+        )
+        .expiration(
+            LifecycleExpiration::builder()
+                .expired_object_delete_marker(true)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    lifecycle(vec![stack_rule.clone()]).await;
+    // And the writer lock: only the operator role writes under switch/.
+    let operator = "arn:aws:iam::123456789012:role/wiw-events-lever-operator";
+    let lock = |policy: String| {
+        let s3 = &s3;
+        async move {
+            s3.put_bucket_policy()
+                .bucket(bucket)
+                .policy(policy)
+                .send()
+                .await
+                .unwrap();
+        }
+    };
     let switches = store(&config);
     switches
         .put_object(
@@ -1317,6 +1372,14 @@ async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
         )
         .await
         .unwrap();
+    // Locked after the operator's write: moto enforces the policy, and the test's principal
+    // is not the operator role.
+    lock(writer_lock_policy(bucket, operator)).await;
+    let refused = switches
+        .put_object(bucket, "switch/primary", b"{}".to_vec())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::Denied, "{refused:?}");
     let metrics = CloudWatchMetrics::new(&config);
     let lever = LeverConfig {
         pipeline: "wiw-events".to_owned(),
@@ -1325,6 +1388,8 @@ async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
         metric: "Drained".to_owned(),
         tamper_metric: "LeverTampered".to_owned(),
         window: Duration::from_secs(300),
+        lifecycle: expected,
+        operator_role_arn: operator.to_owned(),
     };
     let publisher = LeverPublisher {
         config: &lever,
@@ -1412,12 +1477,20 @@ async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
     // Someone deletes the primary's switch (a lifecycle rule would do the same): a delete
     // marker over the drain. The publisher reads the version under it: the drain stands, and
     // the deletion is reported as tampering.
+    // (The lock refuses the deletion to the test's principal; an expiring lifecycle rule is not
+    // refused by a bucket policy. Lifted for the deletion only.)
+    s3.delete_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
     s3.delete_object()
         .bucket(bucket)
         .key("switch/primary")
         .send()
         .await
         .unwrap();
+    lock(writer_lock_policy(bucket, operator)).await;
     let report = publisher
         .publish(now + Duration::from_secs(2))
         .await
@@ -1434,10 +1507,77 @@ async fn the_lever_publisher_publishes_to_cloudwatch_and_reads_it_back() {
     assert_eq!(report.switches[0].by, "operator");
     assert!(report.tampered());
 
+    // The review's path to erase a drain quietly: a lifecycle rule that expires switch/ and its
+    // old versions after a day. moto does not run lifecycle rules; the rule itself is the
+    // finding, before it has expired anything.
+    let expiring = LifecycleRule::builder()
+        .id("expire-switches")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("switch/").build())
+        .expiration(LifecycleExpiration::builder().days(1).build())
+        .noncurrent_version_expiration(
+            NoncurrentVersionExpiration::builder()
+                .noncurrent_days(1)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    lifecycle(vec![stack_rule.clone(), expiring]).await;
+    let report = publisher
+        .publish(now + Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert_eq!(report.lifecycle.len(), 2, "{report:?}");
+    assert!(
+        report
+            .lifecycle
+            .iter()
+            .all(|f| f.contains("expire-switches")),
+        "{report:?}"
+    );
+    // The whole configuration removed: the stack defines one, so that is tampering too.
+    s3.delete_bucket_lifecycle()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let report = publisher
+        .publish(now + Duration::from_secs(4))
+        .await
+        .unwrap();
+    assert_eq!(report.lifecycle.len(), 1, "{report:?}");
+    assert!(report.tampered());
+    // Back as the stack defines it: the lifecycle is no finding.
+    lifecycle(vec![stack_rule]).await;
+    let report = publisher
+        .publish(now + Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(report.lifecycle.is_empty(), "{report:?}");
+
+    // The writer lock removed (a principal allowed s3:DeleteBucketPolicy): tampering; back, not.
+    s3.delete_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let report = publisher
+        .publish(now + Duration::from_secs(6))
+        .await
+        .unwrap();
+    assert_eq!(report.writer_lock.len(), 1, "{report:?}");
+    assert!(report.tampered());
+    lock(writer_lock_policy(bucket, operator)).await;
+    let report = publisher
+        .publish(now + Duration::from_secs(7))
+        .await
+        .unwrap();
+    assert!(report.writer_lock.is_empty(), "{report:?}");
+
     // Versioning suspended: the switches would keep no history. Tampering too.
     versioning(aws_sdk_s3::types::BucketVersioningStatus::Suspended).await;
     let report = publisher
-        .publish(now + Duration::from_secs(3))
+        .publish(now + Duration::from_secs(8))
         .await
         .unwrap();
     assert!(!report.versioning_enabled, "{report:?}");

@@ -60,6 +60,11 @@ fn role_env(role: &str) -> Vec<(&'static str, &'static str)> {
             ("LEVER_NAMESPACE", "Ingest/Lever"),
             ("LEVER_METRIC", "Drained"),
             ("LEVER_TAMPER_METRIC", "Tampered"),
+            ("SWITCH_NONCURRENT_DAYS", "365"),
+            (
+                "LEVER_OPERATOR_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/bench-lever-operator",
+            ),
         ],
         _ => vec![
             (

@@ -133,6 +133,12 @@ pub mod defaults {
     pub const WAF_LARGE_BODY_BYTES: u64 = 4096;
     /// WAF: client addresses at their limits it must take to fill the smaller stream.
     pub const WAF_MIN_ADDRESSES_TO_FILL: u64 = 100;
+    /// WAF's blocked-requests alarm: blocks a minute as many as this many addresses would send
+    /// at their full limit. An honest client under its limit is never blocked; a few clients
+    /// retrying past it, scanners, and other accounts' health checks stay well below.
+    pub const WAF_BLOCKED_ALARM_ADDRESSES: u64 = 10;
+    /// WAF's blocked-requests alarm: minutes in a row above the threshold (a flood, not a burst).
+    pub const WAF_BLOCKED_ALARM_MINUTES: u64 = 5;
     /// Route 53 checker regions of the endpoint checks (the minimum of three, on two
     /// continents); with WAF on, only their addresses may read the health route.
     pub const CHECKER_REGIONS: [&str; 3] = ["us-east-1", "us-west-1", "eu-west-1"];
@@ -485,6 +491,10 @@ pub struct LeverPlan {
     pub period_seconds: u64,
     /// How often the publisher runs on its schedule.
     pub publish_seconds: u64,
+    /// Days the switch bucket keeps old versions of a switch (the history of pulls): the
+    /// bucket's lifecycle rule, and what the publisher holds any other rule to (a rule that
+    /// expires `switch/` sooner is tampering).
+    pub switch_noncurrent_days: u64,
     /// Each region's switch alarm, primary then secondary.
     pub alarms: [LeverAlarm; 2],
     /// The role that may write the switches.
@@ -814,6 +824,12 @@ pub struct WafPlan {
     /// Addresses at their limits that fill each region's stream (primary, secondary), in
     /// bytes or in records, whichever comes first.
     pub addresses_to_fill: [u64; 2],
+    /// Blocked requests a minute, every minute for [`WafPlan::blocked_alarm_minutes`], that set
+    /// off each web ACL's blocked-flood alarm: `defaults::WAF_BLOCKED_ALARM_ADDRESSES`
+    /// addresses at their full request limit.
+    pub blocked_alarm_per_minute: u64,
+    /// Minutes in a row the blocks must stay above [`WafPlan::blocked_alarm_per_minute`].
+    pub blocked_alarm_minutes: u64,
     /// CloudWatch log group of blocked requests (`aws-waf-logs-` prefix, which WAF requires).
     pub log_group: String,
     /// Secrets Manager secret holding the health token, `<name>/health-token`: only requests
@@ -1464,6 +1480,11 @@ fn waf(
             .ceil() as u64;
             by_bytes.min(by_records)
         }),
+        blocked_alarm_per_minute: defaults::WAF_BLOCKED_ALARM_ADDRESSES
+            .saturating_mul(rate_per_ip)
+            .saturating_mul(60)
+            .div_ceil(window),
+        blocked_alarm_minutes: defaults::WAF_BLOCKED_ALARM_MINUTES,
         log_group: format!("aws-waf-logs-{name}"),
         health_token_secret: format!("{name}/health-token"),
     }
@@ -1509,6 +1530,7 @@ fn lever(name: &str, raw: Option<&crate::spec::raw::RawFailover>) -> LeverPlan {
         tamper_metric: LEVER_TAMPER_METRIC,
         period_seconds: defaults::LEVER_PERIOD_SECONDS,
         publish_seconds: defaults::LEVER_PUBLISH_SECONDS,
+        switch_noncurrent_days: defaults::SWITCH_NONCURRENT_DAYS,
         alarms: [alarm(Role::Primary), alarm(Role::Secondary)],
         operator_role_output: "LeverOperatorRoleArn",
     }

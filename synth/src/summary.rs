@@ -276,6 +276,20 @@ fn security_lines(plan: &Plan) -> Vec<(&'static str, String)> {
                     aws::API_GATEWAY_PRICE_PER_MILLION_REQUESTS
                 ),
             ));
+            // WAF bills every request it inspects, blocked ones too, and nothing upstream of it
+            // caps a flood; the stage throttle is only a yardstick here.
+            let flood_hour_millions = api.throttle_rate as f64 * 3600.0 / 1e6;
+            lines.push((
+                "",
+                format!(
+                    "a blocked flood costs WAF's ${:.2} per million requests (API Gateway bills none of them): ${:.2} an hour per region at the stage throttle's {}/s, more at a higher rate (WAF caps nothing); the waf-blocked-flood alarm fires above {} blocks a minute for {} minutes",
+                    aws::WAF_PRICE_PER_MILLION_REQUESTS,
+                    flood_hour_millions * aws::WAF_PRICE_PER_MILLION_REQUESTS,
+                    api.throttle_rate,
+                    waf.blocked_alarm_per_minute,
+                    waf.blocked_alarm_minutes
+                ),
+            ));
         }
         None => lines.push((
             "waf",

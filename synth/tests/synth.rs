@@ -223,6 +223,66 @@ fn the_web_acl_limits_are_the_plans() {
     }
 }
 
+/// A flood the web ACL blocks is seen: each web ACL has an alarm on its blocked requests at
+/// the plan's threshold, which honest clients (under their limit, never blocked) cannot reach:
+/// it takes ten addresses each sending its whole limit every minute. And the health route,
+/// whose reads carry the health token in the query string, is never sampled into X-Ray.
+#[test]
+fn a_blocked_flood_alarms_and_the_health_token_is_never_traced() {
+    for spec in specs() {
+        let (plan, set) = assemble(&spec);
+        let mut rule_names = std::collections::BTreeSet::new();
+        for kind in ["primary", "secondary"] {
+            let stack = template(&set, &plan.name, kind);
+            let resources = &stack["Resources"];
+            let rule = &resources["HealthTraceExclusion"]["Properties"]["SamplingRule"];
+            assert_eq!(
+                (&rule["FixedRate"], &rule["ReservoirSize"]),
+                (&serde_json::json!(0), &serde_json::json!(0)),
+                "{}: {kind}",
+                plan.name
+            );
+            assert_eq!(rule["URLPath"], format!("*{}*", plan.failover.path));
+            assert_eq!(rule["HTTPMethod"], "GET");
+            let name = rule["RuleName"].as_str().unwrap();
+            assert!(name.len() <= 32, "{name}");
+            rule_names.insert(name.to_owned());
+            let Some(waf) = plan.api.waf.as_ref() else {
+                assert!(resources.get("WafBlockedFloodAlarm").is_none());
+                continue;
+            };
+            let alarm = &resources["WafBlockedFloodAlarm"]["Properties"];
+            assert_eq!(alarm["Threshold"], waf.blocked_alarm_per_minute);
+            assert_eq!(alarm["EvaluationPeriods"], waf.blocked_alarm_minutes);
+            assert_eq!(alarm["DatapointsToAlarm"], waf.blocked_alarm_minutes);
+            assert_eq!(alarm["Period"], 60);
+            let one_address_a_minute = waf.rate_per_ip * 60 / waf.window_seconds;
+            assert!(
+                waf.blocked_alarm_per_minute >= 10 * one_address_a_minute,
+                "{}: {} blocks a minute",
+                plan.name,
+                waf.blocked_alarm_per_minute
+            );
+            let acl_name = &resources["ApiWebAcl"]["Properties"]["Name"];
+            assert!(
+                alarm["Dimensions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|d| d["Name"] == "WebACL" && &d["Value"] == acl_name),
+                "{}: {kind}",
+                plan.name
+            );
+        }
+        assert_eq!(
+            rule_names.len(),
+            2,
+            "{}: one rule name per region",
+            plan.name
+        );
+    }
+}
+
 #[test]
 fn address_type_of_the_api_is_the_plans() {
     let mut seen = std::collections::BTreeSet::new();

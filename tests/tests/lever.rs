@@ -88,3 +88,135 @@ fn the_switch_alarms_watch_what_the_publisher_publishes() {
     let tamper = &resources["LeverTamperAlarm"]["Properties"];
     assert_eq!(tamper["MetricName"], variables["LEVER_TAMPER_METRIC"]);
 }
+
+/// The publisher judges the switch bucket's lifecycle against the stack's own rule: the number
+/// it is given is the one the bucket's rule holds, and the bucket as deployed is no tampering.
+#[test]
+fn the_publisher_expects_the_switch_bucket_s_own_lifecycle() {
+    use ingest_runtime::pipeline::lever::{LifecycleRule, SwitchLifecycle, lifecycle_findings};
+
+    let (_, stack) = secondary_stack();
+    let resources = stack["Resources"].as_object().unwrap();
+    let variables = &resources["LeverFunction"]["Properties"]["Environment"]["Variables"];
+    let expected = SwitchLifecycle {
+        noncurrent_days: variables["SWITCH_NONCURRENT_DAYS"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
+    };
+    let rules: Vec<LifecycleRule> =
+        resources["SwitchBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|rule| LifecycleRule {
+                id: rule["Id"].as_str().unwrap().to_owned(),
+                enabled: rule["Status"] == "Enabled",
+                prefix: rule["Prefix"].as_str().unwrap_or_default().to_owned(),
+                narrowed: false,
+                expires_current: rule.get("ExpirationInDays").is_some()
+                    || rule.get("ExpirationDate").is_some(),
+                noncurrent_days: rule["NoncurrentVersionExpiration"]["NoncurrentDays"].as_u64(),
+                transitions: rule.get("Transitions").is_some()
+                    || rule.get("NoncurrentVersionTransitions").is_some(),
+            })
+            .collect();
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.noncurrent_days == Some(expected.noncurrent_days)),
+        "the bucket's rule keeps old versions {} days: {rules:?}",
+        expected.noncurrent_days
+    );
+    assert_eq!(
+        lifecycle_findings(Some(&rules), expected),
+        Vec::<String>::new()
+    );
+}
+
+/// The rendered value with the two attributes the switch bucket's policy and the publisher's
+/// environment use resolved as CloudFormation would (`Fn::GetAtt`, `Fn::Sub`).
+fn resolved(value: &Value, bucket_arn: &str, operator: &str) -> Value {
+    let attribute = |id: &str| match id {
+        "SwitchBucket.Arn" => bucket_arn.to_owned(),
+        "LeverOperatorRole.Arn" => operator.to_owned(),
+        other => panic!("unexpected attribute {other}"),
+    };
+    match value {
+        Value::Object(map) if map.contains_key("Fn::GetAtt") => {
+            let parts: Vec<&str> = map["Fn::GetAtt"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap())
+                .collect();
+            Value::String(attribute(&parts.join(".")))
+        }
+        Value::Object(map) if map.contains_key("Fn::Sub") => {
+            let (text, variables) = match &map["Fn::Sub"] {
+                Value::String(text) => (text.clone(), serde_json::Map::new()),
+                Value::Array(items) => (
+                    items[0].as_str().unwrap().to_owned(),
+                    items[1].as_object().unwrap().clone(),
+                ),
+                other => panic!("{other}"),
+            };
+            let mut out = text;
+            for (name, value) in &variables {
+                let value = resolved(value, bucket_arn, operator);
+                out = out.replace(&format!("${{{name}}}"), value.as_str().unwrap());
+            }
+            for id in ["SwitchBucket.Arn", "LeverOperatorRole.Arn"] {
+                out = out.replace(&format!("${{{id}}}"), &attribute(id));
+            }
+            Value::String(out)
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), resolved(v, bucket_arn, operator)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| resolved(v, bucket_arn, operator))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The publisher holds the switch bucket's policy to the writer lock the stack writes, with the
+/// operator role the stack passes it: the policy as deployed is no tampering.
+#[test]
+fn the_publisher_recognises_the_stack_s_writer_lock() {
+    use ingest_runtime::pipeline::lever::writer_lock_findings;
+
+    let (_, stack) = secondary_stack();
+    let resources = stack["Resources"].as_object().unwrap();
+    let bucket_arn = "arn:aws:s3:::wiw-events-switch-123456789012-us-west-2";
+    let operator = "arn:aws:iam::123456789012:role/wiw-events-secondary-LeverOperatorRole-ABC";
+    let variables = resolved(
+        &resources["LeverFunction"]["Properties"]["Environment"]["Variables"],
+        bucket_arn,
+        operator,
+    );
+    let expected = variables["LEVER_OPERATOR_ROLE_ARN"].as_str().unwrap();
+    assert_eq!(expected, operator);
+    let policy = resolved(
+        &resources["SwitchBucketPolicy"]["Properties"]["PolicyDocument"],
+        bucket_arn,
+        operator,
+    );
+    assert_eq!(
+        writer_lock_findings(Some(&policy.to_string()), expected),
+        Vec::<String>::new(),
+        "{policy:#}"
+    );
+    // Someone else's role excepted instead: found.
+    let other = policy
+        .to_string()
+        .replace(operator, "arn:aws:iam::123456789012:role/other");
+    assert_eq!(writer_lock_findings(Some(&other), expected).len(), 1);
+}

@@ -59,7 +59,7 @@ use aws_types::region::Region;
 use aws_types::sdk_config::SdkConfig;
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
-use super::lever::{Datum, MetricStore, SwitchObject, SwitchStore};
+use super::lever::{Datum, LifecycleRule, MetricStore, SwitchLifecycle, SwitchObject, SwitchStore};
 use super::{
     DeliveryStream, ErrorKind, InfraError, InvokeOutput, Invoker, Lookup, MessageQueue,
     ObjectStore, Service,
@@ -402,14 +402,7 @@ impl SwitchStore for S3Store {
             }
             return Ok(SwitchObject::Current(self.get_object(bucket, key).await?));
         }
-        // S3 lists a key's versions newest first; `max_by_key` keeps the last of equal
-        // times, so the listing is read backwards to keep the first of two writes in one
-        // second, the newer one.
-        let Some(newest) = versions.iter().rev().max_by_key(|version| {
-            version
-                .last_modified()
-                .map(|at| (at.secs(), at.subsec_nanos()))
-        }) else {
+        let Some(newest) = newest_version(&versions) else {
             return Ok(SwitchObject::Deleted { last: None });
         };
         let version = newest.version_id().map(str::to_owned);
@@ -427,6 +420,105 @@ impl SwitchStore for S3Store {
             .await
             .map_err(|e| infra_error(Service::S3, "GetBucketVersioning", &e))?;
         Ok(output.status() == Some(&aws_sdk_s3::types::BucketVersioningStatus::Enabled))
+    }
+
+    async fn lifecycle_rules(
+        &self,
+        bucket: &str,
+        _expected: SwitchLifecycle,
+    ) -> Result<Option<Vec<LifecycleRule>>, InfraError> {
+        let output = match self
+            .client
+            .get_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(error)
+                if error
+                    .as_service_error()
+                    .and_then(ProvideErrorMetadata::code)
+                    == Some("NoSuchLifecycleConfiguration") =>
+            {
+                return Ok(None);
+            }
+            Err(error) => {
+                return Err(infra_error(
+                    Service::S3,
+                    "GetBucketLifecycleConfiguration",
+                    &error,
+                ));
+            }
+        };
+        Ok(Some(output.rules().iter().map(lifecycle_rule).collect()))
+    }
+
+    async fn bucket_policy(
+        &self,
+        bucket: &str,
+        _operator_role_arn: &str,
+    ) -> Result<Option<String>, InfraError> {
+        match self.client.get_bucket_policy().bucket(bucket).send().await {
+            Ok(output) => Ok(output.policy().map(str::to_owned)),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .and_then(ProvideErrorMetadata::code)
+                    == Some("NoSuchBucketPolicy") =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(infra_error(Service::S3, "GetBucketPolicy", &error)),
+        }
+    }
+}
+
+/// The newest version under a delete marker: the first of the key's versions in S3's listing,
+/// which is newest first. Not the latest `LastModified`: two writes in one second share it.
+fn newest_version<'a>(
+    versions: &[&'a aws_sdk_s3::types::ObjectVersion],
+) -> Option<&'a aws_sdk_s3::types::ObjectVersion> {
+    versions.first().copied()
+}
+
+/// A rule of `GetBucketLifecycleConfiguration`, as [`super::lever::lifecycle_findings`]
+/// judges it.
+fn lifecycle_rule(rule: &aws_sdk_s3::types::LifecycleRule) -> LifecycleRule {
+    let filter = rule.filter();
+    let and = filter.and_then(|f| f.and());
+    #[allow(deprecated)] // the legacy top-level `Prefix` still applies where a bucket has it
+    let legacy_prefix = rule.prefix();
+    let prefix = filter
+        .and_then(|f| f.prefix())
+        .or_else(|| and.and_then(|a| a.prefix()))
+        .or(legacy_prefix)
+        .unwrap_or_default()
+        .to_owned();
+    let narrowed = filter.is_some_and(|f| {
+        f.tag().is_some()
+            || f.object_size_greater_than().is_some()
+            || f.object_size_less_than().is_some()
+    }) || and.is_some_and(|a| {
+        !a.tags().is_empty()
+            || a.object_size_greater_than().is_some()
+            || a.object_size_less_than().is_some()
+    });
+    let expires_current = rule
+        .expiration()
+        .is_some_and(|e| e.days().is_some() || e.date().is_some());
+    LifecycleRule {
+        id: rule.id().unwrap_or_default().to_owned(),
+        enabled: rule.status() == &aws_sdk_s3::types::ExpirationStatus::Enabled,
+        prefix,
+        narrowed,
+        expires_current,
+        noncurrent_days: rule
+            .noncurrent_version_expiration()
+            .and_then(|e| e.noncurrent_days())
+            .and_then(|days| u64::try_from(days).ok()),
+        transitions: !rule.transitions().is_empty()
+            || !rule.noncurrent_version_transitions().is_empty(),
     }
 }
 
@@ -882,6 +974,96 @@ mod tests {
                 "ChangeMessageVisibility",
                 ErrorKind::Unavailable
             )
+        );
+    }
+
+    /// Two operator writes in one second share a `LastModified`; S3 lists the newer first.
+    /// The version under a delete marker is the first listed, whatever the times say.
+    #[test]
+    fn under_a_delete_marker_the_first_listed_version_is_the_newest() {
+        use aws_sdk_s3::primitives::DateTime;
+        use aws_sdk_s3::types::ObjectVersion;
+        let version = |id: &str, secs: i64| {
+            ObjectVersion::builder()
+                .key("switch/primary")
+                .version_id(id)
+                .last_modified(DateTime::from_secs(secs))
+                .build()
+        };
+        let listed = [
+            version("restore", 1_796_119_200),
+            version("drain", 1_796_119_200),
+            version("older", 1_796_119_100),
+        ];
+        let versions: Vec<&ObjectVersion> = listed.iter().collect();
+        assert_eq!(
+            newest_version(&versions).and_then(ObjectVersion::version_id),
+            Some("restore")
+        );
+        assert!(newest_version(&[]).is_none());
+    }
+
+    #[test]
+    fn lifecycle_rules_are_read_with_their_filters_and_actions() {
+        use aws_sdk_s3::types::{
+            ExpirationStatus, LifecycleExpiration, LifecycleRule as S3Rule,
+            LifecycleRuleAndOperator, LifecycleRuleFilter, NoncurrentVersionExpiration, Tag,
+            Transition,
+        };
+        let expire = S3Rule::builder()
+            .id("expire-switches")
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix("switch/").build())
+            .expiration(LifecycleExpiration::builder().days(1).build())
+            .noncurrent_version_expiration(
+                NoncurrentVersionExpiration::builder()
+                    .noncurrent_days(1)
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        let read = lifecycle_rule(&expire);
+        assert_eq!(
+            read,
+            LifecycleRule {
+                id: "expire-switches".to_owned(),
+                enabled: true,
+                prefix: "switch/".to_owned(),
+                narrowed: false,
+                expires_current: true,
+                noncurrent_days: Some(1),
+                transitions: false,
+            }
+        );
+        let tagged = S3Rule::builder()
+            .status(ExpirationStatus::Disabled)
+            .filter(
+                LifecycleRuleFilter::builder()
+                    .and(
+                        LifecycleRuleAndOperator::builder()
+                            .prefix("switch/p")
+                            .tags(Tag::builder().key("k").value("v").build().unwrap())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .transitions(Transition::builder().days(0).build())
+            .expiration(
+                LifecycleExpiration::builder()
+                    .expired_object_delete_marker(true)
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        let read = lifecycle_rule(&tagged);
+        assert_eq!(
+            (read.enabled, read.prefix.as_str(), read.narrowed),
+            (false, "switch/p", true)
+        );
+        assert!(read.transitions);
+        assert!(
+            !read.expires_current,
+            "a delete-marker cleanup expires nothing current"
         );
     }
 }

@@ -127,6 +127,8 @@ impl Role {
                     "LEVER_NAMESPACE",
                     "LEVER_METRIC",
                     "LEVER_TAMPER_METRIC",
+                    "SWITCH_NONCURRENT_DAYS",
+                    "LEVER_OPERATOR_ROLE_ARN",
                 ],
                 &["LEVER_WINDOW_SECONDS"],
             ),
@@ -793,6 +795,9 @@ impl<S: ObjectStore + SwitchStore, D: DeliveryStream, I: Invoker, Q: MessageQueu
                         role = "lever",
                         "the switch bucket's versioning is not enabled: the switches keep no history"
                     );
+                }
+                for finding in report.lifecycle.iter().chain(&report.writer_lock) {
+                    tracing::warn!(role = "lever", finding = %finding, "the switch bucket's settings no longer protect the switches");
                 }
                 tracing::info!(
                     role = "lever",

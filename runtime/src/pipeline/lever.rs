@@ -28,6 +28,19 @@
 //!   delete marker and publishes what the lever last wrote: a deletion cannot undo a drain. A
 //!   deleted switch, a body that is not a lever switch, or a bucket whose versioning is no
 //!   longer enabled publishes the tamper metric.
+//! - **The history cannot be expired quietly**: a lifecycle rule that expires `switch/` would
+//!   put a delete marker over a drain (caught above), then expire the versions under it (the
+//!   drain reads as never set) and the marker itself (nothing left to call deleted). So the
+//!   publisher also reads the bucket's lifecycle configuration and reports tampering when an
+//!   enabled rule could expire, delete or archive anything under `switch/` sooner than the
+//!   stack's own rule keeps old versions ([`SwitchLifecycle`], from the plan through
+//!   `SWITCH_NONCURRENT_DAYS`), or when the configuration the stack defines is gone
+//!   ([`lifecycle_findings`]).
+//! - **The writer lock stays**: the bucket policy's deny of every write under `switch/` but by
+//!   the operator role is what makes a switch the operator's. A principal allowed
+//!   `s3:PutBucketPolicy` could remove it, and a switch it then wrote would read as set. So the
+//!   publisher reads the bucket policy too and reports tampering when the lock is gone or
+//!   changed ([`writer_lock_findings`]).
 //! - **Tamper check**: CloudWatch metrics have no resource policy, so a principal whose own
 //!   policy allows `cloudwatch:PutMetricData` on any namespace can publish a 1. Before
 //!   publishing, the publisher reads the largest value of each region's metric over the alarm's
@@ -71,6 +84,11 @@ pub struct LeverConfig {
     pub tamper_metric: String,
     /// The switch alarms' window (`LEVER_WINDOW_SECONDS`).
     pub window: Duration,
+    /// The stack's own lifecycle of the switch bucket (`SWITCH_NONCURRENT_DAYS`).
+    pub lifecycle: SwitchLifecycle,
+    /// The only principal the bucket policy lets write the switches
+    /// (`LEVER_OPERATOR_ROLE_ARN`).
+    pub operator_role_arn: String,
 }
 
 impl LeverConfig {
@@ -83,6 +101,16 @@ impl LeverConfig {
             metric: env_var(lookup, "LEVER_METRIC")?,
             tamper_metric: env_var(lookup, "LEVER_TAMPER_METRIC")?,
             window: Duration::from_secs(env_number(lookup, "LEVER_WINDOW_SECONDS", 300)?),
+            operator_role_arn: env_var(lookup, "LEVER_OPERATOR_ROLE_ARN")?,
+            lifecycle: SwitchLifecycle {
+                noncurrent_days: env_var(lookup, "SWITCH_NONCURRENT_DAYS")?.parse().map_err(
+                    |_| {
+                        HandlerError::Config(
+                            "SWITCH_NONCURRENT_DAYS must be a whole number of days".to_owned(),
+                        )
+                    },
+                )?,
+            },
         })
     }
 }
@@ -114,6 +142,214 @@ pub enum SwitchObject {
     },
 }
 
+/// The switch bucket's lifecycle as the stack defines it: no rule expires a current switch, and
+/// old versions (the history of pulls) are kept this many days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SwitchLifecycle {
+    /// `NoncurrentVersionExpiration.NoncurrentDays` of the stack's rule.
+    pub noncurrent_days: u64,
+}
+
+impl SwitchLifecycle {
+    /// The stack's own rules, as [`SwitchStore::lifecycle_rules`] reads them.
+    pub fn rules(&self) -> Vec<LifecycleRule> {
+        vec![LifecycleRule {
+            id: "expire-noncurrent-versions".to_owned(),
+            enabled: true,
+            prefix: String::new(),
+            narrowed: false,
+            expires_current: false,
+            noncurrent_days: Some(self.noncurrent_days),
+            transitions: false,
+        }]
+    }
+}
+
+/// One lifecycle rule of a bucket, as much of it as decides whether it can take a switch or its
+/// history away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleRule {
+    /// `ID` (may be empty).
+    pub id: String,
+    /// `Status: Enabled`.
+    pub enabled: bool,
+    /// The key prefix of its filter (the legacy `Prefix`, `Filter.Prefix` or `Filter.And.Prefix`;
+    /// empty for the whole bucket).
+    pub prefix: String,
+    /// Whether its filter also names tags or object sizes. Such a rule is counted as applying
+    /// to the switches all the same: this says only that a reader should look at the filter.
+    pub narrowed: bool,
+    /// Whether it expires current objects (`Expiration` with `Days` or `Date`).
+    pub expires_current: bool,
+    /// `NoncurrentVersionExpiration.NoncurrentDays`, if it has one.
+    pub noncurrent_days: Option<u64>,
+    /// Whether it moves objects or old versions to another storage class (a switch in an
+    /// archive class cannot be read: the publisher would fail and Route 53 read "not drained").
+    pub transitions: bool,
+}
+
+impl LifecycleRule {
+    /// Whether the rule's filter can match a key under [`SWITCH_PREFIX`].
+    fn covers_switches(&self) -> bool {
+        self.prefix.starts_with(SWITCH_PREFIX) || SWITCH_PREFIX.starts_with(self.prefix.as_str())
+    }
+}
+
+/// What in the bucket's lifecycle can take the switches' history away: one line per finding,
+/// empty when none. `rules` is `None` when the bucket has no lifecycle configuration.
+///
+/// An enabled rule whose filter can match a key under `switch/` is a finding when it expires
+/// current objects, expires old versions sooner than `expected.noncurrent_days`, or moves
+/// objects to another storage class. A missing configuration is a finding too: the stack
+/// defines one, so someone removed it. Rules that only abort multipart uploads or remove
+/// expired delete markers (the stack's own do both) take nothing away.
+pub fn lifecycle_findings(
+    rules: Option<&[LifecycleRule]>,
+    expected: SwitchLifecycle,
+) -> Vec<String> {
+    let Some(rules) = rules else {
+        return vec![
+            "the switch bucket has no lifecycle configuration, but the stack defines one: someone removed it".to_owned(),
+        ];
+    };
+    let mut findings = Vec::new();
+    for rule in rules.iter().filter(|r| r.enabled && r.covers_switches()) {
+        let name = if rule.id.is_empty() {
+            "a rule without an ID".to_owned()
+        } else {
+            format!("rule {:?}", rule.id)
+        };
+        let mut scope = if rule.prefix.is_empty() {
+            "every key".to_owned()
+        } else {
+            format!("prefix {:?}", rule.prefix)
+        };
+        if rule.narrowed {
+            scope.push_str(", and tags or sizes");
+        }
+        if rule.expires_current {
+            findings.push(format!(
+                "{name} ({scope}) expires current objects: it would delete the switches"
+            ));
+        }
+        if let Some(days) = rule.noncurrent_days
+            && days < expected.noncurrent_days
+        {
+            findings.push(format!(
+                "{name} ({scope}) expires old versions after {days} days, sooner than the stack's {}: it would erase the switches' history",
+                expected.noncurrent_days
+            ));
+        }
+        if rule.transitions {
+            findings.push(format!(
+                "{name} ({scope}) moves objects to another storage class: an archived switch cannot be read"
+            ));
+        }
+    }
+    findings
+}
+
+/// The bucket policy's writer lock as the stack writes it: deny everyone but `operator_role_arn`
+/// every action on `<bucket>/switch/*` but reads. A store whose settings nothing but the stack
+/// changes (the local one) answers this for [`SwitchStore::bucket_policy`].
+pub fn writer_lock_policy(bucket: &str, operator_role_arn: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "OnlyTheOperatorRoleWrites",
+            "Effect": "Deny",
+            "Principal": "*",
+            "NotAction": "s3:GetObject*",
+            "Resource": format!("arn:aws:s3:::{bucket}/{SWITCH_PREFIX}*"),
+            "Condition": {"ArnNotEquals": {"aws:PrincipalArn": operator_role_arn}},
+        }],
+    })
+    .to_string()
+}
+
+/// A value that is one string or a list of them, as IAM writes `Action`, `Resource` and
+/// condition values.
+fn one_or_many(value: Option<&serde_json::Value>) -> Vec<&str> {
+    match value {
+        Some(serde_json::Value::String(one)) => vec![one.as_str()],
+        Some(serde_json::Value::Array(many)) => {
+            many.iter().filter_map(serde_json::Value::as_str).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a bucket policy statement is the writer lock, unweakened: `Deny` to every principal,
+/// every action but reads (`NotAction: s3:GetObject*`, or all of S3), on every switch, unless
+/// the principal is `operator_role_arn` and nothing else (a further condition would narrow the
+/// deny).
+fn is_writer_lock(statement: &serde_json::Value, operator_role_arn: &str) -> bool {
+    let everyone = match statement.get("Principal") {
+        Some(serde_json::Value::String(p)) => p == "*",
+        Some(serde_json::Value::Object(p)) => one_or_many(p.get("AWS")) == ["*"],
+        _ => false,
+    };
+    let actions = if statement.get("NotAction").is_some() {
+        one_or_many(statement.get("NotAction")) == ["s3:GetObject*"]
+    } else {
+        one_or_many(statement.get("Action"))
+            .iter()
+            .any(|a| *a == "s3:*" || *a == "*")
+    };
+    let switches = one_or_many(statement.get("Resource")).iter().any(|r| {
+        r.split_once(":::")
+            .and_then(|(_, path)| path.split_once('/'))
+            .is_some_and(|(_, key)| key == "*" || key == format!("{SWITCH_PREFIX}*"))
+    });
+    let only_operator = statement
+        .get("Condition")
+        .and_then(serde_json::Value::as_object)
+        .is_some_and(|condition| {
+            condition.len() == 1
+                && condition
+                    .get("ArnNotEquals")
+                    .or_else(|| condition.get("StringNotEquals"))
+                    .and_then(serde_json::Value::as_object)
+                    .is_some_and(|keys| {
+                        keys.len() == 1
+                            && one_or_many(keys.get("aws:PrincipalArn")) == [operator_role_arn]
+                    })
+        });
+    statement.get("Effect").and_then(serde_json::Value::as_str) == Some("Deny")
+        && everyone
+        && actions
+        && switches
+        && only_operator
+}
+
+/// What is wrong with the bucket policy's writer lock: one line, or none when the policy
+/// still denies every write under `switch/` to everyone but `operator_role_arn`. `policy` is
+/// `None` when the bucket has no policy.
+pub fn writer_lock_findings(policy: Option<&str>, operator_role_arn: &str) -> Vec<String> {
+    let Some(policy) = policy else {
+        return vec![
+            "the switch bucket has no bucket policy: anyone the account allows s3:PutObject can write a switch".to_owned(),
+        ];
+    };
+    let Ok(document) = serde_json::from_str::<serde_json::Value>(policy) else {
+        return vec!["the switch bucket's policy is not JSON".to_owned()];
+    };
+    let statements = match document.get("Statement") {
+        Some(serde_json::Value::Array(list)) => list.iter().collect(),
+        Some(one @ serde_json::Value::Object(_)) => vec![one],
+        _ => Vec::new(),
+    };
+    if statements
+        .iter()
+        .any(|statement| is_writer_lock(statement, operator_role_arn))
+    {
+        return Vec::new();
+    }
+    vec![format!(
+        "the switch bucket's policy no longer denies writes under {SWITCH_PREFIX} to everyone but {operator_role_arn}: anyone the account allows s3:PutObject can write a switch"
+    )]
+}
+
 /// The switch bucket as the publisher reads it: each switch with its history, and whether the
 /// bucket still keeps that history.
 pub trait SwitchStore: Send + Sync {
@@ -128,6 +364,21 @@ pub trait SwitchStore: Send + Sync {
         &self,
         bucket: &str,
     ) -> impl Future<Output = Result<bool, InfraError>> + Send;
+    /// The bucket's lifecycle rules, or `None` when it has no lifecycle configuration. A store
+    /// whose settings nothing but the stack changes (the local one) answers `expected`.
+    fn lifecycle_rules(
+        &self,
+        bucket: &str,
+        expected: SwitchLifecycle,
+    ) -> impl Future<Output = Result<Option<Vec<LifecycleRule>>, InfraError>> + Send;
+    /// The bucket policy's text, or `None` when the bucket has none. A store whose settings
+    /// nothing but the stack changes (the local one) answers
+    /// [`writer_lock_policy`]`(bucket, operator_role_arn)`.
+    fn bucket_policy(
+        &self,
+        bucket: &str,
+        operator_role_arn: &str,
+    ) -> impl Future<Output = Result<Option<String>, InfraError>> + Send;
 }
 
 /// One switch as the publisher read it.
@@ -158,12 +409,21 @@ pub struct PublishReport {
     /// Whether the switch bucket's versioning is enabled (without it, a write leaves no
     /// history and a deletion no version to fall back on: tampering).
     pub versioning_enabled: bool,
+    /// What in the bucket's lifecycle can take the switches' history away
+    /// ([`lifecycle_findings`]; tampering when not empty).
+    pub lifecycle: Vec<String>,
+    /// What is wrong with the bucket policy's writer lock ([`writer_lock_findings`];
+    /// tampering when not empty).
+    pub writer_lock: Vec<String>,
 }
 
 impl PublishReport {
     /// Whether this run published the tamper metric as 1.
     pub fn tampered(&self) -> bool {
-        !self.versioning_enabled || self.switches.iter().any(|s| s.tampered)
+        !self.versioning_enabled
+            || !self.lifecycle.is_empty()
+            || !self.writer_lock.is_empty()
+            || self.switches.iter().any(|s| s.tampered)
     }
 }
 
@@ -256,6 +516,16 @@ impl<S: SwitchStore, M: MetricStore> LeverPublisher<'_, S, M> {
             switches.push(reading);
         }
         let versioning_enabled = self.store.versioning_enabled(&self.config.bucket).await?;
+        let rules = self
+            .store
+            .lifecycle_rules(&self.config.bucket, self.config.lifecycle)
+            .await?;
+        let lifecycle = lifecycle_findings(rules.as_deref(), self.config.lifecycle);
+        let policy = self
+            .store
+            .bucket_policy(&self.config.bucket, &self.config.operator_role_arn)
+            .await?;
+        let writer_lock = writer_lock_findings(policy.as_deref(), &self.config.operator_role_arn);
         let since = now.checked_sub(self.config.window).unwrap_or(now);
         for reading in &mut switches {
             if reading.drained {
@@ -287,6 +557,8 @@ impl<S: SwitchStore, M: MetricStore> LeverPublisher<'_, S, M> {
         let report = PublishReport {
             switches,
             versioning_enabled,
+            lifecycle,
+            writer_lock,
         };
         data.push(Datum {
             metric: self.config.tamper_metric.clone(),
@@ -413,7 +685,29 @@ mod tests {
     struct Switches {
         primary: SwitchObject,
         versioning: bool,
+        /// The bucket's lifecycle rules; `None` for no configuration.
+        lifecycle: Option<Vec<LifecycleRule>>,
+        /// The bucket policy; `None` for none.
+        policy: Option<String>,
     }
+
+    impl Switches {
+        /// As the stack leaves the bucket: versioned, its own lifecycle rule.
+        fn as_deployed(primary: SwitchObject) -> Self {
+            Switches {
+                primary,
+                versioning: true,
+                lifecycle: Some(EXPECTED.rules()),
+                policy: Some(writer_lock_policy("switches", OPERATOR)),
+            }
+        }
+    }
+
+    const OPERATOR: &str = "arn:aws:iam::123456789012:role/wiw-events-lever-operator";
+
+    const EXPECTED: SwitchLifecycle = SwitchLifecycle {
+        noncurrent_days: 365,
+    };
 
     impl SwitchStore for Switches {
         async fn read_switch(&self, _bucket: &str, key: &str) -> Result<SwitchObject, InfraError> {
@@ -427,6 +721,22 @@ mod tests {
         async fn versioning_enabled(&self, _bucket: &str) -> Result<bool, InfraError> {
             Ok(self.versioning)
         }
+
+        async fn lifecycle_rules(
+            &self,
+            _bucket: &str,
+            _expected: SwitchLifecycle,
+        ) -> Result<Option<Vec<LifecycleRule>>, InfraError> {
+            Ok(self.lifecycle.clone())
+        }
+
+        async fn bucket_policy(
+            &self,
+            _bucket: &str,
+            _operator_role_arn: &str,
+        ) -> Result<Option<String>, InfraError> {
+            Ok(self.policy.clone())
+        }
     }
 
     fn config() -> LeverConfig {
@@ -437,6 +747,8 @@ mod tests {
             metric: "Drained".to_owned(),
             tamper_metric: "LeverTampered".to_owned(),
             window: Duration::from_secs(300),
+            lifecycle: EXPECTED,
+            operator_role_arn: OPERATOR.to_owned(),
         }
     }
 
@@ -471,17 +783,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_set_or_never_set_switch_is_not_tampering() {
-        let (report, drained, tampered) = publish(Switches {
-            primary: SwitchObject::Current(DRAINED.to_vec()),
-            versioning: true,
-        })
+        let (report, drained, tampered) = publish(Switches::as_deployed(SwitchObject::Current(
+            DRAINED.to_vec(),
+        )))
         .await;
         assert_eq!((drained, tampered), (1.0, 0.0), "{report:?}");
-        let (report, drained, tampered) = publish(Switches {
-            primary: SwitchObject::NeverSet,
-            versioning: true,
-        })
-        .await;
+        assert!(report.lifecycle.is_empty(), "{report:?}");
+        let (report, drained, tampered) =
+            publish(Switches::as_deployed(SwitchObject::NeverSet)).await;
         assert_eq!((drained, tampered), (0.0, 0.0), "{report:?}");
         assert_eq!(report.switches[0].state, "unset");
     }
@@ -490,39 +799,172 @@ mod tests {
     /// drain stands and the tamper alarm fires.
     #[tokio::test]
     async fn a_deleted_switch_keeps_what_the_lever_last_wrote_and_is_tampering() {
-        let (report, drained, tampered) = publish(Switches {
-            primary: SwitchObject::Deleted {
-                last: Some(DRAINED.to_vec()),
-            },
-            versioning: true,
-        })
+        let (report, drained, tampered) = publish(Switches::as_deployed(SwitchObject::Deleted {
+            last: Some(DRAINED.to_vec()),
+        }))
         .await;
         assert_eq!((drained, tampered), (1.0, 1.0), "{report:?}");
         assert_eq!(report.switches[0].state, "deleted");
         assert_eq!(report.switches[0].by, "ingest lever drain primary");
-        let (_, drained, tampered) = publish(Switches {
-            primary: SwitchObject::Deleted { last: None },
-            versioning: true,
-        })
-        .await;
+        let (_, drained, tampered) =
+            publish(Switches::as_deployed(SwitchObject::Deleted { last: None })).await;
         assert_eq!((drained, tampered), (0.0, 1.0));
     }
 
     #[tokio::test]
     async fn a_foreign_body_or_suspended_versioning_is_tampering() {
-        let (report, drained, tampered) = publish(Switches {
-            primary: SwitchObject::Current(b"drain=on".to_vec()),
-            versioning: true,
-        })
+        let (report, drained, tampered) = publish(Switches::as_deployed(SwitchObject::Current(
+            b"drain=on".to_vec(),
+        )))
         .await;
         assert_eq!((drained, tampered), (0.0, 1.0), "{report:?}");
         let (report, drained, tampered) = publish(Switches {
-            primary: SwitchObject::Current(DRAINED.to_vec()),
             versioning: false,
+            ..Switches::as_deployed(SwitchObject::Current(DRAINED.to_vec()))
         })
         .await;
         assert_eq!((drained, tampered), (1.0, 1.0), "{report:?}");
         assert!(!report.versioning_enabled);
+    }
+
+    fn rule(id: &str, prefix: &str) -> LifecycleRule {
+        LifecycleRule {
+            id: id.to_owned(),
+            enabled: true,
+            prefix: prefix.to_owned(),
+            narrowed: false,
+            expires_current: false,
+            noncurrent_days: None,
+            transitions: false,
+        }
+    }
+
+    /// The review's path: a rule expiring `switch/` and its old versions after a day. Day 1 a
+    /// delete marker (caught), day 2 the versions are gone (the drain reads as never set), then
+    /// the marker (nothing left to call deleted). The rule itself is tampering from the start,
+    /// whatever the switches then look like.
+    #[tokio::test]
+    async fn a_lifecycle_rule_that_expires_the_switches_is_tampering_even_once_they_are_gone() {
+        let expiring = LifecycleRule {
+            expires_current: true,
+            noncurrent_days: Some(1),
+            ..rule("expire-switches", "switch/")
+        };
+        let mut lifecycle = EXPECTED.rules();
+        lifecycle.push(expiring);
+        let (report, drained, tampered) = publish(Switches {
+            lifecycle: Some(lifecycle),
+            ..Switches::as_deployed(SwitchObject::NeverSet)
+        })
+        .await;
+        assert_eq!((drained, tampered), (0.0, 1.0), "{report:?}");
+        assert_eq!(report.switches[0].state, "unset");
+        assert_eq!(report.lifecycle.len(), 2, "{report:?}");
+        assert!(
+            report.lifecycle[0].contains("expire-switches"),
+            "{report:?}"
+        );
+
+        // The stack's rule removed along with the whole configuration.
+        let (report, _, tampered) = publish(Switches {
+            lifecycle: None,
+            ..Switches::as_deployed(SwitchObject::NeverSet)
+        })
+        .await;
+        assert_eq!(tampered, 1.0, "{report:?}");
+    }
+
+    #[test]
+    fn only_rules_that_can_take_a_switch_or_its_history_are_findings() {
+        let findings = |rules: Vec<LifecycleRule>| lifecycle_findings(Some(&rules), EXPECTED);
+        assert!(findings(EXPECTED.rules()).is_empty());
+        // Shorter than the stack's, on the whole bucket, a prefix above or below switch/.
+        for prefix in ["", "s", "switch/", "switch/prim"] {
+            let shorter = LifecycleRule {
+                noncurrent_days: Some(EXPECTED.noncurrent_days - 1),
+                ..rule("shorter", prefix)
+            };
+            assert_eq!(findings(vec![shorter]).len(), 1, "prefix {prefix:?}");
+        }
+        // Other prefixes, disabled rules, the stack's own numbers or longer: nothing.
+        let elsewhere = LifecycleRule {
+            expires_current: true,
+            noncurrent_days: Some(1),
+            transitions: true,
+            ..rule("spool", "spool/")
+        };
+        let disabled = LifecycleRule {
+            enabled: false,
+            expires_current: true,
+            ..rule("off", "switch/")
+        };
+        let longer = LifecycleRule {
+            noncurrent_days: Some(EXPECTED.noncurrent_days + 1),
+            ..rule("longer", "")
+        };
+        assert!(findings(vec![elsewhere, disabled, longer]).is_empty());
+        // A tag or size filter narrows nothing we can rely on; an archive class is unreadable.
+        let tagged = LifecycleRule {
+            narrowed: true,
+            transitions: true,
+            ..rule("", "switch/")
+        };
+        let found = findings(vec![tagged]);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].contains("without an ID"), "{found:?}");
+        assert_eq!(lifecycle_findings(None, EXPECTED).len(), 1);
+    }
+
+    /// Someone allowed `s3:PutBucketPolicy` removes the writer lock (then writes a switch that
+    /// reads as set): tampering, whatever the switches say.
+    #[tokio::test]
+    async fn a_removed_or_weakened_writer_lock_is_tampering() {
+        let (report, drained, tampered) = publish(Switches::as_deployed(SwitchObject::Current(
+            DRAINED.to_vec(),
+        )))
+        .await;
+        assert_eq!((drained, tampered), (1.0, 0.0), "{report:?}");
+        let (report, drained, tampered) = publish(Switches {
+            policy: None,
+            ..Switches::as_deployed(SwitchObject::Current(DRAINED.to_vec()))
+        })
+        .await;
+        assert_eq!((drained, tampered), (1.0, 1.0), "{report:?}");
+        assert_eq!(report.writer_lock.len(), 1);
+    }
+
+    #[test]
+    fn only_the_stack_s_writer_lock_or_a_wider_one_passes() {
+        let lock = |policy: &str| writer_lock_findings(Some(policy), OPERATOR);
+        let stack = writer_lock_policy("switches", OPERATOR);
+        assert!(lock(&stack).is_empty());
+        // Wider: every action on the whole bucket, a list of one principal.
+        let wider = stack
+            .replace(r#""NotAction":"s3:GetObject*""#, r#""Action":["s3:*"]"#)
+            .replace("switches/switch/*", "switches/*")
+            .replace(r#""Principal":"*""#, r#""Principal":{"AWS":"*"}"#);
+        assert!(lock(&wider).is_empty(), "{wider}");
+        // Weakened: another principal excepted, writes allowed through, an extra condition, an
+        // Allow, another prefix.
+        for (from, to) in [
+            (OPERATOR, "arn:aws:iam::123456789012:role/someone-else"),
+            (
+                r#""NotAction":"s3:GetObject*""#,
+                r#""NotAction":["s3:GetObject*","s3:PutObject"]"#,
+            ),
+            (
+                r#""Condition":{"#,
+                r#""Condition":{"Bool":{"aws:SecureTransport":"false"},"#,
+            ),
+            (r#""Effect":"Deny""#, r#""Effect":"Allow""#),
+            ("switches/switch/*", "switches/other/*"),
+        ] {
+            let weakened = stack.replace(from, to);
+            assert_ne!(weakened, stack, "{from}");
+            assert_eq!(lock(&weakened).len(), 1, "{from} -> {to}");
+        }
+        assert_eq!(writer_lock_findings(None, OPERATOR).len(), 1);
+        assert_eq!(lock("not json").len(), 1);
     }
 
     #[test]

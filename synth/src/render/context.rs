@@ -147,6 +147,9 @@ pub struct ApiSettings {
     /// and URL-decodes the path first, and matches it anywhere in the path, so `/v1/health` on
     /// the execute-api host and `/health` on the custom domain are both covered).
     pub health_match: String,
+    /// The X-Ray sampling rule's `URLPath` that never samples the health route (wildcards
+    /// either side: the stage prefix on the execute-api host, none on the custom domain).
+    pub health_trace_path: String,
     /// Emit the web ACL, its IP set, logging and association.
     pub has_waf: bool,
     /// Present iff `has_waf`.
@@ -411,6 +414,10 @@ pub struct RegionContext {
     pub evaluate_target_health: bool,
     /// The API.
     pub api: RegionApi,
+    /// `RuleName` of the X-Ray sampling rule that never samples the health route: at most 32
+    /// characters, and sampling rules are per account and region, so it names the pipeline and
+    /// the role ([`health_sampling_rule`]).
+    pub health_sampling_rule: String,
     /// The stream.
     pub stream: StreamContext,
     /// Every bucket, `LogBucket` first.
@@ -891,9 +898,10 @@ pub fn build(plan: &Plan, api_template: &str) -> Contexts {
             health_throttle_rate: plan.api.health_throttle_rate,
             health_throttle_burst: plan.api.health_throttle_burst,
             health_match: plan.failover.path.to_ascii_lowercase(),
+            health_trace_path: format!("*{}*", plan.failover.path),
             has_waf: plan.api.waf.is_some(),
             waf: plan.api.waf.as_ref().map(|waf| WafContext {
-                name: format!("{}-api", plan.name),
+                name: web_acl_name(plan),
                 ip_set_name: format!("{}-health-checkers", plan.name),
                 ranges_parameter: CHECKER_RANGES_PARAMETER,
                 token_parameter: HEALTH_TOKEN_PARAMETER,
@@ -1176,7 +1184,7 @@ fn lever_alarms(plan: &Plan) -> Vec<AlarmContext> {
         "LeverTamperAlarm",
         format!("{name}-lever-tampered"),
         format!(
-            "Someone other than the lever's publisher published {}/{}: a region may be drained that no switch drains (check who may call cloudwatch:PutMetricData)",
+            "The lever's publisher found tampering (its log says which; docs/security.md#the-lever): a 1 in {}/{} that no switch explains (someone with cloudwatch:PutMetricData), a switch deleted (the publisher keeps what the lever last wrote) or not written by ingest lever, the switch bucket's versioning no longer enabled, its lifecycle configuration removed or with a rule that can expire, archive or erase switch/ or its old versions sooner than the stack's own, or its policy no longer denying switch writes to all but the operator role. Put the bucket's versioning, lifecycle and policy back as the secondary stack defines them, then set each switch again with ingest lever.",
             lever.namespace, lever.metric
         ),
         lever.namespace,
@@ -1432,6 +1440,7 @@ fn region(plan: &Plan, site: &RegionPlan, api_template: &str) -> RegionContext {
         weight: site.weight,
         evaluate_target_health: false,
         api,
+        health_sampling_rule: health_sampling_rule(name, role),
         stream: StreamContext {
             name: site.stream.name.clone(),
             on_demand,
@@ -1572,6 +1581,31 @@ fn principal_arn_sub(arn: &str) -> String {
     }
 }
 
+/// The web ACL's `Name`, also its metrics' `MetricName`, so the `WebACL` dimension of its
+/// CloudWatch metrics is this either way.
+fn web_acl_name(plan: &Plan) -> String {
+    format!("{}-api", plan.name)
+}
+
+/// The most characters X-Ray allows in a sampling rule's `RuleName`.
+const SAMPLING_RULE_NAME_MAX: usize = 32;
+
+/// `<name>-<role>-health`, or when that is too long its first characters and a short hash of it
+/// (deterministic, and still distinct per pipeline and role).
+fn health_sampling_rule(name: &str, role: &str) -> String {
+    let full = format!("{name}-{role}-health");
+    if full.len() <= SAMPLING_RULE_NAME_MAX {
+        return full;
+    }
+    let digest = Sha256::digest(full.as_bytes());
+    let hash: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
+    let kept: String = full
+        .chars()
+        .take(SAMPLING_RULE_NAME_MAX - hash.len() - 1)
+        .collect();
+    format!("{kept}-{hash}")
+}
+
 /// A short content hash of everything the API's methods are built from, including the API
 /// template's own text, so any change gets a new Deployment
 /// (`docs/traps.md#api-deployment-snapshot`).
@@ -1708,7 +1742,7 @@ fn buckets(plan: &Plan, site: &RegionPlan, has_lever: bool) -> Vec<BucketContext
             switch.kms = false;
             switch.sse_s3_because = "the lever must not depend on KMS, and a switch holds no secret; only the operator role may write it";
             switch.kept_because = "a drain switch is the lever's state: it must stay as set until the operator changes it";
-            switch.noncurrent_days = crate::plan::defaults::SWITCH_NONCURRENT_DAYS;
+            switch.noncurrent_days = plan.failover.lever.switch_noncurrent_days;
             switch.has_notification = true;
             switch.notification = Some(NotificationContext {
                 is_queue: false,
@@ -1888,6 +1922,14 @@ fn functions(plan: &Plan, site: &RegionPlan, has_lever: bool) -> Vec<FunctionCon
                     lever.period_seconds.to_string(),
                     false,
                 ),
+                env(
+                    "SWITCH_NONCURRENT_DAYS",
+                    lever.switch_noncurrent_days.to_string(),
+                    false,
+                ),
+                // The principal the switch bucket's writer lock excepts: the publisher checks
+                // the lock is still there.
+                env("LEVER_OPERATOR_ROLE_ARN", "${LeverOperatorRole.Arn}", true),
             ]);
             publisher.is_scheduled = true;
             // The switch bucket is SSE-S3: the publisher uses no key.
@@ -1997,6 +2039,37 @@ fn alarms(
             "GreaterThanThreshold",
         ),
     ];
+    if let Some(waf) = &plan.api.waf {
+        // A flood WAF blocks costs WAF's per-request price and is invisible otherwise: the
+        // streams and API Gateway see none of it. `Rule: ALL` is every rule of the web ACL.
+        alarms.push(alarm(
+            "WafBlockedFloodAlarm",
+            format!("{name}-{role}-waf-blocked-flood"),
+            format!(
+                "The web ACL blocked more than {} requests a minute for {} minutes in a row ({} addresses at their full limit): a flood, or clients retrying far past their limit. Blocked requests never reach API Gateway or the stream, but WAF bills each one; its log group {} says who (docs/security.md#per-client-limits)",
+                waf.blocked_alarm_per_minute,
+                waf.blocked_alarm_minutes,
+                crate::plan::defaults::WAF_BLOCKED_ALARM_ADDRESSES,
+                waf.log_group
+            ),
+            "AWS/WAFV2",
+            "BlockedRequests",
+            vec![
+                dimension("WebACL", web_acl_name(plan)),
+                Dimension {
+                    name: "Region",
+                    value: "AWS::Region".to_owned(),
+                    is_ref: true,
+                },
+                dimension("Rule", "ALL"),
+            ],
+            "Sum",
+            60,
+            (waf.blocked_alarm_minutes, waf.blocked_alarm_minutes),
+            waf.blocked_alarm_per_minute,
+            "GreaterThanThreshold",
+        ));
+    }
     for function in functions {
         let id = function.logical_id;
         alarms.push(alarm(
@@ -2228,4 +2301,31 @@ fn alarms(
         ));
     }
     alarms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_health_sampling_rule_name_fits_x_ray_and_stays_distinct() {
+        assert_eq!(
+            health_sampling_rule("wiw-events", "secondary"),
+            "wiw-events-secondary-health"
+        );
+        let long = "a-pipeline-name-of-twenty-eight";
+        let primary = health_sampling_rule(long, "primary");
+        let secondary = health_sampling_rule(long, "secondary");
+        let other = health_sampling_rule("a-pipeline-name-of-twenty-eighx", "primary");
+        for name in [&primary, &secondary, &other] {
+            assert!(name.len() <= SAMPLING_RULE_NAME_MAX, "{name}");
+        }
+        assert_ne!(primary, secondary);
+        assert_ne!(primary, other);
+        assert_eq!(
+            primary,
+            health_sampling_rule(long, "primary"),
+            "deterministic"
+        );
+    }
 }

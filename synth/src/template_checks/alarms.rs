@@ -1,6 +1,7 @@
 //! CloudWatch alarms: every action notifies a topic the template creates, so the topic exists in
-//! the alarm's region (an alarm can only notify a topic in its own region); and a stream the
-//! public writes to says when its shards refuse writes.
+//! the alarm's region (an alarm can only notify a topic in its own region); a stream the
+//! public writes to says when its shards refuse writes; and a web ACL says when it blocks a
+//! flood.
 
 use super::Problems;
 use super::template::{Template, array, object, strings, text};
@@ -9,7 +10,49 @@ use super::template::{Template, array, object, strings, text};
 pub(super) const CODES: &[&str] = &[
     "alarm-action-outside-template",
     "stream-without-throttle-alarm",
+    "web-acl-without-blocked-alarm",
 ];
+
+/// The value of an alarm's dimension `key`.
+fn dimension<'a>(
+    alarm: &'a serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Option<&'a serde_json::Value> {
+    array(alarm, "Dimensions")
+        .iter()
+        .find(|d| d.get("Name").and_then(|n| n.as_str()) == Some(key))
+        .and_then(|d| d.get("Value"))
+}
+
+/// A flood the web ACL blocks never reaches API Gateway or the streams, so no other alarm sees
+/// it, and WAF bills every request it blocks. Each web ACL needs an alarm on its
+/// `AWS/WAFV2` `BlockedRequests` with dimensions `WebACL` (its name, which is also its metric
+/// name), `Region` and `Rule: ALL` (every rule), that notifies someone.
+pub(super) fn check_web_acl_alarms(t: &Template<'_>, problems: &mut Problems) {
+    for acl in t.of_type("AWS::WAFv2::WebACL") {
+        let name = text(acl.properties, "Name");
+        let metric_name =
+            object(acl.properties, "VisibilityConfig").and_then(|v| text(v, "MetricName"));
+        let watched = t.of_type("AWS::CloudWatch::Alarm").any(|alarm| {
+            let p = alarm.properties;
+            text(p, "Namespace") == Some("AWS/WAFV2")
+                && text(p, "MetricName") == Some("BlockedRequests")
+                && dimension(p, "WebACL")
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|v| Some(v) == name && Some(v) == metric_name)
+                && dimension(p, "Rule").and_then(|v| v.as_str()) == Some("ALL")
+                && dimension(p, "Region").is_some()
+                && !array(p, "AlarmActions").is_empty()
+        });
+        if !watched {
+            problems.at(
+                acl.id,
+                "web-acl-without-blocked-alarm",
+                "no alarm watches this web ACL's blocked requests: a flood it blocks never reaches API Gateway or the streams, so nothing else sees it, and WAF bills each request; add an alarm on AWS/WAFV2 `BlockedRequests` with dimensions `WebACL` (the web ACL's `Name`, made its `VisibilityConfig.MetricName` too), `Region` and `Rule: ALL`, with `AlarmActions`",
+            );
+        }
+    }
+}
 
 /// A stream an API writes to (an integration whose request template names the stream) can be
 /// filled by a flood; its `WriteProvisionedThroughputExceeded` (records refused for lack of
@@ -89,6 +132,7 @@ pub(super) fn check_alarm_actions(t: &Template<'_>, problems: &mut Problems) {
 #[cfg(test)]
 pub(super) mod tests {
     use crate::template_checks::test_support::{STREAM_ENCRYPTION, cases};
+    use crate::template_checks::waf::tests::protected;
 
     fn written_stream() -> String {
         format!(
@@ -168,5 +212,21 @@ pub(super) mod tests {
         stream_without_throttle_alarm: "stream-without-throttle-alarm",
             written_stream().replace("MetricName: WriteProvisionedThroughputExceeded", "MetricName: IncomingRecords"),
             written_stream();
+        web_acl_without_blocked_alarm: "web-acl-without-blocked-alarm",
+            protected().replace("Value: ALL", "Value: per-client-rate"),
+            protected();
+    }
+
+    #[test]
+    fn the_blocked_alarm_names_the_web_acl_as_its_metrics_do_and_notifies() {
+        use crate::template_checks::test_support::codes;
+        // A metric name that differs from the name: which one the dimension is is ambiguous.
+        let renamed = protected().replace(
+            "        MetricName: acl\n",
+            "        MetricName: acl_metrics\n",
+        );
+        assert_eq!(codes(&renamed), ["web-acl-without-blocked-alarm"]);
+        let silent = protected().replace("      AlarmActions:\n        - !Ref Topic\n", "");
+        assert_eq!(codes(&silent), ["web-acl-without-blocked-alarm"]);
     }
 }

@@ -124,6 +124,7 @@ const CHECKS: &[Check] = &[
     waf::check_stage_web_acls,
     waf::check_web_acl_rules,
     waf::check_endpoint_check_tokens,
+    waf::check_health_traces,
     route53::check_switch_checks,
     s3::check_bucket_encryption,
     s3::check_bucket_expiration,
@@ -133,6 +134,7 @@ const CHECKS: &[Check] = &[
     iam::check_put_metric_data,
     alarms::check_alarm_actions,
     alarms::check_stream_throttle_alarms,
+    alarms::check_web_acl_alarms,
     deletion::check_deletion_policies,
     partitions::check_partitions,
 ];

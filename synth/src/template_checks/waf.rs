@@ -1,13 +1,13 @@
 //! AWS WAF in front of the stages (`docs/security.md#per-client-limits`): every stage has a
 //! web ACL, its rate-based rules count client addresses a client cannot choose, and the health
-//! route is open to an allow-list only.
+//! route is open to an allow-list only, with a token that stays out of X-Ray traces.
 
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
 use super::Problems;
-use super::template::{Template, array, is_true, object, text};
+use super::template::{Template, array, is_true, literal_number, object, strings, text};
 
 /// Codes this file reports.
 pub(super) const CODES: &[&str] = &[
@@ -18,6 +18,7 @@ pub(super) const CODES: &[&str] = &[
     "health-token-without-previous",
     "health-check-without-token",
     "waf-bytes-unbounded",
+    "health-token-traced",
 ];
 
 /// A rate-based rule counts requests, not bytes: with bodies of the largest size a few
@@ -111,7 +112,7 @@ fn accepted_tokens<'a>(
 /// the stage (`${ApiStage}`) and its API.
 fn associates(t: &Template<'_>, association: &Map<String, Value>, stage_id: &str) -> bool {
     association.get("ResourceArn").is_some_and(|arn| {
-        let text = super::template::strings(arn).join(" ");
+        let text = strings(arn).join(" ");
         text.contains("/restapis/") && t.referenced_resources(arn).iter().any(|r| r.id == stage_id)
     })
 }
@@ -326,6 +327,127 @@ pub(super) fn check_endpoint_check_tokens(t: &Template<'_>, problems: &mut Probl
     }
 }
 
+/// X-Ray's wildcard match: `*` any run of characters, `?` one character, case-sensitive.
+fn glob_matches(pattern: &str, text: &str) -> bool {
+    let pattern: Vec<char> = pattern.chars().collect();
+    let text: Vec<char> = text.chars().collect();
+    // matched[j]: the pattern so far matches the first j characters of the text.
+    let mut matched = vec![false; text.len() + 1];
+    matched[0] = true;
+    for p in &pattern {
+        let mut next = vec![false; text.len() + 1];
+        for j in 0..=text.len() {
+            next[j] = match p {
+                '*' => matched[j] || (j > 0 && next[j - 1]),
+                '?' => j > 0 && matched[j - 1],
+                c => j > 0 && matched[j - 1] && text[j - 1] == *c,
+            };
+        }
+        matched = next;
+    }
+    matched[text.len()]
+}
+
+/// Whether an `AWS::XRay::SamplingRule` never samples `GET <path>` on `stage` (the stage's
+/// logical id, its API's and its name): rate and reservoir 0, every host and service name, no
+/// attributes, the stage's resource ARN, and a URL path pattern that matches the route with the
+/// stage prefix (execute-api host) and without (custom domain).
+fn excludes_from_traces(
+    t: &Template<'_>,
+    rule: &Map<String, Value>,
+    api_ids: &[&str],
+    stage_name: &str,
+    path: &str,
+) -> bool {
+    let zero = |key: &str| rule.get(key).and_then(literal_number) == Some(0.0);
+    let matches = |key: &str, value: &str| text(rule, key).is_some_and(|p| glob_matches(p, value));
+    let arn_names_stage = rule.get("ResourceARN").is_some_and(|arn| {
+        let written = strings(arn).join("");
+        written.contains("/restapis/")
+            && written.ends_with(&format!("/stages/{stage_name}"))
+            && t.referenced_resources(arn)
+                .iter()
+                .any(|r| api_ids.contains(&r.id))
+    });
+    zero("FixedRate")
+        && zero("ReservoirSize")
+        && text(rule, "Host") == Some("*")
+        && text(rule, "ServiceName") == Some("*")
+        && matches("ServiceType", "AWS::ApiGateway::Stage")
+        && matches("HTTPMethod", "GET")
+        && matches("URLPath", &format!("/{stage_name}{path}"))
+        && matches("URLPath", path)
+        && object(rule, "Attributes").is_none_or(Map::is_empty)
+        && arn_names_stage
+}
+
+/// API Gateway's X-Ray segment records a request's URL with its query string, and our health
+/// checks carry the health token there: a stage that traces (`TracingEnabled`) behind a web ACL
+/// that admits the health route by token needs a sampling rule that never samples that route
+/// (`docs/security.md#the-health-token`).
+pub(super) fn check_health_traces(t: &Template<'_>, problems: &mut Problems) {
+    let rules: Vec<&Map<String, Value>> = t
+        .of_type("AWS::XRay::SamplingRule")
+        .filter_map(|r| object(r.properties, "SamplingRule"))
+        .collect();
+    for acl in t.of_type("AWS::WAFv2::WebACL") {
+        let token_paths: Vec<String> = array(acl.properties, "Rules")
+            .iter()
+            .filter_map(Value::as_object)
+            .filter(|rule| object(rule, "Action").is_some_and(|a| a.contains_key("Allow")))
+            .filter_map(|rule| {
+                let statement = object(rule, "Statement")?;
+                accepted_tokens(t, statement)?;
+                let mut found = Vec::new();
+                walk(statement, &mut found);
+                path_match(&found)
+            })
+            .collect();
+        if token_paths.is_empty() {
+            continue;
+        }
+        let stages = t
+            .of_type("AWS::WAFv2::WebACLAssociation")
+            .filter(|a| {
+                a.properties
+                    .get("WebACLArn")
+                    .is_some_and(|arn| t.referenced_resources(arn).iter().any(|r| r.id == acl.id))
+            })
+            .flat_map(|a| {
+                a.properties
+                    .get("ResourceArn")
+                    .map(|arn| t.referenced_resources(arn))
+                    .unwrap_or_default()
+            })
+            .filter(|r| r.ty == "AWS::ApiGateway::Stage");
+        for stage in stages {
+            if !is_true(stage.properties.get("TracingEnabled")) {
+                continue;
+            }
+            let stage_name = text(stage.properties, "StageName").unwrap_or_default();
+            let api_ids: Vec<&str> = stage
+                .properties
+                .get("RestApiId")
+                .map(|api| t.referenced_resources(api).iter().map(|r| r.id).collect())
+                .unwrap_or_default();
+            for path in &token_paths {
+                let excluded = rules
+                    .iter()
+                    .any(|rule| excludes_from_traces(t, rule, &api_ids, stage_name, path));
+                if !excluded {
+                    problems.at(
+                        stage.id,
+                        "health-token-traced",
+                        format!(
+                            "the stage traces with X-Ray, whose segments record the request URL with its query string, and GET {path} carries the health token there: add an `AWS::XRay::SamplingRule` that never samples it (`FixedRate: 0`, `ReservoirSize: 0`, `Host` and `ServiceName` `*`, `ServiceType: AWS::ApiGateway::Stage`, `HTTPMethod: GET`, `URLPath: \"*{path}*\"`, `ResourceARN: !Sub \"arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}::/restapis/${{Api}}/stages/{stage_name}\"`, a `Priority` below the default rule's 10000)"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     use crate::template_checks::test_support::{cases, codes};
@@ -350,6 +472,7 @@ pub(super) mod tests {
     const ASSOCIATION: &str = r#"  Acl:
     Type: AWS::WAFv2::WebACL
     Properties:
+      Name: acl
       Scope: REGIONAL
       DefaultAction:
         Allow: {}
@@ -445,9 +568,31 @@ pub(super) mod tests {
     Properties:
       WebACLArn: !GetAtt Acl.Arn
       ResourceArn: !Sub "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${Api}/stages/${ApiStage}"
+  Topic:
+    Type: AWS::SNS::Topic
+  BlockedAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Namespace: AWS/WAFV2
+      MetricName: BlockedRequests
+      Dimensions:
+        - Name: WebACL
+          Value: acl
+        - Name: Region
+          Value: !Ref AWS::Region
+        - Name: Rule
+          Value: ALL
+      Statistic: Sum
+      Period: 60
+      EvaluationPeriods: 5
+      Threshold: 1200
+      ComparisonOperator: GreaterThanThreshold
+      AlarmActions:
+        - !Ref Topic
 "#;
 
-    fn protected() -> String {
+    /// A stage behind a web ACL that passes every check, its blocked-flood alarm included.
+    pub(crate) fn protected() -> String {
         format!("{TOKEN_PARAMETER}{PREVIOUS_PARAMETER}{STAGE}{ASSOCIATION}")
     }
 
@@ -483,6 +628,61 @@ pub(super) mod tests {
         health_check_without_token: "health-check-without-token",
             format!("{TOKEN_PARAMETER}{}", ENDPOINT_CHECK.replace("/v1/health?token=${HealthToken}", "/v1/health/${HealthToken}")),
             format!("{TOKEN_PARAMETER}{ENDPOINT_CHECK}");
+        health_token_traced: "health-token-traced",
+            traced(),
+            format!("{}{SAMPLING_RULE}", traced());
+    }
+
+    /// The protected stage, traced with X-Ray.
+    fn traced() -> String {
+        protected().replace(
+            "      StageName: v1\n",
+            "      StageName: v1\n      TracingEnabled: true\n",
+        )
+    }
+
+    const SAMPLING_RULE: &str = r#"  HealthTraceExclusion:
+    Type: AWS::XRay::SamplingRule
+    Properties:
+      SamplingRule:
+        RuleName: api-health
+        Priority: 1
+        FixedRate: 0
+        ReservoirSize: 0
+        ServiceType: AWS::ApiGateway::Stage
+        ServiceName: "*"
+        Host: "*"
+        HTTPMethod: GET
+        URLPath: "*/health*"
+        ResourceARN: !Sub "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${Api}/stages/v1"
+        Version: 1
+"#;
+
+    #[test]
+    fn a_sampling_rule_that_samples_or_misses_the_health_route_leaves_the_token_in_traces() {
+        let excluded = format!("{}{SAMPLING_RULE}", traced());
+        assert!(codes(&excluded).is_empty());
+        for (from, to) in [
+            ("FixedRate: 0", "FixedRate: 0.05"),
+            ("ReservoirSize: 0", "ReservoirSize: 1"),
+            ("URLPath: \"*/health*\"", "URLPath: /health"),
+            ("HTTPMethod: GET", "HTTPMethod: POST"),
+            ("stages/v1\"", "stages/v2\""),
+            ("Host: \"*\"", "Host: api.example.com"),
+        ] {
+            assert_eq!(
+                codes(&excluded.replace(from, to)),
+                ["health-token-traced"],
+                "{from} -> {to}"
+            );
+        }
+        // Wildcards as X-Ray reads them.
+        for (pattern, url) in [("*/health*", "/v1/health"), ("/v?/health", "/v1/health")] {
+            assert!(super::glob_matches(pattern, url), "{pattern} {url}");
+        }
+        assert!(!super::glob_matches("*/health", "/v1/health/x"));
+        // A stage that does not trace needs no rule.
+        assert!(codes(&protected()).is_empty());
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::super::lever::{SwitchObject, SwitchStore};
+use super::super::lever::{
+    LifecycleRule, SwitchLifecycle, SwitchObject, SwitchStore, writer_lock_policy,
+};
 use super::super::{ErrorKind, InfraError, ObjectStore, Service};
 use super::{Faults, lock};
 
@@ -188,6 +190,30 @@ impl SwitchStore for LocalStore {
             self.faults(bucket)
                 .check(Service::S3, "GetBucketVersioning")
                 .map(|()| true),
+        )
+    }
+
+    fn lifecycle_rules(
+        &self,
+        bucket: &str,
+        expected: SwitchLifecycle,
+    ) -> impl Future<Output = Result<Option<Vec<LifecycleRule>>, InfraError>> + Send {
+        std::future::ready(
+            self.faults(bucket)
+                .check(Service::S3, "GetBucketLifecycleConfiguration")
+                .map(|()| Some(expected.rules())),
+        )
+    }
+
+    fn bucket_policy(
+        &self,
+        bucket: &str,
+        operator_role_arn: &str,
+    ) -> impl Future<Output = Result<Option<String>, InfraError>> + Send {
+        std::future::ready(
+            self.faults(bucket)
+                .check(Service::S3, "GetBucketPolicy")
+                .map(|()| Some(writer_lock_policy(bucket, operator_role_arn))),
         )
     }
 }
