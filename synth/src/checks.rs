@@ -1434,24 +1434,26 @@ impl Checker<'_> {
                 if fewest < waf.min_addresses_to_fill || !plan.api.keys.is_empty() =>
             {
                 let role = waf.lag_fill_role.as_str();
-                let keys_at: &[&str] = if plan.api.keys.is_empty() {
-                    &["api", "waf"]
-                } else {
-                    &["api", "keys", "apps"]
-                };
-                let at = self.first_written(&[
-                    keys_at,
-                    &["api", "waf"],
+                let (shards, stream, region) = (
+                    ["regions", role, "stream", "shards"],
+                    ["regions", role, "stream"],
+                    ["regions", role],
+                );
+                let mut candidates: Vec<&[&str]> = Vec::new();
+                if !plan.api.keys.is_empty() {
+                    candidates.push(&["api", "keys", "apps"]);
+                }
+                candidates.extend([
+                    &["api", "waf"][..],
                     &["api", "max_event_bytes"],
                     &["api", "throttle", "rate"],
                     &["api"],
-                    &["regions", role, "stream", "shards"],
-                    &["regions", role, "stream"],
-                    &["regions", role],
+                    &shards,
+                    &stream,
+                    &region,
                 ]);
-                let keys_per_second = plan.api.keys.iter().fold(0u64, |sum, app| {
-                    sum.saturating_add(app.rate).saturating_add(app.burst)
-                });
+                let at = self.first_written(&candidates);
+                let keys_per_second = plan.api.keys_requests_in_a_second();
                 let message = if plan.api.keys.is_empty() {
                     format!(
                         "for the {shortest_lag}-{longest_lag} s before WAF counts a new client address (its mitigation lag) only the stage throttle ({}/s) holds it, and {} requests/s of the largest bodies (`api.max_event_bytes`, {} bytes) fill the {}'s stream: {fewest} to {most} addresses used in turn keep it full, fewer than the {} of `api.waf.min_addresses_to_fill`",

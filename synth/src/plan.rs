@@ -787,6 +787,16 @@ pub struct ApiPlan {
     pub authorizer: Option<AuthorizerPlan>,
 }
 
+impl ApiPlan {
+    /// The most requests all the apps' keys together pass in one second: each usage plan's
+    /// token bucket gives its burst and a second's rate. What a key read out of an app can send.
+    pub fn keys_requests_in_a_second(&self) -> u64 {
+        self.keys.iter().fold(0u64, |sum, app| {
+            sum.saturating_add(app.rate).saturating_add(app.burst)
+        })
+    }
+}
+
 /// The web ACL of each stage.
 #[derive(Debug, Clone, Serialize)]
 pub struct WafPlan {
@@ -1439,10 +1449,9 @@ fn waf(
     );
     // A key read out of an app is one client at its usage plan's rate and burst; the keys
     // bound the lag only if all of them together, in one second, fit the smaller stream.
-    let keys_per_second = api.keys.iter().fold(0u64, |sum, app| {
-        sum.saturating_add(app.rate).saturating_add(app.burst)
-    });
-    let lag_bound = if !api.keys.is_empty() && keys_per_second < lag_fill_requests_per_second {
+    let lag_bound = if !api.keys.is_empty()
+        && api.keys_requests_in_a_second() < lag_fill_requests_per_second
+    {
         LagBound::ClientIdentity("api.keys")
     } else if api.authorizer.is_some() {
         LagBound::ClientIdentity("api.authorizer")

@@ -241,9 +241,7 @@ fn security_lines(plan: &Plan) -> Vec<(&'static str, String)> {
                 ),
                 LagBound::Open { accepted } if !api.keys.is_empty() => format!(
                     "NOT bounded by the keys: together they pass up to {} requests in a second, and {} requests/s of the largest bodies fill the {}'s stream, so a key read out of an app fills it{}",
-                    api.keys.iter().fold(0u64, |sum, app| sum
-                        .saturating_add(app.rate)
-                        .saturating_add(app.burst)),
+                    api.keys_requests_in_a_second(),
                     waf.lag_fill_requests_per_second,
                     waf.lag_fill_role.as_str(),
                     match accepted {
