@@ -1453,39 +1453,33 @@ impl Checker<'_> {
                     &region,
                 ]);
                 let at = self.first_written(&candidates);
-                let keys_per_second = plan.api.keys_requests_in_a_second();
-                let message = if plan.api.keys.is_empty() {
-                    format!(
-                        "for the {shortest_lag}-{longest_lag} s before WAF counts a new client address (its mitigation lag) only the stage throttle ({}/s) holds it, and {} requests/s of the largest bodies (`api.max_event_bytes`, {} bytes) fill the {}'s stream: {fewest} to {most} addresses used in turn keep it full, fewer than the {} of `api.waf.min_addresses_to_fill`",
-                        plan.api.throttle_rate,
-                        waf.lag_fill_requests_per_second,
-                        plan.api.max_event_bytes,
-                        waf.lag_fill_role.as_str(),
-                        waf.min_addresses_to_fill
+                let (message, label) = if plan.api.keys.is_empty() {
+                    (
+                        format!(
+                            "for the {shortest_lag}-{longest_lag} s before WAF counts a new client address (its mitigation lag) only the stage throttle ({}/s) holds it, and {} requests/s of the largest bodies (`api.max_event_bytes`, {} bytes) fill the {role}'s stream: {fewest} to {most} addresses used in turn keep it full, fewer than the {} of `api.waf.min_addresses_to_fill`",
+                            plan.api.throttle_rate,
+                            waf.lag_fill_requests_per_second,
+                            plan.api.max_event_bytes,
+                            waf.min_addresses_to_fill
+                        ),
+                        format!("{fewest} to {most} addresses fill the {role}'s stream during WAF's lag"),
                     )
                 } else {
-                    format!(
-                        "the apps' keys together pass up to {keys_per_second} requests in a second (rates plus bursts), and {} requests/s of the largest bodies (`api.max_event_bytes`, {} bytes) fill the {}'s stream: a key read out of an app fills it, from any address, with no WAF limit to wait for",
-                        waf.lag_fill_requests_per_second,
-                        plan.api.max_event_bytes,
-                        waf.lag_fill_role.as_str()
+                    (
+                        format!(
+                            "the apps' keys together pass up to {} requests in a second (rates plus bursts), and {} requests/s of the largest bodies (`api.max_event_bytes`, {} bytes) fill the {role}'s stream: a key read out of an app fills it, from any address, with no WAF limit to wait for",
+                            plan.api.keys_requests_in_a_second(),
+                            waf.lag_fill_requests_per_second,
+                            plan.api.max_event_bytes
+                        ),
+                        format!("one app's key fills the {role}'s stream"),
                     )
                 };
                 self.error(
                     &at,
                     "waf-lag-fills-stream",
                     message,
-                    if plan.api.keys.is_empty() {
-                        format!(
-                            "{fewest} to {most} addresses fill the {}'s stream during WAF's lag",
-                            waf.lag_fill_role.as_str()
-                        )
-                    } else {
-                        format!(
-                            "one app's key fills the {}'s stream",
-                            waf.lag_fill_role.as_str()
-                        )
-                    },
+                    label,
                     format!(
                         "limit clients by who they are (`api.authorizer`, or `api.keys` whose rates and bursts together stay under {}/s), or {}; or, if the team accepts the exposure, say why in `api.waf.mitigation_lag_accepted`",
                         waf.lag_fill_requests_per_second,
@@ -1526,11 +1520,7 @@ impl Checker<'_> {
                 waf.lag_fill_requests_per_second, plan.api.throttle_rate, plan.api.throttle_burst
             );
         }
-        let smaller = plan
-            .regions()
-            .into_iter()
-            .find(|region| region.role == waf.lag_fill_role)
-            .map_or(0, |region| region.stream.bytes_per_second);
+        let smaller = plan.region(waf.lag_fill_role).stream.bytes_per_second;
         let fitting_bytes = smaller.saturating_sub(1) / peak.saturating_mul(2).max(1);
         format!(
             "lower `api.max_event_bytes` to {fitting_bytes} bytes or less and `api.throttle`'s rate and burst to the peak ({peak}/s), so that a second of the stage's largest bodies fits the {}'s stream, or give that stream more shards",

@@ -1344,6 +1344,14 @@ impl Plan {
         [&self.primary, &self.secondary]
     }
 
+    /// The region of `role`.
+    pub fn region(&self, role: Role) -> &RegionPlan {
+        match role {
+            Role::Primary => &self.primary,
+            Role::Secondary => &self.secondary,
+        }
+    }
+
     /// The stack of `kind` (every plan has all four).
     pub fn stack(&self, kind: StackKind) -> &StackPlan {
         self.stacks

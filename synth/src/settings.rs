@@ -159,12 +159,13 @@ pub fn rotating_pool(plan: &Plan) -> Option<RotatingPool> {
         LagBound::StageThrottle => None,
         LagBound::Open { accepted } => accepted.clone(),
     };
-    let smaller = smaller_region(plan);
+    // The stream the plan says the largest bodies fill first (in bytes or in records).
+    let filled = plan.region(waf.lag_fill_role);
     Some(RotatingPool {
         body_bytes: plan.api.max_event_bytes,
-        stream_bytes_per_second: smaller.stream.bytes_per_second,
-        stream_records_per_second: smaller.stream.records_per_second,
-        honest_millievents_per_second: (honest_events_per_second(plan, smaller) * 1000.0).round()
+        stream_bytes_per_second: filled.stream.bytes_per_second,
+        stream_records_per_second: filled.stream.records_per_second,
+        honest_millievents_per_second: (honest_events_per_second(plan, filled) * 1000.0).round()
             as u64,
         honest_body_bytes: plan.capacity.average_event_bytes,
         accepted,

@@ -544,6 +544,18 @@ struct Retry {
     address: usize,
 }
 
+impl Retry {
+    /// A first try, sent now from `address`.
+    fn fresh(now_ms: u64, address: usize) -> Self {
+        Self {
+            at_ms: now_ms,
+            first_ms: now_ms,
+            attempt: 0,
+            address,
+        }
+    }
+}
+
 /// Fractional arrivals: how many whole requests are due after each step.
 struct Arrivals {
     per_step: f64,
@@ -689,12 +701,7 @@ fn simulate(config: &DrillConfig, flood: &FloodConfig, rotate: bool) -> FloodRep
         let mut sends: Vec<Retry> = Vec::new();
         if flooding {
             for _ in 0..honest.next() {
-                sends.push(Retry {
-                    at_ms: now_ms,
-                    first_ms: now_ms,
-                    attempt: 0,
-                    address: 1 + next_address,
-                });
+                sends.push(Retry::fresh(now_ms, 1 + next_address));
                 next_address = (next_address + 1) % honest_addresses;
             }
             report.honest_sent += sends.len() as u64;
@@ -845,12 +852,7 @@ pub fn run_swarm(swarm: &SwarmConfig, seconds: u64, seed: u64) -> SwarmReport {
         let mut sends: Vec<Retry> = Vec::new();
         if flooding {
             for _ in 0..honest.next() {
-                sends.push(Retry {
-                    at_ms: now_ms,
-                    first_ms: now_ms,
-                    attempt: 0,
-                    address: 0,
-                });
+                sends.push(Retry::fresh(now_ms, 0));
             }
             report.honest_sent += sends.len() as u64;
         }
